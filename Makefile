@@ -1,0 +1,52 @@
+# ClaudeBench — see README.md. `make run` builds and starts cbd; `make test`
+# runs the whole suite (it first installs/starts redis-server and PostgreSQL
+# when they are missing and it may: see .ci/setup).
+
+GO        ?= go
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/claudebench/cb/protocol.Version=$(VERSION)
+BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: all build run test lint fuzz bench docs clean
+
+all: build
+
+build:
+	$(BUILD) -o $(BIN)/cb ./cmd/cb
+	$(BUILD) -o $(BIN)/cbd ./cmd/cbd
+
+## run: build, then start cbd in the foreground with its embedded defaults.
+run: build
+	./$(BIN)/cbd
+
+## test: the whole suite, with the race detector.
+test:
+	@bash .ci/setup
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	. ./.ci/env && $(GO) test -race -count=1 -timeout 20m ./...
+
+## lint: gofmt, go vet and staticcheck.
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## fuzz: a short run of every fuzz target.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseHookInput -fuzztime 30s ./hookcli
+	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy
+
+## bench: latency and throughput against baselines measured in the same run.
+bench:
+	@bash .ci/setup
+	. ./.ci/env && $(GO) test -run '^$$' -bench . -benchtime 400x -count 1 ./e2e | $(GO) run ./internal/benchreport
+
+## docs: regenerate the README tables from their sources.
+docs:
+	$(GO) run ./internal/gendocs -w README.md
+
+clean:
+	rm -rf $(BIN)

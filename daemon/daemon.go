@@ -1,0 +1,193 @@
+// Package daemon is cbd: it picks Redis, builds the handler registry, and
+// runs the dispatcher and the instance heartbeat until it is told to stop.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/claudebench/cb/daemon/config"
+	"github.com/claudebench/cb/daemon/dispatch"
+	"github.com/claudebench/cb/daemon/handlers/hooks"
+	"github.com/claudebench/cb/daemon/handlers/system"
+	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/daemon/redisserver"
+	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/schemas/validate"
+	"github.com/redis/go-redis/v9"
+)
+
+// Daemon is one running cbd.
+type Daemon struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	redis *redisserver.Server
+	rdb   *redis.Client
+	reg   *registry.Registry
+	inst  *instance.Instance
+	disp  *dispatch.Dispatcher
+}
+
+// New prepares a daemon: Redis is chosen (and started if cbd runs it) and
+// the registry is built, but nothing is consumed until Run.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, error) {
+	d := &Daemon{cfg: cfg, log: log}
+	srv, err := redisserver.Start(ctx, redisserver.Options{
+		URL: cfg.String("redis.url"), Mode: cfg.String("redis.mode"),
+		ServerPath: cfg.String("redis.server"), Dirs: cfg.Dirs, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.redis = srv
+	opt, err := redis.ParseURL(srv.URL)
+	if err != nil {
+		_ = srv.Close()
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	opt.PoolSize = cfg.Int("dispatch.concurrency") + 16
+	opt.ContextTimeoutEnabled = true
+	d.rdb = redis.NewClient(opt)
+
+	engine, err := buildEngine(cfg)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	id := cfg.String("instance.id")
+	if id == "" {
+		if id, err = os.Hostname(); err != nil || id == "" {
+			id = "cbd"
+		}
+	}
+	d.reg = registry.New()
+	d.reg.Register(hooks.Handlers(engine)...)
+	d.reg.Register(system.Handlers(system.Deps{InstanceID: id, RedisMode: srv.Mode})...)
+
+	val, err := validate.New()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	for _, e := range d.reg.Events() {
+		if !val.Has(e) {
+			d.Close()
+			return nil, fmt.Errorf("handler %s has no schema in schemas/methods", e)
+		}
+	}
+	inv := dispatch.NewInvoker(d.reg, val, cfg.Duration("handlers.timeout"), log)
+	roles := cfg.Strings("instance.roles")
+	served := d.reg.ServedBy(roles)
+	d.inst = instance.New(d.rdb, id, roles, served, cfg.Duration("instance.ttl"), cfg.Duration("instance.heartbeat"), protocol.Version, log)
+	d.disp = dispatch.New(d.rdb, inv, served, dispatch.Config{
+		Consumer:    id,
+		Concurrency: cfg.Int("dispatch.concurrency"),
+		Batch:       cfg.Int("dispatch.batch"),
+		Block:       cfg.Duration("dispatch.block"),
+		ResponseTTL: cfg.Duration("dispatch.response_ttl"),
+	}, log)
+	return d, nil
+}
+
+// buildEngine assembles the rule list: shipped defaults (unless turned off),
+// then the user's rules, minus disabled ids.
+func buildEngine(cfg *config.Config) (*policy.Engine, error) {
+	var defaults, user []policy.Rule
+	if cfg.Bool("hook.default_rules") {
+		defaults = policy.DefaultRules()
+	}
+	if raw := cfg.Get("hook.rules"); raw != nil {
+		data, err := json.Marshal(raw)
+		if err != nil {
+			return nil, fmt.Errorf("config hook.rules: %w", err)
+		}
+		if user, err = policy.ParseRules(data); err != nil {
+			return nil, fmt.Errorf("config hook.rules: %w", err)
+		}
+	}
+	engine, err := policy.New(policy.Merge(defaults, user, cfg.Strings("hook.disabled_rules")))
+	if err != nil {
+		return nil, fmt.Errorf("hook rules: %w", err)
+	}
+	return engine, nil
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops
+// reading, lets in-flight handlers finish (up to shutdown.timeout), answers
+// them, and unregisters.
+func (d *Daemon) Run(ctx context.Context) error {
+	started := time.Now()
+	if err := d.waitRedis(ctx); err != nil {
+		return err
+	}
+	if err := d.inst.Heartbeat(ctx, started); err != nil {
+		return err
+	}
+	d.log.Info("cbd ready", "instance", d.inst.ID, "redis", d.redis.Mode, "methods", len(d.inst.Served))
+	hbCtx, stopHB := context.WithCancel(context.Background())
+	hbDone := make(chan struct{})
+	go func() { defer close(hbDone); d.inst.Run(hbCtx, started) }()
+
+	dispDone := make(chan error, 1)
+	go func() { dispDone <- d.disp.Run(ctx) }()
+	<-ctx.Done()
+	d.log.Info("shutting down: finishing in-flight requests", "timeout", d.cfg.Duration("shutdown.timeout"))
+	select {
+	case <-dispDone:
+	case <-time.After(d.cfg.Duration("shutdown.timeout")):
+		d.log.Warn("shutdown timeout: unfinished requests stay pending for another instance")
+	}
+	stopHB()
+	<-hbDone
+	uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := d.inst.Unregister(uctx); err != nil {
+		d.log.Warn("unregister", "err", err)
+	}
+	return nil
+}
+
+// waitRedis retries the first PING with backoff until Redis answers.
+func (d *Daemon) waitRedis(ctx context.Context) error {
+	delay := 50 * time.Millisecond
+	logged := false
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := d.rdb.Ping(pctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !logged {
+			d.log.Warn("waiting for redis", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(errors.New("stopped before redis was reachable"), err)
+		case <-time.After(delay):
+		}
+		if delay *= 2; delay > 5*time.Second {
+			delay = 5 * time.Second
+		}
+	}
+}
+
+// Close releases Redis and the server cbd runs.
+func (d *Daemon) Close() {
+	if d.rdb != nil {
+		_ = d.rdb.Close()
+	}
+	if d.redis != nil {
+		if err := d.redis.Close(); err != nil {
+			d.log.Warn("stop redis", "err", err)
+		}
+	}
+}

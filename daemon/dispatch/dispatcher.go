@@ -1,0 +1,278 @@
+// Package dispatch turns stream entries into handler calls: consumer groups
+// on cb:stream:{method}, the middleware chain, and pipelined answers and
+// acknowledgements.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/claudebench/cb/protocol"
+	"github.com/redis/go-redis/v9"
+)
+
+// Config tunes a Dispatcher; zero values take the documented defaults of the
+// dispatch.* config keys.
+type Config struct {
+	Consumer    string        // stable consumer name: the instance id
+	Concurrency int           // handlers running at once (128)
+	Batch       int           // XREADGROUP COUNT (64)
+	Block       time.Duration // XREADGROUP BLOCK (1s)
+	ResponseTTL time.Duration // TTL of cb:response:{id} (60s)
+}
+
+// Dispatcher consumes the streams of the methods an instance serves.
+type Dispatcher struct {
+	rdb     redis.UniversalClient
+	inv     *Invoker
+	cfg     Config
+	log     *slog.Logger
+	streams []string
+
+	sem      chan struct{}
+	results  chan outcome
+	inflight sync.WaitGroup
+}
+
+type outcome struct {
+	stream, entryID string
+	ev              protocol.Event
+	resp            []byte // nil: no answer wanted
+}
+
+// New builds a dispatcher for methods.
+func New(rdb redis.UniversalClient, inv *Invoker, methods []string, cfg Config, log *slog.Logger) *Dispatcher {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 128
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 64
+	}
+	if cfg.Block <= 0 {
+		cfg.Block = time.Second
+	}
+	if cfg.ResponseTTL <= 0 {
+		cfg.ResponseTTL = time.Minute
+	}
+	streams := make([]string, len(methods))
+	for i, m := range methods {
+		streams[i] = protocol.StreamKey(m)
+	}
+	return &Dispatcher{
+		rdb: rdb, inv: inv, cfg: cfg, log: log, streams: streams,
+		sem:     make(chan struct{}, cfg.Concurrency),
+		results: make(chan outcome, cfg.Concurrency),
+	}
+}
+
+// Run consumes until ctx is cancelled, then waits for in-flight handlers and
+// flushes their answers. Answers go out even after ctx is cancelled, so a
+// graceful stop answers every request it took.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if len(d.streams) == 0 {
+		<-ctx.Done()
+		return nil
+	}
+	respDone := make(chan struct{})
+	go func() {
+		defer close(respDone)
+		d.respond()
+	}()
+	defer func() {
+		d.inflight.Wait()
+		close(d.results)
+		<-respDone
+	}()
+
+	b := backoff{log: d.log}
+	for ctx.Err() == nil {
+		if err := d.ensureGroups(ctx); err != nil {
+			b.fail(ctx, "create consumer groups", err)
+			continue
+		}
+		// Entries this consumer read before a crash or restart come first.
+		if err := d.consume(ctx, "0", &b); err != nil {
+			continue
+		}
+		b.ok()
+		_ = d.consume(ctx, ">", &b)
+	}
+	return nil
+}
+
+// consume reads entries from start ("0": our own pending ones until there
+// are none left; ">": new ones, forever) and hands each to a handler.
+func (d *Dispatcher) consume(ctx context.Context, start string, b *backoff) error {
+	ids := make([]string, len(d.streams))
+	for i := range ids {
+		ids[i] = start
+	}
+	args := &redis.XReadGroupArgs{
+		Group:    protocol.GroupName,
+		Consumer: d.cfg.Consumer,
+		Streams:  append(append([]string{}, d.streams...), ids...),
+		Count:    int64(d.cfg.Batch),
+		Block:    d.cfg.Block,
+	}
+	if start != ">" {
+		args.Block = -1 // pending entries: never block
+	}
+	for ctx.Err() == nil {
+		res, err := d.rdb.XReadGroup(ctx, args).Result()
+		if errors.Is(err, redis.Nil) {
+			if start != ">" {
+				return nil
+			}
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if strings.HasPrefix(err.Error(), "NOGROUP") {
+				// Redis lost its data (restart without persistence): start over.
+				return err
+			}
+			b.fail(ctx, "read streams", err)
+			return err
+		}
+		b.ok()
+		n := 0
+		for _, s := range res {
+			for _, m := range s.Messages {
+				n++
+				d.handle(ctx, s.Stream, m)
+			}
+		}
+		if start != ">" {
+			if n == 0 {
+				return nil
+			}
+			// Pending entries are re-read after the last one seen per stream.
+			for _, s := range res {
+				if len(s.Messages) > 0 {
+					args.Streams[len(d.streams)+indexOf(d.streams, s.Stream)] = s.Messages[len(s.Messages)-1].ID
+				}
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	panic("dispatch: reply for a stream that was not read: " + s)
+}
+
+// handle runs one entry on its own goroutine once a slot is free.
+func (d *Dispatcher) handle(ctx context.Context, stream string, m redis.XMessage) {
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		// Not started: it stays pending for this consumer (or another) to take.
+		return
+	}
+	d.inflight.Add(1)
+	go func() {
+		defer func() { <-d.sem; d.inflight.Done() }()
+		d.results <- d.process(stream, m)
+	}()
+}
+
+// process decodes and invokes one entry. The handler's context is not tied
+// to the dispatcher's: a graceful stop lets started work finish.
+func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
+	o := outcome{stream: stream, entryID: m.ID}
+	raw, _ := m.Values[protocol.StreamField].(string)
+	ev, err := protocol.DecodeEvent([]byte(raw))
+	if err != nil {
+		d.log.Warn("dropping malformed stream entry", "stream", stream, "id", m.ID, "err", err)
+		return o
+	}
+	o.ev = ev
+	res, perr := d.inv.Invoke(context.Background(), ev)
+	if ev.Metadata.CorrelationID == "" {
+		if perr != nil {
+			d.log.Warn("event failed", "method", ev.Type, "id", ev.Metadata.ID, "err", perr)
+		}
+		return o
+	}
+	o.resp, err = json.Marshal(protocol.Response{ID: ev.Metadata.CorrelationID, Result: res, Error: perr})
+	if err != nil {
+		o.resp, _ = json.Marshal(protocol.Response{ID: ev.Metadata.CorrelationID,
+			Error: &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("encode answer: %v", err)}})
+	}
+	return o
+}
+
+// respond writes answers and acknowledgements, batching whatever is ready
+// into one pipeline, until results is closed.
+func (d *Dispatcher) respond() {
+	batch := make([]outcome, 0, 256)
+	for o := range d.results {
+		batch = append(batch[:0], o)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case o, ok := <-d.results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		d.flush(batch)
+	}
+}
+
+func (d *Dispatcher) flush(batch []outcome) {
+	b := backoff{log: d.log}
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		pipe := d.rdb.Pipeline()
+		for _, o := range batch {
+			if o.resp != nil {
+				key := protocol.ResponseKey(o.ev.Metadata.CorrelationID)
+				pipe.LPush(ctx, key, o.resp)
+				pipe.Expire(ctx, key, d.cfg.ResponseTTL)
+			}
+			pipe.XAck(ctx, o.stream, protocol.GroupName, o.entryID)
+		}
+		_, err := pipe.Exec(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt >= 5 {
+			// Unacknowledged entries stay pending and are redelivered.
+			d.log.Error("giving up writing answers; entries stay pending", "count", len(batch), "err", err)
+			return
+		}
+		b.fail(context.Background(), "write answers", err)
+	}
+}
+
+// ensureGroups creates the consumer group of every stream (idempotent). A
+// new group starts at the beginning of the stream, so requests sent while
+// no cbd ever ran are still handled.
+func (d *Dispatcher) ensureGroups(ctx context.Context) error {
+	for _, s := range d.streams {
+		err := d.rdb.XGroupCreateMkStream(ctx, s, protocol.GroupName, "0").Err()
+		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return fmt.Errorf("create group on %s: %w", s, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package dispatch
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/claudebench/cb/protocol"
+)
+
+// Stats counts what the chain did, per method. The set of methods is fixed
+// at start, so reads need no lock.
+type Stats struct {
+	methods map[string]*MethodStats
+}
+
+// MethodStats are one method's counters.
+type MethodStats struct {
+	Calls       atomic.Int64
+	Errors      atomic.Int64
+	Timeouts    atomic.Int64
+	RateLimited atomic.Int64
+	CircuitOpen atomic.Int64
+	LatencyNs   atomic.Int64 // sum
+	MaxNs       atomic.Int64
+}
+
+// NewStats prepares counters for methods.
+func NewStats(methods []string) *Stats {
+	s := &Stats{methods: make(map[string]*MethodStats, len(methods))}
+	for _, m := range methods {
+		s.methods[m] = &MethodStats{}
+	}
+	return s
+}
+
+func (s *Stats) record(method string, d time.Duration, err *protocol.Error) {
+	m := s.methods[method]
+	if m == nil {
+		return
+	}
+	m.Calls.Add(1)
+	m.LatencyNs.Add(int64(d))
+	for {
+		cur := m.MaxNs.Load()
+		if int64(d) <= cur || m.MaxNs.CompareAndSwap(cur, int64(d)) {
+			break
+		}
+	}
+	if err == nil {
+		return
+	}
+	switch err.Code {
+	case protocol.CodeTimeout:
+		m.Timeouts.Add(1)
+	case protocol.CodeRateLimited:
+		m.RateLimited.Add(1)
+	case protocol.CodeCircuitOpen:
+		m.CircuitOpen.Add(1)
+	}
+	m.Errors.Add(1)
+}
+
+// Snapshot is a plain copy of one method's counters.
+type Snapshot struct {
+	Calls        int64   `json:"calls"`
+	Errors       int64   `json:"errors"`
+	Timeouts     int64   `json:"timeouts"`
+	RateLimited  int64   `json:"rateLimited"`
+	CircuitOpen  int64   `json:"circuitOpen"`
+	AvgLatencyMs float64 `json:"avgLatencyMs"`
+	MaxLatencyMs float64 `json:"maxLatencyMs"`
+}
+
+// Snapshot copies every method's counters.
+func (s *Stats) Snapshot() map[string]Snapshot {
+	out := make(map[string]Snapshot, len(s.methods))
+	for name, m := range s.methods {
+		calls := m.Calls.Load()
+		sn := Snapshot{
+			Calls: calls, Errors: m.Errors.Load(), Timeouts: m.Timeouts.Load(),
+			RateLimited: m.RateLimited.Load(), CircuitOpen: m.CircuitOpen.Load(),
+			MaxLatencyMs: float64(m.MaxNs.Load()) / 1e6,
+		}
+		if calls > 0 {
+			sn.AvgLatencyMs = float64(m.LatencyNs.Load()) / float64(calls) / 1e6
+		}
+		out[name] = sn
+	}
+	return out
+}

@@ -1,0 +1,197 @@
+package protocol
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/claudebench/cb/scripts"
+	"github.com/redis/go-redis/v9"
+)
+
+// Client sends events and requests over Redis streams.
+type Client struct {
+	rdb    redis.UniversalClient
+	source string
+}
+
+// NewClient wraps a go-redis client. source names the producer in event
+// metadata (e.g. "cb", "cb-hook").
+func NewClient(rdb redis.UniversalClient, source string) *Client {
+	return &Client{rdb: rdb, source: source}
+}
+
+// Redis returns the underlying go-redis client.
+func (c *Client) Redis() redis.UniversalClient { return c.rdb }
+
+// Options are per-call settings.
+type Options struct {
+	// SessionID is copied into the event metadata.
+	SessionID string
+	// ResponseTTL is how long an unread answer is kept (informational; the
+	// responder sets the TTL).
+	ResponseTTL time.Duration
+}
+
+// NewEvent builds the envelope for payload, which may be a json.RawMessage or
+// []byte holding valid JSON (used as is), or any value encoding/json can
+// marshal.
+func (c *Client) NewEvent(eventType string, payload any, sessionID string) (Event, error) {
+	raw, err := marshalPayload(payload)
+	if err != nil {
+		return Event{}, err
+	}
+	return Event{
+		Type:    eventType,
+		Payload: raw,
+		Metadata: Metadata{
+			ID:        NewID(),
+			Timestamp: time.Now().UnixMilli(),
+			Source:    c.source,
+			SessionID: sessionID,
+		},
+	}, nil
+}
+
+func marshalPayload(payload any) (json.RawMessage, error) {
+	switch p := payload.(type) {
+	case nil:
+		return json.RawMessage("{}"), nil
+	case json.RawMessage:
+		return p, nil
+	case []byte:
+		return json.RawMessage(p), nil
+	default:
+		b, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("encode payload: %w", err)
+		}
+		return b, nil
+	}
+}
+
+// xaddArgs builds the XADD arguments for ev.
+func xaddArgs(ev Event) (*redis.XAddArgs, error) {
+	data, err := EncodeEvent(ev)
+	if err != nil {
+		return nil, err
+	}
+	return &redis.XAddArgs{Stream: StreamKey(ev.Type), Values: []any{StreamField, data}}, nil
+}
+
+// Publish appends a fire-and-forget event to its stream and returns the
+// stream entry id.
+func (c *Client) Publish(ctx context.Context, eventType string, payload any, opt Options) (string, error) {
+	ev, err := c.NewEvent(eventType, payload, opt.SessionID)
+	if err != nil {
+		return "", err
+	}
+	return c.PublishEvent(ctx, ev)
+}
+
+// PublishEvent appends a prepared event to its stream.
+func (c *Client) PublishEvent(ctx context.Context, ev Event) (string, error) {
+	args, err := xaddArgs(ev)
+	if err != nil {
+		return "", err
+	}
+	id, err := c.rdb.XAdd(ctx, args).Result()
+	if err != nil {
+		return "", unavailable("publish "+ev.Type, err)
+	}
+	return id, nil
+}
+
+// Call sends a request and waits for its answer until ctx is done. It fails
+// fast with CodeMethodNotFound for a method no cbd ever registered and with
+// CodeUnavailable when no live instance serves it. The returned error
+// is a *Error for answers carrying an error, for an expired deadline
+// (CodeTimeout) and for an unreachable Redis (CodeUnavailable).
+func (c *Client) Call(ctx context.Context, eventType string, payload any, opt Options) (json.RawMessage, error) {
+	ev, err := c.NewEvent(eventType, payload, opt.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	return c.CallEvent(ctx, ev)
+}
+
+// CallEvent is Call for a prepared event; it sets the correlation id and
+// deadline in ev's metadata.
+func (c *Client) CallEvent(ctx context.Context, ev Event) (json.RawMessage, error) {
+	if ev.Metadata.CorrelationID == "" {
+		ev.Metadata.CorrelationID = ev.Metadata.ID
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(30 * time.Second)
+	}
+	ev.Metadata.Deadline = deadline.UnixMilli()
+	// One round trip, one script: refuse unknown methods, append the request,
+	// and say whether anybody serves it now. A request nobody serves is kept
+	// for a cbd that starts later, but the caller is not made to wait.
+	data, err := EncodeEvent(ev)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixMilli()
+	res, err := scripts.Call.Run(ctx, c.rdb,
+		[]string{ServingKey(ev.Type), MethodsKey, StreamKey(ev.Type)},
+		now, data, ev.Type, StreamField).Slice()
+	if err != nil {
+		return nil, unavailable("send "+ev.Type, err)
+	}
+	status, _ := res[0].(int64)
+	switch status {
+	case -1:
+		return nil, &Error{Code: CodeMethodNotFound, Message: "unknown method " + ev.Type}
+	case 0:
+		return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", ev.Type)}
+	}
+	return c.Await(ctx, ev.Metadata.CorrelationID)
+}
+
+// Await blocks until the answer to correlationID arrives or ctx is done.
+func (c *Client) Await(ctx context.Context, correlationID string) (json.RawMessage, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(30 * time.Second)
+	}
+	wait := time.Until(deadline)
+	if wait < time.Millisecond {
+		return nil, &Error{Code: CodeTimeout, Message: "deadline expired before the answer arrived"}
+	}
+	// BLPOP takes fractional seconds (Redis >= 6); 0 would mean forever.
+	secs := strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)
+	res, err := c.rdb.Do(ctx, "BLPOP", ResponseKey(correlationID), secs).StringSlice()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, &Error{Code: CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
+	case err != nil:
+		if ctx.Err() != nil || isTimeout(err) {
+			return nil, &Error{Code: CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
+		}
+		return nil, unavailable("await answer", err)
+	case len(res) != 2:
+		return nil, &Error{Code: CodeInternal, Message: "malformed BLPOP reply"}
+	}
+	var resp Response
+	if err := json.Unmarshal([]byte(res[1]), &resp); err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "malformed response: " + err.Error()}
+	}
+	if resp.Error != nil {
+		return nil, resp.Error
+	}
+	return resp.Result, nil
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func unavailable(what string, err error) *Error {
+	return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s: redis: %v", what, err)}
+}

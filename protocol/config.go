@@ -1,0 +1,99 @@
+package protocol
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ConfigKey documents one configuration key. Keys are dotted ("redis.url");
+// each can be set in the config file, by an environment variable (EnvName)
+// and, for cbd, by a flag of the same name.
+type ConfigKey struct {
+	Name    string
+	Default any
+	Doc     string
+}
+
+// HookEvents lists the hook types cb handles; hook.<event>.fail_mode exists
+// for each. Keep in step with the HookEvent table in hooks.go (a test does).
+var hookEventNames = []string{"pre_tool", "post_tool", "user_prompt", "todo_write", "session_start",
+	"session_end", "stop", "subagent_stop", "notification", "pre_compact"}
+
+// ConfigKeys is the one table of configuration keys with their defaults. The
+// README's table, viper's defaults in cbd and cb's lean reader all use it.
+var ConfigKeys = func() []ConfigKey {
+	keys := []ConfigKey{
+		{"redis.url", "", "Redis to use (redis://, rediss://, unix://). Empty: cbd manages its own (see redis.mode) and cb reads the address cbd wrote to the runtime dir."},
+		{"redis.mode", "auto", "When redis.url is empty: auto (managed if redis-server is on PATH, else embedded), managed, or embedded."},
+		{"redis.server", "redis-server", "The redis-server binary managed mode runs."},
+		{"instance.id", "", "This cbd's instance id and consumer name; empty means the host name. Give each cbd on one host its own."},
+		{"instance.roles", []string{}, "Roles of this instance; it consumes a handler's stream only if the handler has no roles or shares one."},
+		{"instance.heartbeat", 10 * time.Second, "How often the instance renews its registration."},
+		{"instance.ttl", 30 * time.Second, "How long a registration lives without a heartbeat."},
+		{"dispatch.concurrency", 128, "Handlers running at once in one cbd."},
+		{"dispatch.batch", 64, "Entries one XREADGROUP reads at most (COUNT)."},
+		{"dispatch.block", time.Second, "How long one XREADGROUP blocks (BLOCK)."},
+		{"dispatch.response_ttl", time.Minute, "How long an unread answer is kept in cb:response:{id}."},
+		{"handlers.timeout", 5 * time.Second, "Default handler timeout (context deadline)."},
+		{"shutdown.timeout", 10 * time.Second, "How long a graceful shutdown waits for in-flight handlers."},
+		{"log.level", "info", "cbd log level: debug, info, warn, error."},
+		{"log.format", "text", "cbd log format: text or json."},
+		{"hook.timeout", 2 * time.Second, "cb hook's own deadline for the whole round trip; keep it below the timeout in Claude Code's settings."},
+		{"hook.fail_mode", "open", "What cb hook does when it gets no answer: open (no opinion, exit 0) or closed (deny / block with a reason naming the problem)."},
+		{"hook.max_input_bytes", 16 << 20, "Largest hook input cb hook accepts on stdin."},
+		{"hook.default_rules", true, "Apply the shipped default rules (README, Hook rules)."},
+		{"hook.disabled_rules", []string{}, "Ids of rules to switch off."},
+		{"hook.rules", []any{}, "Your own rules (a YAML list; see README, Hook rules)."},
+	}
+	for _, ev := range hookEventNames {
+		keys = append(keys, ConfigKey{"hook." + ev + ".fail_mode", "", "Fail mode for cb hook " + ev + "; empty inherits hook.fail_mode."})
+	}
+	return keys
+}()
+
+// EnvName returns the environment variable for a config key:
+// "hook.pre_tool.fail_mode" → "CB_HOOK_PRE_TOOL_FAIL_MODE".
+func EnvName(key string) string {
+	return "CB_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Dirs are the per-user directories ClaudeBench uses.
+type Dirs struct {
+	Config  string // $XDG_CONFIG_HOME/claudebench
+	Data    string // $XDG_DATA_HOME/claudebench
+	Runtime string // $XDG_RUNTIME_DIR/claudebench, else $XDG_STATE_HOME/claudebench/run
+}
+
+// UserDirs resolves the XDG directories from the environment.
+func UserDirs() Dirs {
+	home, _ := os.UserHomeDir()
+	env := func(name, fallback string) string {
+		if v := os.Getenv(name); v != "" && filepath.IsAbs(v) {
+			return v
+		}
+		return filepath.Join(home, fallback)
+	}
+	d := Dirs{
+		Config: filepath.Join(env("XDG_CONFIG_HOME", ".config"), "claudebench"),
+		Data:   filepath.Join(env("XDG_DATA_HOME", ".local/share"), "claudebench"),
+	}
+	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) {
+		d.Runtime = filepath.Join(rt, "claudebench")
+	} else {
+		d.Runtime = filepath.Join(env("XDG_STATE_HOME", ".local/state"), "claudebench", "run")
+	}
+	return d
+}
+
+// ConfigFile is the config file both binaries read.
+func (d Dirs) ConfigFile() string { return filepath.Join(d.Config, "config.yaml") }
+
+// AddrFile is the 0600 file where cbd writes the Redis URL it serves and cb
+// reads it when no URL is configured.
+func (d Dirs) AddrFile() string { return filepath.Join(d.Runtime, "redis.url") }
+
+// Version is the ClaudeBench version of both binaries, set at build time:
+// -ldflags "-X github.com/claudebench/cb/protocol.Version=v1.2.3".
+var Version = "dev"

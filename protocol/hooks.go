@@ -1,0 +1,126 @@
+package protocol
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// HookEvent ties a cb hook type (the `cb hook <type>` argument and the
+// hook.<type> method) to the Claude Code event that runs it.
+type HookEvent struct {
+	Type        string // "pre_tool"
+	ClaudeEvent string // "PreToolUse"
+	// Matcher is the matcher cb install writes ("" = none).
+	Matcher string
+}
+
+// HookEvents is the table of hook types cb understands.
+var HookEvents = []HookEvent{
+	{"pre_tool", "PreToolUse", "*"},
+	{"post_tool", "PostToolUse", "*"},
+	{"user_prompt", "UserPromptSubmit", ""},
+	{"todo_write", "PostToolUse", "TodoWrite|TaskCreate|TaskUpdate"},
+	{"session_start", "SessionStart", ""},
+	{"session_end", "SessionEnd", ""},
+	{"stop", "Stop", ""},
+	{"subagent_stop", "SubagentStop", ""},
+	{"notification", "Notification", ""},
+	{"pre_compact", "PreCompact", ""},
+}
+
+// LookupHookEvent finds a hook type by its cb name.
+func LookupHookEvent(hookType string) (HookEvent, bool) {
+	for _, he := range HookEvents {
+		if he.Type == hookType {
+			return he, true
+		}
+	}
+	return HookEvent{}, false
+}
+
+// HookMethod is the handler method of a hook type: "hook.pre_tool".
+func HookMethod(hookType string) string { return "hook." + hookType }
+
+// Decisions a hook handler can return.
+const (
+	DecisionNone  = ""
+	DecisionAllow = "allow"
+	DecisionDeny  = "deny"
+	DecisionAsk   = "ask"
+)
+
+// HookResult is what every hook.* handler answers. An empty result means
+// "no opinion".
+type HookResult struct {
+	// Decision is "", allow, deny or ask.
+	Decision string `json:"decision,omitempty"`
+	// Reason explains a decision (shown to Claude on deny).
+	Reason string `json:"reason,omitempty"`
+	// UpdatedInput is the whole rewritten tool input (PreToolUse).
+	UpdatedInput json.RawMessage `json:"updatedInput,omitempty"`
+	// AdditionalContext is added to Claude's context.
+	AdditionalContext string `json:"additionalContext,omitempty"`
+	// RuleIDs names the rules that fired.
+	RuleIDs []string `json:"ruleIds,omitempty"`
+}
+
+// maxHookString is Claude Code's cap on context and reason strings.
+const maxHookString = 10000
+
+// RenderHookOutput returns exactly what a hook prints on stdout for res on
+// Claude Code event claudeEvent: nil for "no opinion", otherwise one JSON
+// object in the shape that event honours. Fields an event does not take are
+// left out, so Claude Code's output validation always passes.
+func RenderHookOutput(claudeEvent string, res HookResult) []byte {
+	reason := clip(res.Reason)
+	ctx := clip(res.AdditionalContext)
+	out := map[string]any{}
+	specific := map[string]any{"hookEventName": claudeEvent}
+	switch claudeEvent {
+	case "PreToolUse":
+		if res.Decision == DecisionNone && len(res.UpdatedInput) == 0 && ctx == "" {
+			return nil
+		}
+		if res.Decision != DecisionNone {
+			specific["permissionDecision"] = res.Decision
+			if reason != "" {
+				specific["permissionDecisionReason"] = reason
+			}
+		}
+		if len(res.UpdatedInput) > 0 {
+			specific["updatedInput"] = res.UpdatedInput
+		}
+		if ctx != "" {
+			specific["additionalContext"] = ctx
+		}
+		out["hookSpecificOutput"] = specific
+	case "PostToolUse", "UserPromptSubmit", "SessionStart", "Stop", "SubagentStop", "PreCompact":
+		if res.Decision == DecisionDeny && claudeEvent != "SessionStart" {
+			out["decision"] = "block"
+			if reason == "" {
+				reason = "blocked by ClaudeBench"
+			}
+			out["reason"] = reason
+		}
+		if ctx != "" && claudeEvent != "PreCompact" {
+			specific["additionalContext"] = ctx
+			out["hookSpecificOutput"] = specific
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(out) // maps of strings and raw JSON always encode
+	return b
+}
+
+func clip(s string) string {
+	if len(s) <= maxHookString {
+		return s
+	}
+	s = s[:maxHookString]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

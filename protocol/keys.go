@@ -1,0 +1,57 @@
+package protocol
+
+// Every Redis key ClaudeBench uses is built here and nowhere else. The names
+// are the contract of DESIGN.md §3; later additions stay under the "cb:" prefix.
+
+// KeyPrefix starts every key ClaudeBench owns.
+const KeyPrefix = "cb:"
+
+// GroupName is the consumer group every handler stream is read through.
+const GroupName = "cbd"
+
+// StreamKey is the stream of events of one type, cb:stream:{eventType}.
+func StreamKey(eventType string) string { return "cb:stream:" + eventType }
+
+// StreamKeyPrefix is the common prefix of all event streams (for SCAN).
+const StreamKeyPrefix = "cb:stream:"
+
+// TaskKey is the hash holding one task, cb:task:{taskId}.
+func TaskKey(taskID string) string { return "cb:task:" + taskID }
+
+// QueueTasksKey is the sorted set of pending task ids by priority.
+const QueueTasksKey = "cb:queue:tasks"
+
+// InstanceKey is the hash of a registered instance, cb:instance:{instanceId}.
+func InstanceKey(instanceID string) string { return "cb:instance:" + instanceID }
+
+// InstancesKey is the sorted set of instance ids scored by last heartbeat (ms).
+const InstancesKey = "cb:instances"
+
+// HooksKey is the set of hook definitions for one hook type, cb:hooks:{hookType}.
+func HooksKey(hookType string) string { return "cb:hooks:" + hookType }
+
+// CircuitKey holds the circuit breaker state of a handler, cb:circuit:{handler}.
+func CircuitKey(handler string) string { return "cb:circuit:" + handler }
+
+// RateKey is the sliding-window sorted set of a rate limit, cb:rate:{id}:{window}.
+func RateKey(id, window string) string { return "cb:rate:" + id + ":" + window }
+
+// HealthKey holds health detail of an instance, cb:health:{instanceId}.
+func HealthKey(instanceID string) string { return "cb:health:" + instanceID }
+
+// ResponseKey is the list the one answer to a request is pushed to,
+// cb:response:{correlationId}.
+func ResponseKey(correlationID string) string { return "cb:response:" + correlationID }
+
+// ServingKey is the sorted set of instance ids that currently consume the
+// stream of an event type, scored by the unix-ms time their claim expires.
+// A caller checks it before waiting for an answer nobody will give.
+func ServingKey(eventType string) string { return "cb:serving:" + eventType }
+
+// MethodsKey is the set of every method some cbd has registered; callers
+// use it to tell an unknown method from one nobody serves right now.
+const MethodsKey = "cb:methods"
+
+// ResultKey caches the response of a processed event id so that a redelivered
+// request is answered without running its handler twice.
+func ResultKey(eventID string) string { return "cb:result:" + eventID }
