@@ -120,4 +120,3 @@ func (h *hookRun) fail(err error) int {
 	fmt.Fprintf(h.stderr, "cb hook %s: %s (fail mode open: no opinion)\n", h.event.Type, msg)
 	return exitOK
 }
-

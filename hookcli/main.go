@@ -32,4 +32,3 @@ hook output Claude Code understands. Types: pre_tool, post_tool, user_prompt,
 todo_write, session_start, session_end, stop, subagent_stop, notification,
 pre_compact. It always exits 0 (1 on usage errors), never 2.
 `
-
