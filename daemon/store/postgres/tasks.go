@@ -1,0 +1,198 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claudebench/cb/daemon/store/internal/model"
+)
+
+// taskColumns is the select list read by scanTask.
+const taskColumns = `id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version`
+
+// upsertTaskSQL inserts a task or overwrites it when the stored version is
+// lower. It is one statement, so concurrent writers from any number of
+// daemons serialize on the row and the highest version wins.
+const upsertTaskSQL = `INSERT INTO tasks (
+	id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version, deleted
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (id) DO UPDATE SET
+	text = EXCLUDED.text,
+	status = EXCLUDED.status,
+	priority = EXCLUDED.priority,
+	assigned_to = EXCLUDED.assigned_to,
+	attempts = EXCLUDED.attempts,
+	metadata = EXCLUDED.metadata,
+	result = EXCLUDED.result,
+	error = EXCLUDED.error,
+	created_at = EXCLUDED.created_at,
+	updated_at = EXCLUDED.updated_at,
+	version = EXCLUDED.version,
+	deleted = EXCLUDED.deleted
+WHERE tasks.version < EXCLUDED.version`
+
+// TaskUpsert writes t unless a row with the same id and a version greater
+// than or equal to t.Version exists. It reports whether it wrote.
+func (s *Store) TaskUpsert(ctx context.Context, t model.Task) (bool, error) {
+	t, err := model.NormalizeTask(t)
+	if err != nil {
+		return false, fmt.Errorf("postgres store: upsert task: %w", err)
+	}
+	tag, err := s.pool.Exec(ctx, upsertTaskSQL,
+		t.ID, t.Text, t.Status, t.Priority, t.AssignedTo, t.Attempts,
+		jsonArg(t.Metadata), jsonArg(t.Result), t.Error,
+		t.CreatedAt, t.UpdatedAt, t.Version, t.Deleted)
+	if err != nil {
+		return false, fmt.Errorf("postgres store: upsert task %q: %w", t.ID, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// TaskGet returns the live task with the given id.
+func (s *Store) TaskGet(ctx context.Context, id string) (model.Task, error) {
+	row := s.pool.QueryRow(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE id = $1 AND NOT deleted`, id)
+	t, err := scanTask(row)
+	if isNoRows(err) {
+		return model.Task{}, notFound(id)
+	}
+	if err != nil {
+		return model.Task{}, fmt.Errorf("postgres store: get task %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// TaskList returns one page of live tasks matching p. The count and the page
+// come from one REPEATABLE READ snapshot, so they agree.
+func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (model.TaskListResult, error) {
+	var res model.TaskListResult
+	q, err := model.NormalizeTaskList(p)
+	if err != nil {
+		return res, fmt.Errorf("postgres store: list tasks: %w", err)
+	}
+	where := []string{"NOT deleted"}
+	var args []any
+	if q.Status != "" {
+		args = append(args, q.Status)
+		where = append(where, "status = $"+strconv.Itoa(len(args)))
+	}
+	if q.AssignedTo != "" {
+		args = append(args, q.AssignedTo)
+		where = append(where, "assigned_to = $"+strconv.Itoa(len(args)))
+	}
+	cond := strings.Join(where, " AND ")
+	page := fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)+1, len(args)+2)
+
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE `+cond, args...).Scan(&res.TotalCount); err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+			rows, err := tx.Query(ctx,
+				`SELECT `+taskColumns+` FROM tasks WHERE `+cond+` `+q.OrderClause+page,
+				append(args, q.Limit, q.Offset)...)
+			if err != nil {
+				return err
+			}
+			res.Tasks, err = collectTasks(rows)
+			return err
+		})
+	if err != nil {
+		return model.TaskListResult{}, fmt.Errorf("postgres store: list tasks: %w", err)
+	}
+	res.HasMore = model.HasMore(q.Offset, len(res.Tasks), res.TotalCount)
+	return res, nil
+}
+
+// TaskDelete removes the row for id. It returns ErrNotFound when there was
+// no row or only a tombstone (which is removed too).
+func (s *Store) TaskDelete(ctx context.Context, id string) error {
+	var deleted bool
+	err := s.pool.QueryRow(ctx, `DELETE FROM tasks WHERE id = $1 RETURNING deleted`, id).Scan(&deleted)
+	if isNoRows(err) || (err == nil && deleted) {
+		return notFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres store: delete task %q: %w", id, err)
+	}
+	return nil
+}
+
+// TaskListNonTerminal returns every live pending or in_progress task,
+// oldest first.
+func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE NOT deleted AND status IN ($1, $2) ORDER BY created_at, id`,
+		model.StatusPending, model.StatusInProgress)
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: list non-terminal tasks: %w", err)
+	}
+	tasks, err := collectTasks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: list non-terminal tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// TaskCountByStatus counts live tasks per status; every known status is
+// present in the result.
+func (s *Store) TaskCountByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM tasks WHERE NOT deleted GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: count tasks: %w", err)
+	}
+	counts := make(map[string]int, len(model.Statuses))
+	for _, st := range model.Statuses {
+		counts[st] = 0
+	}
+	var (
+		st string
+		n  int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&st, &n}, func() error {
+		counts[st] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: count tasks: %w", err)
+	}
+	return counts, nil
+}
+
+// scanTask reads one row selected with taskColumns.
+func scanTask(row pgx.Row) (model.Task, error) {
+	var (
+		t            model.Task
+		meta, result []byte
+	)
+	if err := row.Scan(&t.ID, &t.Text, &t.Status, &t.Priority, &t.AssignedTo, &t.Attempts,
+		&meta, &result, &t.Error, &t.CreatedAt, &t.UpdatedAt, &t.Version); err != nil {
+		return model.Task{}, err
+	}
+	if meta != nil {
+		t.Metadata = meta
+	}
+	if result != nil {
+		t.Result = result
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	t.UpdatedAt = t.UpdatedAt.UTC()
+	return t, nil
+}
+
+// collectTasks scans and closes rows.
+func collectTasks(rows pgx.Rows) ([]model.Task, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Task, error) { return scanTask(r) })
+}
+
+// jsonArg binds a JSON value for a jsonb parameter, or NULL when absent.
+func jsonArg(raw []byte) any {
+	if raw == nil {
+		return nil
+	}
+	return string(raw)
+}

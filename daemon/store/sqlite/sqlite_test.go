@@ -1,0 +1,175 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/daemon/store/sqlite"
+	"github.com/claudebench/cb/daemon/store/storetest"
+)
+
+func openTemp(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "cb.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestKind(t *testing.T) {
+	if k := openTemp(t).Kind(); k != store.KindSQLite {
+		t.Errorf("Kind() = %q, want %q", k, store.KindSQLite)
+	}
+}
+
+// pragma returns the value of PRAGMA name on a fresh connection to path.
+func pragma(t *testing.T, path, name string) string {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return sqlite.QueryString(t, s, "PRAGMA "+name)
+}
+
+func TestPragmas(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cb.db")
+	for name, want := range map[string]string{
+		"journal_mode": "wal",
+		"foreign_keys": "1",
+		"busy_timeout": fmt.Sprint(sqlite.BusyTimeout.Milliseconds()),
+		"synchronous":  "1", // NORMAL
+	} {
+		if got := pragma(t, path, name); got != want {
+			t.Errorf("PRAGMA %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "nested", "dir", "cb.db")
+	for i := range 3 {
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("open #%d: %v", i, err)
+		}
+		task := store.Task{ID: fmt.Sprintf("t-%d", i+1), Status: store.StatusPending, Version: 1}
+		if _, err := s.TaskUpsert(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		if got := sqlite.QueryString(t, s, "SELECT count(*) FROM tasks"); got != fmt.Sprint(i+1) {
+			t.Errorf("open #%d: %s tasks, want %d", i, got, i+1)
+		}
+		if got := sqlite.QueryString(t, s, "SELECT count(*) FROM schema_migrations"); got != fmt.Sprint(sqlite.MigrationCount(t)) {
+			t.Errorf("open #%d: %s schema_migrations rows, want %d", i, got, sqlite.MigrationCount(t))
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runtime.GOOS != "windows" {
+		for _, p := range []string{path, filepath.Dir(path)} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := os.FileMode(0o600)
+			if fi.IsDir() {
+				want = 0o700
+			}
+			if got := fi.Mode().Perm(); got != want {
+				t.Errorf("mode of %s = %v, want %v", p, got, want)
+			}
+		}
+	}
+}
+
+// TestConcurrentOpen opens one new file from several stores at once, as
+// several processes would: each migration must be applied exactly once and
+// all stores must then write concurrently without SQLITE_BUSY.
+func TestConcurrentOpen(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "cb.db")
+	const n = 6
+	stores := make([]*sqlite.Store, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s, err := sqlite.Open(ctx, path)
+			if err != nil {
+				t.Errorf("open #%d: %v", i, err)
+				return
+			}
+			stores[i] = s
+		})
+	}
+	wg.Wait()
+	for _, s := range stores {
+		if s != nil {
+			defer s.Close()
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	for i, s := range stores {
+		wg.Go(func() {
+			for j := range 20 {
+				task := store.Task{ID: fmt.Sprintf("t-%d", i*100+j), Status: store.StatusPending, Version: 1}
+				if _, err := s.TaskUpsert(ctx, task); err != nil {
+					t.Errorf("store %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := sqlite.QueryString(t, stores[0], "SELECT count(*) FROM schema_migrations"); got != fmt.Sprint(sqlite.MigrationCount(t)) {
+		t.Errorf("schema_migrations rows = %s, want %d", got, sqlite.MigrationCount(t))
+	}
+	if got := sqlite.QueryString(t, stores[0], "SELECT count(*) FROM tasks"); got != fmt.Sprint(n*20) {
+		t.Errorf("tasks = %s, want %d", got, n*20)
+	}
+}
+
+func TestOpenRejectsMemory(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file::memory:?cache=shared"} {
+		if s, err := sqlite.Open(context.Background(), p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", p)
+		}
+	}
+}
+
+func TestPathWithURIChars(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "we?ird#dir %41", "cb.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database not created at the literal path: %v", err)
+	}
+	if s.Path() != path {
+		t.Errorf("Path() = %q, want %q", s.Path(), path)
+	}
+}

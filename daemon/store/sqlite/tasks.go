@@ -1,0 +1,237 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/claudebench/cb/daemon/store/internal/model"
+)
+
+// taskColumns is the select list read by scanTask.
+const taskColumns = `id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version`
+
+// taskUpsertSQL inserts a task or overwrites it when the stored version is
+// lower; the version check and the write are one atomic statement.
+const taskUpsertSQL = `INSERT INTO tasks (
+	id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version, deleted
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+	text = excluded.text,
+	status = excluded.status,
+	priority = excluded.priority,
+	assigned_to = excluded.assigned_to,
+	attempts = excluded.attempts,
+	metadata = excluded.metadata,
+	result = excluded.result,
+	error = excluded.error,
+	created_at = excluded.created_at,
+	updated_at = excluded.updated_at,
+	version = excluded.version,
+	deleted = excluded.deleted
+WHERE tasks.version < excluded.version`
+
+// Fixed task queries, prepared at Open.
+const (
+	taskGetSQL         = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND deleted = 0`
+	taskDeleteSQL      = `DELETE FROM tasks WHERE id = ? RETURNING deleted`
+	taskNonTerminalSQL = `SELECT ` + taskColumns + ` FROM tasks WHERE deleted = 0 AND status IN (?, ?) ORDER BY created_at, id`
+	taskCountSQL       = `SELECT status, count(*) FROM tasks WHERE deleted = 0 GROUP BY status`
+)
+
+// TaskUpsert writes t unless a row with the same id and a version greater
+// than or equal to t.Version exists. It reports whether it wrote.
+func (s *Store) TaskUpsert(ctx context.Context, t model.Task) (bool, error) {
+	t, err := model.NormalizeTask(t)
+	if err != nil {
+		return false, fmt.Errorf("sqlite store: upsert task: %w", err)
+	}
+	deleted := 0
+	if t.Deleted {
+		deleted = 1
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return false, fmt.Errorf("sqlite store: upsert task %q: %w", t.ID, err)
+	}
+	defer s.unlockWrite()
+	res, err := s.stmtTaskUpsert.ExecContext(ctx,
+		t.ID, t.Text, t.Status, t.Priority, t.AssignedTo, t.Attempts,
+		jsonArg(t.Metadata), jsonArg(t.Result), t.Error,
+		t.CreatedAt.UnixMicro(), t.UpdatedAt.UnixMicro(), t.Version, deleted)
+	if err != nil {
+		return false, fmt.Errorf("sqlite store: upsert task %q: %w", t.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite store: upsert task %q: rows affected: %w", t.ID, err)
+	}
+	return n > 0, nil
+}
+
+// TaskGet returns the live task with the given id.
+func (s *Store) TaskGet(ctx context.Context, id string) (model.Task, error) {
+	row := s.stmtTaskGet.QueryRowContext(ctx, id)
+	t, err := scanTask(row)
+	if isNoRows(err) {
+		return model.Task{}, notFound(id)
+	}
+	if err != nil {
+		return model.Task{}, fmt.Errorf("sqlite store: get task %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// TaskList returns one page of live tasks matching p. The count and the page
+// come from one read transaction, so they agree.
+func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model.TaskListResult, err error) {
+	q, err := model.NormalizeTaskList(p)
+	if err != nil {
+		return res, fmt.Errorf("sqlite store: list tasks: %w", err)
+	}
+	where := []string{"deleted = 0"}
+	var args []any
+	if q.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, q.Status)
+	}
+	if q.AssignedTo != "" {
+		where = append(where, "assigned_to = ?")
+		args = append(args, q.AssignedTo)
+	}
+	cond := strings.Join(where, " AND ")
+
+	// ReadOnly makes the driver issue a deferred BEGIN, which takes no write
+	// lock, instead of BEGIN IMMEDIATE.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return res, fmt.Errorf("sqlite store: list tasks: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tasks WHERE `+cond, args...).Scan(&res.TotalCount); err != nil {
+		return res, fmt.Errorf("sqlite store: list tasks: count: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE `+cond+` `+q.OrderClause+` LIMIT ? OFFSET ?`,
+		append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return res, fmt.Errorf("sqlite store: list tasks: %w", err)
+	}
+	res.Tasks, err = collectTasks(rows)
+	if err != nil {
+		return res, fmt.Errorf("sqlite store: list tasks: %w", err)
+	}
+	res.HasMore = model.HasMore(q.Offset, len(res.Tasks), res.TotalCount)
+	return res, nil
+}
+
+// TaskDelete removes the row for id. It returns ErrNotFound when there was
+// no row or only a tombstone (which is removed too).
+func (s *Store) TaskDelete(ctx context.Context, id string) error {
+	if err := s.lockWrite(ctx); err != nil {
+		return fmt.Errorf("sqlite store: delete task %q: %w", id, err)
+	}
+	defer s.unlockWrite()
+	var deleted bool
+	err := s.stmtTaskDelete.QueryRowContext(ctx, id).Scan(&deleted)
+	if isNoRows(err) || (err == nil && deleted) {
+		return notFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite store: delete task %q: %w", id, err)
+	}
+	return nil
+}
+
+// TaskListNonTerminal returns every live pending or in_progress task,
+// oldest first.
+func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
+	rows, err := s.stmtTaskNonTerminal.QueryContext(ctx, model.StatusPending, model.StatusInProgress)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: list non-terminal tasks: %w", err)
+	}
+	tasks, err := collectTasks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: list non-terminal tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// TaskCountByStatus counts live tasks per status; every known status is
+// present in the result.
+func (s *Store) TaskCountByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.stmtTaskCount.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: count tasks: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	counts := make(map[string]int, len(model.Statuses))
+	for _, st := range model.Statuses {
+		counts[st] = 0
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("sqlite store: count tasks: %w", err)
+		}
+		counts[st] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite store: count tasks: %w", err)
+	}
+	return counts, nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanTask reads one row selected with taskColumns.
+func scanTask(sc scanner) (model.Task, error) {
+	var (
+		t                    model.Task
+		meta, result         []byte
+		createdAt, updatedAt int64
+	)
+	if err := sc.Scan(&t.ID, &t.Text, &t.Status, &t.Priority, &t.AssignedTo, &t.Attempts,
+		&meta, &result, &t.Error, &createdAt, &updatedAt, &t.Version); err != nil {
+		return model.Task{}, err
+	}
+	if meta != nil {
+		t.Metadata = meta
+	}
+	if result != nil {
+		t.Result = result
+	}
+	t.CreatedAt = time.UnixMicro(createdAt).UTC()
+	t.UpdatedAt = time.UnixMicro(updatedAt).UTC()
+	return t, nil
+}
+
+// collectTasks scans and closes rows.
+func collectTasks(rows *sql.Rows) ([]model.Task, error) {
+	var tasks []model.Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		tasks = append(tasks, t)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	return tasks, nil
+}
+
+// jsonArg binds a JSON value as TEXT, or NULL when absent.
+func jsonArg(raw []byte) any {
+	if raw == nil {
+		return nil
+	}
+	return string(raw)
+}

@@ -1,0 +1,191 @@
+// Package store is the durable cold store of ClaudeBench.
+//
+// Redis holds the hot state of tasks; a Store sits behind it as write-through
+// durable storage, so task history survives Redis losing its data, and it
+// keeps an audit trail of hook decisions. SQLite (an embedded file) is the
+// default backend; PostgreSQL is used when a postgres:// or postgresql:// URL
+// is configured, and several daemons may share one PostgreSQL database.
+//
+// The value types are declared in an internal package and re-exported here
+// as aliases, so that the backend packages (store/sqlite, store/postgres) can
+// implement Store while this package opens them. Always refer to them
+// through this package.
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/claudebench/cb/daemon/store/internal/model"
+	"github.com/claudebench/cb/daemon/store/postgres"
+	"github.com/claudebench/cb/daemon/store/sqlite"
+)
+
+// Backend kinds returned by Store.Kind.
+const (
+	KindSQLite   = model.KindSQLite
+	KindPostgres = model.KindPostgres
+)
+
+// Task statuses. Pending and in-progress tasks are non-terminal.
+const (
+	StatusPending    = model.StatusPending
+	StatusInProgress = model.StatusInProgress
+	StatusCompleted  = model.StatusCompleted
+	StatusFailed     = model.StatusFailed
+)
+
+// List limits applied by TaskList and AuditList.
+const (
+	DefaultTaskListLimit  = model.DefaultTaskListLimit
+	MaxTaskListLimit      = model.MaxTaskListLimit
+	DefaultAuditListLimit = model.DefaultAuditListLimit
+	MaxAuditListLimit     = model.MaxAuditListLimit
+)
+
+// ErrNotFound is returned (wrapped) by TaskGet and TaskDelete when the task
+// does not exist. Test for it with errors.Is.
+var ErrNotFound = model.ErrNotFound
+
+// ErrInvalidArgument is returned (wrapped) when a Task, AuditRecord or list
+// parameter fails validation: an empty id, an unknown status, malformed JSON,
+// an OrderBy or Order outside the whitelist, a negative Limit or Offset.
+var ErrInvalidArgument = model.ErrInvalidArgument
+
+// Task is the durable copy of one task.
+//
+// Fields: ID ("t-<digits>"); Text; Status (one of the Status constants);
+// Priority; AssignedTo (instance id, may be empty); Attempts; Metadata (a
+// JSON object or nil); Result (any JSON value or nil); Error; CreatedAt and
+// UpdatedAt; Version, which increases monotonically per task and is set by
+// the caller (Redis HINCRBY); Deleted, a tombstone flag that is never
+// serialized to JSON.
+//
+// Stores keep times in UTC with microsecond precision. A JSON null in
+// Metadata or Result is stored as absent and reads back as nil; JSON values
+// round-trip semantically (PostgreSQL may reformat whitespace and key order).
+//
+// Upserting a Task with Deleted set records a tombstone: the row keeps its
+// version, so a stale write cannot resurrect the task, but TaskGet,
+// TaskList, TaskListNonTerminal and TaskCountByStatus no longer see it.
+// A later upsert with a higher version and Deleted unset brings it back.
+type Task = model.Task
+
+// AuditRecord is one hook decision: ID (the event id, unique), Time,
+// SessionID, Event (e.g. "hook.pre_tool"), Tool, Decision ("allow", "deny",
+// "ask", "modify", "context" or "none"), RuleIDs, Reason, LatencyMicros and
+// InstanceID. Time is kept in UTC with microsecond precision; an empty
+// RuleIDs reads back as nil.
+type AuditRecord = model.AuditRecord
+
+// TaskListParams filters and pages TaskList. Status and AssignedTo filter by
+// exact match when non-empty. Limit defaults to DefaultTaskListLimit and is
+// capped at MaxTaskListLimit. OrderBy is one of "createdAt" (default),
+// "updatedAt", "priority" or "id" (numeric order of "t-<digits>"); Order is
+// "asc" or "desc" (default). Ties are broken by id (numeric order) in the same
+// direction.
+type TaskListParams = model.TaskListParams
+
+// TaskListResult is one page of TaskList: the tasks, the number of tasks
+// matching the filters regardless of paging, and whether more follow.
+type TaskListResult = model.TaskListResult
+
+// AuditListParams filters AuditList. Non-empty strings filter by exact
+// match; a non-zero Since keeps records at or after it. Limit defaults to
+// DefaultAuditListLimit and is capped at MaxAuditListLimit.
+type AuditListParams = model.AuditListParams
+
+// Store is the durable cold store. Implementations are safe for concurrent
+// use by multiple goroutines and, for PostgreSQL, by multiple processes.
+type Store interface {
+	// TaskUpsert writes t if no row exists or the stored version is lower
+	// than t.Version (a stale write is a no-op, not an error). It reports
+	// whether it wrote. The check and the write are one atomic statement.
+	TaskUpsert(ctx context.Context, t Task) (bool, error)
+	// TaskGet returns the task with the given id, or an error wrapping
+	// ErrNotFound if there is none (or only a tombstone).
+	TaskGet(ctx context.Context, id string) (Task, error)
+	// TaskList returns one page of tasks matching p, read from a consistent
+	// snapshot.
+	TaskList(ctx context.Context, p TaskListParams) (TaskListResult, error)
+	// TaskDelete removes the task row (hard delete, tombstone included). It
+	// returns an error wrapping ErrNotFound if no live task existed.
+	TaskDelete(ctx context.Context, id string) error
+	// TaskListNonTerminal returns every task whose status is pending or
+	// in_progress, oldest first.
+	TaskListNonTerminal(ctx context.Context) ([]Task, error)
+	// TaskCountByStatus counts tasks per status. Every known status is
+	// present in the map, with 0 when no task has it.
+	TaskCountByStatus(ctx context.Context) (map[string]int, error)
+	// AuditInsert records r. It is idempotent by r.ID: inserting an existing
+	// id is a no-op that keeps the first record.
+	AuditInsert(ctx context.Context, r AuditRecord) error
+	// AuditList returns the records matching p, newest first.
+	AuditList(ctx context.Context, p AuditListParams) ([]AuditRecord, error)
+	// Ping checks that the backend is reachable.
+	Ping(ctx context.Context) error
+	// Kind returns KindSQLite or KindPostgres.
+	Kind() string
+	// Close releases the backend's resources. It is safe to call more than
+	// once.
+	Close() error
+}
+
+// Both backends must satisfy Store.
+var (
+	_ Store = (*sqlite.Store)(nil)
+	_ Store = (*postgres.Store)(nil)
+)
+
+// Open opens the store configured by url:
+//
+//   - "postgres://..." or "postgresql://...": PostgreSQL at that URL (a
+//     search_path query parameter selects the schema);
+//   - "sqlite://<path>", "file://<path>" or "file:<path>": SQLite at path;
+//   - "": SQLite at sqlitePath.
+//
+// Any other url is an error. For SQLite the parent directory is created with
+// mode 0700 if missing. Migrations are applied before Open returns.
+func Open(ctx context.Context, url string, sqlitePath string) (Store, error) {
+	path := sqlitePath
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		s, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return s, nil
+	case strings.HasPrefix(url, "sqlite://"):
+		path = strings.TrimPrefix(url, "sqlite://")
+	case strings.HasPrefix(url, "file://"):
+		path = strings.TrimPrefix(url, "file://")
+	case strings.HasPrefix(url, "file:"):
+		path = strings.TrimPrefix(url, "file:")
+	case url == "":
+	default:
+		return nil, fmt.Errorf("open store: unsupported url %q: want postgres://, postgresql://, sqlite://, file: or empty for SQLite at %q",
+			redact(url), sqlitePath)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("open store: no SQLite path configured")
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// redact hides anything that looks like credentials in a URL before it is
+// put in an error message.
+func redact(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		return scheme + "://***@" + rest[at+1:]
+	}
+	return u
+}

@@ -1,0 +1,237 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/claudebench/cb/daemon/store"
+)
+
+// parallel runs fn(0..n-1) on n goroutines released together and waits.
+func parallel(n int, fn func(g int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range n {
+		wg.Go(func() {
+			<-start
+			fn(g)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+// versionedTask is the content written for version v of task id, so that
+// the final row can be checked to come entirely from the highest version.
+func versionedTask(id string, v int64) store.Task {
+	task := newTask(id, v)
+	task.Text = fmt.Sprintf("%s at v%d", id, v)
+	task.Attempts = int(v)
+	task.Priority = int(v % 7)
+	task.UpdatedAt = at(int(v))
+	task.Metadata = []byte(fmt.Sprintf(`{"v":%d}`, v))
+	if v%2 == 0 {
+		task.Status = store.StatusInProgress
+		task.AssignedTo = fmt.Sprintf("w-%d", v)
+	}
+	return task
+}
+
+func testConcurrentUpsertSameTasks(t *testing.T, s store.Store) {
+	const (
+		goroutines = 32
+		tasks      = 4
+		versions   = 64 // per task
+	)
+	type write struct {
+		id string
+		v  int64
+	}
+	// Every (task, version) pair is written exactly once, by a random
+	// goroutine, in a random order, so that versions race each other.
+	var all []write
+	for i := 1; i <= tasks; i++ {
+		for v := int64(1); v <= versions; v++ {
+			all = append(all, write{taskID(i), v})
+		}
+	}
+	rand.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	var wrote [tasks + 1]atomic.Int64
+	var maxWrote [tasks + 1]atomic.Bool
+	parallel(goroutines, func(g int) {
+		for k := g; k < len(all); k += goroutines {
+			w := all[k]
+			ok, err := s.TaskUpsert(t.Context(), versionedTask(w.id, w.v))
+			if err != nil {
+				t.Errorf("TaskUpsert(%s v%d): %v", w.id, w.v, err)
+				return
+			}
+			var i int
+			fmt.Sscanf(w.id, "t-%d", &i)
+			if ok {
+				wrote[i].Add(1)
+				if w.v == versions {
+					maxWrote[i].Store(true)
+				}
+			}
+		}
+	})
+	for i := 1; i <= tasks; i++ {
+		id := taskID(i)
+		checkTask(t, mustGet(t, s, id), versionedTask(id, versions))
+		if !maxWrote[i].Load() {
+			t.Errorf("%s: the upsert of the highest version reported no write", id)
+		}
+		if n := wrote[i].Load(); n < 1 || n > versions {
+			t.Errorf("%s: %d upserts reported a write, want 1..%d", id, n, versions)
+		}
+	}
+	// Stale writes after the race are still no-ops.
+	if ok, err := s.TaskUpsert(t.Context(), versionedTask(taskID(1), versions-1)); ok || err != nil {
+		t.Errorf("stale upsert after race = %v, %v; want false, nil", ok, err)
+	}
+}
+
+func testConcurrentDistinctInserts(t *testing.T, s store.Store) {
+	const (
+		goroutines = 16
+		total      = 1000
+	)
+	parallel(goroutines, func(g int) {
+		for i := g; i < total; i += goroutines {
+			task := newTask(taskID(i+1), 1)
+			task.CreatedAt = at(i)
+			ok, err := s.TaskUpsert(t.Context(), task)
+			if err != nil || !ok {
+				t.Errorf("TaskUpsert(%s) = %v, %v; want true, nil", task.ID, ok, err)
+				return
+			}
+		}
+	})
+	ctx := t.Context()
+	res, err := s.TaskList(ctx, store.TaskListParams{Limit: store.MaxTaskListLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TotalCount != total || len(res.Tasks) != total || res.HasMore {
+		t.Fatalf("after %d inserts: TaskList = %d tasks, total %d, more %v", total, len(res.Tasks), res.TotalCount, res.HasMore)
+	}
+	seen := map[string]bool{}
+	for _, task := range res.Tasks {
+		seen[task.ID] = true
+	}
+	if len(seen) != total {
+		t.Errorf("TaskList returned %d distinct ids, want %d", len(seen), total)
+	}
+	counts, err := s.TaskCountByStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[store.StatusPending] != total {
+		t.Errorf("pending count = %d, want %d", counts[store.StatusPending], total)
+	}
+	nt, err := s.TaskListNonTerminal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nt) != total {
+		t.Errorf("TaskListNonTerminal = %d tasks, want %d", len(nt), total)
+	}
+
+	// Limit is capped at MaxTaskListLimit.
+	mustUpsert(t, s, newTask(taskID(total+1), 1))
+	res, err = s.TaskList(ctx, store.TaskListParams{Limit: store.MaxTaskListLimit + 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tasks) != store.MaxTaskListLimit || res.TotalCount != total+1 || !res.HasMore {
+		t.Errorf("TaskList(Limit %d) = %d tasks, total %d, more %v; want %d, %d, true",
+			store.MaxTaskListLimit+500, len(res.Tasks), res.TotalCount, res.HasMore, store.MaxTaskListLimit, total+1)
+	}
+}
+
+func testConcurrentAuditInsert(t *testing.T, s store.Store) {
+	const (
+		goroutines = 16
+		records    = 50
+	)
+	// Every goroutine inserts every record: each id must end up once.
+	parallel(goroutines, func(g int) {
+		for i := range records {
+			r := newAudit(fmt.Sprintf("e-%02d", (i+g)%records), i)
+			if err := s.AuditInsert(t.Context(), r); err != nil {
+				t.Errorf("AuditInsert(%s): %v", r.ID, err)
+				return
+			}
+		}
+	})
+	got, err := s.AuditList(t.Context(), store.AuditListParams{Limit: store.MaxAuditListLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != records {
+		t.Fatalf("AuditList after concurrent duplicate inserts = %d records, want %d", len(got), records)
+	}
+}
+
+func testCanceledContext(t *testing.T, s store.Store) {
+	mustUpsert(t, s, newTask("t-1", 1))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	checkCanceled := func(what string, err error) {
+		t.Helper()
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s with a canceled context: error = %v, want a context error", what, err)
+		}
+	}
+	_, err := s.TaskGet(ctx, "t-1")
+	checkCanceled("TaskGet", err)
+	_, err = s.TaskUpsert(ctx, newTask("t-1", 2))
+	checkCanceled("TaskUpsert", err)
+	_, err = s.TaskList(ctx, store.TaskListParams{})
+	checkCanceled("TaskList", err)
+	err = s.TaskDelete(ctx, "t-1")
+	checkCanceled("TaskDelete", err)
+	_, err = s.TaskListNonTerminal(ctx)
+	checkCanceled("TaskListNonTerminal", err)
+	_, err = s.TaskCountByStatus(ctx)
+	checkCanceled("TaskCountByStatus", err)
+	err = s.AuditInsert(ctx, newAudit("e-1", 0))
+	checkCanceled("AuditInsert", err)
+	_, err = s.AuditList(ctx, store.AuditListParams{})
+	checkCanceled("AuditList", err)
+	checkCanceled("Ping", s.Ping(ctx))
+
+	// Nothing was written, and the store still works.
+	checkTask(t, mustGet(t, s, "t-1"), newTask("t-1", 1))
+	if got, err := s.AuditList(t.Context(), store.AuditListParams{}); err != nil || len(got) != 0 {
+		t.Errorf("AuditList after canceled insert = %v, %v; want none", got, err)
+	}
+	// A deadline that expires while waiting behaves the same way.
+	dctx, dcancel := context.WithTimeout(t.Context(), time.Nanosecond)
+	defer dcancel()
+	<-dctx.Done()
+	_, err = s.TaskUpsert(dctx, newTask("t-1", 3))
+	checkCanceled("TaskUpsert past deadline", err)
+}
+
+func testPingKindClose(t *testing.T, s store.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if k := s.Kind(); k != store.KindSQLite && k != store.KindPostgres {
+		t.Errorf("Kind() = %q, want %q or %q", k, store.KindSQLite, store.KindPostgres)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

@@ -1,0 +1,164 @@
+// Package storetest is the conformance suite every store.Store backend must
+// pass. A backend's tests call Run with a function that opens a fresh, empty
+// store.
+package storetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/claudebench/cb/daemon/store"
+)
+
+// Run runs the conformance suite as parallel subtests of t. open is called
+// once per subtest and must return a new, empty store that it arranges to be
+// closed when that subtest ends (with t.Cleanup); the suite may also close
+// the store itself, so Close must tolerate a second call.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"TaskRoundTrip", testTaskRoundTrip},
+		{"TaskJSONValues", testTaskJSONValues},
+		{"TaskUpsertVersion", testTaskUpsertVersion},
+		{"TaskGetNotFound", testTaskGetNotFound},
+		{"TaskDelete", testTaskDelete},
+		{"TaskTombstone", testTaskTombstone},
+		{"TaskValidation", testTaskValidation},
+		{"TaskListFilterAndPage", testTaskListFilterAndPage},
+		{"TaskListOrder", testTaskListOrder},
+		{"TaskListDefaults", testTaskListDefaults},
+		{"TaskListInvalidParams", testTaskListInvalidParams},
+		{"TaskListNonTerminal", testTaskListNonTerminal},
+		{"TaskCountByStatus", testTaskCountByStatus},
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditIdempotent", testAuditIdempotent},
+		{"AuditListFilters", testAuditListFilters},
+		{"AuditListLimit", testAuditListLimit},
+		{"AuditValidation", testAuditValidation},
+		{"ConcurrentUpsertSameTasks", testConcurrentUpsertSameTasks},
+		{"ConcurrentDistinctInserts", testConcurrentDistinctInserts},
+		{"ConcurrentAuditInsert", testConcurrentAuditInsert},
+		{"CanceledContext", testCanceledContext},
+		{"PingKindClose", testPingKindClose},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// baseTime has sub-microsecond digits and a non-UTC zone, to check that
+// stores normalize to UTC and keep at least millisecond precision.
+var baseTime = time.Date(2026, 3, 14, 15, 9, 26, 535_897_932, time.FixedZone("UTC+5:30", 5*3600+1800))
+
+// at returns baseTime plus n milliseconds.
+func at(n int) time.Time { return baseTime.Add(time.Duration(n) * time.Millisecond) }
+
+// newTask returns a valid pending task with the given id and version.
+func newTask(id string, version int64) store.Task {
+	return store.Task{
+		ID:        id,
+		Text:      "task " + id,
+		Status:    store.StatusPending,
+		Priority:  50,
+		CreatedAt: baseTime,
+		UpdatedAt: baseTime,
+		Version:   version,
+	}
+}
+
+// taskID returns "t-<n>".
+func taskID(n int) string { return fmt.Sprintf("t-%d", n) }
+
+// mustUpsert upserts t and fails the test unless the write happened.
+func mustUpsert(t *testing.T, s store.Store, task store.Task) {
+	t.Helper()
+	wrote, err := s.TaskUpsert(t.Context(), task)
+	if err != nil {
+		t.Fatalf("TaskUpsert(%s v%d): %v", task.ID, task.Version, err)
+	}
+	if !wrote {
+		t.Fatalf("TaskUpsert(%s v%d) = false, want a write", task.ID, task.Version)
+	}
+}
+
+// mustGet returns the task or fails the test.
+func mustGet(t *testing.T, s store.Store, id string) store.Task {
+	t.Helper()
+	got, err := s.TaskGet(t.Context(), id)
+	if err != nil {
+		t.Fatalf("TaskGet(%s): %v", id, err)
+	}
+	return got
+}
+
+// checkTime fails unless got is in UTC and equals want to the millisecond.
+func checkTime(t *testing.T, what string, got, want time.Time) {
+	t.Helper()
+	if got.Location() != time.UTC {
+		t.Errorf("%s location = %v, want UTC", what, got.Location())
+	}
+	if !got.Truncate(time.Millisecond).Equal(want.Truncate(time.Millisecond)) {
+		t.Errorf("%s = %s, want %s (to the millisecond)", what,
+			got.Format(time.RFC3339Nano), want.UTC().Format(time.RFC3339Nano))
+	}
+}
+
+// checkTask fails unless got equals want, comparing times to the
+// millisecond and JSON semantically.
+func checkTask(t *testing.T, got, want store.Task) {
+	t.Helper()
+	if got.ID != want.ID || got.Text != want.Text || got.Status != want.Status ||
+		got.Priority != want.Priority || got.AssignedTo != want.AssignedTo ||
+		got.Attempts != want.Attempts || got.Error != want.Error ||
+		got.Version != want.Version || got.Deleted != want.Deleted {
+		t.Errorf("task mismatch:\n got %+v\nwant %+v", got, want)
+	}
+	checkJSON(t, want.ID+" metadata", got.Metadata, want.Metadata)
+	checkJSON(t, want.ID+" result", got.Result, want.Result)
+	checkTime(t, want.ID+" createdAt", got.CreatedAt, want.CreatedAt)
+	checkTime(t, want.ID+" updatedAt", got.UpdatedAt, want.UpdatedAt)
+}
+
+// checkJSON fails unless got and want are both nil or hold equal JSON
+// values. A JSON null in want is expected back as nil.
+func checkJSON(t *testing.T, what string, got, want json.RawMessage) {
+	t.Helper()
+	if string(bytes.TrimSpace(want)) == "null" {
+		want = nil
+	}
+	if got == nil || want == nil {
+		if got != nil || want != nil {
+			t.Errorf("%s = %q, want %q", what, got, want)
+		}
+		return
+	}
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Errorf("%s: stored value %q is not JSON: %v", what, got, err)
+		return
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatalf("%s: test value %q is not JSON: %v", what, want, err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%s = %s, want %s", what, got, want)
+	}
+}
+
+// ids returns the ids of tasks, in order.
+func ids(tasks []store.Task) []string {
+	out := make([]string, len(tasks))
+	for i, task := range tasks {
+		out[i] = task.ID
+	}
+	return out
+}
