@@ -1,0 +1,64 @@
+package policy
+
+import (
+	_ "embed"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+)
+
+//go:embed defaults.yaml
+var defaultsYAML []byte
+
+var parsedDefaults = sync.OnceValues(func() ([]Rule, error) {
+	return ParseRules(defaultsYAML)
+})
+
+// DefaultRules returns the shipped default rules, parsed from the embedded
+// defaults.yaml, in file order. Each call returns a fresh copy.
+func DefaultRules() []Rule {
+	rules, err := parsedDefaults()
+	if err != nil {
+		// The embedded file is covered by tests; this is a build defect.
+		panic(fmt.Sprintf("policy: embedded defaults.yaml is invalid: %v", err))
+	}
+	out := make([]Rule, len(rules))
+	for i, r := range rules {
+		r.Replace = maps.Clone(r.Replace)
+		out[i] = r
+	}
+	return out
+}
+
+// DefaultRulesYAML returns the embedded defaults.yaml source.
+func DefaultRulesYAML() []byte {
+	return append([]byte(nil), defaultsYAML...)
+}
+
+// DefaultRulesTable renders the default rules as a markdown table
+// "| id | tool | action | what |" (one row per rule, in file order), for
+// the README. "what" is the rule's reason; pipes in cells are escaped.
+func DefaultRulesTable() string {
+	var sb strings.Builder
+	sb.WriteString("| id | tool | action | what |\n")
+	sb.WriteString("| --- | --- | --- | --- |\n")
+	for _, r := range DefaultRules() {
+		tool := r.Tool
+		if tool == "" {
+			tool = "*"
+		}
+		action := r.Action
+		if r.Blocking {
+			action += " (blocking)"
+		}
+		fmt.Fprintf(&sb, "| `%s` | `%s` | %s | %s |\n",
+			mdCell(r.ID), mdCell(tool), mdCell(action), mdCell(r.Reason))
+	}
+	return sb.String()
+}
+
+func mdCell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.ReplaceAll(s, "|", `\|`)
+}

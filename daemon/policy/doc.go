@@ -1,0 +1,58 @@
+// Package policy is the decision engine of the ClaudeBench daemon (cbd).
+//
+// cb hook pre_tool forwards Claude Code's PreToolUse hook JSON to cbd, which
+// asks an Engine for a Decision: allow, deny, ask, an updated tool input,
+// and/or additional context. The package is pure Go; its only input besides
+// the rules and the hook payload is the embedded defaults.yaml.
+//
+// # Rules
+//
+// A Rule matches on the hook event, the tool name, a gjson field of the
+// tool input (optionally filtered by an RE2 regex) and an optional named
+// special predicate; see Engine for the exact evaluation semantics and
+// Decision for how fired rules combine (deny > ask > allow, blocking rules
+// halt the chain, contexts are joined, modify rules produce the whole
+// updated tool_input). A modify rule alone gives Action "" with
+// UpdatedInput set; the caller turns that into allow + updatedInput.
+//
+// # Bash commands are understood, not grepped
+//
+// For the Bash tool, a rule with field "command" is not matched against the
+// raw command string. The command is parsed with mvdan.cc/sh (bash dialect)
+// and every simple command is extracted: across ; && || | & and newlines,
+// inside ( ) and { } groups, $(...) and backticks, <(...) and >(...),
+// if/while/until/for/case bodies and function bodies. Code run by
+// bash/sh/zsh -c '...', su -c '...', eval '...', env -S '...', find -exec,
+// a heredoc or here-string fed to a shell, and echo/printf '...' | sh is
+// re-parsed recursively (up to 5 levels; deeper code is split textually).
+// Wrapper prefixes are stripped with their options: sudo, doas, env (and its
+// VAR=val), nohup, time, nice, timeout, stdbuf, command, builtin, exec,
+// busybox, xargs, as are leading VAR=val assignments. Each simple command is normalized to its words joined
+// by single spaces with quoting removed from literal text (rm -rf "/" ->
+// rm -rf /, \rm -> rm, $'\x72m' -> rm, ${HOME} -> $HOME; a word that still
+// contains whitespace is single-quoted). The rule's regex is applied to each
+// of them, so ^rm\s catches "ls; rm -rf /", "echo ok && sudo rm -rf ~",
+// "$(rm -rf /)" and "bash -c 'rm -rf /'", but not grep "rm -rf /" notes.txt
+// or echo 'rm -rf ~', where the text is only an argument.
+//
+// Command lines that are not valid Bash (which bash would refuse to run as
+// well), and code nested deeper than the re-parse bound, are split
+// textually on ; && || | & and newlines; in each piece quotes and
+// backslashes become word breaks, wrappers are stripped and sh -c / eval
+// layers are peeled off. The pieces are still matched, so parse failures
+// never silently allow.
+//
+// Known limits: variables and positional parameters are not evaluated
+// (X=/; rm -rf $X and sh -c 'rm -rf "$1"' _ / are not caught), arguments
+// arriving on stdin (echo / | xargs rm -rf) are unknown, scripts run from
+// files and code run by other interpreters (python -c, perl -e, node -e) are
+// not inspected, symlinks are not resolved, and aliases or functions defined
+// outside the command line are unknown.
+//
+// "cd / && rm -rf *" is denied by the special cd_dangerous_rm (deny-cd-rm-
+// wildcard): after a cd to /, ~, $HOME or a top-level system directory (or a
+// bare cd), a later rm -r of *, ., ./* or .* in the same command line is
+// denied. The tracking is conservative and not scoped to subshells. A bare
+// "rm -rf *" or "cd build && rm -rf *" (relative to the project) gets no
+// opinion.
+package policy

@@ -1,0 +1,209 @@
+package policy
+
+import (
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// specialFunc is a named built-in predicate. It sees the whole input; it is
+// ANDed with the rule's tool / field / match conditions.
+type specialFunc func(c *evalCtx) bool
+
+type special struct {
+	fn  specialFunc
+	doc string
+}
+
+var specials = map[string]special{
+	"outside_cwd": {specialOutsideCwd,
+		"the target path (file_path, notebook_path or path of tool_input) is not inside the input cwd (lexically, after cleaning; symlinks are not resolved); false when cwd or the path is unknown"},
+	"system_dir": {specialSystemDir,
+		"the target path is inside a system directory (/etc /usr /bin /sbin /boot /lib* /dev /proc /sys /System /Library /private/etc)"},
+	"pipe_to_shell": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.pipeToShell },
+		"Bash: a download (curl, wget, fetch, httpie, xh, aria2c) is piped into a shell reading stdin, or substituted into sh -c / bash <(...) / eval / source"},
+	"fork_bomb": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.forkBomb },
+		"Bash: a function that calls itself in a pipeline or in the background (:(){ :|:& };: and renamed variants)"},
+	"cd_dangerous_rm": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.cdDangerousRm },
+		"Bash: cd to / ~ $HOME or a top-level system dir (or bare cd), later followed by rm -r of * . ./* or .*"},
+	"block_device_write": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.blockDevWrite },
+		"Bash: output redirection (>, >>, &>, ...) or tee into a disk device such as /dev/sda, /dev/nvme0n1, /dev/disk2"},
+	"privileged": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.privileged },
+		"Bash: some simple command runs through sudo or doas (the prefix is stripped from the normalized commands, so this is how to match it)"},
+	"reads_secret": {specialReadsSecret,
+		"Read/Grep path, or a Bash reader (cat, less, head, tail, grep, sed, awk, base64, ...) operand or < redirect, is a secret file: .env / .env.* (not .example/.sample/.template/.dist), *.env, SSH private keys (id_rsa, id_ed25519, ...), *.pem, *.key, *.p12, *.pfx, .netrc, .pgpass, .git-credentials, .aws/credentials"},
+}
+
+// SpecialNames lists the names accepted in Rule.Special.
+func SpecialNames() []string {
+	out := make([]string, 0, len(specials))
+	for k := range specials {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SpecialDoc describes a special predicate; "" if unknown.
+func SpecialDoc(name string) string { return specials[name].doc }
+
+// targetPath is the path a file tool operates on.
+func (c *evalCtx) targetPath() string {
+	for _, k := range [...]string{"file_path", "notebook_path", "path"} {
+		if v := gjson.GetBytes(c.toolInput, k); v.Type == gjson.String && v.Str != "" {
+			return v.Str
+		}
+	}
+	return ""
+}
+
+func (c *evalCtx) absTarget() string {
+	p := c.targetPath()
+	if p == "" {
+		return ""
+	}
+	if !filepath.IsAbs(p) {
+		if c.cwd == "" {
+			return ""
+		}
+		p = filepath.Join(c.cwd, p)
+	}
+	return filepath.Clean(p)
+}
+
+func specialOutsideCwd(c *evalCtx) bool {
+	p := c.absTarget()
+	if p == "" || c.cwd == "" || !filepath.IsAbs(c.cwd) {
+		return false
+	}
+	return !within(p, filepath.Clean(c.cwd))
+}
+
+func within(p, dir string) bool {
+	if p == dir {
+		return true
+	}
+	if !strings.HasSuffix(dir, string(filepath.Separator)) {
+		dir += string(filepath.Separator)
+	}
+	return strings.HasPrefix(p, dir)
+}
+
+var systemDirs = []string{"/etc", "/usr", "/bin", "/sbin", "/boot", "/lib", "/lib32", "/lib64", "/libx32",
+	"/dev", "/proc", "/sys", "/System", "/Library", "/private/etc"}
+
+func specialSystemDir(c *evalCtx) bool {
+	p := c.absTarget()
+	if p == "" {
+		return false
+	}
+	p = filepath.ToSlash(p)
+	for _, d := range systemDirs {
+		if within(p, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretReaders maps commands that print or search file contents to whether
+// their first operand is a pattern/script rather than a file.
+var secretReaders = map[string]bool{
+	"cat": false, "less": false, "more": false, "head": false, "tail": false, "bat": false, "batcat": false,
+	"tac": false, "nl": false, "strings": false, "xxd": false, "hexdump": false, "od": false, "base64": false,
+	"view": false,
+	"grep": true, "egrep": true, "fgrep": true, "rg": true, "ag": true, "sed": true, "awk": true,
+}
+
+func specialReadsSecret(c *evalCtx) bool {
+	switch c.tool {
+	case "Bash":
+		b := c.bashAnalysis()
+		if b == nil {
+			return false
+		}
+		if b.secretRedir {
+			return true
+		}
+		for _, cmd := range b.cmds {
+			skipFirst, ok := secretReaders[cmdName(cmd.argv)]
+			if !ok {
+				continue
+			}
+			for _, arg := range operands(cmd.argv[1:], skipFirst) {
+				if isSecretPath(arg) {
+					return true
+				}
+			}
+		}
+		return false
+	default:
+		return isSecretPath(c.targetPath())
+	}
+}
+
+// operands returns the non-option words, optionally without the first one.
+func operands(args []string, skipFirst bool) []string {
+	var out []string
+	opts := true
+	for _, a := range args {
+		if opts && a == "--" {
+			opts = false
+			continue
+		}
+		if opts && len(a) > 1 && a[0] == '-' {
+			// -f=file / --file=file
+			if i := strings.IndexByte(a, '='); i > 0 {
+				out = append(out, a[i+1:])
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	if skipFirst && len(out) > 0 {
+		out = out[1:]
+	}
+	return out
+}
+
+var envExampleSuffixes = map[string]bool{
+	"example": true, "examples": true, "sample": true, "template": true, "tmpl": true, "dist": true,
+	"defaults": true, "default": true, "schema": true, "local.example": true,
+}
+
+var sshKeyNames = map[string]bool{
+	"id_rsa": true, "id_dsa": true, "id_ecdsa": true, "id_ed25519": true, "id_ecdsa_sk": true, "id_ed25519_sk": true,
+	"identity": true,
+}
+
+// isSecretPath reports whether a path names a file that typically holds
+// secrets.
+func isSecretPath(p string) bool {
+	if p == "" {
+		return false
+	}
+	p = filepath.ToSlash(p)
+	base := strings.ToLower(path.Base(p))
+	switch {
+	case base == ".env":
+		return true
+	case strings.HasPrefix(base, ".env."):
+		return !envExampleSuffixes[strings.TrimPrefix(base, ".env.")]
+	case strings.HasSuffix(base, ".env") && len(base) > len(".env"):
+		return true
+	case sshKeyNames[base]:
+		return true
+	case base == ".netrc" || base == "_netrc" || base == ".pgpass" || base == ".git-credentials":
+		return true
+	case base == "credentials" && strings.Contains(p, ".aws/"):
+		return true
+	}
+	switch path.Ext(base) {
+	case ".pem", ".key", ".p12", ".pfx":
+		return true
+	}
+	return false
+}
