@@ -55,3 +55,20 @@ const MethodsKey = "cb:methods"
 // ResultKey caches the response of a processed event id so that a redelivered
 // request is answered without running its handler twice.
 func ResultKey(eventID string) string { return "cb:result:" + eventID }
+
+// TaskSeqKey is the counter that makes task ids unique within a millisecond.
+const TaskSeqKey = "cb:seq:tasks"
+
+// QueueNotifyKey is a capped list with one token per task made claimable;
+// waiting claimers block on it instead of polling.
+const QueueNotifyKey = "cb:queue:notify"
+
+// AssignedKey is the set of task ids in progress for one worker or instance.
+func AssignedKey(workerID string) string { return "cb:assigned:" + workerID }
+
+// TaskIdemKey maps a request's event id to the task it created, so a
+// redelivered task.create creates nothing new.
+func TaskIdemKey(eventID string) string { return "cb:idem:task:" + eventID }
+
+// TodoKey maps a Claude Code session's todo (by content) to its task id.
+func TodoKey(sessionID string) string { return "cb:todo:" + sessionID }
