@@ -9,16 +9,20 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/claudebench/cb/daemon/config"
 	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/handlers/hooks"
 	"github.com/claudebench/cb/daemon/handlers/system"
+	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
 	"github.com/claudebench/cb/daemon/instance"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/redisserver"
 	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
@@ -33,6 +37,9 @@ type Daemon struct {
 	reg   *registry.Registry
 	inst  *instance.Instance
 	disp  *dispatch.Dispatcher
+	store store.Store
+	pers  *tasks.Persister
+	tasks *tasks.Service
 }
 
 // New prepares a daemon: Redis is chosen (and started if cbd runs it) and
@@ -67,8 +74,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 			id = "cbd"
 		}
 	}
+	storePath := filepath.Join(cfg.Dirs.Data, "claudebench.db")
+	if d.store, err = store.Open(ctx, cfg.String("store.url"), storePath); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	d.pers = tasks.NewPersister(d.store, log)
+	d.tasks = tasks.New(d.rdb, d.store, d.pers, tasks.Config{
+		Source:       id,
+		ReclaimAfter: cfg.Duration("tasks.reclaim_after"),
+		MaxAttempts:  cfg.Int("tasks.max_attempts"),
+	}, log)
+	var todos hooks.TodoSync
+	if cfg.Bool("tasks.todo_sync") {
+		todos = d.tasks.SyncTodos
+	}
 	d.reg = registry.New()
-	d.reg.Register(hooks.Handlers(engine)...)
+	d.reg.Register(hooks.Handlers(engine, todos)...)
+	d.reg.Register(taskhandlers.Handlers(d.tasks)...)
 	d.reg.Register(system.Handlers(system.Deps{InstanceID: id, RedisMode: srv.Mode})...)
 
 	val, err := validate.New()
@@ -130,7 +153,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.inst.Heartbeat(ctx, started); err != nil {
 		return err
 	}
-	d.log.Info("cbd ready", "instance", d.inst.ID, "redis", d.redis.Mode, "methods", len(d.inst.Served))
+	persCtx, stopPers := context.WithCancel(context.Background())
+	persDone := make(chan struct{})
+	go func() { defer close(persDone); d.pers.Run(persCtx) }()
+	defer func() { stopPers(); <-persDone }()
+	if n, err := d.tasks.Restore(ctx); err != nil {
+		d.log.Warn("restoring tasks from the store", "err", err)
+	} else if n > 0 {
+		d.log.Info("restored tasks Redis had lost from the store", "count", n)
+	}
+	go d.tasks.RunReaper(ctx, d.cfg.Duration("tasks.reaper_interval"))
+	d.log.Info("cbd ready", "instance", d.inst.ID, "redis", d.redis.Mode, "store", d.store.Kind(), "methods", len(d.inst.Served))
 	hbCtx, stopHB := context.WithCancel(context.Background())
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); d.inst.Run(hbCtx, started) }()
@@ -180,8 +213,13 @@ func (d *Daemon) waitRedis(ctx context.Context) error {
 	}
 }
 
-// Close releases Redis and the server cbd runs.
+// Close releases the store, Redis and the server cbd runs.
 func (d *Daemon) Close() {
+	if d.store != nil {
+		if err := d.store.Close(); err != nil {
+			d.log.Warn("close store", "err", err)
+		}
+	}
 	if d.rdb != nil {
 		_ = d.rdb.Close()
 	}

@@ -1,7 +1,8 @@
 // Package scripts holds ClaudeBench's Redis Lua scripts, one file per
 // script with a header naming its KEYS, ARGV and return value. They are
 // embedded and run through go-redis's Script, which uses EVALSHA and loads
-// the script on first use.
+// the script on first use. The task scripts share tasks/lib.lua, which is
+// prepended to each.
 package scripts
 
 import (
@@ -15,3 +16,38 @@ var callSrc string
 
 // Call appends a request to its stream when its method is known; see call.lua.
 var Call = redis.NewScript(callSrc)
+
+var (
+	//go:embed tasks/lib.lua
+	taskLib string
+	//go:embed tasks/create.lua
+	taskCreate string
+	//go:embed tasks/claim.lua
+	taskClaim string
+	//go:embed tasks/finish.lua
+	taskFinish string
+	//go:embed tasks/update.lua
+	taskUpdate string
+	//go:embed tasks/assign.lua
+	taskAssign string
+	//go:embed tasks/delete.lua
+	taskDelete string
+	//go:embed tasks/release.lua
+	taskRelease string
+	//go:embed tasks/restore.lua
+	taskRestore string
+)
+
+func withLib(src string) *redis.Script { return redis.NewScript(taskLib + "\n" + src) }
+
+// The task scripts; see the header of each file in tasks/.
+var (
+	TaskCreate  = withLib(taskCreate)
+	TaskClaim   = withLib(taskClaim)
+	TaskFinish  = withLib(taskFinish)
+	TaskUpdate  = withLib(taskUpdate)
+	TaskAssign  = withLib(taskAssign)
+	TaskDelete  = withLib(taskDelete)
+	TaskRelease = withLib(taskRelease)
+	TaskRestore = withLib(taskRestore)
+)

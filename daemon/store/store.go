@@ -103,6 +103,9 @@ type Store interface {
 	// than t.Version (a stale write is a no-op, not an error). It reports
 	// whether it wrote. The check and the write are one atomic statement.
 	TaskUpsert(ctx context.Context, t Task) (bool, error)
+	// TaskUpsertMany applies TaskUpsert to every task in one transaction
+	// (group commit for many concurrent writers).
+	TaskUpsertMany(ctx context.Context, ts []Task) error
 	// TaskGet returns the task with the given id, or an error wrapping
 	// ErrNotFound if there is none (or only a tombstone).
 	TaskGet(ctx context.Context, id string) (Task, error)

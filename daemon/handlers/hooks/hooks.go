@@ -12,9 +12,12 @@ import (
 	"github.com/claudebench/cb/protocol"
 )
 
+// TodoSync turns a todo tool call (the hook.todo_write input) into tasks.
+type TodoSync func(ctx context.Context, eventID, sessionID string, hook json.RawMessage) error
+
 // Handlers returns a handler for every hook type in protocol.HookEvents,
-// deciding with engine.
-func Handlers(engine *policy.Engine) []registry.Handler {
+// deciding with engine. todos, when not nil, runs for hook.todo_write.
+func Handlers(engine *policy.Engine, todos TodoSync) []registry.Handler {
 	hs := make([]registry.Handler, 0, len(protocol.HookEvents))
 	for _, he := range protocol.HookEvents {
 		hookType := he.Type
@@ -22,6 +25,11 @@ func Handlers(engine *policy.Engine) []registry.Handler {
 			Event:   protocol.HookMethod(hookType),
 			Persist: true,
 			Fn: func(ctx context.Context, req *registry.Request) (any, error) {
+				if hookType == "todo_write" && todos != nil {
+					if err := todos(ctx, req.Event.Metadata.ID, req.Event.Metadata.SessionID, req.Params); err != nil {
+						return nil, err
+					}
+				}
 				return Decide(engine, hookType, req.Params)
 			},
 		})

@@ -52,6 +52,31 @@ func (s *Store) TaskUpsert(ctx context.Context, t model.Task) (bool, error) {
 	return tag.RowsAffected() > 0, nil
 }
 
+// TaskUpsertMany upserts every task in one transaction, sent as one batch.
+func (s *Store) TaskUpsertMany(ctx context.Context, ts []model.Task) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, t := range ts {
+		t, err := model.NormalizeTask(t)
+		if err != nil {
+			return fmt.Errorf("postgres store: upsert task: %w", err)
+		}
+		b.Queue(upsertTaskSQL,
+			t.ID, t.Text, t.Status, t.Priority, t.AssignedTo, t.Attempts,
+			jsonArg(t.Metadata), jsonArg(t.Result), t.Error,
+			t.CreatedAt, t.UpdatedAt, t.Version, t.Deleted)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("postgres store: upsert %d tasks: %w", len(ts), err)
+	}
+	return nil
+}
+
 // TaskGet returns the live task with the given id.
 func (s *Store) TaskGet(ctx context.Context, id string) (model.Task, error) {
 	row := s.pool.QueryRow(ctx,

@@ -71,6 +71,43 @@ func (s *Store) TaskUpsert(ctx context.Context, t model.Task) (bool, error) {
 	return n > 0, nil
 }
 
+// TaskUpsertMany upserts every task in one transaction.
+func (s *Store) TaskUpsertMany(ctx context.Context, ts []model.Task) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return fmt.Errorf("sqlite store: upsert %d tasks: %w", len(ts), err)
+	}
+	defer s.unlockWrite()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite store: upsert %d tasks: begin: %w", len(ts), err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	stmt := tx.StmtContext(ctx, s.stmtTaskUpsert)
+	for _, t := range ts {
+		t, err := model.NormalizeTask(t)
+		if err != nil {
+			return fmt.Errorf("sqlite store: upsert task: %w", err)
+		}
+		deleted := 0
+		if t.Deleted {
+			deleted = 1
+		}
+		if _, err := stmt.ExecContext(ctx,
+			t.ID, t.Text, t.Status, t.Priority, t.AssignedTo, t.Attempts,
+			jsonArg(t.Metadata), jsonArg(t.Result), t.Error,
+			t.CreatedAt.UnixMicro(), t.UpdatedAt.UnixMicro(), t.Version, deleted); err != nil {
+			return fmt.Errorf("sqlite store: upsert task %q: %w", t.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite store: upsert %d tasks: commit: %w", len(ts), err)
+	}
+	return nil
+}
+
 // TaskGet returns the live task with the given id.
 func (s *Store) TaskGet(ctx context.Context, id string) (model.Task, error) {
 	row := s.stmtTaskGet.QueryRowContext(ctx, id)

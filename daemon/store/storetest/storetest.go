@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskRoundTrip", testTaskRoundTrip},
 		{"TaskJSONValues", testTaskJSONValues},
 		{"TaskUpsertVersion", testTaskUpsertVersion},
+		{"TaskUpsertMany", testTaskUpsertMany},
 		{"TaskGetNotFound", testTaskGetNotFound},
 		{"TaskDelete", testTaskDelete},
 		{"TaskTombstone", testTaskTombstone},

@@ -470,3 +470,31 @@ func mapsEqual(a, b map[string]int) bool {
 	}
 	return true
 }
+
+func testTaskUpsertMany(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var ts []store.Task
+	for i := 1; i <= 300; i++ {
+		ts = append(ts, versionedTask(taskID(i), 2))
+	}
+	if err := s.TaskUpsertMany(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	// A stale version in a batch is skipped, a newer one wins.
+	if err := s.TaskUpsertMany(ctx, []store.Task{versionedTask(taskID(1), 1), versionedTask(taskID(2), 3)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TaskGet(ctx, taskID(1)); err != nil || got.Version != 2 {
+		t.Fatalf("task 1: version %d, err %v; want 2", got.Version, err)
+	}
+	if got, err := s.TaskGet(ctx, taskID(2)); err != nil || got.Version != 3 {
+		t.Fatalf("task 2: version %d, err %v; want 3", got.Version, err)
+	}
+	res, err := s.TaskList(ctx, store.TaskListParams{Limit: 1})
+	if err != nil || res.TotalCount != 300 {
+		t.Fatalf("total %d, err %v; want 300", res.TotalCount, err)
+	}
+	if err := s.TaskUpsertMany(ctx, []store.Task{{ID: ""}}); err == nil {
+		t.Fatal("invalid task accepted")
+	}
+}

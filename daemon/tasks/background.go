@@ -1,0 +1,91 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/scripts"
+	"github.com/redis/go-redis/v9"
+)
+
+// Reap releases the tasks of every registered instance whose last heartbeat
+// is older than tasks.reclaim_after. Safe to run on every cbd at once: the
+// release script re-checks the heartbeat atomically.
+func (s *Service) Reap(ctx context.Context) error {
+	cutoff := time.Now().Add(-s.cfg.ReclaimAfter)
+	stale, err := s.rdb.ZRangeByScore(ctx, protocol.InstancesKey, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(cutoff.UnixMilli(), 10)}).Result()
+	if err != nil {
+		return fmt.Errorf("find stale instances: %w", err)
+	}
+	for _, id := range stale {
+		released, failed, err := s.Release(ctx, id, cutoff, "worker "+id+" stopped heartbeating")
+		if err != nil {
+			return err
+		}
+		if released+failed > 0 {
+			s.log.Warn("took back the tasks of a dead worker", "worker", id, "requeued", released, "failed", failed)
+		}
+	}
+	return nil
+}
+
+// RunReaper calls Reap every interval until ctx is done.
+func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.Reap(ctx)
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			s.log.Warn("reaper", "err", err)
+			failing = true
+		case err == nil && failing:
+			failing = false
+		}
+	}
+}
+
+// Restore puts the non-terminal tasks the store has and Redis lacks back into
+// Redis (pending ones into the queue; completed ones never).
+func (s *Service) Restore(ctx context.Context) (int, error) {
+	ts, err := s.store.TaskListNonTerminal(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("restore tasks: %w", err)
+	}
+	n := 0
+	for _, t := range ts {
+		doc := map[string]any{
+			"id": t.ID, "text": t.Text, "status": t.Status, "priority": t.Priority,
+			"attempts": t.Attempts, "assignedTo": t.AssignedTo, "version": t.Version,
+			"createdAt": formatTime(t.CreatedAt), "updatedAt": formatTime(t.UpdatedAt),
+		}
+		if len(t.Metadata) > 0 {
+			doc["metadata"] = t.Metadata
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return n, fmt.Errorf("restore task %s: %w", t.ID, err)
+		}
+		raw, err := s.run(ctx, scripts.TaskRestore, "", string(b))
+		if err != nil {
+			return n, fmt.Errorf("restore task %s: %w", t.ID, err)
+		}
+		if string(raw) == "true" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// formatTime renders times the way the task scripts do.
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

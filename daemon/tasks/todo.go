@@ -1,0 +1,128 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/claudebench/cb/protocol"
+	"github.com/tidwall/gjson"
+)
+
+// todoTTL is how long a session's todo → task mapping is kept.
+const todoTTL = 7 * 24 * time.Hour
+
+// SyncTodos turns Claude Code's todo tools into tasks. TodoWrite sends the
+// whole list; TaskCreate and TaskUpdate (newer Claude Code) one item. A todo
+// is known by its content (and, for TaskCreate/TaskUpdate, by Claude's task
+// id), so a list sent again creates nothing new. New todos become tasks
+// with metadata.source "todo_write"; in_progress ones get priority 75 and
+// are assigned to this instance (the one serving the session); completed
+// ones complete their task.
+func (s *Service) SyncTodos(ctx context.Context, eventID, sessionID string, hook json.RawMessage) error {
+	tool := gjson.GetBytes(hook, "tool_name").String()
+	input := gjson.GetBytes(hook, "tool_input")
+	switch tool {
+	case "TodoWrite":
+		for i, todo := range input.Get("todos").Array() {
+			content := todo.Get("content").String()
+			if content == "" {
+				continue
+			}
+			if err := s.syncTodo(ctx, eventID+"/"+strconv.Itoa(i), sessionID, []string{"c:" + content}, content, todo.Get("status").String()); err != nil {
+				return err
+			}
+		}
+	case "TaskCreate":
+		subject := input.Get("subject").String()
+		if subject == "" {
+			return nil
+		}
+		keys := []string{"c:" + subject}
+		resp := gjson.GetBytes(hook, "tool_response")
+		for _, path := range []string{"task.id", "id", "taskId"} {
+			if id := resp.Get(path).String(); id != "" {
+				keys = append(keys, "id:"+id)
+				break
+			}
+		}
+		return s.syncTodo(ctx, eventID, sessionID, keys, subject, "pending")
+	case "TaskUpdate":
+		var keys []string
+		if id := input.Get("taskId").String(); id != "" {
+			keys = append(keys, "id:"+id)
+		}
+		if subj := input.Get("subject").String(); subj != "" {
+			keys = append(keys, "c:"+subj)
+		}
+		status := input.Get("status").String()
+		if len(keys) == 0 || status == "" {
+			return nil
+		}
+		return s.syncTodo(ctx, eventID, sessionID, keys, "", status)
+	}
+	return nil
+}
+
+// syncTodo brings the task of one todo to the todo's status. keys are the
+// todo's names in the session's mapping; text == "" means "only update".
+func (s *Service) syncTodo(ctx context.Context, eventID, sessionID string, keys []string, text, status string) error {
+	mapKey := protocol.TodoKey(sessionID)
+	ids, err := s.rdb.HMGet(ctx, mapKey, keys...).Result()
+	if err != nil {
+		return fmt.Errorf("todo mapping: %w", err)
+	}
+	taskID := ""
+	for _, v := range ids {
+		if id, ok := v.(string); ok && id != "" {
+			taskID = id
+			break
+		}
+	}
+	if taskID == "" {
+		if text == "" {
+			return nil // an update of a todo we never saw
+		}
+		if len(text) > 500 {
+			text = text[:500]
+		}
+		prio := 50
+		if status == "in_progress" {
+			prio = 75
+		}
+		meta, _ := json.Marshal(map[string]any{"source": "todo_write", "sessionId": sessionID})
+		raw, err := s.Create(ctx, eventID, CreateParams{Text: text, Priority: &prio, Metadata: meta})
+		if err != nil {
+			return err
+		}
+		taskID = gjson.GetBytes(raw, "id").String()
+	}
+	pairs := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, k, taskID)
+	}
+	pipe := s.rdb.Pipeline()
+	pipe.HSet(ctx, mapKey, pairs...)
+	pipe.Expire(ctx, mapKey, todoTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("todo mapping: %w", err)
+	}
+	t, err := s.Get(ctx, taskID)
+	if err != nil {
+		return err
+	}
+	if (status == "in_progress" || status == "completed") && t.Status == "pending" {
+		if _, err := s.Assign(ctx, eventID+"/assign", taskID, s.cfg.Source); err != nil {
+			return err
+		}
+		t.Status = "in_progress"
+	}
+	if status == "completed" && t.Status == "in_progress" {
+		if _, err := s.Finish(ctx, eventID+"/complete", taskID, "", "completed", ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}

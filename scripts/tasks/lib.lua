@@ -1,0 +1,114 @@
+-- lib.lua: shared helpers prepended to every task script; not run alone.
+--
+-- Every task script takes ARGV[1] = a JSON "context" built in Go from the
+-- key builders of package protocol (so no key name is spelled here):
+--   task, stream, assigned, instance, idem: key prefixes
+--   queue, notify, instances, seq: whole keys
+--   field: the stream entry field of the envelope
+--   source: the instance that runs the script
+--   eventId: the request's event id ("" = no idempotency)
+--   idemTtl: seconds a result is remembered for a replayed request
+-- and returns a JSON string: {"ok": ...} or {"err": {"code": n, "message": s}}.
+local C = cjson.decode(ARGV[1])
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- iso formats unix ms as RFC 3339 UTC with milliseconds.
+local function iso(ms)
+  local s = math.floor(ms / 1000)
+  local frac = ms % 1000
+  local days = math.floor(s / 86400)
+  local rem = s % 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, frac)
+end
+
+local function err(code, msg)
+  return cjson.encode({err = {code = code, message = msg}})
+end
+
+local function load_task(id)
+  local h = redis.call('HGETALL', C.task .. id)
+  if #h == 0 then return nil end
+  local t = {}
+  for i = 1, #h, 2 do t[h[i]] = h[i + 1] end
+  return t
+end
+
+-- task_json renders a task hash as the API's task object; metadata and
+-- result are stored as JSON text and copied verbatim.
+local function task_json(t)
+  local p = {'{"id":', cjson.encode(t.id), ',"text":', cjson.encode(t.text),
+    ',"status":', cjson.encode(t.status), ',"priority":', t.priority,
+    ',"attempts":', (t.attempts or '0'), ',"createdAt":', cjson.encode(t.createdAt),
+    ',"updatedAt":', cjson.encode(t.updatedAt), ',"version":', t.version}
+  if t.assignedTo and t.assignedTo ~= '' then
+    p[#p + 1] = ',"assignedTo":' .. cjson.encode(t.assignedTo)
+  end
+  if t.error and t.error ~= '' then p[#p + 1] = ',"error":' .. cjson.encode(t.error) end
+  if t.metadata and t.metadata ~= '' then p[#p + 1] = ',"metadata":' .. t.metadata end
+  if t.result and t.result ~= '' then p[#p + 1] = ',"result":' .. t.result end
+  p[#p + 1] = '}'
+  return table.concat(p)
+end
+
+local nevents = 0
+-- emit appends a state-change event (payload already JSON) to its stream.
+local function emit(evtype, payload, ms)
+  nevents = nevents + 1
+  local id = C.eventId
+  if id == '' then id = 'e-' .. ms end
+  local env = '{"type":' .. cjson.encode(evtype) .. ',"payload":' .. payload ..
+    ',"metadata":{"id":' .. cjson.encode(id .. '/' .. evtype .. '/' .. nevents) ..
+    ',"timestamp":' .. ms .. ',"source":' .. cjson.encode(C.source) .. '}}'
+  redis.call('XADD', C.stream .. evtype, '*', C.field, env)
+end
+
+-- touch bumps a task's version and updatedAt; fields are more HSET pairs.
+local function touch(t, ms, fields)
+  t.version = tostring(tonumber(t.version) + 1)
+  t.updatedAt = iso(ms)
+  local args = {C.task .. t.id, 'version', t.version, 'updatedAt', t.updatedAt}
+  for k, v in pairs(fields) do
+    t[k] = v
+    args[#args + 1] = k
+    args[#args + 1] = v
+  end
+  redis.call('HSET', unpack(args))
+end
+
+local function enqueue(t)
+  redis.call('ZADD', C.queue, -tonumber(t.priority), t.id)
+  redis.call('LPUSH', C.notify, t.id)
+  redis.call('LTRIM', C.notify, 0, 999)
+end
+
+-- replay returns the remembered answer of a request seen before.
+local function replay()
+  if C.eventId == '' then return nil end
+  return redis.call('GET', C.idem .. C.eventId)
+end
+
+local function remember(out)
+  if C.eventId ~= '' then
+    redis.call('SET', C.idem .. C.eventId, out, 'EX', C.idemTtl)
+  end
+  return out
+end
+
+local function ok(json)
+  return remember('{"ok":' .. json .. '}')
+end

@@ -1,0 +1,20 @@
+-- restore.lua: put a non-terminal task from the store back into Redis when
+-- Redis lost it (it never overwrites a task Redis has).
+-- ARGV[2] task JSON as the store has it: {id, text, status, priority,
+-- attempts, assignedTo, createdAt, updatedAt, version, metadata?}
+-- Returns {"ok": true} when restored, {"ok": false} when Redis had it.
+local t = cjson.decode(ARGV[2])
+if redis.call('EXISTS', C.task .. t.id) == 1 then return '{"ok":false}' end
+local meta = ''
+if t.metadata and t.metadata ~= cjson.null then meta = cjson.encode(t.metadata) end
+local assigned = t.assignedTo or ''
+redis.call('HSET', C.task .. t.id, 'id', t.id, 'text', t.text, 'status', t.status,
+  'priority', tostring(t.priority), 'attempts', tostring(t.attempts or 0),
+  'createdAt', t.createdAt, 'updatedAt', t.updatedAt, 'version', tostring(t.version),
+  'metadata', meta, 'assignedTo', assigned, 'result', '', 'error', '')
+if t.status == 'pending' then
+  enqueue({id = t.id, priority = tostring(t.priority)})
+elseif assigned ~= '' then
+  redis.call('SADD', C.assigned .. assigned, t.id)
+end
+return '{"ok":true}'
