@@ -89,6 +89,7 @@ func (a *app) rootCmd() *cobra.Command {
 		},
 	})
 	root.AddCommand(a.versionCmd(), a.callCmd())
+	root.AddCommand(a.commands()...)
 	return root
 }
 
