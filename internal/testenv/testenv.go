@@ -129,6 +129,8 @@ func NewHome(t testing.TB, extraEnv ...string) *Home {
 		"XDG_STATE_HOME=" + filepath.Join(dir, "state"),
 		"PATH=" + os.Getenv("PATH"),
 		"NO_COLOR=1",
+		// Many daemons run at once in tests: each takes a free HTTP port.
+		"CB_HTTP_ADDR=127.0.0.1:0",
 	}
 	h.Env = append(h.Env, extraEnv...)
 	return h
