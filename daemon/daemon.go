@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/claudebench/cb/daemon/config"
@@ -26,6 +27,7 @@ import (
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cast"
 )
 
 // Daemon is one running cbd.
@@ -90,9 +92,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		todos = d.tasks.SyncTodos
 	}
 	d.reg = registry.New()
-	d.reg.Register(hooks.Handlers(engine, todos)...)
-	d.reg.Register(taskhandlers.Handlers(d.tasks)...)
-	d.reg.Register(system.Handlers(system.Deps{InstanceID: id, RedisMode: srv.Mode})...)
+	failClosed := func(hookType string) bool {
+		m := cfg.String("hook." + hookType + ".fail_mode")
+		if m == "" {
+			m = cfg.String("hook.fail_mode")
+		}
+		return m == "closed"
+	}
+	var handlers []registry.Handler
+	handlers = append(handlers, hooks.Handlers(hooks.Deps{Engine: engine, Todos: todos, FailClosed: failClosed})...)
+	handlers = append(handlers, taskhandlers.Handlers(d.tasks)...)
+	handlers = append(handlers, system.Handlers(system.Deps{InstanceID: id, RedisMode: srv.Mode})...)
+	d.reg.Register(applyOverrides(cfg, handlers)...)
 
 	val, err := validate.New()
 	if err != nil {
@@ -106,6 +117,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		}
 	}
 	inv := dispatch.NewInvoker(d.reg, val, cfg.Duration("handlers.timeout"), log)
+	inv.SetGuard(dispatch.NewGuard(d.rdb, dispatch.GuardConfig{
+		RateLimit: cfg.Int("handlers.rate_limit"),
+		Failures:  cfg.Int("handlers.circuit_failures"),
+		Window:    cfg.Duration("handlers.circuit_window"),
+		OpenFor:   cfg.Duration("handlers.circuit_open_for"),
+		Probes:    cfg.Int("handlers.circuit_probes"),
+	}))
 	roles := cfg.Strings("instance.roles")
 	served := d.reg.ServedBy(roles)
 	d.inst = instance.New(d.rdb, id, roles, served, cfg.Duration("instance.ttl"), cfg.Duration("instance.heartbeat"), protocol.Version, log)
@@ -117,6 +135,28 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		ResponseTTL: cfg.Duration("dispatch.response_ttl"),
 	}, log)
 	return d, nil
+}
+
+// applyOverrides applies per-method settings:
+// handlers.<method with _ for .>.{rate_limit,circuit_failures,timeout}.
+func applyOverrides(cfg *config.Config, hs []registry.Handler) []registry.Handler {
+	for i := range hs {
+		prefix := "handlers." + strings.ReplaceAll(hs[i].Event, ".", "_") + "."
+		if v, ok := cfg.Override(prefix + "rate_limit"); ok {
+			if n := cast.ToInt(v); n == 0 {
+				hs[i].RateLimit = -1 // 0 in config means "no limit"
+			} else {
+				hs[i].RateLimit = n
+			}
+		}
+		if v, ok := cfg.Override(prefix + "circuit_failures"); ok {
+			hs[i].CircuitFailures = cast.ToInt(v)
+		}
+		if v, ok := cfg.Override(prefix + "timeout"); ok {
+			hs[i].Timeout = cast.ToDuration(v)
+		}
+	}
+	return hs
 }
 
 // buildEngine assembles the rule list: shipped defaults (unless turned off),

@@ -244,7 +244,7 @@ func TestTaskCreateIdempotent(t *testing.T) {
 }
 
 func TestTaskConcurrency(t *testing.T) {
-	e := newTaskEnv(t)
+	e := newTaskEnv(t, "CB_HANDLERS_RATE_LIMIT=0") // one source making 10,000 calls
 	const clients, perClient = 32, 10000 / 32
 	var mu sync.Mutex
 	ids := map[string]bool{}

@@ -18,6 +18,19 @@ var callSrc string
 var Call = redis.NewScript(callSrc)
 
 var (
+	//go:embed admit.lua
+	admitSrc string
+	//go:embed circuit.lua
+	circuitSrc string
+)
+
+// Admit checks a handler's rate limit and circuit breaker; see admit.lua.
+var Admit = redis.NewScript(admitSrc)
+
+// Circuit records a handler outcome in its circuit breaker; see circuit.lua.
+var Circuit = redis.NewScript(circuitSrc)
+
+var (
 	//go:embed tasks/lib.lua
 	taskLib string
 	//go:embed tasks/create.lua

@@ -120,3 +120,13 @@ func (c *Config) Get(key string) any { return c.v.Get(key) }
 
 // Set overrides a key (tests and derived values).
 func (c *Config) Set(key string, value any) { c.v.Set(key, value) }
+
+// Override returns a per-method key (not in the key table) from the config
+// file or its environment variable, and whether it is set.
+func (c *Config) Override(key string) (any, bool) {
+	_ = c.v.BindEnv(key, protocol.EnvName(key))
+	if !c.v.IsSet(key) {
+		return nil, false
+	}
+	return c.v.Get(key), true
+}

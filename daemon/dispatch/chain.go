@@ -14,11 +14,13 @@ import (
 	"github.com/claudebench/cb/schemas/validate"
 )
 
-// Invoke runs one request through the middleware chain and returns the
+// Invoker runs one request through the middleware chain and returns the
 // encoded result or a typed error:
 //
-//	input validation → timeout → handler (panics recovered) → output validation
+//	input validation → rate limit → circuit breaker → timeout →
+//	handler (panics recovered) → output validation
 //
+// (the handlers persist through the store before they return).
 // Every transport calls Invoke, so the chain is the same everywhere.
 type Invoker struct {
 	reg            *registry.Registry
@@ -26,7 +28,11 @@ type Invoker struct {
 	defaultTimeout time.Duration
 	log            *slog.Logger
 	stats          *Stats
+	guard          *Guard
 }
+
+// SetGuard enables rate limits and circuit breakers (call before serving).
+func (in *Invoker) SetGuard(g *Guard) { in.guard = g }
 
 // NewInvoker builds the chain for a registry.
 func NewInvoker(reg *registry.Registry, val *validate.Validator, defaultTimeout time.Duration, log *slog.Logger) *Invoker {
@@ -59,27 +65,33 @@ func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.
 	if err := in.val.Input(h.Event, params); err != nil {
 		return nil, protocol.AsError(err)
 	}
+	req := &registry.Request{Event: ev, Params: params}
+	var adm admission
+	if in.guard != nil {
+		var perr *protocol.Error
+		if adm, perr = in.guard.Admit(ctx, h, ev); perr != nil {
+			return in.fallback(h, req, perr)
+		}
+	}
 	timeout := h.Timeout
 	if timeout <= 0 {
 		timeout = in.defaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req := &registry.Request{Event: ev, Params: params}
-	out, err := in.call(ctx, h, req)
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	out, err := in.call(hctx, h, req)
+	var perr *protocol.Error
 	if err != nil {
-		perr := protocol.AsError(err)
-		if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() != nil && perr.Code == protocol.CodeInternal) {
+		perr = protocol.AsError(err)
+		if errors.Is(err, context.DeadlineExceeded) || (hctx.Err() != nil && perr.Code == protocol.CodeInternal) {
 			perr = &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("%s did not finish within %s", h.Event, timeout)}
 		}
-		if h.Fallback != nil {
-			if v, ok := h.Fallback(req, perr); ok {
-				if b, merr := json.Marshal(v); merr == nil {
-					return b, nil
-				}
-			}
-		}
-		return nil, perr
+	}
+	cancel()
+	if in.guard != nil {
+		in.guard.Record(ctx, h, countsAsFailure(perr), adm)
+	}
+	if perr != nil {
+		return in.fallback(h, req, perr)
 	}
 	var res json.RawMessage
 	switch v := out.(type) {
@@ -95,6 +107,24 @@ func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.
 		return nil, protocol.AsError(err)
 	}
 	return res, nil
+}
+
+// fallback answers with the handler's declared fallback for errors that
+// are not the caller's fault (circuit open, timeout, failure), else the error.
+func (in *Invoker) fallback(h *registry.Handler, req *registry.Request, perr *protocol.Error) (json.RawMessage, *protocol.Error) {
+	if h.Fallback == nil || perr.Code == protocol.CodeInvalidParams || perr.Code == protocol.CodeRateLimited {
+		return nil, perr
+	}
+	v, ok := h.Fallback(req, perr)
+	if !ok {
+		return nil, perr
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, perr
+	}
+	in.stats.record(h.Event, 0, perr) // the rejection still counts
+	return b, nil
 }
 
 // call runs the handler body, turning a panic into an internal error.

@@ -33,13 +33,17 @@ func NewStats(methods []string) *Stats {
 	return s
 }
 
+// record counts one call of method taking d (d == 0: only count err, for a
+// rejection answered by a fallback).
 func (s *Stats) record(method string, d time.Duration, err *protocol.Error) {
 	m := s.methods[method]
 	if m == nil {
 		return
 	}
-	m.Calls.Add(1)
-	m.LatencyNs.Add(int64(d))
+	if d > 0 {
+		m.Calls.Add(1)
+		m.LatencyNs.Add(int64(d))
+	}
 	for {
 		cur := m.MaxNs.Load()
 		if int64(d) <= cur || m.MaxNs.CompareAndSwap(cur, int64(d)) {

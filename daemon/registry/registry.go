@@ -34,8 +34,10 @@ type Handler struct {
 	Persist bool
 	// Roles restricts which instances consume the stream (none = every instance).
 	Roles []string
-	// RateLimit is events per second per source (0 = the default).
+	// RateLimit is events per second per source (0 = the default, -1 = none).
 	RateLimit int
+	// CircuitFailures overrides handlers.circuit_failures (0 = the default).
+	CircuitFailures int
 	// Timeout overrides handlers.timeout (0 = the default).
 	Timeout time.Duration
 	// Expose lists the transports besides Redis that publish this method

@@ -15,9 +15,21 @@ import (
 // TodoSync turns a todo tool call (the hook.todo_write input) into tasks.
 type TodoSync func(ctx context.Context, eventID, sessionID string, hook json.RawMessage) error
 
-// Handlers returns a handler for every hook type in protocol.HookEvents,
-// deciding with engine. todos, when not nil, runs for hook.todo_write.
-func Handlers(engine *policy.Engine, todos TodoSync) []registry.Handler {
+// Deps are what the hook handlers use.
+type Deps struct {
+	// Engine decides.
+	Engine *policy.Engine
+	// Todos, when not nil, runs for hook.todo_write.
+	Todos TodoSync
+	// FailClosed reports whether a hook type's fail mode is closed; then a
+	// hook that cannot be decided (circuit open, timeout, failure) denies
+	// instead of answering "no opinion".
+	FailClosed func(hookType string) bool
+}
+
+// Handlers returns a handler for every hook type in protocol.HookEvents.
+func Handlers(d Deps) []registry.Handler {
+	engine, todos := d.Engine, d.Todos
 	hs := make([]registry.Handler, 0, len(protocol.HookEvents))
 	for _, he := range protocol.HookEvents {
 		hookType := he.Type
@@ -31,6 +43,13 @@ func Handlers(engine *policy.Engine, todos TodoSync) []registry.Handler {
 					}
 				}
 				return Decide(engine, hookType, req.Params)
+			},
+			Fallback: func(req *registry.Request, perr *protocol.Error) (any, bool) {
+				if d.FailClosed != nil && d.FailClosed(hookType) {
+					return protocol.HookResult{Decision: protocol.DecisionDeny,
+						Reason: "ClaudeBench could not decide (" + perr.Message + "); hook fail mode is closed."}, true
+				}
+				return protocol.HookResult{}, true
 			},
 		})
 	}

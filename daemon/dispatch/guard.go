@@ -1,0 +1,127 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/scripts"
+	"github.com/redis/go-redis/v9"
+)
+
+// GuardConfig sets the shared rate limits and circuit breakers.
+type GuardConfig struct {
+	RateLimit  int           // default per-source requests/s per handler (0 = none)
+	Failures   int           // failures in Window that open a circuit
+	Window     time.Duration // failure window
+	OpenFor    time.Duration // open period before half-open
+	Probes     int           // calls let through while half-open
+	CircuitTTL time.Duration // TTL of cb:circuit:{handler} (60s)
+}
+
+// Guard enforces rate limits and circuit breakers through Redis, so all
+// instances share them.
+type Guard struct {
+	rdb redis.UniversalClient
+	cfg GuardConfig
+}
+
+// NewGuard returns a guard; zero config values take the defaults.
+func NewGuard(rdb redis.UniversalClient, cfg GuardConfig) *Guard {
+	if cfg.Failures <= 0 {
+		cfg.Failures = 5
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 10 * time.Second
+	}
+	if cfg.OpenFor <= 0 {
+		cfg.OpenFor = 5 * time.Second
+	}
+	if cfg.Probes <= 0 {
+		cfg.Probes = 1
+	}
+	if cfg.CircuitTTL <= 0 {
+		cfg.CircuitTTL = time.Minute
+	}
+	return &Guard{rdb: rdb, cfg: cfg}
+}
+
+// admission is the outcome of Admit.
+type admission struct {
+	halfOpen bool
+}
+
+// source names the caller for rate limiting: its session, else its producer.
+func source(ev protocol.Event) string {
+	if ev.Metadata.SessionID != "" {
+		return "session:" + ev.Metadata.SessionID
+	}
+	if ev.Metadata.Source != "" {
+		return "source:" + ev.Metadata.Source
+	}
+	return "anonymous"
+}
+
+// Admit checks the rate limit and circuit of h for ev in one script.
+func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Event) (admission, *protocol.Error) {
+	limit := g.cfg.RateLimit
+	if h.RateLimit != 0 {
+		limit = h.RateLimit
+	}
+	if limit < 0 {
+		limit = 0
+	}
+	member := ev.Metadata.ID
+	if member == "" {
+		member = protocol.NewID()
+	}
+	res, err := scripts.Admit.Run(ctx, g.rdb,
+		[]string{protocol.RateKey(h.Event+":"+source(ev), "1s"), protocol.CircuitKey(h.Event)},
+		limit, 1000, member, g.cfg.Probes, g.cfg.CircuitTTL.Milliseconds()).Int64Slice()
+	if err != nil {
+		// The guard protects; when Redis is away the request fails anyway.
+		return admission{}, &protocol.Error{Code: protocol.CodeUnavailable, Message: "rate limit check: redis: " + err.Error()}
+	}
+	switch res[0] {
+	case 2:
+		return admission{}, &protocol.Error{Code: protocol.CodeRateLimited,
+			Message: fmt.Sprintf("%s: more than %d requests/s from %s", h.Event, limit, source(ev)),
+			Data:    map[string]any{"retryAfterMs": res[1]}}
+	case 3:
+		return admission{}, &protocol.Error{Code: protocol.CodeCircuitOpen,
+			Message: fmt.Sprintf("%s is failing; its circuit is open", h.Event),
+			Data:    map[string]any{"retryAfterMs": res[1]}}
+	}
+	return admission{halfOpen: res[2] == 1}, nil
+}
+
+// Record counts a handler failure, or closes a half-open circuit on success.
+func (g *Guard) Record(ctx context.Context, h *registry.Handler, failed bool, adm admission) {
+	if !failed && !adm.halfOpen {
+		return // the common case costs nothing
+	}
+	outcome := "success"
+	if failed {
+		outcome = "failure"
+	}
+	failures := g.cfg.Failures
+	if h.CircuitFailures > 0 {
+		failures = h.CircuitFailures
+	}
+	_ = scripts.Circuit.Run(ctx, g.rdb, []string{protocol.CircuitKey(h.Event)},
+		outcome, failures, g.cfg.Window.Milliseconds(), g.cfg.OpenFor.Milliseconds(), g.cfg.CircuitTTL.Milliseconds()).Err()
+}
+
+// countsAsFailure: errors of the handler itself, not of the caller.
+func countsAsFailure(e *protocol.Error) bool {
+	if e == nil {
+		return false
+	}
+	switch e.Code {
+	case protocol.CodeInternal, protocol.CodeTimeout, protocol.CodeUnavailable:
+		return true
+	}
+	return false
+}
