@@ -134,9 +134,9 @@ func TestTasksSurviveRedisLoss(t *testing.T) {
 	done := e.mustTask(t, "task.create", map[string]any{"text": "finished"})
 	e.claim(t, "w", 2)
 	e.mustTask(t, "task.complete", map[string]any{"id": done.ID, "workerId": "w"})
-	e.mustTask(t, "task.unassign", map[string]any{"taskId": pending.ID})
 	inProg := e.mustTask(t, "task.create", map[string]any{"text": "in flight"})
 	e.claim(t, "w2", 1)
+	e.mustTask(t, "task.unassign", map[string]any{"taskId": pending.ID})
 
 	e.d.Kill()
 	if err := e.rdb.FlushAll(context.Background()).Err(); err != nil {
