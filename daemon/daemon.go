@@ -133,6 +133,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		Batch:       cfg.Int("dispatch.batch"),
 		Block:       cfg.Duration("dispatch.block"),
 		ResponseTTL: cfg.Duration("dispatch.response_ttl"),
+		Recover: dispatch.RecoverConfig{
+			ClaimIdle:     cfg.Duration("dispatch.claim_idle"),
+			MaxDeliveries: int64(cfg.Int("dispatch.max_deliveries")),
+			Retention:     cfg.Duration("events.retention"),
+		},
 	}, log)
 	return d, nil
 }

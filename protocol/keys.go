@@ -72,3 +72,7 @@ func TaskIdemKey(eventID string) string { return "cb:idem:task:" + eventID }
 
 // TodoKey maps a Claude Code session's todo (by content) to its task id.
 func TodoKey(sessionID string) string { return "cb:todo:" + sessionID }
+
+// DeadLetterStream is the event type of requests that kept failing; its
+// entries carry the original event, the stream and the error.
+const DeadLetterStream = "system.deadletter"

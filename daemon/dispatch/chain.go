@@ -47,15 +47,30 @@ func (in *Invoker) Registry() *registry.Registry { return in.reg }
 
 // Invoke runs ev through the chain.
 func (in *Invoker) Invoke(ctx context.Context, ev protocol.Event) (json.RawMessage, *protocol.Error) {
+	res, perr, _ := in.InvokeDelivery(ctx, ev)
+	return res, perr
+}
+
+// InvokeDelivery is Invoke that also reports whether the handler crashed
+// (panicked): the Redis dispatcher then leaves the entry pending for
+// redelivery and, after dispatch.max_deliveries, dead-letters it.
+func (in *Invoker) InvokeDelivery(ctx context.Context, ev protocol.Event) (json.RawMessage, *protocol.Error, bool) {
 	start := time.Now()
 	h, ok := in.reg.Lookup(ev.Type)
 	if !ok {
-		return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + ev.Type}
+		return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + ev.Type}, false
 	}
 	res, perr := in.invoke(ctx, h, ev)
 	in.stats.record(ev.Type, time.Since(start), perr)
-	return res, perr
+	crashed := perr != nil && perr.Data == errDataPanic
+	if crashed {
+		perr = &protocol.Error{Code: perr.Code, Message: perr.Message}
+	}
+	return res, perr, crashed
 }
+
+// errDataPanic marks (by identity) the error a recovered panic becomes.
+var errDataPanic = &struct{ panicked bool }{true}
 
 func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.Event) (json.RawMessage, *protocol.Error) {
 	params := ev.Payload
@@ -112,7 +127,7 @@ func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.
 // fallback answers with the handler's declared fallback for errors that
 // are not the caller's fault (circuit open, timeout, failure), else the error.
 func (in *Invoker) fallback(h *registry.Handler, req *registry.Request, perr *protocol.Error) (json.RawMessage, *protocol.Error) {
-	if h.Fallback == nil || perr.Code == protocol.CodeInvalidParams || perr.Code == protocol.CodeRateLimited {
+	if h.Fallback == nil || perr.Code == protocol.CodeInvalidParams || perr.Code == protocol.CodeRateLimited || perr.Data == errDataPanic {
 		return nil, perr
 	}
 	v, ok := h.Fallback(req, perr)
@@ -132,7 +147,7 @@ func (in *Invoker) call(ctx context.Context, h *registry.Handler, req *registry.
 	defer func() {
 		if r := recover(); r != nil {
 			in.log.Error("handler panicked", "method", h.Event, "panic", r, "stack", string(debug.Stack()))
-			err = &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("%s panicked: %v", h.Event, r)}
+			err = &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("%s panicked: %v", h.Event, r), Data: errDataPanic}
 		}
 	}()
 	return h.Fn(ctx, req)

@@ -25,6 +25,7 @@ type Config struct {
 	Batch       int           // XREADGROUP COUNT (64)
 	Block       time.Duration // XREADGROUP BLOCK (1s)
 	ResponseTTL time.Duration // TTL of cb:response:{id} (60s)
+	Recover     RecoverConfig
 }
 
 // Dispatcher consumes the streams of the methods an instance serves.
@@ -38,12 +39,16 @@ type Dispatcher struct {
 	sem      chan struct{}
 	results  chan outcome
 	inflight sync.WaitGroup
+
+	crashMu sync.Mutex
+	crashes map[string]string // entry id → last crash message, for dead letters
 }
 
 type outcome struct {
 	stream, entryID string
 	ev              protocol.Event
 	resp            []byte // nil: no answer wanted
+	noAck           bool   // the handler crashed: leave the entry pending
 }
 
 // New builds a dispatcher for methods.
@@ -68,6 +73,7 @@ func New(rdb redis.UniversalClient, inv *Invoker, methods []string, cfg Config, 
 		rdb: rdb, inv: inv, cfg: cfg, log: log, streams: streams,
 		sem:     make(chan struct{}, cfg.Concurrency),
 		results: make(chan outcome, cfg.Concurrency),
+		crashes: map[string]string{},
 	}
 }
 
@@ -90,6 +96,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		<-respDone
 	}()
 
+	if d.cfg.Recover.ClaimIdle > 0 {
+		go d.recoverLoop(ctx, d.cfg.Recover)
+	}
 	b := backoff{log: d.log}
 	for ctx.Err() == nil {
 		if err := d.ensureGroups(ctx); err != nil {
@@ -200,7 +209,15 @@ func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 		return o
 	}
 	o.ev = ev
-	res, perr := d.inv.Invoke(context.Background(), ev)
+	res, perr, crashed := d.inv.InvokeDelivery(context.Background(), ev)
+	if crashed {
+		o.noAck = true
+		d.crashMu.Lock()
+		if len(d.crashes) < 10000 {
+			d.crashes[m.ID] = perr.Message
+		}
+		d.crashMu.Unlock()
+	}
 	if ev.Metadata.CorrelationID == "" {
 		if perr != nil {
 			d.log.Warn("event failed", "method", ev.Type, "id", ev.Metadata.ID, "err", perr)
@@ -248,7 +265,9 @@ func (d *Dispatcher) flush(batch []outcome) {
 				pipe.LPush(ctx, key, o.resp)
 				pipe.Expire(ctx, key, d.cfg.ResponseTTL)
 			}
-			pipe.XAck(ctx, o.stream, protocol.GroupName, o.entryID)
+			if !o.noAck {
+				pipe.XAck(ctx, o.stream, protocol.GroupName, o.entryID)
+			}
 		}
 		_, err := pipe.Exec(ctx)
 		cancel()

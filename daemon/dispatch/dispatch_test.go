@@ -1,0 +1,274 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/internal/testenv"
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/schemas/validate"
+	"github.com/redis/go-redis/v9"
+)
+
+var testRedis *testenv.Redis
+
+func TestMain(m *testing.M) {
+	r, err := testenv.StartRedis()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testRedis = r
+	code := m.Run()
+	r.Close()
+	os.Exit(code)
+}
+
+func newClient(t *testing.T) *redis.Client {
+	t.Helper()
+	opt, _ := redis.ParseURL(testRedis.URL())
+	opt.PoolSize = 64
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	if err := c.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// system.version has a schema with an empty input; tests reuse it as the
+// method name of their own handler bodies.
+const method = "system.version"
+
+type node struct {
+	disp   *Dispatcher
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startNode(t *testing.T, rdb *redis.Client, name string, fn registry.Func, guard *Guard, rc RecoverConfig) *node {
+	t.Helper()
+	reg := registry.New()
+	reg.Register(registry.Handler{Event: method, Fn: fn})
+	val, err := validate.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := NewInvoker(reg, val, 2*time.Second, quiet)
+	if guard != nil {
+		inv.SetGuard(guard)
+	}
+	// A live instance record, as cbd's heartbeat writes.
+	rdb.Set(context.Background(), protocol.InstanceKey(name), "1", time.Minute)
+	rdb.ZAdd(context.Background(), protocol.ServingKey(method), redis.Z{Score: float64(time.Now().Add(time.Minute).UnixMilli()), Member: name})
+	rdb.SAdd(context.Background(), protocol.MethodsKey, method)
+	d := New(rdb, inv, []string{method}, Config{Consumer: name, Block: 100 * time.Millisecond, Recover: rc}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &node{disp: d, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(n.done); _ = d.Run(ctx) }()
+	t.Cleanup(n.stop)
+	return n
+}
+
+func (n *node) stop() {
+	n.cancel()
+	<-n.done
+}
+
+func version() registry.Func {
+	return func(ctx context.Context, r *registry.Request) (any, error) {
+		return map[string]any{"version": "t", "instanceId": "x", "redisMode": "external"}, nil
+	}
+}
+
+func TestPoisonGoesToDeadLetter(t *testing.T) {
+	rdb := newClient(t)
+	var calls atomic.Int32
+	poison := func(ctx context.Context, r *registry.Request) (any, error) {
+		calls.Add(1)
+		panic("poison")
+	}
+	startNode(t, rdb, "n1", poison, nil, RecoverConfig{ClaimIdle: 100 * time.Millisecond, MaxDeliveries: 3, Retention: time.Hour, Interval: 50 * time.Millisecond})
+	client := protocol.NewClient(rdb, "test")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := client.Call(ctx, method, nil, protocol.Options{})
+	if protocol.CodeOf(err) != protocol.CodeInternal {
+		t.Fatalf("first answer: %v", err)
+	}
+	dl := protocol.StreamKey(protocol.DeadLetterStream)
+	deadline := time.Now().Add(5 * time.Second)
+	for rdb.XLen(ctx, dl).Val() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no dead letter; handler ran %d times", calls.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := calls.Load(); got != 3 {
+		t.Fatalf("handler ran %d times, want 3 deliveries", got)
+	}
+	time.Sleep(500 * time.Millisecond) // no more retries after dead-lettering
+	if got := calls.Load(); got != 3 {
+		t.Fatalf("retried after dead-lettering: %d runs", got)
+	}
+	entries := rdb.XRange(ctx, dl, "-", "+").Val()
+	ev, err := protocol.DecodeEvent([]byte(entries[0].Values[protocol.StreamField].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Stream, Error string
+		Deliveries    int
+		Event         protocol.Event
+	}
+	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.Stream != method || p.Deliveries != 3 || p.Event.Type != method || p.Error == "" {
+		t.Fatalf("dead letter %s (%v)", ev.Payload, err)
+	}
+	if n := rdb.XPending(ctx, protocol.StreamKey(method), protocol.GroupName).Val().Count; n != 0 {
+		t.Fatalf("%d entries still pending", n)
+	}
+}
+
+func TestDeadConsumerEntriesTakenOver(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	stream := protocol.StreamKey(method)
+	rdb.XGroupCreateMkStream(ctx, stream, protocol.GroupName, "0")
+	client := protocol.NewClient(rdb, "test")
+	// A request read by "dead" (no instance record) and never acknowledged.
+	ev, _ := client.NewEvent(method, nil, "")
+	ev.Metadata.CorrelationID = ev.Metadata.ID
+	data, _ := protocol.EncodeEvent(ev)
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{protocol.StreamField, data}})
+	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: protocol.GroupName, Consumer: "dead", Streams: []string{stream, ">"}, Count: 1}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	fn := func(ctx context.Context, r *registry.Request) (any, error) {
+		calls.Add(1)
+		return version()(ctx, r)
+	}
+	startNode(t, rdb, "alive", fn, nil, RecoverConfig{ClaimIdle: 200 * time.Millisecond, MaxDeliveries: 3, Retention: time.Hour, Interval: 50 * time.Millisecond})
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := client.Await(wctx, ev.Metadata.CorrelationID) // the caller still waits
+	if err != nil || calls.Load() != 1 {
+		t.Fatalf("answer %s, err %v, calls %d", res, err, calls.Load())
+	}
+	if n := rdb.XPending(ctx, stream, protocol.GroupName).Val().Count; n != 0 {
+		t.Fatalf("%d still pending", n)
+	}
+}
+
+func TestRateLimitAcrossInstances(t *testing.T) {
+	rdb := newClient(t)
+	g := GuardConfig{RateLimit: 100}
+	var mu sync.Mutex
+	var admitted []time.Time // when the handler ran, right after admission
+	fn := func(ctx context.Context, r *registry.Request) (any, error) {
+		mu.Lock()
+		admitted = append(admitted, time.Now())
+		mu.Unlock()
+		return version()(ctx, r)
+	}
+	startNode(t, rdb, "a", fn, NewGuard(rdb, g), RecoverConfig{})
+	startNode(t, rdb, "b", fn, NewGuard(rdb, g), RecoverConfig{})
+	client := protocol.NewClient(rdb, "burst")
+	var ok, limited atomic.Int32
+	var wg sync.WaitGroup
+	start := time.Now()
+	var next atomic.Int32
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= 1000 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, err := client.Call(ctx, method, nil, protocol.Options{})
+				cancel()
+				switch protocol.CodeOf(err) {
+				case 0:
+					ok.Add(1)
+				case protocol.CodeRateLimited:
+					limited.Add(1)
+				default:
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if ok.Load()+limited.Load() != 1000 || limited.Load() == 0 {
+		t.Fatalf("admitted %d, limited %d in %v", ok.Load(), limited.Load(), elapsed)
+	}
+	// In any one-second window at most 100 ran (handler start times trail
+	// admission by a little scheduling noise under -race: windows are 150 ms short).
+	sort.Slice(admitted, func(i, j int) bool { return admitted[i].Before(admitted[j]) })
+	for i := range admitted {
+		j := sort.Search(len(admitted), func(k int) bool { return admitted[k].After(admitted[i].Add(time.Second - 150*time.Millisecond)) })
+		if j-i > 100 {
+			t.Fatalf("%d admitted within one second starting at %v", j-i, admitted[i].Sub(start))
+		}
+	}
+	t.Logf("burst of 1000 over two instances: %d admitted, %d rate limited in %v", ok.Load(), limited.Load(), elapsed)
+}
+
+func TestCircuitOpensEverywhereAndCloses(t *testing.T) {
+	rdb := newClient(t)
+	var failing atomic.Bool
+	failing.Store(true)
+	fn := func(ctx context.Context, r *registry.Request) (any, error) {
+		if failing.Load() {
+			return nil, fmt.Errorf("backend down")
+		}
+		return version()(ctx, r)
+	}
+	g := GuardConfig{Failures: 3, Window: 5 * time.Second, OpenFor: 300 * time.Millisecond}
+	startNode(t, rdb, "a", fn, NewGuard(rdb, g), RecoverConfig{})
+	startNode(t, rdb, "b", fn, NewGuard(rdb, g), RecoverConfig{})
+	client := protocol.NewClient(rdb, "c")
+	call := func() protocol.Code {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := client.Call(ctx, method, nil, protocol.Options{})
+		return protocol.CodeOf(err)
+	}
+	for i := 0; i < 3; i++ {
+		if c := call(); c != protocol.CodeInternal {
+			t.Fatalf("call %d: code %d", i, c)
+		}
+	}
+	// Open on both instances: many calls, all rejected at once.
+	for i := 0; i < 10; i++ {
+		if c := call(); c != protocol.CodeCircuitOpen {
+			t.Fatalf("open circuit answered %d", c)
+		}
+	}
+	if st := rdb.HGet(context.Background(), protocol.CircuitKey(method), "state").Val(); st != "open" {
+		t.Fatalf("state %q", st)
+	}
+	failing.Store(false)
+	time.Sleep(350 * time.Millisecond)
+	if c := call(); c != 0 {
+		t.Fatalf("probe after the open period: code %d", c)
+	}
+	if n := rdb.Exists(context.Background(), protocol.CircuitKey(method)).Val(); n != 0 {
+		t.Fatal("circuit not closed after a successful probe")
+	}
+	if c := call(); c != 0 {
+		t.Fatalf("closed circuit: code %d", c)
+	}
+}
