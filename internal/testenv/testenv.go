@@ -277,3 +277,9 @@ func RunCB(t testing.TB, bin Binaries, h *Home, env []string, stdin []byte, args
 	}
 	return r
 }
+
+// Restart starts the server again on the same socket and dir (after Kill).
+func (r *Redis) Restart(extra ...string) error { return r.start(extra...) }
+
+// Pid is the server's process id.
+func (r *Redis) Pid() int { return r.cmd.Process.Pid }
