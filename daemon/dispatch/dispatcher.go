@@ -42,6 +42,14 @@ type Dispatcher struct {
 
 	crashMu sync.Mutex
 	crashes map[string]string // entry id → last crash message, for dead letters
+
+	leftMu sync.Mutex
+	left   []leftover // read but not started when the stop came
+}
+
+type leftover struct {
+	stream string
+	m      redis.XMessage
 }
 
 type outcome struct {
@@ -94,6 +102,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.inflight.Wait()
 		close(d.results)
 		<-respDone
+		d.release()
 	}()
 
 	if d.cfg.Recover.ClaimIdle > 0 {
@@ -188,7 +197,10 @@ func (d *Dispatcher) handle(ctx context.Context, stream string, m redis.XMessage
 	select {
 	case d.sem <- struct{}{}:
 	case <-ctx.Done():
-		// Not started: it stays pending for this consumer (or another) to take.
+		// Not started: handed back to the stream when Run ends.
+		d.leftMu.Lock()
+		d.left = append(d.left, leftover{stream, m})
+		d.leftMu.Unlock()
 		return
 	}
 	d.inflight.Add(1)
@@ -230,6 +242,31 @@ func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 			Error: &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("encode answer: %v", err)}})
 	}
 	return o
+}
+
+// release hands entries read but never started back to the stream for
+// other instances: appended again (handlers are idempotent by event id) and
+// acknowledged here, in one transaction per entry.
+func (d *Dispatcher) release() {
+	d.leftMu.Lock()
+	left := d.left
+	d.left = nil
+	d.leftMu.Unlock()
+	if len(left) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pipe := d.rdb.TxPipeline()
+	for _, l := range left {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: l.stream, Values: l.m.Values})
+		pipe.XAck(ctx, l.stream, protocol.GroupName, l.m.ID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		d.log.Warn("could not hand unstarted requests back; they stay pending for recovery", "count", len(left), "err", err)
+		return
+	}
+	d.log.Info("handed unstarted requests back to the streams", "count", len(left))
 }
 
 // respond writes answers and acknowledgements, batching whatever is ready
