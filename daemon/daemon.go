@@ -13,9 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebench/cb/daemon/audit"
 	"github.com/claudebench/cb/daemon/config"
 	"github.com/claudebench/cb/daemon/dispatch"
+	"github.com/claudebench/cb/daemon/handlers/hookadmin"
 	"github.com/claudebench/cb/daemon/handlers/hooks"
+	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/handlers/system"
 	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
 	"github.com/claudebench/cb/daemon/instance"
@@ -42,6 +45,8 @@ type Daemon struct {
 	store store.Store
 	pers  *tasks.Persister
 	tasks *tasks.Service
+	rules *hookrules.Rules
+	audit *audit.Writer
 }
 
 // New prepares a daemon: Redis is chosen (and started if cbd runs it) and
@@ -65,11 +70,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 	opt.ContextTimeoutEnabled = true
 	d.rdb = redis.NewClient(opt)
 
-	engine, err := buildEngine(cfg)
+	defaults, user, err := ruleSources(cfg)
 	if err != nil {
 		d.Close()
 		return nil, err
 	}
+	d.rules = hookrules.New(d.rdb, defaults, user, cfg.Strings("hook.disabled_rules"), log)
 	id := cfg.String("instance.id")
 	if id == "" {
 		if id, err = os.Hostname(); err != nil || id == "" {
@@ -100,7 +106,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		return m == "closed"
 	}
 	var handlers []registry.Handler
-	handlers = append(handlers, hooks.Handlers(hooks.Deps{Engine: engine, Todos: todos, FailClosed: failClosed})...)
+	hookDeps := hooks.Deps{Engine: d.rules.Engine, Todos: todos, FailClosed: failClosed, InstanceID: id}
+	if cfg.Bool("hook.audit") {
+		d.audit = audit.NewWriter(d.store, d.rdb, id, 4096, log)
+		hookDeps.Audit = d.audit.Record
+	}
+	if cfg.Bool("hook.prompt_tasks_context") {
+		hookDeps.PromptContext = d.tasks.SessionContext
+	}
+	handlers = append(handlers, hooks.Handlers(hookDeps)...)
+	handlers = append(handlers, hookadmin.Handlers(d.rules, d.store)...)
 	handlers = append(handlers, taskhandlers.Handlers(d.tasks)...)
 	handlers = append(handlers, system.Handlers(system.Deps{InstanceID: id, RedisMode: srv.Mode})...)
 	d.reg.Register(applyOverrides(cfg, handlers)...)
@@ -164,27 +179,25 @@ func applyOverrides(cfg *config.Config, hs []registry.Handler) []registry.Handle
 	return hs
 }
 
-// buildEngine assembles the rule list: shipped defaults (unless turned off),
-// then the user's rules, minus disabled ids.
-func buildEngine(cfg *config.Config) (*policy.Engine, error) {
-	var defaults, user []policy.Rule
+// ruleSources returns the shipped defaults (unless turned off) and the
+// config file's rules, checking that together they compile.
+func ruleSources(cfg *config.Config) (defaults, user []policy.Rule, err error) {
 	if cfg.Bool("hook.default_rules") {
 		defaults = policy.DefaultRules()
 	}
 	if raw := cfg.Get("hook.rules"); raw != nil {
 		data, err := json.Marshal(raw)
 		if err != nil {
-			return nil, fmt.Errorf("config hook.rules: %w", err)
+			return nil, nil, fmt.Errorf("config hook.rules: %w", err)
 		}
 		if user, err = policy.ParseRules(data); err != nil {
-			return nil, fmt.Errorf("config hook.rules: %w", err)
+			return nil, nil, fmt.Errorf("config hook.rules: %w", err)
 		}
 	}
-	engine, err := policy.New(policy.Merge(defaults, user, cfg.Strings("hook.disabled_rules")))
-	if err != nil {
-		return nil, fmt.Errorf("hook rules: %w", err)
+	if _, err := policy.New(policy.Merge(defaults, user, cfg.Strings("hook.disabled_rules"))); err != nil {
+		return nil, nil, fmt.Errorf("hook rules: %w", err)
 	}
-	return engine, nil
+	return defaults, user, nil
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: it stops
@@ -197,6 +210,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if err := d.inst.Heartbeat(ctx, started); err != nil {
 		return err
+	}
+	if err := d.rules.Load(ctx); err != nil {
+		return err
+	}
+	go d.rules.Watch(ctx, time.Second)
+	if d.audit != nil {
+		auditCtx, stopAudit := context.WithCancel(context.Background())
+		auditDone := make(chan struct{})
+		go func() { defer close(auditDone); d.audit.Run(auditCtx) }()
+		defer func() { stopAudit(); <-auditDone }()
 	}
 	persCtx, stopPers := context.WithCancel(context.Background())
 	persDone := make(chan struct{})

@@ -60,6 +60,8 @@ var ConfigKeys = func() []ConfigKey {
 		{"http.max_body_bytes", 1 << 20, "Largest HTTP request body (hook bodies may be up to hook.max_input_bytes)."},
 		{"http.ws_max_message_bytes", 1 << 20, "Largest WebSocket message."},
 		{"http.token_file", "", "File holding the API token (0600, created on first start); empty = token in the config dir."},
+		{"hook.prompt_tasks_context", false, "On UserPromptSubmit, add the session's in-progress tasks to Claude's context."},
+		{"hook.audit", true, "Record every hook decision in the store (cb audit) and on cb:stream:hook.decision."},
 		{"hook.timeout", 2 * time.Second, "cb hook's own deadline for the whole round trip; keep it below the timeout in Claude Code's settings."},
 		{"hook.fail_mode", "open", "What cb hook does when it gets no answer: open (no opinion, exit 0) or closed (deny / block with a reason naming the problem)."},
 		{"hook.max_input_bytes", 16 << 20, "Largest hook input cb hook accepts on stdin."},

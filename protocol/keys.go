@@ -76,3 +76,10 @@ func TodoKey(sessionID string) string { return "cb:todo:" + sessionID }
 // DeadLetterStream is the event type of requests that kept failing; its
 // entries carry the original event, the stream and the error.
 const DeadLetterStream = "system.deadletter"
+
+// HooksDisabledKey is the set of rule ids switched off at run time.
+const HooksDisabledKey = "cb:hooks-disabled"
+
+// HooksChannel is the pub/sub channel that announces a rule change; every
+// cbd reloads its rules when a message arrives.
+const HooksChannel = "cb:hooks-changed"

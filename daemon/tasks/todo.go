@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/claudebench/cb/protocol"
@@ -125,4 +127,34 @@ func (s *Service) syncTodo(ctx context.Context, eventID, sessionID string, keys 
 		}
 	}
 	return nil
+}
+
+// SessionContext lists the session's in-progress tasks (those that came
+// from its todos) for UserPromptSubmit's additional context.
+func (s *Service) SessionContext(ctx context.Context, sessionID string) (string, error) {
+	if sessionID == "" {
+		return "", nil
+	}
+	ids, err := s.rdb.HVals(ctx, protocol.TodoKey(sessionID)).Result()
+	if err != nil {
+		return "", fmt.Errorf("session tasks: %w", err)
+	}
+	seen := map[string]bool{}
+	var lines []string
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		t, err := s.Get(ctx, id)
+		if err != nil || t.Status != "in_progress" {
+			continue
+		}
+		lines = append(lines, "- "+t.ID+": "+t.Text)
+	}
+	if len(lines) == 0 {
+		return "", nil
+	}
+	sort.Strings(lines)
+	return "In-progress ClaudeBench tasks for this session:\n" + strings.Join(lines, "\n"), nil
 }
