@@ -5,13 +5,13 @@
 package tools
 
 import (
+	_ "github.com/alicebob/miniredis/v2"
 	_ "github.com/chromedp/chromedp"
 	_ "github.com/coder/websocket"
+	_ "github.com/jackc/pgx/v5"
 	_ "github.com/modelcontextprotocol/go-sdk/mcp"
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/prometheus/client_golang/prometheus/promhttp"
-	_ "github.com/alicebob/miniredis/v2"
-	_ "github.com/jackc/pgx/v5"
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/santhosh-tekuri/jsonschema/v6"
 	_ "github.com/spf13/cobra"
