@@ -117,7 +117,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 	handlers = append(handlers, hooks.Handlers(hookDeps)...)
 	handlers = append(handlers, hookadmin.Handlers(d.rules, d.store)...)
 	handlers = append(handlers, taskhandlers.Handlers(d.tasks)...)
-	handlers = append(handlers, system.Handlers(system.Deps{InstanceID: id, RedisMode: srv.Mode})...)
+	var inv *dispatch.Invoker // built below, once the registry is complete
+	handlers = append(handlers, system.Handlers(system.Deps{
+		Redis:             d.rdb,
+		RedisMode:         srv.Mode,
+		InstanceID:        id,
+		HeartbeatInterval: cfg.Duration("instance.heartbeat"),
+		TTL:               cfg.Duration("instance.ttl"),
+		ReclaimAfter:      cfg.Duration("tasks.reclaim_after"),
+		StoreKind:         d.store.Kind(),
+		StorePing:         d.store.Ping,
+		TaskCounts:        d.tasks.Counts,
+		ReleaseTasks: func(ctx context.Context, instanceID string) (int, error) {
+			released, _, err := d.tasks.Release(ctx, instanceID, time.Time{}, "worker "+instanceID+" unregistered")
+			return released, err
+		},
+		Stats:   func() *dispatch.Stats { return inv.Stats() },
+		Methods: func() []string { return d.reg.Events() },
+	})...)
 	d.reg.Register(applyOverrides(cfg, handlers)...)
 
 	val, err := validate.New()
@@ -131,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 			return nil, fmt.Errorf("handler %s has no schema in schemas/methods", e)
 		}
 	}
-	inv := dispatch.NewInvoker(d.reg, val, cfg.Duration("handlers.timeout"), log)
+	inv = dispatch.NewInvoker(d.reg, val, cfg.Duration("handlers.timeout"), log)
 	inv.SetGuard(dispatch.NewGuard(d.rdb, dispatch.GuardConfig{
 		RateLimit: cfg.Int("handlers.rate_limit"),
 		Failures:  cfg.Int("handlers.circuit_failures"),

@@ -27,8 +27,8 @@ func TestWorkerKilled(t *testing.T) {
 	w1 := exec.Command(bin.CB, "work", "--worker", "w-doomed", "--heartbeat", "300ms", "--max", "5", "--", "sleep", "60")
 	w1.Env = e.h.Env
 	w1.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var w1err strings.Builder
-	w1.Stderr = &w1err
+	w1err := &testenv.SyncBuffer{}
+	w1.Stderr = w1err
 	if err := w1.Start(); err != nil {
 		t.Fatal(err)
 	}

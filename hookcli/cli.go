@@ -88,7 +88,7 @@ func (a *app) rootCmd() *cobra.Command {
 			return nil
 		},
 	})
-	root.AddCommand(a.versionCmd(), a.callCmd())
+	root.AddCommand(a.versionCmd(), a.callCmd(), a.taskCmd(), a.statusCmd())
 	root.AddCommand(a.commands()...)
 	return root
 }

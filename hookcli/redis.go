@@ -8,8 +8,9 @@ import (
 )
 
 // dialRedis builds a client tuned for a short-lived process: RESP2 and no
-// CLIENT SETINFO (two round trips saved), no retries (the caller's deadline
-// rules), and net deadlines taken from the context.
+// CLIENT SETINFO (two round trips saved), no retries, and net deadlines
+// taken from the context only (every cb call has one), so a BLPOP may wait
+// as long as the caller does.
 func dialRedis(url string, poolSize int) (*redis.Client, error) {
 	// go-redis logs dial failures itself; cb reports errors in its own words.
 	redis.SetLogger(quietLogger{})
@@ -20,6 +21,7 @@ func dialRedis(url string, poolSize int) (*redis.Client, error) {
 	opt.Protocol = 2
 	opt.DisableIdentity = true
 	opt.ContextTimeoutEnabled = true
+	opt.ReadTimeout = -1 // reads end at the context's deadline, not after 3 s
 	opt.MaxRetries = -1
 	opt.PoolSize = poolSize
 	opt.PipelinePoolSize = -1

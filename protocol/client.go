@@ -19,7 +19,9 @@ type Client struct {
 }
 
 // NewClient wraps a go-redis client. source names the producer in event
-// metadata (e.g. "cb", "cb-hook").
+// metadata (e.g. "cb", "cb-hook"). Call blocks in BLPOP until the context's
+// deadline, so give rdb ContextTimeoutEnabled and a ReadTimeout of -1 (or
+// one longer than any call's deadline).
 func NewClient(rdb redis.UniversalClient, source string) *Client {
 	return &Client{rdb: rdb, source: source}
 }

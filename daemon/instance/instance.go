@@ -50,18 +50,18 @@ func New(rdb redis.UniversalClient, id string, roles, served []string, ttl, inte
 // Heartbeat writes (or renews) the registration and the serving claims.
 func (i *Instance) Heartbeat(ctx context.Context, startedAt time.Time) error {
 	now := time.Now()
-	roles, _ := json.Marshal(nonNil(i.Roles))
-	meta, _ := json.Marshal(Metadata{
+	meta, err := json.Marshal(Metadata{
 		Version: i.Version, Capabilities: nonNil(i.Served),
 		Resources: Resources{CPU: runtime.NumCPU()}, PID: os.Getpid(), StartedAt: startedAt.UnixMilli(),
 	})
-	key := protocol.InstanceKey(i.ID)
+	if err != nil {
+		return fmt.Errorf("heartbeat %s: encode metadata: %w", i.ID, err)
+	}
 	until := float64(now.Add(i.TTL).UnixMilli())
 	pipe := i.rdb.Pipeline()
-	pipe.HSet(ctx, key, "id", i.ID, "roles", roles, "health", "healthy",
-		"lastSeen", now.UnixMilli(), "metadata", meta)
-	pipe.PExpire(ctx, key, i.TTL)
-	pipe.ZAdd(ctx, protocol.InstancesKey, redis.Z{Score: float64(now.UnixMilli()), Member: i.ID})
+	if err := queueWrite(ctx, pipe, Record{ID: i.ID, Roles: i.Roles, LastSeen: now, Metadata: meta}, i.TTL); err != nil {
+		return fmt.Errorf("heartbeat %s: %w", i.ID, err)
+	}
 	for _, m := range i.Served {
 		pipe.ZAdd(ctx, protocol.ServingKey(m), redis.Z{Score: until, Member: i.ID})
 	}

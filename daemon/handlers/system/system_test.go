@@ -1,0 +1,401 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claudebench/cb/daemon/dispatch"
+	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/internal/testenv"
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/schemas"
+	"github.com/claudebench/cb/schemas/validate"
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	srv *testenv.Redis
+	val *validate.Validator
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if val, err = validate.New(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if srv, err = testenv.StartRedis(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	srv.Close()
+	os.Exit(code)
+}
+
+// fixture is a registry of the system handlers over a flushed Redis.
+type fixture struct {
+	t   *testing.T
+	rdb redis.UniversalClient
+	reg *registry.Registry
+}
+
+func newFixture(t *testing.T, d Deps) *fixture {
+	t.Helper()
+	opt, err := redis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	d.Redis = rdb
+	if d.RedisMode == "" {
+		d.RedisMode = "external"
+	}
+	reg := registry.New()
+	reg.Register(Handlers(d)...)
+	return &fixture{t: t, rdb: rdb, reg: reg}
+}
+
+// call runs a handler body directly, checks params against the input schema
+// and the answer against the output schema, and decodes it into out.
+func (f *fixture) call(method, params string, out any) error {
+	f.t.Helper()
+	if err := val.Input(method, []byte(params)); err != nil {
+		f.t.Fatalf("%s params %s fail their schema: %v", method, params, err)
+	}
+	h, ok := f.reg.Lookup(method)
+	if !ok {
+		f.t.Fatalf("no handler %s", method)
+	}
+	req := &registry.Request{Event: protocol.Event{Type: method, Payload: json.RawMessage(params)}, Params: json.RawMessage(params)}
+	res, err := h.Fn(context.Background(), req)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		f.t.Fatalf("%s: encode: %v", method, err)
+	}
+	if err := val.Output(method, data); err != nil {
+		f.t.Fatalf("%s answer %s fails its output schema: %v", method, data, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			f.t.Fatalf("%s: decode %s: %v", method, data, err)
+		}
+	}
+	return nil
+}
+
+func (f *fixture) mustCall(method, params string, out any) {
+	f.t.Helper()
+	if err := f.call(method, params, out); err != nil {
+		f.t.Fatalf("%s %s: %v", method, params, err)
+	}
+}
+
+func TestRegisterHeartbeatHealth(t *testing.T) {
+	f := newFixture(t, Deps{InstanceID: "cbd-1", TTL: time.Minute, StoreKind: "sqlite",
+		StorePing: func(context.Context) error { return nil }})
+	ctx := context.Background()
+
+	var reg RegisterResult
+	f.mustCall("system.register", `{"id":"worker-1","roles":["worker"],"metadata":{"host":"h"}}`, &reg)
+	if !reg.Registered || reg.Instance.ID != "worker-1" || reg.Instance.Health != "healthy" ||
+		strings.Join(reg.Instance.Roles, ",") != "worker" || string(reg.Instance.Metadata) != `{"host":"h"}` {
+		t.Fatalf("register = %+v", reg)
+	}
+	// The same layout cbd writes for itself.
+	h := f.rdb.HGetAll(ctx, protocol.InstanceKey("worker-1")).Val()
+	if h["id"] != "worker-1" || h["roles"] != `["worker"]` || h["health"] != "healthy" || h["metadata"] != `{"host":"h"}` || h["lastSeen"] == "" {
+		t.Fatalf("hash = %v", h)
+	}
+	if ttl := f.rdb.PTTL(ctx, protocol.InstanceKey("worker-1")).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("ttl = %s", ttl)
+	}
+	if f.rdb.ZScore(ctx, protocol.InstancesKey, "worker-1").Val() == 0 {
+		t.Fatal("not in the instances zset")
+	}
+	// Registering without roles or metadata.
+	f.mustCall("system.register", `{"id":"worker-2"}`, &reg)
+	if reg.Instance.Roles == nil || len(reg.Instance.Roles) != 0 {
+		t.Fatalf("roles = %#v", reg.Instance.Roles)
+	}
+
+	f.rdb.PExpire(ctx, protocol.InstanceKey("worker-1"), 5*time.Second)
+	var hb struct{ Alive bool }
+	f.mustCall("system.heartbeat", `{"instanceId":"worker-1"}`, &hb)
+	if !hb.Alive {
+		t.Fatal("heartbeat of a registered instance: alive = false")
+	}
+	if ttl := f.rdb.PTTL(ctx, protocol.InstanceKey("worker-1")).Val(); ttl <= 5*time.Second {
+		t.Fatalf("heartbeat did not renew the ttl: %s", ttl)
+	}
+
+	var health HealthResult
+	f.mustCall("system.health", `{}`, &health)
+	if health.Status != "healthy" || health.Redis.Status != "ok" || health.Redis.Mode != "external" ||
+		health.Store.Status != "ok" || health.Store.Kind != "sqlite" || len(health.Instances) != 2 {
+		t.Fatalf("health = %+v", health)
+	}
+	for _, in := range health.Instances {
+		if in.Health != "healthy" || in.AgeMs > 5000 {
+			t.Errorf("instance %+v", in)
+		}
+		if _, err := time.Parse(time.RFC3339, in.LastSeen); err != nil {
+			t.Errorf("lastSeen %q: %v", in.LastSeen, err)
+		}
+	}
+}
+
+func TestHealthByHeartbeatAge(t *testing.T) {
+	f := newFixture(t, Deps{HeartbeatInterval: 10 * time.Second, ReclaimAfter: 45 * time.Second})
+	ctx := context.Background()
+	now := time.Now()
+	for id, age := range map[string]time.Duration{"fresh": time.Second, "late": 30 * time.Second, "dead": 60 * time.Second} {
+		if err := instance.Write(ctx, f.rdb, instance.Record{ID: id, LastSeen: now.Add(-age)}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Expired hash, still in the zset.
+	f.rdb.ZAdd(ctx, protocol.InstancesKey, redis.Z{Score: float64(now.UnixMilli()), Member: "expired"})
+
+	var health HealthResult
+	f.mustCall("system.health", `{}`, &health)
+	got := map[string]string{}
+	for _, in := range health.Instances {
+		got[in.ID] = in.Health
+	}
+	want := map[string]string{"fresh": "healthy", "late": "degraded", "dead": "unhealthy", "expired": "unhealthy"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("health by instance = %v, want %v", got, want)
+	}
+	if health.Status != "degraded" {
+		t.Fatalf("overall status = %s, want degraded", health.Status)
+	}
+	if health.Store.Status != statusNotConfigured {
+		t.Fatalf("store = %+v", health.Store)
+	}
+	for _, in := range health.Instances {
+		if in.ID == "late" && (in.AgeMs < 29000 || in.AgeMs > 40000) {
+			t.Errorf("late ageMs = %d", in.AgeMs)
+		}
+	}
+}
+
+func TestHealthUnhealthyStoreOrRedis(t *testing.T) {
+	f := newFixture(t, Deps{StoreKind: "postgres", StorePing: func(context.Context) error { return errors.New("connection refused") }})
+	var health HealthResult
+	f.mustCall("system.health", `{}`, &health)
+	if health.Status != "unhealthy" || health.Store.Status != "error: connection refused" || health.Redis.Status != "ok" {
+		t.Fatalf("health = %+v", health)
+	}
+
+	// A Redis nobody listens on: health still answers.
+	dead := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Dir + "/nobody.sock", MaxRetries: -1, DialerRetries: 1})
+	defer dead.Close()
+	reg := registry.New()
+	reg.Register(Handlers(Deps{Redis: dead, RedisMode: "external"})...)
+	f.reg = reg
+	health = HealthResult{}
+	f.mustCall("system.health", `{}`, &health)
+	if health.Status != "unhealthy" || !strings.HasPrefix(health.Redis.Status, "error: ") || len(health.Instances) != 0 {
+		t.Fatalf("health with redis down = %+v", health)
+	}
+}
+
+func TestHeartbeatUnknownInstance(t *testing.T) {
+	f := newFixture(t, Deps{})
+	var hb struct{ Alive *bool }
+	f.mustCall("system.heartbeat", `{"instanceId":"never-registered"}`, &hb)
+	if hb.Alive == nil || *hb.Alive {
+		t.Fatalf("alive = %v, want false", hb.Alive)
+	}
+	if n := f.rdb.Exists(context.Background(), protocol.InstanceKey("never-registered")).Val(); n != 0 {
+		t.Fatal("heartbeat created an instance")
+	}
+}
+
+func TestUnregisterReleasesTasks(t *testing.T) {
+	var released []string
+	f := newFixture(t, Deps{ReleaseTasks: func(ctx context.Context, id string) (int, error) {
+		released = append(released, id)
+		return 3, nil
+	}})
+	ctx := context.Background()
+	f.mustCall("system.register", `{"id":"w"}`, nil)
+	var res UnregisterResult
+	f.mustCall("system.unregister", `{"instanceId":"w"}`, &res)
+	if !res.Unregistered || res.Released != 3 || strings.Join(released, ",") != "w" {
+		t.Fatalf("unregister = %+v, released for %v", res, released)
+	}
+	if f.rdb.Exists(ctx, protocol.InstanceKey("w")).Val() != 0 || f.rdb.ZScore(ctx, protocol.InstancesKey, "w").Err() != redis.Nil {
+		t.Fatal("registration left behind")
+	}
+	// Unknown (e.g. expired) instance: nothing to remove, tasks still released.
+	f.mustCall("system.unregister", `{"instanceId":"w"}`, &res)
+	if res.Unregistered || res.Released != 3 || len(released) != 2 {
+		t.Fatalf("second unregister = %+v", res)
+	}
+
+	// A failing release is an error naming the instance.
+	f2 := newFixture(t, Deps{ReleaseTasks: func(context.Context, string) (int, error) { return 0, errors.New("store down") }})
+	err := f2.call("system.unregister", `{"instanceId":"w"}`, nil)
+	if err == nil || !strings.Contains(err.Error(), "store down") || !strings.Contains(err.Error(), "w") {
+		t.Fatalf("err = %v", err)
+	}
+	// No ReleaseTasks: released 0.
+	f3 := newFixture(t, Deps{})
+	f3.mustCall("system.unregister", `{"instanceId":"w"}`, &res)
+	if res.Released != 0 {
+		t.Fatalf("released = %d", res.Released)
+	}
+}
+
+func TestGetState(t *testing.T) {
+	f := newFixture(t, Deps{TaskCounts: func(context.Context) (map[string]int, error) {
+		return map[string]int{"pending": 2, "completed": 5}, nil
+	}})
+	ctx := context.Background()
+	f.rdb.ZAdd(ctx, protocol.QueueTasksKey, redis.Z{Score: -50, Member: "t-1"}, redis.Z{Score: -60, Member: "t-2"})
+	f.mustCall("system.register", `{"id":"w","roles":["worker"]}`, nil)
+	var st StateResult
+	f.mustCall("system.get_state", `{}`, &st)
+	if st.QueueDepth != 2 || len(st.Instances) != 1 || st.Instances[0].ID != "w" {
+		t.Fatalf("state = %+v", st)
+	}
+	want := map[string]int{"pending": 2, "in_progress": 0, "completed": 5, "failed": 0}
+	if fmt.Sprint(st.TasksByStatus) != fmt.Sprint(want) {
+		t.Fatalf("tasksByStatus = %v, want %v", st.TasksByStatus, want)
+	}
+
+	f2 := newFixture(t, Deps{TaskCounts: func(context.Context) (map[string]int, error) { return nil, errors.New("boom") }})
+	if err := f2.call("system.get_state", `{}`, nil); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMetricsSumsCalls(t *testing.T) {
+	// The counters come from a real invoker running the chain.
+	// Stats is a func because, as in cbd, the invoker is built after the
+	// handlers are registered.
+	var inv *dispatch.Invoker
+	f := newFixture(t, Deps{Stats: func() *dispatch.Stats { return inv.Stats() }})
+	reg := f.reg
+	inv = dispatch.NewInvoker(reg, val, 5*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, perr := inv.Invoke(ctx, protocol.Event{Type: "system.version", Payload: json.RawMessage(`{}`)}); perr != nil {
+			t.Fatal(perr)
+		}
+	}
+	if _, perr := inv.Invoke(ctx, protocol.Event{Type: "system.heartbeat", Payload: json.RawMessage(`{"instanceId":"x"}`)}); perr != nil {
+		t.Fatal(perr)
+	}
+	if _, perr := inv.Invoke(ctx, protocol.Event{Type: "system.heartbeat", Payload: json.RawMessage(`{"bad":1}`)}); perr == nil {
+		t.Fatal("bad params accepted")
+	}
+	var m MetricsResult
+	f.mustCall("system.metrics", `{}`, &m)
+	if m.EventsProcessed != 5 {
+		t.Fatalf("eventsProcessed = %d, want 5", m.EventsProcessed)
+	}
+	if v := m.Handlers["system.version"]; v.Calls != 3 || v.Errors != 0 || v.MaxLatencyMs <= 0 {
+		t.Fatalf("system.version = %+v", v)
+	}
+	if hb := m.Handlers["system.heartbeat"]; hb.Calls != 2 || hb.Errors != 1 {
+		t.Fatalf("system.heartbeat = %+v", hb)
+	}
+	if len(m.Handlers) != len(reg.Events()) {
+		t.Fatalf("handlers = %d, want one per method (%d)", len(m.Handlers), len(reg.Events()))
+	}
+	if m.QueueDepth != 0 || len(m.TasksByStatus) != 0 {
+		t.Fatalf("metrics = %+v", m)
+	}
+
+	// No stats at all.
+	f2 := newFixture(t, Deps{})
+	var m2 MetricsResult
+	f2.mustCall("system.metrics", `{}`, &m2)
+	if m2.EventsProcessed != 0 || m2.Handlers == nil || len(m2.Handlers) != 0 {
+		t.Fatalf("metrics without stats = %+v", m2)
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	all, err := schemas.Methods()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Deps{Methods: func() []string { return all }})
+	var res struct {
+		Methods []struct {
+			Name         string          `json:"name"`
+			Description  string          `json:"description"`
+			InputSchema  json.RawMessage `json:"inputSchema"`
+			OutputSchema json.RawMessage `json:"outputSchema"`
+		} `json:"methods"`
+	}
+	f.mustCall("system.discover", `{}`, &res)
+	if len(res.Methods) != len(all) {
+		t.Fatalf("%d methods, want %d", len(res.Methods), len(all))
+	}
+	for i, m := range res.Methods {
+		if m.Name != all[i] || m.Description == "" || len(m.InputSchema) == 0 || len(m.OutputSchema) == 0 {
+			t.Errorf("method %d = %s %q", i, m.Name, m.Description)
+		}
+		for _, s := range []json.RawMessage{m.InputSchema, m.OutputSchema} {
+			if strings.Contains(string(s), "$ref") {
+				t.Errorf("%s: schema not self-contained: %s", m.Name, s)
+			}
+		}
+	}
+
+	// Only the registry's methods, when given.
+	f2 := newFixture(t, Deps{Methods: func() []string { return []string{"system.health", "task.create"} }})
+	res.Methods = nil
+	f2.mustCall("system.discover", `{}`, &res)
+	if len(res.Methods) != 2 || res.Methods[1].Name != "task.create" || !strings.Contains(string(res.Methods[1].OutputSchema), `"^t-\\d+$"`) {
+		t.Fatalf("discover = %+v", res.Methods)
+	}
+	// A method without a schema is an error, not a silent gap.
+	f3 := newFixture(t, Deps{Methods: func() []string { return []string{"no.such"} }})
+	if err := f3.call("system.discover", `{}`, nil); err == nil {
+		t.Fatal("discover of a method without schema succeeded")
+	}
+}
+
+func TestExpose(t *testing.T) {
+	admin := map[string]bool{"system.register": true, "system.heartbeat": true, "system.unregister": true}
+	for _, h := range Handlers(Deps{}) {
+		onMCP := len(h.Expose) == 1 && h.Expose[0] == "mcp"
+		if admin[h.Event] == onMCP {
+			t.Errorf("%s: Expose = %v", h.Event, h.Expose)
+		}
+		if !val.Has(h.Event) {
+			t.Errorf("%s has no schema", h.Event)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	f := newFixture(t, Deps{InstanceID: "cbd-1", RedisMode: "managed"})
+	var v map[string]string
+	f.mustCall("system.version", `{}`, &v)
+	if v["instanceId"] != "cbd-1" || v["redisMode"] != "managed" || v["version"] != protocol.Version {
+		t.Fatalf("version = %v", v)
+	}
+}
