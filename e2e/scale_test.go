@@ -71,10 +71,8 @@ func TestKillOneOfThree(t *testing.T) {
 	}
 	t.Cleanup(r.Close)
 	var daemons []*testenv.Daemon
-	var homes []*testenv.Home
 	for _, id := range []string{"cbd-a", "cbd-b", "cbd-c"} {
 		h := testenv.NewHome(t, append([]string{"CB_REDIS_URL=" + r.URL(), "CB_STORE_URL=" + pg}, fastFailover...)...)
-		homes = append(homes, h)
 		daemons = append(daemons, testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=" + id}))
 	}
 	opt, _ := goredis.ParseURL(r.URL())
