@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/claudebench/cb/internal/testenv"
+	"github.com/claudebench/cb/protocol"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 func bashPayload(cmd string) []byte {
@@ -25,8 +28,10 @@ func TestHookRulesLive(t *testing.T) {
 	t.Cleanup(r.Close)
 	ha := testenv.NewHome(t, "CB_REDIS_URL="+r.URL())
 	hb := testenv.NewHome(t, "CB_REDIS_URL="+r.URL())
-	testenv.StartDaemon(t, bin, ha, []string{"CB_INSTANCE_ID=rules-a"})
-	db := testenv.StartDaemon(t, bin, hb, []string{"CB_INSTANCE_ID=rules-b"})
+	// rules-a serves only the admin methods (role "admin"), rules-b only
+	// the hooks: a rule added through a is decided on by b.
+	testenv.StartDaemon(t, bin, ha, []string{"CB_INSTANCE_ID=rules-a", "CB_INSTANCE_ROLES=admin"})
+	db := testenv.StartDaemon(t, bin, hb, []string{"CB_INSTANCE_ID=rules-b", "CB_INSTANCE_ROLES=hooks"})
 
 	in := bashPayload("psql -h prod-db.internal")
 	if out := testenv.RunCB(t, bin, hb, nil, in, "hook", "pre_tool"); out.Stdout != "" {
@@ -38,16 +43,20 @@ func TestHookRulesLive(t *testing.T) {
 		t.Fatalf("hooks add: %d %s", add.Code, add.Stderr)
 	}
 	added := time.Now()
-	// Only cbd-b answers from now on: stop a so b must have seen the change.
+	// Ask rules-b itself (its registry, in process) until it decides with
+	// the new rule: the timing excludes process start-up on a loaded box.
 	for {
-		out := testenv.RunCB(t, bin, hb, nil, in, "hook", "pre_tool")
-		if strings.Contains(out.Stdout, `"deny"`) && strings.Contains(out.Stdout, "Production needs a human.") {
+		raw, err := hooksTestOn(t, r, in)
+		if err == nil && strings.Contains(string(raw), "no-prod-db") {
 			break
 		}
 		if time.Since(added) > time.Second {
-			t.Fatalf("rule not in effect on the other instance after 1s: %q\n%s", out.Stdout, db.Log.String())
+			t.Fatalf("rule not in effect on the other instance after 1s: %s %v\n%s", raw, err, db.Log.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if out := testenv.RunCB(t, bin, hb, nil, in, "hook", "pre_tool"); !strings.Contains(out.Stdout, "Production needs a human.") {
+		t.Fatalf("cb hook on rules-b: %q", out.Stdout)
 	}
 	t.Logf("rule added on rules-a decided on rules-b after %v", time.Since(added).Round(time.Millisecond))
 
@@ -115,7 +124,7 @@ func TestHooksTestAndAudit(t *testing.T) {
 			LatencyMicros                            int64
 		}
 	}
-	waitFor(t, 3*time.Second, func() bool {
+	waitFor(t, 15*time.Second, func() bool { // generous: the machine may be loaded
 		out := testenv.RunCB(t, bin, h, nil, nil, "audit", "--decision", "deny", "--session", "sess-e2e-1", "--since", "1h", "--json")
 		_ = json.Unmarshal([]byte(out.Stdout), &recs)
 		return len(recs.Records) == 1
@@ -174,4 +183,15 @@ func TestTodoSync(t *testing.T) {
 	if !strings.Contains(string(raw), `"totalCount":2`) {
 		t.Fatalf("completed todos: %s", raw)
 	}
+}
+
+// hooksTestOn asks for a decision over the bus with hook.pre_tool itself.
+func hooksTestOn(t *testing.T, r *testenv.Redis, payload []byte) (json.RawMessage, error) {
+	t.Helper()
+	opt, _ := goredis.ParseURL(r.URL())
+	c := goredis.NewClient(opt)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return protocol.NewClient(c, "rules-test").Call(ctx, "hook.pre_tool", json.RawMessage(payload), protocol.Options{})
 }

@@ -29,7 +29,7 @@ var ConfigKeys = func() []ConfigKey {
 		{"redis.mode", "auto", "When redis.url is empty: auto (managed if redis-server is on PATH, else embedded), managed, or embedded."},
 		{"redis.server", "redis-server", "The redis-server binary managed mode runs."},
 		{"instance.id", "", "This cbd's instance id and consumer name; empty means the host name. Give each cbd on one host its own."},
-		{"instance.roles", []string{}, "Roles of this instance; it consumes a handler's stream only if the handler has no roles or shares one."},
+		{"instance.roles", []string{}, "Roles of this instance; empty = it runs every handler. Otherwise it runs the handlers without roles (system.*) and those of its roles: hooks (hook.*), tasks (task.*), admin (hooks.*, audit.list)."},
 		{"instance.heartbeat", 10 * time.Second, "How often the instance renews its registration."},
 		{"instance.ttl", 30 * time.Second, "How long a registration lives without a heartbeat."},
 		{"dispatch.concurrency", 128, "Handlers running at once in one cbd."},

@@ -95,9 +95,11 @@ func (r *Registry) ServedBy(roles []string) []string {
 	return out
 }
 
-// RunsOn reports whether an instance with roles consumes this handler.
+// RunsOn reports whether an instance with roles consumes this handler: an
+// instance without roles runs everything; one with roles runs the handlers
+// without roles and those sharing one of its roles.
 func (h *Handler) RunsOn(roles []string) bool {
-	if len(h.Roles) == 0 {
+	if len(h.Roles) == 0 || len(roles) == 0 {
 		return true
 	}
 	for _, want := range h.Roles {

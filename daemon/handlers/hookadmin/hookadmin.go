@@ -19,7 +19,7 @@ import (
 // Handlers returns the rule and audit methods.
 func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 	mcp := []string{"mcp"}
-	return []registry.Handler{
+	hs := []registry.Handler{
 		{Event: "hooks.list", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
 			return map[string]any{"rules": rules.List()}, nil
 		}},
@@ -114,6 +114,10 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 			return map[string]any{"records": recs}, nil
 		}},
 	}
+	for i := range hs {
+		hs[i].Roles = []string{"admin"}
+	}
+	return hs
 }
 
 // parseSince takes a duration ("1h": that long ago) or an RFC 3339 time.

@@ -45,6 +45,7 @@ func Handlers(d Deps) []registry.Handler {
 		hs = append(hs, registry.Handler{
 			Event:   protocol.HookMethod(hookType),
 			Persist: true,
+			Roles:   []string{"hooks"},
 			Fn: func(ctx context.Context, req *registry.Request) (any, error) {
 				start := time.Now()
 				if hookType == "todo_write" && todos != nil {

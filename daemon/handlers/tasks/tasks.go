@@ -15,7 +15,7 @@ import (
 // Handlers returns the task.* handlers.
 func Handlers(svc *tasks.Service) []registry.Handler {
 	mcp := []string{"mcp"}
-	return []registry.Handler{
+	hs := []registry.Handler{
 		{Event: "task.create", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
 			var p tasks.CreateParams
 			if err := decode(r, &p); err != nil {
@@ -109,6 +109,10 @@ func Handlers(svc *tasks.Service) []registry.Handler {
 			return map[string]any{"id": p.ID, "deleted": true}, nil
 		}},
 	}
+	for i := range hs {
+		hs[i].Roles = []string{"tasks"}
+	}
+	return hs
 }
 
 // decode unmarshals validated params (field names match case-insensitively).
