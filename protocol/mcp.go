@@ -14,10 +14,12 @@ import (
 // decided here once.
 //
 // The rule: every method is published except the hook.* methods (only
-// Claude Code's hooks call those) and the administrative ones that manage
-// instances or destroy data (mcpHidden). cbd additionally requires the
-// handler to list "mcp" in its Expose field; a test checks that the two
-// agree for every registered method.
+// Claude Code's hooks call those) and the administrative ones (mcpHidden):
+// those that manage instances, change the hook rules that guard the agent
+// itself, or destroy data. cbd additionally requires the handler to list
+// "mcp" in its Expose field; a test in daemon/mcpserver checks that the two
+// agree for every registered method, so a new method must be added to both
+// or to neither.
 
 // mcpHidden are the methods outside hook.* that MCP never publishes.
 var mcpHidden = map[string]bool{
@@ -25,6 +27,10 @@ var mcpHidden = map[string]bool{
 	"system.unregister": true,
 	"system.heartbeat":  true,
 	"task.delete":       true,
+	"hooks.add":         true,
+	"hooks.remove":      true,
+	"hooks.disable":     true,
+	"hooks.enable":      true,
 }
 
 // MCPExposed reports whether MCP publishes method as a tool.
