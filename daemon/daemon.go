@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,12 +22,15 @@ import (
 	"github.com/claudebench/cb/daemon/handlers/system"
 	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
 	"github.com/claudebench/cb/daemon/hookrules"
+	"github.com/claudebench/cb/daemon/httpapi"
 	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/redisserver"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/tasks"
+	"github.com/claudebench/cb/daemon/web"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
@@ -47,6 +51,7 @@ type Daemon struct {
 	tasks *tasks.Service
 	rules *hookrules.Rules
 	audit *audit.Writer
+	http  *httpapi.Server
 }
 
 // New prepares a daemon: Redis is chosen (and started if cbd runs it) and
@@ -156,6 +161,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		OpenFor:   cfg.Duration("handlers.circuit_open_for"),
 		Probes:    cfg.Int("handlers.circuit_probes"),
 	}))
+	if cfg.Bool("http.enabled") {
+		if d.http, err = newHTTP(cfg, inv, d, id, log); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	roles := cfg.Strings("instance.roles")
 	served := d.reg.ServedBy(roles)
 	d.inst = instance.New(d.rdb, id, roles, served, cfg.Duration("instance.ttl"), cfg.Duration("instance.heartbeat"), protocol.Version, log)
@@ -172,6 +183,55 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		},
 	}, log)
 	return d, nil
+}
+
+// newHTTP builds the HTTP side: JSON-RPC, WebSocket, metrics, Claude Code
+// http hooks, MCP at /mcp (token always required) and the dashboard at /.
+func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
+	tokenFile := cfg.String("http.token_file")
+	if tokenFile == "" {
+		tokenFile = filepath.Join(cfg.Dirs.Config, "token")
+	}
+	token, err := httpapi.LoadOrCreateToken(tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("api token: %w", err)
+	}
+	mcpSrv, err := mcpserver.New(inv, protocol.Version, log)
+	if err != nil {
+		return nil, fmt.Errorf("mcp server: %w", err)
+	}
+	return httpapi.New(httpapi.Options{
+		Addr:         cfg.String("http.addr"),
+		Invoker:      inv,
+		Registry:     d.reg,
+		Redis:        d.rdb,
+		Token:        token,
+		AllowedHosts: cfg.Strings("http.allowed_hosts"),
+		CORSOrigins:  cfg.Strings("http.cors_origins"),
+		MaxBody:      int64(cfg.Int("http.max_body_bytes")),
+		MaxHookBody:  int64(cfg.Int("hook.max_input_bytes")),
+		WSMaxMessage: int64(cfg.Int("http.ws_max_message_bytes")),
+		Log:          log,
+		InstanceID:   id,
+		Stats:        inv.Stats(),
+		Gauges: func(ctx context.Context) (httpapi.Gauges, error) {
+			depth, err := d.tasks.QueueDepth(ctx)
+			if err != nil {
+				return httpapi.Gauges{}, err
+			}
+			counts, err := d.tasks.Counts(ctx)
+			if err != nil {
+				return httpapi.Gauges{}, err
+			}
+			live, err := d.rdb.ZCount(ctx, protocol.InstancesKey,
+				strconv.FormatInt(time.Now().Add(-cfg.Duration("instance.ttl")).UnixMilli(), 10), "+inf").Result()
+			return httpapi.Gauges{QueueDepth: depth, TasksByStatus: counts, Instances: int(live)}, err
+		},
+		Mounts: []httpapi.Mount{
+			{Pattern: "/mcp", Handler: mcpserver.Handler(mcpSrv), RequireToken: true},
+			{Pattern: "/", Handler: web.Handler(token)},
+		},
+	})
 }
 
 // applyOverrides applies per-method settings:
@@ -248,7 +308,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Info("restored tasks Redis had lost from the store", "count", n)
 	}
 	go d.tasks.RunReaper(ctx, d.cfg.Duration("tasks.reaper_interval"))
-	d.log.Info("cbd ready", "instance", d.inst.ID, "redis", d.redis.Mode, "store", d.store.Kind(), "methods", len(d.inst.Served))
+	if d.http != nil {
+		if err := d.http.Listen(ctx); err != nil {
+			return err
+		}
+		httpDone := make(chan struct{})
+		go func() {
+			defer close(httpDone)
+			if err := d.http.Run(ctx); err != nil {
+				d.log.Error("http server", "err", err)
+			}
+		}()
+		defer func() { <-httpDone }()
+	}
+	httpAddr := ""
+	if d.http != nil {
+		httpAddr = d.http.Addr()
+	}
+	d.log.Info("cbd ready", "instance", d.inst.ID, "redis", d.redis.Mode, "store", d.store.Kind(), "methods", len(d.inst.Served), "http", httpAddr)
 	hbCtx, stopHB := context.WithCancel(context.Background())
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); d.inst.Run(hbCtx, started) }()

@@ -1,0 +1,220 @@
+package web
+
+import (
+	"bytes"
+	"html"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const testToken = `tok"<en>&'x`
+
+func get(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	req.Host = "127.0.0.1:7711"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// wantCommonHeaders checks what every answer carries.
+func wantCommonHeaders(t *testing.T, rec *httptest.ResponseRecorder, path string) {
+	t.Helper()
+	h := rec.Header()
+	if got := h.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("%s: Cache-Control %q, want no-store", path, got)
+	}
+	if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("%s: X-Content-Type-Options %q", path, got)
+	}
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
+		"frame-ancestors 'none'", "connect-src 'self' ws://127.0.0.1:7711 wss://127.0.0.1:7711"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("%s: CSP %q lacks %q", path, csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "http:") || strings.Contains(csp, "https:") || strings.Contains(csp, "*") {
+		t.Errorf("%s: CSP is not strict: %q", path, csp)
+	}
+}
+
+var metaToken = regexp.MustCompile(`<meta name="cb-token" content="([^"]*)">`)
+
+func TestIndexInjectsToken(t *testing.T) {
+	h := Handler(testToken)
+	for _, path := range []string{"/", "/index.html"} {
+		rec := get(t, h, http.MethodGet, path)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("GET %s: Content-Type %q", path, ct)
+		}
+		wantCommonHeaders(t, rec, path)
+		body := rec.Body.String()
+		m := metaToken.FindAllStringSubmatch(body, -1)
+		if len(m) != 1 {
+			t.Fatalf("GET %s: %d cb-token meta tags in\n%s", path, len(m), body)
+		}
+		if got := html.UnescapeString(m[0][1]); got != testToken {
+			t.Errorf("token in page %q, want %q", got, testToken)
+		}
+		if strings.Contains(body, testToken) || strings.Contains(body, tokenPlaceholder) {
+			t.Error("the token is not HTML-escaped, or the placeholder is left")
+		}
+	}
+}
+
+func TestAssets(t *testing.T) {
+	h := Handler("t")
+	for path, ctype := range map[string]string{
+		"/app.js":      "text/javascript; charset=utf-8",
+		"/styles.css":  "text/css; charset=utf-8",
+		"/favicon.png": "image/png",
+	} {
+		rec := get(t, h, http.MethodGet, path)
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s: %d", path, rec.Code)
+			continue
+		}
+		if got := rec.Header().Get("Content-Type"); got != ctype {
+			t.Errorf("GET %s: Content-Type %q, want %q", path, got, ctype)
+		}
+		wantCommonHeaders(t, rec, path)
+		want, _ := fs.ReadFile(Assets(), strings.TrimPrefix(path, "/"))
+		if !bytes.Equal(rec.Body.Bytes(), want) || len(want) == 0 {
+			t.Errorf("GET %s: body differs from the embedded file", path)
+		}
+		head := get(t, h, http.MethodHead, path)
+		if head.Code != http.StatusOK || head.Body.Len() != 0 || head.Header().Get("Content-Length") == "" {
+			t.Errorf("HEAD %s: %d, %d body bytes", path, head.Code, head.Body.Len())
+		}
+	}
+}
+
+func TestNotFoundAndMethods(t *testing.T) {
+	h := Handler("t")
+	for _, path := range []string{"/nope.js", "/static/app.js", "/app.js/", "/x/../app.js.map", "/favicon.ico", "/rpc", "/.well-known/x", "/index.htm"} {
+		rec := get(t, h, http.MethodGet, path)
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, rec.Code)
+		}
+		if rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: 404 without no-store", path)
+		}
+	}
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+		rec := get(t, h, m, "/")
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s /: %d, Allow %q", m, rec.Code, rec.Header().Get("Allow"))
+		}
+	}
+}
+
+func TestCSPHost(t *testing.T) {
+	for host, want := range map[string]string{
+		"localhost:7711":     "connect-src 'self' ws://localhost:7711 wss://localhost:7711;",
+		"[::1]:7711":         "connect-src 'self' ws://[::1]:7711 wss://[::1]:7711;",
+		"cb.example":         "connect-src 'self' ws://cb.example wss://cb.example;",
+		"evil; script-src *": "connect-src 'self';",
+		"":                   "connect-src 'self';",
+		"a b":                "connect-src 'self';",
+	} {
+		if got := csp(host); !strings.Contains(got, want) {
+			t.Errorf("csp(%q) = %q, want it to contain %q", host, got, want)
+		}
+	}
+}
+
+// TestNoExternalURLs keeps the page offline: no asset may name an http(s)
+// URL (no CDN, no web font, no analytics).
+func TestNoExternalURLs(t *testing.T) {
+	n := 0
+	err := fs.WalkDir(static, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n++
+		b, err := static.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		lower := bytes.ToLower(b)
+		for _, scheme := range []string{"http://", "https://", "//cdn", "ws://", "wss://"} {
+			if i := bytes.Index(lower, []byte(scheme)); i >= 0 {
+				t.Errorf("%s names an external URL at byte %d: %q", path, i, b[i:min(len(b), i+60)])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 4 {
+		t.Fatalf("only %d embedded files", n)
+	}
+}
+
+// TestIndexIsCSPClean checks index.html for what the CSP would block: inline
+// scripts, event handler attributes, style attributes or elements, and links
+// to assets that are not served.
+func TestIndexIsCSPClean(t *testing.T) {
+	index, err := fs.ReadFile(Assets(), "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(index)
+	for _, m := range regexp.MustCompile(`(?is)<script([^>]*)>(.*?)</script>`).FindAllStringSubmatch(page, -1) {
+		if !strings.Contains(m[1], "src=") || strings.TrimSpace(m[2]) != "" {
+			t.Errorf("inline script: %q", m[0])
+		}
+	}
+	if m := regexp.MustCompile(`(?i)\son[a-z]+\s*=`).FindString(page); m != "" {
+		t.Errorf("event handler attribute %q", m)
+	}
+	if m := regexp.MustCompile(`(?i)(\sstyle\s*=|<style)`).FindString(page); m != "" {
+		t.Errorf("inline style %q", m)
+	}
+	h := Handler("t")
+	refs := regexp.MustCompile(`(?i)\s(?:src|href)="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	if len(refs) < 3 {
+		t.Fatalf("index.html links %d assets", len(refs))
+	}
+	for _, m := range refs {
+		if strings.Contains(m[1], ":") || strings.HasPrefix(m[1], "/") {
+			t.Errorf("asset %q is not a relative URL", m[1])
+			continue
+		}
+		if rec := get(t, h, http.MethodGet, "/"+m[1]); rec.Code != http.StatusOK {
+			t.Errorf("index.html links %q, which answers %d", m[1], rec.Code)
+		}
+	}
+}
+
+// TestTestIDs pins the hooks the end-to-end test and users' scripts rely on.
+func TestTestIDs(t *testing.T) {
+	index, _ := fs.ReadFile(Assets(), "index.html")
+	app, _ := fs.ReadFile(Assets(), "app.js")
+	page := string(index)
+	for _, id := range []string{`id="task-form"`, `id="task-text"`, `id="task-priority"`, `id="task-submit"`,
+		`data-testid="column-pending"`, `data-testid="column-in_progress"`, `data-testid="column-completed"`,
+		`data-testid="column-failed"`, `data-testid="task-card"`, `data-action="claim"`, `data-action="complete"`,
+		`data-action="fail"`, `data-testid="task-priority-input"`, `id="event-list"`, `id="event-filter"`,
+		`id="event-session"`, `id="instance-list"`, `id="decision-rows"`, `id="denial-list"`, `id="metric-rows"`,
+		`id="conn-status"`} {
+		if !strings.Contains(page, id) {
+			t.Errorf("index.html lacks %s", id)
+		}
+	}
+	for _, s := range []string{"dataset.taskId", "'/rpc'", "/ws?token=", "Authorization", "'subscribe'", "'audit.list'", "-32601"} {
+		if !bytes.Contains(app, []byte(s)) {
+			t.Errorf("app.js lacks %s", s)
+		}
+	}
+}

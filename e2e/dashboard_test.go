@@ -1,0 +1,455 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/claudebench/cb/internal/testenv"
+)
+
+// debianChromium is where Debian's chromium package puts the browser.
+const debianChromium = "/usr/bin/chromium"
+
+// TestDashboard drives the dashboard cbd serves at "/" in a real headless
+// Chromium: the page loads without console errors, a task created from its
+// form reaches the store, a task created by the CLI appears without a
+// reload, and the card actions (claim, priority, complete, fail) work. It
+// leaves a screenshot in e2e/artifacts/.
+func TestDashboard(t *testing.T) {
+	browser := dashChromium(t)
+	r, err := testenv.StartRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+
+	addr := dashAddr(t)
+	const token = "e2e-dashboard-token-0123456789abcdef"
+	tokenFile := filepath.Join(t.TempDir(), "api-token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := testenv.NewHome(t, "CB_REDIS_URL="+r.URL(), "CB_HTTP_ADDR="+addr, "CB_HTTP_TOKEN_FILE="+tokenFile)
+	testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=cbd-dashboard"})
+	base := "http://" + addr + "/"
+	dashWaitServed(t, base, token)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	b := dashStartBrowser(t, ctx, browser)
+	page := b.ctx
+
+	shot := func(name string) string {
+		png, err := chromedp.Run(page, chromedp.FullScreenshot(100)) // 100: PNG
+		if err != nil {
+			t.Errorf("screenshot: %v", err)
+			return ""
+		}
+		dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	defer func() {
+		if t.Failed() {
+			if p := shot("dashboard-failed.png"); p != "" {
+				t.Logf("screenshot of the failure: %s", p)
+			}
+		}
+	}()
+
+	// The page loads and its WebSocket subscribes.
+	dashStep(t, page, "open the dashboard and go live", 60*time.Second,
+		chromedp.EmulateViewport(1440, 1000),
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
+	)
+	if got, err := chromedp.Run(page, chromedp.Evaluate[string](`document.querySelector('meta[name="cb-token"]').content`)); err != nil || got != token {
+		t.Fatalf("the page's token is %q (%v), want the one in CB_HTTP_TOKEN_FILE", got, err)
+	}
+
+	// A task created from the form reaches the store.
+	const fromPage = "from the page: check the dashboard"
+	dashStep(t, page, "create a task from the form", 30*time.Second,
+		chromedp.SendKeys(chromedp.ID("task-text"), fromPage),
+		chromedp.SetValue(chromedp.ID("task-priority"), "77"),
+		chromedp.Click(chromedp.ID("task-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="column-pending"] [data-testid="task-card"][data-priority="77"]`)),
+	)
+	pageTask := dashWaitTask(t, h, 20*time.Second, func(tk dashTask) bool { return tk.Text == fromPage })
+	if pageTask.Priority != 77 || pageTask.Status != "pending" {
+		t.Fatalf("task created from the page: %+v", pageTask)
+	}
+
+	// A task created by the CLI appears on the page without a reload.
+	res := testenv.RunCB(t, bin, h, nil, nil, "call", "task.create", `{"text":"from cli"}`)
+	if res.Code != 0 {
+		t.Fatalf("cb call task.create: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	var cliTask dashTask
+	if err := json.Unmarshal([]byte(res.Stdout), &cliTask); err != nil || cliTask.ID == "" {
+		t.Fatalf("cb call task.create printed %q: %v", res.Stdout, err)
+	}
+	card := func(id string) chromedp.CSS {
+		return chromedp.CSS(fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, id))
+	}
+	inColumn := func(status, id string) chromedp.CSS {
+		return chromedp.CSS(fmt.Sprintf(`[data-testid="column-%s"] [data-testid="task-card"][data-task-id=%q]`, status, id))
+	}
+	dashStep(t, page, "see the CLI's task appear", 20*time.Second,
+		chromedp.WaitVisible(inColumn("pending", cliTask.ID)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="task.created"]`)),
+	)
+	if text, err := chromedp.Run(page, chromedp.Text(chromedp.CSS(string(card(cliTask.ID))+` [data-testid="task-text-view"]`))); err != nil || text != "from cli" {
+		t.Fatalf("card of %s shows %q (%v)", cliTask.ID, text, err)
+	}
+
+	// Claim takes the head of the queue (the page's task, priority 77) for
+	// worker "dashboard"; Complete finishes it.
+	dashStep(t, page, "claim and complete the head of the queue", 30*time.Second,
+		chromedp.Click(chromedp.CSS(string(inColumn("pending", pageTask.ID))+` [data-action="claim"]`)),
+		chromedp.WaitVisible(inColumn("in_progress", pageTask.ID)),
+		chromedp.Click(chromedp.CSS(string(inColumn("in_progress", pageTask.ID))+` [data-action="complete"]`)),
+		chromedp.WaitVisible(inColumn("completed", pageTask.ID)),
+	)
+	if tk := dashGetTask(t, h, pageTask.ID); tk.Status != "completed" || tk.AssignedTo != "dashboard" {
+		t.Fatalf("after claim and complete: %+v", tk)
+	}
+
+	// The priority buttons re-score a pending task.
+	dashStep(t, page, "raise a priority", 20*time.Second,
+		chromedp.Click(chromedp.CSS(string(inColumn("pending", cliTask.ID))+` [data-action="prio-up"]`)),
+		chromedp.WaitVisible(chromedp.CSS(string(inColumn("pending", cliTask.ID))+`[data-priority="51"]`)),
+	)
+	if tk := dashGetTask(t, h, cliTask.ID); tk.Priority != 51 {
+		t.Fatalf("after +1: %+v", tk)
+	}
+
+	// Fail asks for the reason in the card.
+	const reason = "failed from the dashboard test"
+	dashStep(t, page, "claim and fail a task", 30*time.Second,
+		chromedp.Click(chromedp.CSS(string(inColumn("pending", cliTask.ID))+` [data-action="claim"]`)),
+		chromedp.WaitVisible(inColumn("in_progress", cliTask.ID)),
+		chromedp.Click(chromedp.CSS(string(inColumn("in_progress", cliTask.ID))+` [data-action="fail"]`)),
+		chromedp.SendKeys(chromedp.CSS(string(card(cliTask.ID))+` [data-testid="task-fail-reason"]`), reason),
+		chromedp.Click(chromedp.CSS(string(card(cliTask.ID))+` [data-testid="task-fail-confirm"]`)),
+		chromedp.WaitVisible(inColumn("failed", cliTask.ID)),
+	)
+	if tk := dashGetTask(t, h, cliTask.ID); tk.Status != "failed" || tk.Error != reason {
+		t.Fatalf("after fail: %+v", tk)
+	}
+
+	// Hook traffic, for the event stream and the decisions panel.
+	for _, in := range []string{
+		`{"session_id":"e2e-s1","hook_event_name":"PreToolUse","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"ls; rm -rf /"}}`,
+		`{"session_id":"e2e-s1","hook_event_name":"PreToolUse","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"go test ./..."}}`,
+		`{"session_id":"e2e-s2","hook_event_name":"PreToolUse","cwd":"/tmp","tool_name":"Read","tool_input":{"file_path":"/tmp/README.md"}}`,
+	} {
+		testenv.RunCB(t, bin, h, nil, []byte(in), "hook", "pre_tool")
+	}
+	dashStep(t, page, "see the hook events in the stream", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s2"]`)),
+	)
+	// The panels fed by polling: system.health, system.metrics, audit.list
+	// (or, without it, the hook.pre_tool events).
+	dashStep(t, page, "see this cbd in Instances (system.health)", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="instance-row"][data-instance-id="cbd-dashboard"]`)))
+	dashStep(t, page, "see per-method rows in Handlers (system.metrics)", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="metric-row"][data-method="task.create"]`)))
+	dashStep(t, page, "see Bash in Hook decisions", 30*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="decision-row"][data-tool="Bash"]`)),
+		chromedp.Sleep(3*time.Second), // another metrics sample for the sparklines
+	)
+
+	// The stream's filters: by type pattern, then by session.
+	dashStep(t, page, "filter the event stream", 20*time.Second,
+		chromedp.SendKeys(chromedp.ID("event-filter"), "hook.*"),
+		chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="event-row"][data-type="task.created"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s1"]`)),
+		chromedp.Evaluate[chromedp.Void](`(() => {
+			const s = document.getElementById('event-session');
+			s.value = 'e2e-s2';
+			s.dispatchEvent(new Event('change'));
+		})()`),
+		chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="event-row"][data-session="e2e-s1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s2"]`)),
+		chromedp.Evaluate[chromedp.Void](`(() => {
+			const s = document.getElementById('event-session');
+			s.value = '';
+			s.dispatchEvent(new Event('change'));
+			const f = document.getElementById('event-filter');
+			f.value = '';
+			f.dispatchEvent(new Event('input'));
+		})()`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="task.created"]`)),
+	)
+
+	// A few more tasks, so that the screenshot shows a working board.
+	for _, p := range []string{`{"text":"Write the release notes","priority":80}`, `{"text":"Profile hook latency under load","priority":60}`,
+		`{"text":"Document the fail modes"}`, `{"text":"Tidy the README tables","priority":20}`} {
+		testenv.RunCB(t, bin, h, nil, nil, "call", "task.create", p)
+	}
+	testenv.RunCB(t, bin, h, nil, nil, "call", "task.claim", `{"workerId":"worker-1"}`)
+	dashStep(t, page, "see the board fill", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="column-pending"] [data-testid="task-card"]:nth-child(3)`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="column-in_progress"] [data-testid="task-card"]`)),
+		chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
+	)
+
+	if p := shot("dashboard.png"); p != "" {
+		t.Logf("dashboard screenshot: %s", p)
+	}
+	if _, err := chromedp.Call(page, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	}); err == nil {
+		if p := shot("dashboard-dark.png"); p != "" {
+			t.Logf("dark mode screenshot: %s", p)
+		}
+	}
+
+	if errs := b.problems(); len(errs) > 0 {
+		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
+	}
+}
+
+// dashChromium finds Debian's chromium (CB_CHROMIUM overrides the path). It
+// installs the package when it is missing and the test may (root with
+// apt-get), and fails, never skips, when it cannot.
+func dashChromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CB_CHROMIUM"); p != "" {
+		return p
+	}
+	if _, err := os.Stat(debianChromium); err == nil {
+		return debianChromium
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
+		t.Fatalf("the dashboard test needs Chromium at %s: install it with `apt-get install -y chromium` "+
+			"(as root; `make test` runs .ci/setup, which does), or set CB_CHROMIUM to a Chromium binary", debianChromium)
+	}
+	t.Logf("%s is missing: installing Debian's chromium package", debianChromium)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "chromium"}} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the dashboard test needs Chromium at %s, and `apt-get %s` failed: %v\n%s",
+				debianChromium, strings.Join(args, " "), err, dashTail(out, 2000))
+		}
+	}
+	if _, err := os.Stat(debianChromium); err != nil {
+		t.Fatalf("installed the chromium package, but %s is still missing: %v", debianChromium, err)
+	}
+	return debianChromium
+}
+
+func dashTail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// dashAddr returns a loopback address with a port that was free just now.
+func dashAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// dashWaitServed waits until cbd serves the dashboard with the token in it.
+func dashWaitServed(t *testing.T, url, token string) {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := client.Get(url)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `<meta name="cb-token" content="`+token+`">`) {
+				return
+			}
+			last = fmt.Sprintf("HTTP %d: %.300s", resp.StatusCode, body)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("cbd does not serve the dashboard at %s with the token of CB_HTTP_TOKEN_FILE "+
+		"(the HTTP server must listen on CB_HTTP_ADDR and mount web.Handler at \"/\"): %s", url, last)
+}
+
+// dashChrome is a headless Chromium tab and what its console reported.
+type dashChrome struct {
+	ctx  context.Context
+	mu   sync.Mutex
+	errs []string
+	logf func(format string, args ...any)
+}
+
+func (c *dashChrome) problems() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.errs...)
+}
+
+// listen records console.error calls and uncaught exceptions (and logs the
+// other console calls). It runs in the tab's event loop: no commands here.
+func (c *dashChrome) listen(ev any) {
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		var parts []string
+		for _, a := range e.Args {
+			if len(a.Value) > 0 {
+				parts = append(parts, string(a.Value))
+			} else {
+				parts = append(parts, a.Description)
+			}
+		}
+		msg := fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " "))
+		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+			c.mu.Lock()
+			c.errs = append(c.errs, msg)
+			c.mu.Unlock()
+		}
+		c.logf("%s", msg)
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg := "uncaught exception: " + d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			msg += " " + d.Exception.Description
+		}
+		msg += fmt.Sprintf(" (%s:%d:%d)", d.URL, d.LineNumber+1, d.ColumnNumber+1)
+		c.mu.Lock()
+		c.errs = append(c.errs, msg)
+		c.mu.Unlock()
+		c.logf("%s", msg)
+	}
+}
+
+// dashStartBrowser starts headless Chromium with a fresh profile.
+func dashStartBrowser(t *testing.T, ctx context.Context, path string) *dashChrome {
+	t.Helper()
+	profile, err := os.MkdirTemp("", "cbchrome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1440, 1000),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	c := &dashChrome{logf: t.Logf}
+	tctx, cancelTab := chromedp.NewContext(actx, chromedp.WithListener(c.listen))
+	c.ctx = tctx
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc() // waits for the browser to exit
+		_ = os.RemoveAll(profile)
+	})
+	start := time.Now()
+	if err := chromedp.Do(tctx); err != nil {
+		t.Fatalf("start Chromium (%s): %v", path, err)
+	}
+	t.Logf("Chromium started in %v", time.Since(start).Round(time.Millisecond))
+	return c
+}
+
+// dashStep runs actions with a deadline and fails the test, naming the step,
+// when they do not finish in time.
+func dashStep(t *testing.T, ctx context.Context, what string, within time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("not done within %v", within)
+		}
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// dashGetTask reads a task with cb call task.get.
+func dashGetTask(t *testing.T, h *testenv.Home, id string) dashTask {
+	t.Helper()
+	res := testenv.RunCB(t, bin, h, nil, nil, "call", "task.get", fmt.Sprintf(`{"id":%q}`, id))
+	if res.Code != 0 {
+		t.Fatalf("cb call task.get %s: exit %d\n%s%s", id, res.Code, res.Stdout, res.Stderr)
+	}
+	var tk dashTask
+	if err := json.Unmarshal([]byte(res.Stdout), &tk); err != nil {
+		t.Fatalf("cb call task.get printed %q: %v", res.Stdout, err)
+	}
+	return tk
+}
+
+// dashWaitTask polls `cb call task.list` (the store) until a task matches.
+func dashWaitTask(t *testing.T, h *testenv.Home, within time.Duration, match func(dashTask) bool) dashTask {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last string
+	for {
+		res := testenv.RunCB(t, bin, h, nil, nil, "call", "task.list", `{"limit":100}`)
+		last = res.Stdout + res.Stderr
+		if res.Code == 0 {
+			var list struct{ Tasks []dashTask }
+			if err := json.Unmarshal([]byte(res.Stdout), &list); err == nil {
+				for _, tk := range list.Tasks {
+					if match(tk) {
+						return tk
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no matching task in cb call task.list after %v:\n%s", within, last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// dashTask is what the test reads of a task.
+type dashTask struct {
+	ID         string `json:"id"`
+	Text       string `json:"text"`
+	Status     string `json:"status"`
+	Priority   int    `json:"priority"`
+	AssignedTo string `json:"assignedTo"`
+	Error      string `json:"error"`
+}
