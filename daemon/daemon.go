@@ -66,14 +66,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		return nil, err
 	}
 	d.redis = srv
-	opt, err := redis.ParseURL(srv.URL)
-	if err != nil {
+	if d.rdb, err = protocol.OpenRedis(srv.URL, protocol.RedisTuning{PoolSize: cfg.Int("dispatch.concurrency") + 16}); err != nil {
 		_ = srv.Close()
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, err
 	}
-	opt.PoolSize = cfg.Int("dispatch.concurrency") + 16
-	opt.ContextTimeoutEnabled = true
-	d.rdb = redis.NewClient(opt)
 
 	defaults, user, err := ruleSources(cfg)
 	if err != nil {
@@ -257,7 +253,8 @@ func applyOverrides(cfg *config.Config, hs []registry.Handler) []registry.Handle
 }
 
 // ruleSources returns the shipped defaults (unless turned off) and the
-// config file's rules, checking that together they compile.
+// user's rules: hook.rules in the config file, then rules.yaml in the config
+// dir (a YAML list), checking that together they compile.
 func ruleSources(cfg *config.Config) (defaults, user []policy.Rule, err error) {
 	if cfg.Bool("hook.default_rules") {
 		defaults = policy.DefaultRules()
@@ -270,6 +267,16 @@ func ruleSources(cfg *config.Config) (defaults, user []policy.Rule, err error) {
 		if user, err = policy.ParseRules(data); err != nil {
 			return nil, nil, fmt.Errorf("config hook.rules: %w", err)
 		}
+	}
+	rulesFile := filepath.Join(cfg.Dirs.Config, "rules.yaml")
+	if data, err := os.ReadFile(rulesFile); err == nil {
+		more, err := policy.ParseRules(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", rulesFile, err)
+		}
+		user = append(user, more...)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("read %s: %w", rulesFile, err)
 	}
 	if _, err := policy.New(policy.Merge(defaults, user, cfg.Strings("hook.disabled_rules"))); err != nil {
 		return nil, nil, fmt.Errorf("hook rules: %w", err)
