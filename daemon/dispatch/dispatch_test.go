@@ -272,3 +272,31 @@ func TestCircuitOpensEverywhereAndCloses(t *testing.T) {
 		t.Fatalf("closed circuit: code %d", c)
 	}
 }
+
+func TestTrimKeepsPendingAndRecent(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	old := time.Now().Add(-48 * time.Hour).UnixMilli()
+	req := protocol.StreamKey("trim.requests")
+	evs := protocol.StreamKey("trim.events")
+	for i := 0; i < 5; i++ {
+		id := fmt.Sprintf("%d-%d", old+int64(i), 0)
+		rdb.XAdd(ctx, &redis.XAddArgs{Stream: req, ID: id, Values: []any{"event", "{}"}})
+		rdb.XAdd(ctx, &redis.XAddArgs{Stream: evs, ID: id, Values: []any{"event", "{}"}})
+	}
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: req, Values: []any{"event", "{}"}})
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: evs, Values: []any{"event", "{}"}})
+	// The third old request is read and still pending in a group.
+	rdb.XGroupCreate(ctx, req, protocol.GroupName, fmt.Sprintf("%d-0", old+1))
+	rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: protocol.GroupName, Consumer: "c", Streams: []string{req, ">"}, Count: 1})
+	if err := Trim(ctx, rdb, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.XLen(ctx, evs).Val(); n != 1 {
+		t.Errorf("events stream kept %d entries, want only the recent one", n)
+	}
+	got := rdb.XRange(ctx, req, "-", "+").Val()
+	if len(got) != 4 || got[0].ID != fmt.Sprintf("%d-0", old+2) {
+		t.Errorf("requests stream: %d entries starting at %v; want the pending one and everything after it", len(got), got)
+	}
+}

@@ -200,7 +200,7 @@ func trimStream(ctx context.Context, rdb redis.UniversalClient, key, minID strin
 			}
 		}
 	}
-	return rdb.XTrimMinIDApprox(ctx, key, cut, 0).Err()
+	return rdb.XTrimMinID(ctx, key, cut).Err()
 }
 
 // compareIDs orders stream ids "ms-seq".
