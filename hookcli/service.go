@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 
 	"github.com/spf13/cobra"
 )
@@ -26,14 +25,16 @@ const (
 	launchdLabel    = "dev.claudebench.cbd"
 )
 
-var systemdUnitTemplate = template.Must(template.New("unit").Funcs(template.FuncMap{"execArg": systemdExecArg}).Parse(
-	`[Unit]
+// The service files are rendered with strings.NewReplacer, not text/template:
+// a reachable template engine keeps every exported method of every type in
+// the binary, and cb is also the per-call hook, whose start-up that slows.
+const systemdUnitText = `[Unit]
 Description=ClaudeBench daemon (cbd)
 After=network.target
 
 [Service]
 Type=simple
-ExecStart={{execArg .CBD}}
+ExecStart={{CBD}}
 Restart=on-failure
 RestartSec=2
 # cbd reads ~/.config/claudebench/config.yaml; add Environment=CB_...=value
@@ -43,18 +44,17 @@ StandardError=journal
 
 [Install]
 WantedBy=default.target
-`))
+`
 
-var launchdPlistTemplate = template.Must(template.New("plist").Funcs(template.FuncMap{"xml": xmlText}).Parse(
-	`<?xml version="1.0" encoding="UTF-8"?>
+const launchdPlistText = `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
 <dict>
 	<key>Label</key>
-	<string>{{xml .Label}}</string>
+	<string>{{Label}}</string>
 	<key>ProgramArguments</key>
 	<array>
-		<string>{{xml .CBD}}</string>
+		<string>{{CBD}}</string>
 	</array>
 	<key>RunAtLoad</key>
 	<true/>
@@ -66,26 +66,23 @@ var launchdPlistTemplate = template.Must(template.New("plist").Funcs(template.Fu
 	<key>ProcessType</key>
 	<string>Background</string>
 	<key>StandardOutPath</key>
-	<string>{{xml .Log}}</string>
+	<string>{{Log}}</string>
 	<key>StandardErrorPath</key>
-	<string>{{xml .Log}}</string>
+	<string>{{Log}}</string>
 </dict>
 </plist>
-`))
+`
 
 // renderSystemdUnit is the systemd user unit that runs cbdPath.
 func renderSystemdUnit(cbdPath string) string {
-	var b strings.Builder
-	_ = systemdUnitTemplate.Execute(&b, struct{ CBD string }{cbdPath}) // a fixed template over strings
-	return b.String()
+	return strings.NewReplacer("{{CBD}}", systemdExecArg(cbdPath)).Replace(systemdUnitText)
 }
 
 // renderLaunchdPlist is the launchd agent that runs cbdPath, logging to
 // logDir/cbd.log.
 func renderLaunchdPlist(cbdPath, logDir string) string {
-	var b strings.Builder
-	_ = launchdPlistTemplate.Execute(&b, struct{ Label, CBD, Log string }{launchdLabel, cbdPath, filepath.Join(logDir, "cbd.log")})
-	return b.String()
+	return strings.NewReplacer("{{Label}}", xmlText(launchdLabel), "{{CBD}}", xmlText(cbdPath),
+		"{{Log}}", xmlText(filepath.Join(logDir, "cbd.log"))).Replace(launchdPlistText)
 }
 
 // systemdExecArg quotes a path for ExecStart: % and $ are doubled (no

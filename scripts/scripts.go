@@ -7,6 +7,7 @@ package scripts
 
 import (
 	_ "embed"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -25,10 +26,10 @@ var (
 )
 
 // Admit checks a handler's rate limit and circuit breaker; see admit.lua.
-var Admit = redis.NewScript(admitSrc)
+var Admit = sync.OnceValue(func() *redis.Script { return redis.NewScript(admitSrc) })
 
 // Circuit records a handler outcome in its circuit breaker; see circuit.lua.
-var Circuit = redis.NewScript(circuitSrc)
+var Circuit = sync.OnceValue(func() *redis.Script { return redis.NewScript(circuitSrc) })
 
 var (
 	//go:embed tasks/lib.lua
@@ -51,16 +52,21 @@ var (
 	taskRestore string
 )
 
-func withLib(src string) *redis.Script { return redis.NewScript(taskLib + "\n" + src) }
+// withLib prepends lib.lua. The script (and its SHA-1) is built on first
+// use: cb links this package for Call only, and every init it skips is
+// hook latency saved.
+func withLib(src *string) func() *redis.Script {
+	return sync.OnceValue(func() *redis.Script { return redis.NewScript(taskLib + "\n" + *src) })
+}
 
 // The task scripts; see the header of each file in tasks/.
 var (
-	TaskCreate  = withLib(taskCreate)
-	TaskClaim   = withLib(taskClaim)
-	TaskFinish  = withLib(taskFinish)
-	TaskUpdate  = withLib(taskUpdate)
-	TaskAssign  = withLib(taskAssign)
-	TaskDelete  = withLib(taskDelete)
-	TaskRelease = withLib(taskRelease)
-	TaskRestore = withLib(taskRestore)
+	TaskCreate  = withLib(&taskCreate)
+	TaskClaim   = withLib(&taskClaim)
+	TaskFinish  = withLib(&taskFinish)
+	TaskUpdate  = withLib(&taskUpdate)
+	TaskAssign  = withLib(&taskAssign)
+	TaskDelete  = withLib(&taskDelete)
+	TaskRelease = withLib(&taskRelease)
+	TaskRestore = withLib(&taskRestore)
 )
