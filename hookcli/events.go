@@ -225,7 +225,7 @@ func parseSince(s string, now time.Time, allowDollar bool) (string, error) {
 		}
 		return strconv.FormatInt(ms, 10) + "-0", nil
 	}
-	if _, _, ok := splitStreamID(s); ok {
+	if _, _, ok := protocol.ParseStreamID(s); ok {
 		return nextStreamID(s), nil
 	}
 	return "", fmt.Errorf("%q is neither a duration (10m, 2h, 1d) nor a stream entry id (1767000000000-0)", s)
@@ -244,25 +244,10 @@ func parseAge(s string) (time.Duration, bool) {
 	return 0, false
 }
 
-// splitStreamID parses "<ms>-<seq>" or "<ms>".
-func splitStreamID(id string) (ms, seq uint64, ok bool) {
-	msPart, seqPart, hasSeq := strings.Cut(id, "-")
-	ms, err := strconv.ParseUint(msPart, 10, 64)
-	if err != nil || msPart == "" || msPart[0] == '+' {
-		return 0, 0, false
-	}
-	if hasSeq {
-		if seq, err = strconv.ParseUint(seqPart, 10, 64); err != nil || seqPart == "" || seqPart[0] == '+' {
-			return 0, 0, false
-		}
-	}
-	return ms, seq, true
-}
-
 // nextStreamID is the smallest id after id ("<ms>" means "<ms>-<max seq>"
 // for XREAD, so "<ms>" → "<ms+1>-0").
 func nextStreamID(id string) string {
-	ms, seq, ok := splitStreamID(id)
+	ms, seq, ok := protocol.ParseStreamID(id)
 	if !ok {
 		return id
 	}
@@ -274,7 +259,7 @@ func nextStreamID(id string) string {
 
 // prevStreamID is the greatest id before id (XREAD reads after its id).
 func prevStreamID(id string) string {
-	ms, seq, ok := splitStreamID(id)
+	ms, seq, ok := protocol.ParseStreamID(id)
 	switch {
 	case !ok || (ms == 0 && seq == 0):
 		return "0-0"
@@ -282,25 +267,6 @@ func prevStreamID(id string) string {
 		return strconv.FormatUint(ms-1, 10) + "-" + strconv.FormatUint(^uint64(0), 10)
 	}
 	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq-1, 10)
-}
-
-// compareStreamIDs orders stream entry ids numerically.
-func compareStreamIDs(a, b string) int {
-	am, as, _ := splitStreamID(a)
-	bm, bs, _ := splitStreamID(b)
-	switch {
-	case am != bm:
-		if am < bm {
-			return -1
-		}
-		return 1
-	case as != bs:
-		if as < bs {
-			return -1
-		}
-		return 1
-	}
-	return 0
 }
 
 // matchType reports whether the event type t matches one of the patterns:
@@ -554,7 +520,7 @@ func (t *tailer) take(res []redis.XStream) error {
 		}
 		lastID := s.Messages[len(s.Messages)-1].ID
 		t.last[typ] = lastID
-		if len(s.Messages) >= tailCount && (watermark == "" || compareStreamIDs(lastID, watermark) < 0) {
+		if len(s.Messages) >= tailCount && (watermark == "" || protocol.CompareStreamIDs(lastID, watermark) < 0) {
 			watermark = lastID
 		}
 	}
@@ -566,11 +532,11 @@ func (t *tailer) flush(watermark string) error {
 	if len(t.pending) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(t.pending, func(x, y tailEntry) int { return compareStreamIDs(x.msg.ID, y.msg.ID) })
+	slices.SortStableFunc(t.pending, func(x, y tailEntry) int { return protocol.CompareStreamIDs(x.msg.ID, y.msg.ID) })
 	n := len(t.pending)
 	if watermark != "" {
 		n, _ = slices.BinarySearchFunc(t.pending, watermark, func(e tailEntry, w string) int {
-			if compareStreamIDs(e.msg.ID, w) <= 0 {
+			if protocol.CompareStreamIDs(e.msg.ID, w) <= 0 {
 				return -1
 			}
 			return 1
@@ -642,7 +608,7 @@ func decodeStreamEntry(typ string, m redis.XMessage) (EventRecord, eventMeta, er
 	var meta eventMeta
 	_ = json.Unmarshal(rec.Metadata, &meta) // lenient: odd metadata still prints
 	if meta.Timestamp == 0 {
-		ms, _, _ := splitStreamID(m.ID)
+		ms, _, _ := protocol.ParseStreamID(m.ID)
 		meta.Timestamp = int64(ms)
 	}
 	return rec, meta, nil

@@ -112,7 +112,7 @@ func TestStreamIDs(t *testing.T) {
 			} else if i > j {
 				want = 1
 			}
-			if got := compareStreamIDs(ordered[i], ordered[j]); got != want {
+			if got := protocol.CompareStreamIDs(ordered[i], ordered[j]); got != want {
 				t.Errorf("compare(%s, %s) = %d", ordered[i], ordered[j], got)
 			}
 		}

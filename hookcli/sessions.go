@@ -157,7 +157,7 @@ func (a *app) readHookEvents(ctx context.Context, since string) (*hookEvents, er
 		start = "-"
 	}
 	h := &hookEvents{}
-	if ms, _, ok := splitStreamID(start); ok {
+	if ms, _, ok := protocol.ParseStreamID(start); ok {
 		h.from = time.UnixMilli(int64(ms))
 	}
 	c, err := a.connect()
@@ -189,7 +189,7 @@ func (a *app) readHookEvents(ctx context.Context, since string) (*hookEvents, er
 		if c := cmp.Compare(x.meta.Timestamp, y.meta.Timestamp); c != 0 {
 			return c
 		}
-		return compareStreamIDs(x.rec.ID, y.rec.ID)
+		return protocol.CompareStreamIDs(x.rec.ID, y.rec.ID)
 	})
 	return h, nil
 }

@@ -186,7 +186,7 @@ func trimStream(ctx context.Context, rdb redis.UniversalClient, key, minID strin
 			if err != nil {
 				return err
 			}
-			if p.Count > 0 && compareIDs(p.Lower, cut) < 0 {
+			if p.Count > 0 && protocol.CompareStreamIDs(p.Lower, cut) < 0 {
 				cut = p.Lower
 			}
 		}
@@ -201,27 +201,4 @@ func trimStream(ctx context.Context, rdb redis.UniversalClient, key, minID strin
 		}
 	}
 	return rdb.XTrimMinID(ctx, key, cut).Err()
-}
-
-// compareIDs orders stream ids "ms-seq".
-func compareIDs(a, b string) int {
-	am, as, _ := strings.Cut(a, "-")
-	bm, bs, _ := strings.Cut(b, "-")
-	ai, _ := strconv.ParseUint(am, 10, 64)
-	bi, _ := strconv.ParseUint(bm, 10, 64)
-	if ai != bi {
-		if ai < bi {
-			return -1
-		}
-		return 1
-	}
-	ax, _ := strconv.ParseUint(as, 10, 64)
-	bx, _ := strconv.ParseUint(bs, 10, 64)
-	switch {
-	case ax < bx:
-		return -1
-	case ax > bx:
-		return 1
-	}
-	return 0
 }

@@ -356,33 +356,7 @@ func validPattern(p string) bool {
 
 // sortEntries orders entries by stream id (their time), stably.
 func sortEntries(es []*entry) {
-	sort.SliceStable(es, func(i, j int) bool { return compareIDs(es[i].id, es[j].id) < 0 })
-}
-
-// compareIDs compares two stream entry ids "ms-seq".
-func compareIDs(a, b string) int {
-	am, as := parseID(a)
-	bm, bs := parseID(b)
-	switch {
-	case am != bm:
-		if am < bm {
-			return -1
-		}
-		return 1
-	case as != bs:
-		if as < bs {
-			return -1
-		}
-		return 1
-	}
-	return 0
-}
-
-func parseID(id string) (ms, seq uint64) {
-	m, s, _ := strings.Cut(id, "-")
-	ms, _ = strconv.ParseUint(m, 10, 64)
-	seq, _ = strconv.ParseUint(s, 10, 64)
-	return ms, seq
+	sort.SliceStable(es, func(i, j int) bool { return protocol.CompareStreamIDs(es[i].id, es[j].id) < 0 })
 }
 
 // idBefore is the largest stream id before millisecond ms: XREAD from it

@@ -193,7 +193,7 @@ func (c *wsConn) offer(e *entry) {
 	if !matchAny(c.patterns, e.typ) {
 		return
 	}
-	if last, ok := c.replayed[e.stream]; ok && compareIDs(e.id, last) <= 0 {
+	if last, ok := c.replayed[e.stream]; ok && protocol.CompareStreamIDs(e.id, last) <= 0 {
 		return
 	}
 	if c.backfilling {
@@ -373,7 +373,7 @@ func (c *wsConn) replay(ctx context.Context, patterns map[string]bool, sinceMs i
 		c.replayed = map[string]string{}
 	}
 	for _, e := range entries {
-		if last, ok := c.replayed[e.stream]; !ok || compareIDs(e.id, last) > 0 {
+		if last, ok := c.replayed[e.stream]; !ok || protocol.CompareStreamIDs(e.id, last) > 0 {
 			c.replayed[e.stream] = e.id
 		}
 	}
@@ -386,7 +386,7 @@ func (c *wsConn) replay(ctx context.Context, patterns map[string]bool, sinceMs i
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
 	for _, e := range c.pending {
-		if last, ok := c.replayed[e.stream]; ok && compareIDs(e.id, last) <= 0 {
+		if last, ok := c.replayed[e.stream]; ok && protocol.CompareStreamIDs(e.id, last) <= 0 {
 			continue
 		}
 		if msg := e.message(); msg != nil {

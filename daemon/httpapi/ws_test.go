@@ -80,7 +80,7 @@ func TestWebSocketEvents(t *testing.T) {
 	if updated.Params.Type != "task.updated" || !strings.Contains(string(updated.Params.Payload), `"priority":90`) {
 		t.Fatalf("second event: %+v", updated.Params)
 	}
-	if compareIDs(created.Params.EntryID, updated.Params.EntryID) >= 0 {
+	if protocol.CompareStreamIDs(created.Params.EntryID, updated.Params.EntryID) >= 0 {
 		t.Fatalf("events out of order: %s then %s", created.Params.EntryID, updated.Params.EntryID)
 	}
 
@@ -312,10 +312,10 @@ func TestMatchPatterns(t *testing.T) {
 			t.Errorf("validPattern(%q) != %v", p, want)
 		}
 	}
-	if compareIDs("10-2", "9-5") <= 0 || compareIDs("10-2", "10-10") >= 0 || compareIDs("7-0", "7-0") != 0 {
+	if protocol.CompareStreamIDs("10-2", "9-5") <= 0 || protocol.CompareStreamIDs("10-2", "10-10") >= 0 || protocol.CompareStreamIDs("7-0", "7-0") != 0 {
 		t.Error("compareIDs")
 	}
-	if got := idBefore(1000); compareIDs(got, "999-99999") <= 0 || compareIDs(got, "1000-0") >= 0 {
+	if got := idBefore(1000); protocol.CompareStreamIDs(got, "999-99999") <= 0 || protocol.CompareStreamIDs(got, "1000-0") >= 0 {
 		t.Errorf("idBefore(1000) = %s", got)
 	}
 }
