@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +47,11 @@ func TestRedisModes(t *testing.T) {
 			if m.name == "managed" {
 				// The supervised redis-server comes back after it dies, with
 				// its data (AOF in the data dir).
+				created := testenv.RunCB(t, bin, h, nil, nil, "task", "create", "survives a redis-server crash", "--json")
+				var tk struct{ ID string }
+				if err := json.Unmarshal([]byte(created.Stdout), &tk); err != nil || tk.ID == "" {
+					t.Fatalf("task create: %q %q %v", created.Stdout, created.Stderr, err)
+				}
 				pid := strings.TrimSpace(readFile(t, filepath.Join(h.Dir, "run", "claudebench", "redis.pid")))
 				if out, err := exec.Command("kill", "-9", pid).CombinedOutput(); err != nil {
 					t.Fatalf("kill redis-server %s: %v %s", pid, err, out)
@@ -60,6 +66,11 @@ func TestRedisModes(t *testing.T) {
 						t.Fatalf("no decision 15s after redis-server was killed: %+v\n%s", r, d.Log.String())
 					}
 					time.Sleep(100 * time.Millisecond)
+				}
+				// Claimed from Redis's own queue (the store is only read at
+				// cbd start), so this proves the AOF kept it.
+				if got := testenv.RunCB(t, bin, h, nil, nil, "call", "task.claim", `{"workerId":"w"}`); !strings.Contains(got.Stdout, tk.ID) {
+					t.Fatalf("acknowledged task lost across the redis-server restart: %q %q", got.Stdout, got.Stderr)
 				}
 				if !strings.Contains(d.Log.String(), "managed redis-server restarted") {
 					t.Errorf("no restart logged:\n%s", d.Log.String())

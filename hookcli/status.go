@@ -125,11 +125,15 @@ func renderStatus(w io.Writer, h healthResult, m metricsResult, now time.Time, p
 	fmt.Fprintf(tw, "store\t%s\n", withDetail(h.Store.Status, h.Store.Kind))
 	fmt.Fprintf(tw, "queue\t%d queued\n", m.QueueDepth)
 	fmt.Fprintf(tw, "tasks\t%s\n", formatCounts(m.TasksByStatus, p))
-	var errs int64
+	var errs, limited, open, timeouts int64
 	for _, row := range m.Handlers {
 		errs += row.Errors
+		limited += row.RateLimited
+		open += row.CircuitOpen
+		timeouts += row.Timeouts
 	}
 	fmt.Fprintf(tw, "events\t%d processed, %d errors\n", m.EventsProcessed, errs)
+	fmt.Fprintf(tw, "rejected\t%d rate limited, %d circuit open, %d timeouts\n", limited, open, timeouts)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

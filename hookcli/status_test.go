@@ -48,7 +48,7 @@ func TestStatusCommand(t *testing.T) {
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	for _, want := range []string{"status  degraded", "redis   ok (managed)", "queue   3 queued", "cbd-laptop", "worker-gone  unhealthy  "} {
+	for _, want := range []string{"status    degraded", "redis     ok (managed)", "queue     3 queued", "cbd-laptop", "worker-gone  unhealthy  "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
