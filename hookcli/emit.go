@@ -95,14 +95,14 @@ func (a *app) emitCmd() *cobra.Command {
 			typ := args[0]
 			stdinMode := typ == "-" || (len(args) == 2 && args[1] == "-")
 			if typ == "-" && len(args) == 2 {
-				return usageErr("cb emit - takes no second argument (each stdin line carries its type)")
+				return usageError("cb emit - takes no second argument (each stdin line carries its type)")
 			}
 			if stdinMode && wait {
-				return usageErr("--wait takes one event, not stdin")
+				return usageError("--wait takes one event, not stdin")
 			}
 			if typ != "-" {
 				if err := validateType(typ); err != nil {
-					return usageErr("event type %q: %v", typ, err)
+					return usageError("event type %q: %v", typ, err)
 				}
 			}
 			if !stdinMode {
@@ -118,11 +118,6 @@ func (a *app) emitCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&strict, "strict", false, "stop at the first bad stdin line and exit 1")
 	cmd.Flags().StringVar(&session, "session", "", "session id for the events' metadata (default $CLAUDE_CODE_SESSION_ID)")
 	return cmd
-}
-
-// usageErr is an exit-1 error for a wrong invocation.
-func usageErr(format string, args ...any) error {
-	return &exitError{code: 1, err: fmt.Errorf(format, args...)}
 }
 
 // EmitResult is what `cb emit TYPE PAYLOAD --json` prints.

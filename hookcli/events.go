@@ -84,12 +84,12 @@ Without --since, only events published after cb started are shown.
 			}
 			for _, p := range args {
 				if p == "" {
-					return usageErr("empty pattern")
+					return usageError("empty pattern")
 				}
 			}
 			start, err := parseSince(since, time.Now(), true)
 			if err != nil {
-				return usageErr("--since: %v", err)
+				return usageError("--since: %v", err)
 			}
 			c, err := a.connect()
 			if err != nil {
@@ -125,11 +125,11 @@ A type with no events prints nothing.
 		ValidArgsFunction: a.completeTypes(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 0 {
-				return usageErr("--limit must be 0 (no limit) or more")
+				return usageError("--limit must be 0 (no limit) or more")
 			}
 			start, err := parseSince(since, time.Now(), false)
 			if err != nil {
-				return usageErr("--since: %v", err)
+				return usageError("--since: %v", err)
 			}
 			c, err := a.connect()
 			if err != nil {

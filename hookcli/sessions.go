@@ -151,7 +151,7 @@ type hookEvents struct {
 func (a *app) readHookEvents(ctx context.Context, since string) (*hookEvents, error) {
 	start, err := parseSince(since, time.Now(), false)
 	if err != nil {
-		return nil, usageErr("--since: %v", err)
+		return nil, usageError("--since: %v", err)
 	}
 	if start == "" {
 		start = "-"
@@ -287,7 +287,7 @@ func resolveSession(entries []hookEntry, arg string) (string, error) {
 		return matches[0], nil
 	}
 	slices.Sort(matches)
-	return "", usageErr("%q is ambiguous: %s", arg, strings.Join(matches, ", "))
+	return "", usageError("%q is ambiguous: %s", arg, strings.Join(matches, ", "))
 }
 
 // printSessions writes the human table.

@@ -33,9 +33,6 @@ func (c *Client) Redis() redis.UniversalClient { return c.rdb }
 type Options struct {
 	// SessionID is copied into the event metadata.
 	SessionID string
-	// ResponseTTL is how long an unread answer is kept (informational; the
-	// responder sets the TTL).
-	ResponseTTL time.Duration
 }
 
 // NewEvent builds the envelope for payload, which may be a json.RawMessage or

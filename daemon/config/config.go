@@ -118,9 +118,6 @@ func (c *Config) Duration(key string) time.Duration { return c.v.GetDuration(key
 // Get returns a key's raw value (for structured keys such as hook.rules).
 func (c *Config) Get(key string) any { return c.v.Get(key) }
 
-// Set overrides a key (tests and derived values).
-func (c *Config) Set(key string, value any) { c.v.Set(key, value) }
-
 // Override returns a per-method key (not in the key table) from the config
 // file or its environment variable, and whether it is set.
 func (c *Config) Override(key string) (any, bool) {

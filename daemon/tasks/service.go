@@ -35,7 +35,7 @@ type Service struct {
 	persist *Persister
 	cfg     Config
 	log     *slog.Logger
-	ctxBase map[string]any
+	ctxBase []byte // the script context without eventId, encoded once
 }
 
 // New builds the service. persist may be nil (no durable store).
@@ -52,32 +52,28 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 	if cfg.IdemTTL <= 0 {
 		cfg.IdemTTL = 24 * time.Hour
 	}
-	return &Service{rdb: rdb, store: st, persist: persist, cfg: cfg, log: log,
-		ctxBase: map[string]any{
-			"task":      protocol.TaskKey(""),
-			"stream":    protocol.StreamKeyPrefix,
-			"assigned":  protocol.AssignedKey(""),
-			"instance":  protocol.InstanceKey(""),
-			"idem":      protocol.TaskIdemKey(""),
-			"queue":     protocol.QueueTasksKey,
-			"notify":    protocol.QueueNotifyKey,
-			"instances": protocol.InstancesKey,
-			"seq":       protocol.TaskSeqKey,
-			"field":     protocol.StreamField,
-			"source":    cfg.Source,
-			"idemTtl":   int(cfg.IdemTTL / time.Second),
-		}}
+	base, _ := json.Marshal(map[string]any{ // strings and ints only
+		"task":      protocol.TaskKey(""),
+		"stream":    protocol.StreamKeyPrefix,
+		"assigned":  protocol.AssignedKey(""),
+		"instance":  protocol.InstanceKey(""),
+		"idem":      protocol.TaskIdemKey(""),
+		"queue":     protocol.QueueTasksKey,
+		"notify":    protocol.QueueNotifyKey,
+		"instances": protocol.InstancesKey,
+		"seq":       protocol.TaskSeqKey,
+		"field":     protocol.StreamField,
+		"source":    cfg.Source,
+		"idemTtl":   int(cfg.IdemTTL / time.Second),
+	})
+	return &Service{rdb: rdb, store: st, persist: persist, cfg: cfg, log: log, ctxBase: base}
 }
 
 // scriptCtx is ARGV[1] of every task script (see scripts/tasks/lib.lua).
 func (s *Service) scriptCtx(eventID string) string {
-	m := make(map[string]any, len(s.ctxBase)+1)
-	for k, v := range s.ctxBase {
-		m[k] = v
-	}
-	m["eventId"] = eventID
-	b, _ := json.Marshal(m) // strings and ints only
-	return string(b)
+	id, _ := json.Marshal(eventID)
+	b := append(append([]byte{}, s.ctxBase[:len(s.ctxBase)-1]...), `,"eventId":`...)
+	return string(append(append(b, id...), '}'))
 }
 
 type scriptReply struct {
