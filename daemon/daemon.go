@@ -32,6 +32,7 @@ import (
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/daemon/web"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
 	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cast"
@@ -66,7 +67,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		return nil, err
 	}
 	d.redis = srv
-	if d.rdb, err = protocol.OpenRedis(srv.URL, protocol.RedisTuning{PoolSize: cfg.Int("dispatch.concurrency") + 16}); err != nil {
+	if d.rdb, err = client.OpenRedis(srv.URL, client.RedisTuning{PoolSize: cfg.Int("dispatch.concurrency") + 16}); err != nil {
 		_ = srv.Close()
 		return nil, err
 	}

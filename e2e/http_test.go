@@ -19,6 +19,7 @@ import (
 
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	rpc "github.com/claudebench/cb/protocol/client"
 	"github.com/coder/websocket"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -205,7 +206,7 @@ func errorData(t *testing.T, perr *protocol.Error) []byte {
 	return b
 }
 
-// TestHTTPRPCMatchesRedis makes the same calls over Redis (protocol.Client,
+// TestHTTPRPCMatchesRedis makes the same calls over Redis (client.Client,
 // as cb does) and over HTTP JSON-RPC: same results, same error codes, same
 // invalid-params field paths, single calls and a batch.
 func TestHTTPRPCMatchesRedis(t *testing.T) {
@@ -502,7 +503,7 @@ func TestHTTPHooksMatchCLI(t *testing.T) {
 }
 
 // BenchmarkHTTPTaskCreate creates tasks at concurrency 32 over HTTP
-// JSON-RPC and, in the same run, over the Redis path (protocol.Client, as
+// JSON-RPC and, in the same run, over the Redis path (client.Client, as
 // cb does), against one running cbd, and reports both rates.
 func BenchmarkHTTPTaskCreate(b *testing.B) {
 	const conc = 32
@@ -521,7 +522,7 @@ func BenchmarkHTTPTaskCreate(b *testing.B) {
 	opt.PoolSize = 2 * conc
 	rdb := goredis.NewClient(opt)
 	b.Cleanup(func() { _ = rdb.Close() })
-	client := protocol.NewClient(rdb, "bench")
+	client := rpc.New(rdb, "bench")
 
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"task.create","params":{"text":"bench task","priority":50}}`)
 	viaHTTP := func() error {
@@ -547,7 +548,7 @@ func BenchmarkHTTPTaskCreate(b *testing.B) {
 	viaRedis := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, err := client.Call(ctx, "task.create", json.RawMessage(`{"text":"bench task","priority":50}`), protocol.Options{})
+		_, err := client.Call(ctx, "task.create", json.RawMessage(`{"text":"bench task","priority":50}`), rpc.Options{})
 		return err
 	}
 	// run makes n calls from conc goroutines and returns how long it took.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/internal/testenv"
-	"github.com/claudebench/cb/protocol"
+	rpc "github.com/claudebench/cb/protocol/client"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -193,5 +193,5 @@ func hooksTestOn(t *testing.T, r *testenv.Redis, payload []byte) (json.RawMessag
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return protocol.NewClient(c, "rules-test").Call(ctx, "hook.pre_tool", json.RawMessage(payload), protocol.Options{})
+	return rpc.New(c, "rules-test").Call(ctx, "hook.pre_tool", json.RawMessage(payload), rpc.Options{})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	rpc "github.com/claudebench/cb/protocol/client"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -24,12 +25,12 @@ var fastFailover = []string{"CB_INSTANCE_TTL=3s", "CB_INSTANCE_HEARTBEAT=500ms",
 
 // countTasks returns how many tasks have each text, in the store (through
 // task.list on a live instance) and in Redis.
-func countTasks(t *testing.T, client *protocol.Client, rdb *goredis.Client) (store, redisCount map[string]int) {
+func countTasks(t *testing.T, client *rpc.Client, rdb *goredis.Client) (store, redisCount map[string]int) {
 	t.Helper()
 	ctx := context.Background()
 	store = map[string]int{}
 	for offset := 0; ; offset += 1000 {
-		raw, err := client.Call(ctxTimeout(t, 20*time.Second), "task.list", map[string]any{"limit": 1000, "offset": offset}, protocol.Options{})
+		raw, err := client.Call(ctxTimeout(t, 20*time.Second), "task.list", map[string]any{"limit": 1000, "offset": offset}, rpc.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,9 +80,9 @@ func TestKillOneOfThree(t *testing.T) {
 	opt.PoolSize = 40
 	rdb := goredis.NewClient(opt)
 	defer rdb.Close()
-	client := protocol.NewClient(rdb, "load")
+	client := rpc.New(rdb, "load")
 
-	raw, err := client.Call(ctxTimeout(t, 10*time.Second), "system.health", nil, protocol.Options{})
+	raw, err := client.Call(ctxTimeout(t, 10*time.Second), "system.health", nil, rpc.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestKillOneOfThree(t *testing.T) {
 					return
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				_, err := client.Call(ctx, "task.create", map[string]any{"text": "req-" + strconv.Itoa(int(i))}, protocol.Options{})
+				_, err := client.Call(ctx, "task.create", map[string]any{"text": "req-" + strconv.Itoa(int(i))}, rpc.Options{})
 				cancel()
 				done.Add(1)
 				if err != nil {
@@ -167,7 +168,7 @@ func TestRedisRestartUnderLoad(t *testing.T) {
 	opt.MaxRetries = -1
 	rdb := goredis.NewClient(opt)
 	defer rdb.Close()
-	client := protocol.NewClient(rdb, "load")
+	client := rpc.New(rdb, "load")
 
 	var acked sync.Map
 	stop := make(chan struct{})
@@ -185,7 +186,7 @@ func TestRedisRestartUnderLoad(t *testing.T) {
 				}
 				i := n.Add(1)
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				raw, err := client.Call(ctx, "task.create", map[string]any{"text": "r-" + strconv.Itoa(int(i))}, protocol.Options{})
+				raw, err := client.Call(ctx, "task.create", map[string]any{"text": "r-" + strconv.Itoa(int(i))}, rpc.Options{})
 				cancel()
 				if err == nil {
 					var tk task
@@ -210,7 +211,7 @@ func TestRedisRestartUnderLoad(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := client.Call(ctx, "task.create", map[string]any{"text": "after"}, protocol.Options{})
+		_, err := client.Call(ctx, "task.create", map[string]any{"text": "after"}, rpc.Options{})
 		cancel()
 		if err == nil {
 			break
@@ -265,7 +266,7 @@ func TestGracefulShutdown(t *testing.T) {
 					return
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				_, err := e.client.Call(ctx, "task.create", map[string]any{"text": "g-" + strconv.Itoa(int(i))}, protocol.Options{})
+				_, err := e.client.Call(ctx, "task.create", map[string]any{"text": "g-" + strconv.Itoa(int(i))}, rpc.Options{})
 				cancel()
 				switch protocol.CodeOf(err) {
 				case 0:

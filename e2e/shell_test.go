@@ -19,6 +19,7 @@ import (
 	"github.com/claudebench/cb/hookcli"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	rpc "github.com/claudebench/cb/protocol/client"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -28,7 +29,7 @@ type shellEnv struct {
 	r      *testenv.Redis
 	h      *testenv.Home
 	rdb    *goredis.Client
-	client *protocol.Client
+	client *rpc.Client
 }
 
 func newShellEnv(t *testing.T, daemon bool) *shellEnv {
@@ -45,7 +46,7 @@ func newShellEnv(t *testing.T, daemon bool) *shellEnv {
 	opt, _ := goredis.ParseURL(r.URL())
 	e.rdb = goredis.NewClient(opt)
 	t.Cleanup(func() { e.rdb.Close() })
-	e.client = protocol.NewClient(e.rdb, "e2e")
+	e.client = rpc.New(e.rdb, "e2e")
 	return e
 }
 
@@ -258,7 +259,7 @@ func TestEventsTailLive(t *testing.T) {
 	// later is found by the 2 s refresh, not within 100 ms).
 	callCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if _, err := e.client.Call(callCtx, "task.create", map[string]any{"text": "warm-up"}, protocol.Options{}); err != nil {
+	if _, err := e.client.Call(callCtx, "task.create", map[string]any{"text": "warm-up"}, rpc.Options{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -291,7 +292,7 @@ func TestEventsTailLive(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("cb events tail printed nothing; stderr: %s", stderr.String())
 		}
-		if _, err := e.client.Publish(ctx, "task.e2eprobe", map[string]any{}, protocol.Options{}); err != nil {
+		if _, err := e.client.Publish(ctx, "task.e2eprobe", map[string]any{}, rpc.Options{}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -417,7 +418,7 @@ func TestEventsGetJSON(t *testing.T) {
 	defer cancel()
 	var ids []string
 	for i := 0; i < 7; i++ {
-		res, err := e.client.Call(ctx, "task.create", map[string]any{"text": fmt.Sprintf("get %d", i), "priority": 10 * i}, protocol.Options{})
+		res, err := e.client.Call(ctx, "task.create", map[string]any{"text": fmt.Sprintf("get %d", i), "priority": 10 * i}, rpc.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

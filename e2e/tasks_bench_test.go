@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/internal/testenv"
-	"github.com/claudebench/cb/protocol"
+	rpc "github.com/claudebench/cb/protocol/client"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -34,7 +34,7 @@ func rawRate(b *testing.B, r *testenv.Redis, clients int, n int, cmd ...string) 
 	return v
 }
 
-func benchEnv(b *testing.B) (*testenv.Redis, *protocol.Client) {
+func benchEnv(b *testing.B) (*testenv.Redis, *rpc.Client) {
 	r, err := testenv.StartRedis()
 	if err != nil {
 		b.Fatal(err)
@@ -46,7 +46,7 @@ func benchEnv(b *testing.B) (*testenv.Redis, *protocol.Client) {
 	opt.PoolSize = 80
 	rdb := goredis.NewClient(opt)
 	b.Cleanup(func() { rdb.Close() })
-	return r, protocol.NewClient(rdb, "bench")
+	return r, rpc.New(rdb, "bench")
 }
 
 // parallel runs total calls of f from c goroutines and returns calls/s.
@@ -74,10 +74,10 @@ func parallel(b *testing.B, c, total int, f func(i int) error) float64 {
 	return float64(total) / time.Since(start).Seconds()
 }
 
-func call(c *protocol.Client, method string, params any) (json.RawMessage, error) {
+func call(c *rpc.Client, method string, params any) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return c.Call(ctx, method, params, protocol.Options{})
+	return c.Call(ctx, method, params, rpc.Options{})
 }
 
 // BenchmarkTaskCreate: task.create round trips per second at concurrency 1

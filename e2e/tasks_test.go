@@ -11,6 +11,7 @@ import (
 
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	rpc "github.com/claudebench/cb/protocol/client"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -21,7 +22,7 @@ type taskEnv struct {
 	d      *testenv.Daemon
 	redis  *testenv.Redis
 	rdb    *goredis.Client
-	client *protocol.Client
+	client *rpc.Client
 }
 
 func newTaskEnv(t *testing.T, env ...string) *taskEnv {
@@ -38,7 +39,7 @@ func newTaskEnv(t *testing.T, env ...string) *taskEnv {
 	opt.PoolSize = 64
 	e.rdb = goredis.NewClient(opt)
 	t.Cleanup(func() { e.rdb.Close() })
-	e.client = protocol.NewClient(e.rdb, "e2e")
+	e.client = rpc.New(e.rdb, "e2e")
 	return e
 }
 
@@ -46,7 +47,7 @@ func (e *taskEnv) call(t *testing.T, method string, params any) (json.RawMessage
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return e.client.Call(ctx, method, params, protocol.Options{})
+	return e.client.Call(ctx, method, params, rpc.Options{})
 }
 
 type task struct {

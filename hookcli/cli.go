@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
 	"github.com/spf13/cobra"
 )
 
@@ -20,7 +21,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	settings       *Settings
-	client         *protocol.Client
+	client         *client.Client
 	jsonOut        bool
 	timeout        time.Duration
 }
@@ -94,7 +95,7 @@ func (a *app) rootCmd() *cobra.Command {
 }
 
 // connect opens the connection to Redis on first use.
-func (a *app) connect() (*protocol.Client, error) {
+func (a *app) connect() (*client.Client, error) {
 	if a.client != nil {
 		return a.client, nil
 	}
@@ -106,7 +107,7 @@ func (a *app) connect() (*protocol.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.client = protocol.NewClient(rdb, "cb")
+	a.client = client.New(rdb, "cb")
 	return a.client, nil
 }
 
@@ -118,7 +119,7 @@ func (a *app) call(ctx context.Context, method string, params any) (json.RawMess
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	return c.Call(ctx, method, params, protocol.Options{})
+	return c.Call(ctx, method, params, client.Options{})
 }
 
 func (a *app) versionCmd() *cobra.Command {

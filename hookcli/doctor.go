@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
 	"github.com/spf13/cobra"
 )
 
@@ -357,7 +358,7 @@ func (a *app) doctorLatency(ctx context.Context) doctorCheck {
 		"session_id": "cb-doctor", "hook_event_name": "PreToolUse", "cwd": cwd,
 		"tool_name": "Bash", "tool_input": map[string]any{"command": "true", "description": "cb doctor latency probe"},
 	})
-	client, err := a.connect()
+	cl, err := a.connect()
 	if err != nil {
 		c.Detail = err.Error()
 		return c
@@ -366,7 +367,7 @@ func (a *app) doctorLatency(ctx context.Context) doctorCheck {
 	for range doctorProbes {
 		pctx, cancel := context.WithTimeout(ctx, timeout)
 		start := time.Now()
-		res, err := client.Call(pctx, protocol.HookMethod("pre_tool"), json.RawMessage(payload), protocol.Options{SessionID: "cb-doctor"})
+		res, err := cl.Call(pctx, protocol.HookMethod("pre_tool"), json.RawMessage(payload), client.Options{SessionID: "cb-doctor"})
 		elapsed := time.Since(start)
 		cancel()
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
@@ -139,7 +140,7 @@ func (a *app) emitOne(ctx context.Context, typ string, args []string, session st
 	if err != nil {
 		return err
 	}
-	client := protocol.NewClient(c.Redis(), emitSource)
+	client := client.New(c.Redis(), emitSource)
 	ev, err := client.NewEvent(typ, json.RawMessage(payload), session)
 	if err != nil {
 		return err

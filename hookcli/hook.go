@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
 )
 
 // Exit statuses of cb hook. Claude Code reads 2 as "block", so cb hook never
@@ -84,8 +85,8 @@ func RunHook(hookType string, stdin io.Reader, stdout, stderr io.Writer) (code i
 		return h.fail(err)
 	}
 	defer rdb.Close()
-	client := protocol.NewClient(rdb, "cb-hook")
-	result, err := client.Call(ctx, protocol.HookMethod(hookType), json.RawMessage(in.Raw), protocol.Options{SessionID: in.SessionID})
+	cl := client.New(rdb, "cb-hook")
+	result, err := cl.Call(ctx, protocol.HookMethod(hookType), json.RawMessage(in.Raw), client.Options{SessionID: in.SessionID})
 	if err != nil {
 		return h.fail(err)
 	}

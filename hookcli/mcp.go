@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
 	"github.com/spf13/cobra"
 )
 
@@ -76,14 +77,14 @@ type cbdCaller struct {
 	mu sync.Mutex // guards a.client
 }
 
-func (c *cbdCaller) client() (*protocol.Client, error) {
+func (c *cbdCaller) client() (*client.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.a.connect()
 }
 
 // drop forgets client so the next call reconnects.
-func (c *cbdCaller) drop(client *protocol.Client) {
+func (c *cbdCaller) drop(client *client.Client) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.a.client == client {

@@ -1,35 +1,29 @@
 // Package scripts holds ClaudeBench's Redis Lua scripts, one file per
-// script with a header naming its KEYS, ARGV and return value. They are
-// embedded and run through go-redis's Script, which uses EVALSHA and loads
-// the script on first use. The task scripts share tasks/lib.lua, which is
-// prepended to each.
+// script with a header naming its KEYS, ARGV and return value, embedded as
+// source text. The package imports nothing but embed, so the lean `cb hook`
+// path can send call.lua without linking a Redis client; the go-redis
+// Script wrappers (EVALSHA, loading on first use) are in scripts/redisscript.
+// The task scripts share tasks/lib.lua, which TaskSource prepends.
 package scripts
 
 import (
 	_ "embed"
-	"sync"
-
-	"github.com/redis/go-redis/v9"
 )
-
-//go:embed call.lua
-var callSrc string
 
 // Call appends a request to its stream when its method is known; see call.lua.
-var Call = redis.NewScript(callSrc)
-
-var (
-	//go:embed admit.lua
-	admitSrc string
-	//go:embed circuit.lua
-	circuitSrc string
-)
+//
+//go:embed call.lua
+var Call string
 
 // Admit checks a handler's rate limit and circuit breaker; see admit.lua.
-var Admit = sync.OnceValue(func() *redis.Script { return redis.NewScript(admitSrc) })
+//
+//go:embed admit.lua
+var Admit string
 
 // Circuit records a handler outcome in its circuit breaker; see circuit.lua.
-var Circuit = sync.OnceValue(func() *redis.Script { return redis.NewScript(circuitSrc) })
+//
+//go:embed circuit.lua
+var Circuit string
 
 var (
 	//go:embed tasks/lib.lua
@@ -52,21 +46,41 @@ var (
 	taskRestore string
 )
 
-// withLib prepends lib.lua. The script (and its SHA-1) is built on first
-// use: cb links this package for Call only, and every init it skips is
-// hook latency saved.
-func withLib(src *string) func() *redis.Script {
-	return sync.OnceValue(func() *redis.Script { return redis.NewScript(taskLib + "\n" + *src) })
-}
-
-// The task scripts; see the header of each file in tasks/.
-var (
-	TaskCreate  = withLib(&taskCreate)
-	TaskClaim   = withLib(&taskClaim)
-	TaskFinish  = withLib(&taskFinish)
-	TaskUpdate  = withLib(&taskUpdate)
-	TaskAssign  = withLib(&taskAssign)
-	TaskDelete  = withLib(&taskDelete)
-	TaskRelease = withLib(&taskRelease)
-	TaskRestore = withLib(&taskRestore)
+// Names of the task scripts (files in tasks/), for TaskSource.
+const (
+	TaskCreate  = "create"
+	TaskClaim   = "claim"
+	TaskFinish  = "finish"
+	TaskUpdate  = "update"
+	TaskAssign  = "assign"
+	TaskDelete  = "delete"
+	TaskRelease = "release"
+	TaskRestore = "restore"
 )
+
+// TaskSource returns the source of task script name (see the header of
+// each file in tasks/) with lib.lua prepended, or "" for an unknown name.
+func TaskSource(name string) string {
+	var src string
+	switch name {
+	case TaskCreate:
+		src = taskCreate
+	case TaskClaim:
+		src = taskClaim
+	case TaskFinish:
+		src = taskFinish
+	case TaskUpdate:
+		src = taskUpdate
+	case TaskAssign:
+		src = taskAssign
+	case TaskDelete:
+		src = taskDelete
+	case TaskRelease:
+		src = taskRelease
+	case TaskRestore:
+		src = taskRestore
+	default:
+		return ""
+	}
+	return taskLib + "\n" + src
+}

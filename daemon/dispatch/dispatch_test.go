@@ -16,6 +16,7 @@ import (
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	rpc "github.com/claudebench/cb/protocol/client"
 	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
 )
@@ -101,10 +102,10 @@ func TestPoisonGoesToDeadLetter(t *testing.T) {
 		panic("poison")
 	}
 	startNode(t, rdb, "n1", poison, nil, RecoverConfig{ClaimIdle: 100 * time.Millisecond, MaxDeliveries: 3, Retention: time.Hour, Interval: 50 * time.Millisecond})
-	client := protocol.NewClient(rdb, "test")
+	cl := rpc.New(rdb, "test")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := client.Call(ctx, method, nil, protocol.Options{})
+	_, err := cl.Call(ctx, method, nil, rpc.Options{})
 	if protocol.CodeOf(err) != protocol.CodeInternal {
 		t.Fatalf("first answer: %v", err)
 	}
@@ -146,9 +147,9 @@ func TestDeadConsumerEntriesTakenOver(t *testing.T) {
 	ctx := context.Background()
 	stream := protocol.StreamKey(method)
 	rdb.XGroupCreateMkStream(ctx, stream, protocol.GroupName, "0")
-	client := protocol.NewClient(rdb, "test")
+	cl := rpc.New(rdb, "test")
 	// A request read by "dead" (no instance record) and never acknowledged.
-	ev, _ := client.NewEvent(method, nil, "")
+	ev, _ := cl.NewEvent(method, nil, "")
 	ev.Metadata.CorrelationID = ev.Metadata.ID
 	data, _ := protocol.EncodeEvent(ev)
 	rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{protocol.StreamField, data}})
@@ -163,7 +164,7 @@ func TestDeadConsumerEntriesTakenOver(t *testing.T) {
 	startNode(t, rdb, "alive", fn, nil, RecoverConfig{ClaimIdle: 200 * time.Millisecond, MaxDeliveries: 3, Retention: time.Hour, Interval: 50 * time.Millisecond})
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := client.Await(wctx, ev.Metadata.CorrelationID) // the caller still waits
+	res, err := cl.Await(wctx, ev.Metadata.CorrelationID) // the caller still waits
 	if err != nil || calls.Load() != 1 {
 		t.Fatalf("answer %s, err %v, calls %d", res, err, calls.Load())
 	}
@@ -185,7 +186,7 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 	}
 	startNode(t, rdb, "a", fn, NewGuard(rdb, g), RecoverConfig{})
 	startNode(t, rdb, "b", fn, NewGuard(rdb, g), RecoverConfig{})
-	client := protocol.NewClient(rdb, "burst")
+	cl := rpc.New(rdb, "burst")
 	var ok, limited atomic.Int32
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -196,7 +197,7 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 			defer wg.Done()
 			for next.Add(1) <= 1000 {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := client.Call(ctx, method, nil, protocol.Options{})
+				_, err := cl.Call(ctx, method, nil, rpc.Options{})
 				cancel()
 				switch protocol.CodeOf(err) {
 				case 0:
@@ -239,11 +240,11 @@ func TestCircuitOpensEverywhereAndCloses(t *testing.T) {
 	g := GuardConfig{Failures: 3, Window: 5 * time.Second, OpenFor: 300 * time.Millisecond}
 	startNode(t, rdb, "a", fn, NewGuard(rdb, g), RecoverConfig{})
 	startNode(t, rdb, "b", fn, NewGuard(rdb, g), RecoverConfig{})
-	client := protocol.NewClient(rdb, "c")
+	cl := rpc.New(rdb, "c")
 	call := func() protocol.Code {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err := client.Call(ctx, method, nil, protocol.Options{})
+		_, err := cl.Call(ctx, method, nil, rpc.Options{})
 		return protocol.CodeOf(err)
 	}
 	for i := 0; i < 3; i++ {

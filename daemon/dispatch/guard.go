@@ -7,7 +7,7 @@ import (
 
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/scripts"
+	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -77,7 +77,7 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 	if member == "" {
 		member = protocol.NewID()
 	}
-	res, err := scripts.Admit().Run(ctx, g.rdb,
+	res, err := redisscript.Admit().Run(ctx, g.rdb,
 		[]string{protocol.RateKey(h.Event+":"+source(ev), "1s"), protocol.CircuitKey(h.Event)},
 		limit, 1000, member, g.cfg.Probes, g.cfg.CircuitTTL.Milliseconds()).Int64Slice()
 	if err != nil {
@@ -110,7 +110,7 @@ func (g *Guard) Record(ctx context.Context, h *registry.Handler, failed bool, ad
 	if h.CircuitFailures > 0 {
 		failures = h.CircuitFailures
 	}
-	_ = scripts.Circuit().Run(ctx, g.rdb, []string{protocol.CircuitKey(h.Event)},
+	_ = redisscript.Circuit().Run(ctx, g.rdb, []string{protocol.CircuitKey(h.Event)},
 		outcome, failures, g.cfg.Window.Milliseconds(), g.cfg.OpenFor.Milliseconds(), g.cfg.CircuitTTL.Milliseconds()).Err()
 }
 

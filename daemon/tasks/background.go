@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/scripts"
+	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -76,7 +76,7 @@ func (s *Service) Restore(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("restore task %s: %w", t.ID, err)
 		}
-		raw, err := s.run(ctx, scripts.TaskRestore(), "", string(b))
+		raw, err := s.run(ctx, redisscript.TaskRestore(), "", string(b))
 		if err != nil {
 			return n, fmt.Errorf("restore task %s: %w", t.ID, err)
 		}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/scripts"
+	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -132,7 +132,7 @@ func (s *Service) Create(ctx context.Context, eventID string, p CreateParams) (j
 	if len(p.Metadata) > 0 && string(p.Metadata) != "null" {
 		meta = string(p.Metadata)
 	}
-	raw, err := s.run(ctx, scripts.TaskCreate(), eventID, p.Text, prio, meta)
+	raw, err := s.run(ctx, redisscript.TaskCreate(), eventID, p.Text, prio, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) Create(ctx context.Context, eventID string, p CreateParams) (j
 
 // Claim gives a worker up to max of the highest-priority pending tasks.
 func (s *Service) Claim(ctx context.Context, eventID, worker string, max int) (json.RawMessage, error) {
-	raw, err := s.run(ctx, scripts.TaskClaim(), eventID, worker, max)
+	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, worker, max)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (s *Service) Claim(ctx context.Context, eventID, worker string, max int) (j
 // Finish completes (status "completed", detail = result JSON or "") or fails
 // (status "failed", detail = error text) an in-progress task.
 func (s *Service) Finish(ctx context.Context, eventID, id, worker, status, detail string) (json.RawMessage, error) {
-	raw, err := s.run(ctx, scripts.TaskFinish(), eventID, id, worker, status, detail, int(s.cfg.FinishedTTL/time.Second))
+	raw, err := s.run(ctx, redisscript.TaskFinish(), eventID, id, worker, status, detail, int(s.cfg.FinishedTTL/time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (s *Service) Finish(ctx context.Context, eventID, id, worker, status, detai
 
 // Update changes a task; updates is task.update's "updates" object.
 func (s *Service) Update(ctx context.Context, eventID, id string, updates json.RawMessage) (json.RawMessage, error) {
-	raw, err := s.run(ctx, scripts.TaskUpdate(), eventID, id, string(updates))
+	raw, err := s.run(ctx, redisscript.TaskUpdate(), eventID, id, string(updates))
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (s *Service) Update(ctx context.Context, eventID, id string, updates json.R
 
 // Assign gives a pending task to a live instance; instance "" unassigns.
 func (s *Service) Assign(ctx context.Context, eventID, id, instance string) (json.RawMessage, error) {
-	raw, err := s.run(ctx, scripts.TaskAssign(), eventID, id, instance)
+	raw, err := s.run(ctx, redisscript.TaskAssign(), eventID, id, instance)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (s *Service) Assign(ctx context.Context, eventID, id, instance string) (jso
 
 // Delete removes a task from Redis and the store.
 func (s *Service) Delete(ctx context.Context, eventID, id string) error {
-	_, rerr := s.run(ctx, scripts.TaskDelete(), eventID, id)
+	_, rerr := s.run(ctx, redisscript.TaskDelete(), eventID, id)
 	if rerr != nil && protocol.CodeOf(rerr) != protocol.CodeNotFound {
 		return rerr
 	}
@@ -271,7 +271,7 @@ func (s *Service) Release(ctx context.Context, worker string, cutoff time.Time, 
 	if !cutoff.IsZero() {
 		cut = strconv.FormatInt(cutoff.UnixMilli(), 10)
 	}
-	raw, err := s.run(ctx, scripts.TaskRelease(), "", worker, cut, s.cfg.MaxAttempts, reason)
+	raw, err := s.run(ctx, redisscript.TaskRelease(), "", worker, cut, s.cfg.MaxAttempts, reason)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -1,4 +1,8 @@
-package protocol
+// Package client sends ClaudeBench events and correlated requests over
+// Redis streams with go-redis (Call, Publish, Await) and opens Redis URLs.
+// It is the daemon's and the shell commands' client; the lean cb hook path
+// speaks RESP itself and does not import it.
+package client
 
 import (
 	"context"
@@ -8,7 +12,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/claudebench/cb/scripts"
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -18,11 +23,11 @@ type Client struct {
 	source string
 }
 
-// NewClient wraps a go-redis client. source names the producer in event
+// New wraps a go-redis client. source names the producer in event
 // metadata (e.g. "cb", "cb-hook"). Call blocks in BLPOP until the context's
 // deadline, so give rdb ContextTimeoutEnabled and a ReadTimeout of -1 (or
 // one longer than any call's deadline).
-func NewClient(rdb redis.UniversalClient, source string) *Client {
+func New(rdb redis.UniversalClient, source string) *Client {
 	return &Client{rdb: rdb, source: source}
 }
 
@@ -38,16 +43,16 @@ type Options struct {
 // NewEvent builds the envelope for payload, which may be a json.RawMessage or
 // []byte holding valid JSON (used as is), or any value encoding/json can
 // marshal.
-func (c *Client) NewEvent(eventType string, payload any, sessionID string) (Event, error) {
+func (c *Client) NewEvent(eventType string, payload any, sessionID string) (protocol.Event, error) {
 	raw, err := marshalPayload(payload)
 	if err != nil {
-		return Event{}, err
+		return protocol.Event{}, err
 	}
-	return Event{
+	return protocol.Event{
 		Type:    eventType,
 		Payload: raw,
-		Metadata: Metadata{
-			ID:        NewID(),
+		Metadata: protocol.Metadata{
+			ID:        protocol.NewID(),
 			Timestamp: time.Now().UnixMilli(),
 			Source:    c.source,
 			SessionID: sessionID,
@@ -73,12 +78,12 @@ func marshalPayload(payload any) (json.RawMessage, error) {
 }
 
 // xaddArgs builds the XADD arguments for ev.
-func xaddArgs(ev Event) (*redis.XAddArgs, error) {
-	data, err := EncodeEvent(ev)
+func xaddArgs(ev protocol.Event) (*redis.XAddArgs, error) {
+	data, err := protocol.EncodeEvent(ev)
 	if err != nil {
 		return nil, err
 	}
-	return &redis.XAddArgs{Stream: StreamKey(ev.Type), Values: []any{StreamField, data}}, nil
+	return &redis.XAddArgs{Stream: protocol.StreamKey(ev.Type), Values: []any{protocol.StreamField, data}}, nil
 }
 
 // Publish appends a fire-and-forget event to its stream and returns the
@@ -92,7 +97,7 @@ func (c *Client) Publish(ctx context.Context, eventType string, payload any, opt
 }
 
 // PublishEvent appends a prepared event to its stream.
-func (c *Client) PublishEvent(ctx context.Context, ev Event) (string, error) {
+func (c *Client) PublishEvent(ctx context.Context, ev protocol.Event) (string, error) {
 	args, err := xaddArgs(ev)
 	if err != nil {
 		return "", err
@@ -105,10 +110,10 @@ func (c *Client) PublishEvent(ctx context.Context, ev Event) (string, error) {
 }
 
 // Call sends a request and waits for its answer until ctx is done. It fails
-// fast with CodeMethodNotFound for a method no cbd ever registered and with
-// CodeUnavailable when no live instance serves it. The returned error
-// is a *Error for answers carrying an error, for an expired deadline
-// (CodeTimeout) and for an unreachable Redis (CodeUnavailable).
+// fast with protocol.CodeMethodNotFound for a method no cbd ever registered and with
+// protocol.CodeUnavailable when no live instance serves it. The returned error
+// is a *protocol.Error for answers carrying an error, for an expired deadline
+// (protocol.CodeTimeout) and for an unreachable Redis (protocol.CodeUnavailable).
 func (c *Client) Call(ctx context.Context, eventType string, payload any, opt Options) (json.RawMessage, error) {
 	ev, err := c.NewEvent(eventType, payload, opt.SessionID)
 	if err != nil {
@@ -119,7 +124,7 @@ func (c *Client) Call(ctx context.Context, eventType string, payload any, opt Op
 
 // CallEvent is Call for a prepared event; it sets the correlation id and
 // deadline in ev's metadata.
-func (c *Client) CallEvent(ctx context.Context, ev Event) (json.RawMessage, error) {
+func (c *Client) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMessage, error) {
 	if ev.Metadata.CorrelationID == "" {
 		ev.Metadata.CorrelationID = ev.Metadata.ID
 	}
@@ -131,23 +136,23 @@ func (c *Client) CallEvent(ctx context.Context, ev Event) (json.RawMessage, erro
 	// One round trip, one script: refuse unknown methods, append the request,
 	// and say whether anybody serves it now. A request nobody serves is kept
 	// for a cbd that starts later, but the caller is not made to wait.
-	data, err := EncodeEvent(ev)
+	data, err := protocol.EncodeEvent(ev)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now().UnixMilli()
-	res, err := scripts.Call.Run(ctx, c.rdb,
-		[]string{ServingKey(ev.Type), MethodsKey, StreamKey(ev.Type)},
-		now, data, ev.Type, StreamField).Slice()
+	res, err := redisscript.Call().Run(ctx, c.rdb,
+		[]string{protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type)},
+		now, data, ev.Type, protocol.StreamField).Slice()
 	if err != nil {
 		return nil, unavailable("send "+ev.Type, err)
 	}
 	status, _ := res[0].(int64)
 	switch status {
 	case -1:
-		return nil, &Error{Code: CodeMethodNotFound, Message: "unknown method " + ev.Type}
+		return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + ev.Type}
 	case 0:
-		return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", ev.Type)}
+		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", ev.Type)}
 	}
 	return c.Await(ctx, ev.Metadata.CorrelationID)
 }
@@ -160,25 +165,25 @@ func (c *Client) Await(ctx context.Context, correlationID string) (json.RawMessa
 	}
 	wait := time.Until(deadline)
 	if wait < time.Millisecond {
-		return nil, &Error{Code: CodeTimeout, Message: "deadline expired before the answer arrived"}
+		return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: "deadline expired before the answer arrived"}
 	}
 	// BLPOP takes fractional seconds (Redis >= 6); 0 would mean forever.
 	secs := strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)
-	res, err := c.rdb.Do(ctx, "BLPOP", ResponseKey(correlationID), secs).StringSlice()
+	res, err := c.rdb.Do(ctx, "BLPOP", protocol.ResponseKey(correlationID), secs).StringSlice()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return nil, &Error{Code: CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
+		return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
 	case err != nil:
 		if ctx.Err() != nil || isTimeout(err) {
-			return nil, &Error{Code: CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
+			return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
 		}
 		return nil, unavailable("await answer", err)
 	case len(res) != 2:
-		return nil, &Error{Code: CodeInternal, Message: "malformed BLPOP reply"}
+		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed BLPOP reply"}
 	}
-	var resp Response
+	var resp protocol.Response
 	if err := json.Unmarshal([]byte(res[1]), &resp); err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "malformed response: " + err.Error()}
+		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed response: " + err.Error()}
 	}
 	if resp.Error != nil {
 		return nil, resp.Error
@@ -191,6 +196,6 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func unavailable(what string, err error) *Error {
-	return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s: redis: %v", what, err)}
+func unavailable(what string, err error) *protocol.Error {
+	return &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("%s: redis: %v", what, err)}
 }
