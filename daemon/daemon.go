@@ -26,6 +26,7 @@ import (
 	"github.com/claudebench/cb/daemon/instance"
 	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/daemon/redisbatch"
 	"github.com/claudebench/cb/daemon/redisserver"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
@@ -90,10 +91,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	d.pers = tasks.NewPersister(d.store, log)
+	// One batcher for the scripts every request runs (admission, task
+	// changes), so concurrent requests share pipelines.
+	batch := redisbatch.New(d.rdb, 2, 0)
 	d.tasks = tasks.New(d.rdb, d.store, d.pers, tasks.Config{
 		Source:       id,
 		ReclaimAfter: cfg.Duration("tasks.reclaim_after"),
 		MaxAttempts:  cfg.Int("tasks.max_attempts"),
+		Batch:        batch,
 	}, log)
 	var todos hooks.TodoSync
 	if cfg.Bool("tasks.todo_sync") {
@@ -157,6 +162,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		Window:    cfg.Duration("handlers.circuit_window"),
 		OpenFor:   cfg.Duration("handlers.circuit_open_for"),
 		Probes:    cfg.Int("handlers.circuit_probes"),
+		Recheck:   cfg.Duration("handlers.circuit_recheck"),
+		Batch:     batch,
 	}))
 	if cfg.Bool("http.enabled") {
 		if d.http, err = newHTTP(cfg, inv, d, id, log); err != nil {

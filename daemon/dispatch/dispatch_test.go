@@ -301,3 +301,34 @@ func TestTrimKeepsPendingAndRecent(t *testing.T) {
 		t.Errorf("requests stream: %d entries starting at %v; want the pending one and everything after it", len(got), got)
 	}
 }
+
+// TestCircuitRecheck: without a rate limit an instance trusts a closed
+// circuit for Recheck, then sees one another instance opened.
+func TestCircuitRecheck(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	g := GuardConfig{Recheck: 300 * time.Millisecond, OpenFor: time.Minute}
+	startNode(t, rdb, "a", version(), NewGuard(rdb, g), RecoverConfig{})
+	cl := rpc.New(rdb, "c")
+	call := func() protocol.Code {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, err := cl.Call(cctx, method, nil, rpc.Options{})
+		return protocol.CodeOf(err)
+	}
+	if c := call(); c != 0 {
+		t.Fatalf("first call: code %d", c)
+	}
+	// Another instance opens the circuit.
+	opened := time.Now()
+	rdb.HSet(ctx, protocol.CircuitKey(method), "state", "open", "resetAt", time.Now().Add(time.Minute).UnixMilli())
+	for call() != protocol.CodeCircuitOpen {
+		if time.Since(opened) > 2*time.Second {
+			t.Fatal("an open circuit was not seen within 2s (recheck 300ms)")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := time.Since(opened); d > time.Second {
+		t.Errorf("open circuit seen after %s, want about the 300ms recheck", d)
+	}
+}

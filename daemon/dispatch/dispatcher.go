@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/claudebench/cb/protocol"
@@ -36,9 +37,17 @@ type Dispatcher struct {
 	log     *slog.Logger
 	streams []string
 
-	sem      chan struct{}
+	// Handlers run on long-lived workers (at most Concurrency), started
+	// as the load needs them: a worker's stack, once grown by decoding and
+	// validation, stays grown, where a goroutine per entry would grow (copy)
+	// its stack again for every request.
+	jobs     chan job
+	stop     chan struct{} // closed when Run stops: idle workers exit
+	nworkers atomic.Int32
+	spawnMu  sync.Mutex // guards stopped against workers.Add after Wait
+	stopped  bool
+	workers  sync.WaitGroup
 	results  chan outcome
-	inflight sync.WaitGroup
 
 	crashMu sync.Mutex
 	crashes map[string]string // entry id → last crash message, for dead letters
@@ -51,6 +60,8 @@ type leftover struct {
 	stream string
 	m      redis.XMessage
 }
+
+type job = leftover
 
 type outcome struct {
 	stream, entryID string
@@ -79,7 +90,8 @@ func New(rdb redis.UniversalClient, inv *Invoker, methods []string, cfg Config, 
 	}
 	return &Dispatcher{
 		rdb: rdb, inv: inv, cfg: cfg, log: log, streams: streams,
-		sem:     make(chan struct{}, cfg.Concurrency),
+		jobs:    make(chan job),
+		stop:    make(chan struct{}),
 		results: make(chan outcome, cfg.Concurrency),
 		crashes: map[string]string{},
 	}
@@ -99,7 +111,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.respond()
 	}()
 	defer func() {
-		d.inflight.Wait()
+		d.spawnMu.Lock()
+		d.stopped = true
+		d.spawnMu.Unlock()
+		close(d.stop)
+		d.workers.Wait()
 		close(d.results)
 		<-respDone
 		d.release()
@@ -192,22 +208,48 @@ func indexOf(list []string, s string) int {
 	panic("dispatch: reply for a stream that was not read: " + s)
 }
 
-// handle runs one entry on its own goroutine once a slot is free.
+// handle hands one entry to an idle worker, starts a new worker while
+// fewer than Concurrency run, or waits for one to be free.
 func (d *Dispatcher) handle(ctx context.Context, stream string, m redis.XMessage) {
+	j := job{stream, m}
 	select {
-	case d.sem <- struct{}{}:
+	case d.jobs <- j:
+		return
+	default:
+	}
+	if n := d.nworkers.Add(1); n <= int32(d.cfg.Concurrency) {
+		d.spawnMu.Lock()
+		if !d.stopped {
+			d.workers.Add(1)
+			go d.work(j)
+			d.spawnMu.Unlock()
+			return
+		}
+		d.spawnMu.Unlock()
+	}
+	d.nworkers.Add(-1)
+	select {
+	case d.jobs <- j:
 	case <-ctx.Done():
 		// Not started: handed back to the stream when Run ends.
 		d.leftMu.Lock()
 		d.left = append(d.left, leftover{stream, m})
 		d.leftMu.Unlock()
-		return
 	}
-	d.inflight.Add(1)
-	go func() {
-		defer func() { <-d.sem; d.inflight.Done() }()
-		d.results <- d.process(stream, m)
-	}()
+}
+
+// work runs first, then whatever entries come, until Run stops.
+func (d *Dispatcher) work(first job) {
+	defer d.workers.Done()
+	d.results <- d.process(first.stream, first.m)
+	for {
+		select {
+		case j := <-d.jobs:
+			d.results <- d.process(j.stream, j.m)
+		case <-d.stop:
+			return
+		}
+	}
 }
 
 // process decodes and invokes one entry. The handler's context is not tied

@@ -3,8 +3,10 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/claudebench/cb/daemon/redisbatch"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts/redisscript"
@@ -19,13 +21,23 @@ type GuardConfig struct {
 	OpenFor    time.Duration // open period before half-open
 	Probes     int           // calls let through while half-open
 	CircuitTTL time.Duration // TTL of cb:circuit:{handler} (60s)
+	// Recheck: for handlers without a rate limit, how long a closed
+	// circuit is trusted before Redis is asked again (0 = every call).
+	Recheck time.Duration
+	// Batch pipelines the admission scripts of concurrent requests (nil:
+	// one of its own).
+	Batch *redisbatch.Batcher
 }
 
 // Guard enforces rate limits and circuit breakers through Redis, so all
 // instances share them.
 type Guard struct {
-	rdb redis.UniversalClient
-	cfg GuardConfig
+	rdb   redis.UniversalClient
+	cfg   GuardConfig
+	batch *redisbatch.Batcher
+	// closedUntil: handler → unix ns until which its circuit is trusted
+	// closed (handlers without a rate limit only).
+	closedUntil sync.Map
 }
 
 // NewGuard returns a guard; zero config values take the defaults.
@@ -45,7 +57,11 @@ func NewGuard(rdb redis.UniversalClient, cfg GuardConfig) *Guard {
 	if cfg.CircuitTTL <= 0 {
 		cfg.CircuitTTL = time.Minute
 	}
-	return &Guard{rdb: rdb, cfg: cfg}
+	batch := cfg.Batch
+	if batch == nil {
+		batch = redisbatch.New(rdb, 2, 0)
+	}
+	return &Guard{rdb: rdb, cfg: cfg, batch: batch}
 }
 
 // admission is the outcome of Admit.
@@ -73,11 +89,19 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 	if limit < 0 {
 		limit = 0
 	}
+	// Without a rate limit only the circuit matters, and a circuit seen
+	// closed a moment ago is closed still: skip the round trip.
+	trust := limit == 0 && g.cfg.Recheck > 0
+	if trust {
+		if until, ok := g.closedUntil.Load(h.Event); ok && time.Now().UnixNano() < until.(int64) {
+			return admission{}, nil
+		}
+	}
 	member := ev.Metadata.ID
 	if member == "" {
 		member = protocol.NewID()
 	}
-	res, err := redisscript.Admit().Run(ctx, g.rdb,
+	res, err := g.batch.RunScript(ctx, redisscript.Admit(),
 		[]string{protocol.RateKey(h.Event+":"+source(ev), "1s"), protocol.CircuitKey(h.Event)},
 		limit, 1000, member, g.cfg.Probes, g.cfg.CircuitTTL.Milliseconds()).Int64Slice()
 	if err != nil {
@@ -94,6 +118,9 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 			Message: fmt.Sprintf("%s is failing; its circuit is open", h.Event),
 			Data:    map[string]any{"retryAfterMs": res[1]}}
 	}
+	if trust && res[2] != 1 {
+		g.closedUntil.Store(h.Event, time.Now().Add(g.cfg.Recheck).UnixNano())
+	}
 	return admission{halfOpen: res[2] == 1}, nil
 }
 
@@ -101,6 +128,9 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 func (g *Guard) Record(ctx context.Context, h *registry.Handler, failed bool, adm admission) {
 	if !failed && !adm.halfOpen {
 		return // the common case costs nothing
+	}
+	if failed {
+		g.closedUntil.Delete(h.Event) // ask Redis on the next call
 	}
 	outcome := "success"
 	if failed {

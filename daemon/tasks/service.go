@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/claudebench/cb/daemon/redisbatch"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts/redisscript"
@@ -26,6 +27,9 @@ type Config struct {
 	MaxAttempts  int           // tasks.max_attempts (3)
 	FinishedTTL  time.Duration // how long finished tasks stay in Redis (7 days)
 	IdemTTL      time.Duration // how long a request's answer is remembered (24h)
+	// Batch pipelines the task scripts of concurrent requests (nil: one
+	// of its own).
+	Batch *redisbatch.Batcher
 }
 
 // Service runs task operations.
@@ -33,6 +37,7 @@ type Service struct {
 	rdb     redis.UniversalClient
 	store   store.Store
 	persist *Persister
+	batch   *redisbatch.Batcher
 	cfg     Config
 	log     *slog.Logger
 	ctxBase []byte // the script context without eventId, encoded once
@@ -66,7 +71,11 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 		"source":    cfg.Source,
 		"idemTtl":   int(cfg.IdemTTL / time.Second),
 	})
-	return &Service{rdb: rdb, store: st, persist: persist, cfg: cfg, log: log, ctxBase: base}
+	batch := cfg.Batch
+	if batch == nil {
+		batch = redisbatch.New(rdb, 2, 0)
+	}
+	return &Service{rdb: rdb, store: st, persist: persist, batch: batch, cfg: cfg, log: log, ctxBase: base}
 }
 
 // scriptCtx is ARGV[1] of every task script (see scripts/tasks/lib.lua).
@@ -84,7 +93,7 @@ type scriptReply struct {
 // run executes a task script and returns its "ok" value.
 func (s *Service) run(ctx context.Context, sc *redis.Script, eventID string, args ...any) (json.RawMessage, error) {
 	argv := append([]any{s.scriptCtx(eventID)}, args...)
-	raw, err := sc.Run(ctx, s.rdb, nil, argv...).Text()
+	raw, err := s.batch.RunScript(ctx, sc, nil, argv...).Text()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
