@@ -3,8 +3,6 @@ package hookcli
 import (
 	"bufio"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -102,12 +100,13 @@ func parseLeanURL(rawURL string) (a redisAddr, lean bool, err error) {
 	return a, true, nil
 }
 
-// respConn dials on the first call, bounded by the call's context.
+// respConn is one call's connection, dialed by CallEvent.
 type respConn struct {
 	addr redisAddr
 	c    net.Conn
 	r    *bufio.Reader
 	buf  []byte
+	wait time.Duration // the BLPOP's timeout
 }
 
 // dialTimeout bounds the dial like go-redis's DialTimeout for cb.
@@ -120,14 +119,11 @@ func (c *respConn) Close() error {
 	return c.c.Close()
 }
 
-// callSHA is the SHA-1 EVALSHA names call.lua by.
-func callSHA() string {
-	sum := sha1.Sum([]byte(scripts.Call))
-	return hex.EncodeToString(sum[:])
-}
-
-// CallEvent is protocol/client.Client.CallEvent over RESP2: call.lua (by
-// EVALSHA, EVAL when Redis has not cached it), then BLPOP on the answer.
+// CallEvent is protocol/client.Client.CallEvent over RESP2 in one write:
+// [AUTH, SELECT,] EVAL of call.lua, and the BLPOP on the answer. The
+// script's reply is read first; when it says nobody will answer (unknown
+// method, no live cbd) or fails, the call returns at once without waiting
+// for the BLPOP, and closing the connection ends it on the server.
 func (c *respConn) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMessage, error) {
 	if ev.Metadata.CorrelationID == "" {
 		ev.Metadata.CorrelationID = ev.Metadata.ID
@@ -151,40 +147,45 @@ func (c *respConn) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMe
 	case 0:
 		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", ev.Type)}
 	}
-	return c.await(ctx, deadline, ev.Metadata.CorrelationID)
+	return c.await(ctx)
 }
 
-// send dials, authenticates, selects the database and runs call.lua in one
-// write, and returns the script's status.
+// send dials and writes the whole call (see CallEvent), then reads up to
+// the script's reply and returns its status.
 func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Event, data []byte) (int64, error) {
-	if c.c == nil {
-		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-		conn, err := (&net.Dialer{}).DialContext(dctx, c.addr.network, c.addr.addr)
-		cancel()
-		if err != nil {
-			return 0, err
-		}
-		_ = conn.SetDeadline(deadline)
-		c.c, c.r = conn, bufio.NewReader(conn)
-		if c.addr.password != "" {
-			// As go-redis's HELLO ... AUTH: a password without a user name
-			// is the default user's (which any password opens when it has
-			// none).
-			user := c.addr.username
-			if user == "" {
-				user = "default"
-			}
-			c.cmd("AUTH", user, c.addr.password)
-		}
-		if c.addr.db > 0 {
-			c.cmd("SELECT", strconv.Itoa(c.addr.db))
-		}
+	c.wait = time.Until(deadline)
+	if c.wait < time.Millisecond {
+		return 0, context.DeadlineExceeded
 	}
-	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	keys := []string{protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type)}
-	args := append(keys, now, string(data), ev.Type, protocol.StreamField)
-	c.cmd(append([]string{"EVALSHA", callSHA(), "3"}, args...)...)
-	if err := c.flush(); err != nil {
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	conn, err := (&net.Dialer{}).DialContext(dctx, c.addr.network, c.addr.addr)
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	_ = conn.SetDeadline(deadline)
+	c.c, c.r = conn, bufio.NewReader(conn)
+	if c.addr.password != "" {
+		// As go-redis's HELLO ... AUTH: a password without a user name is
+		// the default user's (which any password opens when it has none).
+		user := c.addr.username
+		if user == "" {
+			user = "default"
+		}
+		c.cmd("AUTH", user, c.addr.password)
+	}
+	if c.addr.db > 0 {
+		c.cmd("SELECT", strconv.Itoa(c.addr.db))
+	}
+	// EVAL, not EVALSHA: Redis caches the compiled script by its hash
+	// anyway, and a NOSCRIPT could not be retried ahead of a BLPOP already
+	// sent.
+	c.cmd("EVAL", scripts.Call, "3",
+		protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type),
+		strconv.FormatInt(time.Now().UnixMilli(), 10), string(data), ev.Type, protocol.StreamField)
+	// BLPOP takes fractional seconds (Redis >= 6); 0 would mean forever.
+	c.cmd("BLPOP", protocol.ResponseKey(ev.Metadata.CorrelationID), strconv.FormatFloat(c.wait.Seconds(), 'f', 3, 64))
+	if _, err := c.c.Write(c.buf); err != nil {
 		return 0, err
 	}
 	if c.addr.password != "" {
@@ -198,14 +199,6 @@ func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Eve
 		}
 	}
 	res, err := c.reply()
-	var re redisError
-	if errors.As(err, &re) && strings.HasPrefix(string(re), "NOSCRIPT") {
-		c.cmd(append([]string{"EVAL", scripts.Call, "3"}, args...)...)
-		if err := c.flush(); err != nil {
-			return 0, err
-		}
-		res, err = c.reply()
-	}
 	if err != nil {
 		return 0, err
 	}
@@ -217,22 +210,11 @@ func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Eve
 	return status, nil
 }
 
-// await is protocol/client.Client.Await: BLPOP with the remaining time in
-// fractional seconds, then the Response decoded.
-func (c *respConn) await(ctx context.Context, deadline time.Time, correlationID string) (json.RawMessage, error) {
-	ok := false
-	wait := time.Until(deadline)
-	if wait < time.Millisecond {
-		return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: "deadline expired before the answer arrived"}
-	}
-	timeout := &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
-	// BLPOP takes fractional seconds (Redis >= 6); 0 would mean forever.
-	c.cmd("BLPOP", protocol.ResponseKey(correlationID), strconv.FormatFloat(wait.Seconds(), 'f', 3, 64))
-	err := c.flush()
-	var res any
-	if err == nil {
-		res, err = c.reply()
-	}
+// await is protocol/client.Client.Await: the BLPOP's reply, the Response
+// decoded.
+func (c *respConn) await(ctx context.Context) (json.RawMessage, error) {
+	timeout := &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("no answer within %s", c.wait.Round(time.Millisecond))}
+	res, err := c.reply()
 	if err != nil {
 		var ne net.Error
 		if ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
@@ -244,11 +226,11 @@ func (c *respConn) await(ctx context.Context, deadline time.Time, correlationID 
 		return nil, timeout
 	}
 	arr, _ := res.([]any)
-	var payload string
+	payload, ok := "", false
 	if len(arr) == 2 {
 		payload, ok = arr[1].(string)
 	}
-	if !ok || len(arr) != 2 {
+	if !ok {
 		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed BLPOP reply"}
 	}
 	var resp protocol.Response
@@ -278,12 +260,6 @@ func (c *respConn) cmd(args ...string) {
 		b = append(b, '\r', '\n')
 	}
 	c.buf = b
-}
-
-func (c *respConn) flush() error {
-	_, err := c.c.Write(c.buf)
-	c.buf = c.buf[:0]
-	return err
 }
 
 // redisError is an error reply ("-ERR ...").
