@@ -1,3 +1,9 @@
+// Package cli is cb-cli: every cb command but the lean `cb hook` path (the
+// shell commands, cb mcp, install, service, doctor), built on cobra and the
+// go-redis client of protocol/client. cb hands over to it with exec, so it
+// names itself cb in usage and messages; its hook command runs
+// hookcli.RunHook over go-redis for Redis URLs cb's own client does not
+// serve (TLS, Sentinel).
 package cli
 
 import (
