@@ -8,6 +8,18 @@ import (
 	"strings"
 )
 
+// handOver runs cb-cli with args in this process's place: exec on unix,
+// else run it and exit with its status. It returns only when cb-cli cannot
+// be started.
+func handOver(args []string) error {
+	code, err := execCLI(args)
+	if err != nil {
+		return err
+	}
+	os.Exit(code)
+	return nil
+}
+
 // findCLI returns the path of cb-cli: beside the resolved executable of
 // this cb first, then on PATH. The error names where it looked.
 func findCLI() (string, error) {

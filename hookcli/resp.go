@@ -31,8 +31,7 @@ func (t *leanTransport) Open(rawURL string) (Conn, error) {
 		return nil, err
 	}
 	if !lean {
-		_, err := execCLI([]string{"hook", t.hookType})
-		return nil, fmt.Errorf("redis url needs the full client: %w", err)
+		return nil, fmt.Errorf("redis url needs cb-cli: %w", handOver([]string{"hook", t.hookType}))
 	}
 	return &respConn{addr: addr}, nil
 }
