@@ -13,8 +13,11 @@ STATICCHECK_VERSION := v0.8.2
 
 all: build
 
+## build: cb (the lean hook binary), cb-cli (every other cb command; cb
+## hands over to it, so keep them side by side) and cbd, into bin/.
 build:
 	$(BUILD) -o $(BIN)/cb ./cmd/cb
+	$(BUILD) -o $(BIN)/cb-cli ./cmd/cb-cli
 	$(BUILD) -o $(BIN)/cbd ./cmd/cbd
 
 ## run: build, then start cbd in the foreground with its embedded defaults.

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -114,9 +116,14 @@ func TestHooksTestAndAudit(t *testing.T) {
 	if out.Code != 0 || !strings.Contains(out.Stdout, "decision: no opinion") {
 		t.Fatalf("hooks test from stdin: %s %s", out.Stdout, out.Stderr)
 	}
-	// Real hook calls are audited.
-	testenv.RunCB(t, bin, h, nil, fixture(t, "pre_tool_rm_root.json"), "hook", "pre_tool")
-	testenv.RunCB(t, bin, h, nil, fixture(t, "pre_tool_ls.json"), "hook", "pre_tool")
+	// Real hook calls are audited. The session is this test's own: other
+	// tests' decisions for sess-e2e-1 travel on the same Redis.
+	session := fmt.Sprintf("sess-audit-%d", time.Now().UnixNano())
+	own := func(name string) []byte {
+		return bytes.ReplaceAll(fixture(t, name), []byte(`"sess-e2e-1"`), []byte(`"`+session+`"`))
+	}
+	testenv.RunCB(t, bin, h, nil, own("pre_tool_rm_root.json"), "hook", "pre_tool")
+	testenv.RunCB(t, bin, h, nil, own("pre_tool_ls.json"), "hook", "pre_tool")
 	var recs struct {
 		Records []struct {
 			SessionID, Event, Tool, Decision, Reason string
@@ -125,7 +132,7 @@ func TestHooksTestAndAudit(t *testing.T) {
 		}
 	}
 	waitFor(t, 15*time.Second, func() bool { // generous: the machine may be loaded
-		out := testenv.RunCB(t, bin, h, nil, nil, "audit", "--decision", "deny", "--session", "sess-e2e-1", "--since", "1h", "--json")
+		out := testenv.RunCB(t, bin, h, nil, nil, "audit", "--decision", "deny", "--session", session, "--since", "1h", "--json")
 		_ = json.Unmarshal([]byte(out.Stdout), &recs)
 		return len(recs.Records) == 1
 	}, "deny decision not in the audit")

@@ -1,7 +1,3 @@
-// Package hookcli is everything the cb binary does: the `cb hook` bridge that
-// Claude Code runs on every event, and the shell commands. The hook path is
-// kept lean: it links no daemon code and reads its settings with a small
-// reader instead of viper.
 package hookcli
 
 import (
@@ -17,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Settings is cb's view of the configuration: environment variables
+// Settings is cb's (and cb-cli's) view of the configuration: environment variables
 // (protocol.EnvName) override the config file, which overrides the defaults
 // of protocol.ConfigKeys.
 type Settings struct {

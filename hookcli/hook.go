@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/protocol/client"
 )
 
 // Exit statuses of cb hook. Claude Code reads 2 as "block", so cb hook never
@@ -18,6 +18,23 @@ const (
 	exitUsage = 1
 )
 
+// Transport carries one hook request to cbd. cb uses a lean RESP2 client;
+// cb-cli the go-redis client of protocol/client.
+type Transport interface {
+	// Open prepares a connection to the Redis at url (it need not dial).
+	// It runs before stdin is read, so a transport that cannot serve url
+	// may hand the whole invocation over to another process.
+	Open(url string) (Conn, error)
+}
+
+// Conn sends requests as protocol/client.Client.CallEvent does.
+type Conn interface {
+	// CallEvent sends ev and waits for its answer until ctx is done; it
+	// sets the correlation id and deadline in ev's metadata.
+	CallEvent(ctx context.Context, ev protocol.Event) (json.RawMessage, error)
+	Close() error
+}
+
 // hookRun is one invocation of `cb hook <type>`.
 type hookRun struct {
 	event    protocol.HookEvent
@@ -26,10 +43,10 @@ type hookRun struct {
 	failMode string
 }
 
-// RunHook runs `cb hook <hookType>`: it reads Claude Code's JSON from stdin,
-// asks cbd for a decision and prints exactly one valid hook output. It
-// returns the process exit status, which is never 2.
-func RunHook(hookType string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+// RunHook runs `cb hook <hookType>` over t: it reads Claude Code's JSON from
+// stdin, asks cbd for a decision and prints exactly one valid hook output.
+// It returns the process exit status, which is never 2.
+func RunHook(hookType string, stdin io.Reader, stdout, stderr io.Writer, t Transport) (code int) {
 	ev, ok := protocol.LookupHookEvent(hookType)
 	if !ok {
 		names := make([]string, len(protocol.HookEvents))
@@ -60,6 +77,16 @@ func RunHook(hookType string, stdin io.Reader, stdout, stderr io.Writer) (code i
 	if err != nil {
 		return h.fail(err)
 	}
+	// The transport sees the URL before stdin is read (it may hand over);
+	// its errors are reported after the input's, as they always were.
+	var conn Conn
+	url, connErr := settings.RedisURL()
+	if connErr == nil {
+		conn, connErr = t.Open(url)
+	}
+	if conn != nil {
+		defer conn.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
@@ -76,17 +103,19 @@ func RunHook(hookType string, stdin io.Reader, stdout, stderr io.Writer) (code i
 		// The event Claude Code says it runs decides the output's shape.
 		claudeEvent = in.HookEventName
 	}
-	url, err := settings.RedisURL()
-	if err != nil {
-		return h.fail(err)
+	if connErr != nil {
+		return h.fail(connErr)
 	}
-	rdb, err := dialRedis(url, 1)
-	if err != nil {
-		return h.fail(err)
-	}
-	defer rdb.Close()
-	cl := client.New(rdb, "cb-hook")
-	result, err := cl.Call(ctx, protocol.HookMethod(hookType), json.RawMessage(in.Raw), client.Options{SessionID: in.SessionID})
+	result, err := conn.CallEvent(ctx, protocol.Event{
+		Type:    protocol.HookMethod(hookType),
+		Payload: json.RawMessage(in.Raw),
+		Metadata: protocol.Metadata{
+			ID:        protocol.NewID(),
+			Timestamp: time.Now().UnixMilli(),
+			Source:    "cb-hook",
+			SessionID: in.SessionID,
+		},
+	})
 	if err != nil {
 		return h.fail(err)
 	}

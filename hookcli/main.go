@@ -1,3 +1,10 @@
+// Package hookcli is the cb binary: the `cb hook` bridge Claude Code runs on
+// every event, kept lean because every package cb links runs its init on
+// every hook call. cb links no cobra, no go-redis, no crypto/tls and no
+// daemon code (a test holds it to that); it speaks RESP2 to Redis itself.
+// Every other command, and hooks whose Redis URL needs TLS or Sentinel, are
+// handed over to the full CLI binary cb-cli (package hookcli/cli) with
+// exec, so the user still types `cb ...` for everything.
 package hookcli
 
 import (
@@ -5,9 +12,13 @@ import (
 	"io"
 )
 
+// CLIName is the full CLI binary cb hands everything but `cb hook` to. It
+// is built beside cb (make build).
+const CLIName = "cb-cli"
+
 // Main runs cb with args (without the program name) and returns its exit
-// status. `cb hook <type>` takes a short path that never builds the command
-// tree; everything else goes through cobra.
+// status. `cb hook <type>` runs here; everything else is handed over to
+// cb-cli, which on unix replaces this process and does not return.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -17,15 +28,21 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}()
 	if len(args) >= 1 && args[0] == "hook" {
 		if len(args) != 2 || args[1] == "-h" || args[1] == "--help" {
-			fmt.Fprint(stderr, hookUsage)
+			fmt.Fprint(stderr, HookUsage)
 			return exitUsage
 		}
-		return RunHook(args[1], stdin, stdout, stderr)
+		return RunHook(args[1], stdin, stdout, stderr, &leanTransport{hookType: args[1]})
 	}
-	return runCLI(args, stdin, stdout, stderr)
+	code, err := execCLI(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "cb: %v\n", err)
+		return 1
+	}
+	return code
 }
 
-const hookUsage = `Usage: cb hook <type>
+// HookUsage is the help of `cb hook`.
+const HookUsage = `Usage: cb hook <type>
 
 Reads Claude Code's hook JSON on stdin, asks cbd for a decision and prints the
 hook output Claude Code understands. Types: pre_tool, post_tool, user_prompt,

@@ -9,7 +9,7 @@ import (
 
 // MCP publishes a subset of the methods as tools, over two transports that
 // must agree: cbd's streamable HTTP endpoint (daemon/mcpserver) and
-// `cb mcp` over stdio (hookcli). Both use the functions below, so the tool
+// `cb mcp` over stdio (hookcli/cli). Both use the functions below, so the tool
 // names, the set of tools and the shape of their schemas and results are
 // decided here once.
 //

@@ -1,5 +1,6 @@
-// Command cb is ClaudeBench's client: the Claude Code hook bridge and the
-// shell interface to cbd.
+// Command cb is ClaudeBench's client: the Claude Code hook bridge, which it
+// runs itself, and the shell interface to cbd, which it hands over to
+// cb-cli beside it.
 package main
 
 import (

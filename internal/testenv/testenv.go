@@ -26,15 +26,16 @@ func Root() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Binaries are the built cb and cbd.
+// Binaries are the built cb, cb-cli and cbd, side by side in Dir (cb hands
+// every command but `cb hook` over to the cb-cli beside it).
 type Binaries struct {
-	Dir, CB, CBD string
+	Dir, CB, CLI, CBD string
 }
 
-// Build compiles cb and cbd into dir the way `make build` does.
+// Build compiles cb, cb-cli and cbd into dir the way `make build` does.
 func Build(dir string) (Binaries, error) {
-	b := Binaries{Dir: dir, CB: filepath.Join(dir, "cb"), CBD: filepath.Join(dir, "cbd")}
-	for name, out := range map[string]string{"./cmd/cb": b.CB, "./cmd/cbd": b.CBD} {
+	b := Binaries{Dir: dir, CB: filepath.Join(dir, "cb"), CLI: filepath.Join(dir, "cb-cli"), CBD: filepath.Join(dir, "cbd")}
+	for name, out := range map[string]string{"./cmd/cb": b.CB, "./cmd/cb-cli": b.CLI, "./cmd/cbd": b.CBD} {
 		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, name)
 		cmd.Dir = Root()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

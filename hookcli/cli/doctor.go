@@ -1,0 +1,425 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
+	"github.com/spf13/cobra"
+)
+
+// cb doctor checks, in order, what a working ClaudeBench needs: a readable
+// config, a reachable Redis, a running cbd, hooks in Claude Code's settings,
+// and a hook round trip that is fast.
+
+// doctorCheck is the outcome of one check.
+type doctorCheck struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	Hint   string `json:"hint,omitempty"`
+}
+
+// doctorProbes is how many hook.pre_tool calls the latency check makes.
+const doctorProbes = 5
+
+func (a *app) doctorCmd() *cobra.Command {
+	var projectDir string
+	var loadErr error
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the config, Redis, cbd, the installed hooks and the hook round trip",
+		Long: `Runs these checks and prints one line each (✓/✗ on a terminal, ok/FAIL
+otherwise, with a fix for each failure):
+
+  config   the config file parses
+  redis    Redis answers PING at the URL cb uses (redis.url or cbd's address file)
+  cbd      cbd answers system.version within 2 s
+  hooks    ClaudeBench's hooks in the user, project and local settings
+  latency  median of 5 hook.pre_tool round trips, the path cb hook takes
+
+It exits 0 when every check passes and 1 otherwise.`,
+		Args: cobra.NoArgs,
+		// A broken config is one of the things doctor reports, so it must
+		// not stop the command the way it stops the others.
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			a.settings, loadErr = hookcli.LoadSettings()
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			checks := a.runDoctor(cmd.Context(), loadErr, projectDir)
+			failed := 0
+			for _, c := range checks {
+				if !c.OK {
+					failed++
+				}
+			}
+			if a.jsonOut {
+				if err := writeJSON(a.stdout, map[string]any{"ok": failed == 0, "checks": checks}); err != nil {
+					return err
+				}
+			} else {
+				printDoctor(a.stdout, checks)
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d checks failed", failed, len(checks))}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&projectDir, "project-dir", "", "project whose .claude settings to check (default: the current directory)")
+	return cmd
+}
+
+func (a *app) runDoctor(ctx context.Context, loadErr error, projectDir string) []doctorCheck {
+	checks := []doctorCheck{a.doctorConfig(loadErr)}
+	redisOK := a.doctorRedis(ctx, &checks)
+	cbdOK := false
+	if redisOK {
+		cbdOK = a.doctorCBD(ctx, &checks)
+	} else {
+		checks = append(checks, doctorCheck{Name: "cbd", Detail: "not checked: Redis is not reachable",
+			Hint: "start cbd: `make run` (foreground) or `cb service install`"})
+	}
+	checks = append(checks, a.doctorHooks(projectDir))
+	if cbdOK {
+		checks = append(checks, a.doctorLatency(ctx))
+	} else {
+		checks = append(checks, doctorCheck{Name: "latency", Detail: "not measured: cbd is not reachable",
+			Hint: "start cbd: `make run` (foreground) or `cb service install`"})
+	}
+	return checks
+}
+
+func (a *app) doctorConfig(loadErr error) doctorCheck {
+	path := os.Getenv("CB_CONFIG")
+	if path == "" {
+		path = a.settings.Dirs().ConfigFile()
+	}
+	c := doctorCheck{Name: "config"}
+	if loadErr != nil {
+		c.Detail = loadErr.Error()
+		c.Hint = "fix " + path + " (YAML; the keys are in the README, Configuration)"
+		return c
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		c.Detail = path + " (none: defaults)"
+	} else {
+		c.Detail = path
+	}
+	for _, key := range []string{"hook.timeout"} {
+		if _, err := a.settings.Duration(key); err != nil {
+			c.Detail = err.Error()
+			c.Hint = "set " + key + " to a duration like 2s in " + path + " or " + protocol.EnvName(key)
+			return c
+		}
+	}
+	c.OK = true
+	return c
+}
+
+func (a *app) doctorRedis(ctx context.Context, checks *[]doctorCheck) bool {
+	c := doctorCheck{Name: "redis", Hint: "start cbd, which serves Redis and writes its address (`make run` or `cb service install`), or set redis.url / CB_REDIS_URL"}
+	defer func() { *checks = append(*checks, c) }()
+	rawURL, err := a.settings.RedisURL()
+	if err != nil {
+		c.Detail = err.Error()
+		return false
+	}
+	source := "address file " + a.settings.Dirs().AddrFile() + " written by cbd"
+	if _, ok := os.LookupEnv(protocol.EnvName("redis.url")); ok {
+		source = protocol.EnvName("redis.url")
+	} else if a.settings.String("redis.url") != "" {
+		source = "redis.url in the config"
+	}
+	shown := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		shown = u.Redacted()
+	}
+	client, err := a.connect()
+	if err != nil {
+		c.Detail = fmt.Sprintf("%s (from %s): %v", shown, source, err)
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := client.Redis().Ping(pctx).Err(); err != nil {
+		c.Detail = fmt.Sprintf("%s (from %s): PING: %v", shown, source, err)
+		return false
+	}
+	c.OK, c.Hint = true, ""
+	c.Detail = fmt.Sprintf("%s (from %s), PING %s", shown, source, fmtMs(time.Since(start)))
+	return true
+}
+
+func (a *app) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
+	c := doctorCheck{Name: "cbd", Hint: "start cbd: `make run` (foreground) or `cb service install`"}
+	defer func() { *checks = append(*checks, c) }()
+	vctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	res, err := a.call(vctx, "system.version", nil)
+	if err != nil {
+		c.Detail = "no answer to system.version: " + err.Error()
+		return false
+	}
+	var v struct {
+		Version    string `json:"version"`
+		InstanceID string `json:"instanceId"`
+		RedisMode  string `json:"redisMode"`
+	}
+	if err := json.Unmarshal(res, &v); err != nil {
+		c.Detail = "malformed system.version answer: " + err.Error()
+		return false
+	}
+	c.OK, c.Hint = true, ""
+	c.Detail = fmt.Sprintf("cbd %s, instance %s", v.Version, orDash(v.InstanceID))
+	if v.RedisMode != "" {
+		c.Detail += ", redis mode " + v.RedisMode
+	}
+	return true
+}
+
+// scopeHooks is what doctor found in one settings file.
+type scopeHooks struct {
+	scope, path string
+	missing     bool
+	err         error
+	byType      map[string]int
+	byEvent     map[string]int
+	badPrograms []string
+}
+
+func (a *app) doctorHooks(projectDir string) doctorCheck {
+	c := doctorCheck{Name: "hooks"}
+	r := hookRecognizer{httpAddr: a.settings.String("http.addr")}
+	if exe, err := currentCBPath(); err == nil {
+		r.command = shellQuote(exe)
+	}
+	var found []scopeHooks
+	seen := map[string]string{}
+	var parts []string
+	complete, broken := false, false
+	for _, scope := range []string{"user", "project", "local"} {
+		path, err := claudeSettingsPath(scope, projectDir)
+		if err != nil {
+			parts = append(parts, scope+": "+err.Error())
+			broken = true
+			continue
+		}
+		if other, ok := seen[path]; ok {
+			parts = append(parts, scope+": same file as "+other)
+			continue
+		}
+		seen[path] = scope
+		sh := inspectScopeHooks(scope, path, r)
+		found = append(found, sh)
+		switch {
+		case sh.err != nil:
+			broken = true
+			parts = append(parts, scope+": "+sh.err.Error())
+		case sh.missing:
+			parts = append(parts, scope+": no "+path)
+		case len(sh.byType) == 0:
+			parts = append(parts, scope+": none in "+path)
+		default:
+			parts = append(parts, fmt.Sprintf("%s: %d/%d types in %s (%s)", scope, len(sh.byType), len(protocol.HookEvents), path, eventCounts(sh.byEvent)))
+			if len(sh.byType) == len(protocol.HookEvents) {
+				complete = true
+			}
+			if len(sh.badPrograms) > 0 {
+				broken = true
+				parts = append(parts, scope+": hooks run "+strings.Join(sh.badPrograms, ", ")+", which is not an executable file")
+			}
+		}
+	}
+	c.Detail = strings.Join(parts, "; ")
+	installedIn := 0
+	for _, sh := range found {
+		if len(sh.byType) > 0 {
+			installedIn++
+		}
+	}
+	if installedIn > 1 {
+		c.Detail += "; note: hooks in several files run once each unless their commands are identical"
+	}
+	switch {
+	case broken:
+		c.Hint = "fix the file named above (cb install refuses to edit malformed JSON), or rerun `cb install` from the cb you use"
+	case !complete:
+		c.Hint = "run `cb install` (user settings) or `cb install --scope project`"
+	default:
+		c.OK = true
+	}
+	return c
+}
+
+// inspectScopeHooks counts ClaudeBench's entries in one settings file.
+func inspectScopeHooks(scope, path string, r hookRecognizer) scopeHooks {
+	sh := scopeHooks{scope: scope, path: path, byType: map[string]int{}, byEvent: map[string]int{}}
+	f, err := readSettingsFile(path)
+	if err != nil {
+		sh.err = errors.Unwrap(err)
+		if sh.err == nil {
+			sh.err = err
+		}
+		return sh
+	}
+	if !f.exists {
+		sh.missing = true
+		return sh
+	}
+	hooks := f.doc.get("hooks")
+	bad := map[string]bool{}
+	for _, he := range protocol.HookEvents {
+		arr := hooks.get(he.ClaudeEvent)
+		if arr == nil || arr.kind != snArray {
+			continue
+		}
+		for _, g := range arr.elems {
+			hs := g.get("hooks")
+			if hs == nil || hs.kind != snArray {
+				continue
+			}
+			for _, e := range hs.elems {
+				if !r.ours(e, he.Type) {
+					continue
+				}
+				sh.byType[he.Type]++
+				sh.byEvent[he.ClaudeEvent]++
+				if p := hookProgramPath(e); p != "" && !isExecutableFile(p) && !bad[p] {
+					bad[p] = true
+					sh.badPrograms = append(sh.badPrograms, p)
+				}
+			}
+		}
+	}
+	return sh
+}
+
+// hookProgramPath is the absolute program path a command entry runs, when
+// it is a plain path ("" for shell expressions, names on PATH and http).
+func hookProgramPath(entry *settingsNode) string {
+	cmd, ok := entry.getString("command")
+	if !ok {
+		return ""
+	}
+	prog := cmd
+	if _, isExec := entry.getStrings("args"); !isExec {
+		f := strings.Fields(cmd)
+		if len(f) < 3 {
+			return ""
+		}
+		prog = strings.Join(f[:len(f)-2], " ")
+	}
+	if len(prog) > 1 && prog[0] == '\'' && prog[len(prog)-1] == '\'' && !strings.Contains(prog[1:len(prog)-1], "'") {
+		prog = prog[1 : len(prog)-1]
+	} else if strings.ContainsAny(prog, "$`\"' ") {
+		return ""
+	}
+	if !filepath.IsAbs(prog) {
+		return ""
+	}
+	return prog
+}
+
+// eventCounts prints entry counts per Claude Code event, in table order.
+func eventCounts(byEvent map[string]int) string {
+	var out []string
+	done := map[string]bool{}
+	for _, he := range protocol.HookEvents {
+		if n := byEvent[he.ClaudeEvent]; n > 0 && !done[he.ClaudeEvent] {
+			done[he.ClaudeEvent] = true
+			out = append(out, fmt.Sprintf("%s %d", he.ClaudeEvent, n))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func (a *app) doctorLatency(ctx context.Context) doctorCheck {
+	c := doctorCheck{Name: "latency", Hint: "check cbd's log and load; cb hook gives up after hook.timeout"}
+	timeout, err := a.settings.Duration("hook.timeout")
+	if err != nil {
+		timeout = 2 * time.Second
+	}
+	cwd, _ := os.Getwd()
+	payload, _ := json.Marshal(map[string]any{ // plain strings always encode
+		"session_id": "cb-doctor", "hook_event_name": "PreToolUse", "cwd": cwd,
+		"tool_name": "Bash", "tool_input": map[string]any{"command": "true", "description": "cb doctor latency probe"},
+	})
+	cl, err := a.connect()
+	if err != nil {
+		c.Detail = err.Error()
+		return c
+	}
+	times := make([]time.Duration, 0, doctorProbes)
+	for range doctorProbes {
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		start := time.Now()
+		res, err := cl.Call(pctx, protocol.HookMethod("pre_tool"), json.RawMessage(payload), client.Options{SessionID: "cb-doctor"})
+		elapsed := time.Since(start)
+		cancel()
+		if err != nil {
+			c.Detail = fmt.Sprintf("hook.pre_tool call %d of %d: %v", len(times)+1, doctorProbes, err)
+			return c
+		}
+		var hr protocol.HookResult
+		if err := json.Unmarshal(res, &hr); err != nil {
+			c.Detail = "malformed hook.pre_tool answer: " + err.Error()
+			return c
+		}
+		times = append(times, elapsed)
+	}
+	slices.Sort(times)
+	median := times[len(times)/2]
+	c.Detail = fmt.Sprintf("median %s over %d hook.pre_tool round trips (min %s, max %s; hook.timeout %s)",
+		fmtMs(median), doctorProbes, fmtMs(times[0]), fmtMs(times[len(times)-1]), timeout)
+	if median > timeout/2 {
+		c.Detail += ": too close to hook.timeout"
+		return c
+	}
+	c.OK, c.Hint = true, ""
+	return c
+}
+
+// fmtMs prints a duration in milliseconds with one decimal.
+func fmtMs(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+func printDoctor(w io.Writer, checks []doctorCheck) {
+	p := paletteFor(w)
+	passed := 0
+	for _, c := range checks {
+		mark := "ok  "
+		if p.on {
+			mark = p.paint(sgrGreen, "✓")
+		}
+		if c.OK {
+			passed++
+		} else {
+			mark = "FAIL"
+			if p.on {
+				mark = p.paint(sgrRed, "✗")
+			}
+		}
+		line := fmt.Sprintf("%s %-7s %s", mark, c.Name, c.Detail)
+		if !c.OK && c.Hint != "" {
+			line += " — fix: " + c.Hint
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "%d of %d checks passed\n", passed, len(checks))
+}

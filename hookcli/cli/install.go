@@ -1,0 +1,1185 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/protocol"
+	"github.com/spf13/cobra"
+)
+
+// cb install / cb uninstall merge ClaudeBench's hook entries into one of
+// Claude Code's settings files and take them out again.
+//
+// The file is edited, never rewritten from a model of it: it is parsed into
+// an ordered tree whose nodes keep their original text, only the containers
+// on the path to a change (the top-level object, "hooks", hooks.<Event> and
+// the matcher groups touched) are re-printed, in the indentation the file
+// already uses, and everything else is copied byte for byte. So a second
+// install changes nothing, and install then uninstall gives back the same
+// bytes for a file printed with a consistent indentation.
+//
+// An entry is ClaudeBench's when it runs `<cb> hook <type>` (shell form, or
+// exec form with args ["hook", "<type>"]) where <cb> is a program named cb
+// or the --command given, or when it is an http hook to a loopback address
+// (or http.addr) with the path /hooks/<type>. Uninstall removes exactly those
+// entries, then the matcher groups, hooks.<Event> arrays and the "hooks"
+// object that they left empty; a file that install created is left as {}.
+
+// Hook handler timeouts cb install writes, in seconds (Claude Code's unit).
+const (
+	installTimeout           = 10
+	installSessionEndTimeout = 5 // SessionEnd's 1.5 s budget is raised to the largest timeout set
+)
+
+// httpHookTypes are the observe-only hook types that --http turns into http
+// hooks; the others stay command hooks (http hooks always fail open, and
+// SessionStart does not support them).
+var httpHookTypes = map[string]bool{
+	"post_tool": true, "todo_write": true, "session_end": true, "stop": true,
+	"subagent_stop": true, "notification": true, "pre_compact": true,
+}
+
+type installOptions struct {
+	scope      string
+	projectDir string
+	command    string // --command, used verbatim as the program part of the command line
+	dryRun     bool
+	http       bool
+	httpAddr   string // http.addr, for --http and to recognise http entries
+	uninstall  bool
+	now        func() time.Time
+}
+
+// hookRef names one hook entry in a report.
+type hookRef struct {
+	Type    string `json:"type"`
+	Event   string `json:"event"`
+	Handler string `json:"handler"` // the command line or URL
+}
+
+// settingsChange is what install or uninstall did (or would do) to a file.
+type settingsChange struct {
+	Scope   string    `json:"scope"`
+	File    string    `json:"file"`
+	Changed bool      `json:"changed"`
+	DryRun  bool      `json:"dryRun,omitempty"`
+	Created bool      `json:"created,omitempty"`
+	Backup  string    `json:"backup,omitempty"`
+	Added   []hookRef `json:"added,omitempty"`
+	Present []hookRef `json:"present,omitempty"`
+	Removed []hookRef `json:"removed,omitempty"`
+	Notes   []string  `json:"notes,omitempty"`
+	Diff    string    `json:"diff,omitempty"`
+}
+
+func (a *app) installCmd() *cobra.Command {
+	o := installOptions{}
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Add ClaudeBench's hooks to Claude Code's settings",
+		Long: `Adds one hook entry per ClaudeBench hook type to Claude Code's settings:
+--scope user (~/.claude/settings.json, the default), project
+(<dir>/.claude/settings.json) or local (<dir>/.claude/settings.local.json),
+where <dir> is --project-dir or the current directory.
+
+The file is merged, never replaced: your keys, their order and your own hooks
+stay; entries already there are left alone, so running it again changes
+nothing. The previous file is copied to <file>.bak.<unix time> first.
+
+Hooks run the absolute path of this cb (shell form, "<cb> hook <type>") unless
+--command gives the program to run; --command is used as written, so quote it
+for the shell yourself (e.g. '"$CLAUDE_PROJECT_DIR"/bin/cb'). With --http the
+observe-only hooks (post_tool, todo_write, session_end, stop, subagent_stop,
+notification, pre_compact) become http hooks to cbd at http.addr; pre_tool,
+user_prompt and session_start stay command hooks.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			o.httpAddr = a.settings.String("http.addr")
+			if o.http {
+				if err := checkHTTPHooks(a.settings); err != nil {
+					return err
+				}
+			}
+			return a.runSettingsEdit(o)
+		},
+	}
+	addScopeFlags(cmd, &o)
+	cmd.Flags().BoolVar(&o.http, "http", false, "use http hooks to cbd for the observe-only events")
+	cmd.Flags().StringVar(&o.command, "command", "", "program the hooks run, as written in the command line (default: this cb's absolute path)")
+	return cmd
+}
+
+func (a *app) uninstallCmd() *cobra.Command {
+	o := installOptions{uninstall: true}
+	cmd := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove ClaudeBench's hooks from Claude Code's settings",
+		Long: `Removes the hook entries cb install adds (recognised by their command,
+"<cb> hook <type>", or their http URL, /hooks/<type>) from the settings file of
+--scope, and the matcher groups, hooks.<Event> arrays and "hooks" object that
+this leaves empty. Everything else stays as it is. A file cb install created
+is left as {}. The previous file is copied to <file>.bak.<unix time> first.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			o.httpAddr = a.settings.String("http.addr")
+			return a.runSettingsEdit(o)
+		},
+	}
+	addScopeFlags(cmd, &o)
+	return cmd
+}
+
+func addScopeFlags(cmd *cobra.Command, o *installOptions) {
+	cmd.Flags().StringVar(&o.scope, "scope", "user", "settings to change: user, project or local")
+	cmd.Flags().StringVar(&o.projectDir, "project-dir", "", "project directory for --scope project and local (default: the current directory)")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the change as a unified diff and write nothing")
+}
+
+func (a *app) runSettingsEdit(o installOptions) error {
+	if o.projectDir != "" && o.scope == "user" {
+		return &exitError{code: 1, err: errors.New("--project-dir applies to --scope project and local only")}
+	}
+	if !o.uninstall && o.command == "" {
+		exe, err := currentCBPath()
+		if err != nil {
+			return err
+		}
+		o.command = shellQuote(exe)
+	} else if !o.uninstall {
+		warnMissingCommand(a.stderr, o.command)
+	}
+	ch, err := editSettings(o)
+	if err != nil {
+		return err
+	}
+	if a.jsonOut {
+		return writeJSON(a.stdout, ch)
+	}
+	printSettingsChange(a.stdout, ch, o.uninstall)
+	return nil
+}
+
+// checkHTTPHooks refuses --http when cbd's HTTP server would turn the hooks
+// away: http hooks send no token, so cbd must serve HTTP on loopback.
+func checkHTTPHooks(s *hookcli.Settings) error {
+	if v := s.String("http.enabled"); v != "" {
+		if on, err := strconv.ParseBool(v); err == nil && !on {
+			return &exitError{code: 1, err: errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks")}
+		}
+	}
+	if _, err := httpHookURL(s.String("http.addr"), "stop"); err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	return nil
+}
+
+// httpHookURL is the URL of cbd's http hook endpoint for hookType.
+func httpHookURL(addr, hookType string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--http: http.addr %q is not host:port: %v", addr, err)
+	}
+	if port == "0" || port == "" {
+		return "", fmt.Errorf("--http: http.addr %q has no fixed port for the hooks to call; set one (the default is 127.0.0.1:7711)", addr)
+	}
+	if !isLoopbackHost(host) {
+		return "", fmt.Errorf("--http: http.addr %q is not a loopback address, so cbd wants the API token on every request and http hooks send none; install command hooks instead", addr)
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/hooks/" + hookType, nil
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// currentCBPath is the absolute, symlink-free path of cb: the cb beside
+// this cb-cli (cb hands its commands over to the cb-cli in its own
+// directory, and make build puts them side by side).
+func currentCBPath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find cb's path (pass --command): %w", err)
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	if strings.Contains(exe, "go-build") {
+		return "", &exitError{code: 1, err: fmt.Errorf("this cb runs from a temporary go build (%s); build it (make build) and run bin/cb install, or pass --command", exe)}
+	}
+	name := "cb"
+	if runtime.GOOS == "windows" {
+		name = "cb.exe"
+	}
+	cb := filepath.Join(filepath.Dir(exe), name)
+	if _, err := os.Stat(cb); err != nil {
+		return "", &exitError{code: 1, err: fmt.Errorf("no cb beside %s (make build puts cb, cb-cli and cbd side by side); pass --command", exe)}
+	}
+	if runtime.GOOS == "windows" {
+		cb = filepath.ToSlash(cb) // Claude Code runs shell-form hooks with Git Bash there
+	}
+	return cb, nil
+}
+
+// warnMissingCommand warns when --command names a path that does not exist.
+func warnMissingCommand(w io.Writer, command string) {
+	if strings.ContainsAny(command, "$'\"` ") || !strings.ContainsRune(command, '/') {
+		return // a shell expression or a name looked up on PATH
+	}
+	if _, err := os.Stat(command); err != nil {
+		fmt.Fprintf(w, "cb install: warning: --command %s: %v\n", command, err)
+	}
+}
+
+// shellQuote quotes s for sh when it has characters sh would interpret.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// claudeSettingsPath is the settings file of a scope.
+func claudeSettingsPath(scope, projectDir string) (string, error) {
+	switch scope {
+	case "user":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find the home directory: %w", err)
+		}
+		return filepath.Join(home, ".claude", "settings.json"), nil
+	case "project", "local":
+		dir := projectDir
+		if dir == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				return "", fmt.Errorf("find the current directory: %w", err)
+			}
+			dir = wd
+		}
+		dir, err := filepath.Abs(dir)
+		if err != nil {
+			return "", err
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return "", &exitError{code: 1, err: fmt.Errorf("project directory %s does not exist", dir)}
+		}
+		name := "settings.json"
+		if scope == "local" {
+			name = "settings.local.json"
+		}
+		return filepath.Join(dir, ".claude", name), nil
+	}
+	return "", &exitError{code: 1, err: fmt.Errorf("--scope %q: want user, project or local", scope)}
+}
+
+// hookPlan is the entry install wants for one hook type.
+type hookPlan struct {
+	he      protocol.HookEvent
+	kind    string // "command" or "http"
+	target  string // the command line or the URL
+	timeout int
+}
+
+func (p hookPlan) ref() hookRef {
+	return hookRef{Type: p.he.Type, Event: p.he.ClaudeEvent, Handler: p.target}
+}
+
+// group is the matcher group holding the entry.
+func (p hookPlan) group() *settingsNode {
+	field := "command"
+	if p.kind == "http" {
+		field = "url"
+	}
+	entry := newSettingsObject()
+	entry.set("type", newSettingsString(p.kind))
+	entry.set(field, newSettingsString(p.target))
+	entry.set("timeout", newSettingsInt(p.timeout))
+	g := newSettingsObject()
+	if p.he.Matcher != "" {
+		g.set("matcher", newSettingsString(p.he.Matcher))
+	}
+	hooks := newSettingsArray()
+	hooks.push(entry)
+	g.set("hooks", hooks)
+	return g
+}
+
+// installPlans lists the entries install writes: command is the program part
+// of the command line; with useHTTP the observe-only types get http hooks to
+// httpAddr.
+func installPlans(command string, useHTTP bool, httpAddr string) ([]hookPlan, error) {
+	plans := make([]hookPlan, 0, len(protocol.HookEvents))
+	for _, he := range protocol.HookEvents {
+		p := hookPlan{he: he, kind: "command", target: command + " hook " + he.Type, timeout: installTimeout}
+		if he.ClaudeEvent == "SessionEnd" {
+			p.timeout = installSessionEndTimeout
+		}
+		if useHTTP && httpHookTypes[he.Type] {
+			u, err := httpHookURL(httpAddr, he.Type)
+			if err != nil {
+				return nil, err
+			}
+			p.kind, p.target = "http", u
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
+}
+
+// hookRecognizer tells ClaudeBench's entries from others.
+type hookRecognizer struct {
+	command  string // the program install writes (matched besides any program named cb)
+	httpAddr string // http.addr (matched besides any loopback host)
+}
+
+// ours reports whether entry is ClaudeBench's entry for hookType.
+func (r hookRecognizer) ours(entry *settingsNode, hookType string) bool {
+	if entry == nil || entry.kind != snObject {
+		return false
+	}
+	typ, _ := entry.getString("type")
+	switch typ {
+	case "command":
+		cmd, ok := entry.getString("command")
+		if !ok {
+			return false
+		}
+		args, hasArgs := entry.getStrings("args")
+		return r.oursCommand(cmd, args, hasArgs, hookType)
+	case "http":
+		u, ok := entry.getString("url")
+		return ok && r.oursURL(u, hookType)
+	}
+	return false
+}
+
+func (r hookRecognizer) oursCommand(cmd string, args []string, hasArgs bool, hookType string) bool {
+	var prog []string
+	if hasArgs { // exec form: command is the program
+		if len(args) != 2 || args[0] != "hook" || args[1] != hookType {
+			return false
+		}
+		prog = strings.Fields(cmd)
+	} else {
+		f := strings.Fields(cmd)
+		n := len(f)
+		if n < 3 || f[n-2] != "hook" || f[n-1] != hookType {
+			return false
+		}
+		prog = f[:n-2]
+	}
+	if len(prog) == 0 {
+		return false
+	}
+	if r.command != "" && strings.Join(prog, " ") == strings.Join(strings.Fields(r.command), " ") {
+		return true
+	}
+	last := strings.Trim(prog[len(prog)-1], `'"`)
+	if i := strings.LastIndexAny(last, `/\`); i >= 0 {
+		last = last[i+1:]
+	}
+	last = strings.Trim(last, `'"`)
+	return last == "cb" || strings.EqualFold(last, "cb.exe")
+}
+
+func (r hookRecognizer) oursURL(raw, hookType string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Path != "/hooks/"+hookType || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	return isLoopbackHost(u.Hostname()) || (r.httpAddr != "" && u.Host == r.httpAddr)
+}
+
+// describe is an entry's command line or URL, for reports.
+func describeHookEntry(entry *settingsNode) string {
+	if u, ok := entry.getString("url"); ok {
+		return u
+	}
+	cmd, _ := entry.getString("command")
+	if args, ok := entry.getStrings("args"); ok {
+		return strings.Join(append([]string{cmd}, args...), " ")
+	}
+	return cmd
+}
+
+// settingsError names the settings file in a problem with its content.
+func settingsError(path, format string, args ...any) error {
+	return &exitError{code: 1, err: fmt.Errorf("settings file %s: %s; nothing was changed", path, fmt.Sprintf(format, args...))}
+}
+
+// findOurHook returns ClaudeBench's entry for hookType in an event's array.
+func findOurHook(groups *settingsNode, hookType string, r hookRecognizer) *settingsNode {
+	if groups == nil || groups.kind != snArray {
+		return nil
+	}
+	for _, g := range groups.elems {
+		hs := g.get("hooks")
+		if hs == nil || hs.kind != snArray {
+			continue
+		}
+		for _, e := range hs.elems {
+			if r.ours(e, hookType) {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// installHooks adds the plans missing from doc (the settings' top-level
+// object). It reports the entries added and those already there.
+func installHooks(path string, doc *settingsNode, plans []hookPlan, r hookRecognizer) (added, present []hookRef, notes []string, err error) {
+	hooks := doc.get("hooks")
+	if hooks != nil && !hooks.isNull() && hooks.kind != snObject {
+		return nil, nil, nil, settingsError(path, `"hooks" must be an object, not %s`, hooks.kindName())
+	}
+	for _, p := range plans {
+		if hooks != nil && hooks.kind == snObject {
+			arr := hooks.get(p.he.ClaudeEvent)
+			if arr != nil && !arr.isNull() && arr.kind != snArray {
+				return nil, nil, nil, settingsError(path, `"hooks.%s" must be an array, not %s`, p.he.ClaudeEvent, arr.kindName())
+			}
+			if e := findOurHook(arr, p.he.Type, r); e != nil {
+				ref := p.ref()
+				ref.Handler = describeHookEntry(e)
+				present = append(present, ref)
+				if ref.Handler != p.target {
+					notes = append(notes, fmt.Sprintf("%s (%s) is already installed as %q, not %q; run cb uninstall first to replace it", p.he.Type, p.he.ClaudeEvent, ref.Handler, p.target))
+				}
+				continue
+			}
+		}
+		if hooks == nil || hooks.kind != snObject {
+			hooks = newSettingsObject()
+			doc.set("hooks", hooks)
+		}
+		arr := hooks.get(p.he.ClaudeEvent)
+		if arr == nil || arr.kind != snArray {
+			arr = newSettingsArray()
+			hooks.set(p.he.ClaudeEvent, arr)
+		}
+		arr.push(p.group())
+		added = append(added, p.ref())
+	}
+	return added, present, notes, nil
+}
+
+// uninstallHooks removes ClaudeBench's entries from doc and the containers
+// that this leaves empty.
+func uninstallHooks(doc *settingsNode, r hookRecognizer) (removed []hookRef) {
+	hooks := doc.get("hooks")
+	if hooks == nil || hooks.kind != snObject {
+		return nil
+	}
+	var events []string
+	seen := map[string]bool{}
+	for _, he := range protocol.HookEvents {
+		if !seen[he.ClaudeEvent] {
+			seen[he.ClaudeEvent] = true
+			events = append(events, he.ClaudeEvent)
+		}
+	}
+	for _, ev := range events {
+		arr := hooks.get(ev)
+		if arr == nil || arr.kind != snArray {
+			continue
+		}
+		before := len(removed)
+		for gi := 0; gi < len(arr.elems); gi++ {
+			hs := arr.elems[gi].get("hooks")
+			if hs == nil || hs.kind != snArray || len(hs.elems) == 0 {
+				continue
+			}
+			for ei := 0; ei < len(hs.elems); ei++ {
+				for _, he := range protocol.HookEvents {
+					if he.ClaudeEvent == ev && r.ours(hs.elems[ei], he.Type) {
+						removed = append(removed, hookRef{Type: he.Type, Event: ev, Handler: describeHookEntry(hs.elems[ei])})
+						hs.removeAt(ei)
+						ei--
+						break
+					}
+				}
+			}
+			if len(hs.elems) == 0 && hs.dirty {
+				arr.removeAt(gi)
+				gi--
+			}
+		}
+		if len(removed) > before && len(arr.elems) == 0 {
+			hooks.delete(ev)
+		}
+	}
+	if len(removed) > 0 && len(hooks.members) == 0 {
+		doc.delete("hooks")
+	}
+	return removed
+}
+
+// editSettings runs install or uninstall on the file of o.scope.
+func editSettings(o installOptions) (*settingsChange, error) {
+	path, err := claudeSettingsPath(o.scope, o.projectDir)
+	if err != nil {
+		return nil, err
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	ch := &settingsChange{Scope: o.scope, File: path, DryRun: o.dryRun}
+	f, err := readSettingsFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := hookRecognizer{command: o.command, httpAddr: o.httpAddr}
+	if o.uninstall {
+		if !f.exists {
+			return ch, nil
+		}
+		ch.Removed = uninstallHooks(f.doc, r)
+	} else {
+		plans, err := installPlans(o.command, o.http, o.httpAddr)
+		if err != nil {
+			return nil, &exitError{code: 1, err: err}
+		}
+		ch.Added, ch.Present, ch.Notes, err = installHooks(path, f.doc, plans, r)
+		if err != nil {
+			return nil, err
+		}
+		if v := f.doc.get("disableAllHooks"); v != nil && string(v.raw) == "true" {
+			ch.Notes = append(ch.Notes, `this file sets "disableAllHooks": true, so Claude Code runs none of its hooks`)
+		}
+	}
+	if len(ch.Added) == 0 && len(ch.Removed) == 0 {
+		return ch, nil
+	}
+	out := f.render()
+	if f.exists && bytes.Equal(out, f.data) {
+		return ch, nil
+	}
+	ch.Changed, ch.Created = true, !f.exists
+	oldName := path
+	if !f.exists {
+		oldName = "/dev/null"
+	}
+	ch.Diff = unifiedDiff(oldName, path, f.data, out)
+	if o.dryRun {
+		return ch, nil
+	}
+	ch.Backup, err = f.write(out, o.now())
+	return ch, err
+}
+
+// settingsFile is a settings file as read.
+type settingsFile struct {
+	path    string // as named
+	target  string // the file written (path with symlinks resolved)
+	exists  bool
+	mode    fs.FileMode
+	data    []byte
+	doc     *settingsNode
+	prefix  string // whitespace before the top-level object
+	suffix  string // whitespace after it
+	indent  string
+	newline string
+}
+
+// readSettingsFile reads and parses a settings file; a missing or blank
+// file is an empty object. Malformed JSON is an error naming the place.
+func readSettingsFile(path string) (*settingsFile, error) {
+	f := &settingsFile{path: path, target: path, mode: 0o644, indent: "  ", newline: "\n", suffix: "\n"}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		f.doc = newSettingsObject()
+		return f, nil
+	case err != nil:
+		return nil, fmt.Errorf("read settings file: %w", err)
+	}
+	f.exists, f.data = true, data
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		f.target = t
+	}
+	if fi, err := os.Stat(f.target); err == nil {
+		f.mode = fi.Mode().Perm()
+	}
+	body := bytes.TrimLeft(data, " \t\r\n")
+	f.prefix = string(data[:len(data)-len(body)])
+	body = bytes.TrimRight(body, " \t\r\n")
+	f.suffix = string(data[len(f.prefix)+len(body):])
+	if len(body) == 0 {
+		f.doc = newSettingsObject()
+		f.prefix, f.suffix = "", "\n"
+		return f, nil
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := lineCol(data, se.Offset)
+			return nil, &exitError{code: 1, err: fmt.Errorf("settings file %s is not valid JSON: %v (line %d, column %d, byte offset %d); nothing was changed", path, se, line, col, se.Offset)}
+		}
+		return nil, &exitError{code: 1, err: fmt.Errorf("settings file %s is not valid JSON: %v; nothing was changed", path, err)}
+	}
+	if body[0] != '{' {
+		return nil, settingsError(path, "the top level must be a JSON object")
+	}
+	if f.doc, err = parseSettingsTree(body); err != nil {
+		return nil, settingsError(path, "%v", err)
+	}
+	f.indent = detectIndent(body)
+	if bytes.Contains(data, []byte("\r\n")) {
+		f.newline = "\r\n"
+	}
+	return f, nil
+}
+
+// lineCol turns the offset of a json.SyntaxError (the bytes read, so the
+// bad byte is the one before it) into a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	p := int(min(max(off-1, 0), int64(len(data))))
+	before := data[:p]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = p - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// detectIndent is the indentation unit of a JSON text: the whitespace
+// starting its first indented line, if that is all spaces or all tabs
+// ("  " otherwise).
+func detectIndent(body []byte) string {
+	i := bytes.IndexByte(body, '\n')
+	if i < 0 {
+		return "  "
+	}
+	rest := body[i+1:]
+	ws := rest[:len(rest)-len(bytes.TrimLeft(rest, " \t"))]
+	if len(ws) == 0 || (len(bytes.Trim(ws, " ")) != 0 && len(bytes.Trim(ws, "\t")) != 0) {
+		return "  "
+	}
+	return string(ws)
+}
+
+// render prints the edited document.
+func (f *settingsFile) render() []byte {
+	var b bytes.Buffer
+	b.WriteString(f.prefix)
+	f.doc.render(&b, snStyle{indent: f.indent, newline: f.newline}, 0)
+	b.WriteString(f.suffix)
+	return b.Bytes()
+}
+
+// write backs up the old file and replaces it atomically with out, keeping
+// its mode. It returns the backup's path.
+func (f *settingsFile) write(out []byte, now time.Time) (backup string, err error) {
+	dir := filepath.Dir(f.target)
+	if !f.exists {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	if f.exists {
+		if backup, err = writeBackup(f.path, f.data, f.mode, now); err != nil {
+			return "", err
+		}
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.target)+".tmp-*")
+	if err != nil {
+		return backup, fmt.Errorf("write settings file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(out); err == nil {
+		if err = tmp.Chmod(f.mode); err == nil {
+			err = tmp.Sync()
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return backup, fmt.Errorf("write settings file: %w", err)
+	}
+	// Claude Code writes some settings files itself; do not overwrite a
+	// change made since we read the file.
+	now2, rerr := os.ReadFile(f.target)
+	if (f.exists && (rerr != nil || !bytes.Equal(now2, f.data))) || (!f.exists && rerr == nil) {
+		err = fmt.Errorf("settings file %s changed while cb was editing it; nothing was changed, run the command again", f.path)
+		return backup, err
+	}
+	if err = os.Rename(tmp.Name(), f.target); err != nil {
+		return backup, fmt.Errorf("write settings file: %w", err)
+	}
+	return backup, nil
+}
+
+// writeBackup copies the original to <path>.bak.<unix time> (with a counter
+// when that name is taken) and returns the name.
+func writeBackup(path string, data []byte, mode fs.FileMode, now time.Time) (string, error) {
+	base := path + ".bak." + strconv.FormatInt(now.Unix(), 10)
+	name := base
+	for i := 1; ; i++ {
+		bf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if errors.Is(err, fs.ErrExist) && i < 100 {
+			name = base + "." + strconv.Itoa(i)
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("back up settings file: %w", err)
+		}
+		_, err = bf.Write(data)
+		if cerr := bf.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(name)
+			return "", fmt.Errorf("back up settings file: %w", err)
+		}
+		return name, nil
+	}
+}
+
+func printSettingsChange(w io.Writer, ch *settingsChange, uninstall bool) {
+	what := map[string]string{"user": "user settings", "project": "project settings", "local": "local project settings"}[ch.Scope]
+	fmt.Fprintf(w, "%s: %s\n", what, ch.File)
+	if ch.DryRun && ch.Diff != "" {
+		fmt.Fprint(w, ch.Diff)
+	}
+	line := func(mark string, r hookRef, extra string) {
+		fmt.Fprintf(w, "  %s %-17s %-14s %s%s\n", mark, r.Event, r.Type, r.Handler, extra)
+	}
+	for _, r := range ch.Added {
+		line("+", r, "")
+	}
+	for _, r := range ch.Present {
+		line("=", r, " (already installed)")
+	}
+	for _, r := range ch.Removed {
+		line("-", r, "")
+	}
+	for _, n := range ch.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	switch {
+	case uninstall && len(ch.Removed) == 0:
+		fmt.Fprintln(w, "No ClaudeBench hooks there; nothing changed.")
+	case !uninstall && len(ch.Added) == 0:
+		fmt.Fprintf(w, "Already installed: all %d ClaudeBench hooks are there; nothing changed.\n", len(ch.Present))
+	case ch.DryRun:
+		fmt.Fprintln(w, "Dry run: nothing was written.")
+	default:
+		verb := fmt.Sprintf("Installed %d hooks", len(ch.Added))
+		if uninstall {
+			verb = fmt.Sprintf("Removed %d hooks", len(ch.Removed))
+		}
+		if ch.Created {
+			verb += " (created the file)"
+		}
+		if ch.Backup != "" {
+			verb += "; previous file saved as " + ch.Backup
+		}
+		fmt.Fprintln(w, verb+".")
+	}
+}
+
+// ---- An ordered JSON tree that keeps the original text of what it does
+// not change.
+
+type snKind uint8
+
+const (
+	snScalar snKind = iota
+	snObject
+	snArray
+)
+
+type snMember struct {
+	key string
+	val *settingsNode
+}
+
+type settingsNode struct {
+	kind    snKind
+	members []snMember      // objects, in order (duplicates kept)
+	elems   []*settingsNode // arrays
+	raw     []byte          // the original text; nil for new nodes
+	dirty   bool            // members or elems changed
+}
+
+// parseSettingsTree parses one valid JSON value.
+func parseSettingsTree(raw []byte) (*settingsNode, error) {
+	raw = bytes.Trim(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return nil, errors.New("empty JSON value")
+	}
+	n := &settingsNode{raw: raw}
+	if raw[0] != '{' && raw[0] != '[' {
+		return n, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	n.kind = snArray
+	if raw[0] == '{' {
+		n.kind = snObject
+	}
+	for dec.More() {
+		var key string
+		if n.kind == snObject {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			key, _ = tok.(string)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		child, err := parseSettingsTree(v)
+		if err != nil {
+			return nil, err
+		}
+		if n.kind == snObject {
+			n.members = append(n.members, snMember{key, child})
+		} else {
+			n.elems = append(n.elems, child)
+		}
+	}
+	return n, nil
+}
+
+func newSettingsObject() *settingsNode { return &settingsNode{kind: snObject, dirty: true} }
+func newSettingsArray() *settingsNode  { return &settingsNode{kind: snArray, dirty: true} }
+func newSettingsString(s string) *settingsNode {
+	return &settingsNode{kind: snScalar, raw: settingsJSONString(s)}
+}
+func newSettingsInt(i int) *settingsNode {
+	return &settingsNode{kind: snScalar, raw: []byte(strconv.Itoa(i))}
+}
+
+func settingsJSONString(s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // strings always encode
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+// get returns the value of key in an object (the last one, as JSON.parse
+// does), or nil.
+func (n *settingsNode) get(key string) *settingsNode {
+	if n == nil || n.kind != snObject {
+		return nil
+	}
+	for i := len(n.members) - 1; i >= 0; i-- {
+		if n.members[i].key == key {
+			return n.members[i].val
+		}
+	}
+	return nil
+}
+
+// set replaces the value of key in place, or appends it.
+func (n *settingsNode) set(key string, v *settingsNode) {
+	n.dirty = true
+	for i := len(n.members) - 1; i >= 0; i-- {
+		if n.members[i].key == key {
+			n.members[i].val = v
+			return
+		}
+	}
+	n.members = append(n.members, snMember{key, v})
+}
+
+// delete removes every member named key.
+func (n *settingsNode) delete(key string) {
+	kept := n.members[:0]
+	for _, m := range n.members {
+		if m.key != key {
+			kept = append(kept, m)
+		}
+	}
+	n.members = kept
+	n.dirty = true
+}
+
+func (n *settingsNode) push(v *settingsNode) {
+	n.elems = append(n.elems, v)
+	n.dirty = true
+}
+
+func (n *settingsNode) removeAt(i int) {
+	n.elems = append(n.elems[:i], n.elems[i+1:]...)
+	n.dirty = true
+}
+
+func (n *settingsNode) isNull() bool { return n.kind == snScalar && string(n.raw) == "null" }
+
+func (n *settingsNode) kindName() string {
+	switch {
+	case n.kind == snObject:
+		return "an object"
+	case n.kind == snArray:
+		return "an array"
+	case n.isNull():
+		return "null"
+	case n.raw[0] == '"':
+		return "a string"
+	case string(n.raw) == "true" || string(n.raw) == "false":
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// getString returns the string value of key.
+func (n *settingsNode) getString(key string) (string, bool) {
+	v := n.get(key)
+	if v == nil || v.kind != snScalar || len(v.raw) == 0 || v.raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(v.raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// getStrings returns key's value as a list of strings; ok is false when key
+// is absent (non-string elements are returned as "").
+func (n *settingsNode) getStrings(key string) ([]string, bool) {
+	v := n.get(key)
+	if v == nil || v.kind != snArray {
+		return nil, false
+	}
+	out := make([]string, len(v.elems))
+	for i, e := range v.elems {
+		if e.kind == snScalar {
+			_ = json.Unmarshal(e.raw, &out[i])
+		}
+	}
+	return out, true
+}
+
+// changed reports whether n or anything in it was changed.
+func (n *settingsNode) changed() bool {
+	if n.dirty || n.raw == nil {
+		return true
+	}
+	for _, m := range n.members {
+		if m.val.changed() {
+			return true
+		}
+	}
+	for _, e := range n.elems {
+		if e.changed() {
+			return true
+		}
+	}
+	return false
+}
+
+type snStyle struct{ indent, newline string }
+
+// render prints n at nesting depth: unchanged values as they were, changed
+// containers one member per line like json.MarshalIndent.
+func (n *settingsNode) render(b *bytes.Buffer, st snStyle, depth int) {
+	if n.kind == snScalar || !n.changed() {
+		b.Write(n.raw)
+		return
+	}
+	open, closing, count := byte('['), byte(']'), len(n.elems)
+	if n.kind == snObject {
+		open, closing, count = '{', '}', len(n.members)
+	}
+	b.WriteByte(open)
+	if count == 0 {
+		b.WriteByte(closing)
+		return
+	}
+	for i := 0; i < count; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(st.newline)
+		b.WriteString(strings.Repeat(st.indent, depth+1))
+		if n.kind == snObject {
+			b.Write(settingsJSONString(n.members[i].key))
+			b.WriteString(": ")
+			n.members[i].val.render(b, st, depth+1)
+		} else {
+			n.elems[i].render(b, st, depth+1)
+		}
+	}
+	b.WriteString(st.newline)
+	b.WriteString(strings.Repeat(st.indent, depth))
+	b.WriteByte(closing)
+}
+
+// ---- Unified diff of two texts, line by line (LCS; settings files are small).
+
+// unifiedDiff returns the changes from a to b as a unified diff with three
+// lines of context; "" when they are equal.
+func unifiedDiff(aName, bName string, a, b []byte) string {
+	if bytes.Equal(a, b) {
+		return ""
+	}
+	al, bl := udiffLines(a), udiffLines(b)
+	ops := udiffOps(al, bl)
+	var out strings.Builder
+	fmt.Fprintf(&out, "--- %s\n+++ %s\n", aName, bName)
+	const ctx = 3
+	for i := 0; i < len(ops); {
+		// Find the next change.
+		for i < len(ops) && ops[i].kind == ' ' {
+			i++
+		}
+		if i == len(ops) {
+			break
+		}
+		start := max(i-ctx, 0)
+		// Extend the hunk while changes are within 2*ctx lines of each other.
+		end := i
+		for j := i; j < len(ops); j++ {
+			if ops[j].kind != ' ' {
+				end = j
+			} else if j-end > 2*ctx {
+				break
+			}
+		}
+		stop := min(end+ctx+1, len(ops))
+		aStart, bStart := ops[start].a, ops[start].b
+		var aCount, bCount int
+		var body strings.Builder
+		for _, op := range ops[start:stop] {
+			switch op.kind {
+			case ' ':
+				aCount++
+				bCount++
+			case '-':
+				aCount++
+			case '+':
+				bCount++
+			}
+			body.WriteByte(op.kind)
+			body.WriteString(op.text)
+			if !strings.HasSuffix(op.text, "\n") {
+				body.WriteString("\n\\ No newline at end of file\n")
+			}
+		}
+		fmt.Fprintf(&out, "@@ -%s +%s @@\n", udiffRange(aStart, aCount), udiffRange(bStart, bCount))
+		out.WriteString(body.String())
+		i = stop
+	}
+	return out.String()
+}
+
+// udiffRange prints a hunk range; start is the 0-based index of its first line.
+func udiffRange(start, count int) string {
+	if count == 0 {
+		return fmt.Sprintf("%d,0", start)
+	}
+	if count == 1 {
+		return strconv.Itoa(start + 1)
+	}
+	return fmt.Sprintf("%d,%d", start+1, count)
+}
+
+// udiffLines splits after each newline, keeping it.
+func udiffLines(s []byte) []string {
+	var lines []string
+	for len(s) > 0 {
+		i := bytes.IndexByte(s, '\n')
+		if i < 0 {
+			lines = append(lines, string(s))
+			break
+		}
+		lines = append(lines, string(s[:i+1]))
+		s = s[i+1:]
+	}
+	return lines
+}
+
+type udiffOp struct {
+	kind byte // ' ', '-', '+'
+	text string
+	a, b int // index of the line in a and b (where it is or would be)
+}
+
+// udiffOps is the edit script from a to b: common prefix and suffix, and a
+// longest common subsequence in between.
+func udiffOps(a, b []string) []udiffOp {
+	pre := 0
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	am, bm := a[pre:len(a)-suf], b[pre:len(b)-suf]
+	// lcs[i][j] is the LCS length of am[i:] and bm[j:].
+	lcs := make([][]int32, len(am)+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, len(bm)+1)
+	}
+	for i := len(am) - 1; i >= 0; i-- {
+		for j := len(bm) - 1; j >= 0; j-- {
+			if am[i] == bm[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	ops := make([]udiffOp, 0, len(a)+len(b))
+	for k := 0; k < pre; k++ {
+		ops = append(ops, udiffOp{' ', a[k], k, k})
+	}
+	i, j := 0, 0
+	for i < len(am) || j < len(bm) {
+		switch {
+		case i < len(am) && j < len(bm) && am[i] == bm[j]:
+			ops = append(ops, udiffOp{' ', am[i], pre + i, pre + j})
+			i++
+			j++
+		case i < len(am) && (j == len(bm) || lcs[i+1][j] >= lcs[i][j+1]):
+			ops = append(ops, udiffOp{'-', am[i], pre + i, pre + j})
+			i++
+		default:
+			ops = append(ops, udiffOp{'+', bm[j], pre + i, pre + j})
+			j++
+		}
+	}
+	for k := 0; k < suf; k++ {
+		ops = append(ops, udiffOp{' ', a[len(a)-suf+k], len(a) - suf + k, len(b) - suf + k})
+	}
+	return ops
+}

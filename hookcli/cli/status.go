@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// healthResult is system.health's answer.
+type healthResult struct {
+	Status    string        `json:"status"`
+	Instances []apiInstance `json:"instances"`
+	Redis     struct {
+		Status string `json:"status"`
+		Mode   string `json:"mode,omitempty"`
+	} `json:"redis"`
+	Store struct {
+		Status string `json:"status"`
+		Kind   string `json:"kind,omitempty"`
+	} `json:"store"`
+}
+
+// apiInstance is a registered instance (common.json#/$defs/instance).
+type apiInstance struct {
+	ID       string          `json:"id"`
+	Roles    []string        `json:"roles"`
+	Health   string          `json:"health"`
+	LastSeen time.Time       `json:"lastSeen"`
+	AgeMs    *int64          `json:"ageMs,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+// metricsResult is system.metrics' answer.
+type metricsResult struct {
+	QueueDepth      int                          `json:"queueDepth"`
+	TasksByStatus   map[string]int               `json:"tasksByStatus"`
+	EventsProcessed int64                        `json:"eventsProcessed"`
+	Handlers        map[string]handlerMetricsRow `json:"handlers"`
+}
+
+// handlerMetricsRow is one method's counters in system.metrics.
+type handlerMetricsRow struct {
+	Calls        int64   `json:"calls"`
+	Errors       int64   `json:"errors"`
+	Timeouts     int64   `json:"timeouts"`
+	RateLimited  int64   `json:"rateLimited"`
+	CircuitOpen  int64   `json:"circuitOpen"`
+	AvgLatencyMs float64 `json:"avgLatencyMs"`
+	MaxLatencyMs float64 `json:"maxLatencyMs"`
+}
+
+// statusJSON is what cb status --json prints: both answers as received.
+type statusJSON struct {
+	Health  json.RawMessage `json:"health"`
+	Metrics json.RawMessage `json:"metrics"`
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show instances, queue depth, tasks by status, Redis and store health",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			raw, err := a.fetchStatus(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return writeJSON(a.stdout, raw)
+			}
+			var h healthResult
+			var m metricsResult
+			if err := decodeResult("system.health", raw.Health, &h); err != nil {
+				return err
+			}
+			if err := decodeResult("system.metrics", raw.Metrics, &m); err != nil {
+				return err
+			}
+			return renderStatus(a.stdout, h, m, time.Now(), paletteFor(a.stdout))
+		},
+	}
+}
+
+// fetchStatus asks for health and metrics at the same time.
+func (a *app) fetchStatus(ctx context.Context) (statusJSON, error) {
+	if _, err := a.connect(); err != nil { // once, before the two calls share it
+		return statusJSON{}, err
+	}
+	var out statusJSON
+	var herr, merr error
+	var wg sync.WaitGroup
+	wg.Go(func() { out.Health, herr = a.call(ctx, "system.health", nil) })
+	wg.Go(func() { out.Metrics, merr = a.call(ctx, "system.metrics", nil) })
+	wg.Wait()
+	if herr != nil {
+		return out, herr
+	}
+	return out, merr
+}
+
+// statusOrder lists the task statuses first in their lifecycle order.
+var statusOrder = []string{"pending", "in_progress", "completed", "failed"}
+
+// renderStatus prints the overview: overall health, Redis, store, queue,
+// tasks by status, events, then one line per instance with its heartbeat age
+// (ageMs from cbd, else measured from lastSeen at now).
+func renderStatus(w io.Writer, h healthResult, m metricsResult, now time.Time, p palette) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	withDetail := func(status, detail string) string {
+		if detail == "" {
+			return p.health(orDash(status))
+		}
+		return p.health(orDash(status)) + " (" + detail + ")"
+	}
+	fmt.Fprintf(tw, "status\t%s\n", p.health(orDash(h.Status)))
+	fmt.Fprintf(tw, "redis\t%s\n", withDetail(h.Redis.Status, h.Redis.Mode))
+	fmt.Fprintf(tw, "store\t%s\n", withDetail(h.Store.Status, h.Store.Kind))
+	fmt.Fprintf(tw, "queue\t%d queued\n", m.QueueDepth)
+	fmt.Fprintf(tw, "tasks\t%s\n", formatCounts(m.TasksByStatus, p))
+	var errs, limited, open, timeouts int64
+	for _, row := range m.Handlers {
+		errs += row.Errors
+		limited += row.RateLimited
+		open += row.CircuitOpen
+		timeouts += row.Timeouts
+	}
+	fmt.Fprintf(tw, "events\t%d processed, %d errors\n", m.EventsProcessed, errs)
+	fmt.Fprintf(tw, "rejected\t%d rate limited, %d circuit open, %d timeouts\n", limited, open, timeouts)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if len(h.Instances) == 0 {
+		_, err := fmt.Fprintln(w, "no instances registered")
+		return err
+	}
+	insts := append([]apiInstance(nil), h.Instances...)
+	sort.SliceStable(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "INSTANCE\t%s\tHEARTBEAT\tROLES\n", p.header("HEALTH"))
+	for _, in := range insts {
+		age := now.Sub(in.LastSeen)
+		if in.AgeMs != nil {
+			age = time.Duration(*in.AgeMs) * time.Millisecond
+		}
+		roles := strings.Join(in.Roles, ",")
+		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%s\n", oneLine(in.ID), p.health(orDash(in.Health)), humanAge(age), orDash(oneLine(roles)))
+	}
+	return tw.Flush()
+}
+
+// formatCounts prints counts as "pending 3, in_progress 1, ...": known
+// statuses in lifecycle order, then any others by name.
+func formatCounts(counts map[string]int, p palette) string {
+	if len(counts) == 0 {
+		return "-"
+	}
+	var parts []string
+	seen := map[string]bool{}
+	for _, s := range statusOrder {
+		if n, ok := counts[s]; ok {
+			parts = append(parts, fmt.Sprintf("%s %d", p.status(s), n))
+			seen[s] = true
+		}
+	}
+	var rest []string
+	for s := range counts {
+		if !seen[s] {
+			rest = append(rest, s)
+		}
+	}
+	sort.Strings(rest)
+	for _, s := range rest {
+		parts = append(parts, fmt.Sprintf("%s %d", p.status(s), counts[s]))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,324 @@
+package hookcli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/scripts"
+)
+
+// leanTransport is cb's own Redis client: one connection, RESP2, the few
+// commands a hook call needs. It links neither go-redis nor crypto/tls; a
+// URL it does not serve (rediss://, Sentinel, go-redis tuning options) is
+// handed over to `cb-cli hook <type>` before stdin is read.
+type leanTransport struct {
+	hookType string
+}
+
+func (t *leanTransport) Open(rawURL string) (Conn, error) {
+	addr, lean, err := parseLeanURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if !lean {
+		return nil, fmt.Errorf("redis url needs cb-cli: %w", handOver([]string{"hook", t.hookType}))
+	}
+	return &respConn{addr: addr}, nil
+}
+
+// redisAddr is what the lean client takes from a Redis URL.
+type redisAddr struct {
+	network, addr      string
+	username, password string
+	db                 int
+}
+
+// parseLeanURL reads a redis:// or unix:// URL with go-redis's semantics
+// (redis.ParseURL): user and password from the user info, the database from
+// the path (redis://) or ?db=. lean is false for what only go-redis serves:
+// rediss:// (TLS), Sentinel (?master_name=), any other query option, and
+// anything malformed beyond url.Parse (cb-cli then reports it).
+func parseLeanURL(rawURL string) (a redisAddr, lean bool, err error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return a, false, fmt.Errorf("redis url: %w", err)
+	}
+	q := u.Query()
+	for k := range q {
+		if k != "db" {
+			return a, false, nil
+		}
+	}
+	if u.User != nil {
+		a.username = u.User.Username()
+		a.password, _ = u.User.Password()
+	}
+	switch u.Scheme {
+	case "redis":
+		host, port := u.Hostname(), u.Port()
+		if host == "" {
+			host = "localhost"
+		}
+		if port == "" {
+			port = "6379"
+		}
+		a.network, a.addr = "tcp", net.JoinHostPort(host, port)
+		f := strings.FieldsFunc(u.Path, func(r rune) bool { return r == '/' })
+		switch len(f) {
+		case 0:
+		case 1:
+			if a.db, err = strconv.Atoi(f[0]); err != nil {
+				return a, false, nil
+			}
+		default:
+			return a, false, nil
+		}
+	case "unix":
+		if strings.TrimSpace(u.Path) == "" {
+			return a, false, nil
+		}
+		a.network, a.addr = "unix", u.Path
+	default:
+		return a, false, nil
+	}
+	if s := q.Get("db"); s != "" {
+		if a.db, err = strconv.Atoi(s); err != nil {
+			return a, false, nil
+		}
+	}
+	return a, true, nil
+}
+
+// respConn is one call's connection, dialed by CallEvent.
+type respConn struct {
+	addr redisAddr
+	c    net.Conn
+	r    *bufio.Reader
+	buf  []byte
+	wait time.Duration // the BLPOP's timeout
+}
+
+// dialTimeout bounds the dial like go-redis's DialTimeout for cb.
+const dialTimeout = 2 * time.Second
+
+func (c *respConn) Close() error {
+	if c.c == nil {
+		return nil
+	}
+	return c.c.Close()
+}
+
+// CallEvent is protocol/client.Client.CallEvent over RESP2 in one write:
+// [AUTH, SELECT,] EVAL of call.lua, and the BLPOP on the answer. The
+// script's reply is read first; when it says nobody will answer (unknown
+// method, no live cbd) or fails, the call returns at once without waiting
+// for the BLPOP, and closing the connection ends it on the server.
+func (c *respConn) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMessage, error) {
+	if ev.Metadata.CorrelationID == "" {
+		ev.Metadata.CorrelationID = ev.Metadata.ID
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(30 * time.Second)
+	}
+	ev.Metadata.Deadline = deadline.UnixMilli()
+	data, err := protocol.EncodeEvent(ev)
+	if err != nil {
+		return nil, err
+	}
+	status, err := c.send(ctx, deadline, ev, data)
+	if err != nil {
+		return nil, unavailable("send "+ev.Type, err)
+	}
+	switch status {
+	case -1:
+		return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + ev.Type}
+	case 0:
+		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", ev.Type)}
+	}
+	return c.await(ctx)
+}
+
+// send dials and writes the whole call (see CallEvent), then reads up to
+// the script's reply and returns its status.
+func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Event, data []byte) (int64, error) {
+	c.wait = time.Until(deadline)
+	if c.wait < time.Millisecond {
+		return 0, context.DeadlineExceeded
+	}
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	conn, err := (&net.Dialer{}).DialContext(dctx, c.addr.network, c.addr.addr)
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	_ = conn.SetDeadline(deadline)
+	c.c, c.r = conn, bufio.NewReader(conn)
+	if c.addr.password != "" {
+		// As go-redis's HELLO ... AUTH: a password without a user name is
+		// the default user's (which any password opens when it has none).
+		user := c.addr.username
+		if user == "" {
+			user = "default"
+		}
+		c.cmd("AUTH", user, c.addr.password)
+	}
+	if c.addr.db > 0 {
+		c.cmd("SELECT", strconv.Itoa(c.addr.db))
+	}
+	// EVAL, not EVALSHA: Redis caches the compiled script by its hash
+	// anyway, and a NOSCRIPT could not be retried ahead of a BLPOP already
+	// sent.
+	c.cmd("EVAL", scripts.Call, "3",
+		protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type),
+		strconv.FormatInt(time.Now().UnixMilli(), 10), string(data), ev.Type, protocol.StreamField)
+	// BLPOP takes fractional seconds (Redis >= 6); 0 would mean forever.
+	c.cmd("BLPOP", protocol.ResponseKey(ev.Metadata.CorrelationID), strconv.FormatFloat(c.wait.Seconds(), 'f', 3, 64))
+	if _, err := c.c.Write(c.buf); err != nil {
+		return 0, err
+	}
+	if c.addr.password != "" {
+		if _, err := c.reply(); err != nil {
+			return 0, err
+		}
+	}
+	if c.addr.db > 0 {
+		if _, err := c.reply(); err != nil {
+			return 0, err
+		}
+	}
+	res, err := c.reply()
+	if err != nil {
+		return 0, err
+	}
+	arr, _ := res.([]any)
+	if len(arr) != 2 {
+		return 0, errors.New("malformed call.lua reply")
+	}
+	status, _ := arr[0].(int64)
+	return status, nil
+}
+
+// await is protocol/client.Client.Await: the BLPOP's reply, the Response
+// decoded.
+func (c *respConn) await(ctx context.Context) (json.RawMessage, error) {
+	timeout := &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("no answer within %s", c.wait.Round(time.Millisecond))}
+	res, err := c.reply()
+	if err != nil {
+		var ne net.Error
+		if ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
+			return nil, timeout
+		}
+		return nil, unavailable("await answer", err)
+	}
+	if res == nil {
+		return nil, timeout
+	}
+	arr, _ := res.([]any)
+	payload, ok := "", false
+	if len(arr) == 2 {
+		payload, ok = arr[1].(string)
+	}
+	if !ok {
+		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed BLPOP reply"}
+	}
+	var resp protocol.Response
+	if err := json.Unmarshal([]byte(payload), &resp); err != nil {
+		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed response: " + err.Error()}
+	}
+	if resp.Error != nil {
+		return nil, resp.Error
+	}
+	return resp.Result, nil
+}
+
+func unavailable(what string, err error) *protocol.Error {
+	return &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("%s: redis: %v", what, err)}
+}
+
+// cmd appends one command to the write buffer.
+func (c *respConn) cmd(args ...string) {
+	b := append(c.buf, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	c.buf = b
+}
+
+// redisError is an error reply ("-ERR ...").
+type redisError string
+
+func (e redisError) Error() string { return string(e) }
+
+// maxBulk bounds one bulk string read (the largest answer cbd sends is a
+// hook result carrying a rewritten input).
+const maxBulk = 512 << 20
+
+// reply reads one RESP2 reply: string (simple or bulk), int64, []any, nil
+// (null bulk or array), or a redisError as the error.
+func (c *respConn) reply() (any, error) {
+	line, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return nil, errors.New("malformed reply from redis")
+	}
+	kind, body := line[0], string(line[1:len(line)-2])
+	switch kind {
+	case '+':
+		return body, nil
+	case '-':
+		return nil, redisError(body)
+	case ':':
+		return strconv.ParseInt(body, 10, 64)
+	case '$':
+		n, err := strconv.Atoi(body)
+		if err != nil || n > maxBulk {
+			return nil, errors.New("malformed bulk length from redis")
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		b := make([]byte, n+2)
+		if _, err := io.ReadFull(c.r, b); err != nil {
+			return nil, err
+		}
+		return string(b[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(body)
+		if err != nil || n > 1<<20 {
+			return nil, errors.New("malformed array length from redis")
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		out := make([]any, n)
+		for i := range out {
+			v, err := c.reply()
+			var re redisError
+			if err != nil && !errors.As(err, &re) {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	return nil, errors.New("malformed reply from redis")
+}
