@@ -40,6 +40,7 @@ lint:
 ## fuzz: a short run of every fuzz target.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseHookInput -fuzztime 30s ./hookcli
+	$(GO) test -run '^$$' -fuzz FuzzReadConfigLean -fuzztime 30s -fuzzminimizetime 200x ./hookcli
 	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy
 
 ## bench: latency and throughput against baselines measured in the same run.

@@ -297,3 +297,25 @@ func TestHookNoDaemonFailsFast(t *testing.T) {
 		t.Fatalf("took %v", r.Elapsed)
 	}
 }
+
+// TestHookConfigFile reads the hook settings from config files cb's lean
+// reader takes and from ones it leaves to cb-cli's YAML parser: the fail
+// mode must be the file's either way.
+func TestHookConfigFile(t *testing.T) {
+	dead := "CB_REDIS_URL=unix://" + filepath.Join(t.TempDir(), "none.sock")
+	for _, c := range []struct{ name, config, stdout, stderr string }{
+		{"lean", testRules + "  fail_mode: closed\n", "deny", "fail mode closed"},
+		{"flow mapping", "hook: {fail_mode: closed}\n", "deny", "fail mode closed"},
+		{"anchor", "x: &closed closed\nhook:\n  pre_tool:\n    fail_mode: *closed\n", "deny", "fail mode closed"},
+		{"broken", "hook:\n  fail_mode: [closed\n", "", "parse config"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := testenv.NewHome(t, dead)
+			h.WriteConfig(t, c.config)
+			r := testenv.RunCB(t, bin, h, nil, fixture(t, "pre_tool_ls.json"), "hook", "pre_tool")
+			if r.Code != 0 || !strings.Contains(r.Stdout, c.stdout) || (c.stdout == "" && r.Stdout != "") || !strings.Contains(r.Stderr, c.stderr) {
+				t.Fatalf("exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+			}
+		})
+	}
+}

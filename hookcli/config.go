@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/protocol"
-	"go.yaml.in/yaml/v3"
 )
 
 // Settings is cb's (and cb-cli's) view of the configuration: environment variables
@@ -21,8 +20,14 @@ type Settings struct {
 	file map[string]any
 }
 
-// LoadSettings reads the config file if there is one.
-func LoadSettings() (*Settings, error) {
+// ConfigParser reads the config file's YAML into nested maps, as
+// yaml.Unmarshal into map[string]any does.
+type ConfigParser func(data []byte) (map[string]any, error)
+
+// LoadSettings reads the config file, if there is one, with parse. cb-cli
+// parses with go.yaml.in/yaml/v3; cb hook with readConfigLean, which does
+// not link it.
+func LoadSettings(parse ConfigParser) (*Settings, error) {
 	s := &Settings{dirs: protocol.UserDirs()}
 	path := os.Getenv("CB_CONFIG")
 	if path == "" {
@@ -35,7 +40,7 @@ func LoadSettings() (*Settings, error) {
 	case err != nil:
 		return s, fmt.Errorf("read config %s: %w", path, err)
 	}
-	if err := yaml.Unmarshal(data, &s.file); err != nil {
+	if s.file, err = parse(data); err != nil {
 		return s, fmt.Errorf("parse config %s: %w", path, err)
 	}
 	return s, nil

@@ -18,9 +18,13 @@ const (
 	exitUsage = 1
 )
 
-// Transport carries one hook request to cbd. cb uses a lean RESP2 client;
-// cb-cli the go-redis client of protocol/client.
+// Transport reads the settings for and carries one hook request to cbd.
+// cb uses a lean config reader and RESP2 client; cb-cli yaml and the
+// go-redis client of protocol/client.
 type Transport interface {
+	// Settings loads the configuration. Like Open, it runs before stdin is
+	// read, and may hand the invocation over to another process.
+	Settings() (*Settings, error)
 	// Open prepares a connection to the Redis at url (it need not dial).
 	// It runs before stdin is read, so a transport that cannot serve url
 	// may hand the whole invocation over to another process.
@@ -62,7 +66,7 @@ func RunHook(hookType string, stdin io.Reader, stdout, stderr io.Writer, t Trans
 			code = h.fail(fmt.Errorf("internal error: %v", r))
 		}
 	}()
-	settings, err := LoadSettings()
+	settings, err := t.Settings()
 	if settings != nil {
 		h.failMode = settings.FailMode(hookType)
 	}

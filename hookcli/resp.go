@@ -25,6 +25,16 @@ type leanTransport struct {
 	hookType string
 }
 
+// Settings reads the config file with readConfigLean, and hands over to
+// cb-cli when the settings cb hook reads need the full YAML parser.
+func (t *leanTransport) Settings() (*Settings, error) {
+	s, err := LoadSettings(readConfigForHook)
+	if errors.Is(err, errNeedsYAML) {
+		return s, fmt.Errorf("config file needs cb-cli's YAML parser: %w", handOver([]string{"hook", t.hookType}))
+	}
+	return s, err
+}
+
 func (t *leanTransport) Open(rawURL string) (Conn, error) {
 	addr, lean, err := parseLeanURL(rawURL)
 	if err != nil {

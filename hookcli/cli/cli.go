@@ -87,7 +87,7 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := hookcli.LoadSettings()
+			s, err := hookcli.LoadSettings(parseYAML)
 			a.settings = s
 			return err
 		},

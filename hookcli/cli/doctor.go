@@ -55,7 +55,7 @@ It exits 0 when every check passes and 1 otherwise.`,
 		// A broken config is one of the things doctor reports, so it must
 		// not stop the command the way it stops the others.
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			a.settings, loadErr = hookcli.LoadSettings()
+			a.settings, loadErr = hookcli.LoadSettings(parseYAML)
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {

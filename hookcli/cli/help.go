@@ -166,7 +166,7 @@ func (a *app) completeTypes(nArgs int) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		if a.settings == nil {
-			s, err := hookcli.LoadSettings()
+			s, err := hookcli.LoadSettings(parseYAML)
 			if err != nil {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}

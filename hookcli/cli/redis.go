@@ -8,6 +8,7 @@ import (
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/redis/go-redis/v9"
+	"go.yaml.in/yaml/v3"
 )
 
 // dialRedis opens the client of a short-lived process (see
@@ -18,13 +19,22 @@ func dialRedis(url string, poolSize int) (*redis.Client, error) {
 	return client.OpenRedis(url, client.RedisTuning{PoolSize: poolSize, Short: true})
 }
 
+// parseYAML reads the config file as cbd does.
+func parseYAML(data []byte) (map[string]any, error) {
+	var m map[string]any
+	err := yaml.Unmarshal(data, &m)
+	return m, err
+}
+
 type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-// hookTransport runs `cb hook` over go-redis: every URL client.OpenRedis
-// takes, TLS and Sentinel included.
+// hookTransport runs `cb hook` with yaml and go-redis: every config file,
+// and every URL client.OpenRedis takes, TLS and Sentinel included.
 type hookTransport struct{}
+
+func (hookTransport) Settings() (*hookcli.Settings, error) { return hookcli.LoadSettings(parseYAML) }
 
 func (hookTransport) Open(url string) (hookcli.Conn, error) {
 	rdb, err := dialRedis(url, 1)
