@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -349,6 +350,39 @@ func readWSEvent(t *testing.T, c *websocket.Conn, ids ...string) wsEvent {
 // TestHTTPWebSocketEvents subscribes over /ws and sees the task events of
 // calls made over HTTP, in order, and those of a second cbd on the same
 // Redis.
+// TestHTTPRateLimitMatchesRedis: a method limited to 3 calls/s per source
+// answers the fourth call in a burst with the same rate-limited code and
+// retry hint over Redis and over HTTP (each transport is its own source).
+func TestHTTPRateLimitMatchesRedis(t *testing.T) {
+	e := startHTTPEnv(t, "CB_HANDLERS_SYSTEM_HEALTH_RATE_LIMIT=3")
+	var redisErr *protocol.Error
+	for i := 0; i < 4; i++ {
+		_, err := e.call(t, "system.health", map[string]any{})
+		if i < 3 && err != nil {
+			t.Fatalf("redis call %d within the limit: %v", i, err)
+		}
+		if i == 3 && !errors.As(err, &redisErr) {
+			t.Fatalf("redis call over the limit: %v", err)
+		}
+	}
+	var httpErr *rpcReplyError
+	for i := 0; i < 4; i++ {
+		r := e.httpCall(t, "system.health", map[string]any{})
+		if i < 3 && r.Error != nil {
+			t.Fatalf("http call %d within the limit: %+v", i, r.Error)
+		}
+		if i == 3 {
+			httpErr = r.Error
+		}
+	}
+	if redisErr.Code != protocol.CodeRateLimited || httpErr == nil || httpErr.Code != redisErr.Code {
+		t.Fatalf("over the limit: redis %+v, http %+v; want both %d", redisErr, httpErr, protocol.CodeRateLimited)
+	}
+	if !strings.Contains(string(httpErr.Data), "retryAfterMs") || redisErr.Data == nil {
+		t.Fatalf("no retry hint: redis %+v, http %s", redisErr.Data, httpErr.Data)
+	}
+}
+
 func TestHTTPWebSocketEvents(t *testing.T) {
 	e := startHTTPEnv(t)
 	idA := "cbd-" + t.Name()
