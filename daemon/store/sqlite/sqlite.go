@@ -37,10 +37,26 @@ var migrationsFS embed.FS
 // connection (typically another process) before failing with SQLITE_BUSY.
 const BusyTimeout = 10 * time.Second
 
+// Checkpointing: SQLite's automatic checkpoint runs inside the commit that
+// crosses its threshold, and a checkpoint ends with fsync, so now and then
+// one write (and every request waiting on it) would stall for the disk.
+// Instead the store turns it off and checkpoints from a goroutine of its
+// own every CheckpointInterval, without blocking writers; if the WAL has
+// grown past CheckpointResetFrames (writers kept it from being checkpointed
+// to its end) one checkpoint runs between two writes, so that the next
+// write starts the WAL over.
+const (
+	CheckpointInterval    = time.Second
+	CheckpointResetFrames = 4096 // pages: 16 MiB of WAL
+)
+
 // Store is a store.Store backed by one SQLite database file.
 type Store struct {
 	db   *sql.DB
 	path string
+
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 
 	// writeGate serializes writes within the process: a buffered channel of
 	// capacity one, so acquiring it can be abandoned when ctx ends.
@@ -87,12 +103,50 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 
-	s := &Store{db: db, path: abs, writeGate: make(chan struct{}, 1)}
+	s := &Store{db: db, path: abs, writeGate: make(chan struct{}, 1),
+		stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
 	if err := s.setup(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite store: open %s: %w", abs, err)
 	}
+	go s.checkpointLoop()
 	return s, nil
+}
+
+func (s *Store) checkpointLoop() {
+	defer close(s.checkpointsDone)
+	t := time.NewTicker(CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCheckpoints:
+			return
+		case <-t.C:
+			_, _ = s.Checkpoint(context.Background())
+		}
+	}
+}
+
+// Checkpoint copies the WAL into the database file without blocking
+// writers, and once more between two writes when the WAL has grown past
+// CheckpointResetFrames. It returns the WAL's size in pages after.
+func (s *Store) Checkpoint(ctx context.Context) (walFrames int, err error) {
+	run := func() (int, error) {
+		var busy, frames, done int
+		if err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+			return 0, fmt.Errorf("sqlite store: checkpoint: %w", err)
+		}
+		return frames, nil
+	}
+	frames, err := run()
+	if err != nil || frames <= CheckpointResetFrames {
+		return frames, err
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return frames, err
+	}
+	defer s.unlockWrite()
+	return run()
 }
 
 // dsn builds the driver connection string for the database file abs. The
@@ -106,6 +160,7 @@ func dsn(abs string) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "wal_autocheckpoint(0)") // see Checkpoint
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
 	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
@@ -174,6 +229,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.stopCheckpoints)
+		<-s.checkpointsDone
 		for _, stmt := range []*sql.Stmt{s.stmtTaskUpsert, s.stmtTaskGet, s.stmtTaskDelete,
 			s.stmtTaskNonTerminal, s.stmtTaskCount, s.stmtAuditInsert} {
 			if stmt != nil {
