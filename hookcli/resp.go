@@ -134,15 +134,7 @@ func (c *respConn) Close() error {
 // method, no live cbd) or fails, the call returns at once without waiting
 // for the BLPOP, and closing the connection ends it on the server.
 func (c *respConn) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMessage, error) {
-	if ev.Metadata.CorrelationID == "" {
-		ev.Metadata.CorrelationID = ev.Metadata.ID
-	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(30 * time.Second)
-	}
-	ev.Metadata.Deadline = deadline.UnixMilli()
-	data, err := protocol.EncodeEvent(ev)
+	deadline, data, err := protocol.PrepareCall(ctx, &ev)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +142,8 @@ func (c *respConn) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMe
 	if err != nil {
 		return nil, unavailable("send "+ev.Type, err)
 	}
-	switch status {
-	case -1:
-		return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + ev.Type}
-	case 0:
-		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", ev.Type)}
+	if perr := protocol.CallStatusError(ev.Type, status); perr != nil {
+		return nil, perr
 	}
 	return c.await(ctx)
 }

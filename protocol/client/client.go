@@ -125,34 +125,21 @@ func (c *Client) Call(ctx context.Context, eventType string, payload any, opt Op
 // CallEvent is Call for a prepared event; it sets the correlation id and
 // deadline in ev's metadata.
 func (c *Client) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMessage, error) {
-	if ev.Metadata.CorrelationID == "" {
-		ev.Metadata.CorrelationID = ev.Metadata.ID
-	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(30 * time.Second)
-	}
-	ev.Metadata.Deadline = deadline.UnixMilli()
-	// One round trip, one script: refuse unknown methods, append the request,
-	// and say whether anybody serves it now. A request nobody serves is kept
-	// for a cbd that starts later, but the caller is not made to wait.
-	data, err := protocol.EncodeEvent(ev)
+	_, data, err := protocol.PrepareCall(ctx, &ev)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UnixMilli()
+	// One round trip, one script: refuse unknown methods, append the request,
+	// and say whether anybody serves it now.
 	res, err := redisscript.Call().Run(ctx, c.rdb,
 		[]string{protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type)},
-		now, data, ev.Type, protocol.StreamField).Slice()
+		time.Now().UnixMilli(), data, ev.Type, protocol.StreamField).Slice()
 	if err != nil {
 		return nil, unavailable("send "+ev.Type, err)
 	}
 	status, _ := res[0].(int64)
-	switch status {
-	case -1:
-		return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + ev.Type}
-	case 0:
-		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", ev.Type)}
+	if perr := protocol.CallStatusError(ev.Type, status); perr != nil {
+		return nil, perr
 	}
 	return c.Await(ctx, ev.Metadata.CorrelationID)
 }
@@ -161,7 +148,7 @@ func (c *Client) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMess
 func (c *Client) Await(ctx context.Context, correlationID string) (json.RawMessage, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(30 * time.Second)
+		deadline = time.Now().Add(protocol.DefaultCallTimeout)
 	}
 	wait := time.Until(deadline)
 	if wait < time.Millisecond {

@@ -1,0 +1,45 @@
+package protocol
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// DefaultCallTimeout is a call's deadline when its context has none.
+const DefaultCallTimeout = 30 * time.Second
+
+// PrepareCall readies ev to be sent as a correlated request: its
+// correlation id (its own id unless set) and its deadline (ctx's, else
+// DefaultCallTimeout from now) go into its metadata, and it is encoded.
+// Both Redis clients (protocol/client and cb's lean one) send what it
+// returns with scripts.Call.
+func PrepareCall(ctx context.Context, ev *Event) (deadline time.Time, data []byte, err error) {
+	if ev.Metadata.CorrelationID == "" {
+		ev.Metadata.CorrelationID = ev.Metadata.ID
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(DefaultCallTimeout)
+	}
+	ev.Metadata.Deadline = deadline.UnixMilli()
+	data, err = EncodeEvent(*ev)
+	return deadline, data, err
+}
+
+// CallStatusError is what a caller of method gets for status, the first
+// element of call.lua's reply: nil for 1 (appended, and served), an
+// unknown-method error for -1, and for 0 (appended, but no live instance
+// serves it: a cbd that starts later will) an unavailable error, so the
+// caller is not made to wait for an answer nobody is there to give.
+func CallStatusError(method string, status int64) *Error {
+	switch status {
+	case 1:
+		return nil
+	case -1:
+		return &Error{Code: CodeMethodNotFound, Message: "unknown method " + method}
+	case 0:
+		return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", method)}
+	}
+	return &Error{Code: CodeInternal, Message: fmt.Sprintf("call.lua answered status %d for %s", status, method)}
+}

@@ -1,0 +1,38 @@
+package protocol
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestPrepareCall(t *testing.T) {
+	ctx, cancel := context.WithDeadline(context.Background(), time.UnixMilli(2_000_000_000_000))
+	defer cancel()
+	ev := Event{Type: "task.get", Metadata: Metadata{ID: "e1"}}
+	deadline, data, err := PrepareCall(ctx, &ev)
+	if err != nil || deadline.UnixMilli() != 2_000_000_000_000 {
+		t.Fatalf("PrepareCall: %v %v", deadline, err)
+	}
+	got, err := DecodeEvent(data)
+	if err != nil || got.Metadata.CorrelationID != "e1" || got.Metadata.Deadline != 2_000_000_000_000 {
+		t.Fatalf("encoded %s (%v)", data, err)
+	}
+	ev = Event{Type: "task.get", Metadata: Metadata{ID: "e2", CorrelationID: "c2"}}
+	before := time.Now()
+	deadline, _, _ = PrepareCall(context.Background(), &ev)
+	if ev.Metadata.CorrelationID != "c2" || deadline.Before(before.Add(DefaultCallTimeout)) || deadline.After(time.Now().Add(DefaultCallTimeout)) {
+		t.Fatalf("no deadline: correlation %q, deadline %v", ev.Metadata.CorrelationID, deadline)
+	}
+}
+
+func TestCallStatusError(t *testing.T) {
+	if e := CallStatusError("x.y", 1); e != nil {
+		t.Errorf("status 1: %v, want nil", e)
+	}
+	for status, want := range map[int64]Code{-1: CodeMethodNotFound, 0: CodeUnavailable, 7: CodeInternal} {
+		if e := CallStatusError("x.y", status); e == nil || e.Code != want {
+			t.Errorf("status %d: %v, want code %d", status, e, want)
+		}
+	}
+}
