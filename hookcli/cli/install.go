@@ -92,7 +92,8 @@ func (a *app) installCmd() *cobra.Command {
 		Use:   "install",
 		Short: "Add ClaudeBench's hooks to Claude Code's settings",
 		Long: `Adds one hook entry per ClaudeBench hook type to Claude Code's settings:
---scope user (~/.claude/settings.json, the default), project
+--scope user (~/.claude/settings.json, or $CLAUDE_CONFIG_DIR/settings.json
+when Claude Code's CLAUDE_CONFIG_DIR is set; the default), project
 (<dir>/.claude/settings.json) or local (<dir>/.claude/settings.local.json),
 where <dir> is --project-dir or the current directory.
 
@@ -267,6 +268,15 @@ func shellQuote(s string) string {
 func claudeSettingsPath(scope, projectDir string) (string, error) {
 	switch scope {
 	case "user":
+		// Claude Code keeps its user configuration in $CLAUDE_CONFIG_DIR
+		// when that is set.
+		if dir := os.Getenv("CLAUDE_CONFIG_DIR"); dir != "" {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return "", fmt.Errorf("CLAUDE_CONFIG_DIR: %w", err)
+			}
+			return filepath.Join(abs, "settings.json"), nil
+		}
 		home, err := os.UserHomeDir()
 		if err != nil {
 			return "", fmt.Errorf("find the home directory: %w", err)

@@ -37,6 +37,7 @@ func isolateInstall(t *testing.T) (home, project string) {
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	t.Setenv("CB_CONFIG", "")
+	t.Setenv("CLAUDE_CONFIG_DIR", "")
 	t.Setenv("CB_HTTP_ADDR", "127.0.0.1:7711")
 	t.Setenv("CB_HTTP_ENABLED", "true")
 	t.Setenv("NO_COLOR", "1")
@@ -262,6 +263,32 @@ func TestInstallScopes(t *testing.T) {
 		if _, errOut, code := cbRun(t, args...); code != 1 || errOut == "" {
 			t.Errorf("%v: exit %d %q, want 1 with a message", args, code, errOut)
 		}
+	}
+}
+
+// TestInstallClaudeConfigDir: with Claude Code's CLAUDE_CONFIG_DIR set, the
+// user scope is $CLAUDE_CONFIG_DIR/settings.json, and ~/.claude stays
+// untouched; uninstall finds the same file.
+func TestInstallClaudeConfigDir(t *testing.T) {
+	home, _ := isolateInstall(t)
+	cfgDir := filepath.Join(t.TempDir(), "claude-config")
+	t.Setenv("CLAUDE_CONFIG_DIR", cfgDir)
+	out, errOut, code := cbRun(t, "install", "--command", testCommand)
+	path := filepath.Join(cfgDir, "settings.json")
+	if code != 0 || !strings.Contains(out, path) {
+		t.Fatalf("install: exit %d, output %q %q; want it to name %s", code, out, errOut, path)
+	}
+	if n := countOurEntries(t, readFile(t, path)); n != len(protocol.HookEvents) {
+		t.Errorf("%s: %d entries, want %d", path, n, len(protocol.HookEvents))
+	}
+	if _, err := os.Stat(filepath.Join(home, ".claude")); err == nil {
+		t.Error("install with CLAUDE_CONFIG_DIR touched ~/.claude")
+	}
+	if _, errOut, code := cbRun(t, "uninstall"); code != 0 {
+		t.Fatalf("uninstall: exit %d %s", code, errOut)
+	}
+	if n := countOurEntries(t, readFile(t, path)); n != 0 {
+		t.Errorf("after uninstall %s still has %d entries", path, n)
 	}
 }
 
