@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/claudebench/cb/internal/testenv"
+	"github.com/claudebench/cb/protocol"
 )
 
 func freeTCPPort(t *testing.T) int {
@@ -72,5 +76,16 @@ func TestSentinelURLAndRulesFile(t *testing.T) {
 	}
 	if out := testenv.RunCB(t, bin, h, nil, nil, "task", "create", "via sentinel"); out.Code != 0 {
 		t.Fatalf("cb task create through sentinel: %s", out.Stderr)
+	}
+	// cb emit's streaming connection finds the primary through the
+	// Sentinel too.
+	out = testenv.RunCB(t, bin, h, nil, []byte("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"), "emit", "sentinel.check", "-")
+	if out.Code != 0 {
+		t.Fatalf("cb emit - through sentinel: exit %d %s", out.Code, out.Stderr)
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", primary)})
+	defer rdb.Close()
+	if n := rdb.XLen(context.Background(), protocol.StreamKey("sentinel.check")).Val(); n != 3 {
+		t.Fatalf("sentinel.check stream on the primary has %d entries, want 3", n)
 	}
 }

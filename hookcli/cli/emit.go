@@ -818,14 +818,15 @@ func readRESPReply(r *bufio.Reader) (srvErr, err error) {
 // dialXAdd opens a connection of its own for cb emit's streaming pipeline,
 // with the URL's TLS, credentials and database (go-redis's pool answers one
 // pipeline at a time, which leaves Redis idle between batches).
+// A Sentinel URL is resolved to the current primary first.
 func dialXAdd(ctx context.Context, url string, timeout time.Duration) (net.Conn, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis url %q: %w", url, err)
-	}
-	opt.DialTimeout = timeout
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	opt, err := emitOptions(dctx, url)
+	if err != nil {
+		return nil, err
+	}
+	opt.DialTimeout = timeout
 	conn, err := redis.NewDialer(opt)(dctx, opt.Network, opt.Addr)
 	if err != nil {
 		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "redis: " + err.Error()}
@@ -871,4 +872,36 @@ func dialXAdd(ctx context.Context, url string, timeout time.Duration) (net.Conn,
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return conn, nil
+}
+
+// emitOptions are the connection options of a Redis URL; for a Sentinel URL
+// (redis://sentinel:26379?master_name=NAME) those of the primary the
+// Sentinels name now, with the URL's credentials, database and TLS.
+func emitOptions(ctx context.Context, rawURL string) (*redis.Options, error) {
+	if !strings.Contains(rawURL, "master_name=") {
+		opt, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis url %q: %w", rawURL, err)
+		}
+		return opt, nil
+	}
+	fo, err := redis.ParseFailoverURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis sentinel url %q: %w", rawURL, err)
+	}
+	var errs []error
+	for _, addr := range fo.SentinelAddrs {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: fo.SentinelUsername,
+			Password: fo.SentinelPassword, TLSConfig: fo.TLSConfig, MaxRetries: -1})
+		hostPort, err := sc.GetMasterAddrByName(ctx, fo.MasterName).Result()
+		_ = sc.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sentinel %s: %w", addr, err))
+			continue
+		}
+		return &redis.Options{Network: "tcp", Addr: net.JoinHostPort(hostPort[0], hostPort[1]),
+			Username: fo.Username, Password: fo.Password, DB: fo.DB, TLSConfig: fo.TLSConfig}, nil
+	}
+	return nil, &protocol.Error{Code: protocol.CodeUnavailable,
+		Message: fmt.Sprintf("no Sentinel named a primary for %q: %v", fo.MasterName, errors.Join(errs...))}
 }
