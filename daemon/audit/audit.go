@@ -79,11 +79,13 @@ func (w *Writer) write(first store.AuditRecord) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// One transaction for the batch: a commit per record cost more than
+	// the records themselves.
+	if err := w.st.AuditInsert(ctx, batch...); err != nil {
+		w.log.Warn("audit insert", "records", len(batch), "err", err)
+	}
 	pipe := w.rdb.Pipeline()
 	for _, r := range batch {
-		if err := w.st.AuditInsert(ctx, r); err != nil {
-			w.log.Warn("audit insert", "err", err)
-		}
 		payload, _ := json.Marshal(r)
 		data, err := protocol.EncodeEvent(protocol.Event{Type: DecisionEvent, Payload: payload, Metadata: protocol.Metadata{
 			ID: r.ID + "/decision", Timestamp: r.Time.UnixMilli(), Source: w.source, SessionID: r.SessionID}})

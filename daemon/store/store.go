@@ -121,9 +121,11 @@ type Store interface {
 	// TaskCountByStatus counts tasks per status. Every known status is
 	// present in the map, with 0 when no task has it.
 	TaskCountByStatus(ctx context.Context) (map[string]int, error)
-	// AuditInsert records r. It is idempotent by r.ID: inserting an existing
-	// id is a no-op that keeps the first record.
-	AuditInsert(ctx context.Context, r AuditRecord) error
+	// AuditInsert records rs in one transaction. It is idempotent by ID:
+	// inserting an existing id is a no-op that keeps the first record. An
+	// invalid record (ErrInvalidArgument) is left out, the others are
+	// written, and the error names it.
+	AuditInsert(ctx context.Context, rs ...AuditRecord) error
 	// AuditList returns the records matching p, newest first.
 	AuditList(ctx context.Context, p AuditListParams) ([]AuditRecord, error)
 	// Ping checks that the backend is reachable.

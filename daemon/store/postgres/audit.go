@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,24 +12,34 @@ import (
 	"github.com/claudebench/cb/daemon/store/internal/model"
 )
 
-// AuditInsert records r unless a record with the same id exists.
-func (s *Store) AuditInsert(ctx context.Context, r model.AuditRecord) error {
-	r, err := model.NormalizeAudit(r)
-	if err != nil {
-		return fmt.Errorf("postgres store: insert audit record: %w", err)
+// AuditInsert records rs in one transaction (one round trip), skipping
+// ids that exist.
+func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error {
+	batch := &pgx.Batch{}
+	var errs []error
+	for _, r := range rs {
+		r, err := model.NormalizeAudit(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("postgres store: insert audit record: %w", err))
+			continue
+		}
+		ruleIDs := r.RuleIDs
+		if ruleIDs == nil {
+			ruleIDs = []string{} // a nil slice would bind as NULL
+		}
+		batch.Queue(`INSERT INTO audit_records (
+			id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id
+		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+			r.ID, r.Time, r.SessionID, r.Event, r.Tool, r.Decision,
+			ruleIDs, r.Reason, r.LatencyMicros, r.InstanceID)
 	}
-	ruleIDs := r.RuleIDs
-	if ruleIDs == nil {
-		ruleIDs = []string{} // a nil slice would bind as NULL
+	if batch.Len() > 0 {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, batch).Close() })
+		if err != nil {
+			errs = append(errs, fmt.Errorf("postgres store: insert %d audit records: %w", batch.Len(), err))
+		}
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_records (
-		id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id
-	) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-		r.ID, r.Time, r.SessionID, r.Event, r.Tool, r.Decision,
-		ruleIDs, r.Reason, r.LatencyMicros, r.InstanceID); err != nil {
-		return fmt.Errorf("postgres store: insert audit record %q: %w", r.ID, err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // AuditList returns the audit records matching p, newest first.

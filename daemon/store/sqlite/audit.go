@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,26 +17,66 @@ const auditInsertSQL = `INSERT INTO audit_records (
 	id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
-// AuditInsert records r unless a record with the same id exists.
-func (s *Store) AuditInsert(ctx context.Context, r model.AuditRecord) error {
-	r, err := model.NormalizeAudit(r)
-	if err != nil {
-		return fmt.Errorf("sqlite store: insert audit record: %w", err)
+// AuditInsert records rs in one transaction, skipping ids that exist.
+func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error {
+	type row struct {
+		r       model.AuditRecord
+		ruleIDs string
 	}
-	ruleIDs := []byte("[]")
-	if r.RuleIDs != nil {
-		if ruleIDs, err = json.Marshal(r.RuleIDs); err != nil {
-			return fmt.Errorf("sqlite store: insert audit record %q: encode rule ids: %w", r.ID, err)
+	rows := make([]row, 0, len(rs))
+	var errs []error
+	for _, r := range rs {
+		r, err := model.NormalizeAudit(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sqlite store: insert audit record: %w", err))
+			continue
 		}
+		ruleIDs := []byte("[]")
+		if r.RuleIDs != nil {
+			if ruleIDs, err = json.Marshal(r.RuleIDs); err != nil {
+				errs = append(errs, fmt.Errorf("sqlite store: insert audit record %q: encode rule ids: %w", r.ID, err))
+				continue
+			}
+		}
+		rows = append(rows, row{r, string(ruleIDs)})
 	}
+	if len(rows) > 0 {
+		errs = append(errs, s.auditInsertRows(ctx, len(rows), func(stmt *sql.Stmt) error {
+			for _, w := range rows {
+				r := w.r
+				if _, err := stmt.ExecContext(ctx, r.ID, r.Time.UnixMicro(), r.SessionID, r.Event, r.Tool,
+					r.Decision, w.ruleIDs, r.Reason, r.LatencyMicros, r.InstanceID); err != nil {
+					return fmt.Errorf("sqlite store: insert audit record %q: %w", r.ID, err)
+				}
+			}
+			return nil
+		}))
+	}
+	return errors.Join(errs...)
+}
+
+// auditInsertRows runs insert with the audit insert statement in one write
+// transaction (n is how many rows it inserts).
+func (s *Store) auditInsertRows(ctx context.Context, n int, insert func(*sql.Stmt) error) error {
 	if err := s.lockWrite(ctx); err != nil {
-		return fmt.Errorf("sqlite store: insert audit record %q: %w", r.ID, err)
+		return fmt.Errorf("sqlite store: insert %d audit records: %w", n, err)
 	}
 	defer s.unlockWrite()
-	if _, err := s.stmtAuditInsert.ExecContext(ctx,
-		r.ID, r.Time.UnixMicro(), r.SessionID, r.Event, r.Tool, r.Decision,
-		string(ruleIDs), r.Reason, r.LatencyMicros, r.InstanceID); err != nil {
-		return fmt.Errorf("sqlite store: insert audit record %q: %w", r.ID, err)
+	if n == 1 {
+		// A statement outside a transaction commits by itself: one round
+		// of BEGIN and COMMIT less for the common lone record.
+		return insert(s.stmtAuditInsert)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite store: insert %d audit records: begin: %w", n, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := insert(tx.StmtContext(ctx, s.stmtAuditInsert)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite store: insert %d audit records: commit: %w", n, err)
 	}
 	return nil
 }

@@ -176,3 +176,36 @@ func testAuditValidation(t *testing.T, s store.Store) {
 		t.Errorf("AuditInsert(empty id) error = %v, want ErrInvalidArgument", err)
 	}
 }
+
+// testAuditInsertMany: one call writes a whole batch; an id already there
+// keeps its first record, an invalid record is left out with an
+// ErrInvalidArgument error, and the rest are written.
+func testAuditInsertMany(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	first := newAudit("e-0", 0)
+	mustAudit(t, s, first)
+	var batch []store.AuditRecord
+	for i := range 50 {
+		batch = append(batch, newAudit(fmt.Sprintf("e-%d", i), 10+i))
+	}
+	batch[0].Decision = "deny"                                                // same id as first: ignored
+	batch = append(batch, store.AuditRecord{Time: at(99), Decision: "allow"}) // no id
+	if err := s.AuditInsert(ctx, batch...); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Fatalf("AuditInsert(50 records and an invalid one) error = %v, want ErrInvalidArgument", err)
+	}
+	got, err := s.AuditList(ctx, store.AuditListParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 50 {
+		t.Fatalf("AuditList = %d records, want 50", len(got))
+	}
+	for _, r := range got {
+		if r.ID == "e-0" {
+			checkAudit(t, r, first)
+		}
+	}
+	if err := s.AuditInsert(ctx); err != nil {
+		t.Fatalf("AuditInsert() with no records: %v", err)
+	}
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditListFilters", testAuditListFilters},
 		{"AuditListLimit", testAuditListLimit},
 		{"AuditValidation", testAuditValidation},
+		{"AuditInsertMany", testAuditInsertMany},
 		{"ConcurrentUpsertSameTasks", testConcurrentUpsertSameTasks},
 		{"ConcurrentDistinctInserts", testConcurrentDistinctInserts},
 		{"ConcurrentAuditInsert", testConcurrentAuditInsert},
