@@ -84,6 +84,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "cb",
 		Short:         "ClaudeBench: Claude Code hooks, a shared task queue and a live record of your agents",
+		Version:       protocol.Version, // cb --version, like cbd --version
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

@@ -142,3 +142,11 @@ func TestWrapWords(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestVersionFlag: cb --version answers without cbd, like cbd --version.
+func TestVersionFlag(t *testing.T) {
+	out, _, _ := runWithHelp(t, "--version")
+	if out != "cb version "+protocol.Version+"\n" {
+		t.Fatalf("cb --version printed %q", out)
+	}
+}
