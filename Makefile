@@ -37,11 +37,16 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-## fuzz: a short run of every fuzz target.
+## fuzz: a short run of every fuzz target (a test in internal/gendocs keeps this list whole).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseHookInput -fuzztime 30s ./hookcli
+	$(GO) test -run '^$$' -fuzz FuzzRESPReply -fuzztime 30s ./hookcli
+	$(GO) test -run '^$$' -fuzz FuzzParseLeanURL -fuzztime 30s ./hookcli
 	$(GO) test -run '^$$' -fuzz FuzzReadConfigLean -fuzztime 30s -fuzzminimizetime 200x ./hookcli
+	$(GO) test -run '^$$' -fuzz FuzzParseEmitLine -fuzztime 30s ./hookcli/cli
 	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy
+	$(GO) test -run '^$$' -fuzz FuzzParseMessage -fuzztime 30s ./daemon/httpapi
+	$(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime 30s ./protocol
 
 ## bench: latency and throughput against baselines measured in the same run.
 bench:

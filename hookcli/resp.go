@@ -295,9 +295,14 @@ func (c *respConn) reply() (any, error) {
 		if n < 0 {
 			return nil, nil
 		}
-		b := make([]byte, n+2)
-		if _, err := io.ReadFull(c.r, b); err != nil {
+		// Read what is there rather than allocate the announced length
+		// up front: a corrupt length costs no more than the bytes sent.
+		b, err := io.ReadAll(io.LimitReader(c.r, int64(n)+2))
+		if err != nil {
 			return nil, err
+		}
+		if len(b) < n+2 {
+			return nil, io.ErrUnexpectedEOF
 		}
 		return string(b[:n]), nil
 	case '*':
