@@ -46,12 +46,6 @@ func Handlers(d Deps) []registry.Handler {
 			Event:   protocol.HookMethod(hookType),
 			Persist: true,
 			Roles:   []string{"hooks"},
-			// Not rate limited unless configured per method: Claude Code
-			// paces its own hooks, and a rejected hook would let the tool
-			// call through unchecked (fail mode open), so a runaway session
-			// could outrun its own deny rules. It also saves a Redis round
-			// trip on every hook.
-			RateLimit: -1,
 			Fn: func(ctx context.Context, req *registry.Request) (any, error) {
 				start := time.Now()
 				if hookType == "todo_write" && todos != nil {
