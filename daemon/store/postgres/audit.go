@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,14 +14,15 @@ import (
 // AuditInsert records rs in one transaction (one round trip), skipping
 // ids that exist.
 func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error {
+	valid, invalid := model.NormalizeAudits(rs)
+	if invalid != nil {
+		invalid = fmt.Errorf("postgres store: insert audit records: %w", invalid)
+	}
+	if len(valid) == 0 {
+		return invalid
+	}
 	batch := &pgx.Batch{}
-	var errs []error
-	for _, r := range rs {
-		r, err := model.NormalizeAudit(r)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("postgres store: insert audit record: %w", err))
-			continue
-		}
+	for _, r := range valid {
 		ruleIDs := r.RuleIDs
 		if ruleIDs == nil {
 			ruleIDs = []string{} // a nil slice would bind as NULL
@@ -33,13 +33,10 @@ func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error 
 			r.ID, r.Time, r.SessionID, r.Event, r.Tool, r.Decision,
 			ruleIDs, r.Reason, r.LatencyMicros, r.InstanceID)
 	}
-	if batch.Len() > 0 {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, batch).Close() })
-		if err != nil {
-			errs = append(errs, fmt.Errorf("postgres store: insert %d audit records: %w", batch.Len(), err))
-		}
+	if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, batch).Close() }); err != nil {
+		return fmt.Errorf("postgres store: insert %d audit records: %w", len(valid), err)
 	}
-	return errors.Join(errs...)
+	return invalid
 }
 
 // AuditList returns the audit records matching p, newest first.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,68 +16,45 @@ const auditInsertSQL = `INSERT INTO audit_records (
 	id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
-// AuditInsert records rs in one transaction, skipping ids that exist.
+// AuditInsert records rs in one transaction, skipping ids that exist. A
+// lone record is one statement, which commits by itself.
 func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error {
-	type row struct {
-		r       model.AuditRecord
-		ruleIDs string
+	valid, invalid := model.NormalizeAudits(rs)
+	if invalid != nil {
+		invalid = fmt.Errorf("sqlite store: insert audit records: %w", invalid)
 	}
-	rows := make([]row, 0, len(rs))
-	var errs []error
-	for _, r := range rs {
-		r, err := model.NormalizeAudit(r)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("sqlite store: insert audit record: %w", err))
-			continue
-		}
-		ruleIDs := []byte("[]")
-		if r.RuleIDs != nil {
-			if ruleIDs, err = json.Marshal(r.RuleIDs); err != nil {
-				errs = append(errs, fmt.Errorf("sqlite store: insert audit record %q: encode rule ids: %w", r.ID, err))
-				continue
-			}
-		}
-		rows = append(rows, row{r, string(ruleIDs)})
+	if len(valid) == 0 {
+		return invalid
 	}
-	if len(rows) > 0 {
-		errs = append(errs, s.auditInsertRows(ctx, len(rows), func(stmt *sql.Stmt) error {
-			for _, w := range rows {
-				r := w.r
-				if _, err := stmt.ExecContext(ctx, r.ID, r.Time.UnixMicro(), r.SessionID, r.Event, r.Tool,
-					r.Decision, w.ruleIDs, r.Reason, r.LatencyMicros, r.InstanceID); err != nil {
-					return fmt.Errorf("sqlite store: insert audit record %q: %w", r.ID, err)
-				}
-			}
-			return nil
-		}))
-	}
-	return errors.Join(errs...)
-}
-
-// auditInsertRows runs insert with the audit insert statement in one write
-// transaction (n is how many rows it inserts).
-func (s *Store) auditInsertRows(ctx context.Context, n int, insert func(*sql.Stmt) error) error {
 	if err := s.lockWrite(ctx); err != nil {
-		return fmt.Errorf("sqlite store: insert %d audit records: %w", n, err)
+		return fmt.Errorf("sqlite store: insert %d audit records: %w", len(valid), err)
 	}
 	defer s.unlockWrite()
-	if n == 1 {
-		// A statement outside a transaction commits by itself: one round
-		// of BEGIN and COMMIT less for the common lone record.
-		return insert(s.stmtAuditInsert)
+	stmt, tx := s.stmtAuditInsert, (*sql.Tx)(nil)
+	if len(valid) > 1 {
+		var err error
+		if tx, err = s.db.BeginTx(ctx, nil); err != nil {
+			return fmt.Errorf("sqlite store: insert %d audit records: begin: %w", len(valid), err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		stmt = tx.StmtContext(ctx, stmt)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite store: insert %d audit records: begin: %w", n, err)
+	for _, r := range valid {
+		ruleIDs := []byte("[]")
+		if r.RuleIDs != nil {
+			ruleIDs, _ = json.Marshal(r.RuleIDs) // a []string always encodes
+		}
+		if _, err := stmt.ExecContext(ctx, r.ID, r.Time.UnixMicro(), r.SessionID, r.Event, r.Tool,
+			r.Decision, string(ruleIDs), r.Reason, r.LatencyMicros, r.InstanceID); err != nil {
+			return fmt.Errorf("sqlite store: insert audit record %q: %w", r.ID, err)
+		}
 	}
-	defer func() { _ = tx.Rollback() }()
-	if err := insert(tx.StmtContext(ctx, s.stmtAuditInsert)); err != nil {
-		return err
+	if tx != nil {
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite store: insert %d audit records: commit: %w", len(valid), err)
+		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: insert %d audit records: commit: %w", n, err)
-	}
-	return nil
+	return invalid
 }
 
 // AuditList returns the audit records matching p, newest first.

@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -79,6 +80,22 @@ func NormalizeAudit(r AuditRecord) (AuditRecord, error) {
 		r.RuleIDs = nil
 	}
 	return r, nil
+}
+
+// NormalizeAudits normalizes each record of a batch: it returns the valid
+// ones, and an error (wrapping ErrInvalidArgument) naming the others.
+func NormalizeAudits(rs []AuditRecord) ([]AuditRecord, error) {
+	valid := make([]AuditRecord, 0, len(rs))
+	var errs []error
+	for _, r := range rs {
+		r, err := NormalizeAudit(r)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		valid = append(valid, r)
+	}
+	return valid, errors.Join(errs...)
 }
 
 // List limits.
