@@ -140,7 +140,7 @@ func (c *respConn) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMe
 	}
 	status, err := c.send(ctx, deadline, ev, data)
 	if err != nil {
-		return nil, unavailable("send "+ev.Type, err)
+		return nil, protocol.UnavailableError("send "+ev.Type, err)
 	}
 	if perr := protocol.CallStatusError(ev.Type, status); perr != nil {
 		return nil, perr
@@ -181,8 +181,7 @@ func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Eve
 	c.cmd("EVAL", scripts.Call, "3",
 		protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type),
 		strconv.FormatInt(time.Now().UnixMilli(), 10), string(data), ev.Type, protocol.StreamField)
-	// BLPOP takes fractional seconds (Redis >= 6); 0 would mean forever.
-	c.cmd("BLPOP", protocol.ResponseKey(ev.Metadata.CorrelationID), strconv.FormatFloat(c.wait.Seconds(), 'f', 3, 64))
+	c.cmd("BLPOP", protocol.ResponseKey(ev.Metadata.CorrelationID), protocol.BLPOPTimeout(c.wait))
 	if _, err := c.c.Write(c.buf); err != nil {
 		return 0, err
 	}
@@ -211,17 +210,16 @@ func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Eve
 // await is protocol/client.Client.Await: the BLPOP's reply, the Response
 // decoded.
 func (c *respConn) await(ctx context.Context) (json.RawMessage, error) {
-	timeout := &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("no answer within %s", c.wait.Round(time.Millisecond))}
 	res, err := c.reply()
 	if err != nil {
 		var ne net.Error
 		if ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
-			return nil, timeout
+			return nil, protocol.NoAnswerError(c.wait)
 		}
-		return nil, unavailable("await answer", err)
+		return nil, protocol.UnavailableError("await answer", err)
 	}
 	if res == nil {
-		return nil, timeout
+		return nil, protocol.NoAnswerError(c.wait)
 	}
 	arr, _ := res.([]any)
 	payload, ok := "", false
@@ -231,18 +229,7 @@ func (c *respConn) await(ctx context.Context) (json.RawMessage, error) {
 	if !ok {
 		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed BLPOP reply"}
 	}
-	var resp protocol.Response
-	if err := json.Unmarshal([]byte(payload), &resp); err != nil {
-		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed response: " + err.Error()}
-	}
-	if resp.Error != nil {
-		return nil, resp.Error
-	}
-	return resp.Result, nil
-}
-
-func unavailable(what string, err error) *protocol.Error {
-	return &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("%s: redis: %v", what, err)}
+	return protocol.DecodeAnswer([]byte(payload))
 }
 
 // cmd appends one command to the write buffer.

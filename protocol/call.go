@@ -2,7 +2,9 @@ package protocol
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -42,4 +44,33 @@ func CallStatusError(method string, status int64) *Error {
 		return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", method)}
 	}
 	return &Error{Code: CodeInternal, Message: fmt.Sprintf("call.lua answered status %d for %s", status, method)}
+}
+
+// BLPOPTimeout is BLPOP's timeout argument for waiting wait: fractional
+// seconds (Redis >= 6), never 0, which would mean forever.
+func BLPOPTimeout(wait time.Duration) string {
+	return strconv.FormatFloat(max(wait, time.Millisecond).Seconds(), 'f', 3, 64)
+}
+
+// NoAnswerError is the error of a call whose answer did not come within wait.
+func NoAnswerError(wait time.Duration) *Error {
+	return &Error{Code: CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
+}
+
+// UnavailableError is the error of a call that Redis failed during what.
+func UnavailableError(what string, err error) *Error {
+	return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s: redis: %v", what, err)}
+}
+
+// DecodeAnswer reads the Response a handler pushed to cb:response:{id}:
+// its result, or its error.
+func DecodeAnswer(payload []byte) (json.RawMessage, error) {
+	var resp Response
+	if err := json.Unmarshal(payload, &resp); err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "malformed response: " + err.Error()}
+	}
+	if resp.Error != nil {
+		return nil, resp.Error
+	}
+	return resp.Result, nil
 }

@@ -36,3 +36,20 @@ func TestCallStatusError(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeAnswerAndBLPOPTimeout(t *testing.T) {
+	if res, err := DecodeAnswer([]byte(`{"id":"c","result":{"ok":1}}`)); err != nil || string(res) != `{"ok":1}` {
+		t.Errorf("result: %s %v", res, err)
+	}
+	if _, err := DecodeAnswer([]byte(`{"id":"c","error":{"code":-32004,"message":"nope"}}`)); CodeOf(err) != CodeNotFound {
+		t.Errorf("error answer: %v", err)
+	}
+	if _, err := DecodeAnswer([]byte(`{`)); CodeOf(err) != CodeInternal {
+		t.Errorf("malformed answer: %v", err)
+	}
+	for wait, want := range map[time.Duration]string{1500 * time.Millisecond: "1.500", 0: "0.001", -time.Second: "0.001"} {
+		if got := BLPOPTimeout(wait); got != want {
+			t.Errorf("BLPOPTimeout(%v) = %s, want %s", wait, got, want)
+		}
+	}
+}

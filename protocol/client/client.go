@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/claudebench/cb/protocol"
@@ -104,7 +103,7 @@ func (c *Client) PublishEvent(ctx context.Context, ev protocol.Event) (string, e
 	}
 	id, err := c.rdb.XAdd(ctx, args).Result()
 	if err != nil {
-		return "", unavailable("publish "+ev.Type, err)
+		return "", protocol.UnavailableError("publish "+ev.Type, err)
 	}
 	return id, nil
 }
@@ -135,7 +134,7 @@ func (c *Client) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMess
 		[]string{protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type)},
 		time.Now().UnixMilli(), data, ev.Type, protocol.StreamField).Slice()
 	if err != nil {
-		return nil, unavailable("send "+ev.Type, err)
+		return nil, protocol.UnavailableError("send "+ev.Type, err)
 	}
 	status, _ := res[0].(int64)
 	if perr := protocol.CallStatusError(ev.Type, status); perr != nil {
@@ -154,35 +153,22 @@ func (c *Client) Await(ctx context.Context, correlationID string) (json.RawMessa
 	if wait < time.Millisecond {
 		return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: "deadline expired before the answer arrived"}
 	}
-	// BLPOP takes fractional seconds (Redis >= 6); 0 would mean forever.
-	secs := strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)
-	res, err := c.rdb.Do(ctx, "BLPOP", protocol.ResponseKey(correlationID), secs).StringSlice()
+	res, err := c.rdb.Do(ctx, "BLPOP", protocol.ResponseKey(correlationID), protocol.BLPOPTimeout(wait)).StringSlice()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
+		return nil, protocol.NoAnswerError(wait)
 	case err != nil:
 		if ctx.Err() != nil || isTimeout(err) {
-			return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: fmt.Sprintf("no answer within %s", wait.Round(time.Millisecond))}
+			return nil, protocol.NoAnswerError(wait)
 		}
-		return nil, unavailable("await answer", err)
+		return nil, protocol.UnavailableError("await answer", err)
 	case len(res) != 2:
 		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed BLPOP reply"}
 	}
-	var resp protocol.Response
-	if err := json.Unmarshal([]byte(res[1]), &resp); err != nil {
-		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "malformed response: " + err.Error()}
-	}
-	if resp.Error != nil {
-		return nil, resp.Error
-	}
-	return resp.Result, nil
+	return protocol.DecodeAnswer([]byte(res[1]))
 }
 
 func isTimeout(err error) bool {
 	var ne interface{ Timeout() bool }
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-func unavailable(what string, err error) *protocol.Error {
-	return &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("%s: redis: %v", what, err)}
 }
