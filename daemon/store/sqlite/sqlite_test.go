@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -204,5 +205,48 @@ func TestCheckpoint(t *testing.T) {
 	}
 	if got := sqlite.QueryString(t, s, "SELECT count(*) FROM tasks"); got != "301" {
 		t.Fatalf("%s tasks, want 301", got)
+	}
+}
+
+// TestMigrateLeanTasks opens a database an older cbd left at migration 1:
+// its tasks survive the rebuild into a WITHOUT ROWID table.
+func TestMigrateLeanTasks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cb.db")
+	sqlite.CreateAtVersion(t, path, 1)
+	sqlite.ExecRaw(t, path, `INSERT INTO tasks (id, text, status, priority, assigned_to, metadata, created_at, updated_at, version)
+		VALUES ('t-17', 'kept', 'in_progress', 70, 'w1', '{"a":1}', 1000, 2000, 3)`)
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer func() { _ = s.Close() }()
+	got, err := s.TaskGet(t.Context(), "t-17")
+	if err != nil {
+		t.Fatalf("TaskGet after migration: %v", err)
+	}
+	if got.Text != "kept" || got.Status != store.StatusInProgress || got.Priority != 70 || got.AssignedTo != "w1" ||
+		got.Version != 3 || string(got.Metadata) != `{"a":1}` || got.CreatedAt.UnixMicro() != 1000 {
+		t.Errorf("task after migration = %+v", got)
+	}
+	if ddl := sqlite.QueryString(t, s, `SELECT sql FROM sqlite_master WHERE name = 'tasks'`); !strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Errorf("tasks table not rebuilt: %s", ddl)
+	}
+	if n := sqlite.QueryString(t, s, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL`); n != "2" {
+		t.Errorf("tasks has %s explicit indexes, want 2", n)
+	}
+}
+
+// TestTaskQueriesUseIndexes: the filtered lists and the restore query
+// read an index, not the whole table.
+func TestTaskQueriesUseIndexes(t *testing.T) {
+	s := openTemp(t)
+	for _, c := range []struct{ query, index string }{
+		{`SELECT id FROM tasks WHERE deleted = 0 AND assigned_to = 'w1' AND assigned_to != ''`, "tasks_assigned"},
+		{`SELECT id FROM tasks WHERE deleted = 0 AND status = 'pending' ORDER BY created_at`, "tasks_status_created"},
+		{`SELECT id FROM tasks WHERE deleted = 0 AND status IN ('pending', 'in_progress') ORDER BY created_at, id`, "tasks_status_created"},
+	} {
+		if plan := sqlite.QueryPlan(t, s, c.query); !strings.Contains(plan, c.index) {
+			t.Errorf("%s: plan %q does not use %s", c.query, plan, c.index)
+		}
 	}
 }

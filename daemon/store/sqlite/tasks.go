@@ -135,7 +135,8 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model
 		args = append(args, q.Status)
 	}
 	if q.AssignedTo != "" {
-		where = append(where, "assigned_to = ?")
+		// The literal term matches the partial index tasks_assigned.
+		where = append(where, "assigned_to = ?", "assigned_to != ''")
 		args = append(args, q.AssignedTo)
 	}
 	cond := strings.Join(where, " AND ")
