@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 
 	"github.com/claudebench/cb/daemon/store"
 )
@@ -22,8 +23,16 @@ type saveReq struct {
 	done  chan error
 }
 
-// maxBatch bounds one transaction.
-const maxBatch = 512
+const (
+	// maxBatch bounds one transaction.
+	maxBatch = 512
+	// maxYields is how many times a commit first yields the processor to
+	// let more saves arrive. Measured with 32 concurrent creates on 2 cores:
+	// 0 yields, 2.4–2.9 tasks a commit; 8 yields, 8.0–8.4 tasks a commit and
+	// 10–20% less daemon CPU per task. When nothing else is runnable a
+	// yield returns at once, so a lone save waits microseconds.
+	maxYields = 8
+)
 
 // NewPersister prepares a persister; Run must be running for Save to return.
 func NewPersister(st store.Store, log *slog.Logger) *Persister {
@@ -74,15 +83,22 @@ func (p *Persister) Run(ctx context.Context) {
 func (p *Persister) commit(first saveReq) {
 	reqs := []saveReq{first}
 	n := len(first.tasks)
-collect:
-	for n < maxBatch {
+	// Before committing, let the goroutines that can run now (handlers
+	// whose task scripts came back in the same Redis pipeline) queue their
+	// saves too: a commit costs about the same for one task as for ten.
+	for yields := 0; n < maxBatch; {
 		select {
 		case r := <-p.in:
 			reqs = append(reqs, r)
 			n += len(r.tasks)
+			continue
 		default:
-			break collect
 		}
+		if yields == maxYields {
+			break
+		}
+		yields++
+		runtime.Gosched()
 	}
 	batch := make([]store.Task, 0, n)
 	for _, r := range reqs {
