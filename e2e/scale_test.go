@@ -141,7 +141,7 @@ func TestKillOneOfThree(t *testing.T) {
 }
 
 // cpuTime is a process's user+system CPU time from /proc.
-func cpuTime(t *testing.T, pid int) time.Duration {
+func cpuTime(t testing.TB, pid int) time.Duration {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

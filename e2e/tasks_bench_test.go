@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,19 +35,19 @@ func rawRate(b *testing.B, r *testenv.Redis, clients int, n int, cmd ...string) 
 	return v
 }
 
-func benchEnv(b *testing.B) (*testenv.Redis, *rpc.Client) {
+func benchEnv(b *testing.B) (*testenv.Redis, *rpc.Client, *testenv.Daemon) {
 	r, err := testenv.StartRedis()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(r.Close)
 	h := testenv.NewHome(b, "CB_REDIS_URL="+r.URL(), "CB_HANDLERS_RATE_LIMIT=0", "CB_LOG_LEVEL=info")
-	testenv.StartDaemon(b, bin, h, []string{"CB_INSTANCE_ID=bench"})
+	d := testenv.StartDaemon(b, bin, h, []string{"CB_INSTANCE_ID=bench"})
 	opt, _ := goredis.ParseURL(r.URL())
 	opt.PoolSize = 80
 	rdb := goredis.NewClient(opt)
 	b.Cleanup(func() { rdb.Close() })
-	return r, rpc.New(rdb, "bench")
+	return r, rpc.New(rdb, "bench"), d
 }
 
 // parallel runs total calls of f from c goroutines and returns calls/s.
@@ -82,29 +83,54 @@ func call(c *rpc.Client, method string, params any) (json.RawMessage, error) {
 
 // BenchmarkTaskCreate: task.create round trips per second at concurrency 1
 // and 32 (targets: ≥ 15,000/s at 32), each beside redis-benchmark's XADD
-// rate against the same server at the same concurrency.
+// rate against the same server at the same concurrency. Beside them, at
+// concurrency 32: the rate of a call that does nothing (system.version),
+// the ceiling the request transport itself puts on any method, and the CPU
+// time one create costs cbd, redis-server and this client (from /proc and
+// getrusage; steadier than rates on a shared machine).
 func BenchmarkTaskCreate(b *testing.B) {
-	r, client := benchEnv(b)
+	r, client, d := benchEnv(b)
 	for _, c := range []int{1, 32} {
 		total := 2000
 		if c > 1 {
 			total = 20000
 		}
 		raw := rawRate(b, r, c, 100000, "XADD", "cb:stream:rawbench", "*", "f", "v")
+		cbd0, redis0, self0 := cpuTime(b, d.Cmd.Process.Pid), cpuTime(b, r.Pid()), selfCPU(b)
 		rate := parallel(b, c, total, func(i int) error {
 			_, err := call(client, "task.create", map[string]any{"text": "bench " + strconv.Itoa(i)})
 			return err
 		})
 		b.ReportMetric(rate, "c"+strconv.Itoa(c)+"-creates/s")
 		b.ReportMetric(raw, "c"+strconv.Itoa(c)+"-raw-xadd/s")
+		if c == 32 {
+			perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(total) }
+			b.ReportMetric(perOp(cpuTime(b, d.Cmd.Process.Pid)-cbd0), "cbd-cpu-µs/create")
+			b.ReportMetric(perOp(cpuTime(b, r.Pid())-redis0), "redis-cpu-µs/create")
+			b.ReportMetric(perOp(selfCPU(b)-self0), "client-cpu-µs/create")
+		}
 	}
+	noop := parallel(b, 32, 20000, func(int) error {
+		_, err := call(client, "system.version", nil)
+		return err
+	})
+	b.ReportMetric(noop, "c32-noop-calls/s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// selfCPU is this process's user+system CPU time.
+func selfCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkTaskCycle: create → claim → complete cycles per second with 8
 // workers (target ≥ 5,000/s), beside redis-benchmark EVALSHA-free LPUSH rate.
 func BenchmarkTaskCycle(b *testing.B) {
-	r, client := benchEnv(b)
+	r, client, _ := benchEnv(b)
 	raw := rawRate(b, r, 8, 100000, "LPUSH", "rawbench", "x")
 	rate := parallel(b, 8, 8000, func(i int) error {
 		worker := "w" + strconv.Itoa(i%8)
