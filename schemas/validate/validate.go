@@ -1,5 +1,7 @@
 // Package validate compiles the method schemas of package schemas once and
-// validates requests and answers against them.
+// validates requests and answers against them. A fast path (fast.go) accepts
+// the documents it is sure of; everything else, and every error message,
+// comes from santhosh-tekuri/jsonschema.
 package validate
 
 import (
@@ -16,9 +18,12 @@ import (
 	"golang.org/x/text/message"
 )
 
-// Validator holds the compiled input and output schema of every method.
+// Validator holds the compiled input and output schema of every method,
+// and the fast path's version of those it supports (see fast.go).
 type Validator struct {
-	input, output map[string]*jsonschema.Schema
+	input, output   map[string]*jsonschema.Schema
+	fastIn, fastOut map[string]*fastNode
+	fastUnsupported map[string]error // "method input|output" → why it has no fast path
 }
 
 const base = "https://claudebench.local/schemas/"
@@ -57,11 +62,27 @@ func New() (*Validator, error) {
 			return nil, fmt.Errorf("compile %s output schema: %w", n, err)
 		}
 	}
+	if v.fastIn, v.fastOut, v.fastUnsupported, err = compileFast(names); err != nil {
+		return nil, fmt.Errorf("fast path: %w", err)
+	}
 	return v, nil
 }
 
 // Has reports whether method has a schema.
 func (v *Validator) Has(method string) bool { return v.input[method] != nil }
+
+// fastValid is for tests: sure tells whether (method, dir) has a fast
+// validator ("input" or "output"), ok whether it accepts data.
+func (v *Validator) fastValid(method, dir string, data []byte) (ok, sure bool) {
+	n := v.fastIn[method]
+	if dir == "output" {
+		n = v.fastOut[method]
+	}
+	if n == nil {
+		return false, false
+	}
+	return n.validDoc(data), true
+}
 
 // FieldError is one failing field of a validation.
 type FieldError struct {
@@ -72,17 +93,22 @@ type FieldError struct {
 // Input validates a method's params; failures are CodeInvalidParams errors
 // whose data lists the failing field paths.
 func (v *Validator) Input(method string, params []byte) error {
-	return check(v.input[method], method, "params", params, protocol.CodeInvalidParams)
+	return check(v.input[method], v.fastIn[method], method, "params", params, protocol.CodeInvalidParams)
 }
 
 // Output validates a handler's answer; failures are CodeInternal errors.
 func (v *Validator) Output(method string, result []byte) error {
-	return check(v.output[method], method, "result", result, protocol.CodeInternal)
+	return check(v.output[method], v.fastOut[method], method, "result", result, protocol.CodeInternal)
 }
 
-func check(sch *jsonschema.Schema, method, what string, data []byte, code protocol.Code) error {
+// check accepts data at once when the fast path is sure it is valid;
+// otherwise the reference validator decides and words the error.
+func check(sch *jsonschema.Schema, fast *fastNode, method, what string, data []byte, code protocol.Code) error {
 	if sch == nil {
 		return &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "no schema for method " + method}
+	}
+	if fast != nil && fast.validDoc(data) {
+		return nil
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {

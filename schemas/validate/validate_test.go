@@ -68,3 +68,34 @@ func TestInputErrorsNameTheField(t *testing.T) {
 		t.Errorf("valid input rejected: %v", err)
 	}
 }
+
+// benchTask is a typical task.create answer.
+const benchTask = `{"id":"t-1764230000000000123","text":"bench 123","status":"pending","priority":50,"attempts":0,"createdAt":"2026-11-27T08:45:30.123Z","updatedAt":"2026-11-27T08:45:30.123Z","version":1}`
+
+func BenchmarkOutputTask(b *testing.B) {
+	v, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc := []byte(benchTask)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Output("task.create", doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkInputTaskCreate(b *testing.B) {
+	v, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc := []byte(`{"text":"bench 123","priority":50,"metadata":{"source":"bench","n":123}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Input("task.create", doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
