@@ -354,7 +354,10 @@ func validPattern(p string) bool {
 	return body != "" && !strings.Contains(body, "*")
 }
 
-// sortEntries orders entries by stream id (their time), stably.
+// sortEntries orders entries by stream id (their time), stably. Ids are
+// per stream: two streams written in the same millisecond can both hold
+// <ms>-0, and such entries keep the order in which they were read, which
+// is not necessarily the order in which they were written.
 func sortEntries(es []*entry) {
 	sort.SliceStable(es, func(i, j int) bool { return protocol.CompareStreamIDs(es[i].id, es[j].id) < 0 })
 }
