@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/claudebench/cb/daemon/redisbatch"
@@ -99,6 +100,11 @@ func (s *Service) run(ctx context.Context, sc *redis.Script, eventID string, arg
 			return nil, ctx.Err()
 		}
 		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "redis: " + err.Error()}
+	}
+	// The scripts return '{"ok":' .. value .. '}' (lib.lua's ok): take the
+	// value without decoding it (every answer is validated further on).
+	if ok, found := strings.CutPrefix(raw, `{"ok":`); found && strings.HasSuffix(ok, "}") {
+		return json.RawMessage(ok[:len(ok)-1]), nil
 	}
 	var r scriptReply
 	if err := json.Unmarshal([]byte(raw), &r); err != nil {
