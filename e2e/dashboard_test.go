@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/claudebench/cb/internal/testenv"
+	"github.com/claudebench/cb/protocol"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // debianChromium is where Debian's chromium package puts the browser.
@@ -170,6 +173,23 @@ func TestDashboard(t *testing.T) {
 	dashStep(t, page, "see the hook events in the stream", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s2"]`)),
 	)
+	// Entry ids are per stream: two events written in the same millisecond
+	// to two streams can carry the same id, and the page must show both.
+	same := strconv.FormatInt(time.Now().UnixMilli(), 10) + "-7"
+	rdb := goredis.NewClient(&goredis.Options{Network: "unix", Addr: r.Socket})
+	defer rdb.Close()
+	for _, typ := range []string{"demo.first", "demo.second"} {
+		env := `{"type":"` + typ + `","payload":{"n":1},"metadata":{"id":"e-` + typ + `","timestamp":1,"source":"e2e"}}`
+		if err := rdb.XAdd(t.Context(), &goredis.XAddArgs{Stream: protocol.StreamKey(typ), ID: same,
+			Values: []any{protocol.StreamField, env}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dashStep(t, page, "see two events of two streams that share an entry id", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="demo.first"][data-entry-id="`+same+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="demo.second"][data-entry-id="`+same+`"]`)),
+	)
+
 	// The panels fed by polling: system.health, system.metrics, audit.list
 	// (or, without it, the hook.pre_tool events).
 	dashStep(t, page, "see this cbd in Instances (system.health)", 20*time.Second,

@@ -193,7 +193,7 @@
   const conn = {
     ws: null, attempt: 0, seq: 0, pending: new Map(), pingTimer: 0, everLive: false,
     lastEntryMs: 0, // Redis time of the newest event seen: where a reconnect resumes
-    seen: new Set(), // entry ids already handled (a resumed stream may repeat some)
+    seen: new Set(), // "stream entryId" of events already handled (a resumed stream may repeat some)
     seenOrder: [],
   };
 
@@ -320,15 +320,18 @@
     return m.sessionId || p.session_id || '';
   }
 
-  // firstTime records an event's entry id and reports whether it is new.
+  // firstTime records an event's stream and entry id and reports whether
+  // it is new. Entry ids are per stream: events of two streams written in
+  // the same millisecond can share one, so the stream is part of the key.
   function firstTime(e) {
-    const id = e.entryId;
-    if (typeof id !== 'string' || !id) return true;
+    const entry = e.entryId;
+    if (typeof entry !== 'string' || !entry) return true;
+    const id = (e.stream || '') + ' ' + entry;
     if (conn.seen.has(id)) return false;
     conn.seen.add(id);
     conn.seenOrder.push(id);
     if (conn.seenOrder.length > 5000) conn.seen.delete(conn.seenOrder.shift());
-    const ms = Number.parseInt(id, 10);
+    const ms = Number.parseInt(entry, 10);
     if (ms > conn.lastEntryMs) conn.lastEntryMs = ms;
     return true;
   }
