@@ -54,6 +54,7 @@ type Daemon struct {
 	rules *hookrules.Rules
 	audit *audit.Writer
 	http  *httpapi.Server
+	stats *dispatch.Stats
 }
 
 // New prepares a daemon: Redis is chosen (and started if cbd runs it) and
@@ -156,7 +157,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		}
 	}
 	inv = dispatch.NewInvoker(d.reg, val, cfg.Duration("handlers.timeout"), log)
-	inv.SetGuard(dispatch.NewGuard(d.rdb, dispatch.GuardConfig{
+	guard := dispatch.NewGuard(d.rdb, dispatch.GuardConfig{
 		RateLimit: cfg.Int("handlers.rate_limit"),
 		Failures:  cfg.Int("handlers.circuit_failures"),
 		Window:    cfg.Duration("handlers.circuit_window"),
@@ -164,7 +165,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		Probes:    cfg.Int("handlers.circuit_probes"),
 		Recheck:   cfg.Duration("handlers.circuit_recheck"),
 		Batch:     batch,
-	}))
+	})
+	inv.SetGuard(guard)
+	d.stats = inv.Stats()
 	if cfg.Bool("http.enabled") {
 		if d.http, err = newHTTP(cfg, inv, d, id, log); err != nil {
 			d.Close()
@@ -174,6 +177,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 	roles := cfg.Strings("instance.roles")
 	served := d.reg.ServedBy(roles)
 	d.inst = instance.New(d.rdb, id, roles, served, cfg.Duration("instance.ttl"), cfg.Duration("instance.heartbeat"), protocol.Version, log)
+	// Callers check a request's rate limit as they append it (call.lua):
+	// every heartbeat publishes the limits of the methods served here.
+	d.inst.Limits = map[string]int{}
+	for _, m := range served {
+		if h, ok := d.reg.Lookup(m); ok {
+			d.inst.Limits[m] = guard.Limit(h)
+		}
+	}
 	d.disp = dispatch.New(d.rdb, inv, served, dispatch.Config{
 		Consumer:    id,
 		Concurrency: cfg.Int("dispatch.concurrency"),
@@ -307,6 +318,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	go d.rules.Watch(ctx, time.Second)
+	go dispatch.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
 	if d.audit != nil {
 		auditCtx, stopAudit := context.WithCancel(context.Background())
 		auditDone := make(chan struct{})

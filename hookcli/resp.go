@@ -138,28 +138,28 @@ func (c *respConn) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMe
 	if err != nil {
 		return nil, err
 	}
-	status, err := c.send(ctx, deadline, ev, data)
+	reply, err := c.send(ctx, deadline, ev, data)
 	if err != nil {
 		return nil, protocol.UnavailableError("send "+ev.Type, err)
 	}
-	if perr := protocol.CallStatusError(ev.Type, status); perr != nil {
+	if perr := protocol.CallReplyError(ev, reply); perr != nil {
 		return nil, perr
 	}
 	return c.await(ctx)
 }
 
 // send dials and writes the whole call (see CallEvent), then reads up to
-// the script's reply and returns its status.
-func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Event, data []byte) (int64, error) {
+// the script's reply and returns it.
+func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Event, data []byte) ([]any, error) {
 	c.wait = time.Until(deadline)
 	if c.wait < time.Millisecond {
-		return 0, context.DeadlineExceeded
+		return nil, context.DeadlineExceeded
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	conn, err := (&net.Dialer{}).DialContext(dctx, c.addr.network, c.addr.addr)
 	cancel()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	_ = conn.SetDeadline(deadline)
 	c.c, c.r = conn, bufio.NewReader(conn)
@@ -178,33 +178,34 @@ func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Eve
 	// EVAL, not EVALSHA: Redis caches the compiled script by its hash
 	// anyway, and a NOSCRIPT could not be retried ahead of a BLPOP already
 	// sent.
-	c.cmd("EVAL", scripts.Call, "3",
+	c.cmd("EVAL", scripts.Call, "6",
 		protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type),
-		strconv.FormatInt(time.Now().UnixMilli(), 10), string(data), ev.Type, protocol.StreamField)
+		protocol.LimitsKey, protocol.RequestRateKey(ev), protocol.RateLimitedKey,
+		strconv.FormatInt(time.Now().UnixMilli(), 10), string(data), ev.Type, protocol.StreamField,
+		ev.Metadata.ID, protocol.StreamRateCheckedField)
 	c.cmd("BLPOP", protocol.ResponseKey(ev.Metadata.CorrelationID), protocol.BLPOPTimeout(c.wait))
 	if _, err := c.c.Write(c.buf); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if c.addr.password != "" {
 		if _, err := c.reply(); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	if c.addr.db > 0 {
 		if _, err := c.reply(); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	res, err := c.reply()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	arr, _ := res.([]any)
-	if len(arr) != 2 {
-		return 0, errors.New("malformed call.lua reply")
+	if len(arr) < 2 {
+		return nil, errors.New("malformed call.lua reply")
 	}
-	status, _ := arr[0].(int64)
-	return status, nil
+	return arr, nil
 }
 
 // await is protocol/client.Client.Await: the BLPOP's reply, the Response

@@ -42,8 +42,39 @@ func CallStatusError(method string, status int64) *Error {
 		return &Error{Code: CodeMethodNotFound, Message: "unknown method " + method}
 	case 0:
 		return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", method)}
+	case StatusRateLimited:
+		return &Error{Code: CodeRateLimited, Message: method + ": rate limited"}
 	}
 	return &Error{Code: CodeInternal, Message: fmt.Sprintf("call.lua answered status %d for %s", status, method)}
+}
+
+// StatusRateLimited is call.lua's status for a request over its rate
+// limit: nothing was appended; the reply's second and third elements are
+// the milliseconds until a retry can pass and the limit.
+const StatusRateLimited = -2
+
+// CallReplyError is what the caller of ev gets for call.lua's reply
+// (status, then the entry id or, when rate limited, retryAfterMs and the
+// limit): nil when the request was appended and is served.
+func CallReplyError(ev Event, reply []any) *Error {
+	if len(reply) < 2 {
+		return &Error{Code: CodeInternal, Message: fmt.Sprintf("malformed call.lua reply for %s", ev.Type)}
+	}
+	status, _ := reply[0].(int64)
+	if status == StatusRateLimited && len(reply) >= 3 {
+		retry, _ := reply[1].(int64)
+		limit, _ := reply[2].(int64)
+		return RateLimitedError(ev.Type, RateSource(ev), limit, retry)
+	}
+	return CallStatusError(ev.Type, status)
+}
+
+// RateLimitedError is the error of a request over its rate limit, whether
+// call.lua or cbd's guard found it so.
+func RateLimitedError(method, source string, limit, retryAfterMs int64) *Error {
+	return &Error{Code: CodeRateLimited,
+		Message: fmt.Sprintf("%s: more than %d requests/s from %s", method, limit, source),
+		Data:    map[string]any{"retryAfterMs": retryAfterMs}}
 }
 
 // BLPOPTimeout is BLPOP's timeout argument for waiting wait: fractional

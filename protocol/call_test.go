@@ -53,3 +53,23 @@ func TestDecodeAnswerAndBLPOPTimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestCallReplyError(t *testing.T) {
+	ev := Event{Type: "hook.pre_tool", Metadata: Metadata{SessionID: "s1"}}
+	if err := CallReplyError(ev, []any{int64(1), "1-0"}); err != nil {
+		t.Errorf("served: %v", err)
+	}
+	err := CallReplyError(ev, []any{int64(StatusRateLimited), int64(250), int64(100)})
+	if err == nil || err.Code != CodeRateLimited || err.Message != "hook.pre_tool: more than 100 requests/s from session:s1" {
+		t.Fatalf("rate limited: %+v", err)
+	}
+	if d, _ := err.Data.(map[string]any); d["retryAfterMs"] != int64(250) {
+		t.Errorf("rate limited data: %+v", err.Data)
+	}
+	if err := CallReplyError(ev, []any{int64(1)}); err == nil || err.Code != CodeInternal {
+		t.Errorf("short reply: %+v", err)
+	}
+	if err := CallReplyError(ev, []any{int64(-1), ""}); err == nil || err.Code != CodeMethodNotFound {
+		t.Errorf("unknown method: %+v", err)
+	}
+}

@@ -40,7 +40,7 @@ var ConfigKeys = func() []ConfigKey {
 		{"dispatch.max_deliveries", 3, "Deliveries after which a request whose handler keeps crashing goes to the dead-letter stream (cb:stream:system.deadletter)."},
 		{"events.retention", 24 * time.Hour, "How long events are kept in the streams (never dropping entries still pending)."},
 		{"handlers.timeout", 5 * time.Second, "Default handler timeout (context deadline)."},
-		{"handlers.rate_limit", 100, "Requests per second one source (session, else producer) may make of one handler, across all instances; 0 = no limit. Per method: handlers.<method with _ for .>.rate_limit, e.g. handlers.task_create.rate_limit. A rate-limited hook is answered per its fail mode: with open, the tool call goes ahead unchecked; handlers.hook_pre_tool.rate_limit: 0 exempts it."},
+		{"handlers.rate_limit", 100, "Requests per second one source (session, else producer) may make of one handler, across all instances; 0 = no limit. Per method: handlers.<method with _ for .>.rate_limit, e.g. handlers.task_create.rate_limit. Requests sent over Redis are checked as they are appended (cbd publishes the limits in cb:limits), those over HTTP by cbd. A rate-limited hook is answered per its fail mode: with open, the tool call goes ahead unchecked; handlers.hook_pre_tool.rate_limit: 0 exempts it."},
 		{"handlers.circuit_failures", 5, "Handler failures (internal errors, timeouts) within handlers.circuit_window that open its circuit, on every instance. Per method: handlers.<method>.circuit_failures."},
 		{"handlers.circuit_window", 10 * time.Second, "Window in which circuit failures are counted."},
 		{"handlers.circuit_open_for", 5 * time.Second, "How long an open circuit rejects calls before letting probes through (half-open)."},

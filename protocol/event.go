@@ -34,6 +34,10 @@ type Metadata struct {
 // StreamField is the single stream entry field holding the JSON envelope.
 const StreamField = "event"
 
+// StreamRateCheckedField is set ("1") on a request entry whose rate limit
+// call.lua has already checked and counted, so cbd does not count it again.
+const StreamRateCheckedField = "ratechecked"
+
 // EncodeEvent encodes ev for a stream entry. Unlike json.Marshal it copies
 // the payload as is (no re-validation or compaction of what may be
 // megabytes), so the payload must already be valid JSON.

@@ -36,6 +36,32 @@ func CircuitKey(handler string) string { return "cb:circuit:" + handler }
 // RateKey is the sliding-window sorted set of a rate limit, cb:rate:{id}:{window}.
 func RateKey(id, window string) string { return "cb:rate:" + id + ":" + window }
 
+// RequestRateKey is the rate-limit window a request counts in: its method
+// and its source (see RateSource), over one second.
+func RequestRateKey(ev Event) string { return RateKey(ev.Type+":"+RateSource(ev), "1s") }
+
+// RateSource names the caller a rate limit counts: its session, else its
+// producer, else "anonymous".
+func RateSource(ev Event) string {
+	if ev.Metadata.SessionID != "" {
+		return "session:" + ev.Metadata.SessionID
+	}
+	if ev.Metadata.Source != "" {
+		return "source:" + ev.Metadata.Source
+	}
+	return "anonymous"
+}
+
+// LimitsKey is the hash method -> requests per second one source may make
+// (0 = no limit), written by every cbd with its heartbeat; call.lua checks
+// a request against it before appending it.
+const LimitsKey = "cb:limits"
+
+// RateLimitedKey is the hash method -> requests call.lua refused for being
+// over the rate limit (they never reach a cbd, which reports them in
+// system.metrics and /metrics from here).
+const RateLimitedKey = "cb:ratelimited"
+
 // HealthKey holds health detail of an instance, cb:health:{instanceId}.
 func HealthKey(instanceID string) string { return "cb:health:" + instanceID }
 

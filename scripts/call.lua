@@ -1,23 +1,52 @@
--- call.lua: append a request to its stream if its method is known.
+-- call.lua: append a request to its stream if its method is known and the
+-- caller is within the method's rate limit.
 --
 -- KEYS[1] cb:serving:{method}   sorted set: instance id -> claim expiry (unix ms)
 -- KEYS[2] cb:methods            set of every method a cbd has registered
 -- KEYS[3] cb:stream:{method}    the method's stream
+-- KEYS[4] cb:limits             hash: method -> requests/s per source (0 = none)
+-- KEYS[5] cb:rate:{method:source}:1s  the caller's sliding window (as admit.lua's)
+-- KEYS[6] cb:ratelimited        hash: method -> requests refused here
 -- ARGV[1] now, unix ms
 -- ARGV[2] the event envelope (JSON)
 -- ARGV[3] the method name
 -- ARGV[4] the stream entry field that holds the envelope
+-- ARGV[5] the request's event id (its member in the window)
+-- ARGV[6] the stream entry field that says the rate limit was checked
 --
--- Returns {status, entryId}:
+-- Returns {status, entryId} or, rate limited, {-2, retryAfterMs, limit}:
 --   status  1  appended, and at least one live instance serves the method
 --   status  0  appended, but no live instance serves it now (a cbd that
 --              starts later will handle it)
 --   status -1  unknown method: nothing appended, entryId is ""
+--   status -2  over the method's rate limit: nothing appended
+-- A request this script counted in the window is appended with ARGV[6] set,
+-- so cbd does not count it again; without a limit in KEYS[4] (no cbd has
+-- published one) cbd checks the limit itself.
 local served = redis.call('ZCOUNT', KEYS[1], ARGV[1], '+inf')
 if served == 0 and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then
   return {-1, ''}
 end
-local id = redis.call('XADD', KEYS[3], '*', ARGV[4], ARGV[2])
+local limit = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0') or 0
+local id
+if limit > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 1000)
+  if redis.call('ZCARD', KEYS[5]) >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+    local retry = 1000
+    if oldest[2] then retry = tonumber(oldest[2]) + 1000 - now end
+    if retry < 1 then retry = 1 end
+    redis.call('HINCRBY', KEYS[6], ARGV[3], 1)
+    return {-2, retry, limit}
+  end
+  redis.call('ZADD', KEYS[5], now, ARGV[5])
+  redis.call('PEXPIRE', KEYS[5], 1000)
+  id = redis.call('XADD', KEYS[3], '*', ARGV[4], ARGV[2], ARGV[6], '1')
+else
+  id = redis.call('XADD', KEYS[3], '*', ARGV[4], ARGV[2])
+end
 if served > 0 then
   return {1, id}
 end

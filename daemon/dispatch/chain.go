@@ -47,20 +47,22 @@ func (in *Invoker) Registry() *registry.Registry { return in.reg }
 
 // Invoke runs ev through the chain.
 func (in *Invoker) Invoke(ctx context.Context, ev protocol.Event) (json.RawMessage, *protocol.Error) {
-	res, perr, _ := in.InvokeDelivery(ctx, ev)
+	res, perr, _ := in.InvokeDelivery(ctx, ev, false)
 	return res, perr
 }
 
 // InvokeDelivery is Invoke that also reports whether the handler crashed
 // (panicked): the Redis dispatcher then leaves the entry pending for
 // redelivery and, after dispatch.max_deliveries, dead-letters it.
-func (in *Invoker) InvokeDelivery(ctx context.Context, ev protocol.Event) (json.RawMessage, *protocol.Error, bool) {
+// rateChecked says call.lua already counted the request against its rate
+// limit (the entry carries protocol.StreamRateCheckedField).
+func (in *Invoker) InvokeDelivery(ctx context.Context, ev protocol.Event, rateChecked bool) (json.RawMessage, *protocol.Error, bool) {
 	start := time.Now()
 	h, ok := in.reg.Lookup(ev.Type)
 	if !ok {
 		return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + ev.Type}, false
 	}
-	res, perr := in.invoke(ctx, h, ev)
+	res, perr := in.invoke(ctx, h, ev, rateChecked)
 	in.stats.record(ev.Type, time.Since(start), perr)
 	crashed := perr != nil && perr.Data == errDataPanic
 	if crashed {
@@ -72,7 +74,7 @@ func (in *Invoker) InvokeDelivery(ctx context.Context, ev protocol.Event) (json.
 // errDataPanic marks (by identity) the error a recovered panic becomes.
 var errDataPanic = &struct{ panicked bool }{true}
 
-func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.Event) (json.RawMessage, *protocol.Error) {
+func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.Event, rateChecked bool) (json.RawMessage, *protocol.Error) {
 	params := ev.Payload
 	if len(params) == 0 || string(params) == "null" {
 		params = json.RawMessage("{}")
@@ -84,7 +86,7 @@ func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.
 	var adm admission
 	if in.guard != nil {
 		var perr *protocol.Error
-		if adm, perr = in.guard.Admit(ctx, h, ev); perr != nil {
+		if adm, perr = in.guard.Admit(ctx, h, ev, rateChecked); perr != nil {
 			return in.fallback(h, req, perr)
 		}
 	}

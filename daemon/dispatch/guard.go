@@ -69,24 +69,21 @@ type admission struct {
 	halfOpen bool
 }
 
-// source names the caller for rate limiting: its session, else its producer.
-func source(ev protocol.Event) string {
-	if ev.Metadata.SessionID != "" {
-		return "session:" + ev.Metadata.SessionID
-	}
-	if ev.Metadata.Source != "" {
-		return "source:" + ev.Metadata.Source
-	}
-	return "anonymous"
-}
-
-// Admit checks the rate limit and circuit of h for ev in one script.
-func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Event) (admission, *protocol.Error) {
+// Limit is h's rate limit: requests per second per source, 0 for none.
+func (g *Guard) Limit(h *registry.Handler) int {
 	limit := g.cfg.RateLimit
 	if h.RateLimit != 0 {
 		limit = h.RateLimit
 	}
-	if limit < 0 {
+	return max(limit, 0)
+}
+
+// Admit checks the rate limit and circuit of h for ev in one script.
+// rateChecked says call.lua has already counted ev against the rate limit
+// (see protocol.StreamRateCheckedField): then only the circuit is checked.
+func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Event, rateChecked bool) (admission, *protocol.Error) {
+	limit := g.Limit(h)
+	if rateChecked {
 		limit = 0
 	}
 	// Without a rate limit only the circuit matters, and a circuit seen
@@ -102,7 +99,7 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 		member = protocol.NewID()
 	}
 	res, err := g.batch.RunScript(ctx, redisscript.Admit(),
-		[]string{protocol.RateKey(h.Event+":"+source(ev), "1s"), protocol.CircuitKey(h.Event)},
+		[]string{protocol.RequestRateKey(ev), protocol.CircuitKey(h.Event)},
 		limit, 1000, member, g.cfg.Probes, g.cfg.CircuitTTL.Milliseconds()).Int64Slice()
 	if err != nil {
 		// The guard protects; when Redis is away the request fails anyway.
@@ -110,9 +107,7 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 	}
 	switch res[0] {
 	case 2:
-		return admission{}, &protocol.Error{Code: protocol.CodeRateLimited,
-			Message: fmt.Sprintf("%s: more than %d requests/s from %s", h.Event, limit, source(ev)),
-			Data:    map[string]any{"retryAfterMs": res[1]}}
+		return admission{}, protocol.RateLimitedError(h.Event, protocol.RateSource(ev), int64(limit), res[1])
 	case 3:
 		return admission{}, &protocol.Error{Code: protocol.CodeCircuitOpen,
 			Message: fmt.Sprintf("%s is failing; its circuit is open", h.Event),

@@ -1,16 +1,22 @@
 package dispatch
 
 import (
+	"context"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/redis/go-redis/v9"
 )
 
 // Stats counts what the chain did, per method. The set of methods is fixed
 // at start, so reads need no lock.
 type Stats struct {
 	methods map[string]*MethodStats
+	// refused: method -> requests callers' call.lua refused over the rate
+	// limit, shared by every instance (see SetCallerRefusals).
+	refused atomic.Pointer[map[string]int64]
 }
 
 // MethodStats are one method's counters.
@@ -64,12 +70,41 @@ func (s *Stats) record(method string, d time.Duration, err *protocol.Error) {
 	m.Errors.Add(1)
 }
 
+// SetCallerRefusals records how many requests of each method call.lua has
+// refused for being over the rate limit (protocol.RateLimitedKey). Such
+// requests never reach cbd; Snapshot counts them as rate-limited errors.
+func (s *Stats) SetCallerRefusals(refused map[string]int64) { s.refused.Store(&refused) }
+
+// WatchCallerRefusals reads the callers' refusals from Redis every period
+// into s until ctx is done; a failed read keeps the last figures.
+func WatchCallerRefusals(ctx context.Context, rdb redis.UniversalClient, s *Stats, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, every)
+		all, err := rdb.HGetAll(rctx, protocol.RateLimitedKey).Result()
+		cancel()
+		if err == nil {
+			refused := make(map[string]int64, len(all))
+			for m, v := range all {
+				refused[m], _ = strconv.ParseInt(v, 10, 64)
+			}
+			s.SetCallerRefusals(refused)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // Snapshot is a plain copy of one method's counters.
 type Snapshot struct {
 	Calls        int64   `json:"calls"`
 	Errors       int64   `json:"errors"`
 	Timeouts     int64   `json:"timeouts"`
-	RateLimited  int64   `json:"rateLimited"`
+	RateLimited  int64   `json:"rateLimited"` // by this cbd, plus callers' refusals (shared)
 	CircuitOpen  int64   `json:"circuitOpen"`
 	AvgLatencyMs float64 `json:"avgLatencyMs"`
 	MaxLatencyMs float64 `json:"maxLatencyMs"`
@@ -78,6 +113,10 @@ type Snapshot struct {
 // Snapshot copies every method's counters.
 func (s *Stats) Snapshot() map[string]Snapshot {
 	out := make(map[string]Snapshot, len(s.methods))
+	var refused map[string]int64
+	if p := s.refused.Load(); p != nil {
+		refused = *p
+	}
 	for name, m := range s.methods {
 		calls := m.Calls.Load()
 		sn := Snapshot{
@@ -85,6 +124,8 @@ func (s *Stats) Snapshot() map[string]Snapshot {
 			RateLimited: m.RateLimited.Load(), CircuitOpen: m.CircuitOpen.Load(),
 			MaxLatencyMs: float64(m.MaxNs.Load()) / 1e6,
 		}
+		sn.RateLimited += refused[name]
+		sn.Errors += refused[name]
 		if calls > 0 {
 			sn.AvgLatencyMs = float64(m.LatencyNs.Load()) / float64(calls) / 1e6
 		}

@@ -17,10 +17,14 @@ import (
 
 // Instance is this process's registration.
 type Instance struct {
-	rdb      redis.UniversalClient
-	ID       string
-	Roles    []string
-	Served   []string // methods whose streams this instance consumes
+	rdb    redis.UniversalClient
+	ID     string
+	Roles  []string
+	Served []string // methods whose streams this instance consumes
+	// Limits are the rate limits (requests/s per source, 0 = none) of the
+	// served methods, published in cb:limits with every heartbeat for
+	// call.lua; with several cbd the last to heartbeat sets them.
+	Limits   map[string]int
 	TTL      time.Duration
 	Interval time.Duration
 	Version  string
@@ -67,6 +71,13 @@ func (i *Instance) Heartbeat(ctx context.Context, startedAt time.Time) error {
 	}
 	if len(i.Served) > 0 {
 		pipe.SAdd(ctx, protocol.MethodsKey, toAny(i.Served)...)
+	}
+	if len(i.Limits) > 0 {
+		limits := make([]any, 0, 2*len(i.Limits))
+		for m, l := range i.Limits {
+			limits = append(limits, m, l)
+		}
+		pipe.HSet(ctx, protocol.LimitsKey, limits...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("heartbeat %s: %w", i.ID, err)

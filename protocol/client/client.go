@@ -128,16 +128,16 @@ func (c *Client) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	// One round trip, one script: refuse unknown methods, append the request,
-	// and say whether anybody serves it now.
+	// One round trip, one script: refuse unknown methods and callers over
+	// the rate limit, append the request, and say whether anybody serves it.
 	res, err := redisscript.Call().Run(ctx, c.rdb,
-		[]string{protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type)},
-		time.Now().UnixMilli(), data, ev.Type, protocol.StreamField).Slice()
+		[]string{protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type),
+			protocol.LimitsKey, protocol.RequestRateKey(ev), protocol.RateLimitedKey},
+		time.Now().UnixMilli(), data, ev.Type, protocol.StreamField, ev.Metadata.ID, protocol.StreamRateCheckedField).Slice()
 	if err != nil {
 		return nil, protocol.UnavailableError("send "+ev.Type, err)
 	}
-	status, _ := res[0].(int64)
-	if perr := protocol.CallStatusError(ev.Type, status); perr != nil {
+	if perr := protocol.CallReplyError(ev, res); perr != nil {
 		return nil, perr
 	}
 	return c.Await(ctx, ev.Metadata.CorrelationID)

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claudebench/cb/internal/testenv"
+	"github.com/claudebench/cb/protocol"
+)
+
+// TestCallerChecksRateLimit: cbd publishes its rate limits in cb:limits,
+// and a caller over the limit is refused by call.lua before its request is
+// appended (no round trip to cbd), with the error cbd's guard gives.
+// Requests within the limit carry the mark that tells cbd they are
+// counted already. The lean cb hook does the same and answers per its
+// fail mode.
+func TestCallerChecksRateLimit(t *testing.T) {
+	e := newTaskEnv(t, "CB_HANDLERS_SYSTEM_HEALTH_RATE_LIMIT=3", "CB_HANDLERS_HOOK_PRE_TOOL_RATE_LIMIT=1")
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, _ := e.rdb.HGet(ctx, protocol.LimitsKey, "system.health").Result()
+		if got == "3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cb:limits system.health = %q, want 3", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	var perr *protocol.Error
+	for i := 0; i < 4; i++ {
+		_, err := e.call(t, "system.health", map[string]any{})
+		if i < 3 && err != nil {
+			t.Fatalf("call %d within the limit: %v", i, err)
+		}
+		if i == 3 && !errors.As(err, &perr) {
+			t.Fatalf("call over the limit: %v", err)
+		}
+	}
+	retry, _ := perr.Data.(map[string]any)["retryAfterMs"].(int64)
+	// retryAfterMs is an int64 only when call.lua refused the call (an
+	// answer from cbd decodes to float64).
+	if perr.Code != protocol.CodeRateLimited || retry < 1 || retry > 1000 ||
+		!strings.HasPrefix(perr.Message, "system.health: more than 3 requests/s from source:") {
+		t.Fatalf("over the limit: %+v (retryAfterMs %d)", perr, retry)
+	}
+	entries, err := e.rdb.XRange(ctx, protocol.StreamKey("system.health"), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 {
+		t.Fatalf("%d requests appended, want 3: the one over the limit must not reach cbd", len(entries))
+	}
+	for _, m := range entries {
+		if m.Values[protocol.StreamRateCheckedField] != "1" {
+			t.Errorf("entry %s lacks %s=1: %v", m.ID, protocol.StreamRateCheckedField, m.Values)
+		}
+	}
+
+	// cb hook: the second PreToolUse of a session within a second is
+	// refused by call.lua; fail mode open means no opinion, exit 0.
+	in := []byte(`{"session_id":"rl-1","hook_event_name":"PreToolUse","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"ls; rm -rf /"}}`)
+	first := testenv.RunCB(t, bin, e.h, nil, in, "hook", "pre_tool")
+	if first.Code != 0 || !strings.Contains(first.Stdout, `"permissionDecision":"deny"`) {
+		t.Fatalf("first hook: exit %d %q %s", first.Code, first.Stdout, first.Stderr)
+	}
+	second := testenv.RunCB(t, bin, e.h, nil, in, "hook", "pre_tool")
+	if second.Code != 0 || strings.TrimSpace(second.Stdout) != "" || !strings.Contains(second.Stderr, "more than 1 requests/s from session:rl-1") {
+		t.Fatalf("second hook: exit %d stdout %q stderr %q", second.Code, second.Stdout, second.Stderr)
+	}
+	if n, _ := e.rdb.XLen(ctx, protocol.StreamKey("hook.pre_tool")).Result(); n != 1 {
+		t.Fatalf("%d hook requests appended, want 1", n)
+	}
+
+	// cbd never saw the refused requests, but counts them in its metrics.
+	var m struct {
+		Handlers map[string]struct {
+			Calls       int64 `json:"calls"`
+			RateLimited int64 `json:"rateLimited"`
+		} `json:"handlers"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		raw, err := e.call(t, "system.metrics", map[string]any{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Handlers["system.health"].RateLimited == 1 && m.Handlers["hook.pre_tool"].RateLimited == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("system.metrics handlers: %+v; want rateLimited 1 for system.health and hook.pre_tool", m.Handlers)
+		}
+	}
+	if c := m.Handlers["system.health"].Calls; c != 3 {
+		t.Errorf("system.health calls = %d, want the 3 that reached cbd", c)
+	}
+}
