@@ -105,25 +105,24 @@ func (h *hub) subscribers() int {
 	return len(h.subs)
 }
 
-// entry is one stream entry on its way to subscribers.
+// entry is one stream entry on its way to subscribers. It is shared by
+// every subscriber (the tailer offers it to all; a connection that is
+// replaying a backfill encodes its pending ones on its own goroutine).
 type entry struct {
 	stream, id, typ string
 	data            string
-	msg             []byte // the encoded notification, built on first use
-	bad             bool   // the entry could not be encoded
+	once            sync.Once
+	msg             []byte // the encoded notification, built on first use; nil if invalid
 }
 
 // message returns the JSON-RPC notification of the entry, or nil for an
 // entry that is not a valid event envelope.
 func (e *entry) message() []byte {
-	if e.msg == nil && !e.bad {
-		b, err := eventNotification(e.stream, e.id, e.typ, e.data)
-		if err != nil {
-			e.bad = true
-			return nil
+	e.once.Do(func() {
+		if b, err := eventNotification(e.stream, e.id, e.typ, e.data); err == nil {
+			e.msg = b
 		}
-		e.msg = b
-	}
+	})
 	return e.msg
 }
 
