@@ -85,6 +85,11 @@ func ResultKey(eventID string) string { return "cb:result:" + eventID }
 // TaskSeqKey is the counter that makes task ids unique within a millisecond.
 const TaskSeqKey = "cb:seq:tasks"
 
+// EventSeqKey is the counter whose values are the sequence part of the
+// stream ids of task events (<ms>-<n>): one counter for all their streams,
+// so events written in the same millisecond sort in the order written.
+const EventSeqKey = "cb:seq:events"
+
 // QueueNotifyKey is a capped list with one token per task made claimable;
 // waiting claimers block on it instead of polling.
 const QueueNotifyKey = "cb:queue:notify"

@@ -354,9 +354,11 @@ func validPattern(p string) bool {
 }
 
 // sortEntries orders entries by stream id (their time), stably. Ids are
-// per stream: two streams written in the same millisecond can both hold
-// <ms>-0, and such entries keep the order in which they were read, which
-// is not necessarily the order in which they were written.
+// per stream, so two streams written in the same millisecond can both hold
+// <ms>-0; such entries keep the order in which they were read, which is not
+// necessarily the order in which they were written. Task events do not tie:
+// their ids take the sequence part from one counter (emit in
+// scripts/tasks/lib.lua).
 func sortEntries(es []*entry) {
 	sort.SliceStable(es, func(i, j int) bool { return protocol.CompareStreamIDs(es[i].id, es[j].id) < 0 })
 }

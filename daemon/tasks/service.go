@@ -68,6 +68,7 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 		"notify":    protocol.QueueNotifyKey,
 		"instances": protocol.InstancesKey,
 		"seq":       protocol.TaskSeqKey,
+		"evseq":     protocol.EventSeqKey,
 		"field":     protocol.StreamField,
 		"source":    cfg.Source,
 		"idemTtl":   int(cfg.IdemTTL / time.Second),

@@ -3,7 +3,7 @@
 -- Every task script takes ARGV[1] = a JSON "context" built in Go from the
 -- key builders of package protocol (so no key name is spelled here):
 --   task, stream, assigned, instance, idem: key prefixes
---   queue, notify, instances, seq: whole keys
+--   queue, notify, instances, seq, evseq: whole keys
 --   field: the stream entry field of the envelope
 --   source: the instance that runs the script
 --   eventId: the request's event id ("" = no idempotency)
@@ -74,7 +74,17 @@ local function emit(evtype, payload, ms)
   local env = '{"type":' .. cjson.encode(evtype) .. ',"payload":' .. payload ..
     ',"metadata":{"id":' .. cjson.encode(id .. '/' .. evtype .. '/' .. nevents) ..
     ',"timestamp":' .. ms .. ',"source":' .. cjson.encode(C.source) .. '}}'
-  redis.call('XADD', C.stream .. evtype, '*', C.field, env)
+  -- The entry id is <ms>-<n> with n from one counter for the streams of
+  -- all task events, so that events of two streams written in the same
+  -- millisecond still sort in the order they were written. Should the
+  -- stream already hold a later id (the clock stepped back, or another
+  -- writer), Redis picks the id.
+  local key = C.stream .. evtype
+  local entry = string.format('%d-%d', ms, redis.call('INCR', C.evseq))
+  local r = redis.pcall('XADD', key, entry, C.field, env)
+  if type(r) == 'table' and r.err then
+    redis.call('XADD', key, '*', C.field, env)
+  end
 end
 
 -- touch bumps a task's version and updatedAt; fields are more HSET pairs.
