@@ -48,6 +48,7 @@ type Dispatcher struct {
 	stopped  bool
 	workers  sync.WaitGroup
 	results  chan outcome
+	direct   atomic.Bool // a worker is writing its own answer (see deliver)
 
 	crashMu sync.Mutex
 	crashes map[string]string // entry id → last crash message, for dead letters
@@ -241,11 +242,11 @@ func (d *Dispatcher) handle(ctx context.Context, stream string, m redis.XMessage
 // work runs first, then whatever entries come, until Run stops.
 func (d *Dispatcher) work(first job) {
 	defer d.workers.Done()
-	d.results <- d.process(first.stream, first.m)
+	d.deliver(d.process(first.stream, first.m))
 	for {
 		select {
 		case j := <-d.jobs:
-			d.results <- d.process(j.stream, j.m)
+			d.deliver(d.process(j.stream, j.m))
 		case <-d.stop:
 			return
 		}
@@ -285,6 +286,18 @@ func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 			Error: &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("encode answer: %v", err)}})
 	}
 	return o
+}
+
+// deliver writes o's answer at once when no other worker is doing so (a
+// lone request is not handed to the responder goroutine, which would cost
+// a wake-up), else queues it for the responder's next pipeline.
+func (d *Dispatcher) deliver(o outcome) {
+	if d.direct.CompareAndSwap(false, true) {
+		d.flush([]outcome{o})
+		d.direct.Store(false)
+		return
+	}
+	d.results <- o
 }
 
 // release hands entries read but never started back to the stream for
