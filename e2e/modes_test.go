@@ -115,4 +115,17 @@ func protocolChecks(t *testing.T, h *testenv.Home) {
 	if r.Code == 0 || !strings.Contains(r.Stderr, "unknown method no.such.method") {
 		t.Fatalf("unknown method: exit %d stderr %q", r.Code, r.Stderr)
 	}
+	// The task scripts (and the ids they give task events) run here too.
+	// (Low priorities: the managed check below claims its own task.)
+	r = testenv.RunCB(t, bin, h, nil, nil, "task", "create", "in every mode", "--priority", "10", "--json")
+	var tk struct{ ID string }
+	if err := json.Unmarshal([]byte(r.Stdout), &tk); r.Code != 0 || err != nil || tk.ID == "" {
+		t.Fatalf("task create: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "update", tk.ID, "--priority", "20"); r.Code != 0 {
+		t.Fatalf("task update: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "get", tk.ID, "--json"); r.Code != 0 || !strings.Contains(r.Stdout, `"priority": 20`) {
+		t.Fatalf("task get: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
 }
