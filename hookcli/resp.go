@@ -201,10 +201,7 @@ func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Eve
 	if err != nil {
 		return nil, err
 	}
-	arr, _ := res.([]any)
-	if len(arr) < 2 {
-		return nil, errors.New("malformed call.lua reply")
-	}
+	arr, _ := res.([]any) // its shape is checked by protocol.CallReplyError
 	return arr, nil
 }
 

@@ -42,8 +42,6 @@ func CallStatusError(method string, status int64) *Error {
 		return &Error{Code: CodeMethodNotFound, Message: "unknown method " + method}
 	case 0:
 		return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("no cbd instance is serving %s (is cbd running?)", method)}
-	case StatusRateLimited:
-		return &Error{Code: CodeRateLimited, Message: method + ": rate limited"}
 	}
 	return &Error{Code: CodeInternal, Message: fmt.Sprintf("call.lua answered status %d for %s", status, method)}
 }
