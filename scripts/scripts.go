@@ -6,9 +6,7 @@
 // The task scripts share tasks/lib.lua, which TaskSource prepends.
 package scripts
 
-import (
-	_ "embed"
-)
+import "embed"
 
 // Call appends a request to its stream when its method is known; see call.lua.
 //
@@ -28,22 +26,8 @@ var Circuit string
 var (
 	//go:embed tasks/lib.lua
 	taskLib string
-	//go:embed tasks/create.lua
-	taskCreate string
-	//go:embed tasks/claim.lua
-	taskClaim string
-	//go:embed tasks/finish.lua
-	taskFinish string
-	//go:embed tasks/update.lua
-	taskUpdate string
-	//go:embed tasks/assign.lua
-	taskAssign string
-	//go:embed tasks/delete.lua
-	taskDelete string
-	//go:embed tasks/release.lua
-	taskRelease string
-	//go:embed tasks/restore.lua
-	taskRestore string
+	//go:embed tasks/*.lua
+	taskFiles embed.FS
 )
 
 // Names of the task scripts (files in tasks/), for TaskSource.
@@ -61,26 +45,9 @@ const (
 // TaskSource returns the source of task script name (see the header of
 // each file in tasks/) with lib.lua prepended, or "" for an unknown name.
 func TaskSource(name string) string {
-	var src string
-	switch name {
-	case TaskCreate:
-		src = taskCreate
-	case TaskClaim:
-		src = taskClaim
-	case TaskFinish:
-		src = taskFinish
-	case TaskUpdate:
-		src = taskUpdate
-	case TaskAssign:
-		src = taskAssign
-	case TaskDelete:
-		src = taskDelete
-	case TaskRelease:
-		src = taskRelease
-	case TaskRestore:
-		src = taskRestore
-	default:
+	src, err := taskFiles.ReadFile("tasks/" + name + ".lua")
+	if err != nil || name == "lib" {
 		return ""
 	}
-	return taskLib + "\n" + src
+	return taskLib + "\n" + string(src)
 }
