@@ -9,18 +9,14 @@ package validate
 // the reference, never looser.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
-	"path"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/claudebench/cb/schemas"
 	"github.com/tidwall/gjson"
 )
 
@@ -267,28 +263,12 @@ type fastCompiler struct {
 	nodes map[string]*fastNode // by "file#pointer", for $ref and recursion
 }
 
-// compileFast compiles the fast validator of every method and direction; a
-// (method, direction) it cannot handle is absent from in or out, with its
-// reason in why (keyed "method input" or "method output").
-func compileFast(methods []string) (in, out map[string]*fastNode, why map[string]error, err error) {
-	docs := map[string]any{}
-	entries, err := fs.Glob(schemas.FS(), "methods/*.json")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	for _, e := range entries {
-		data, err := fs.ReadFile(schemas.FS(), e)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		var doc any
-		if err := dec.Decode(&doc); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", e, err)
-		}
-		docs[path.Base(e)] = doc
-	}
+// compileFast compiles the fast validator of every method and direction
+// from docs (schema file name → document decoded with json.Number, as
+// jsonschema.UnmarshalJSON gives); a (method, direction) it cannot handle
+// is absent from in or out, with its reason in why (keyed "method input"
+// or "method output").
+func compileFast(methods []string, docs map[string]any) (in, out map[string]*fastNode, why map[string]error) {
 	in, out, why = map[string]*fastNode{}, map[string]*fastNode{}, map[string]error{}
 	for _, m := range methods {
 		for _, dir := range []string{"input", "output"} {
@@ -304,7 +284,7 @@ func compileFast(methods []string) (in, out map[string]*fastNode, why map[string
 			}
 		}
 	}
-	return in, out, why, nil
+	return in, out, why
 }
 
 // ref compiles the schema a $ref names, relative to document file. Only
