@@ -54,15 +54,14 @@ type Dispatcher struct {
 	crashes map[string]string // entry id → last crash message, for dead letters
 
 	leftMu sync.Mutex
-	left   []leftover // read but not started when the stop came
+	left   []job // read but not started when the stop came
 }
 
-type leftover struct {
+// job is one stream entry to handle.
+type job struct {
 	stream string
 	m      redis.XMessage
 }
-
-type job = leftover
 
 type outcome struct {
 	stream, entryID string
@@ -234,7 +233,7 @@ func (d *Dispatcher) handle(ctx context.Context, stream string, m redis.XMessage
 	case <-ctx.Done():
 		// Not started: handed back to the stream when Run ends.
 		d.leftMu.Lock()
-		d.left = append(d.left, leftover{stream, m})
+		d.left = append(d.left, j)
 		d.leftMu.Unlock()
 	}
 }
