@@ -121,6 +121,10 @@ func writeClose(f *os.File, data []byte) error {
 	return err
 }
 
+// Read returns the token of an existing token file, refusing one that group
+// or others may access. It never creates the file: that is cbd's job.
+func Read(path string) (string, error) { return readToken(path) }
+
 // readToken reads and checks an existing token file.
 func readToken(path string) (string, error) {
 	fi, err := os.Stat(path)
