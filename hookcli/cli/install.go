@@ -62,11 +62,12 @@ type installOptions struct {
 	dryRun     bool
 	http       bool
 	httpAddr   string // http.addr, for --http and to recognise http entries
+	uninstall  bool
+	now        func() time.Time
+
 	// hookCredential is what the http hooks send (Authorization: Bearer),
 	// derived from the API token (apitoken.HookCredential); --http only.
 	hookCredential string
-	uninstall  bool
-	now        func() time.Time
 }
 
 // hookRef names one hook entry in a report.
