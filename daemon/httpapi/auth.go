@@ -211,12 +211,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // browserMount wraps a Mount serving pages (the dashboard): a GET with
 // ?login=<code> trades a valid code for an HttpOnly, SameSite=Strict
-// session cookie and redirects to the same URL without the code; every
+// session cookie and redirects to "/" without the code; every
 // request then reaches h with Authenticated(ctx) telling whether it holds
 // the token or a live session.
 func (s *Server) browserMount(h http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if code := r.URL.Query().Get("login"); code != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// Only a GET spends a code: a HEAD (link previews) must not.
+		if code := r.URL.Query().Get("login"); code != "" && r.Method == http.MethodGet {
 			if !s.loginCodes.valid(code, true) {
 				s.metrics.unauthorized.WithLabelValues("login").Inc()
 				r = r.WithContext(context.WithValue(r.Context(), authKey{}, false))
@@ -233,14 +234,13 @@ func (s *Server) browserMount(h http.Handler) http.HandlerFunc {
 				MaxAge: int(SessionTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 				Secure: r.TLS != nil,
 			})
-			clean := *r.URL
-			q := clean.Query()
+			// Always to the dashboard's root: a path like //host would
+			// make the Location another site.
+			q := r.URL.Query()
 			q.Del("login")
-			clean.RawQuery = q.Encode()
-			clean.Scheme, clean.Host = "", ""
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Referrer-Policy", "no-referrer")
-			http.Redirect(w, r, (&url.URL{Path: clean.Path, RawQuery: clean.RawQuery}).String(), http.StatusSeeOther)
+			http.Redirect(w, r, (&url.URL{Path: "/", RawQuery: q.Encode()}).String(), http.StatusSeeOther)
 			return
 		}
 		level, _ := s.authenticate(r, false, false, true)

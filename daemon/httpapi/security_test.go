@@ -483,6 +483,20 @@ func TestDashboardLogin(t *testing.T) {
 		t.Fatalf("cookies %v", cookies)
 	}
 	cookie := cookies[0].Name + "=" + cookies[0].Value
+	// The redirect goes to the root, whatever the path.
+	if resp := open("x/y?login=" + mint()); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("login on /x/y: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// HEAD (a link preview) does not spend a code.
+	head := mint()
+	if hr, err := http.NewRequest(http.MethodHead, f.base+"/?login="+head, nil); err != nil {
+		t.Fatal(err)
+	} else if resp, err := noRedirect.Do(hr); err != nil || resp.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("HEAD with a code: %v %v", resp, err)
+	}
+	if resp := open("?login=" + head); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("GET after HEAD: %d", resp.StatusCode)
+	}
 	// The code works once.
 	if resp := open("?login=" + code); resp.StatusCode != 401 || resp.Header.Get("Set-Cookie") != "" {
 		t.Fatalf("second use of a code: %d %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
