@@ -16,8 +16,9 @@ import (
 // a real cbd: a local process without the token (over TCP there is no uid:
 // "no token" is the attacker) tried hooks.disable of deny-rm-root on
 // POST /rpc, then rm -rf / went through; audit.list and task.create
-// answered too, and GET / served the token. Every one of those is refused
-// now, the guard still denies, and the refusals are counted.
+// answered too, and GET / served the token (sessions and events are read
+// over /ws, refused too). Every one of those is refused now, the guard
+// still denies, and the refusals are counted.
 func TestHTTPNoTokenCannotDisableTheGuard(t *testing.T) {
 	e := startHTTPEnv(t)
 	anon := map[string]string{"Authorization": ""}
@@ -25,7 +26,7 @@ func TestHTTPNoTokenCannotDisableTheGuard(t *testing.T) {
 		`{"jsonrpc":"2.0","id":1,"method":"hooks.disable","params":{"id":"deny-rm-root"}}`,
 		`{"jsonrpc":"2.0","id":1,"method":"audit.list","params":{}}`,
 		`{"jsonrpc":"2.0","id":1,"method":"task.create","params":{"text":"planted"}}`,
-		`{"jsonrpc":"2.0","id":1,"method":"sessions.list","params":{}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"hooks.list","params":{}}`,
 		`[{"jsonrpc":"2.0","id":1,"method":"system.version"},{"jsonrpc":"2.0","id":2,"method":"hooks.disable","params":{"id":"deny-rm-root"}}]`,
 	} {
 		if status, b := e.post(t, "/rpc", []byte(body), anon); status != http.StatusUnauthorized {
