@@ -274,6 +274,7 @@ func TestToolLabelsBounded(t *testing.T) {
 	if series > len(knownTools)+3 || strings.Contains(strings.Join(lines, "\n"), "tool-") {
 		t.Fatalf("%d cb_hook_decisions_total series from %d distinct tool names:\n%.500s", series, n, strings.Join(lines, "\n"))
 	}
+	t.Logf("%d cb_hook_decisions_total series after %d distinct tool names", series, n+3)
 	joined := strings.Join(lines, "\n")
 	for _, want := range []string{`tool="other"} 3000`, `tool="mcp"} 2`, `tool="Bash"} 1`} {
 		if !strings.Contains(joined, want) {
