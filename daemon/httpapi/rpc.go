@@ -191,7 +191,7 @@ func (s *Server) handleRPC(w http.ResponseWriter, r *http.Request) {
 	if requestLevel(r) < authCookie {
 		for _, c := range calls {
 			if c.err == nil && !publicMethods[c.method] {
-				s.refuse(w, r, "rpc", fmt.Sprintf("%s needs the API token (Authorization: Bearer <token>); only %s answer without it", c.method, publicMethodList))
+				s.refuse(w, r, "rpc", fmt.Sprintf("%s needs the API token (Authorization: Bearer <token>); only %s answers without it", c.method, publicMethodList))
 				return
 			}
 		}
