@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,6 +33,7 @@ import (
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/daemon/web"
+	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/claudebench/cb/schemas/validate"
@@ -201,13 +203,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 }
 
 // newHTTP builds the HTTP side: JSON-RPC, WebSocket, metrics, Claude Code
-// http hooks, MCP at /mcp (token always required) and the dashboard at /.
+// http hooks, MCP at /mcp (token always required) and the dashboard at /
+// (shown after a login through `cb dashboard`).
 func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
-	tokenFile := cfg.String("http.token_file")
-	if tokenFile == "" {
-		tokenFile = filepath.Join(cfg.Dirs.Config, "token")
-	}
-	token, err := httpapi.LoadOrCreateToken(tokenFile)
+	token, err := apitoken.LoadOrCreate(apitoken.File(cfg.String("http.token_file"), cfg.Dirs.Config))
 	if err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
 	}
@@ -244,7 +243,7 @@ func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, lo
 		},
 		Mounts: []httpapi.Mount{
 			{Pattern: "/mcp", Handler: mcpserver.Handler(mcpSrv), RequireToken: true},
-			{Pattern: "/", Handler: web.Handler(token)},
+			{Pattern: "/", Handler: web.Handler(func(r *http.Request) bool { return httpapi.Authenticated(r.Context()) }), Browser: true},
 		},
 	})
 }

@@ -29,7 +29,9 @@ import (
 const debianChromium = "/usr/bin/chromium"
 
 // TestDashboard drives the dashboard cbd serves at "/" in a real headless
-// Chromium: the page loads without console errors, a task created from its
+// Chromium: it logs in through `cb dashboard`'s one-time link (the page
+// holds no token, the session cookie is HttpOnly), the page loads without
+// console errors, a task created from its
 // form reaches the store, a task created by the CLI appears without a
 // reload, and the card actions (claim, priority, complete, fail) work. It
 // leaves a screenshot in e2e/artifacts/.
@@ -51,6 +53,15 @@ func TestDashboard(t *testing.T) {
 	testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=cbd-dashboard"})
 	base := "http://" + addr + "/"
 	dashWaitServed(t, base, token)
+
+	// cb dashboard mints the one-time login link with the token.
+	res := testenv.RunCB(t, bin, h, []string{"BROWSER=", "DISPLAY=", "WAYLAND_DISPLAY="}, nil, "dashboard", "--json")
+	var login struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &login); res.Code != 0 || err != nil || !strings.HasPrefix(login.URL, base+"?login=") {
+		t.Fatalf("cb dashboard --json: exit %d, %q %q (%v)", res.Code, res.Stdout, res.Stderr, err)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -84,11 +95,20 @@ func TestDashboard(t *testing.T) {
 	// The page loads and its WebSocket subscribes.
 	dashStep(t, page, "open the dashboard and go live", 60*time.Second,
 		chromedp.EmulateViewport(1440, 1000),
-		chromedp.Navigate(base),
+		chromedp.Navigate(login.URL),
 		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
 	)
-	if got, err := chromedp.Run(page, chromedp.Evaluate[string](`document.querySelector('meta[name="cb-token"]').content`)); err != nil || got != token {
-		t.Fatalf("the page's token is %q (%v), want the one in CB_HTTP_TOKEN_FILE", got, err)
+	// The login code is gone from the address bar, and neither the page nor
+	// script can read a credential.
+	if got, err := chromedp.Run(page, chromedp.Evaluate[string](`location.href`)); err != nil || got != base {
+		t.Fatalf("after the login the page is at %q (%v), want %q", got, err, base)
+	}
+	if html, err := chromedp.Run(page, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); err != nil ||
+		strings.Contains(html, token) || strings.Contains(html, "cb-token") {
+		t.Fatalf("the page holds the API token (%v)", err)
+	}
+	if c, err := chromedp.Run(page, chromedp.Evaluate[string](`document.cookie`)); err != nil || c != "" {
+		t.Fatalf("script can read cookies %q (%v): the session cookie must be HttpOnly", c, err)
 	}
 
 	// A task created from the form reaches the store.
@@ -105,7 +125,7 @@ func TestDashboard(t *testing.T) {
 	}
 
 	// A task created by the CLI appears on the page without a reload.
-	res := testenv.RunCB(t, bin, h, nil, nil, "call", "task.create", `{"text":"from cli"}`)
+	res = testenv.RunCB(t, bin, h, nil, nil, "call", "task.create", `{"text":"from cli"}`)
 	if res.Code != 0 {
 		t.Fatalf("cb call task.create: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
@@ -302,7 +322,8 @@ func dashAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// dashWaitServed waits until cbd serves the dashboard with the token in it.
+// dashWaitServed waits until cbd serves the dashboard's login page at url,
+// and checks that without a login it shows no token and no data.
 func dashWaitServed(t *testing.T, url, token string) {
 	t.Helper()
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -313,8 +334,14 @@ func dashWaitServed(t *testing.T, url, token string) {
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `<meta name="cb-token" content="`+token+`">`) {
+			if resp.StatusCode == http.StatusUnauthorized && strings.Contains(string(body), `data-testid="login-page"`) {
+				if strings.Contains(string(body), token) || strings.Contains(string(body), `id="task-form"`) {
+					t.Fatalf("GET %s without a login serves the token or the dashboard:\n%s", url, body)
+				}
 				return
+			}
+			if strings.Contains(string(body), token) {
+				t.Fatalf("GET %s without a login serves the API token: HTTP %d", url, resp.StatusCode)
 			}
 			last = fmt.Sprintf("HTTP %d: %.300s", resp.StatusCode, body)
 		} else {
@@ -322,7 +349,7 @@ func dashWaitServed(t *testing.T, url, token string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("cbd does not serve the dashboard at %s with the token of CB_HTTP_TOKEN_FILE "+
+	t.Fatalf("cbd does not serve the dashboard's login page at %s "+
 		"(the HTTP server must listen on CB_HTTP_ADDR and mount web.Handler at \"/\"): %s", url, last)
 }
 

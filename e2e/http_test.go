@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
@@ -108,6 +109,7 @@ func httpReadToken(tb testing.TB, path string) string {
 }
 
 // post sends body to path with headers and returns the status and body.
+// The API token goes along unless header sets Authorization.
 func (e *httpEnv) post(tb testing.TB, path string, body []byte, header map[string]string) (int, []byte) {
 	tb.Helper()
 	return e.send(tb, http.MethodPost, path, body, header)
@@ -122,12 +124,18 @@ func (e *httpEnv) send(tb testing.TB, method, path string, body []byte, header m
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for k, v := range header {
-		if k == "Host" {
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	for k, v := range header { // "Authorization": "" sends none
+		switch {
+		case k == "Host":
 			req.Host = v
-			continue
+		case v == "":
+			req.Header.Del(k)
+		default:
+			req.Header.Set(k, v)
 		}
-		req.Header.Set(k, v)
 	}
 	resp, err := e.hc.Do(req)
 	if err != nil {
@@ -446,7 +454,7 @@ func TestHTTPWebSocketEvents(t *testing.T) {
 }
 
 // TestHTTPSecurity checks the guards of a real cbd: Host (DNS rebinding),
-// Origin, the token for writes from browser pages, sizes and media types.
+// Origin, the token, sizes and media types.
 func TestHTTPSecurity(t *testing.T) {
 	e := startHTTPEnv(t)
 	call := []byte(`{"jsonrpc":"2.0","id":1,"method":"task.create","params":{"text":"guarded"}}`)
@@ -474,14 +482,18 @@ func TestHTTPSecurity(t *testing.T) {
 	expect("foreign Origin", status, 403, body, 0)
 	status, body = e.post(t, "/rpc", read, map[string]string{"Origin": self})
 	expect("same-origin read", status, 200, body, 0)
-	status, body = e.post(t, "/rpc", call, map[string]string{"Origin": self})
+	status, body = e.post(t, "/rpc", read, map[string]string{"Origin": self, "Authorization": ""})
+	expect("same-origin system.version without token", status, 200, body, 0)
+	status, body = e.post(t, "/rpc", call, map[string]string{"Origin": self, "Authorization": ""})
 	expect("same-origin write without token", status, 401, body, protocol.CodeUnauthorized)
 	status, body = e.post(t, "/rpc", call, map[string]string{"Origin": self, "Authorization": "Bearer wrong"})
 	expect("same-origin write with a wrong token", status, 401, body, protocol.CodeUnauthorized)
 	status, body = e.post(t, "/rpc", call, map[string]string{"Origin": self, "Authorization": "Bearer " + e.token})
 	expect("same-origin write with token", status, 200, body, 0)
+	status, body = e.post(t, "/rpc", call, map[string]string{"Authorization": ""})
+	expect("local write without Origin or token", status, 401, body, protocol.CodeUnauthorized)
 	status, body = e.post(t, "/rpc", call, nil)
-	expect("local write without Origin", status, 200, body, 0)
+	expect("local write with token", status, 200, body, 0)
 
 	status, body = e.send(t, http.MethodGet, "/rpc", nil, nil)
 	expect("GET /rpc", status, 405, body, 0)
@@ -491,15 +503,17 @@ func TestHTTPSecurity(t *testing.T) {
 	status, body = e.post(t, "/rpc", big, nil)
 	expect("2 MiB body", status, 413, body, protocol.CodeTooLarge)
 
-	status, body = e.send(t, http.MethodGet, "/healthz", nil, nil)
+	// The public set answers without the token.
+	anon := map[string]string{"Authorization": ""}
+	status, body = e.send(t, http.MethodGet, "/healthz", nil, anon)
 	if status != 200 || !strings.Contains(string(body), `"instance":"cbd-`+t.Name()+`"`) {
 		t.Errorf("healthz: %d %s", status, body)
 	}
-	status, body = e.send(t, http.MethodGet, "/v1/methods", nil, nil)
+	status, body = e.send(t, http.MethodGet, "/v1/methods", nil, anon)
 	if status != 200 || !strings.Contains(string(body), `"name":"task.create"`) || !strings.Contains(string(body), `"inputSchema"`) {
 		t.Errorf("/v1/methods: %d %.200s", status, body)
 	}
-	status, body = e.send(t, http.MethodGet, "/metrics", nil, nil)
+	status, body = e.send(t, http.MethodGet, "/metrics", nil, anon)
 	if status != 200 || !strings.Contains(string(body), `cb_handler_calls_total{method="task.create"}`) ||
 		!strings.Contains(string(body), `cb_handler_duration_seconds_bucket{method="task.create",transport="http"`) {
 		t.Errorf("/metrics: %d %.300s", status, body)
@@ -527,7 +541,8 @@ func TestHTTPHooksMatchCLI(t *testing.T) {
 		if cli.Code != 0 {
 			t.Fatalf("cb hook %s: exit %d %s", c.hookType, cli.Code, cli.Stderr)
 		}
-		status, body := e.post(t, "/hooks/"+c.hookType, []byte(c.in), nil)
+		// Claude Code's http hooks send the hook credential (cb install --http).
+		status, body := e.post(t, "/hooks/"+c.hookType, []byte(c.in), map[string]string{"Authorization": "Bearer " + apitoken.HookCredential(e.token)})
 		if status != 200 || !bytes.Equal(bytes.TrimSpace(body), bytes.TrimSpace([]byte(cli.Stdout))) {
 			t.Errorf("hook %s %.60s:\n http %d %q\n cli  %q", c.hookType, c.in, status, body, cli.Stdout)
 		}
@@ -548,11 +563,12 @@ func BenchmarkHTTPTaskCreate(b *testing.B) {
 	}
 	b.Cleanup(r.Close)
 	addr := httpListenAddr(b)
+	tokenFile := filepath.Join(b.TempDir(), "token")
 	h := testenv.NewHome(b, "CB_REDIS_URL="+r.URL(), "CB_HTTP_ADDR="+addr,
-		"CB_HTTP_TOKEN_FILE="+filepath.Join(b.TempDir(), "token"), "CB_HANDLERS_RATE_LIMIT=0")
+		"CB_HTTP_TOKEN_FILE="+tokenFile, "CB_HANDLERS_RATE_LIMIT=0")
 	d := testenv.StartDaemon(b, bin, h, []string{"CB_INSTANCE_ID=bench-http"})
 	waitHTTPServing(b, addr, d)
-	e := &httpEnv{addr: addr, hc: httpClient()}
+	e := &httpEnv{addr: addr, hc: httpClient(), token: httpReadToken(b, tokenFile)}
 	opt, _ := goredis.ParseURL(r.URL())
 	opt.PoolSize = 2 * conc
 	rdb := goredis.NewClient(opt)
@@ -566,6 +582,7 @@ func BenchmarkHTTPTaskCreate(b *testing.B) {
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.token)
 		resp, err := e.hc.Do(req)
 		if err != nil {
 			return err

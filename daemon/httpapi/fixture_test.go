@@ -139,6 +139,9 @@ type req struct {
 	body         string
 	header       map[string]string
 	host         string
+	// anon sends no credential; otherwise the API token goes along unless
+	// header sets Authorization (to "" for none).
+	anon bool
 }
 
 // do sends r to the fixture and returns the status, headers and body.
@@ -154,8 +157,14 @@ func (f *fixture) do(t *testing.T, r req) (int, http.Header, []byte) {
 	if r.method == http.MethodPost {
 		hr.Header.Set("Content-Type", "application/json")
 	}
+	if !r.anon {
+		hr.Header.Set("Authorization", "Bearer "+testToken)
+	}
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
+		if v == "" {
+			hr.Header.Del(k)
+		}
 	}
 	if r.host != "" {
 		hr.Host = r.host
@@ -227,9 +236,17 @@ func wantResult(t *testing.T, b []byte) response {
 	return r
 }
 
-// dialWS opens a WebSocket to the fixture.
+// dialWS opens a WebSocket to the fixture, with the API token unless
+// header or query carries a credential.
 func (f *fixture) dialWS(t *testing.T, query string, header http.Header) *websocket.Conn {
 	t.Helper()
+	if header == nil {
+		header = http.Header{}
+	}
+	if header.Get("Authorization") == "" && header.Get("Cookie") == "" && !strings.Contains(query, "token=") {
+		header = header.Clone()
+		header.Set("Authorization", "Bearer "+testToken)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, "ws://"+f.host+"/ws"+query, &websocket.DialOptions{HTTPHeader: header})

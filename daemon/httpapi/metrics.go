@@ -24,6 +24,9 @@ type metrics struct {
 	reg      *prometheus.Registry
 	duration *prometheus.HistogramVec
 	hooks    *prometheus.CounterVec
+	// unauthorized counts requests refused for want of a valid credential,
+	// by route (a fixed set of names).
+	unauthorized *prometheus.CounterVec
 }
 
 func newMetrics(stats *dispatch.Stats) *metrics {
@@ -38,8 +41,15 @@ func newMetrics(stats *dispatch.Stats) *metrics {
 			Name: "cb_hook_decisions_total",
 			Help: `Decisions answered to Claude Code http hooks ("none" = no opinion).`,
 		}, []string{"event", "tool", "decision"}),
+		unauthorized: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cb_http_unauthorized_total",
+			Help: "HTTP requests refused for want of a valid credential, by route.",
+		}, []string{"route"}),
 	}
-	m.reg.MustRegister(m.duration, m.hooks,
+	for _, route := range []string{"rpc", "ws", "hooks", "mcp", "login"} {
+		m.unauthorized.WithLabelValues(route) // exported at 0 from the start
+	}
+	m.reg.MustRegister(m.duration, m.hooks, m.unauthorized,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {

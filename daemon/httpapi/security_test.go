@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas/validate"
 	"github.com/coder/websocket"
@@ -67,49 +70,45 @@ func TestOriginAndToken(t *testing.T) {
 	self := "http://" + f.host
 	bearer := "Bearer " + testToken
 
-	// A foreign origin is refused whatever it asks.
+	// A foreign origin is refused whatever it asks, token or not.
 	for _, origin := range []string{"http://evil.example", "null", "http://localhost:3001", "https://" + f.host + ".evil.example"} {
 		status, _, _ := f.do(t, req{path: "/rpc", body: versionCall, header: map[string]string{"Origin": origin}})
 		if status != 403 {
 			t.Errorf("Origin %q: status %d", origin, status)
 		}
 	}
-	// Same origin: reads are fine, writes need the token.
-	status, _, b := f.do(t, req{path: "/rpc", body: versionCall, header: map[string]string{"Origin": self}})
-	if status != 200 {
-		t.Fatalf("same-origin read: %d %s", status, b)
-	}
-	wantResult(t, b)
-	status, h, b := f.do(t, req{path: "/rpc", body: createCall, header: map[string]string{"Origin": self}})
-	if status != 401 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
-		t.Fatalf("same-origin write without token: %d %s", status, b)
-	}
-	wantError(t, b, protocol.CodeUnauthorized)
-	batch := `[` + versionCall + `,` + strings.Replace(createCall, `"id":1`, `"id":2`, 1) + `]`
-	if status, _, _ := f.do(t, req{path: "/rpc", body: batch, header: map[string]string{"Origin": self}}); status != 401 {
-		t.Fatalf("batch with a write from a page: %d", status)
-	}
-	status, _, b = f.do(t, req{path: "/rpc", body: createCall, header: map[string]string{"Origin": self, "Authorization": bearer}})
+	// Same origin with the token: reads and writes.
+	status, _, b := f.do(t, req{path: "/rpc", body: createCall, header: map[string]string{"Origin": self}})
 	if status != 200 {
 		t.Fatalf("same-origin write with token: %d %s", status, b)
 	}
 	wantResult(t, b)
-	// Without Origin (CLI, scripts) on loopback, no token is needed.
-	wantResult(t, f.rpc(t, createCall, 200))
+	// Without a credential only system.version answers, page or not.
+	for _, origin := range []string{"", self} {
+		status, _, b = f.do(t, req{path: "/rpc", body: versionCall, anon: true, header: map[string]string{"Origin": origin}})
+		if status != 200 {
+			t.Fatalf("system.version without token (Origin %q): %d %s", origin, status, b)
+		}
+		wantResult(t, b)
+		status, h, b := f.do(t, req{path: "/rpc", body: createCall, anon: true, header: map[string]string{"Origin": origin}})
+		if status != 401 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
+			t.Fatalf("write without token (Origin %q): %d %s", origin, status, b)
+		}
+		wantError(t, b, protocol.CodeUnauthorized)
+	}
+	batch := `[` + versionCall + `,` + strings.Replace(createCall, `"id":1`, `"id":2`, 1) + `]`
+	if status, _, _ := f.do(t, req{path: "/rpc", body: batch, anon: true}); status != 401 {
+		t.Fatalf("batch with a private call, no token: %d", status)
+	}
 	// A wrong token is refused even where none is needed.
 	status, _, b = f.do(t, req{path: "/rpc", body: versionCall, header: map[string]string{"Authorization": "Bearer wrong"}})
 	if status != 401 {
 		t.Fatalf("wrong token: %d %s", status, b)
 	}
 	wantError(t, b, protocol.CodeUnauthorized)
-	// Hooks change state too.
-	hook := `{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}`
-	if status, _, _ := f.do(t, req{path: "/hooks/pre_tool", body: hook, header: map[string]string{"Origin": self}}); status != 401 {
-		t.Fatalf("hook from a page without token: %d", status)
-	}
 
 	// CORS: only configured origins get the headers; preflight needs no token.
-	status, h, _ = f.do(t, req{method: http.MethodOptions, path: "/rpc", header: map[string]string{
+	status, h, _ := f.do(t, req{method: http.MethodOptions, path: "/rpc", anon: true, header: map[string]string{
 		"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}})
 	if status != 204 || h.Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
 		!strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") {
@@ -125,41 +124,173 @@ func TestOriginAndToken(t *testing.T) {
 	}
 
 	// Mounts: RequireToken is enforced; others are open on loopback.
-	if status, _, _ := f.do(t, req{method: http.MethodGet, path: "/mcp"}); status != 401 || mcpHits.Load() != 0 {
+	if status, _, _ := f.do(t, req{method: http.MethodGet, path: "/mcp", anon: true}); status != 401 || mcpHits.Load() != 0 {
 		t.Fatalf("mcp without token: %d", status)
 	}
 	if status, _, b := f.do(t, req{method: http.MethodGet, path: "/mcp", header: map[string]string{"Authorization": bearer}}); status != 200 || string(b) != "mcp" {
 		t.Fatalf("mcp with token: %d %s", status, b)
 	}
-	if status, _, b := f.do(t, req{method: http.MethodGet, path: "/"}); status != 200 || string(b) != "dashboard" {
-		t.Fatalf("dashboard: %d %s", status, b)
+	if status, _, b := f.do(t, req{method: http.MethodGet, path: "/", anon: true}); status != 200 || string(b) != "dashboard" {
+		t.Fatalf("plain mount: %d %s", status, b)
 	}
 	if status, _, b := f.do(t, req{method: http.MethodGet, path: "/healthz", header: map[string]string{"Authorization": "Bearer wrong"}}); status != 200 ||
 		!strings.Contains(string(b), `"instance":"test-instance"`) {
 		t.Fatalf("healthz: %d %s", status, b)
 	}
 
-	// WebSocket from a page: reads work, writes need ?token=.
-	ws := f.dialWS(t, "", http.Header{"Origin": {self}})
-	resp, _ := wsCall(t, ws, 1, "system.version", nil)
-	if resp.Error != nil {
-		t.Fatalf("ws read from a page: %+v", resp.Error)
-	}
-	resp, _ = wsCall(t, ws, 2, "task.create", map[string]any{"text": "x"})
-	if resp.Error == nil || resp.Error.Code != protocol.CodeUnauthorized {
-		t.Fatalf("ws write from a page without token: %+v", resp)
-	}
-	ws2 := f.dialWS(t, "?token="+testToken, http.Header{"Origin": {self}})
-	if resp, _ := wsCall(t, ws2, 1, "task.create", map[string]any{"text": "x"}); resp.Error != nil {
-		t.Fatalf("ws write from a page with token: %+v", resp.Error)
+	// WebSocket: a credential on the upgrade (header, or ?token= for
+	// clients that cannot set headers), then every call works.
+	ws := f.dialWS(t, "?token="+testToken, http.Header{"Origin": {self}})
+	if resp, _ := wsCall(t, ws, 1, "task.create", map[string]any{"text": "x"}); resp.Error != nil {
+		t.Fatalf("ws write with token: %+v", resp.Error)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, resp, err := websocket.Dial(ctx, "ws://"+f.host+"/ws?token=wrong", nil); err == nil || resp == nil || resp.StatusCode != 401 {
-		t.Fatalf("ws with a wrong token: %v %v", resp, err)
+	for _, c := range []struct {
+		url    string
+		header http.Header
+		status int
+	}{
+		{"ws://" + f.host + "/ws?token=wrong", nil, 401},
+		{"ws://" + f.host + "/ws", nil, 401},
+		{"ws://" + f.host + "/ws", http.Header{"Origin": {self}}, 401},
+		{"ws://" + f.host + "/ws", http.Header{"Origin": {"http://evil.example"}, "Authorization": {bearer}}, 403},
+	} {
+		if _, resp, err := websocket.Dial(ctx, c.url, &websocket.DialOptions{HTTPHeader: c.header}); err == nil || resp == nil || resp.StatusCode != c.status {
+			t.Fatalf("ws %s %v: %v %v, want %d", c.url, c.header, resp, err, c.status)
+		}
 	}
-	if _, resp, err := websocket.Dial(ctx, "ws://"+f.host+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}}); err == nil || resp == nil || resp.StatusCode != 403 {
-		t.Fatalf("ws from a foreign origin: %v %v", resp, err)
+}
+
+// TestNoCredentialNoAccess is issue 12's measurement over loopback TCP
+// (where there is no uid, "no token" is the test): without the token no
+// state changes and nothing private is read, on any route; only the public
+// set answers, and every refusal is counted.
+func TestNoCredentialNoAccess(t *testing.T) {
+	f := newFixture(t, nil)
+	before := f.createTask(t, "private task")
+	calls := map[string]string{
+		"task.create":     `{"text":"planted"}`,
+		"task.list":       `{}`,
+		"task.claim":      `{"workerId":"w"}`,
+		"system.metrics":  `{}`,
+		"system.health":   `{}`,
+		"hook.pre_tool":   `{"tool_name":"Bash","tool_input":{"command":"ls"}}`,
+		"no.such.method":  `{}`,
+		"system.discover": `{}`,
+	}
+	for method, params := range calls {
+		body := `{"jsonrpc":"2.0","id":1,"method":"` + method + `","params":` + params + `}`
+		status, _, b := f.do(t, req{path: "/rpc", body: body, anon: true})
+		if status != 401 {
+			t.Errorf("%s without token: %d %s", method, status, b)
+			continue
+		}
+		wantError(t, b, protocol.CodeUnauthorized)
+		if strings.Contains(string(b), before) {
+			t.Errorf("%s without token leaked a task id: %s", method, b)
+		}
+	}
+	if n, err := f.rdb.ZCard(context.Background(), protocol.QueueTasksKey).Result(); err != nil || n != 1 {
+		t.Fatalf("queue after refused calls: %d %v (a refused call ran)", n, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, resp, err := websocket.Dial(ctx, "ws://"+f.host+"/ws", nil); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("ws without token: %v %v", resp, err)
+	}
+	hook := `{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /"}}`
+	for _, auth := range []string{"", "Bearer wrong", "Bearer " + apitoken.HookCredential("another token")} {
+		status, _, b := f.do(t, req{path: "/hooks/pre_tool", body: hook, header: map[string]string{"Authorization": auth}})
+		if status != 401 {
+			t.Errorf("hook with Authorization %q: %d %s", auth, status, b)
+		}
+	}
+	// The public set still answers.
+	for _, path := range []string{"/healthz", "/v1/methods", "/metrics"} {
+		if status, _, _ := f.do(t, req{method: http.MethodGet, path: path, anon: true}); status != 200 {
+			t.Errorf("GET %s without token: %d", path, status)
+		}
+	}
+	wantResult(t, f.rpc(t, versionCall, 200))
+	m := f.scrape(t)
+	for _, want := range []string{`cb_http_unauthorized_total{route="rpc"} 8`, `cb_http_unauthorized_total{route="ws"} 1`, `cb_http_unauthorized_total{route="hooks"} 3`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// TestHookCredential: Claude Code's http hooks authenticate with the hook
+// credential, which is good for /hooks/* and nothing else.
+func TestHookCredential(t *testing.T) {
+	f := newFixture(t, nil)
+	hookAuth := map[string]string{"Authorization": "Bearer " + apitoken.HookCredential(testToken)}
+	hook := `{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /"}}`
+	status, _, b := f.do(t, req{path: "/hooks/pre_tool", body: hook, header: hookAuth})
+	if status != 200 || !strings.Contains(string(b), `"permissionDecision":"deny"`) {
+		t.Fatalf("hook with the hook credential: %d %s", status, b)
+	}
+	for _, path := range []string{"/rpc", "/mcp"} {
+		if status, _, _ := f.do(t, req{path: path, body: createCall, header: hookAuth}); status != 401 && status != 404 {
+			t.Errorf("POST %s with the hook credential: %d", path, status)
+		}
+	}
+	if status, _, _ := f.do(t, req{path: "/v1/login", header: hookAuth}); status != 401 {
+		t.Errorf("login code with the hook credential: %d", status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, resp, err := websocket.Dial(ctx, "ws://"+f.host+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {hookAuth["Authorization"]}}}); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("ws with the hook credential: %v %v", resp, err)
+	}
+}
+
+// TestToolLabelsBounded is issue 12's measurement 5: 3,000 hook bodies
+// with distinct tool names must not make 3,000 series.
+func TestToolLabelsBounded(t *testing.T) {
+	f := newFixture(t, nil)
+	const n = 3000
+	for i := range n {
+		body := fmt.Sprintf(`{"session_id":"s%d","hook_event_name":"PostToolUse","tool_name":"tool-%d<script>","tool_input":{}}`, i, i)
+		if status, _, b := f.do(t, req{path: "/hooks/post_tool", body: body}); status != 200 {
+			t.Fatalf("hook %d: %d %s", i, status, b)
+		}
+	}
+	for _, name := range []string{"Bash", "mcp__github__create_issue", "mcp__x__y"} {
+		body := `{"hook_event_name":"PostToolUse","tool_name":"` + name + `","tool_input":{}}`
+		if status, _, _ := f.do(t, req{path: "/hooks/post_tool", body: body}); status != 200 {
+			t.Fatalf("hook %s: %d", name, status)
+		}
+	}
+	series := 0
+	var lines []string
+	for _, line := range strings.Split(f.scrape(t), "\n") {
+		if strings.HasPrefix(line, "cb_hook_decisions_total{") {
+			series++
+			lines = append(lines, line)
+		}
+	}
+	if series > len(knownTools)+3 || strings.Contains(strings.Join(lines, "\n"), "tool-") {
+		t.Fatalf("%d cb_hook_decisions_total series from %d distinct tool names:\n%.500s", series, n, strings.Join(lines, "\n"))
+	}
+	t.Logf("%d cb_hook_decisions_total series after %d distinct tool names", series, n+3)
+	joined := strings.Join(lines, "\n")
+	for _, want := range []string{`tool="other"} 3000`, `tool="mcp"} 2`, `tool="Bash"} 1`} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("series lack %s:\n%s", want, joined)
+		}
+	}
+}
+
+func TestToolLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "Bash": "Bash", "TodoWrite": "TodoWrite", "mcp__a__b": "mcp", "mcp_": "other",
+		"bash": "other", "Bash ": "other", strings.Repeat("x", 300): "other", "\xff": "other",
+	} {
+		if got := toolLabel(in); got != want {
+			t.Errorf("toolLabel(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -197,19 +328,23 @@ func TestNonLoopbackNeedsToken(t *testing.T) {
 	f.base = "http://127.0.0.1:" + port
 	f.host = "127.0.0.1:" + port
 	for _, path := range []string{"/v1/methods", "/metrics"} {
-		if status, _, _ := f.do(t, req{method: http.MethodGet, path: path}); status != 401 {
+		if status, _, _ := f.do(t, req{method: http.MethodGet, path: path, anon: true}); status != 401 {
 			t.Errorf("GET %s without token: %d", path, status)
 		}
 		if status, _, _ := f.do(t, req{method: http.MethodGet, path: path, header: map[string]string{"Authorization": "Bearer " + testToken}}); status != 200 {
 			t.Errorf("GET %s with token: %d", path, status)
 		}
 	}
-	wantError(t, f.rpc(t, versionCall, 401), protocol.CodeUnauthorized)
-	status, _, b := f.do(t, req{path: "/rpc", body: versionCall, header: map[string]string{"Authorization": "bearer " + testToken}})
+	status, _, b := f.do(t, req{path: "/rpc", body: versionCall, anon: true})
+	if status != 401 {
+		t.Fatalf("system.version without token off loopback: %d %s", status, b)
+	}
+	wantError(t, b, protocol.CodeUnauthorized)
+	status, _, b = f.do(t, req{path: "/rpc", body: versionCall, header: map[string]string{"Authorization": "bearer " + testToken}})
 	if status != 200 {
 		t.Fatalf("rpc with token: %d %s", status, b)
 	}
-	if status, _, _ := f.do(t, req{method: http.MethodGet, path: "/healthz"}); status != 200 {
+	if status, _, _ := f.do(t, req{method: http.MethodGet, path: "/healthz", anon: true}); status != 200 {
 		t.Errorf("healthz off loopback: %d", status)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -278,5 +413,144 @@ func TestListen(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestDashboardLogin: the one-time code minted with the token becomes an
+// HttpOnly, SameSite=Strict session cookie; the cookie then opens /rpc,
+// /ws and the page, on same-origin requests only, and nothing else.
+func TestDashboardLogin(t *testing.T) {
+	now := time.Now()
+	var clock atomic.Int64
+	f := newFixture(t, func(o *Options) {
+		o.CORSOrigins = []string{"http://localhost:3000"}
+		o.Mounts = []Mount{
+			{Pattern: "/mcp", Handler: http.NotFoundHandler(), RequireToken: true},
+			{Pattern: "/", Browser: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !Authenticated(r.Context()) {
+					w.WriteHeader(401)
+					_, _ = io.WriteString(w, "run cb dashboard")
+					return
+				}
+				_, _ = io.WriteString(w, "dashboard "+r.URL.RawQuery)
+			})},
+		}
+	}, func(s *Server) {
+		s.loginCodes.now = func() time.Time { return now.Add(time.Duration(clock.Load())) }
+	})
+	self := "http://" + f.host
+	mint := func() string {
+		t.Helper()
+		status, _, b := f.do(t, req{path: "/v1/login"})
+		var out struct {
+			Code, Path string
+			Expires    int `json:"expiresInSeconds"`
+		}
+		if status != 200 || json.Unmarshal(b, &out) != nil || out.Code == "" || out.Path != "/?login="+out.Code || out.Expires != 60 {
+			t.Fatalf("POST /v1/login: %d %s", status, b)
+		}
+		return out.Code
+	}
+	if status, _, _ := f.do(t, req{path: "/v1/login", anon: true}); status != 401 {
+		t.Fatalf("login code without token: %d", status)
+	}
+	if status, _, b := f.do(t, req{method: http.MethodGet, path: "/", anon: true}); status != 401 || string(b) != "run cb dashboard" {
+		t.Fatalf("page without login: %d %s", status, b)
+	}
+
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	open := func(query string) *http.Response {
+		t.Helper()
+		resp, err := noRedirect.Get(f.base + "/" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp
+	}
+	code := mint()
+	resp := open("?tab=tasks&login=" + code)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?tab=tasks" {
+		t.Fatalf("login: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	setCookie := resp.Header.Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/"} {
+		if !strings.Contains(setCookie, want) {
+			t.Errorf("Set-Cookie %q lacks %s", setCookie, want)
+		}
+	}
+	cookies := resp.Cookies()
+	if len(cookies) != 1 || !strings.HasPrefix(cookies[0].Name, cookiePrefix) || strings.Contains(cookies[0].Value, code) {
+		t.Fatalf("cookies %v", cookies)
+	}
+	cookie := cookies[0].Name + "=" + cookies[0].Value
+	// The redirect goes to the root, whatever the path.
+	if resp := open("x/y?login=" + mint()); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("login on /x/y: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// HEAD (a link preview) does not spend a code.
+	head := mint()
+	if hr, err := http.NewRequest(http.MethodHead, f.base+"/?login="+head, nil); err != nil {
+		t.Fatal(err)
+	} else if resp, err := noRedirect.Do(hr); err != nil || resp.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("HEAD with a code: %v %v", resp, err)
+	}
+	if resp := open("?login=" + head); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("GET after HEAD: %d", resp.StatusCode)
+	}
+	// The code works once.
+	if resp := open("?login=" + code); resp.StatusCode != 401 || resp.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("second use of a code: %d %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+	// An expired code does not work.
+	late := mint()
+	clock.Store(int64(LoginCodeTTL + time.Second))
+	if resp := open("?login=" + late); resp.StatusCode != 401 {
+		t.Fatalf("expired code: %d", resp.StatusCode)
+	}
+
+	withCookie := func(extra map[string]string) map[string]string {
+		h := map[string]string{"Authorization": "", "Cookie": cookie}
+		for k, v := range extra {
+			h[k] = v
+		}
+		return h
+	}
+	if status, _, b := f.do(t, req{method: http.MethodGet, path: "/", header: withCookie(nil)}); status != 200 || !strings.HasPrefix(string(b), "dashboard") {
+		t.Fatalf("page with the cookie: %d %s", status, b)
+	}
+	status, _, b := f.do(t, req{path: "/rpc", body: createCall, header: withCookie(map[string]string{"Origin": self, "Sec-Fetch-Site": "same-origin"})})
+	if status != 200 {
+		t.Fatalf("rpc with the cookie: %d %s", status, b)
+	}
+	wantResult(t, b)
+	ws := f.dialWS(t, "", http.Header{"Origin": {self}, "Cookie": {cookie}})
+	if resp, _ := wsCall(t, ws, 1, "task.list", map[string]any{}); resp.Error != nil {
+		t.Fatalf("ws with the cookie: %+v", resp.Error)
+	}
+	// Never cross-origin: a CORS origin, another site, or Fetch Metadata
+	// saying so get nothing from the cookie; nor do the token-only routes.
+	for name, h := range map[string]map[string]string{
+		"CORS origin":       {"Origin": "http://localhost:3000"},
+		"same-site fetch":   {"Sec-Fetch-Site": "same-site"},
+		"cross-site fetch":  {"Sec-Fetch-Site": "cross-site", "Origin": self},
+		"a forged cookie":   {"Cookie": cookies[0].Name + "=0123"},
+		"another port's":    {"Cookie": cookiePrefix + "1=" + cookies[0].Value},
+		"cookie, no Origin": {"Cookie": cookie}, // allowed: see below
+	} {
+		status, _, b := f.do(t, req{path: "/rpc", body: createCall, header: withCookie(h)})
+		want := 401
+		if name == "cookie, no Origin" {
+			want = 200
+		}
+		if status != want {
+			t.Errorf("rpc with %s: %d, want %d (%s)", name, status, want, b)
+		}
+	}
+	hook := `{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}`
+	for path, body := range map[string]string{"/hooks/pre_tool": hook, "/mcp": "{}", "/v1/login": ""} {
+		if status, _, _ := f.do(t, req{path: path, body: body, header: withCookie(map[string]string{"Origin": self})}); status != 401 {
+			t.Errorf("POST %s with the cookie: %d", path, status)
+		}
 	}
 }

@@ -7,12 +7,18 @@
 //   - GET /v1/methods: every method with its input and output schema;
 //   - GET /metrics: Prometheus exposition;
 //   - GET /healthz: liveness;
+//   - POST /v1/login: a one-time dashboard login code (API token only);
 //   - whatever the owner mounts (MCP, the dashboard).
 //
 // Every call goes through the one dispatch.Invoker, so validation, rate
 // limits, circuit breakers, timeouts and error codes are the same as on the
-// Redis path. Every request passes a Host check (DNS rebinding), an Origin
-// check (cross-site requests) and, where required, the API token.
+// Redis path. Every request passes a Host check (DNS rebinding) and an
+// Origin check (cross-site requests). Then every route but a small public
+// set (/healthz, /v1/methods, /metrics and the method system.version, and
+// over loopback only) needs a credential: the API token; on /hooks/* the
+// hook credential derived from it (apitoken.HookCredential); on /rpc, /ws
+// and the dashboard a session cookie that only a one-time login code minted
+// with the token gives, honoured on same-origin requests only.
 package httpapi
 
 import (
@@ -31,6 +37,7 @@ import (
 
 	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -65,7 +72,8 @@ type Options struct {
 	// Redis is read for WebSocket event streaming; nil disables subscribe.
 	Redis redis.UniversalClient
 	// Token is the API token (see LoadOrCreateToken). With an empty token
-	// every request that needs one is refused.
+	// every request that needs one is refused. The http hooks' credential
+	// is derived from it (apitoken.HookCredential).
 	Token string
 	// AllowedHosts are Host header values accepted besides localhost,
 	// 127.0.0.1, [::1] and the listen address (config http.allowed_hosts).
@@ -84,7 +92,7 @@ type Options struct {
 	// connection with status 1009.
 	WSMaxMessage int64
 	// Mounts are extra handlers, e.g. {Pattern: "/mcp", Handler: h,
-	// RequireToken: true} and {Pattern: "/", Handler: dashboard}.
+	// RequireToken: true} and {Pattern: "/", Handler: dashboard, Browser: true}.
 	Mounts []Mount
 	// Log receives the server's diagnostics (default: discarded).
 	Log *slog.Logger
@@ -100,7 +108,8 @@ type Options struct {
 
 // Mount is a handler the owner adds to the server's routes. It gets the
 // Host and Origin checks of every route; the token is checked when
-// RequireToken is set or the server listens beyond loopback.
+// RequireToken is set or the server listens beyond loopback, except on a
+// Browser mount.
 type Mount struct {
 	// Pattern is an http.ServeMux pattern ("/mcp", "/").
 	Pattern string
@@ -108,6 +117,11 @@ type Mount struct {
 	Handler http.Handler
 	// RequireToken demands the API token on every request.
 	RequireToken bool
+	// Browser marks a mount serving pages to a browser (the dashboard):
+	// every request reaches Handler, which must serve nothing private
+	// unless Authenticated(r.Context()); the server trades ?login=<code>
+	// for a session cookie first (see POST /v1/login).
+	Browser bool
 }
 
 // Gauges are the point-in-time values /metrics exports as gauges.
@@ -129,6 +143,9 @@ type Server struct {
 	// tokenSum is the SHA-256 of the token (nil: no token configured);
 	// comparing digests keeps the comparison constant-time in the length too.
 	tokenSum     []byte
+	hookSum      []byte // SHA-256 of the hook credential
+	loginCodes   *secretSet
+	sessions     *secretSet
 	hostExact    map[string]bool // "name:port" entries
 	hostNames    map[string]bool // names accepted on any port
 	cors         map[string]bool
@@ -192,6 +209,8 @@ func New(o Options) (*Server, error) {
 		wsStop:     make(chan struct{}),
 		wsQueueLen: defaultWSQueueLen,
 		baseCtx:    context.Background(),
+		loginCodes: newSecretSet(maxLoginCodes),
+		sessions:   newSecretSet(maxSessions),
 	}
 	if !s.loopback && o.Token == "" {
 		return nil, fmt.Errorf("refusing to listen on %s without an API token", o.Addr)
@@ -199,6 +218,8 @@ func New(o Options) (*Server, error) {
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
 		s.tokenSum = sum[:]
+		hsum := sha256.Sum256([]byte(apitoken.HookCredential(o.Token)))
+		s.hookSum = hsum[:]
 	}
 	if host != "" {
 		s.hostExact[strings.ToLower(o.Addr)] = true
@@ -242,11 +263,14 @@ func (s *Server) routes() (err error) {
 		s.mux.Handle(pattern, h)
 	}
 	handle("/healthz", http.HandlerFunc(s.handleHealth))
-	handle("/rpc", s.protect(s.handleRPC, offLoopback, false))
-	handle("/ws", s.protect(s.handleWS, offLoopback, true))
-	handle("/hooks/{type}", s.protect(s.handleHook, offLoopback, false))
-	handle("/v1/methods", s.protect(s.handleMethods, offLoopback, false))
-	handle("/metrics", s.protect(s.handleMetrics, offLoopback, false))
+	// On loopback /rpc lets system.version through without a credential
+	// (handleRPC checks the methods).
+	handle("/rpc", s.protect(s.handleRPC, access{route: "rpc", public: !offLoopback, cookie: true}))
+	handle("/ws", s.protect(s.handleWS, access{route: "ws", query: true, cookie: true}))
+	handle("/hooks/{type}", s.protect(s.handleHook, access{route: "hooks", hook: true}))
+	handle("/v1/methods", s.protect(s.handleMethods, access{route: "methods", public: !offLoopback}))
+	handle("/metrics", s.protect(s.handleMetrics, access{route: "metrics", public: !offLoopback}))
+	handle("/v1/login", http.HandlerFunc(s.handleLogin))
 	for _, m := range s.o.Mounts {
 		if err != nil {
 			return err
@@ -254,7 +278,15 @@ func (s *Server) routes() (err error) {
 		if m.Handler == nil {
 			return fmt.Errorf("httpapi: mount %q has no handler", m.Pattern)
 		}
-		handle(m.Pattern, s.protect(m.Handler.ServeHTTP, offLoopback || m.RequireToken, false))
+		route := "mcp"
+		if m.Pattern != "/mcp" {
+			route = "mount"
+		}
+		if m.Browser {
+			handle(m.Pattern, s.browserMount(m.Handler))
+			continue
+		}
+		handle(m.Pattern, s.protect(m.Handler.ServeHTTP, access{route: route, public: !offLoopback && !m.RequireToken}))
 	}
 	return err
 }
@@ -350,7 +382,7 @@ func (s *Server) Run(ctx context.Context) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.log.Info("http listening", "addr", s.bound, "token_required", !s.loopback)
+	s.log.Info("http listening", "addr", s.bound, "public_routes", s.loopback)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -470,24 +502,6 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// tokenState reads the request's token (Authorization: Bearer, and for
-// WebSockets also the token query parameter) and says whether one was
-// presented and whether it is right.
-func (s *Server) tokenState(r *http.Request, allowQuery bool) (presented, valid bool) {
-	var tok string
-	if a := r.Header.Get("Authorization"); a != "" {
-		presented = true
-		if scheme, rest, ok := strings.Cut(a, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			tok = strings.TrimSpace(rest)
-		}
-	} else if allowQuery {
-		if q := r.URL.Query().Get("token"); q != "" {
-			presented, tok = true, q
-		}
-	}
-	return presented, presented && s.tokenMatches(tok)
-}
-
 // tokenMatches compares in constant time.
 func (s *Server) tokenMatches(tok string) bool {
 	if s.tokenSum == nil || tok == "" {
@@ -497,20 +511,38 @@ func (s *Server) tokenMatches(tok string) bool {
 	return subtle.ConstantTimeCompare(sum[:], s.tokenSum) == 1
 }
 
-// protect wraps a route with the token check: required demands a right
-// token; a wrong token is refused even where none is required.
-func (s *Server) protect(h http.HandlerFunc, required, allowQuery bool) http.Handler {
+// access says which credentials a route takes.
+type access struct {
+	route  string // its label in cb_http_unauthorized_total (a fixed set)
+	public bool   // no credential needed (a wrong one is still refused)
+	query  bool   // the token may come as ?token= (WebSocket clients)
+	hook   bool   // the hook credential is accepted
+	cookie bool   // a dashboard session cookie is accepted (same origin only)
+}
+
+// levelKey is the context key of the authLevel protect found.
+type levelKey struct{}
+
+// requestLevel is the authLevel protect found for r.
+func requestLevel(r *http.Request) authLevel {
+	l, _ := r.Context().Value(levelKey{}).(authLevel)
+	return l
+}
+
+// protect wraps a route with its credential check. A wrong token is
+// refused even where none is required; every refusal is counted.
+func (s *Server) protect(h http.HandlerFunc, a access) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		presented, valid := s.tokenState(r, allowQuery)
-		if (required || presented) && !valid {
-			msg := "this endpoint needs the API token (Authorization: Bearer <token>)"
-			if presented {
-				msg = "wrong API token"
-			}
-			s.unauthorized(w, nil, msg)
+		level, bad := s.authenticate(r, a.query, a.hook, a.cookie)
+		switch {
+		case bad:
+			s.refuse(w, r, a.route, "wrong API token")
+			return
+		case level == authNone && !a.public:
+			s.refuse(w, r, a.route, "this endpoint needs the API token (Authorization: Bearer <token>)")
 			return
 		}
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), levelKey{}, level)))
 	})
 }
 
@@ -518,12 +550,6 @@ func (s *Server) protect(h http.HandlerFunc, required, allowQuery bool) http.Han
 func (s *Server) unauthorized(w http.ResponseWriter, id json.RawMessage, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="claudebench"`)
 	writeRPCError(w, http.StatusUnauthorized, id, &protocol.Error{Code: protocol.CodeUnauthorized, Message: msg})
-}
-
-// mutating reports whether a method changes state (registry Persist).
-func (s *Server) mutating(method string) bool {
-	h, ok := s.reg.Lookup(method)
-	return ok && h.Persist
 }
 
 // invoke runs one call through the Invoker and observes its latency.

@@ -1,12 +1,14 @@
 // Package web is the dashboard cbd serves at "/": one page of embedded HTML,
 // CSS and vanilla JavaScript (no build step, no external network) that talks
 // to the daemon's own JSON-RPC endpoint (POST /rpc) and WebSocket (GET /ws).
+//
+// The page holds no secret: the browser authenticates with the HttpOnly
+// session cookie the server sets when `cb dashboard`'s one-time login URL
+// is opened. Without a session, "/" is a short page saying so, and no data.
 package web
 
 import (
-	"bytes"
 	"embed"
-	"html"
 	"io/fs"
 	"net/http"
 	"path"
@@ -27,9 +29,6 @@ func Assets() fs.FS {
 	return sub
 }
 
-// tokenPlaceholder is replaced in index.html by the HTML-escaped API token.
-const tokenPlaceholder = "__CB_TOKEN__"
-
 // contentTypes are the only kinds of file the dashboard serves.
 var contentTypes = map[string]string{
 	".html": "text/html; charset=utf-8",
@@ -39,33 +38,34 @@ var contentTypes = map[string]string{
 	".svg":  "image/svg+xml",
 }
 
-// Handler serves the dashboard. token is the API token; the page gets it only
-// from the same origin: Handler injects it into index.html as
-// <meta name="cb-token" content="..."> at serve time (never in a separate
-// unauthenticated JSON endpoint), with Cache-Control: no-store and a strict
-// Content-Security-Policy (no inline script or style; scripts, styles and
-// images only from the same origin; connections only back to it, WebSocket
-// included).
+// Handler serves the dashboard. authorized tells whether a request may see
+// the dashboard (cbd passes httpapi.Authenticated: the API token or a live
+// session cookie); when it says no, "/" and "/index.html" answer 401 with
+// login.html, which names `cb dashboard` and shows no data. Every answer has
+// Cache-Control: no-store and a strict Content-Security-Policy (no inline
+// script or style; scripts, styles and images only from the same origin;
+// connections only back to it, WebSocket included).
 //
 // It serves "/" (and "/index.html") and the assets index.html links by
 // relative URL; anything else is 404, and methods other than GET and HEAD
-// are 405.
-func Handler(token string) http.Handler {
+// are 405. The assets hold no data, so they are served to anyone.
+func Handler(authorized func(*http.Request) bool) http.Handler {
 	assets := Assets()
-	index, err := fs.ReadFile(assets, "index.html")
-	if err != nil {
-		panic("web: index.html is not embedded: " + err.Error())
+	read := func(name string) []byte {
+		b, err := fs.ReadFile(assets, name)
+		if err != nil {
+			panic("web: " + name + " is not embedded: " + err.Error())
+		}
+		return b
 	}
-	if bytes.Count(index, []byte(tokenPlaceholder)) != 1 {
-		panic("web: index.html must hold the token placeholder exactly once")
-	}
-	page := bytes.Replace(index, []byte(tokenPlaceholder), []byte(html.EscapeString(token)), 1)
-	return &handler{assets: assets, index: page}
+	return &handler{assets: assets, index: read("index.html"), login: read("login.html"), authorized: authorized}
 }
 
 type handler struct {
-	assets fs.FS
-	index  []byte
+	assets     fs.FS
+	index      []byte
+	login      []byte
+	authorized func(*http.Request) bool
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -82,9 +82,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimPrefix(r.URL.Path, "/")
 	var body []byte
+	status := http.StatusOK
 	switch {
 	case name == "" || name == "index.html":
 		name, body = "index.html", h.index
+		if h.authorized == nil || !h.authorized(r) {
+			body, status = h.login, http.StatusUnauthorized
+		}
+	case name == "login.html":
+		body = h.login
 	case strings.Contains(name, "/") || !fs.ValidPath(name):
 		// Only top-level files.
 	default:
@@ -99,7 +105,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr.Set("Content-Type", ctype)
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}

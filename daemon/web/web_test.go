@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"html"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 )
-
-const testToken = `tok"<en>&'x`
 
 func get(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRecorder {
 	t.Helper()
@@ -44,35 +41,42 @@ func wantCommonHeaders(t *testing.T, rec *httptest.ResponseRecorder, path string
 	}
 }
 
-var metaToken = regexp.MustCompile(`<meta name="cb-token" content="([^"]*)">`)
+// yes and no stand in for httpapi.Authenticated.
+func yes(*http.Request) bool { return true }
+func no(*http.Request) bool  { return false }
 
-func TestIndexInjectsToken(t *testing.T) {
-	h := Handler(testToken)
+// TestIndexNeedsLogin: the dashboard only for an authenticated request;
+// anyone else gets the login page, with no token and no data, and neither
+// page holds a secret.
+func TestIndexNeedsLogin(t *testing.T) {
 	for _, path := range []string{"/", "/index.html"} {
-		rec := get(t, h, http.MethodGet, path)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("GET %s: %d", path, rec.Code)
+		rec := get(t, Handler(yes), http.MethodGet, path)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `id="task-form"`) {
+			t.Fatalf("GET %s authenticated: %d", path, rec.Code)
 		}
 		if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
 			t.Errorf("GET %s: Content-Type %q", path, ct)
 		}
 		wantCommonHeaders(t, rec, path)
-		body := rec.Body.String()
-		m := metaToken.FindAllStringSubmatch(body, -1)
-		if len(m) != 1 {
-			t.Fatalf("GET %s: %d cb-token meta tags in\n%s", path, len(m), body)
+		for _, h := range []http.Handler{Handler(no), Handler(nil)} {
+			rec = get(t, h, http.MethodGet, path)
+			body := rec.Body.String()
+			if rec.Code != http.StatusUnauthorized || !strings.Contains(body, "cb dashboard") || strings.Contains(body, `id="task-form"`) {
+				t.Fatalf("GET %s without login: %d\n%s", path, rec.Code, body)
+			}
+			wantCommonHeaders(t, rec, path)
 		}
-		if got := html.UnescapeString(m[0][1]); got != testToken {
-			t.Errorf("token in page %q, want %q", got, testToken)
-		}
-		if strings.Contains(body, testToken) || strings.Contains(body, tokenPlaceholder) {
-			t.Error("the token is not HTML-escaped, or the placeholder is left")
+	}
+	for _, name := range []string{"index.html", "login.html", "app.js"} {
+		b, _ := fs.ReadFile(Assets(), name)
+		if bytes.Contains(b, []byte("cb-token")) || bytes.Contains(b, []byte("__CB_TOKEN__")) || bytes.Contains(b, []byte("?token=")) {
+			t.Errorf("%s still carries a token", name)
 		}
 	}
 }
 
 func TestAssets(t *testing.T) {
-	h := Handler("t")
+	h := Handler(yes)
 	for path, ctype := range map[string]string{
 		"/app.js":      "text/javascript; charset=utf-8",
 		"/styles.css":  "text/css; charset=utf-8",
@@ -99,7 +103,7 @@ func TestAssets(t *testing.T) {
 }
 
 func TestNotFoundAndMethods(t *testing.T) {
-	h := Handler("t")
+	h := Handler(yes)
 	for _, path := range []string{"/nope.js", "/static/app.js", "/app.js/", "/x/../app.js.map", "/favicon.ico", "/rpc", "/.well-known/x", "/index.htm"} {
 		rec := get(t, h, http.MethodGet, path)
 		if rec.Code != http.StatusNotFound {
@@ -181,7 +185,7 @@ func TestIndexIsCSPClean(t *testing.T) {
 	if m := regexp.MustCompile(`(?i)(\sstyle\s*=|<style)`).FindString(page); m != "" {
 		t.Errorf("inline style %q", m)
 	}
-	h := Handler("t")
+	h := Handler(yes)
 	refs := regexp.MustCompile(`(?i)\s(?:src|href)="([^"]*)"`).FindAllStringSubmatch(page, -1)
 	if len(refs) < 3 {
 		t.Fatalf("index.html links %d assets", len(refs))
@@ -212,7 +216,7 @@ func TestTestIDs(t *testing.T) {
 			t.Errorf("index.html lacks %s", id)
 		}
 	}
-	for _, s := range []string{"dataset.taskId", "'/rpc'", "/ws?token=", "Authorization", "'subscribe'", "'audit.list'", "-32601"} {
+	for _, s := range []string{"dataset.taskId", "'/rpc'", "/ws`", "cb dashboard", "'subscribe'", "'audit.list'", "-32601"} {
 		if !bytes.Contains(app, []byte(s)) {
 			t.Errorf("app.js lacks %s", s)
 		}

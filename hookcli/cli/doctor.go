@@ -30,6 +30,9 @@ type doctorCheck struct {
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
 	Hint   string `json:"hint,omitempty"`
+	// Warning is a risk that does not fail the check (printed as its own
+	// "warn" line).
+	Warning string `json:"warning,omitempty"`
 }
 
 // doctorProbes is how many hook.pre_tool calls the latency check makes.
@@ -45,7 +48,8 @@ func (a *app) doctorCmd() *cobra.Command {
 otherwise, with a fix for each failure):
 
   config   the config file parses
-  redis    Redis answers PING at the URL cb uses (redis.url or cbd's address file)
+  redis    Redis answers PING at the URL cb uses (redis.url or cbd's address file);
+           a warning line when it is TCP without a password (other users can reach it)
   cbd      cbd answers system.version within 2 s
   hooks    ClaudeBench's hooks in the user, project and local settings
   latency  median of 5 hook.pre_tool round trips, the path cb hook takes
@@ -147,6 +151,7 @@ func (a *app) doctorRedis(ctx context.Context, checks *[]doctorCheck) bool {
 	shown := rawURL
 	if u, err := url.Parse(rawURL); err == nil {
 		shown = u.Redacted()
+		c.Warning = redisExposure(u)
 	}
 	client, err := a.connect()
 	if err != nil {
@@ -163,6 +168,21 @@ func (a *app) doctorRedis(ctx context.Context, checks *[]doctorCheck) bool {
 	c.OK, c.Hint = true, ""
 	c.Detail = fmt.Sprintf("%s (from %s), PING %s", shown, source, fmtMs(time.Since(start)))
 	return true
+}
+
+// redisExposure warns about a Redis other local users can reach: one on
+// TCP without a password. (cbd's managed Redis listens on a unix socket in
+// a 0700 directory, which only this user can reach.)
+func redisExposure(u *url.URL) string {
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return ""
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		return ""
+	}
+	return "Redis is on TCP without a password: any local user (and any process on the network it listens on) " +
+		"can read your tasks, events and audit, change the hook rules and answer hooks in cbd's place; " +
+		"use cbd's managed Redis (a private unix socket), or give Redis a password (requirepass or an ACL user) and put it in redis.url"
 }
 
 func (a *app) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
@@ -420,6 +440,13 @@ func printDoctor(w io.Writer, checks []doctorCheck) {
 			line += " — fix: " + c.Hint
 		}
 		fmt.Fprintln(w, line)
+		if c.Warning != "" {
+			warn := "warn"
+			if p.on {
+				warn = p.paint(sgrYellow, "!")
+			}
+			fmt.Fprintf(w, "%s %-7s %s\n", warn, c.Name, c.Warning)
+		}
 	}
 	fmt.Fprintf(w, "%d of %d checks passed\n", passed, len(checks))
 }

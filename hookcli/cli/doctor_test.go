@@ -2,12 +2,14 @@ package cli
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/claudebench/cb/internal/testenv"
 )
 
 // fakeCB is an executable file the hooks can point at.
@@ -93,6 +95,9 @@ func TestDoctorWithoutCBD(t *testing.T) {
 	if !strings.HasPrefix(lines["redis"], "ok   redis   redis://:xxxxx@"+mr.Addr()+"/0 (from CB_REDIS_URL), PING ") || strings.Contains(out, "s3cret") {
 		t.Errorf("redis line %q (the password must not show)", lines["redis"])
 	}
+	if strings.Contains(out, "warn ") {
+		t.Errorf("a warning for a Redis with a password:\n%s", out)
+	}
 	if !strings.HasPrefix(lines["cbd"], "FAIL cbd     no answer to system.version: ") || !strings.Contains(lines["cbd"], "cb service install") {
 		t.Errorf("cbd line %q", lines["cbd"])
 	}
@@ -172,5 +177,46 @@ func TestHookProgramPath(t *testing.T) {
 		if got := hookProgramPath(n); got != want {
 			t.Errorf("hookProgramPath(%s) = %q, want %q", entry, got, want)
 		}
+	}
+}
+
+// TestDoctorWarnsOpenTCPRedis: a real redis-server on TCP without a
+// password is reachable by every local user; doctor says so in a warning
+// line that does not fail the check.
+func TestDoctorWarnsOpenTCPRedis(t *testing.T) {
+	_, project := isolateInstall(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_ = ln.Close()
+	r, err := testenv.StartRedis("--port", port, "--bind", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	t.Setenv("CB_REDIS_URL", "redis://127.0.0.1:"+port+"/0")
+	out, _, _ := cbRun(t, "doctor", "--project-dir", project)
+	var redisLine, warnLine string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "ok   redis "):
+			redisLine = l
+		case strings.HasPrefix(l, "warn redis "):
+			warnLine = l
+		}
+	}
+	if redisLine == "" || !strings.Contains(warnLine, "TCP without a password") {
+		t.Fatalf("want an ok redis line and a warning:\n%s", out)
+	}
+	out, _, _ = cbRun(t, "doctor", "--json", "--project-dir", project)
+	if !strings.Contains(out, `"warning": "Redis is on TCP without a password`) {
+		t.Fatalf("--json lacks the warning:\n%s", out)
+	}
+	// cbd's own socket: no warning.
+	t.Setenv("CB_REDIS_URL", r.URL())
+	if out, _, _ = cbRun(t, "doctor", "--project-dir", project); strings.Contains(out, "warn ") {
+		t.Fatalf("a warning for a unix socket:\n%s", out)
 	}
 }

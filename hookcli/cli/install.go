@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
@@ -62,6 +64,10 @@ type installOptions struct {
 	httpAddr   string // http.addr, for --http and to recognise http entries
 	uninstall  bool
 	now        func() time.Time
+
+	// hookCredential is what the http hooks send (Authorization: Bearer),
+	// derived from the API token (apitoken.HookCredential); --http only.
+	hookCredential string
 }
 
 // hookRef names one hook entry in a report.
@@ -106,14 +112,25 @@ Hooks run the absolute path of this cb (shell form, "<cb> hook <type>") unless
 for the shell yourself (e.g. '"$CLAUDE_PROJECT_DIR"/bin/cb'). With --http the
 observe-only hooks (post_tool, todo_write, session_end, stop, subagent_stop,
 notification, pre_compact) become http hooks to cbd at http.addr; pre_tool,
-user_prompt and session_start stay command hooks.`,
+user_prompt and session_start stay command hooks. Each http hook sends a
+hook-only credential (derived from the API token, which cb creates if cbd has
+not yet), good on /hooks/* only; so the file is made private (0600), and
+--http is refused for --scope project, whose settings.json is usually
+committed: use --scope local (settings.local.json, not committed) there.
+After the token changes, run cb install --http again: it updates the
+credential in place.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			o.httpAddr = a.settings.String("http.addr")
 			if o.http {
-				if err := checkHTTPHooks(a.settings); err != nil {
+				if err := checkHTTPHooks(a.settings, o.scope); err != nil {
 					return err
 				}
+				cred, err := hookCredential(a.settings, o.dryRun)
+				if err != nil {
+					return err
+				}
+				o.hookCredential = cred
 			}
 			return a.runSettingsEdit(o)
 		},
@@ -175,8 +192,15 @@ func (a *app) runSettingsEdit(o installOptions) error {
 }
 
 // checkHTTPHooks refuses --http when cbd's HTTP server would turn the hooks
-// away: http hooks send no token, so cbd must serve HTTP on loopback.
-func checkHTTPHooks(s *hookcli.Settings) error {
+// away or their credential would leak: cbd must serve HTTP on loopback (the
+// credential is sent in clear), and project settings, usually committed to
+// git, never get a secret.
+func checkHTTPHooks(s *hookcli.Settings, scope string) error {
+	if scope == "project" {
+		return &exitError{code: 1, err: errors.New("--http: the http hooks send a credential, and project settings " +
+			"(.claude/settings.json) are usually committed to git; use --scope local (.claude/settings.local.json, " +
+			"kept out of git) or --scope user, or install command hooks")}
+	}
 	if v := s.String("http.enabled"); v != "" {
 		if on, err := strconv.ParseBool(v); err == nil && !on {
 			return &exitError{code: 1, err: errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks")}
@@ -186,6 +210,21 @@ func checkHTTPHooks(s *hookcli.Settings) error {
 		return &exitError{code: 1, err: err}
 	}
 	return nil
+}
+
+// hookCredential reads the API token (creating the token file as cbd would,
+// unless dryRun) and derives the http hooks' credential from it.
+func hookCredential(s *hookcli.Settings, dryRun bool) (string, error) {
+	file := apitoken.File(s.String("http.token_file"), s.Dirs().Config)
+	read := apitoken.LoadOrCreate
+	if dryRun {
+		read = apitoken.Read
+	}
+	token, err := read(file)
+	if err != nil {
+		return "", &exitError{code: 1, err: fmt.Errorf("--http: the hooks' credential comes from the API token: %w", err)}
+	}
+	return apitoken.HookCredential(token), nil
 }
 
 // httpHookURL is the URL of cbd's http hook endpoint for hookType.
@@ -198,7 +237,7 @@ func httpHookURL(addr, hookType string) (string, error) {
 		return "", fmt.Errorf("--http: http.addr %q has no fixed port for the hooks to call; set one (the default is 127.0.0.1:7711)", addr)
 	}
 	if !isLoopbackHost(host) {
-		return "", fmt.Errorf("--http: http.addr %q is not a loopback address, so cbd wants the API token on every request and http hooks send none; install command hooks instead", addr)
+		return "", fmt.Errorf("--http: http.addr %q is not a loopback address, and the http hooks' credential would cross the network in clear; install command hooks instead", addr)
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/hooks/" + hookType, nil
 }
@@ -313,6 +352,7 @@ type hookPlan struct {
 	kind    string // "command" or "http"
 	target  string // the command line or the URL
 	timeout int
+	auth    string // http: the Authorization header the hook sends
 }
 
 func (p hookPlan) ref() hookRef {
@@ -328,6 +368,9 @@ func (p hookPlan) group() *settingsNode {
 	entry := newSettingsObject()
 	entry.set("type", newSettingsString(p.kind))
 	entry.set(field, newSettingsString(p.target))
+	if p.auth != "" {
+		entry.set("headers", p.headers())
+	}
 	entry.set("timeout", newSettingsInt(p.timeout))
 	g := newSettingsObject()
 	if p.he.Matcher != "" {
@@ -339,10 +382,17 @@ func (p hookPlan) group() *settingsNode {
 	return g
 }
 
+// headers is the http entry's "headers" object.
+func (p hookPlan) headers() *settingsNode {
+	h := newSettingsObject()
+	h.set("Authorization", newSettingsString(p.auth))
+	return h
+}
+
 // installPlans lists the entries install writes: command is the program part
 // of the command line; with useHTTP the observe-only types get http hooks to
-// httpAddr.
-func installPlans(command string, useHTTP bool, httpAddr string) ([]hookPlan, error) {
+// httpAddr that send credential.
+func installPlans(command string, useHTTP bool, httpAddr, credential string) ([]hookPlan, error) {
 	plans := make([]hookPlan, 0, len(protocol.HookEvents))
 	for _, he := range protocol.HookEvents {
 		p := hookPlan{he: he, kind: "command", target: command + " hook " + he.Type, timeout: installTimeout}
@@ -355,6 +405,9 @@ func installPlans(command string, useHTTP bool, httpAddr string) ([]hookPlan, er
 				return nil, err
 			}
 			p.kind, p.target = "http", u
+			if credential != "" {
+				p.auth = "Bearer " + credential
+			}
 		}
 		plans = append(plans, p)
 	}
@@ -477,6 +530,14 @@ func installHooks(path string, doc *settingsNode, plans []hookPlan, r hookRecogn
 			if e := findOurHook(arr, p.he.Type, r); e != nil {
 				ref := p.ref()
 				ref.Handler = describeHookEntry(e)
+				if p.auth != "" && ref.Handler == p.target && !hasAuthHeader(e, p.auth) {
+					// An http hook of an older install, or of an earlier
+					// token: give it the current credential.
+					e.set("headers", p.headers())
+					notes = append(notes, fmt.Sprintf("%s (%s): updated the http hook's credential", p.he.Type, p.he.ClaudeEvent))
+					added = append(added, ref)
+					continue
+				}
 				present = append(present, ref)
 				if ref.Handler != p.target {
 					notes = append(notes, fmt.Sprintf("%s (%s) is already installed as %q, not %q; run cb uninstall first to replace it", p.he.Type, p.he.ClaudeEvent, ref.Handler, p.target))
@@ -497,6 +558,31 @@ func installHooks(path string, doc *settingsNode, plans []hookPlan, r hookRecogn
 		added = append(added, p.ref())
 	}
 	return added, present, notes, nil
+}
+
+// gitTracksPath reports whether path is in a git work tree and not ignored
+// there (false when git is missing or path is outside a repository).
+func gitTracksPath(path string) bool {
+	// From the project dir: .claude may not exist yet.
+	project := filepath.Dir(filepath.Dir(path))
+	rel, err := filepath.Rel(project, path)
+	if err != nil {
+		return false
+	}
+	cmd := exec.Command("git", "-C", project, "check-ignore", "-q", "--", rel)
+	err = cmd.Run()
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.ExitCode() == 1 // 0: ignored, 128: not a repository
+}
+
+// hasAuthHeader reports whether an http entry sends exactly auth.
+func hasAuthHeader(entry *settingsNode, auth string) bool {
+	h := entry.get("headers")
+	if h == nil || h.kind != snObject {
+		return false
+	}
+	got, ok := h.getString("Authorization")
+	return ok && got == auth
 }
 
 // uninstallHooks removes ClaudeBench's entries from doc and the containers
@@ -571,7 +657,7 @@ func editSettings(o installOptions) (*settingsChange, error) {
 		}
 		ch.Removed = uninstallHooks(f.doc, r)
 	} else {
-		plans, err := installPlans(o.command, o.http, o.httpAddr)
+		plans, err := installPlans(o.command, o.http, o.httpAddr, o.hookCredential)
 		if err != nil {
 			return nil, &exitError{code: 1, err: err}
 		}
@@ -596,6 +682,17 @@ func editSettings(o installOptions) (*settingsChange, error) {
 		oldName = "/dev/null"
 	}
 	ch.Diff = unifiedDiff(oldName, path, f.data, out)
+	if o.hookCredential != "" {
+		// The file now holds a secret: private, backups included.
+		if f.exists && f.mode&0o077 != 0 {
+			ch.Notes = append(ch.Notes, fmt.Sprintf("the http hooks' credential is in this file: its mode is now 0600 (was %04o)", f.mode))
+		}
+		f.mode = 0o600
+		ch.Diff = strings.ReplaceAll(ch.Diff, o.hookCredential, "<hook credential>")
+		if o.scope == "local" && gitTracksPath(path) {
+			ch.Notes = append(ch.Notes, fmt.Sprintf("git does not ignore %s here: add it to .gitignore, it holds the http hooks' credential", path))
+		}
+	}
 	if o.dryRun {
 		return ch, nil
 	}

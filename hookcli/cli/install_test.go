@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 )
@@ -41,8 +42,14 @@ func isolateInstall(t *testing.T) (home, project string) {
 	t.Setenv("CB_HTTP_ADDR", "127.0.0.1:7711")
 	t.Setenv("CB_HTTP_ENABLED", "true")
 	t.Setenv("NO_COLOR", "1")
+	t.Setenv("CB_HTTP_TOKEN_FILE", "")
+	// A fixed API token, so the http hooks' credential in golden files is too.
+	writeFile(t, filepath.Join(dir, "config", "claudebench", "token"), []byte(installTestToken+"\n"), 0o600)
 	return home, project
 }
+
+// installTestToken is the API token isolateInstall writes.
+const installTestToken = "install-test-token"
 
 // cbRun runs cb in process.
 func cbRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -127,7 +134,7 @@ func TestInstallUninstall(t *testing.T) {
 	}{
 		{name: "fresh", golden: "fresh.installed.json"},
 		{name: "user settings", fixture: "user_settings.json", mode: 0o600, golden: "user_settings.installed.json", byteEqual: true},
-		{name: "user settings http", fixture: "user_settings.json", mode: 0o644, args: []string{"--http"}, golden: "user_settings_http.installed.json", byteEqual: true},
+		{name: "user settings http", fixture: "user_settings.json", mode: 0o600, args: []string{"--http"}, golden: "user_settings_http.installed.json", byteEqual: true},
 		{name: "compact", fixture: "compact.json", mode: 0o640, golden: "compact.installed.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -449,7 +456,8 @@ func TestInstallHTTP(t *testing.T) {
 		}
 		want := map[string]any{"type": "command", "command": testCommand + " hook " + he.Type, "timeout": timeout}
 		if httpHookTypes[he.Type] {
-			want = map[string]any{"type": "http", "url": "http://127.0.0.1:7799/hooks/" + he.Type, "timeout": timeout}
+			want = map[string]any{"type": "http", "url": "http://127.0.0.1:7799/hooks/" + he.Type, "timeout": timeout,
+				"headers": map[string]any{"Authorization": "Bearer " + apitoken.HookCredential(installTestToken)}}
 		}
 		if !reflect.DeepEqual(entry, want) {
 			t.Errorf("%s: entry %v, want %v", he.Type, entry, want)
@@ -459,6 +467,9 @@ func TestInstallHTTP(t *testing.T) {
 		if httpHookTypes[typ] {
 			t.Errorf("%s must stay a command hook", typ)
 		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("settings file with the hooks' credential: %v %v, want mode 0600", fi.Mode(), err)
 	}
 	// A command install afterwards finds every type installed.
 	out, _, code := cbRun(t, "install", "--command", testCommand)
@@ -899,5 +910,96 @@ func goBuild(t *testing.T, out, pkg string) {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+// TestInstallHTTPCredential: the http hooks send a hook-only credential;
+// it never goes into project settings, the file holding it is private,
+// a changed token updates it, and a dry run does not print it.
+func TestInstallHTTPCredential(t *testing.T) {
+	home, project := isolateInstall(t)
+	path := filepath.Join(home, ".claude", "settings.json")
+	writeFile(t, path, []byte("{}\n"), 0o644)
+
+	// Project settings are usually committed: refused, nothing written.
+	_, errOut, code := cbRun(t, "install", "--http", "--scope", "project", "--project-dir", project, "--command", testCommand)
+	if code != 1 || !strings.Contains(errOut, "--scope local") {
+		t.Fatalf("--http --scope project: exit %d %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(project, ".claude")); err == nil {
+		t.Fatal("--http --scope project wrote something")
+	}
+
+	// Dry run: the diff names the credential, never shows it.
+	cred := apitoken.HookCredential(installTestToken)
+	out, _, code := cbRun(t, "install", "--http", "--dry-run", "--command", testCommand)
+	if code != 0 || strings.Contains(out, cred) || !strings.Contains(out, `"Authorization": "Bearer <hook credential>"`) {
+		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	out, _, code = cbRun(t, "install", "--http", "--command", testCommand)
+	if code != 0 || !strings.Contains(out, "mode is now 0600") {
+		t.Fatalf("install: exit %d\n%s", code, out)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 || !strings.Contains(string(readFile(t, path)), "Bearer "+cred) {
+		t.Fatalf("settings: mode %v\n%s", fi.Mode(), readFile(t, path))
+	}
+	for _, b := range backups(t, path) {
+		if fi, _ := os.Stat(b); fi.Mode().Perm() != 0o600 {
+			t.Errorf("backup %s: mode %v", b, fi.Mode())
+		}
+	}
+
+	// A new token: installing again puts the new credential in place.
+	tokenFile := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "claudebench", "token")
+	writeFile(t, tokenFile, []byte("rotated-token\n"), 0o600)
+	out, _, code = cbRun(t, "install", "--http", "--command", testCommand)
+	settings := string(readFile(t, path))
+	if code != 0 || !strings.Contains(out, "updated the http hook's credential") ||
+		strings.Contains(settings, cred) || strings.Count(settings, "Bearer "+apitoken.HookCredential("rotated-token")) != len(httpHookTypes) {
+		t.Fatalf("reinstall after a new token: exit %d\n%s\n%s", code, out, settings)
+	}
+	if out, _, _ := cbRun(t, "install", "--http", "--command", testCommand); !strings.Contains(out, "Already installed") {
+		t.Fatalf("third install: %s", out)
+	}
+
+	// No token yet (cbd never ran): cb creates it as cbd would.
+	if err := os.Remove(tokenFile); err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(project, ".claude", "settings.local.json")
+	out, errOut, code = cbRun(t, "install", "--http", "--scope", "local", "--project-dir", project, "--command", testCommand)
+	if code != 0 {
+		t.Fatalf("install --scope local: exit %d %s %s", code, out, errOut)
+	}
+	tok, err := apitoken.Read(tokenFile)
+	if err != nil || !strings.Contains(string(readFile(t, local)), "Bearer "+apitoken.HookCredential(tok)) {
+		t.Fatalf("token created by cb install: %v\n%s", err, readFile(t, local))
+	}
+	if fi, _ := os.Stat(local); fi.Mode().Perm() != 0o600 {
+		t.Errorf("settings.local.json: mode %v", fi.Mode())
+	}
+}
+
+// TestInstallHTTPLocalNotIgnored: in a git repository that does not ignore
+// settings.local.json, install says so.
+func TestInstallHTTPLocalNotIgnored(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git is needed: ", err)
+	}
+	_, project := isolateInstall(t)
+	if out, err := exec.Command("git", "init", "-q", project).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
+	out, _, code := cbRun(t, "install", "--http", "--scope", "local", "--project-dir", project, "--command", testCommand)
+	if code != 0 || !strings.Contains(out, "add it to .gitignore") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	writeFile(t, filepath.Join(project, ".gitignore"), []byte(".claude/settings.local.json\n"), 0o644)
+	if err := os.Remove(filepath.Join(project, ".claude", "settings.local.json")); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = cbRun(t, "install", "--http", "--scope", "local", "--project-dir", project, "--command", testCommand)
+	if code != 0 || strings.Contains(out, ".gitignore") {
+		t.Fatalf("ignored file: exit %d\n%s", code, out)
 	}
 }

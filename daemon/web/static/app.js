@@ -1,12 +1,13 @@
 // ClaudeBench dashboard. Vanilla JavaScript, no build step, no external
 // network: it talks only to the daemon that served it, over POST /rpc
-// (JSON-RPC 2.0) and GET /ws (JSON-RPC 2.0 notifications).
+// (JSON-RPC 2.0) and GET /ws (JSON-RPC 2.0 notifications). It holds no
+// secret: both requests carry the HttpOnly session cookie `cb dashboard`'s
+// login link set, which the browser sends to this origin only.
 'use strict';
 
 (() => {
   // ---------------------------------------------------------------- basics
 
-  const TOKEN = (document.querySelector('meta[name="cb-token"]') || {}).content || '';
   const STATUSES = ['pending', 'in_progress', 'completed', 'failed'];
   const WORKER_ID = 'dashboard';
   const MAX_EVENT_ROWS = 500;
@@ -143,7 +144,7 @@
     try {
       res = await fetch('/rpc', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+        headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
         cache: 'no-store',
         credentials: 'same-origin',
@@ -152,6 +153,9 @@
       throw new RpcError(-32006, `cbd unreachable (${err.message})`);
     }
     const text = await res.text();
+    if (res.status === 401) {
+      throw new RpcError(-32007, 'not logged in (the session ended): run `cb dashboard` for a new login link');
+    }
     try {
       return JSON.parse(text);
     } catch (_) {
@@ -228,7 +232,7 @@
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let ws;
     try {
-      ws = new WebSocket(`${scheme}//${location.host}/ws?token=${encodeURIComponent(TOKEN)}`);
+      ws = new WebSocket(`${scheme}//${location.host}/ws`);
     } catch (err) {
       reconnectLater(err.message);
       return;
@@ -1195,7 +1199,6 @@
   }
 
   function start() {
-    if (!TOKEN || TOKEN === '__CB_TOKEN__') toast('This page has no API token: changes will be refused.', 'error');
     setupEvents();
     setupTasks();
     renderHooks();

@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/protocol"
+	"github.com/spf13/cobra"
+)
+
+// openWait is how long cb dashboard waits for the browser opener to fail.
+const openWait = 2 * time.Second
+
+// dashboardLogin is cbd's answer to POST /v1/login.
+type dashboardLogin struct {
+	Code    string `json:"code"`
+	Path    string `json:"path"`
+	Expires int    `json:"expiresInSeconds"`
+}
+
+func (a *app) dashboardCmd() *cobra.Command {
+	var printOnly bool
+	cmd := &cobra.Command{
+		Use:   "dashboard",
+		Short: "Open the dashboard with a one-time login link",
+		Long: `Asks cbd (with the API token from its token file) for a one-time login code
+and opens http://<http.addr>/?login=<code> in a browser: $BROWSER when set,
+else xdg-open (when a display is there) or open. cbd trades the code for a
+session cookie and the page drops it from the address bar. The link works
+once, for one minute; the session lasts 12 hours or until cbd restarts.
+
+With --print, or when no browser can be opened, the link is printed instead:
+open it yourself in a browser on this machine.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+			defer cancel()
+			link, login, err := a.dashboardLink(ctx)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return writeJSON(a.stdout, map[string]any{"url": link, "expiresInSeconds": login.Expires})
+			}
+			if !printOnly {
+				if err := openBrowser(cmd.Context(), link); err == nil {
+					fmt.Fprintf(a.stdout, "opened the dashboard in your browser; if nothing shows, open this link (once, within %ds):\n  %s\n", login.Expires, link)
+					return nil
+				} else if !errors.Is(err, errNoBrowser) {
+					fmt.Fprintf(a.stderr, "cb: could not open a browser: %v\n", err)
+				}
+			}
+			fmt.Fprintf(a.stdout, "open this link in a browser on this machine (it works once, within %ds):\n  %s\n", login.Expires, link)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&printOnly, "print", false, "print the login link instead of opening a browser")
+	return cmd
+}
+
+// dashboardLink mints a login code and returns the link that uses it.
+func (a *app) dashboardLink(ctx context.Context) (string, dashboardLogin, error) {
+	var login dashboardLogin
+	if v := a.settings.String("http.enabled"); v != "" {
+		if on, err := strconv.ParseBool(v); err == nil && !on {
+			return "", login, &exitError{code: 1, err: errors.New("http.enabled is false: cbd serves no dashboard")}
+		}
+	}
+	base, err := dashboardBase(a.settings.String("http.addr"))
+	if err != nil {
+		return "", login, &exitError{code: 1, err: err}
+	}
+	tokenFile := apitoken.File(a.settings.String("http.token_file"), a.settings.Dirs().Config)
+	token, err := apitoken.Read(tokenFile)
+	if err != nil {
+		return "", login, &exitError{code: 1, err: fmt.Errorf("%w (cbd creates the token on its first start: is it running?)", err)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/login", nil)
+	if err != nil {
+		return "", login, fmt.Errorf("dashboard login: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", login, &exitError{code: protocol.CodeUnavailable.Info().Exit,
+			err: fmt.Errorf("dashboard login: cbd's HTTP server at %s is not reachable: %w", base, err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", login, fmt.Errorf("dashboard login: read answer: %w", err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return "", login, &exitError{code: protocol.CodeUnauthorized.Info().Exit,
+			err: fmt.Errorf("dashboard login: cbd at %s refused the token in %s (is that cbd yours, and started with this token file?)", base, tokenFile)}
+	case resp.StatusCode != http.StatusOK:
+		return "", login, fmt.Errorf("dashboard login: cbd at %s answered %s: %.200s", base, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, &login); err != nil || login.Code == "" || !strings.HasPrefix(login.Path, "/") {
+		return "", login, fmt.Errorf("dashboard login: unexpected answer from %s: %.200s", base, body)
+	}
+	return base + login.Path, login, nil
+}
+
+// dashboardBase is the URL the browser reaches cbd at: http.addr, with a
+// wildcard listen address replaced by 127.0.0.1.
+func dashboardBase(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("http.addr %q is not host:port: %v", addr, err)
+	}
+	if port == "" || port == "0" {
+		return "", fmt.Errorf("http.addr %q has no fixed port to open", addr)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// errNoBrowser: nothing here can open a browser (no $BROWSER, no display).
+var errNoBrowser = errors.New("no browser to open")
+
+// openBrowser opens link with $BROWSER (a command; "%s" in it is replaced
+// by the link, else the link is its last argument), else the platform's
+// opener when a display is there.
+func openBrowser(ctx context.Context, link string) error {
+	var argv []string
+	if b := strings.TrimSpace(os.Getenv("BROWSER")); b != "" {
+		// $BROWSER may list alternatives separated by ':'; the first is used.
+		first, _, _ := strings.Cut(b, ":")
+		argv = strings.Fields(first)
+		placed := false
+		for i, f := range argv {
+			if strings.Contains(f, "%s") {
+				argv[i], placed = strings.ReplaceAll(f, "%s", link), true
+			}
+		}
+		if !placed {
+			argv = append(argv, link)
+		}
+	} else {
+		switch runtime.GOOS {
+		case "darwin":
+			argv = []string{"open", link}
+		case "windows":
+			argv = []string{"rundll32", "url.dll,FileProtocolHandler", link}
+		default:
+			if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+				return errNoBrowser
+			}
+			argv = []string{"xdg-open", link}
+		}
+	}
+	if len(argv) == 0 {
+		return errNoBrowser
+	}
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return errNoBrowser
+	}
+	// The opener may be the browser itself, which runs until closed: wait
+	// a moment for an early failure, then leave it running.
+	cmd := exec.Command(argv[0], argv[1:]...)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w", argv[0], err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%s: %w", argv[0], err)
+		}
+	case <-time.After(openWait):
+	case <-ctx.Done():
+	}
+	return nil
+}

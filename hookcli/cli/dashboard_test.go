@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDashboardBase(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:7711": "http://127.0.0.1:7711",
+		"0.0.0.0:7711":   "http://127.0.0.1:7711",
+		"[::]:7711":      "http://127.0.0.1:7711",
+		":7711":          "http://127.0.0.1:7711",
+		"[::1]:8000":     "http://[::1]:8000",
+		"localhost:9":    "http://localhost:9",
+	} {
+		if got, err := dashboardBase(addr); err != nil || got != want {
+			t.Errorf("dashboardBase(%q) = %q, %v; want %q", addr, got, err, want)
+		}
+	}
+	for _, addr := range []string{"7711", "127.0.0.1:0", "127.0.0.1:"} {
+		if _, err := dashboardBase(addr); err == nil {
+			t.Errorf("dashboardBase(%q) accepted", addr)
+		}
+	}
+}
+
+// TestOpenBrowser runs $BROWSER as a real process and sees the link it got.
+func TestOpenBrowser(t *testing.T) {
+	dir := t.TempDir()
+	got := filepath.Join(dir, "got")
+	script := filepath.Join(dir, "browser")
+	writeFile(t, script, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+got+"\n"), 0o755)
+	const link = "http://127.0.0.1:7711/?login=abc"
+	t.Setenv("BROWSER", script)
+	if err := openBrowser(t.Context(), link); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(got); string(b) != link {
+		t.Fatalf("the browser got %q", b)
+	}
+	// A failing opener is an error; none at all is errNoBrowser.
+	t.Setenv("BROWSER", "false")
+	if err := openBrowser(t.Context(), link); err == nil || err == errNoBrowser {
+		t.Fatalf("failing opener: %v", err)
+	}
+	t.Setenv("BROWSER", "")
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	start := time.Now()
+	if err := openBrowser(t.Context(), link); err != errNoBrowser || time.Since(start) > time.Second {
+		t.Fatalf("no display: %v", err)
+	}
+}
+
+// TestDashboardNeedsToken: without the token file, cb dashboard says where
+// it looked and that cbd creates it.
+func TestDashboardNeedsToken(t *testing.T) {
+	isolateInstall(t)
+	t.Setenv("CB_HTTP_TOKEN_FILE", filepath.Join(t.TempDir(), "none"))
+	_, errOut, code := cbRun(t, "dashboard", "--print")
+	if code != 1 || !strings.Contains(errOut, "is it running?") {
+		t.Fatalf("exit %d %q", code, errOut)
+	}
+}
