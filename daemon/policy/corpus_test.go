@@ -1,0 +1,82 @@
+package policy
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+)
+
+// bashCorpus is testdata/bash_corpus.json: destructive Bash variants, each
+// with the weakest decision the default rules must give it ("deny", or "ask"
+// where ask or deny will do), and harmless look-alikes that must not be
+// denied (nor, so far, asked).
+type bashCorpus struct {
+	Destructive []struct {
+		Cmd  string `json:"cmd"`
+		Want string `json:"want"`
+	} `json:"destructive"`
+	Harmless []string `json:"harmless"`
+}
+
+func loadCorpus(t testing.TB) bashCorpus {
+	t.Helper()
+	b, err := os.ReadFile("testdata/bash_corpus.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c bashCorpus
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestBashCorpus runs the default rules over the corpus of destructive
+// variants and harmless look-alikes (issue 12).
+func TestBashCorpus(t *testing.T) {
+	c := loadCorpus(t)
+	if len(c.Destructive) < 150 || len(c.Harmless) < 30 {
+		t.Fatalf("corpus too small: %d destructive, %d harmless", len(c.Destructive), len(c.Harmless))
+	}
+	e := defaultEngine(t)
+	caught, denied := 0, 0
+	seen := map[string]bool{}
+	for _, v := range c.Destructive {
+		if seen[v.Cmd] {
+			t.Errorf("duplicate corpus entry %q", v.Cmd)
+		}
+		seen[v.Cmd] = true
+		d := e.Evaluate(bashInput(v.Cmd))
+		switch d.Action {
+		case ActionDeny:
+			caught++
+			denied++
+		case ActionAsk:
+			caught++
+		}
+		switch {
+		case v.Want == ActionDeny && d.Action != ActionDeny,
+			v.Want == ActionAsk && d.Action != ActionAsk && d.Action != ActionDeny:
+			t.Errorf("%q: %q (rules %v), want %s; commands %q", v.Cmd, d.Action, d.RuleIDs, v.Want, SplitBash(v.Cmd))
+		case v.Want != ActionDeny && v.Want != ActionAsk:
+			t.Errorf("%q: bad want %q", v.Cmd, v.Want)
+		}
+	}
+	asked := 0
+	for _, cmd := range c.Harmless {
+		d := e.Evaluate(bashInput(cmd))
+		switch d.Action {
+		case ActionDeny:
+			t.Errorf("look-alike %q denied (rules %v); commands %q", cmd, d.RuleIDs, SplitBash(cmd))
+		case ActionAsk:
+			asked++
+			t.Errorf("look-alike %q asked (rules %v); commands %q", cmd, d.RuleIDs, SplitBash(cmd))
+		}
+	}
+	rate := float64(caught) / float64(len(c.Destructive))
+	t.Logf("destructive: %d/%d caught (%d denied, %d asked), %d passed; look-alikes: %d, %d asked",
+		caught, len(c.Destructive), denied, caught-denied, len(c.Destructive)-caught, len(c.Harmless), asked)
+	if rate < 0.95 {
+		t.Errorf("only %.1f%% of destructive variants caught, want >= 95%%", 100*rate)
+	}
+}
