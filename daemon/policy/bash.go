@@ -24,7 +24,11 @@ const maxBashCommands = 4096
 // maxRewalks bounds how often loop and function bodies are walked again
 // with known values (for d in / ~; ...; f /), which keeps nested loops and
 // calls linear in the input.
-const maxRewalks = 64
+const maxRewalks = 128
+
+// maxAlts bounds the values a variable may have when it is assigned on
+// some paths only (t=/; if x; then t=/tmp/y; fi).
+const maxAlts = 4
 
 // maxExpandedWords bounds the words one brace expansion, loop list or
 // xargs input is expanded to; larger ones are left unexpanded.
@@ -83,8 +87,10 @@ func SplitBash(cmd string) []string {
 func AnalyzeBash(cmd string) (res BashAnalysis) {
 	a := &analyzer{res: &res}
 	defer func() {
-		if r := recover(); r != nil {
-			res = fallbackAnalysis(cmd)
+		if recoverPanics {
+			if r := recover(); r != nil {
+				res = fallbackAnalysis(cmd)
+			}
 		}
 		if a.parser != nil {
 			parserPool.Put(a.parser)
@@ -98,6 +104,10 @@ func AnalyzeBash(cmd string) (res BashAnalysis) {
 	}
 	return res
 }
+
+// recoverPanics turns a panic while analyzing into the textual fallback;
+// the fuzz test switches it off so that such bugs surface.
+var recoverPanics = true
 
 var parserPool = sync.Pool{New: func() any {
 	return syntax.NewParser(syntax.Variant(syntax.LangBash))
@@ -116,6 +126,9 @@ type analyzer struct {
 	cdDanger bool // the last cd went to a dangerous directory
 
 	vars    map[string]shVar        // variables assigned earlier in the line
+	cond    int                     // > 0 while walking code that may not run (if branches, && right sides, subshells)
+	alt     int                     // which value of multi-valued variables to render
+	altN    int                     // most values of a variable rendered in the current command
 	pos     []posFrame              // positional parameters: sh -c args, function calls, set --
 	funcs   map[string]*syntax.Stmt // functions defined earlier in the line
 	active  map[string]bool         // functions whose body is being walked for a call
@@ -123,12 +136,14 @@ type analyzer struct {
 	stdin   *stdinInfo              // what the next simple command reads (set by pipeline)
 }
 
-// shVar is a variable's value as far as it is known: dyn means the value
-// contains expansions whose value is not (command substitution, unknown
-// variable), written as source.
+// shVar is a variable's value as far as it is known. A variable assigned
+// on some paths only has several possible values; dyn means a value
+// contains expansions whose value is not known (unknown variable, command
+// substitution: subst), written as source.
 type shVar struct {
-	val string
-	dyn bool
+	vals  []string
+	dyn   bool
+	subst bool
 }
 
 // posFrame holds $0, $1, ... of the code being walked; known is false
@@ -237,6 +252,8 @@ func (a *analyzer) stmt(s *syntax.Stmt, depth int) simpleCmd {
 	}
 	if s.Background {
 		a.bgs++
+		a.cond++ // runs in a subshell
+		defer func() { a.cond-- }()
 	}
 	for _, r := range s.Redirs {
 		a.redirect(r, depth)
@@ -287,19 +304,28 @@ func (a *analyzer) command(c syntax.Command, s *syntax.Stmt, depth int, in *stdi
 			}
 			return simpleCmd{}
 		}
-		argv := make([]string, 0, len(c.Args))
-		flags := make([]wordFlags, 0, len(c.Args))
 		for _, w := range c.Args {
 			a.scan(w, depth)
-			words, f := a.fields(w)
-			for _, x := range words {
-				argv = append(argv, x)
-				flags = append(flags, f)
-			}
 		}
+		a.altN = 0
+		argv, flags := a.callWords(c)
+		alts := a.altN
 		out := a.addArgv(argv, flags, depth, s, in)
 		if out.argv != nil && isShellLike(out.argv[0]) && a.substDownloads(c, s) {
 			a.res.pipeToShell = true
+		}
+		// A variable with several possible values: read the command with
+		// each of them too.
+		for k := 1; k < alts; k++ {
+			if a.rewalks >= maxRewalks {
+				a.res.computed = true
+				break
+			}
+			a.rewalks++
+			a.alt = k
+			argv, flags := a.callWords(c)
+			a.alt = 0
+			a.addArgv(argv, flags, depth, s, nil)
 		}
 		return out
 	case *syntax.BinaryCmd:
@@ -308,19 +334,29 @@ func (a *analyzer) command(c syntax.Command, s *syntax.Stmt, depth int, in *stdi
 			return simpleCmd{}
 		}
 		a.stmt(c.X, depth)
+		a.cond++ // the right side of && and || may not run
 		a.stmt(c.Y, depth)
+		a.cond--
 	case *syntax.Subshell:
+		a.cond++ // assignments do not leave the subshell
 		a.stmts(c.Stmts, depth)
+		a.cond--
 	case *syntax.Block:
 		a.stmts(c.Stmts, depth)
 	case *syntax.IfClause:
-		for ic := c; ic != nil; ic = ic.Else {
+		a.stmts(c.Cond, depth)
+		a.cond++
+		a.stmts(c.Then, depth)
+		for ic := c.Else; ic != nil; ic = ic.Else {
 			a.stmts(ic.Cond, depth)
 			a.stmts(ic.Then, depth)
 		}
+		a.cond--
 	case *syntax.WhileClause:
 		a.stmts(c.Cond, depth)
+		a.cond++
 		a.stmts(c.Do, depth)
+		a.cond--
 	case *syntax.ForClause:
 		if wi, ok := c.Loop.(*syntax.WordIter); ok {
 			a.forLoop(wi, c.Do, depth)
@@ -328,18 +364,22 @@ func (a *analyzer) command(c syntax.Command, s *syntax.Stmt, depth int, in *stdi
 			if c.Loop != nil {
 				a.scan(c.Loop, depth)
 			}
+			a.cond++
 			a.stmts(c.Do, depth)
+			a.cond--
 		}
 	case *syntax.CaseClause:
 		if c.Word != nil {
 			a.scan(c.Word, depth)
 		}
+		a.cond++
 		for _, it := range c.Items {
 			for _, p := range it.Patterns {
 				a.scan(p, depth)
 			}
 			a.stmts(it.Stmts, depth)
 		}
+		a.cond--
 	case *syntax.FuncDecl:
 		a.funcDecl(c, depth)
 	case *syntax.TimeClause:
@@ -371,6 +411,20 @@ func (a *analyzer) command(c syntax.Command, s *syntax.Stmt, depth int, in *stdi
 	return simpleCmd{}
 }
 
+// callWords expands the words of a simple command.
+func (a *analyzer) callWords(c *syntax.CallExpr) ([]string, []wordFlags) {
+	argv := make([]string, 0, len(c.Args))
+	flags := make([]wordFlags, 0, len(c.Args))
+	for _, w := range c.Args {
+		words, f := a.fields(w)
+		for _, x := range words {
+			argv = append(argv, x)
+			flags = append(flags, f)
+		}
+	}
+	return argv, flags
+}
+
 // assign records a variable assignment (x=val, export x=val) whose value
 // later expansions in the same line use.
 func (a *analyzer) assign(as *syntax.Assign) {
@@ -387,23 +441,41 @@ func (a *analyzer) assign(as *syntax.Assign) {
 		delete(a.vars, name)
 		return
 	}
-	v := shVar{}
+	v := shVar{vals: []string{""}}
 	if as.Value != nil {
 		var r render
-		v.val = a.renderWord(as.Value, &r)
-		v.dyn = r.flags&wDyn != 0
+		v.vals[0] = a.renderWord(as.Value, &r)
+		v.dyn, v.subst = r.flags&wDyn != 0, r.flags&wSubst != 0
 	}
+	old, had := a.vars[name]
 	if as.Append {
-		old, ok := a.vars[name]
-		if !ok {
+		if !had {
 			return
 		}
-		v = shVar{val: old.val + v.val, dyn: old.dyn || v.dyn}
+		vals := make([]string, len(old.vals))
+		for i, o := range old.vals {
+			vals[i] = o + v.vals[0]
+		}
+		v = shVar{vals: vals, dyn: old.dyn || v.dyn, subst: old.subst || v.subst}
+	} else if had && a.cond > 0 {
+		// Assigned on some paths only: either value may be used later.
+		v = shVar{vals: appendAlt(old.vals, v.vals[0]), dyn: old.dyn || v.dyn, subst: old.subst || v.subst}
+		if len(v.vals) > maxAlts {
+			v.vals = v.vals[:maxAlts]
+			a.res.computed = true
+		}
 	}
 	if a.vars == nil {
 		a.vars = map[string]shVar{}
 	}
 	a.vars[name] = v
+}
+
+func appendAlt(vals []string, v string) []string {
+	if slices.Contains(vals, v) {
+		return vals
+	}
+	return append(slices.Clip(vals), v)
 }
 
 // forLoop walks a for loop's body once per item when the items are known
@@ -419,17 +491,23 @@ func (a *analyzer) forLoop(wi *syntax.WordIter, body []*syntax.Stmt, depth int) 
 			words, f := a.fields(w)
 			for _, x := range words {
 				// An unknown item ($HOME) keeps its source text, flagged.
-				items = append(items, shVar{val: x, dyn: f&wDyn != 0})
+				items = append(items, shVar{vals: []string{x}, dyn: f&wDyn != 0, subst: f&wSubst != 0})
 			}
 		}
 	} else if fr := a.frame(); fr != nil && fr.known {
 		for _, x := range fr.args[1:] {
-			items = append(items, shVar{val: x, dyn: fr.dyn})
+			items = append(items, shVar{vals: []string{x}, dyn: fr.dyn})
 		}
 	} else {
 		known = false
 	}
+	a.cond++
+	defer func() { a.cond-- }()
 	if !known || len(items) == 0 || len(items) > maxExpandedWords || a.rewalks+len(items) > maxRewalks {
+		if known && len(items) > 0 {
+			// Too much to follow item by item: what runs is not read.
+			a.res.computed = true
+		}
 		delete(a.vars, name)
 		a.stmts(body, depth)
 		return
@@ -463,6 +541,8 @@ func (a *analyzer) zero() string {
 // scan finds command and process substitutions anywhere below n and walks
 // their statements.
 func (a *analyzer) scan(n syntax.Node, depth int) {
+	a.cond++ // substitutions run in subshells
+	defer func() { a.cond-- }()
 	syntax.Walk(n, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.CmdSubst:
@@ -487,7 +567,9 @@ func (a *analyzer) funcDecl(f *syntax.FuncDecl, depth int) {
 	start, pipes, bgs := len(a.res.cmds), a.pipes, a.bgs
 	// The body as written, with its arguments unknown.
 	a.pos = append(a.pos, posFrame{})
+	a.cond++
 	a.stmt(f.Body, depth)
+	a.cond--
 	a.pos = a.pos[:len(a.pos)-1]
 	if a.funcs == nil {
 		a.funcs = map[string]*syntax.Stmt{}
@@ -509,7 +591,11 @@ func (a *analyzer) funcDecl(f *syntax.FuncDecl, depth int) {
 // call walks the body of a function defined earlier in the line with the
 // call's arguments as $1, $2, ... (f(){ rm -rf "$1"; }; f /).
 func (a *analyzer) call(body *syntax.Stmt, name string, cmd simpleCmd, depth int) {
-	if a.active[name] || a.rewalks >= maxRewalks || depth >= maxBashDepth {
+	if a.active[name] {
+		return
+	}
+	if a.rewalks >= maxRewalks || depth >= maxBashDepth {
+		a.res.computed = true // too much to follow: what runs is not read
 		return
 	}
 	a.rewalks++
@@ -525,6 +611,8 @@ func (a *analyzer) call(body *syntax.Stmt, name string, cmd simpleCmd, depth int
 
 func (a *analyzer) pipeline(b *syntax.BinaryCmd, depth int) {
 	a.pipes++
+	a.cond++ // stages run in subshells
+	defer func() { a.cond-- }()
 	stages := flattenPipe(b, nil)
 	cmds := make([]simpleCmd, len(stages))
 	texts := make([]string, len(stages))
@@ -743,6 +831,15 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 		if a.cdDanger && rmRecursiveWildcard(cmd.argv) {
 			a.res.cdDangerousRm = true
 		}
+		if deletesArgs(cmd.argv) {
+			for i, w := range cmd.argv[1:] {
+				// rm -rf "$(...)", or rm -rf "$DIR/" which is rm -rf /
+				// when DIR is empty: the target is computed at run time.
+				if f := cmd.flags[i+1]; f&wSubst != 0 || f&wDyn != 0 && isDangerousDir(emptyParamRe.ReplaceAllString(w, "")) {
+					a.res.computed = true
+				}
+			}
+		}
 	case name == "tee":
 		for _, arg := range cmd.argv[1:] {
 			if blockDeviceRe.MatchString(arg) {
@@ -779,13 +876,16 @@ func (a *analyzer) feedArgs(u unwrapped, cmd simpleCmd, in *stdinInfo, s *syntax
 	if !known || len(items) == 0 {
 		return
 	}
-	if len(items) > maxExpandedWords {
-		items = items[:maxExpandedWords]
-	}
 	repl := u.replace
 	if repl == "" || !slices.ContainsFunc(cmd.argv, func(w string) bool { return strings.Contains(w, repl) }) {
 		a.addArgv(append(slices.Clip(cmd.argv), items...), nil, depth+1, nil, nil)
 		return
+	}
+	if len(items) > maxExpandedWords {
+		if deletesArgs(cmd.argv) {
+			a.res.computed = true
+		}
+		items = items[:maxExpandedWords]
 	}
 	for _, it := range items {
 		sub := make([]string, len(cmd.argv))
@@ -958,15 +1058,25 @@ func soleParam(w *syntax.Word) *syntax.ParamExp {
 }
 
 // braceFields expands the list brace expansions of a word ({rm,-rf,/},
-// /{etc,usr}); sequences ({1..9}) and expansions to more than
-// maxExpandedWords words are left as they are.
+// /{etc,usr}); sequences ({1..9}) are kept as written, and a word that
+// would expand to more than maxExpandedWords words is left as it is.
 func (a *analyzer) braceFields(w *syntax.Word) ([]string, wordFlags, bool) {
-	if !hasBraceList(w) || !syntax.SplitBraces(w) {
+	if !hasBraceList(w) {
+		return nil, 0, false
+	}
+	// SplitBraces rewrites the word's parts; work on a copy so that the
+	// tree stays walkable (syntax.Walk does not know BraceExp).
+	cp := &syntax.Word{Parts: slices.Clone(w.Parts)}
+	if !syntax.SplitBraces(cp) {
 		return nil, 0, false
 	}
 	var flags wordFlags
-	words, ok := a.braceExpand(w.Parts, &flags)
-	if !ok || len(words) < 2 {
+	words, ok := a.braceExpand(cp.Parts, &flags)
+	if !ok {
+		a.res.computed = true // too many words to follow
+		return nil, 0, false
+	}
+	if len(words) < 2 {
 		return nil, 0, false
 	}
 	return words, flags | wBrace, true
@@ -1138,12 +1248,17 @@ func (a *analyzer) param(sb *strings.Builder, p *syntax.ParamExp, dquoted bool, 
 			return
 		}
 		if v, ok := a.vars[name]; ok {
-			sb.WriteString(v.val)
+			val := v.vals[min(a.alt, len(v.vals)-1)]
+			a.altN = max(a.altN, len(v.vals))
+			sb.WriteString(val)
 			if v.dyn {
 				r.flags |= wDyn | wDynName
 				r.expanded = true
-			} else if strings.IndexByte(v.val, '/') >= 0 {
+			} else if strings.IndexByte(val, '/') >= 0 {
 				r.flags &^= wDynName
+			}
+			if v.subst {
+				r.flags |= wSubst
 			}
 			if !dquoted {
 				r.split = true
@@ -1158,6 +1273,9 @@ func (a *analyzer) param(sb *strings.Builder, p *syntax.ParamExp, dquoted bool, 
 	r.flags |= wDyn | wDynName
 	r.expanded = true
 }
+
+// emptyParamRe matches parameter expansions as written in normalized words.
+var emptyParamRe = regexp.MustCompile(`\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[^}]*\}|[0-9@*#?$!-])`)
 
 func isPositional(name string) bool {
 	if name == "@" || name == "*" {

@@ -3,7 +3,9 @@ package policy
 import (
 	"encoding/json"
 	"os"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // bashCorpus is testdata/bash_corpus.json: destructive Bash variants, each
@@ -79,4 +81,44 @@ func TestBashCorpus(t *testing.T) {
 	if rate < 0.95 {
 		t.Errorf("only %.1f%% of destructive variants caught, want >= 95%%", 100*rate)
 	}
+}
+
+// FuzzAnalyzeBash runs the default rules over arbitrary command lines with
+// panics surfacing (AnalyzeBash otherwise turns them into the textual
+// fallback): no panic, bounded time, the same decision twice, no empty
+// simple command.
+func FuzzAnalyzeBash(f *testing.F) {
+	c := loadCorpus(f)
+	for _, v := range c.Destructive {
+		f.Add(v.Cmd)
+	}
+	for _, h := range c.Harmless {
+		f.Add(h)
+	}
+	for _, s := range []string{"f(){ f \"$@\"; }; f a", "for a in {1..3}; do for b in $a x; do rm $b; done; done", "set -- a; set --; echo $1 $@ $*",
+		"x=; $x", "IFS=; x", "echo {,}{,}{,}", "xargs -I", "parallel ::: a", "parallel a :::: b", "watch", "su -c", "flock", "env -S",
+		"python3 -c", "awk -f", "deno eval", "g(){ h; }; h(){ g; }; g", "echo ${@:-x} \"${*}\" $10 $#"} {
+		f.Add(s)
+	}
+	e := defaultEngine(f)
+	f.Fuzz(func(t *testing.T, cmd string) {
+		recoverPanics = false
+		defer func() { recoverPanics = true }()
+		done := make(chan Decision, 1)
+		go func() { done <- e.Evaluate(bashInput(cmd)) }()
+		var d Decision
+		select {
+		case d = <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Evaluate did not terminate for %q", cmd)
+		}
+		if again := e.Evaluate(bashInput(cmd)); !reflect.DeepEqual(d, again) {
+			t.Fatalf("not deterministic for %q: %+v vs %+v", cmd, d, again)
+		}
+		for _, c := range AnalyzeBash(cmd).Commands {
+			if c == "" {
+				t.Fatalf("empty simple command for %q", cmd)
+			}
+		}
+	})
 }

@@ -128,6 +128,7 @@ func TestSplitBash(t *testing.T) {
 		{"rm -rf /tmp/{a,b}", []string{"rm -rf /tmp/a /tmp/b"}},
 		{"echo {1..3} x{a..c}y {a,{b,c}}", []string{"echo {1..3} x{a..c}y a b c"}},
 		{"echo {1,2}{1,2}{1,2}{1,2}{1,2}{1,2}", []string{"echo {1,2}{1,2}{1,2}{1,2}{1,2}{1,2}"}},
+		{"echo {a,b}\\ {c,d}", []string{"echo 'a c' 'a d' 'b c' 'b d'"}},
 		{"echo a b | xargs -n1 rm -rf", []string{"echo a b", "rm -rf", "rm -rf a b"}},
 		{"echo a | xargs -I{} mv {} {}.bak", []string{"echo a", "mv {} {}.bak", "mv a a.bak"}},
 		{"parallel gzip ::: a b", []string{"gzip", "gzip a b"}},
