@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -121,4 +124,26 @@ func FuzzAnalyzeBash(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadmeListsWrappers: the README's wrapper list names exactly the
+// commands of the wrapper table.
+func TestReadmeListsWrappers(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start, end := strings.Index(text, "<!-- BEGIN wrappers -->"), strings.Index(text, "<!-- END wrappers -->")
+	if start < 0 || end < start {
+		t.Fatal("README has no wrappers block")
+	}
+	var listed []string
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(text[start:end], -1) {
+		listed = append(listed, m[1])
+	}
+	slices.Sort(listed)
+	if want := WrapperNames(); !slices.Equal(listed, want) {
+		t.Errorf("README wrappers = %q\nwant %q", listed, want)
+	}
 }
