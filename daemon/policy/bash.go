@@ -639,10 +639,14 @@ func (a *analyzer) pipeline(b *syntax.BinaryCmd, depth int) {
 		if !shell && !interp {
 			continue
 		}
+		download := false
 		for i := 0; i < j; i++ {
 			if isDownloader(cmdName(cmds[i].argv)) {
-				a.res.pipeToShell = true
+				a.res.pipeToShell, download = true, true
 			}
+		}
+		if download {
+			continue // pipe_to_shell says it more precisely
 		}
 		prev := cmds[j-1]
 		switch cmdName(prev.argv) {

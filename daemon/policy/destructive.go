@@ -260,7 +260,7 @@ func (b *BashAnalysis) wipesDevice() bool {
 	for _, c := range b.cmds {
 		dev := false
 		for _, a := range c.argv[1:] {
-			if blockDeviceRe.MatchString(a) {
+			if strings.HasPrefix(a, "/dev/") && blockDeviceRe.MatchString(a) {
 				dev = true
 				break
 			}
