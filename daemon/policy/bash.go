@@ -1232,6 +1232,32 @@ func (a *analyzer) param(sb *strings.Builder, p *syntax.ParamExp, dquoted bool, 
 	if p.Param != nil && p.Param.Value == "IFS" {
 		a.res.computed = true // rm${IFS}-rf${IFS}/
 	}
+	if p.Exp != nil && p.Param != nil {
+		q := *p
+		q.Exp = nil
+		if simpleParam(&q) {
+			switch p.Exp.Op {
+			case syntax.ErrorUnset, syntax.ErrorUnsetOrNull:
+				// ${HOME:?} is $HOME (or an error).
+				a.param(sb, &q, dquoted, r)
+				return
+			case syntax.DefaultUnset, syntax.DefaultUnsetOrNull, syntax.AssignUnset, syntax.AssignUnsetOrNull:
+				// ${X:-/}: X's value if known, else the default, which is
+				// what runs when X is unset.
+				_, known := a.vars[q.Param.Value]
+				if known || p.Exp.Word == nil {
+					a.param(sb, &q, dquoted, r)
+					return
+				}
+				for _, part := range p.Exp.Word.Parts {
+					a.part(sb, part, dquoted, r)
+				}
+				r.flags |= wDyn | wDynName
+				r.expanded = true
+				return
+			}
+		}
+	}
 	if simpleParam(p) {
 		name := p.Param.Value
 		if fr := a.frame(); fr != nil && fr.known && isPositional(name) {

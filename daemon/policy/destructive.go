@@ -102,7 +102,7 @@ func parseFind(argv []string) findCmd {
 			if i+1 < len(argv) {
 				u := unwrap(argv[i+1:])
 				switch cmdName(u.argv) {
-				case "rm", "shred", "unlink", "rmdir":
+				case "rm", "shred", "unlink", "rmdir", "truncate":
 					f.deletes = true
 				}
 			}
@@ -255,7 +255,7 @@ func (b *BashAnalysis) clobbersSystemFile() bool {
 
 // wipesDevice: a command that erases a disk device (shred /dev/sda,
 // wipefs -a, blkdiscard, sgdisk --zap-all, mkswap, cryptsetup luksFormat,
-// badblocks -w).
+// badblocks -w, cp or mv onto it).
 func (b *BashAnalysis) wipesDevice() bool {
 	for _, c := range b.cmds {
 		dev := false
@@ -272,6 +272,11 @@ func (b *BashAnalysis) wipesDevice() bool {
 		switch cmdName(c.argv) {
 		case "shred", "blkdiscard", "mkswap", "wipe", "srm":
 			return true
+		case "cp", "install", "mv":
+			// cp /dev/zero /dev/sda: the device is the destination.
+			if ops := operands(args, false); len(ops) >= 2 && blockDeviceRe.MatchString(ops[len(ops)-1]) {
+				return true
+			}
 		case "wipefs":
 			if hasOpt(args, 'a', "--all") || hasOpt(args, 'o', "--offset") {
 				return true

@@ -38,7 +38,7 @@ var specials = map[string]special{
 	"interpreter_delete": {bashFact(func(b *BashAnalysis) bool { return b.interpDelete }),
 		"Bash: an interpreter runs inline code (python -c, perl -e, ruby -e, node -e, php -r, awk 'prog', a heredoc or echo piped into it) that deletes files or runs commands (shutil.rmtree, os.remove, unlink, rmSync, FileUtils.rm_rf, os.system, subprocess, child_process, system(...), ...)"},
 	"find_delete": {bashFact(func(b *BashAnalysis) bool { broad, _ := b.findDeletes(); return broad }),
-		"Bash: find -delete, or find -exec/-ok rm|shred|unlink, below /, a home directory (~, ~user, $HOME, /home/<user>) or a system directory, with no test narrowing what is deleted (-type and -maxdepth do not narrow; -name '*' does not either)"},
+		"Bash: find -delete, or find -exec/-ok rm|shred|unlink|truncate, below /, a home directory (~, ~user, $HOME, /home/<user>) or a system directory, with no test narrowing what is deleted (-type and -maxdepth do not narrow; -name '*' does not either)"},
 	"find_delete_filtered": {bashFact(func(b *BashAnalysis) bool { _, filtered := b.findDeletes(); return filtered }),
 		"Bash: like find_delete, but a test such as -name, -path, -mtime or -size selects what is deleted"},
 	"rsync_delete_dangerous": {bashFact((*BashAnalysis).rsyncDeletesDangerous),
@@ -48,7 +48,7 @@ var specials = map[string]special{
 	"clobbers_system_file": {bashFact((*BashAnalysis).clobbersSystemFile),
 		"Bash: a critical system file (/etc/passwd, shadow, group, gshadow, sudoers, fstab, /etc/pam.d/*, /boot/*) or system program (/bin, /usr/bin, /lib, ...) is truncated (>, truncate), overwritten (cp, tee, dd of=), deleted (rm, unlink, shred) or moved"},
 	"wipes_device": {bashFact((*BashAnalysis).wipesDevice),
-		"Bash: a disk device is erased: shred, blkdiscard, mkswap, wipefs -a, sgdisk --zap-all, badblocks -w or cryptsetup luksFormat of /dev/sda, /dev/nvme0n1, ..."},
+		"Bash: a disk device is erased: shred, blkdiscard, mkswap, wipefs -a, sgdisk --zap-all, badblocks -w or cryptsetup luksFormat of /dev/sda, /dev/nvme0n1, ..., or cp/mv onto one"},
 	"reads_secret": {specialReadsSecret,
 		"Read/Grep path, or a Bash reader (cat, less, head, tail, grep, sed, awk, base64, ...) operand or < redirect, is a secret file: .env / .env.* (not .example/.sample/.template/.dist), *.env, SSH private keys (id_rsa, id_ed25519, ...), *.pem, *.key, *.p12, *.pfx, .netrc, .pgpass, .git-credentials, .aws/credentials"},
 }
