@@ -134,6 +134,7 @@ type analyzer struct {
 	active  map[string]bool         // functions whose body is being walked for a call
 	rewalks int                     // loop and function bodies walked again so far
 	stdin   *stdinInfo              // what the next simple command reads (set by pipeline)
+	files   map[string]string       // scripts written earlier in the line (echo '...' > x.sh)
 }
 
 // shVar is a variable's value as far as it is known. A variable assigned
@@ -764,6 +765,10 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 	}
 	cmd := simpleCmd{argv: u.argv, flags: flags[u.start:u.end]}
 	a.record(cmd.argv)
+	a.writesFile(cmd, s)
+	if code, ok := a.files[path.Clean(cmd.argv[0])]; ok && strings.ContainsRune(cmd.argv[0], '/') {
+		a.runScript(code, cmd.argv, depth) // ./x.sh written earlier in the line
+	}
 	if u.hasCode {
 		if anyFlag(flags[u.codeFrom:u.codeTo], wDyn) {
 			a.res.computed = true
@@ -795,8 +800,12 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 			a.pos = a.pos[:len(a.pos)-1]
 		} else if shellReadsStdin(cmd.argv) {
 			a.stdinCode(s, depth, true)
-		} else if i := shellScriptOperand(cmd.argv); i > 0 && cmd.flags[i]&wSubst != 0 {
-			a.res.computed = true // bash <(...)
+		} else if i := shellScriptOperand(cmd.argv); i > 0 {
+			if cmd.flags[i]&wSubst != 0 {
+				a.res.computed = true // bash <(...)
+			} else if code, ok := a.files[path.Clean(cmd.argv[i])]; ok {
+				a.runScript(code, cmd.argv[i:], depth)
+			}
 		}
 	case name == "source" || name == ".":
 		if len(cmd.argv) > 1 {
@@ -805,6 +814,8 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 			}
 			if isStdinPath(cmd.argv[1]) {
 				a.stdinCode(s, depth, true)
+			} else if code, ok := a.files[path.Clean(cmd.argv[1])]; ok {
+				a.reparse(code, depth+1)
 			}
 		}
 	case name == "eval":
@@ -856,6 +867,61 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 		}
 	}
 	return cmd
+}
+
+// writesFile remembers text that echo, printf or cat (of a heredoc or
+// here-string) writes to a file, so that running that file later in the
+// line (bash x.sh, ./x.sh, source x.sh) is read as code.
+func (a *analyzer) writesFile(cmd simpleCmd, s *syntax.Stmt) {
+	if s == nil || len(s.Redirs) == 0 {
+		return
+	}
+	var text string
+	switch cmdName(cmd.argv) {
+	case "echo", "printf":
+		text = printedText(cmd.argv) + "\n"
+	case "cat":
+		for _, r := range s.Redirs {
+			switch {
+			case r.Hdoc != nil && (r.Op == syntax.Hdoc || r.Op == syntax.DashHdoc):
+				text = a.heredoc(r.Hdoc)
+			case r.Op == syntax.WordHdoc && r.Word != nil:
+				text = a.word(r.Word) + "\n"
+			}
+		}
+	default:
+		return
+	}
+	for _, r := range s.Redirs {
+		if r.Word == nil {
+			continue
+		}
+		switch r.Op {
+		case syntax.RdrOut, syntax.RdrClob, syntax.AppOut:
+			if a.files == nil {
+				a.files = map[string]string{}
+			}
+			p := path.Clean(a.word(r.Word))
+			if r.Op == syntax.AppOut {
+				a.files[p] += text
+			} else {
+				a.files[p] = text
+			}
+		}
+	}
+}
+
+// runScript reads a script written earlier in the line with its
+// arguments as $0, $1, ...
+func (a *analyzer) runScript(code string, args []string, depth int) {
+	if a.rewalks >= maxRewalks {
+		a.res.computed = true
+		return
+	}
+	a.rewalks++
+	a.pos = append(a.pos, posFrame{args: args, known: true})
+	a.reparse(code, depth+1)
+	a.pos = a.pos[:len(a.pos)-1]
 }
 
 // feedArgs handles xargs and parallel: with known input the command is

@@ -67,7 +67,8 @@
 //
 // Known limits: values from outside the command line (environment,
 // aliases, functions defined earlier in the session) are unknown, scripts
-// run from files are not inspected, code given to interpreters is only
+// run from files are not inspected unless the same line wrote them with
+// echo, printf or cat (echo 'rm -rf /' > x.sh; bash x.sh is read), code given to interpreters is only
 // scanned for deleting or command-running calls, symlinks are not
 // resolved, and a command made up at run time is asked about, not judged.
 //

@@ -137,6 +137,7 @@ func TestSplitBash(t *testing.T) {
 		{"watch -n1 make test", []string{"watch -n1 make test", "make test"}},
 		{"runuser -u app -- make", []string{"make"}},
 		{"uv run pytest -q", []string{"pytest -q"}},
+		{"echo 'make $1' > b.sh; sh ./b.sh all", []string{"echo 'make $1'", "sh ./b.sh all", "make all"}},
 		{"bash -c 'ls; rm x'", []string{"bash -c 'ls; rm x'", "ls", "rm x"}},
 		{`sh -c "echo \"hi\""`, []string{`sh -c 'echo "hi"'`, "echo hi"}},
 		{"eval 'a && b'", []string{"eval 'a && b'", "a", "b"}},
