@@ -439,7 +439,9 @@ func (a *analyzer) assign(as *syntax.Assign) {
 		a.res.computed = true
 	}
 	if as.Array != nil || as.Index != nil {
-		delete(a.vars, name)
+		if a.cond == 0 { // on some paths only, the old value may still be used
+			delete(a.vars, name)
+		}
 		return
 	}
 	v := shVar{vals: []string{""}}
@@ -605,7 +607,9 @@ func (a *analyzer) call(body *syntax.Stmt, name string, cmd simpleCmd, depth int
 	}
 	a.active[name] = true
 	a.pos = append(a.pos, posFrame{args: append([]string{a.zero()}, cmd.argv[1:]...), known: true, dyn: anyFlag(cmd.flags[1:], wDyn)})
+	a.cond++ // local variables do not outlive the call
 	a.stmt(body, depth+1)
+	a.cond--
 	a.pos = a.pos[:len(a.pos)-1]
 	delete(a.active, name)
 }
@@ -826,8 +830,10 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 	case name == "set":
 		a.setPositional(cmd)
 	case name == "read" || name == "unset":
-		for _, v := range cmd.argv[1:] {
-			delete(a.vars, v)
+		if a.cond == 0 { // on some paths only, the old value may still be used
+			for _, v := range cmd.argv[1:] {
+				delete(a.vars, v)
+			}
 		}
 	case isInterpreter(name):
 		a.interpreter(cmd, s)
