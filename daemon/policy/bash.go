@@ -838,13 +838,31 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 	case isInterpreter(name):
 		a.interpreter(cmd, s)
 	case name == "find":
+		f := parseFind(cmd.argv)
+		var danger []string
+		if !f.narrowed {
+			for _, r := range f.roots {
+				if isDangerousDir(r) {
+					danger = append(danger, r)
+				}
+			}
+		}
 		for _, sub := range findExecs(cmd.argv) {
 			a.addArgv(sub, nil, depth+1, nil, nil)
-		}
-		if a.cdDanger {
-			if f := parseFind(cmd.argv); f.deletes && !f.narrowed && slices.ContainsFunc(f.roots, isDotDir) {
-				a.res.cdDangerousRm = true
+			// Without a narrowing test the root itself is the first file
+			// found: find / -exec sh -c 'rm -rf "$1"' _ {} \; runs on /.
+			for _, root := range danger {
+				rooted := make([]string, len(sub))
+				for i, w := range sub {
+					rooted[i] = strings.ReplaceAll(w, "{}", root)
+				}
+				if !slices.Equal(rooted, sub) {
+					a.addArgv(rooted, nil, depth+1, nil, nil)
+				}
 			}
+		}
+		if a.cdDanger && f.deletes && !f.narrowed && slices.ContainsFunc(f.roots, isDotDir) {
+			a.res.cdDangerousRm = true
 		}
 	case name == "cd" || name == "pushd":
 		a.cdDanger = cdTargetDangerous(cmd.argv)
@@ -857,6 +875,12 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 				// rm -rf "$(...)", or rm -rf "$DIR/" which is rm -rf /
 				// when DIR is empty: the target is computed at run time.
 				if f := cmd.flags[i+1]; f&wSubst != 0 || f&wDyn != 0 && isDangerousDir(emptyParamRe.ReplaceAllString(w, "")) {
+					a.res.computed = true
+				}
+				// rm -rf /*/ or ~/*.d or ../*: a glob right below /, a home,
+				// a system directory or a parent: what goes depends on
+				// the disk at run time.
+				if globBelowDangerous(w) {
 					a.res.computed = true
 				}
 			}
@@ -1374,6 +1398,29 @@ func (a *analyzer) param(sb *strings.Builder, p *syntax.ParamExp, dquoted bool, 
 	}
 	r.flags |= wDyn | wDynName
 	r.expanded = true
+}
+
+// globBelowDangerous reports a path whose first glob segment is directly
+// below /, a home or system directory, or only parent directories (..).
+func globBelowDangerous(p string) bool {
+	if !hasGlob(p) {
+		return false
+	}
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if !hasGlob(seg) {
+			continue
+		}
+		if i == 0 {
+			return false // relative to the working directory
+		}
+		parent := strings.Join(segs[:i], "/") + "/"
+		if isDangerousDir(parent) {
+			return true
+		}
+		return strings.Trim(strings.ReplaceAll(parent, "..", ""), "/") == "" && strings.Contains(parent, "..")
+	}
+	return false
 }
 
 // emptyParamRe matches parameter expansions as written in normalized words.

@@ -202,7 +202,7 @@ func (b *BashAnalysis) movesDangerousDir() bool {
 
 // clobbersSystemFile: a critical system file (/etc/passwd, /etc/shadow,
 // /etc/sudoers, /boot/...) or system program is deleted, truncated,
-// shredded, moved or overwritten.
+// shredded, moved, overwritten or edited in place (sed -i).
 func (b *BashAnalysis) clobbersSystemFile() bool {
 	if b.sysFileClobber {
 		return true
@@ -242,6 +242,16 @@ func (b *BashAnalysis) clobbersSystemFile() bool {
 					return true
 				}
 			}
+		case "sed", "perl":
+			// In-place edits: sed -i, sed --in-place, perl -pi -e.
+			if !hasOpt(args, 'i', "--in-place") {
+				continue
+			}
+			for _, a := range operands(args, true) {
+				if isCriticalFile(a) || isSystemBinary(a) {
+					return true
+				}
+			}
 		case "dd":
 			for _, a := range args {
 				if of, ok := strings.CutPrefix(a, "of="); ok && (isCriticalFile(of) || isSystemBinary(of)) {
@@ -255,7 +265,7 @@ func (b *BashAnalysis) clobbersSystemFile() bool {
 
 // wipesDevice: a command that erases a disk device (shred /dev/sda,
 // wipefs -a, blkdiscard, sgdisk --zap-all, mkswap, cryptsetup luksFormat,
-// badblocks -w, cp or mv onto it).
+// badblocks -w, diskutil eraseDisk, cp or mv onto it).
 func (b *BashAnalysis) wipesDevice() bool {
 	for _, c := range b.cmds {
 		dev := false
@@ -288,6 +298,12 @@ func (b *BashAnalysis) wipesDevice() bool {
 		case "badblocks":
 			if hasOpt(args, 'w', "") {
 				return true
+			}
+		case "diskutil":
+			for _, a := range args {
+				if strings.HasPrefix(a, "erase") || a == "zeroDisk" || a == "randomDisk" || a == "secureErase" || a == "partitionDisk" {
+					return true
+				}
 			}
 		case "cryptsetup":
 			for _, a := range args {

@@ -46,9 +46,9 @@ var specials = map[string]special{
 	"moves_dangerous_dir": {bashFact((*BashAnalysis).movesDangerousDir),
 		"Bash: mv whose source is /, a home directory (~, $HOME, /home/<user>) or a system directory (mv ~ /dev/null, mv /etc /tmp)"},
 	"clobbers_system_file": {bashFact((*BashAnalysis).clobbersSystemFile),
-		"Bash: a critical system file (/etc/passwd, shadow, group, gshadow, sudoers, fstab, /etc/pam.d/*, /boot/*) or system program (/bin, /usr/bin, /lib, ...) is truncated (>, truncate), overwritten (cp, tee, dd of=), deleted (rm, unlink, shred) or moved"},
+		"Bash: a critical system file (/etc/passwd, shadow, group, gshadow, sudoers, fstab, /etc/pam.d/*, /boot/*) or system program (/bin, /usr/bin, /lib, ...) is truncated (>, truncate), overwritten (cp, tee, dd of=), edited in place (sed -i, perl -i), deleted (rm, unlink, shred) or moved"},
 	"wipes_device": {bashFact((*BashAnalysis).wipesDevice),
-		"Bash: a disk device is erased: shred, blkdiscard, mkswap, wipefs -a, sgdisk --zap-all, badblocks -w or cryptsetup luksFormat of /dev/sda, /dev/nvme0n1, ..., or cp/mv onto one"},
+		"Bash: a disk device is erased: shred, blkdiscard, mkswap, wipefs -a, sgdisk --zap-all, badblocks -w, diskutil erase* or cryptsetup luksFormat of /dev/sda, /dev/nvme0n1, ..., or cp/mv onto one"},
 	"reads_secret": {specialReadsSecret,
 		"Read/Grep path, or a Bash reader (cat, less, head, tail, grep, sed, awk, base64, ...) operand or < redirect, is a secret file: .env / .env.* (not .example/.sample/.template/.dist), *.env, SSH private keys (id_rsa, id_ed25519, ...), *.pem, *.key, *.p12, *.pfx, .netrc, .pgpass, .git-credentials, .aws/credentials"},
 }
