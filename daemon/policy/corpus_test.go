@@ -147,3 +147,34 @@ func TestReadmeListsWrappers(t *testing.T) {
 		t.Errorf("README wrappers = %q\nwant %q", listed, want)
 	}
 }
+
+// TestEveryWrapperIsStripped: rm -rf / behind each wrapper of the table
+// (with the operands or code option the wrapper needs) is denied.
+func TestEveryWrapperIsStripped(t *testing.T) {
+	e := defaultEngine(t)
+	for _, name := range WrapperNames() {
+		w := wrappers[name]
+		argv := []string{name}
+		if w.sub != "" {
+			argv = append(argv, w.sub)
+		}
+		switch {
+		case w.codeOnly && w.code != "":
+			argv = append(argv, "-"+w.code[:1], shellQuote("rm -rf /"))
+		case w.codeOnly:
+			argv = append(argv, "--"+w.codeLong[0], shellQuote("rm -rf /"))
+		default:
+			for range w.operands {
+				argv = append(argv, "x")
+			}
+			argv = append(argv, "rm", "-rf", "/")
+		}
+		cmd := strings.Join(argv, " ")
+		if d := e.Evaluate(bashInput(cmd)); d.Action != ActionDeny {
+			t.Errorf("%q: %q (rules %v); commands %q", cmd, d.Action, d.RuleIDs, SplitBash(cmd))
+		}
+		if w.doc == "" && (w.operands > 0 || w.sub != "" || w.codeOnly || w.joined || w.stdinArgs) {
+			t.Errorf("%s: the README needs its syntax (doc)", name)
+		}
+	}
+}

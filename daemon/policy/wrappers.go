@@ -196,7 +196,7 @@ func (w wrapperSpec) parse(args []string) (st wrapStep, ok bool) {
 	if w.sub != "" {
 		// uv run [options] CMD: options of uv itself may come first.
 		i = w.options(args, 0, &st, new(bool))
-		if i >= len(args) || args[i] != w.sub {
+		if i < 0 || i >= len(args) || args[i] != w.sub {
 			return st, false
 		}
 		i++
