@@ -417,9 +417,10 @@ func (a *analyzer) callWords(c *syntax.CallExpr) ([]string, []wordFlags) {
 	argv := make([]string, 0, len(c.Args))
 	flags := make([]wordFlags, 0, len(c.Args))
 	for _, w := range c.Args {
-		words, f := a.fields(w)
-		for _, x := range words {
-			argv = append(argv, x)
+		n := len(argv)
+		var f wordFlags
+		argv, f = a.appendFields(argv, w)
+		for range len(argv) - n {
 			flags = append(flags, f)
 		}
 	}
@@ -491,7 +492,7 @@ func (a *analyzer) forLoop(wi *syntax.WordIter, body []*syntax.Stmt, depth int) 
 	if wi.InPos.IsValid() {
 		for _, w := range wi.Items {
 			a.scan(w, depth)
-			words, f := a.fields(w)
+			words, f := a.appendFields(nil, w)
 			for _, x := range words {
 				// An unknown item ($HOME) keeps its source text, flagged.
 				items = append(items, shVar{vals: []string{x}, dyn: f&wDyn != 0, subst: f&wSubst != 0})
@@ -695,8 +696,11 @@ func stdinFrom(prev simpleCmd) *stdinInfo {
 			return &stdinInfo{items: danger, known: true}
 		}
 	}
-	return &stdinInfo{}
+	return unknownStdin
 }
+
+// unknownStdin is shared (and never modified): input nothing is known of.
+var unknownStdin = &stdinInfo{}
 
 func isDownloader(name string) bool {
 	switch name {
@@ -1116,30 +1120,30 @@ type render struct {
 	expanded bool // some part is an expansion printed as shell source
 }
 
-// fields expands one word the way bash would before running a command,
+// appendFields expands one word the way bash would before running a command,
 // as far as a static reading can: known variables and positional
 // parameters are substituted (and split when unquoted), "$@" gives one word
 // per argument, brace expansions ({a,b}) give several words. Unknown
 // expansions are kept as source and flagged.
-func (a *analyzer) fields(w *syntax.Word) ([]string, wordFlags) {
+func (a *analyzer) appendFields(out []string, w *syntax.Word) ([]string, wordFlags) {
 	if p := soleParam(w); p != nil && (p.Param.Value == "@" || p.Param.Value == "*") {
 		if fr := a.frame(); fr != nil && fr.known {
 			var f wordFlags
 			if fr.dyn {
 				f = wDyn | wDynName
 			}
-			return slices.Clone(fr.args[1:]), f
+			return append(out, fr.args[1:]...), f
 		}
 	}
 	if words, f, ok := a.braceFields(w); ok {
-		return words, f
+		return append(out, words...), f
 	}
 	var r render
 	s := a.renderWord(w, &r)
 	if r.split && !r.quoted {
-		return strings.Fields(s), r.flags
+		return append(out, strings.Fields(s)...), r.flags
 	}
-	return []string{s}, r.flags
+	return append(out, s), r.flags
 }
 
 // soleParam returns the parameter expansion a word consists of ($x, "$x").
