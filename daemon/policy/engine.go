@@ -197,6 +197,18 @@ func (c *evalCtx) bashAnalysis() *BashAnalysis {
 	return c.bash
 }
 
+// BashCommands returns the normalized simple commands that Bash rules with
+// field "command" are matched against for this input (see AnalyzeBash), or
+// nil when the input is not a Bash tool call with a command.
+func BashCommands(in Input) []string {
+	c := newEvalCtx(in)
+	b := c.bashAnalysis()
+	if b == nil || !c.hasCommand {
+		return nil
+	}
+	return b.Commands
+}
+
 func (r *compiled) matches(c *evalCtx) bool {
 	if r.event != c.event {
 		return false

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -188,7 +189,7 @@ func (a *app) hooksTestCmd() *cobra.Command {
 	var event, tool, command, input string
 	cmd := &cobra.Command{
 		Use:   "test [--event E] [--tool T] [--command CMD | --input JSON] | test < payload.json",
-		Short: "Show the decision and the rules that fire for an event, without Claude Code",
+		Short: "Show the decision, the rules that fire and the Bash commands they saw, without Claude Code",
 		Example: `  cb hooks test --tool Bash --command 'ls; rm -rf /'
   cb hooks test --tool Write --input '{"file_path":"/etc/hosts","content":"x"}'
   cb hooks test --event pre_tool < testdata/hooks/pre_tool_rm_root.json`,
@@ -232,7 +233,8 @@ func (a *app) hooksTestCmd() *cobra.Command {
 					RuleIDs           []string `json:"ruleIds"`
 					AdditionalContext string   `json:"additionalContext"`
 				} `json:"result"`
-				Output string `json:"output"`
+				Output   string   `json:"output"`
+				Commands []string `json:"commands"`
 			}
 			if err := json.Unmarshal(raw, &res); err != nil {
 				return fmt.Errorf("hooks.test answer: %w", err)
@@ -254,6 +256,7 @@ func (a *app) hooksTestCmd() *cobra.Command {
 			if res.Output != "" {
 				fmt.Fprintf(a.stdout, "output:   %s\n", res.Output)
 			}
+			renderCommands(a.stdout, res.Commands)
 			return nil
 		},
 	}
@@ -262,4 +265,17 @@ func (a *app) hooksTestCmd() *cobra.Command {
 	cmd.Flags().StringVar(&command, "command", "", "Bash command")
 	cmd.Flags().StringVar(&input, "input", "", "tool input JSON")
 	return cmd
+}
+
+// renderCommands lists the normalized simple commands the Bash rules were
+// matched against, one per line, each quoted so that its exact text
+// (spaces, control characters) is visible.
+func renderCommands(w io.Writer, cmds []string) {
+	if len(cmds) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "commands:")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %s\n", strconv.Quote(c))
+	}
 }

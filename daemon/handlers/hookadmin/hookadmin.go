@@ -83,7 +83,7 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 				claude = he.ClaudeEvent
 			}
 			out := protocol.RenderHookOutput(claude, res)
-			return map[string]any{"result": res, "output": string(out)}, nil
+			return map[string]any{"result": res, "output": string(out), "commands": bashCommands(hookType, payload)}, nil
 		}},
 		{Event: "audit.list", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
 			var p struct {
@@ -118,6 +118,24 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 		hs[i].Roles = []string{"admin"}
 	}
 	return hs
+}
+
+// bashCommands returns the normalized simple commands the Bash rules were
+// matched against (what rules with field "command" see), [] for other
+// tools. The payload is read as hooks.Decide reads it.
+func bashCommands(hookType string, payload json.RawMessage) []string {
+	var in struct {
+		ToolName  string          `json:"tool_name"`
+		ToolInput json.RawMessage `json:"tool_input"`
+	}
+	if err := json.Unmarshal(payload, &in); err != nil {
+		return []string{}
+	}
+	cmds := policy.BashCommands(policy.Input{Event: hookType, ToolName: in.ToolName, ToolInput: in.ToolInput, Raw: payload})
+	if cmds == nil {
+		cmds = []string{}
+	}
+	return cmds
 }
 
 // parseSince takes a duration ("1h": that long ago) or an RFC 3339 time.
