@@ -341,9 +341,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for _, s := range d.services(started) {
 		r.Add(s)
 	}
+	returned := make(chan struct{})
+	defer close(returned)
 	go func() {
-		<-ctx.Done()
-		d.log.Info("shutting down: stopping services in reverse order", "timeout", d.cfg.Duration("shutdown.timeout"))
+		select {
+		case <-ctx.Done():
+			d.log.Info("shutting down: stopping services in reverse order", "timeout", d.cfg.Duration("shutdown.timeout"))
+		case <-returned:
+		}
 	}()
 	return r.Run(ctx, func() {
 		httpAddr := ""
