@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,4 +129,19 @@ func TestLockSecondHolderNamesFirst(t *testing.T) {
 	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("runtime dir: %v %v", st.Mode(), err)
 	}
+}
+
+func FuzzParseOwner(f *testing.F) {
+	f.Add([]byte("pid 123\ninstance first\n"))
+	f.Add([]byte("pid -1\n"))
+	f.Add([]byte("pid 99999999999999999999\ninstance \x00\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o := ParseOwner(data)
+		if o.PID < 0 {
+			t.Fatalf("negative pid %d", o.PID)
+		}
+		if round := ParseOwner(fmt.Appendf(nil, "pid %d\ninstance %s\n", o.PID, o.InstanceID)); o.PID > 0 && !strings.ContainsAny(o.InstanceID, "\r\n") && round != o {
+			t.Fatalf("round trip: %+v became %+v", o, round)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -118,18 +119,25 @@ func readOwner(path string) Owner {
 }
 
 func parseOwner(path string) Owner {
-	var o Owner
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return o
+		return Owner{}
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return ParseOwner(data)
+}
+
+// ParseOwner reads a lock file's "pid N" and "instance ID" lines; anything
+// else is ignored, and a malformed pid reads as 0 (unknown).
+func ParseOwner(data []byte) Owner {
+	var o Owner
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		k, v, _ := strings.Cut(sc.Text(), " ")
 		switch k {
 		case "pid":
-			o.PID, _ = strconv.Atoi(strings.TrimSpace(v))
+			if pid, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && pid > 0 {
+				o.PID = pid
+			}
 		case "instance":
 			o.InstanceID = strings.TrimSpace(v)
 		}
