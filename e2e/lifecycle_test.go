@@ -80,6 +80,7 @@ func TestSecondCbdManaged(t *testing.T) {
 	if took > 3*time.Second {
 		t.Errorf("second cbd took %v to give up", took)
 	}
+	t.Logf("plain second cbd: exit %d after %v", code, took)
 	if strings.Contains(out, "stopping a managed redis-server") {
 		t.Errorf("second cbd stopped a redis-server it did not start:\n%s", out)
 	}
@@ -142,6 +143,7 @@ func TestFailedStartPortTaken(t *testing.T) {
 	if took > 3*time.Second {
 		t.Errorf("took %v to fail", took)
 	}
+	t.Logf("port taken: exit %d after %v", code, took)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	problems := 0
 	for _, l := range lines {
