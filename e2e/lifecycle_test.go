@@ -327,3 +327,36 @@ func TestQuietLogsRedisDown(t *testing.T) {
 		fmt.Fprintf(os.Stderr, "log while Redis was down:\n%s\n", out)
 	}
 }
+
+// TestShutdownManagedRedisHung: the same with the managed redis-server
+// SIGSTOPped: cbd exits within shutdown.timeout and the server it ran
+// does not outlive it, stopped or not.
+func TestShutdownManagedRedisHung(t *testing.T) {
+	h := testenv.NewHome(t, "CB_REDIS_MODE=managed", "CB_SHUTDOWN_TIMEOUT=2s")
+	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=hung-managed"})
+	mustCreateTask(t, h, "before the managed redis hangs")
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, runtimeFile(h, "redis.pid"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopRedis(t, pid)
+	defer func() { _ = syscall.Kill(pid, syscall.SIGKILL) }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := d.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := d.Wait(30 * time.Second)
+	took := time.Since(start)
+	if code == -1 || took > 3500*time.Millisecond {
+		t.Fatalf("shutdown with a hung managed Redis took %v (exit %d), shutdown.timeout is 2s\n%s", took, code, d.Log.String())
+	}
+	t.Logf("shutdown with a hung managed Redis: %v", took)
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("managed redis-server %d still there 5 s after cbd exited", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
