@@ -1,5 +1,7 @@
-// Package daemon is cbd: it picks Redis, builds the handler registry, and
-// runs the dispatcher and the instance heartbeat until it is told to stop.
+// Package daemon is cbd. New checks the configuration and takes what cbd
+// needs (the runtime dir's lock, Redis, the store, the HTTP port) without
+// running anything; Run starts its services in order (daemon/lifecycle) and
+// stops them in reverse when told to stop.
 package daemon
 
 import (
