@@ -79,7 +79,8 @@ func Acquire(dir, instanceID string) (*Lock, error) {
 		return nil, &LockedError{Dir: dir, Owner: readOwner(path)}
 	}
 	content := fmt.Sprintf("pid %d\ninstance %s\n", os.Getpid(), instanceID)
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(content), 0)
 	}
 	if err != nil {
