@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/claudebench/cb/daemon/config"
@@ -40,7 +39,7 @@ func Command(stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(stderr, cfg.String("log.level"), cfg.String("log.format"))
+			log := config.NewLogger(stderr, cfg.String("log.level"), cfg.String("log.format"))
 			if cfg.File != "" {
 				log.Info("config", "file", cfg.File)
 			}
@@ -77,23 +76,4 @@ func run(parent context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	defer d.Close()
 	return d.Run(ctx)
-}
-
-func newLogger(w io.Writer, level, format string) *slog.Logger {
-	var lv slog.Level
-	switch strings.ToLower(level) {
-	case "debug":
-		lv = slog.LevelDebug
-	case "warn":
-		lv = slog.LevelWarn
-	case "error":
-		lv = slog.LevelError
-	default:
-		lv = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -1,5 +1,7 @@
-// Package daemon is cbd: it picks Redis, builds the handler registry, and
-// runs the dispatcher and the instance heartbeat until it is told to stop.
+// Package daemon is cbd. New checks the configuration and takes what cbd
+// needs (the runtime dir's lock, Redis, the store, the HTTP port) without
+// running anything; Run starts its services in order (daemon/lifecycle) and
+// stops them in reverse when told to stop.
 package daemon
 
 import (
@@ -25,6 +27,7 @@ import (
 	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/httpapi"
 	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/lifecycle"
 	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/redisbatch"
@@ -45,6 +48,7 @@ import (
 type Daemon struct {
 	cfg   *config.Config
 	log   *slog.Logger
+	lock  *lifecycle.Lock // nil when this cbd joined another one's Redis
 	redis *redisserver.Server
 	rdb   *redis.Client
 	reg   *registry.Registry
@@ -59,39 +63,65 @@ type Daemon struct {
 	stats *dispatch.Stats
 }
 
-// New prepares a daemon: Redis is chosen (and started if cbd runs it) and
-// the registry is built, but nothing is consumed until Run.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, error) {
-	d := &Daemon{cfg: cfg, log: log}
-	srv, err := redisserver.Start(ctx, redisserver.Options{
-		URL: cfg.String("redis.url"), Mode: cfg.String("redis.mode"),
-		ServerPath: cfg.String("redis.server"), Dirs: cfg.Dirs, Log: log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	d.redis = srv
-	if d.rdb, err = client.OpenRedis(srv.URL, client.RedisTuning{PoolSize: cfg.Int("dispatch.concurrency") + 16}); err != nil {
-		_ = srv.Close()
-		return nil, err
-	}
-
+// New prepares a daemon without starting anything another process could
+// see: it validates the configuration, takes the runtime dir's lock (or
+// decides to join the cbd holding it), picks Redis, opens the store, builds
+// the registry and binds the HTTP listener. A failure here leaves nothing
+// behind. Run starts the services; Close releases what New took.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, err error) {
+	d = &Daemon{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			d.Close()
+			d = nil
+		}
+	}()
 	defaults, user, err := ruleSources(cfg)
 	if err != nil {
-		d.Close()
-		return nil, err
+		return d, err
 	}
-	d.rules = hookrules.New(d.rdb, defaults, user, cfg.Strings("hook.disabled_rules"), log)
+	val, err := validate.New()
+	if err != nil {
+		return d, err
+	}
 	id := cfg.String("instance.id")
+	ownID := id != ""
 	if id == "" {
 		if id, err = os.Hostname(); err != nil || id == "" {
 			id = "cbd"
 		}
 	}
+	ropts := redisserver.Options{
+		URL: cfg.String("redis.url"), Mode: cfg.String("redis.mode"),
+		ServerPath: cfg.String("redis.server"), Dirs: cfg.Dirs, Log: log,
+	}
+	if d.lock, err = lifecycle.Acquire(cfg.Dirs.Runtime, id); err == nil {
+		ropts.Owner = true
+	} else {
+		var locked *lifecycle.LockedError
+		if !errors.As(err, &locked) {
+			return d, err
+		}
+		if !ownID || locked.Owner.InstanceID == id {
+			return d, fmt.Errorf("%w; stop it first, or give this cbd its own instance.id (and http.addr) to run it as another instance on the same Redis", locked)
+		}
+		if st, serr := os.Stat(filepath.Join(cfg.Dirs.Runtime, lifecycle.LockFile)); serr == nil {
+			ropts.OwnerSince = st.ModTime()
+		}
+		log.Info("another cbd runs for this runtime dir; joining its Redis as another instance",
+			"pid", locked.Owner.PID, "its_instance", locked.Owner.InstanceID, "instance", id)
+	}
+	if d.redis, err = redisserver.Prepare(ctx, ropts); err != nil {
+		return d, err
+	}
+	srv := d.redis
+	if d.rdb, err = client.OpenRedis(srv.URL, client.RedisTuning{PoolSize: cfg.Int("dispatch.concurrency") + 16}); err != nil {
+		return d, err
+	}
+	d.rules = hookrules.New(d.rdb, defaults, user, cfg.Strings("hook.disabled_rules"), log)
 	storePath := filepath.Join(cfg.Dirs.Data, "claudebench.db")
 	if d.store, err = store.Open(ctx, cfg.String("store.url"), storePath); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("open store: %w", err)
+		return d, fmt.Errorf("open store: %w", err)
 	}
 	d.pers = tasks.NewPersister(d.store, log)
 	// One batcher for the scripts every request runs (admission, task
@@ -147,15 +177,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 	})...)
 	d.reg.Register(applyOverrides(cfg, handlers)...)
 
-	val, err := validate.New()
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
 	for _, e := range d.reg.Events() {
 		if !val.Has(e) {
-			d.Close()
-			return nil, fmt.Errorf("handler %s has no schema in schemas/methods", e)
+			return d, fmt.Errorf("handler %s has no schema in schemas/methods", e)
 		}
 	}
 	inv = dispatch.NewInvoker(d.reg, val, cfg.Duration("handlers.timeout"), log)
@@ -172,8 +196,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 	d.stats = inv.Stats()
 	if cfg.Bool("http.enabled") {
 		if d.http, err = newHTTP(cfg, inv, d, id, log); err != nil {
-			d.Close()
-			return nil, err
+			return d, err
+		}
+		// Bound now: a taken port fails the start before anything runs.
+		if err := d.http.Listen(ctx); err != nil {
+			return d, err
 		}
 	}
 	roles := cfg.Strings("instance.roles")
@@ -227,6 +254,7 @@ func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, lo
 		WSMaxMessage: int64(cfg.Int("http.ws_max_message_bytes")),
 		Log:          log,
 		InstanceID:   id,
+		Health:       d.health,
 		Stats:        inv.Stats(),
 		Gauges: func(ctx context.Context) (httpapi.Gauges, error) {
 			depth, err := d.tasks.QueueDepth(ctx)
@@ -302,75 +330,95 @@ func ruleSources(cfg *config.Config) (defaults, user []policy.Rule, err error) {
 	return defaults, user, nil
 }
 
-// Run serves until ctx is cancelled, then shuts down gracefully: it stops
-// reading, lets in-flight handlers finish (up to shutdown.timeout), answers
-// them, and unregisters.
+// Run starts cbd's services in order and serves until ctx is cancelled,
+// then stops them in reverse order, waiting for each, all within
+// shutdown.timeout: HTTP, then the dispatcher (in-flight requests finish
+// and are answered), then the heartbeat (which unregisters), and so on down
+// to Redis. It returns the error of a failed start or of a service that
+// stopped by itself; the caller then calls Close.
 func (d *Daemon) Run(ctx context.Context) error {
 	started := time.Now()
-	if err := d.waitRedis(ctx); err != nil {
-		return err
+	r := &lifecycle.Runner{ShutdownTimeout: d.cfg.Duration("shutdown.timeout"), Log: d.log}
+	for _, s := range d.services(started) {
+		r.Add(s)
 	}
-	if err := d.inst.Heartbeat(ctx, started); err != nil {
-		return err
-	}
-	if err := d.rules.Load(ctx); err != nil {
-		return err
-	}
-	go d.rules.Watch(ctx, time.Second)
-	go dispatch.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
-	if d.audit != nil {
-		auditCtx, stopAudit := context.WithCancel(context.Background())
-		auditDone := make(chan struct{})
-		go func() { defer close(auditDone); d.audit.Run(auditCtx) }()
-		defer func() { stopAudit(); <-auditDone }()
-	}
-	persCtx, stopPers := context.WithCancel(context.Background())
-	persDone := make(chan struct{})
-	go func() { defer close(persDone); d.pers.Run(persCtx) }()
-	defer func() { stopPers(); <-persDone }()
-	if n, err := d.tasks.Restore(ctx); err != nil {
-		d.log.Warn("restoring tasks from the store", "err", err)
-	} else if n > 0 {
-		d.log.Info("restored tasks Redis had lost from the store", "count", n)
-	}
-	go d.tasks.RunReaper(ctx, d.cfg.Duration("tasks.reaper_interval"))
-	if d.http != nil {
-		if err := d.http.Listen(ctx); err != nil {
-			return err
+	returned := make(chan struct{})
+	defer close(returned)
+	go func() {
+		select {
+		case <-ctx.Done():
+			d.log.Info("shutting down: stopping services in reverse order", "timeout", d.cfg.Duration("shutdown.timeout"))
+		case <-returned:
 		}
-		httpDone := make(chan struct{})
-		go func() {
-			defer close(httpDone)
-			if err := d.http.Run(ctx); err != nil {
-				d.log.Error("http server", "err", err)
-			}
-		}()
-		defer func() { <-httpDone }()
-	}
-	httpAddr := ""
-	if d.http != nil {
-		httpAddr = d.http.Addr()
-	}
-	d.log.Info("cbd ready", "instance", d.inst.ID, "redis", d.redis.Mode, "store", d.store.Kind(), "methods", len(d.inst.Served), "http", httpAddr)
-	hbCtx, stopHB := context.WithCancel(context.Background())
-	hbDone := make(chan struct{})
-	go func() { defer close(hbDone); d.inst.Run(hbCtx, started) }()
+	}()
+	return r.Run(ctx, func() {
+		httpAddr := ""
+		if d.http != nil {
+			httpAddr = d.http.Addr()
+		}
+		d.log.Info("cbd ready", "instance", d.inst.ID, "redis", d.redis.Mode, "store", d.store.Kind(), "methods", len(d.inst.Served), "http", httpAddr)
+	})
+}
 
-	dispDone := make(chan error, 1)
-	go func() { dispDone <- d.disp.Run(ctx) }()
-	<-ctx.Done()
-	d.log.Info("shutting down: finishing in-flight requests", "timeout", d.cfg.Duration("shutdown.timeout"))
-	select {
-	case <-dispDone:
-	case <-time.After(d.cfg.Duration("shutdown.timeout")):
-		d.log.Warn("shutdown timeout: unfinished requests stay pending for another instance")
+// services are cbd's background services in start order.
+func (d *Daemon) services(started time.Time) []lifecycle.Service {
+	out := []lifecycle.Service{
+		// Runs (and supervises) a managed redis-server; publishes the URL.
+		d.redis,
+		lifecycle.New("redis connection", d.waitRedis, nil),
+		lifecycle.New("hook rules watch", d.rules.Load, func(ctx context.Context) error {
+			d.rules.Watch(ctx, time.Second)
+			return nil
+		}),
+		lifecycle.Loop("caller-refusal watch", func(ctx context.Context) {
+			dispatch.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
+		}),
 	}
-	stopHB()
-	<-hbDone
-	uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if d.audit != nil {
+		out = append(out, lifecycle.Loop("audit writer", d.audit.Run))
+	}
+	out = append(out,
+		lifecycle.Loop("task persister", d.pers.Run),
+		lifecycle.New("task restore", func(ctx context.Context) error {
+			if n, err := d.tasks.Restore(ctx); err != nil {
+				d.log.Warn("restoring tasks from the store", "err", err)
+			} else if n > 0 {
+				d.log.Info("restored tasks Redis had lost from the store", "count", n)
+			}
+			return nil
+		}, nil),
+		lifecycle.Loop("task reaper", func(ctx context.Context) {
+			d.tasks.RunReaper(ctx, d.cfg.Duration("tasks.reaper_interval"))
+		}),
+		lifecycle.New("heartbeat",
+			func(ctx context.Context) error { return d.inst.Heartbeat(ctx, started) },
+			func(ctx context.Context) error {
+				d.inst.Run(ctx, started)
+				uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				if err := d.inst.Unregister(uctx); err != nil {
+					d.log.Warn("unregister", "err", err)
+				}
+				return nil
+			}),
+		lifecycle.New("dispatcher", nil, d.disp.Run),
+	)
+	if d.http != nil {
+		out = append(out, lifecycle.New("http server", nil, d.http.Run))
+	}
+	return out
+}
+
+// health is what /healthz reports: cbd is healthy when its Redis answers
+// and its dispatcher completed a read round lately.
+func (d *Daemon) health(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := d.inst.Unregister(uctx); err != nil {
-		d.log.Warn("unregister", "err", err)
+	if err := d.rdb.Ping(pctx).Err(); err != nil {
+		return fmt.Errorf("redis unreachable: %w", err)
+	}
+	if within := 3*d.disp.Block() + 2*time.Second; !d.disp.Consuming(within) {
+		return fmt.Errorf("dispatcher not consuming: no read of the request streams completed in the last %v", within)
 	}
 	return nil
 }
@@ -401,8 +449,13 @@ func (d *Daemon) waitRedis(ctx context.Context) error {
 	}
 }
 
-// Close releases the store, Redis and the server cbd runs.
+// Close releases what New took, after Run has returned: the store, the
+// Redis client, an embedded server that never started, and the runtime
+// dir's lock.
 func (d *Daemon) Close() {
+	if d.http != nil {
+		_ = d.http.Close() // the listener, when Run never served it
+	}
 	if d.store != nil {
 		if err := d.store.Close(); err != nil {
 			d.log.Warn("close store", "err", err)
@@ -412,8 +465,9 @@ func (d *Daemon) Close() {
 		_ = d.rdb.Close()
 	}
 	if d.redis != nil {
-		if err := d.redis.Close(); err != nil {
-			d.log.Warn("stop redis", "err", err)
-		}
+		d.redis.Close()
+	}
+	if err := d.lock.Release(); err != nil {
+		d.log.Warn("release the runtime dir lock", "err", err)
 	}
 }

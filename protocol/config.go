@@ -46,7 +46,7 @@ var ConfigKeys = func() []ConfigKey {
 		{"handlers.circuit_open_for", 5 * time.Second, "How long an open circuit rejects calls before letting probes through (half-open)."},
 		{"handlers.circuit_probes", 1, "Calls let through while half-open; a success closes the circuit, a failure opens it again."},
 		{"handlers.circuit_recheck", 100 * time.Millisecond, "For a call with no rate limit to check here (none set, or checked by the caller as it appended the request), how long an instance trusts that its handler's circuit is closed before asking Redis again (a circuit another instance opened is seen within this time; a local failure asks at once); 0 = ask on every call."},
-		{"shutdown.timeout", 10 * time.Second, "How long a graceful shutdown waits for in-flight handlers."},
+		{"shutdown.timeout", 10 * time.Second, "The longest a graceful shutdown takes: in-flight handlers finish, cbd unregisters and every service stops within it, even with Redis hung; unfinished requests stay pending for another instance."},
 		{"log.level", "info", "cbd log level: debug, info, warn, error."},
 		{"log.format", "text", "cbd log format: text or json."},
 		{"store.url", "", "Durable store: empty = SQLite file in the data dir; postgres://... = PostgreSQL (shared by several cbd)."},

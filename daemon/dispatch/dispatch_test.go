@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -331,4 +332,39 @@ func TestCircuitRecheck(t *testing.T) {
 	if d := time.Since(opened); d > time.Second {
 		t.Errorf("open circuit seen after %s, want about the 300ms recheck", d)
 	}
+}
+
+// TestConsumingFollowsReadRounds: Consuming (what /healthz reports) turns
+// false while Redis hangs (SIGSTOP) and true again once it answers.
+func TestConsumingFollowsReadRounds(t *testing.T) {
+	own, err := testenv.StartRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(own.Close)
+	opt, _ := redis.ParseURL(own.URL())
+	opt.ContextTimeoutEnabled = true
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	n := startNode(t, rdb, "health", version(), nil, RecoverConfig{})
+	waitFor := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for n.disp.Consuming(500*time.Millisecond) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("Consuming still %v after 5s", !want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor(true)
+	if err := syscall.Kill(own.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(own.Pid(), syscall.SIGCONT)
+	waitFor(false)
+	if err := syscall.Kill(own.Pid(), syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(true)
 }

@@ -55,6 +55,10 @@ type Dispatcher struct {
 
 	leftMu sync.Mutex
 	left   []job // read but not started when the stop came
+
+	// lastRound is when the last XREADGROUP round came back without an
+	// error (unix nanoseconds), for health checks.
+	lastRound atomic.Int64
 }
 
 // job is one stream entry to handle.
@@ -97,9 +101,25 @@ func New(rdb redis.UniversalClient, inv *Invoker, methods []string, cfg Config, 
 	}
 }
 
+// Consuming reports whether the dispatcher is reading its streams: a read
+// round came back within the last within (always true when it serves no
+// stream).
+func (d *Dispatcher) Consuming(within time.Duration) bool {
+	if len(d.streams) == 0 {
+		return true
+	}
+	last := d.lastRound.Load()
+	return last != 0 && time.Since(time.Unix(0, last)) <= within
+}
+
+// Block is the XREADGROUP block time: a healthy dispatcher completes a read
+// round at least this often.
+func (d *Dispatcher) Block() time.Duration { return d.cfg.Block }
+
 // Run consumes until ctx is cancelled, then waits for in-flight handlers and
 // flushes their answers. Answers go out even after ctx is cancelled, so a
-// graceful stop answers every request it took.
+// graceful stop answers every request it took. The recovery loop runs
+// alongside and has returned when Run returns.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if len(d.streams) == 0 {
 		<-ctx.Done()
@@ -122,7 +142,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}()
 
 	if d.cfg.Recover.ClaimIdle > 0 {
-		go d.recoverLoop(ctx, d.cfg.Recover)
+		recoverDone := make(chan struct{})
+		go func() { defer close(recoverDone); d.recoverLoop(ctx, d.cfg.Recover) }()
+		// Deferred after the drain above, so it runs first: recovery hands
+		// entries to handle, which must not outlive the workers.
+		defer func() { <-recoverDone }()
 	}
 	b := backoff{log: d.log}
 	for ctx.Err() == nil {
@@ -159,6 +183,9 @@ func (d *Dispatcher) consume(ctx context.Context, start string, b *backoff) erro
 	}
 	for ctx.Err() == nil {
 		res, err := d.rdb.XReadGroup(ctx, args).Result()
+		if err == nil || errors.Is(err, redis.Nil) {
+			d.lastRound.Store(time.Now().UnixNano())
+		}
 		if errors.Is(err, redis.Nil) {
 			if start != ">" {
 				return nil

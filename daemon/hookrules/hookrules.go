@@ -136,7 +136,11 @@ func (r *Rules) Watch(ctx context.Context, interval time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ch:
+		case _, ok := <-ch:
+			if !ok {
+				ch = nil // the subscription is gone: the ticker still reloads
+				continue
+			}
 		case <-t.C:
 		}
 		if err := r.Load(ctx); err != nil && ctx.Err() == nil {

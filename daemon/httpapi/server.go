@@ -6,7 +6,7 @@
 //   - POST /hooks/{type}: Claude Code "type":"http" hooks;
 //   - GET /v1/methods: every method with its input and output schema;
 //   - GET /metrics: Prometheus exposition;
-//   - GET /healthz: liveness;
+//   - GET /healthz: health (Redis reachable, requests consumed);
 //   - POST /v1/login: a one-time dashboard login code (API token only);
 //   - whatever the owner mounts (MCP, the dashboard).
 //
@@ -98,6 +98,10 @@ type Options struct {
 	Log *slog.Logger
 	// InstanceID is reported by /healthz.
 	InstanceID string
+	// Health, when set, is asked by every /healthz request: a non-nil
+	// error makes the answer 503 "unhealthy" with the error as the reason
+	// (e.g. cbd cannot reach Redis, or its dispatcher stopped consuming).
+	Health func(ctx context.Context) error
 	// Stats are the per-method counters /metrics exports (default
 	// Invoker.Stats()).
 	Stats *dispatch.Stats
@@ -575,11 +579,18 @@ func (s *Server) invoke(ctx context.Context, transport, sessionID, method string
 	return res, perr
 }
 
-// handleHealth answers GET /healthz without a token.
+// handleHealth answers GET /healthz without a token: 200 "ok", or 503
+// "unhealthy" with the reason when Options.Health reports a problem.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		methodNotAllowed(w, "GET, HEAD")
 		return
+	}
+	if s.o.Health != nil {
+		if err := s.o.Health(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "instance": s.o.InstanceID, "error": err.Error()})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "instance": s.o.InstanceID})
 }

@@ -8,14 +8,14 @@ import (
 	"github.com/alicebob/miniredis/v2"
 )
 
-// startEmbedded serves miniredis on loopback with a random password. Its
+// prepareEmbedded serves miniredis on loopback with a random password. Its
 // TTLs are advanced in real time by a ticker.
-func startEmbedded(o Options) (*Server, error) {
+func prepareEmbedded(s *Server, o Options) error {
 	m := miniredis.NewMiniRedis()
 	password := randomHex(16)
 	m.RequireAuth(password)
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		return nil, fmt.Errorf("start embedded redis: %w", err)
+		return fmt.Errorf("start embedded redis: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -37,14 +37,13 @@ func startEmbedded(o Options) (*Server, error) {
 	}()
 	o.Log.Warn("using the embedded in-memory Redis: events and tasks live in memory only and are lost when cbd stops; install redis-server or set redis.url to keep them",
 		"addr", m.Addr())
-	return &Server{
-		URL:  fmt.Sprintf("redis://:%s@%s/0", password, m.Addr()),
-		Mode: ModeEmbedded,
-		stop: func() error {
-			cancel()
-			<-done
-			m.Close()
-			return nil
-		},
-	}, nil
+	s.URL = fmt.Sprintf("redis://:%s@%s/0", password, m.Addr())
+	s.Mode = ModeEmbedded
+	s.release = func() {
+		cancel()
+		<-done
+		m.Close()
+	}
+	s.halt = func(time.Duration) error { s.release(); return nil }
+	return nil
 }

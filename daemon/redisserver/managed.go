@@ -28,38 +28,52 @@ type managed struct {
 	dataDir string
 	pidFile string
 
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	stopping bool
-	exited   chan struct{}
-	done     chan struct{}
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	quit   chan struct{} // closed by stop: the supervisor restarts nothing more
+	done   chan struct{} // closed when the supervisor has returned
 }
 
-func startManaged(ctx context.Context, o Options, path string) (*Server, error) {
+// prepareManaged checks what running redis-server needs; Start runs it.
+func prepareManaged(s *Server, o Options, path string) error {
 	m := &managed{
 		o: o, path: path,
 		sock:    filepath.Join(o.Dirs.Runtime, "redis.sock"),
 		dataDir: filepath.Join(o.Dirs.Data, "redis"),
 		pidFile: filepath.Join(o.Dirs.Runtime, "redis.pid"),
+		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	if len(m.sock) > maxSocketPath {
-		return nil, fmt.Errorf("managed redis: socket path %s is longer than %d bytes; set XDG_RUNTIME_DIR to a shorter dir or redis.url", m.sock, maxSocketPath)
+		return fmt.Errorf("managed redis: socket path %s is longer than %d bytes; set XDG_RUNTIME_DIR to a shorter dir or redis.url", m.sock, maxSocketPath)
 	}
 	if err := os.MkdirAll(m.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("managed redis data dir: %w", err)
+		return fmt.Errorf("managed redis data dir: %w", err)
 	}
+	s.URL, s.Mode = "unix://"+m.sock, ModeManaged
+	s.run = m.start
+	s.halt = m.stop
+	return nil
+}
+
+// start runs redis-server and its supervisor. Only the owner of the
+// runtime dir's lock gets here, so a redis-server named by the pid file
+// was left by an earlier owner that is gone.
+func (m *managed) start(ctx context.Context) error {
 	m.killStale()
 	if err := m.spawn(); err != nil {
-		return nil, err
+		close(m.done)
+		return err
 	}
 	if err := waitReady(ctx, m.ping, 10*time.Second); err != nil {
-		m.stop()
-		return nil, fmt.Errorf("managed redis-server on %s: %w", m.sock, err)
+		close(m.done)
+		_ = m.stopProcess(5 * time.Second)
+		return fmt.Errorf("managed redis-server on %s: %w", m.sock, err)
 	}
 	go m.supervise()
-	o.Log.Info("managed redis-server started", "socket", m.sock, "data", m.dataDir, "aof", true)
-	return &Server{URL: "unix://" + m.sock, Mode: ModeManaged, stop: m.stop}, nil
+	m.o.Log.Info("managed redis-server started", "socket", m.sock, "data", m.dataDir, "aof", true)
+	return nil
 }
 
 func (m *managed) spawn() error {
@@ -118,15 +132,17 @@ func (m *managed) supervise() {
 		m.mu.Lock()
 		exited := m.exited
 		m.mu.Unlock()
-		<-exited
-		m.mu.Lock()
-		stopping := m.stopping
-		m.mu.Unlock()
-		if stopping {
+		select {
+		case <-exited:
+		case <-m.quit:
 			return
 		}
 		m.o.Log.Error("managed redis-server exited; restarting", "socket", m.sock, "in", delay)
-		time.Sleep(delay)
+		select {
+		case <-time.After(delay):
+		case <-m.quit:
+			return
+		}
 		if err := m.spawn(); err != nil {
 			m.o.Log.Error("restart managed redis-server", "err", err)
 			if delay *= 2; delay > 5*time.Second {
@@ -140,29 +156,51 @@ func (m *managed) supervise() {
 			m.mu.Unlock()
 			continue
 		}
-		if err := waitReady(context.Background(), m.ping, 10*time.Second); err == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-m.quit:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := waitReady(ctx, m.ping, 10*time.Second)
+		cancel()
+		if err == nil {
 			m.o.Log.Info("managed redis-server restarted", "socket", m.sock)
 			delay = 100 * time.Millisecond
 		}
 	}
 }
 
-func (m *managed) stop() error {
+// stop ends supervision, then redis-server: SIGTERM (with SIGCONT, so a
+// stopped server handles it and writes its AOF), SIGKILL after within.
+func (m *managed) stop(within time.Duration) error {
+	close(m.quit)
+	<-m.done
+	return m.stopProcess(within)
+}
+
+func (m *managed) stopProcess(within time.Duration) error {
 	m.mu.Lock()
-	m.stopping = true
 	cmd, exited := m.cmd, m.exited
 	m.mu.Unlock()
 	if cmd == nil {
 		return nil
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGCONT)
 	select {
 	case <-exited:
-	case <-time.After(10 * time.Second):
+	case <-time.After(within):
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-	_ = os.Remove(m.pidFile)
+	// Only the pid file of the server this cbd ran: a newer owner's
+	// would name another pid.
+	if data, err := os.ReadFile(m.pidFile); err == nil && strings.TrimSpace(string(data)) == strconv.Itoa(cmd.Process.Pid) {
+		_ = os.Remove(m.pidFile)
+	}
 	return nil
 }
 
@@ -192,6 +230,8 @@ func (m *managed) ping(ctx context.Context) error {
 
 // killStale stops a redis-server an earlier cbd left running on our socket
 // (e.g. after cbd was killed on a platform without parent-death signals).
+// Called only by the holder of the runtime dir's lock: a running cbd holds
+// that lock, so the server named here is not a live cbd's.
 func (m *managed) killStale() {
 	data, err := os.ReadFile(m.pidFile)
 	if err != nil {

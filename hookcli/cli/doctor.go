@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,7 +52,9 @@ otherwise, with a fix for each failure):
   config   the config file parses
   redis    Redis answers PING at the URL cb uses (redis.url or cbd's address file);
            a warning line when it is TCP without a password (other users can reach it)
-  cbd      cbd answers system.version within 2 s
+  cbd      cbd answers system.version within 2 s, and its /healthz (at
+           http.addr) does not say unhealthy (Redis unreachable from cbd,
+           requests not consumed)
   hooks    ClaudeBench's hooks in the user, project and local settings
   latency  median of 5 hook.pre_tool round trips, the path cb hook takes
 
@@ -94,8 +98,12 @@ func (a *app) runDoctor(ctx context.Context, loadErr error, projectDir string) [
 	if redisOK {
 		cbdOK = a.doctorCBD(ctx, &checks)
 	} else {
-		checks = append(checks, doctorCheck{Name: "cbd", Detail: "not checked: Redis is not reachable",
-			Hint: "start cbd: `make run` (foreground) or `cb service install`"})
+		c := doctorCheck{Name: "cbd", Detail: "not checked: Redis is not reachable",
+			Hint: "start cbd: `make run` (foreground) or `cb service install`"}
+		if h, ok := a.cbdHealth(ctx); ok {
+			c.Detail += "; " + h
+		}
+		checks = append(checks, c)
 	}
 	checks = append(checks, a.doctorHooks(projectDir))
 	if cbdOK {
@@ -193,6 +201,9 @@ func (a *app) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
 	res, err := a.call(vctx, "system.version", nil)
 	if err != nil {
 		c.Detail = "no answer to system.version: " + err.Error()
+		if h, ok := a.cbdHealth(ctx); ok {
+			c.Detail += "; " + h
+		}
 		return false
 	}
 	var v struct {
@@ -204,12 +215,54 @@ func (a *app) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
 		c.Detail = "malformed system.version answer: " + err.Error()
 		return false
 	}
-	c.OK, c.Hint = true, ""
 	c.Detail = fmt.Sprintf("cbd %s, instance %s", v.Version, orDash(v.InstanceID))
 	if v.RedisMode != "" {
 		c.Detail += ", redis mode " + v.RedisMode
 	}
+	if h, ok := a.cbdHealth(ctx); ok && strings.Contains(h, "unhealthy") {
+		// Another instance answered, but the one at http.addr is sick.
+		c.Detail += "; " + h
+		c.Hint = "check cbd's log: it cannot reach its Redis or is not consuming requests"
+		return false
+	}
+	c.OK, c.Hint = true, ""
 	return true
+}
+
+// cbdHealth asks the cbd at http.addr for /healthz. ok is false when there
+// is nobody to ask (HTTP off, no fixed port, nothing listening): cbd may
+// run without HTTP, so only an answer counts.
+func (a *app) cbdHealth(ctx context.Context) (detail string, ok bool) {
+	addr := a.settings.String("http.addr")
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" {
+		return "", false
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(hctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Status, Instance, Error string
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&h); err != nil || h.Status == "" {
+		return "", false
+	}
+	if resp.StatusCode == http.StatusOK {
+		return fmt.Sprintf("%s says %s", url, h.Status), true
+	}
+	return fmt.Sprintf("%s says %s (instance %s): %s", url, h.Status, orDash(h.Instance), h.Error), true
 }
 
 // scopeHooks is what doctor found in one settings file.

@@ -31,12 +31,25 @@ const (
 const systemdUnitText = `[Unit]
 Description=ClaudeBench daemon (cbd)
 After=network.target
+# A cbd that cannot start (port taken, another cbd owns the runtime dir)
+# is retried 5 times a minute, then left failed for the operator:
+# systemctl --user restart claudebench. (RestartSteps, a growing delay,
+# needs systemd 254.)
+StartLimitIntervalSec=60
+StartLimitBurst=5
 
 [Service]
 Type=simple
 ExecStart={{CBD}}
+# cbd exits non-zero when it cannot start (port taken, another cbd owns
+# the runtime dir, bad config) or a service fails; 0 after SIGTERM.
 Restart=on-failure
 RestartSec=2
+# SIGTERM to cbd only: it drains requests and then stops its managed
+# redis-server itself (which would otherwise get SIGTERM at once).
+KillMode=mixed
+# cbd stops within shutdown.timeout (10 s by default).
+TimeoutStopSec=30
 # cbd reads ~/.config/claudebench/config.yaml; add Environment=CB_...=value
 # lines here only for settings that must differ for the service.
 StandardOutput=journal
@@ -63,6 +76,10 @@ const launchdPlistText = `<?xml version="1.0" encoding="UTF-8"?>
 		<key>SuccessfulExit</key>
 		<false/>
 	</dict>
+	<key>ThrottleInterval</key>
+	<integer>10</integer>
+	<key>ExitTimeOut</key>
+	<integer>30</integer>
 	<key>ProcessType</key>
 	<string>Background</string>
 	<key>StandardOutPath</key>
@@ -132,7 +149,9 @@ func (a *app) serviceCmd() *cobra.Command {
 		Use:   "service install|uninstall|status",
 		Short: "Run cbd as a per-user service (systemd user unit, launchd agent)",
 		Long: `Installs cbd as a service of your user that starts at login and is
-restarted when it fails:
+restarted when it fails (systemd: after 2 s, at most 5 times a minute;
+launchd: at most every 10 s). cbd exits non-zero when it cannot start, e.g. while
+another cbd owns the runtime dir, and 0 after a clean stop:
 
   Linux  ~/.config/systemd/user/claudebench.service, logs in the journal
          (journalctl --user -u claudebench.service), managed with systemctl --user

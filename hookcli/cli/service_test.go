@@ -22,6 +22,8 @@ func TestRenderSystemdUnit(t *testing.T) {
 		"[Unit]\nDescription=ClaudeBench daemon (cbd)\nAfter=network.target\n",
 		"\nExecStart=/usr/local/bin/cbd\n", "\nRestart=on-failure\n", "\nRestartSec=2\n",
 		"\nStandardOutput=journal\n", "\nStandardError=journal\n", "[Install]\nWantedBy=default.target\n",
+		// Restarts are bounded, and a stop reaches cbd first, which stops its redis-server itself.
+		"\nKillMode=mixed\n", "\nTimeoutStopSec=30\n", "\nStartLimitIntervalSec=60\nStartLimitBurst=5\n",
 	} {
 		if !strings.Contains(unit, w) {
 			t.Errorf("unit lacks %q", w)
@@ -106,6 +108,7 @@ func TestRenderLaunchdPlist(t *testing.T) {
 		"<key>ProgramArguments</key>\n\t<array>\n\t\t<string>/Users/alice/bin/cbd</string>\n\t</array>",
 		"<key>RunAtLoad</key>\n\t<true/>",
 		"<key>KeepAlive</key>\n\t<dict>\n\t\t<key>SuccessfulExit</key>\n\t\t<false/>\n\t</dict>",
+		"<key>ThrottleInterval</key>\n\t<integer>10</integer>", "<key>ExitTimeOut</key>\n\t<integer>30</integer>",
 		"<key>StandardOutPath</key>\n\t<string>/Users/alice/Library/Logs/claudebench/cbd.log</string>",
 		"<key>StandardErrorPath</key>\n\t<string>/Users/alice/Library/Logs/claudebench/cbd.log</string>",
 	} {
