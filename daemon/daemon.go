@@ -177,6 +177,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 	roles := cfg.Strings("instance.roles")
 	served := d.reg.ServedBy(roles)
 	d.inst = instance.New(d.rdb, id, roles, served, cfg.Duration("instance.ttl"), cfg.Duration("instance.heartbeat"), protocol.Version, log)
+	d.inst.Lease = cfg.Duration("instance.lease")
 	// Callers check a request's rate limit as they append it (call.lua):
 	// every heartbeat publishes the limits of the methods served here.
 	d.inst.Limits = map[string]int{}
@@ -360,6 +361,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	dispDone := make(chan error, 1)
 	go func() { dispDone <- d.disp.Run(ctx) }()
 	<-ctx.Done()
+	// No new requests are read from here on: callers must not wait for them.
+	sctx, cancelStop := context.WithTimeout(context.Background(), 2*time.Second)
+	if err := d.inst.StopServing(sctx); err != nil {
+		d.log.Warn("withdrawing the serving lease", "err", err)
+	}
+	cancelStop()
 	d.log.Info("shutting down: finishing in-flight requests", "timeout", d.cfg.Duration("shutdown.timeout"))
 	select {
 	case <-dispDone:
