@@ -124,3 +124,28 @@ func FuzzEventDeadline(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEventDeadline compares reading the deadline of a request with a
+// 100 kB payload (a Write hook's input) with decoding the whole envelope.
+func BenchmarkEventDeadline(b *testing.B) {
+	payload, _ := json.Marshal(map[string]string{"content": strings.Repeat("x", 100<<10)})
+	data, err := EncodeEvent(Event{Type: "hook.pre_tool", Payload: payload, Metadata: Metadata{ID: "i", Deadline: 1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := string(data)
+	b.Run("EventDeadline", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if EventDeadline(raw) != 1 {
+				b.Fatal("wrong deadline")
+			}
+		}
+	})
+	b.Run("DecodeEvent", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := DecodeEvent([]byte(raw)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
