@@ -14,7 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/claudebench/cb/protocol"
@@ -48,7 +48,10 @@ type Instance struct {
 	// with the same ID (set by New, unique per process).
 	Nonce string
 
-	withdrawn atomic.Bool // StopServing was called: the lease is no longer renewed
+	// leaseMu orders renewals with StopServing, so no renewal in flight
+	// puts back the lease StopServing just withdrew.
+	leaseMu   sync.Mutex
+	withdrawn bool // StopServing was called: the lease is no longer renewed
 }
 
 // Metadata is the Instance entity's metadata.
@@ -111,9 +114,6 @@ func (i *Instance) Heartbeat(ctx context.Context, startedAt time.Time) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("heartbeat %s: %w", i.ID, err)
 	}
-	if i.withdrawn.Load() {
-		return nil
-	}
 	if _, err := i.renewLease(ctx); err != nil {
 		return fmt.Errorf("heartbeat %s: %w", i.ID, err)
 	}
@@ -125,7 +125,9 @@ func (i *Instance) Heartbeat(ctx context.Context, startedAt time.Time) error {
 // shutdown finishing its in-flight ones) says so at once, so callers fail
 // fast or reach another instance instead of waiting for their deadline.
 func (i *Instance) StopServing(ctx context.Context) error {
-	i.withdrawn.Store(true)
+	i.leaseMu.Lock()
+	defer i.leaseMu.Unlock()
+	i.withdrawn = true
 	if len(i.Served) == 0 {
 		return nil
 	}
@@ -140,8 +142,14 @@ func (i *Instance) StopServing(ctx context.Context) error {
 }
 
 // renewLease renews the serving lease on every served method (lease.lua)
-// and reports whether the registration hash still exists.
+// and reports whether the registration hash still exists. After
+// StopServing it does nothing and reports true.
 func (i *Instance) renewLease(ctx context.Context) (registered bool, err error) {
+	i.leaseMu.Lock()
+	defer i.leaseMu.Unlock()
+	if i.withdrawn {
+		return true, nil
+	}
 	keys := make([]string, 0, 1+len(i.Served))
 	keys = append(keys, protocol.InstanceKey(i.ID))
 	for _, m := range i.Served {
@@ -221,9 +229,6 @@ func (i *Instance) runLease(ctx context.Context, beat chan<- struct{}) {
 				return
 			case <-t.C:
 			}
-		}
-		if i.withdrawn.Load() {
-			return
 		}
 		lctx, cancel := context.WithTimeout(ctx, every)
 		registered, err := i.renewLease(lctx)
