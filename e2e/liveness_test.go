@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"syscall"
@@ -85,8 +87,9 @@ func TestHookCrashDetectedInSeconds(t *testing.T) {
 		name := map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGSTOP: "SIGSTOP"}[sig]
 		t.Run(name, func(t *testing.T) {
 			r, _ := ownRedis(t)
+			addr := httpListenAddr(t)
 			h := testenv.NewHome(t, "CB_REDIS_URL="+r.URL(), "CB_HOOK_TIMEOUT="+deadline.String())
-			d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=liveness"})
+			d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=liveness", "CB_HTTP_ADDR=" + addr})
 			if res := testenv.RunCB(t, bin, h, nil, withSession(t, "before"), "hook", "pre_tool"); !strings.Contains(res.Stdout, `"deny"`) {
 				t.Fatalf("cbd not deciding before the signal: %+v", res)
 			}
@@ -96,6 +99,7 @@ func TestHookCrashDetectedInSeconds(t *testing.T) {
 			signalled := time.Now()
 			var waited []string // sessions of hooks that waited for an answer
 			var fast []time.Duration
+			firstFast := time.Duration(-1) // when the first hook was told at once
 			for i := 0; ; i++ {
 				at := time.Since(signalled)
 				if at > 5*time.Second && len(fast) == 10 {
@@ -111,6 +115,8 @@ func TestHookCrashDetectedInSeconds(t *testing.T) {
 				}
 				if strings.Contains(res.Stderr, "no answer within") {
 					waited = append(waited, session)
+				} else if firstFast < 0 {
+					firstFast = at
 				}
 				if at >= 5*time.Second {
 					if !strings.Contains(res.Stderr, "no cbd instance is serving") {
@@ -120,7 +126,8 @@ func TestHookCrashDetectedInSeconds(t *testing.T) {
 				}
 			}
 			sort.Slice(fast, func(i, j int) bool { return fast[i] < fast[j] })
-			t.Logf("%d hooks waited for an answer; from 5s after the signal: median %v, max %v", len(waited), fast[len(fast)/2], fast[len(fast)-1])
+			t.Logf("%d hooks waited for an answer; the first told at once started %v after the signal; from 5s after it: median %v, max %v",
+				len(waited), firstFast.Round(time.Millisecond), fast[len(fast)/2], fast[len(fast)-1])
 			if fast[len(fast)/2] > 50*time.Millisecond {
 				t.Errorf("hooks from 5s after the signal: median %v, want <= 50ms", fast[len(fast)/2])
 			}
@@ -154,6 +161,16 @@ func TestHookCrashDetectedInSeconds(t *testing.T) {
 			}
 			if len(waited) == 0 {
 				t.Error("no hook reached the stopped cbd before its lease ran out: nothing was tested")
+			}
+			resp, err := http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := fmt.Sprintf(`cb_rejections_total{method="hook.pre_tool",reason="expired"} %d`, len(waited))
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %s", want)
 			}
 		})
 	}
