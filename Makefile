@@ -48,6 +48,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzAnalyzeBash -fuzztime 30s ./daemon/policy
 	$(GO) test -run '^$$' -fuzz FuzzParseMessage -fuzztime 30s ./daemon/httpapi
 	$(GO) test -run '^$$' -fuzz FuzzParseOwner -fuzztime 30s ./daemon/lifecycle
+	$(GO) test -run '^$$' -fuzz FuzzEventDeadline -fuzztime 30s ./protocol
 	$(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime 30s ./protocol
 	$(GO) test -run '^$$' -fuzz FuzzFastPathAgrees -fuzztime 30s ./schemas/validate
 

@@ -206,6 +206,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	roles := cfg.Strings("instance.roles")
 	served := d.reg.ServedBy(roles)
 	d.inst = instance.New(d.rdb, id, roles, served, cfg.Duration("instance.ttl"), cfg.Duration("instance.heartbeat"), protocol.Version, log)
+	d.inst.Lease = cfg.Duration("instance.lease")
 	// Callers check a request's rate limit as they append it (call.lua):
 	// every heartbeat publishes the limits of the methods served here.
 	d.inst.Limits = map[string]int{}
@@ -402,6 +403,17 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 				return nil
 			}),
 		lifecycle.New("dispatcher", nil, d.disp.Run),
+		// Stopped before the dispatcher: callers stop sending this cbd
+		// requests while it finishes the ones it took.
+		lifecycle.New("serving lease", nil, func(ctx context.Context) error {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := d.inst.StopServing(sctx); err != nil {
+				d.log.Warn("withdrawing the serving lease", "err", err)
+			}
+			return nil
+		}),
 	)
 	if d.http != nil {
 		out = append(out, lifecycle.New("http server", nil, d.http.Run))

@@ -248,14 +248,17 @@ func TestRedisRestartUnderLoad(t *testing.T) {
 }
 
 // TestGracefulShutdown: SIGTERM while requests are in flight: the ones cbd
-// took are answered, it exits 0, and what it had not taken is handled by
-// the next cbd — every request becomes exactly one task.
+// took are answered and are exactly one task each, it exits 0, and what
+// it never answered is not run later by the next cbd: a caller told no cbd
+// is serving left nothing behind, and a caller that timed out left at most
+// a request dropped as past its deadline.
 func TestGracefulShutdown(t *testing.T) {
 	e := newTaskEnv(t, "CB_HANDLERS_RATE_LIMIT=0")
 	const total = 600
 	var wg sync.WaitGroup
 	var next atomic.Int32
-	var answered, timedOut atomic.Int32
+	var answered, timedOut, refused atomic.Int32
+	outcome := make([]int64, total+1) // by request: its error code, 0 = answered
 	for c := 0; c < 16; c++ {
 		wg.Add(1)
 		go func() {
@@ -268,11 +271,15 @@ func TestGracefulShutdown(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 				_, err := e.client.Call(ctx, "task.create", map[string]any{"text": "g-" + strconv.Itoa(int(i))}, rpc.Options{})
 				cancel()
-				switch protocol.CodeOf(err) {
+				code := protocol.CodeOf(err)
+				outcome[i] = int64(code)
+				switch code {
 				case 0:
 					answered.Add(1)
-				case protocol.CodeTimeout, protocol.CodeUnavailable:
+				case protocol.CodeTimeout:
 					timedOut.Add(1)
+				case protocol.CodeUnavailable:
+					refused.Add(1)
 				default:
 					t.Errorf("req %d: %v", i, err)
 				}
@@ -289,23 +296,32 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("exit status %d after SIGTERM\n%s", code, e.d.Log.String())
 	}
 	wg.Wait()
-	// The next cbd picks up what was left in the stream.
+	// The next cbd reads what was left in the stream: every caller has
+	// given up by now, so none of it may run.
 	testenv.StartDaemon(t, bin, e.h, []string{"CB_INSTANCE_ID=cbd-next"})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		store, inRedis := countTasks(t, e.client, e.rdb)
-		if len(store) == total {
-			for text, n := range store {
-				if n != 1 || inRedis[text] != 1 {
-					t.Fatalf("%s: %d in store, %d in Redis", text, n, inRedis[text])
-				}
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d requests became tasks", len(store), total)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if _, err := e.client.Call(ctxTimeout(t, 10*time.Second), "task.create", map[string]any{"text": "marker"}, rpc.Options{}); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("SIGTERM with requests in flight: %d answered before exit, %d left for the next cbd; all %d became exactly one task", answered.Load(), timedOut.Load(), total)
+	time.Sleep(500 * time.Millisecond)
+	store, inRedis := countTasks(t, e.client, e.rdb)
+	late := 0
+	for i := 1; i <= total; i++ {
+		text := "g-" + strconv.Itoa(i)
+		switch outcome[i] {
+		case 0:
+			if store[text] != 1 || inRedis[text] != 1 {
+				t.Errorf("%s (answered): %d in store, %d in Redis; want 1", text, store[text], inRedis[text])
+			}
+		case int64(protocol.CodeUnavailable):
+			if store[text] != 0 || inRedis[text] != 0 {
+				t.Errorf("%s (told no cbd is serving): %d in store, %d in Redis; want 0", text, store[text], inRedis[text])
+			}
+		default: // timed out: run at most once, if read before its deadline
+			if store[text] > 1 || inRedis[text] != store[text] {
+				t.Errorf("%s (timed out): %d in store, %d in Redis", text, store[text], inRedis[text])
+			}
+			late += store[text]
+		}
+	}
+	t.Logf("SIGTERM with requests in flight: %d answered before exit (one task each), %d told no cbd is serving, %d timed out (%d of them ran before their deadline); nothing ran later", answered.Load(), refused.Load(), timedOut.Load(), late)
 }

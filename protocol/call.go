@@ -31,9 +31,10 @@ func PrepareCall(ctx context.Context, ev *Event) (deadline time.Time, data []byt
 
 // CallStatusError is what a caller of method gets for status, the first
 // element of call.lua's reply: nil for 1 (appended, and served), an
-// unknown-method error for -1, and for 0 (appended, but no live instance
-// serves it: a cbd that starts later will) an unavailable error, so the
-// caller is not made to wait for an answer nobody is there to give.
+// unknown-method error for -1, and for 0 (no live instance holds a lease on
+// the method, so nothing was appended) an unavailable error: the caller is
+// not made to wait for an answer nobody is there to give, and no request is
+// left behind to run after it was told it failed.
 func CallStatusError(method string, status int64) *Error {
 	switch status {
 	case 1:

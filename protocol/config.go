@@ -32,6 +32,7 @@ var ConfigKeys = func() []ConfigKey {
 		{"instance.roles", []string{}, "Roles of this instance; empty = it runs every handler. Otherwise it runs the handlers without roles (system.*) and those of its roles: hooks (hook.*), tasks (task.*), admin (hooks.*, audit.list)."},
 		{"instance.heartbeat", 10 * time.Second, "How often the instance renews its registration."},
 		{"instance.ttl", 30 * time.Second, "How long a registration lives without a heartbeat."},
+		{"instance.lease", 3 * time.Second, "How long callers take a cbd as serving after it last renewed its lease (it renews every third of this, apart from the heartbeat). A cbd that crashed or was stopped (SIGSTOP) is passed over within this time: cb hook then answers its fail mode at once instead of waiting for its deadline."},
 		{"dispatch.concurrency", 128, "Handlers running at once in one cbd."},
 		{"dispatch.batch", 64, "Entries one XREADGROUP reads at most (COUNT)."},
 		{"dispatch.block", time.Second, "How long one XREADGROUP blocks (BLOCK)."},

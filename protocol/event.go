@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Event is the envelope of everything that travels on the bus: a request to a
@@ -27,7 +28,8 @@ type Metadata struct {
 	// ResponseKey(CorrelationID).
 	CorrelationID string `json:"correlationId,omitempty"`
 	// Deadline is the unix time in milliseconds after which the caller no
-	// longer waits for the answer (0 = none).
+	// longer waits for the answer (0 = none); cbd drops a request read
+	// after it without running its handler (see EventDeadline).
 	Deadline int64 `json:"deadline,omitempty"`
 }
 
@@ -82,4 +84,45 @@ type Response struct {
 	ID     string          `json:"id"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *Error          `json:"error,omitempty"`
+}
+
+// metadataKey is how EncodeEvent (and encoding/json) writes the envelope's
+// metadata member, which EncodeEvent puts last.
+const metadataKey = `"metadata":{`
+
+// EventDeadline returns the metadata.deadline (unix ms, 0 = none) of a
+// stream entry's envelope without decoding its payload, which may be
+// megabytes: cbd uses it to drop requests whose caller has given up before
+// spending a decode on them. Envelopes written by EncodeEvent (and by
+// encoding/json, since metadata is Event's last field) end with their
+// metadata object, which is found and decoded alone; any other layout is
+// decoded in full. For an envelope DecodeEvent accepts that has one
+// metadata member, the result is DecodeEvent's Metadata.Deadline; an
+// envelope that is not JSON has no deadline.
+func EventDeadline(data string) int64 {
+	var meta struct {
+		Deadline int64 `json:"deadline"`
+	}
+	if i := strings.LastIndex(data, metadataKey); i > 0 && (data[i-1] == ',' || data[i-1] == '{') && data[len(data)-1] == '}' {
+		// The key is structural (a quote inside a string is escaped, so
+		// `,"` or `{"` cannot occur there), and when its object is followed
+		// by exactly the envelope's closing brace it is a member of the
+		// envelope itself, not of an object nested in the payload.
+		obj := data[i+len(metadataKey)-1 : len(data)-1]
+		if json.Valid([]byte(obj)) {
+			if json.Unmarshal([]byte(obj), &meta) != nil {
+				return 0
+			}
+			return meta.Deadline
+		}
+	}
+	var env struct {
+		Metadata struct {
+			Deadline int64 `json:"deadline"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal([]byte(data), &env) != nil {
+		return 0
+	}
+	return env.Metadata.Deadline
 }

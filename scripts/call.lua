@@ -1,13 +1,16 @@
--- call.lua: append a request to its stream if its method is known and the
--- caller is within the method's rate limit.
+-- call.lua: append a request to its stream if a live cbd serves its method
+-- and the caller is within the method's rate limit.
 --
--- KEYS[1] cb:serving:{method}   sorted set: instance id -> claim expiry (unix ms)
+-- KEYS[1] cb:serving:{method}   sorted set: serving member (instance id and
+--                               process nonce) -> lease expiry, unix ms on
+--                               Redis's clock (see lease.lua)
 -- KEYS[2] cb:methods            set of every method a cbd has registered
 -- KEYS[3] cb:stream:{method}    the method's stream
 -- KEYS[4] cb:limits             hash: method -> requests/s per source (0 = none)
 -- KEYS[5] cb:rate:{method:source}:1s  the caller's sliding window (as admit.lua's)
 -- KEYS[6] cb:ratelimited        hash: method -> requests refused here
--- ARGV[1] now, unix ms
+-- ARGV[1] the caller's clock, unix ms (unused: leases are compared on
+--         Redis's clock, which every cbd renews them on)
 -- ARGV[2] the event envelope (JSON)
 -- ARGV[3] the method name
 -- ARGV[4] the stream entry field that holds the envelope
@@ -16,16 +19,22 @@
 --
 -- Returns {status, entryId} or, rate limited, {-2, retryAfterMs, limit}:
 --   status  1  appended, and at least one live instance serves the method
---   status  0  appended, but no live instance serves it now (a cbd that
---              starts later will handle it)
+--   status  0  nothing appended: the method is known but no live instance
+--              serves it now. The caller is told so at once, and no request
+--              is left behind for a cbd that starts later to run after its
+--              caller gave up. (Fire-and-forget events do not come here.)
 --   status -1  unknown method: nothing appended, entryId is ""
 --   status -2  over the method's rate limit: nothing appended
 -- A request this script counted in the window is appended with ARGV[6] set,
 -- so cbd does not count it again; without a limit in KEYS[4] (no cbd has
 -- published one) cbd checks the limit itself.
-local served = redis.call('ZCOUNT', KEYS[1], ARGV[1], '+inf')
-if served == 0 and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then
-  return {-1, ''}
+local clock = redis.call('TIME')
+local served = redis.call('ZCOUNT', KEYS[1], tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000), '+inf')
+if served == 0 then
+  if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then
+    return {-1, ''}
+  end
+  return {0, ''}
 end
 local limit = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0') or 0
 local id
@@ -47,7 +56,4 @@ if limit > 0 then
 else
   id = redis.call('XADD', KEYS[3], '*', ARGV[4], ARGV[2])
 end
-if served > 0 then
-  return {1, id}
-end
-return {0, id}
+return {1, id}

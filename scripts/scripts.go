@@ -23,6 +23,16 @@ var Admit string
 //go:embed circuit.lua
 var Circuit string
 
+// Lease renews a cbd process's liveness lease on its methods; see lease.lua.
+//
+//go:embed lease.lua
+var Lease string
+
+// Unregister withdraws one cbd process's registration; see unregister.lua.
+//
+//go:embed unregister.lua
+var Unregister string
+
 var (
 	//go:embed tasks/lib.lua
 	taskLib string

@@ -368,3 +368,61 @@ func TestConsumingFollowsReadRounds(t *testing.T) {
 	}
 	waitFor(true)
 }
+
+// TestPastDeadlineDropped: requests whose caller's deadline has passed are
+// acknowledged and counted, never run, even in a large backlog, and do
+// not hold up a fresh request behind them.
+func TestPastDeadlineDropped(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	const stale = 2000
+	past := time.Now().Add(-time.Second).UnixMilli()
+	pipe := rdb.Pipeline()
+	for i := 0; i < stale; i++ {
+		ev := protocol.Event{Type: method, Payload: json.RawMessage(`{}`), Metadata: protocol.Metadata{
+			ID: fmt.Sprintf("stale-%d", i), CorrelationID: fmt.Sprintf("stale-%d", i), Deadline: past}}
+		data, err := protocol.EncodeEvent(ev)
+		if i%2 == 1 { // another encoder's layout: metadata first
+			data, err = json.Marshal(map[string]any{"metadata": ev.Metadata, "type": ev.Type, "payload": ev.Payload})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: protocol.StreamKey(method), Values: []any{protocol.StreamField, data}})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	count := func(ctx context.Context, r *registry.Request) (any, error) {
+		calls.Add(1)
+		return version()(ctx, r)
+	}
+	n := startNode(t, rdb, "n1", count, nil, RecoverConfig{})
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := rpc.New(rdb, "test").Call(cctx, method, nil, rpc.Options{}); err != nil {
+		t.Fatalf("fresh call behind the backlog: %v", err)
+	}
+	t.Logf("fresh call answered %v after cbd started on %d stale requests", time.Since(start), stale)
+	if got := calls.Load(); got != 1 {
+		t.Fatalf("handler ran %d times, want 1 (only the fresh request)", got)
+	}
+	// The last batch's stale entries are acknowledged after its fresh
+	// request is handed to a worker, so they may be counted after it is
+	// answered.
+	for end := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got := n.disp.inv.Stats().Snapshot()[method].Expired
+		p := rdb.XPending(ctx, protocol.StreamKey(method), protocol.GroupName).Val().Count
+		if got == stale && p == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("expired = %d, want %d; %d entries still pending", got, stale, p)
+		}
+	}
+	if rdb.Exists(ctx, protocol.ResponseKey("stale-0"), protocol.ResponseKey("stale-1")).Val() != 0 {
+		t.Fatal("a dropped request was answered")
+	}
+}

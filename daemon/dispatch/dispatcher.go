@@ -205,11 +205,18 @@ func (d *Dispatcher) consume(ctx context.Context, start string, b *backoff) erro
 		}
 		b.ok()
 		n := 0
+		now := time.Now().UnixMilli()
 		for _, s := range res {
+			var expired []string
 			for _, m := range s.Messages {
 				n++
+				if pastDeadline(m, now) {
+					expired = append(expired, m.ID)
+					continue
+				}
 				d.handle(ctx, s.Stream, m)
 			}
+			d.dropExpired(s.Stream, expired)
 		}
 		if start != ">" {
 			if n == 0 {
@@ -233,6 +240,41 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	panic("dispatch: reply for a stream that was not read: " + s)
+}
+
+// pastDeadline says m is a request whose caller stopped waiting before
+// now (unix ms): running it would be work nobody asked for any more (a task
+// created after its caller was told it failed). Only the envelope's
+// metadata is read (protocol.EventDeadline), so a backlog of stale
+// requests costs little more than its acknowledgements.
+func pastDeadline(m redis.XMessage, now int64) bool {
+	raw, _ := m.Values[protocol.StreamField].(string)
+	dl := protocol.EventDeadline(raw)
+	return dl > 0 && now > dl
+}
+
+// dropExpired acknowledges, without running them, the entries ids of
+// stream whose deadline had passed when they were read, and counts them.
+// If the acknowledgement fails they stay pending, are read again and
+// dropped then.
+func (d *Dispatcher) dropExpired(stream string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.rdb.XAck(ctx, stream, protocol.GroupName, ids...).Err(); err != nil {
+		d.log.Warn("acknowledging requests past their deadline", "stream", stream, "count", len(ids), "err", err)
+		return
+	}
+	d.countExpired(stream, int64(len(ids)))
+	d.log.Debug("dropped requests whose callers had given up", "stream", stream, "count", len(ids))
+}
+
+func (d *Dispatcher) countExpired(stream string, n int64) {
+	if st := d.inv.Stats(); st != nil {
+		st.recordExpired(strings.TrimPrefix(stream, protocol.StreamKeyPrefix), n)
+	}
 }
 
 // handle hands one entry to an idle worker, starts a new worker while
@@ -283,6 +325,12 @@ func (d *Dispatcher) work(first job) {
 // to the dispatcher's: a graceful stop lets started work finish.
 func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 	o := outcome{stream: stream, entryID: m.ID}
+	// Checked again here: the entry may have waited for a worker, or been
+	// taken over from a dead consumer, since it was read.
+	if pastDeadline(m, time.Now().UnixMilli()) {
+		d.countExpired(stream, 1)
+		return o
+	}
 	raw, _ := m.Values[protocol.StreamField].(string)
 	ev, err := protocol.DecodeEvent([]byte(raw))
 	if err != nil {

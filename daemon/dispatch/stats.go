@@ -26,8 +26,11 @@ type MethodStats struct {
 	Timeouts    atomic.Int64
 	RateLimited atomic.Int64
 	CircuitOpen atomic.Int64
-	LatencyNs   atomic.Int64 // sum
-	MaxNs       atomic.Int64
+	// Expired counts requests dropped unrun because their caller's
+	// deadline had passed when they were read.
+	Expired   atomic.Int64
+	LatencyNs atomic.Int64 // sum
+	MaxNs     atomic.Int64
 }
 
 // NewStats prepares counters for methods.
@@ -70,6 +73,13 @@ func (s *Stats) record(method string, d time.Duration, err *protocol.Error) {
 	m.Errors.Add(1)
 }
 
+// recordExpired counts n requests of method dropped past their deadline.
+func (s *Stats) recordExpired(method string, n int64) {
+	if m := s.methods[method]; m != nil {
+		m.Expired.Add(n)
+	}
+}
+
 // SetCallerRefusals records how many requests of each method call.lua has
 // refused for being over the rate limit (protocol.RateLimitedKey). Such
 // requests never reach cbd; Snapshot counts them as rate-limited errors.
@@ -106,6 +116,7 @@ type Snapshot struct {
 	Timeouts     int64   `json:"timeouts"`
 	RateLimited  int64   `json:"rateLimited"` // by this cbd, plus callers' refusals (shared)
 	CircuitOpen  int64   `json:"circuitOpen"`
+	Expired      int64   `json:"expired"` // dropped unrun: the caller's deadline had passed
 	AvgLatencyMs float64 `json:"avgLatencyMs"`
 	MaxLatencyMs float64 `json:"maxLatencyMs"`
 }
@@ -121,7 +132,7 @@ func (s *Stats) Snapshot() map[string]Snapshot {
 		calls := m.Calls.Load()
 		sn := Snapshot{
 			Calls: calls, Errors: m.Errors.Load(), Timeouts: m.Timeouts.Load(),
-			RateLimited: m.RateLimited.Load(), CircuitOpen: m.CircuitOpen.Load(),
+			RateLimited: m.RateLimited.Load(), CircuitOpen: m.CircuitOpen.Load(), Expired: m.Expired.Load(),
 			MaxLatencyMs: float64(m.MaxNs.Load()) / 1e6,
 		}
 		sn.RateLimited += refused[name]

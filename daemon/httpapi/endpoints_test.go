@@ -120,6 +120,7 @@ func TestMetrics(t *testing.T) {
 		`cb_rejections_total{method="task.create",reason="rate_limited"} 0`,
 		`cb_rejections_total{method="task.create",reason="circuit_open"} 0`,
 		`cb_rejections_total{method="task.create",reason="timeout"} 0`,
+		`cb_rejections_total{method="task.create",reason="expired"} 0`,
 		`cb_handler_duration_seconds_count{method="task.create",transport="http"} 2`,
 		`cb_handler_duration_seconds_count{method="system.version",transport="ws"} 1`,
 		`cb_queue_depth 1`,

@@ -1,5 +1,10 @@
 // Package instance registers a cbd as an Instance in Redis and keeps the
-// registration alive with heartbeats.
+// registration alive: a slow heartbeat renews the registration (instance.ttl),
+// and a fast lease says which processes serve which methods right now
+// (instance.lease), so callers stop waiting for a cbd within seconds of its
+// death. Each process's entries carry a nonce of its own, so a process with
+// the same instance id started while an old one shuts down keeps its
+// registration when the old one unregisters.
 package instance
 
 import (
@@ -9,11 +14,16 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
+
+// DefaultLease is the liveness lease when Instance.Lease is zero.
+const DefaultLease = 3 * time.Second
 
 // Instance is this process's registration.
 type Instance struct {
@@ -25,10 +35,23 @@ type Instance struct {
 	// served methods, published in cb:limits with every heartbeat for
 	// call.lua; with several cbd the last to heartbeat sets them.
 	Limits   map[string]int
-	TTL      time.Duration
-	Interval time.Duration
-	Version  string
-	Log      *slog.Logger
+	TTL      time.Duration // registration lifetime without a heartbeat
+	Interval time.Duration // heartbeat interval
+	// Lease is how long callers take this process as serving its methods
+	// after its last renewal; Run renews it every third of that, apart
+	// from the heartbeat, so a slow heartbeat never lets it lapse.
+	// 0 = DefaultLease.
+	Lease   time.Duration
+	Version string
+	Log     *slog.Logger
+	// Nonce tells this process's entries from those of another process
+	// with the same ID (set by New, unique per process).
+	Nonce string
+
+	// leaseMu orders renewals with StopServing, so no renewal in flight
+	// puts back the lease StopServing just withdrew.
+	leaseMu   sync.Mutex
+	withdrawn bool // StopServing was called: the lease is no longer renewed
 }
 
 // Metadata is the Instance entity's metadata.
@@ -48,10 +71,23 @@ type Resources struct {
 
 // New prepares a registration.
 func New(rdb redis.UniversalClient, id string, roles, served []string, ttl, interval time.Duration, version string, log *slog.Logger) *Instance {
-	return &Instance{rdb: rdb, ID: id, Roles: roles, Served: served, TTL: ttl, Interval: interval, Version: version, Log: log}
+	return &Instance{rdb: rdb, ID: id, Roles: roles, Served: served, TTL: ttl, Interval: interval,
+		Version: version, Log: log, Nonce: fmt.Sprintf("%d-%s", os.Getpid(), protocol.NewID())}
 }
 
-// Heartbeat writes (or renews) the registration and the serving claims.
+// Member is this process's member in protocol.ServingKey: its instance id
+// and nonce.
+func (i *Instance) Member() string { return i.ID + "/" + i.Nonce }
+
+func (i *Instance) lease() time.Duration {
+	if i.Lease > 0 {
+		return i.Lease
+	}
+	return DefaultLease
+}
+
+// Heartbeat writes (or renews) the registration, the methods and limits it
+// publishes, and the serving lease.
 func (i *Instance) Heartbeat(ctx context.Context, startedAt time.Time) error {
 	now := time.Now()
 	meta, err := json.Marshal(Metadata{
@@ -61,13 +97,9 @@ func (i *Instance) Heartbeat(ctx context.Context, startedAt time.Time) error {
 	if err != nil {
 		return fmt.Errorf("heartbeat %s: encode metadata: %w", i.ID, err)
 	}
-	until := float64(now.Add(i.TTL).UnixMilli())
 	pipe := i.rdb.Pipeline()
-	if err := queueWrite(ctx, pipe, Record{ID: i.ID, Roles: i.Roles, LastSeen: now, Metadata: meta}, i.TTL); err != nil {
+	if err := queueWrite(ctx, pipe, Record{ID: i.ID, Roles: i.Roles, LastSeen: now, Metadata: meta, Nonce: i.Nonce}, i.TTL); err != nil {
 		return fmt.Errorf("heartbeat %s: %w", i.ID, err)
-	}
-	for _, m := range i.Served {
-		pipe.ZAdd(ctx, protocol.ServingKey(m), redis.Z{Score: until, Member: i.ID})
 	}
 	if len(i.Served) > 0 {
 		pipe.SAdd(ctx, protocol.MethodsKey, toAny(i.Served)...)
@@ -82,26 +114,83 @@ func (i *Instance) Heartbeat(ctx context.Context, startedAt time.Time) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("heartbeat %s: %w", i.ID, err)
 	}
+	if _, err := i.renewLease(ctx); err != nil {
+		return fmt.Errorf("heartbeat %s: %w", i.ID, err)
+	}
 	return nil
 }
 
-// Unregister removes the registration and serving claims.
-func (i *Instance) Unregister(ctx context.Context) error {
+// StopServing withdraws this process's serving lease for good while its
+// registration lives on: a cbd that stops reading new requests (a graceful
+// shutdown finishing its in-flight ones) says so at once, so callers fail
+// fast or reach another instance instead of waiting for their deadline.
+func (i *Instance) StopServing(ctx context.Context) error {
+	i.leaseMu.Lock()
+	defer i.leaseMu.Unlock()
+	i.withdrawn = true
+	if len(i.Served) == 0 {
+		return nil
+	}
 	pipe := i.rdb.Pipeline()
-	pipe.Del(ctx, protocol.InstanceKey(i.ID))
-	pipe.ZRem(ctx, protocol.InstancesKey, i.ID)
 	for _, m := range i.Served {
-		pipe.ZRem(ctx, protocol.ServingKey(m), i.ID)
+		pipe.ZRem(ctx, protocol.ServingKey(m), i.Member())
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("stop serving %s: %w", i.ID, err)
+	}
+	return nil
+}
+
+// renewLease renews the serving lease on every served method (lease.lua)
+// and reports whether the registration hash still exists. After
+// StopServing it does nothing and reports true.
+func (i *Instance) renewLease(ctx context.Context) (registered bool, err error) {
+	i.leaseMu.Lock()
+	defer i.leaseMu.Unlock()
+	if i.withdrawn {
+		return true, nil
+	}
+	keys := make([]string, 0, 1+len(i.Served))
+	keys = append(keys, protocol.InstanceKey(i.ID))
+	for _, m := range i.Served {
+		keys = append(keys, protocol.ServingKey(m))
+	}
+	n, err := redisscript.Lease().Run(ctx, i.rdb, keys, i.Member(), i.lease().Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("renew lease: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Unregister withdraws this process's serving lease and, unless a later
+// process with the same id has registered since, its registration.
+func (i *Instance) Unregister(ctx context.Context) error {
+	keys := make([]string, 0, 2+len(i.Served))
+	keys = append(keys, protocol.InstanceKey(i.ID), protocol.InstancesKey)
+	for _, m := range i.Served {
+		keys = append(keys, protocol.ServingKey(m))
+	}
+	if err := redisscript.Unregister().Run(ctx, i.rdb, keys, i.ID, i.Member(), i.Nonce).Err(); err != nil {
 		return fmt.Errorf("unregister %s: %w", i.ID, err)
 	}
 	return nil
 }
 
-// Run heartbeats until ctx is done. The first heartbeat has already been
-// written by the caller (so callers can rely on it before Run starts).
+// Run heartbeats every Interval and renews the serving lease every third of
+// Lease until ctx is done. The first heartbeat has already been written by
+// the caller (so callers can rely on it before Run starts). The lease has a
+// goroutine of its own: a heartbeat held up by a slow Redis must not let it
+// lapse. When the lease finds the registration gone (expired, lost with
+// Redis's data, or removed by an older process with the same id), the
+// heartbeat is written at once instead of at its next tick.
 func (i *Instance) Run(ctx context.Context, startedAt time.Time) {
+	beat := make(chan struct{}, 1)
+	leaseDone := make(chan struct{})
+	go func() {
+		defer close(leaseDone)
+		i.runLease(ctx, beat)
+	}()
+	defer func() { <-leaseDone }()
 	t := time.NewTicker(i.Interval)
 	defer t.Stop()
 	failing := false
@@ -110,6 +199,7 @@ func (i *Instance) Run(ctx context.Context, startedAt time.Time) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-beat:
 		}
 		hctx, cancel := context.WithTimeout(ctx, i.Interval)
 		err := i.Heartbeat(hctx, startedAt)
@@ -121,6 +211,43 @@ func (i *Instance) Run(ctx context.Context, startedAt time.Time) {
 		case err == nil && failing:
 			i.Log.Info("heartbeat restored")
 			failing = false
+		}
+	}
+}
+
+// runLease renews the lease until ctx is done, asking for a heartbeat on
+// beat when the registration is missing.
+func (i *Instance) runLease(ctx context.Context, beat chan<- struct{}) {
+	every := max(i.lease()/3, 10*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		lctx, cancel := context.WithTimeout(ctx, every)
+		registered, err := i.renewLease(lctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			i.Log.Warn("serving lease not renewed; callers stop sending requests here when it runs out", "lease", i.lease(), "err", err)
+			failing = true
+		case err == nil && failing:
+			i.Log.Info("serving lease renewed again")
+			failing = false
+		}
+		if err == nil && !registered {
+			select {
+			case beat <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

@@ -14,8 +14,11 @@ import (
 
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var srv *testenv.Redis
 
@@ -155,5 +158,157 @@ func TestClassify(t *testing.T) {
 		if got := Classify(c.rec, now, 20*time.Second, 45*time.Second); got != c.want {
 			t.Errorf("case %d: %s, want %s", i, got, c.want)
 		}
+	}
+}
+
+// callStatus asks call.lua, as cb does, whether a request for method would
+// be appended: 1 appended and served, 0 nothing appended (nobody serves it).
+func callStatus(t *testing.T, rdb redis.UniversalClient, method string) int64 {
+	t.Helper()
+	ev := protocol.Event{Type: method, Payload: json.RawMessage(`{}`), Metadata: protocol.Metadata{ID: protocol.NewID()}}
+	_, data, err := protocol.PrepareCall(context.Background(), &ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := redisscript.Call().Run(context.Background(), rdb,
+		[]string{protocol.ServingKey(method), protocol.MethodsKey, protocol.StreamKey(method),
+			protocol.LimitsKey, protocol.RequestRateKey(ev), protocol.RateLimitedKey},
+		time.Now().UnixMilli(), data, method, protocol.StreamField, ev.Metadata.ID, protocol.StreamRateCheckedField).Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0].(int64)
+}
+
+// TestLeaseLapsesWithTheProcess: while Run renews the lease callers are
+// served; once renewals stop (the process died: no unregister) callers are
+// refused within one lease, and nothing is appended for them.
+func TestLeaseLapsesWithTheProcess(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	const m = "system.version"
+	inst := New(rdb, "cbd-1", nil, []string{m}, time.Minute, time.Hour, "v1", quietLog)
+	inst.Lease = 300 * time.Millisecond
+	if err := inst.Heartbeat(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, die := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); inst.Run(runCtx, time.Now()) }()
+	for i := 0; i < 5; i++ { // well past one lease: renewals keep it
+		time.Sleep(150 * time.Millisecond)
+		if s := callStatus(t, rdb, m); s != 1 {
+			t.Fatalf("status %d while the lease is renewed", s)
+		}
+	}
+	die()
+	<-done
+	died := time.Now()
+	for callStatus(t, rdb, m) != 0 {
+		if time.Since(died) > time.Second {
+			t.Fatal("still served 1s after renewals stopped (lease 300ms)")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n := rdb.XLen(ctx, protocol.StreamKey(m)).Val()
+	if s := callStatus(t, rdb, m); s != 0 || rdb.XLen(ctx, protocol.StreamKey(m)).Val() != n {
+		t.Fatalf("status %d: a request nobody serves was appended", s)
+	}
+	// The registration (instance.ttl) outlives the lease.
+	if rdb.Exists(ctx, protocol.InstanceKey("cbd-1")).Val() != 1 {
+		t.Fatal("registration gone with the lease")
+	}
+}
+
+// TestUnregisterIsPerProcess: an old process with the same instance id
+// unregistering after a new one registered removes only its own entries.
+func TestUnregisterIsPerProcess(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	const m = "system.version"
+	old := New(rdb, "cbd-1", nil, []string{m}, time.Minute, time.Hour, "v1", quietLog)
+	cur := New(rdb, "cbd-1", nil, []string{m}, time.Minute, time.Hour, "v1", quietLog)
+	if old.Nonce == cur.Nonce {
+		t.Fatal("two processes share a nonce")
+	}
+	for _, i := range []*Instance{old, cur} {
+		if err := i.Heartbeat(ctx, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := old.Unregister(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := callStatus(t, rdb, m); s != 1 {
+		t.Fatalf("status %d after the old process unregistered", s)
+	}
+	if got := rdb.HGet(ctx, protocol.InstanceKey("cbd-1"), "nonce").Val(); got != cur.Nonce {
+		t.Fatalf("registration nonce %q, want the new process's", got)
+	}
+	if rdb.ZScore(ctx, protocol.InstancesKey, "cbd-1").Err() != nil {
+		t.Fatal("instance id gone from cb:instances")
+	}
+	if err := cur.Unregister(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := callStatus(t, rdb, m); s != 0 {
+		t.Fatalf("status %d after both unregistered", s)
+	}
+	if rdb.Exists(ctx, protocol.InstanceKey("cbd-1")).Val() != 0 || rdb.ZCard(ctx, protocol.InstancesKey).Val() != 0 {
+		t.Fatal("registration left after the last process unregistered")
+	}
+}
+
+// TestLeaseRestoresRegistration: a registration removed under a running
+// process (an older process's unregister, Redis losing its data) is
+// written again within one lease renewal, not at the next heartbeat.
+func TestLeaseRestoresRegistration(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	inst := New(rdb, "cbd-1", nil, []string{"system.version"}, time.Minute, time.Hour, "v1", quietLog)
+	inst.Lease = 300 * time.Millisecond
+	if err := inst.Heartbeat(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); inst.Run(runCtx, time.Now()) }()
+	defer func() { stop(); <-done }()
+	rdb.FlushAll(ctx)
+	gone := time.Now()
+	for rdb.Exists(ctx, protocol.InstanceKey("cbd-1")).Val() == 0 || rdb.SIsMember(ctx, protocol.MethodsKey, "system.version").Val() == false {
+		if time.Since(gone) > 2*time.Second {
+			t.Fatal("registration not restored within 2s (lease 300ms, heartbeat 1h)")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestStopServing: a process that stops reading withdraws its lease at once
+// and does not renew it, while its registration stays.
+func TestStopServing(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	const m = "system.version"
+	inst := New(rdb, "cbd-1", nil, []string{m}, time.Minute, time.Hour, "v1", quietLog)
+	inst.Lease = 300 * time.Millisecond
+	if err := inst.Heartbeat(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); inst.Run(runCtx, time.Now()) }()
+	defer func() { stop(); <-done }()
+	if err := inst.StopServing(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if s := callStatus(t, rdb, m); s != 0 {
+			t.Fatalf("status %d after StopServing", s)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	if rdb.Exists(ctx, protocol.InstanceKey("cbd-1")).Val() != 1 {
+		t.Fatal("registration gone")
 	}
 }

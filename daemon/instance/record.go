@@ -36,6 +36,10 @@ type Record struct {
 	LastSeen time.Time
 	// Metadata is a JSON object (nil is stored as {}).
 	Metadata json.RawMessage
+	// Nonce, when set, is stored as the field nonce: it names the process
+	// that wrote the registration, so that process's unregister removes
+	// only its own (cbd itself; registered workers leave it empty).
+	Nonce string
 	// Expired is set by List for an id still in protocol.InstancesKey whose
 	// hash has expired: only ID and LastSeen (the zset score) are known.
 	Expired bool
@@ -78,8 +82,12 @@ func queueWrite(ctx context.Context, pipe redis.Pipeliner, rec Record, ttl time.
 		seen = time.Now()
 	}
 	key := protocol.InstanceKey(rec.ID)
-	pipe.HSet(ctx, key, "id", rec.ID, "roles", string(roles), "health", health,
-		"lastSeen", seen.UnixMilli(), "metadata", string(meta))
+	fields := []any{"id", rec.ID, "roles", string(roles), "health", health,
+		"lastSeen", seen.UnixMilli(), "metadata", string(meta)}
+	if rec.Nonce != "" {
+		fields = append(fields, "nonce", rec.Nonce)
+	}
+	pipe.HSet(ctx, key, fields...)
 	pipe.PExpire(ctx, key, ttl)
 	pipe.ZAdd(ctx, protocol.InstancesKey, redis.Z{Score: float64(seen.UnixMilli()), Member: rec.ID})
 	return nil

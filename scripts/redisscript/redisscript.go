@@ -23,6 +23,8 @@ var (
 	Call        = lazy(func() string { return scripts.Call })
 	Admit       = lazy(func() string { return scripts.Admit })
 	Circuit     = lazy(func() string { return scripts.Circuit })
+	Lease       = lazy(func() string { return scripts.Lease })
+	Unregister  = lazy(func() string { return scripts.Unregister })
 	TaskCreate  = task(scripts.TaskCreate)
 	TaskClaim   = task(scripts.TaskClaim)
 	TaskFinish  = task(scripts.TaskFinish)

@@ -387,9 +387,13 @@ func (h *handlers) getState(ctx context.Context, req *registry.Request) (any, er
 
 // MetricsResult is system.metrics' answer.
 type MetricsResult struct {
-	QueueDepth      int64                        `json:"queueDepth"`
-	TasksByStatus   map[string]int               `json:"tasksByStatus"`
-	EventsProcessed int64                        `json:"eventsProcessed"`
+	QueueDepth      int64          `json:"queueDepth"`
+	TasksByStatus   map[string]int `json:"tasksByStatus"`
+	EventsProcessed int64          `json:"eventsProcessed"`
+	// RequestsExpired counts requests dropped unrun because their caller's
+	// deadline had passed when this instance read them (per method in
+	// Handlers' expired).
+	RequestsExpired int64                        `json:"requestsExpired"`
 	Handlers        map[string]dispatch.Snapshot `json:"handlers"`
 }
 
@@ -410,6 +414,7 @@ func (h *handlers) metrics(ctx context.Context, req *registry.Request) (any, err
 	}
 	for _, sn := range res.Handlers {
 		res.EventsProcessed += sn.Calls
+		res.RequestsExpired += sn.Expired
 	}
 	return res, nil
 }
