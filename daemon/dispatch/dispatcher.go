@@ -263,8 +263,8 @@ func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 		return o
 	}
 	o.ev = ev
-	checked, _ := m.Values[protocol.StreamRateCheckedField].(string)
-	res, perr, crashed := d.inv.InvokeDelivery(context.Background(), ev, checked == "1")
+	rateMark, _ := m.Values[protocol.StreamRateCheckedField].(string)
+	res, perr, crashed := d.inv.InvokeDelivery(context.Background(), ev, rateMark)
 	if crashed {
 		o.noAck = true
 		d.crashMu.Lock()

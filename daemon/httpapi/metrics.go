@@ -54,7 +54,7 @@ var (
 	errorsDesc = prometheus.NewDesc("cb_handler_errors_total",
 		"Handler calls that ended in an error, by method.", []string{"method"}, nil)
 	rejectionsDesc = prometheus.NewDesc("cb_rejections_total",
-		"Calls rejected by rate limit, open circuit or timeout, by method.", []string{"method", "reason"}, nil)
+		"Calls rejected by rate limit, open circuit or timeout, or (reason shed) run over the rate limit without their extras, by method.", []string{"method", "reason"}, nil)
 	queueDepthDesc = prometheus.NewDesc("cb_queue_depth", "Pending tasks in the queue.", nil, nil)
 	tasksDesc      = prometheus.NewDesc("cb_tasks", "Tasks by status.", []string{"status"}, nil)
 	instancesDesc  = prometheus.NewDesc("cb_instances", "Live cbd instances.", nil, nil)
@@ -80,6 +80,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.RateLimited), method, "rate_limited")
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.CircuitOpen), method, "circuit_open")
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.Timeouts), method, "timeout")
+		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.Shed), method, "shed")
 	}
 }
 
