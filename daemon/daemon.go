@@ -196,6 +196,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		Batch:       cfg.Int("dispatch.batch"),
 		Block:       cfg.Duration("dispatch.block"),
 		ResponseTTL: cfg.Duration("dispatch.response_ttl"),
+		MaxPayload:  cfg.Int("events.max_payload_bytes"),
 		Recover: dispatch.RecoverConfig{
 			ClaimIdle:     cfg.Duration("dispatch.claim_idle"),
 			MaxDeliveries: int64(cfg.Int("dispatch.max_deliveries")),

@@ -45,6 +45,12 @@ const StreamRateCheckedField = "ratechecked"
 // cbd evaluates the rules and sheds only the extras (audit, event copies).
 const StreamRateShed = "shed"
 
+// StreamRecordField marks a stream entry that is a capped copy of a request
+// already handled, kept for the record (events.max_payload_bytes); its
+// value is the size in bytes of the original entry. cbd acknowledges such
+// an entry without handling it.
+const StreamRecordField = "record"
+
 // EncodeEvent encodes ev for a stream entry. Unlike json.Marshal it copies
 // the payload as is (no re-validation or compaction of what may be
 // megabytes), so the payload must already be valid JSON.

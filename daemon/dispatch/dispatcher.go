@@ -26,7 +26,10 @@ type Config struct {
 	Batch       int           // XREADGROUP COUNT (64)
 	Block       time.Duration // XREADGROUP BLOCK (1s)
 	ResponseTTL time.Duration // TTL of cb:response:{id} (60s)
-	Recover     RecoverConfig
+	// MaxPayload: a handled entry larger than this is replaced by a capped
+	// copy (events.max_payload_bytes; 0 = keep entries whole). See kept.go.
+	MaxPayload int
+	Recover    RecoverConfig
 }
 
 // Dispatcher consumes the streams of the methods an instance serves.
@@ -68,6 +71,7 @@ type outcome struct {
 	ev              protocol.Event
 	resp            []byte // nil: no answer wanted
 	noAck           bool   // the handler crashed: leave the entry pending
+	kept            []any  // the capped copy to keep instead (see kept.go)
 }
 
 // New builds a dispatcher for methods.
@@ -256,10 +260,14 @@ func (d *Dispatcher) work(first job) {
 // to the dispatcher's: a graceful stop lets started work finish.
 func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 	o := outcome{stream: stream, entryID: m.ID}
+	if _, ok := m.Values[protocol.StreamRecordField]; ok {
+		return o // a capped copy kept for the record: acknowledged only
+	}
 	raw, _ := m.Values[protocol.StreamField].(string)
 	ev, err := protocol.DecodeEvent([]byte(raw))
 	if err != nil {
 		d.log.Warn("dropping malformed stream entry", "stream", stream, "id", m.ID, "err", err)
+		o.kept = d.keptCopy(raw, protocol.Event{})
 		return o
 	}
 	o.ev = ev
@@ -272,6 +280,8 @@ func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 			d.crashes[m.ID] = perr.Message
 		}
 		d.crashMu.Unlock()
+	} else {
+		o.kept = d.keptCopy(raw, ev)
 	}
 	if ev.Metadata.CorrelationID == "" {
 		if perr != nil {
@@ -359,6 +369,7 @@ func (d *Dispatcher) flush(batch []outcome) {
 			}
 			if !o.noAck {
 				pipe.XAck(ctx, o.stream, protocol.GroupName, o.entryID)
+				replaceKept(ctx, pipe, o)
 			}
 		}
 		_, err := pipe.Exec(ctx)
