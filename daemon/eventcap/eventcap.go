@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -35,7 +37,9 @@ func Payload(payload []byte, max int) []byte {
 	if !gjson.ValidBytes(payload) {
 		return whole
 	}
-	r := gjson.ParseBytes(payload)
+	// gjson works on strings; payload is neither changed nor kept meanwhile,
+	// and a copy of what may be megabytes is what this package is to spare.
+	r := gjson.Parse(unsafe.String(unsafe.SliceData(payload), len(payload)))
 	var b bytes.Buffer
 	for limit := max / 2; limit >= minString; limit /= 4 {
 		b.Reset()
@@ -119,7 +123,10 @@ func (w *writer) value(r gjson.Result, depth int) {
 		}
 		w.b.WriteByte(']')
 	case r.Type == gjson.String && len(r.Raw) > w.limit+2:
-		s := r.String()
+		s := r.Raw[1 : len(r.Raw)-1]
+		if strings.IndexByte(s, '\\') >= 0 {
+			s = r.String() // escapes: decode (a copy); else the raw text is the string
+		}
 		keep := w.limit
 		if w.budget >= 0 {
 			keep = min(keep, max(w.budget-w.b.Len()-reserve*(depth+1), 0))
