@@ -73,7 +73,7 @@ func TestLargeHookInputsKeptCapped(t *testing.T) {
 	memBefore := usedMemory(t, e)
 	rssBefore := rssKB(e.d.Cmd.Process.Pid)
 
-	filler := strings.Repeat("a", size)
+	filler := strings.Repeat("a", size-256) // the whole input within hook.max_input_bytes
 	write := []byte(`{"session_id":"big","hook_event_name":"PreToolUse","cwd":"/tmp","tool_name":"Write","tool_input":{"file_path":"/tmp/x","content":"` + filler + `END-OF-FILE-MARK"}}`)
 	bash := []byte(`{"session_id":"big","hook_event_name":"PreToolUse","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"rm -rf /","description":"` + filler + `"}}`)
 	start := time.Now()
