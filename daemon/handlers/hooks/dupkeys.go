@@ -3,6 +3,7 @@ package hooks
 import (
 	"bytes"
 	"errors"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -32,8 +33,14 @@ func duplicateKey(raw []byte) (string, bool, error) {
 	if !gjson.ValidBytes(raw) {
 		return "", false, errNotJSON
 	}
-	k, ok := findDuplicate(gjson.ParseBytes(raw))
+	k, ok := findDuplicate(parse(raw))
 	return k, ok, nil
+}
+
+// parse reads raw with gjson without copying it (gjson.ParseBytes copies
+// what may be megabytes); raw is neither changed nor kept meanwhile.
+func parse(raw []byte) gjson.Result {
+	return gjson.Parse(unsafe.String(unsafe.SliceData(raw), len(raw)))
 }
 
 func findDuplicate(r gjson.Result) (dup string, found bool) {
@@ -69,7 +76,7 @@ func findDuplicate(r gjson.Result) (dup string, found bool) {
 func lastWins(raw []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(len(raw))
-	writeLastWins(&b, gjson.ParseBytes(raw))
+	writeLastWins(&b, parse(raw))
 	return b.Bytes()
 }
 

@@ -145,11 +145,25 @@ func Decide(engine *policy.Engine, hookType string, params json.RawMessage) (pro
 // fields are read with exact-case names, as JavaScript reads them (not
 // encoding/json's case-insensitive matching).
 func decide(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, string, error) {
-	in, err := policy.ParseInput(params)
-	if err != nil {
-		return protocol.HookResult{}, "", &protocol.Error{Code: protocol.CodeInvalidParams, Message: fmt.Sprintf("hook input: %v", err)}
+	r := parse(params)
+	if !r.IsObject() {
+		return protocol.HookResult{}, "", &protocol.Error{Code: protocol.CodeInvalidParams, Message: "hook input: not a JSON object"}
 	}
-	in.Event = hookType
+	in := policy.Input{
+		Event:    hookType,
+		ToolName: r.Get("tool_name").String(),
+		Cwd:      r.Get("cwd").String(),
+		Prompt:   r.Get("prompt").String(),
+		Raw:      params,
+	}
+	if ti := r.Get("tool_input"); ti.Exists() {
+		// A slice of params, not a copy: tool_input is most of a large input.
+		if ti.Index > 0 && ti.Index+len(ti.Raw) <= len(params) {
+			in.ToolInput = params[ti.Index : ti.Index+len(ti.Raw) : ti.Index+len(ti.Raw)]
+		} else {
+			in.ToolInput = json.RawMessage(ti.Raw)
+		}
+	}
 	d := engine.Evaluate(in)
 	res := protocol.HookResult{
 		Decision:          d.Action,
