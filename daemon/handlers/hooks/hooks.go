@@ -88,6 +88,9 @@ func Handlers(d Deps) []registry.Handler {
 					if len(tool) > maxAuditTool {
 						tool = strings.ToValidUTF8(tool[:maxAuditTool], "")
 					}
+					// tool points into the input (see parse); the record is
+					// written later and must not hold all of it.
+					tool = strings.Clone(tool)
 					d.Audit(store.AuditRecord{
 						ID: req.Event.Metadata.ID, Time: start, SessionID: req.Event.Metadata.SessionID,
 						Event: req.Event.Type, Tool: tool, Decision: decision, RuleIDs: res.RuleIDs,
