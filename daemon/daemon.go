@@ -146,7 +146,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		return m == "closed"
 	}
 	var handlers []registry.Handler
-	hookDeps := hooks.Deps{Engine: d.rules.Engine, Todos: todos, FailClosed: failClosed, InstanceID: id}
+	dupKeys := cfg.String("hook.duplicate_keys")
+	if dupKeys != hooks.DuplicateKeysLast && dupKeys != hooks.DuplicateKeysRefuse {
+		d.Close()
+		return nil, fmt.Errorf("config hook.duplicate_keys: %q is neither %s nor %s", dupKeys, hooks.DuplicateKeysLast, hooks.DuplicateKeysRefuse)
+	}
+	hookDeps := hooks.Deps{Engine: d.rules.Engine, Todos: todos, FailClosed: failClosed, InstanceID: id, DuplicateKeys: dupKeys}
 	if cfg.Bool("hook.audit") {
 		d.audit = audit.NewWriter(d.store, d.rdb, id, 4096, log)
 		hookDeps.Audit = d.audit.Record
@@ -221,6 +226,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		Batch:       cfg.Int("dispatch.batch"),
 		Block:       cfg.Duration("dispatch.block"),
 		ResponseTTL: cfg.Duration("dispatch.response_ttl"),
+		MaxPayload:  cfg.Int("events.max_payload_bytes"),
 		Recover: dispatch.RecoverConfig{
 			ClaimIdle:     cfg.Duration("dispatch.claim_idle"),
 			MaxDeliveries: int64(cfg.Int("dispatch.max_deliveries")),

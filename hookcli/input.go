@@ -23,7 +23,9 @@ type HookInput struct {
 var ErrInputTooLarge = errors.New("hook input too large")
 
 // ParseHookInput checks that data is one JSON object whose common fields have
-// the right types. Unknown fields are ignored.
+// the right types. Unknown fields are ignored. Fields are read as Claude
+// Code (JavaScript) reads them: by their exact name (encoding/json would
+// match "Session_ID" to session_id), the last of a name given twice.
 func ParseHookInput(data []byte) (HookInput, error) {
 	data = bytes.TrimSpace(data)
 	var in HookInput
@@ -33,15 +35,51 @@ func ParseHookInput(data []byte) (HookInput, error) {
 	if data[0] != '{' {
 		return in, fmt.Errorf("invalid input: expected a JSON object on stdin, got %q", preview(data))
 	}
-	if err := json.Unmarshal(data, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return in, fmt.Errorf("invalid hook input: field %s must be a %s, not %s", te.Field, te.Type, te.Value)
-		}
+	var fields map[string]jsField
+	if err := json.Unmarshal(data, &fields); err != nil {
 		return in, fmt.Errorf("invalid JSON on stdin: %w", err)
+	}
+	for name, dst := range map[string]*string{"session_id": &in.SessionID, "hook_event_name": &in.HookEventName, "tool_name": &in.ToolName} {
+		f, ok := fields[name]
+		switch {
+		case !ok || f.kind == 'n': // absent or null: empty, as before
+		case f.kind != '"':
+			return in, fmt.Errorf("invalid hook input: field %s must be a string, not %s", name, kindName(f.kind))
+		default:
+			*dst = f.str
+		}
 	}
 	in.Raw = data
 	return in, nil
+}
+
+// jsField is one top-level member of the hook JSON as ParseHookInput keeps
+// it: a string's value, else only the first byte of its JSON (its kind).
+// Decoding into it copies no large value.
+type jsField struct {
+	str  string
+	kind byte
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *jsField) UnmarshalJSON(b []byte) error {
+	f.kind = b[0]
+	if f.kind == '"' {
+		return json.Unmarshal(b, &f.str)
+	}
+	return nil
+}
+
+func kindName(k byte) string {
+	switch k {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	}
+	return "number"
 }
 
 func preview(b []byte) string {

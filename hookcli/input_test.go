@@ -1,6 +1,7 @@
 package hookcli
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,12 @@ func TestParseHookInput(t *testing.T) {
 		{"wrong type", `{"session_id":123}`, "field session_id must be a string", ""},
 		{"wrong type tool", `{"tool_name":{"a":1}}`, "field tool_name must be a string", ""},
 		{"trailing garbage", `{"session_id":"s"} x`, "invalid JSON", ""},
+		{"null", `{"session_id":null}`, "", ""},
+		// As JavaScript reads it: the last of a duplicated name, exact names.
+		{"duplicate", `{"session_id":"a","session_id":"b"}`, "", "b"},
+		{"case differs", `{"session_id":"a","Session_ID":"b"}`, "", "a"},
+		{"case differs only", `{"SESSION_ID":"b"}`, "", ""},
+		{"escaped name", `{"session_id":"a","session\u005fid":"b"}`, "", "b"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -45,11 +52,25 @@ func FuzzParseHookInput(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Add([]byte(``))
 	f.Add([]byte(`{"a":"\u0000\ud800"}`))
+	f.Add([]byte(`{"session_id":"a","Session_Id":"b","session_id":"c","hook_event_name":"PreToolUse","HOOK_EVENT_NAME":"Stop"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in, err := ParseHookInput(data)
 		if err == nil {
 			if len(in.Raw) == 0 || in.Raw[0] != '{' {
 				t.Fatalf("accepted input that is not an object: %q", data)
+			}
+			// The fields are what a JavaScript reader finds: exact names,
+			// the last value of a name given twice (as decoding into a Go
+			// map does).
+			var m map[string]any
+			if err := json.Unmarshal(in.Raw, &m); err != nil {
+				t.Fatalf("accepted %q that is not a JSON object: %v", data, err)
+			}
+			for name, got := range map[string]string{"session_id": in.SessionID, "hook_event_name": in.HookEventName, "tool_name": in.ToolName} {
+				want, _ := m[name].(string)
+				if got != want {
+					t.Fatalf("%q: %s = %q, want %q", data, name, got, want)
+				}
 			}
 		} else if err.Error() == "" {
 			t.Fatal("empty error message")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -49,7 +50,8 @@ func CallStatusError(method string, status int64) *Error {
 
 // StatusRateLimited is call.lua's status for a request over its rate
 // limit: nothing was appended; the reply's second and third elements are
-// the milliseconds until a retry can pass and the limit.
+// the milliseconds until a retry can pass and the limit. A hook request
+// never gets it: over the limit it is appended marked StreamRateShed.
 const StatusRateLimited = -2
 
 // CallReplyError is what the caller of ev gets for call.lua's reply
@@ -67,6 +69,13 @@ func CallReplyError(ev Event, reply []any) *Error {
 	}
 	return CallStatusError(ev.Type, status)
 }
+
+// ShedsOverLimit reports whether a request of method over its rate limit
+// still runs, in shed mode (rules evaluated, extras such as audit detail
+// skipped), instead of being refused: true for the hook methods, whose
+// answer must not depend on how many requests others send under the same
+// session id. call.lua applies the same test to the method name.
+func ShedsOverLimit(method string) bool { return strings.HasPrefix(method, "hook.") }
 
 // RateLimitedError is the error of a request over its rate limit, whether
 // call.lua or cbd's guard found it so.

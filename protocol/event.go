@@ -36,9 +36,22 @@ type Metadata struct {
 // StreamField is the single stream entry field holding the JSON envelope.
 const StreamField = "event"
 
-// StreamRateCheckedField is set ("1") on a request entry whose rate limit
-// call.lua has already checked and counted, so cbd does not count it again.
+// StreamRateCheckedField is set on a request entry whose rate limit
+// call.lua has already checked, so cbd does not check it again: "1" within
+// the limit (and counted), StreamRateShed over it.
 const StreamRateCheckedField = "ratechecked"
+
+// StreamRateShed is StreamRateCheckedField's value on a hook request over
+// its rate limit. Hook requests are never refused for their rate (the
+// decision must not depend on what others send under the same session id):
+// cbd evaluates the rules and sheds only the extras (audit, event copies).
+const StreamRateShed = "shed"
+
+// StreamRecordField marks a stream entry that is a capped copy of a request
+// already handled, kept for the record (events.max_payload_bytes); its
+// value is the size in bytes of the original entry. cbd acknowledges such
+// an entry without handling it.
+const StreamRecordField = "record"
 
 // EncodeEvent encodes ev for a stream entry. Unlike json.Marshal it copies
 // the payload as is (no re-validation or compaction of what may be

@@ -17,6 +17,12 @@
 -- ARGV[5] the request's event id (its member in the window)
 -- ARGV[6] the stream entry field that says the rate limit was checked
 --
+-- A hook request (method "hook.*") is never refused for its rate limit: a
+-- hook's decision must not depend on how many requests others send under
+-- its session id. Over the limit it is appended with ARGV[6] = "shed", and
+-- cbd still evaluates its rules but sheds the expensive extras (audit
+-- detail, persistence, event copies), counting it.
+--
 -- Returns {status, entryId} or, rate limited, {-2, retryAfterMs, limit}:
 --   status  1  appended, and at least one live instance serves the method
 --   status  0  nothing appended: the method is known but no live instance
@@ -24,12 +30,14 @@
 --              is left behind for a cbd that starts later to run after its
 --              caller gave up. (Fire-and-forget events do not come here.)
 --   status -1  unknown method: nothing appended, entryId is ""
---   status -2  over the method's rate limit: nothing appended
+--   status -2  over the method's rate limit: nothing appended (never for
+--              a hook request, see above)
 -- A request this script counted in the window is appended with ARGV[6] set,
 -- so cbd does not count it again; without a limit in KEYS[4] (no cbd has
 -- published one) cbd checks the limit itself.
 local clock = redis.call('TIME')
-local served = redis.call('ZCOUNT', KEYS[1], tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000), '+inf')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local served = redis.call('ZCOUNT', KEYS[1], now, '+inf')
 if served == 0 then
   if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then
     return {-1, ''}
@@ -39,10 +47,14 @@ end
 local limit = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0') or 0
 local id
 if limit > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 1000)
-  if redis.call('ZCARD', KEYS[5]) >= limit then
+  local mark = '1'
+  if redis.call('ZCARD', KEYS[5]) < limit then
+    redis.call('ZADD', KEYS[5], now, ARGV[5])
+    redis.call('PEXPIRE', KEYS[5], 1000)
+  elseif string.sub(ARGV[3], 1, 5) == 'hook.' then
+    mark = 'shed'
+  else
     local oldest = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
     local retry = 1000
     if oldest[2] then retry = tonumber(oldest[2]) + 1000 - now end
@@ -50,9 +62,7 @@ if limit > 0 then
     redis.call('HINCRBY', KEYS[6], ARGV[3], 1)
     return {-2, retry, limit}
   end
-  redis.call('ZADD', KEYS[5], now, ARGV[5])
-  redis.call('PEXPIRE', KEYS[5], 1000)
-  id = redis.call('XADD', KEYS[3], '*', ARGV[4], ARGV[2], ARGV[6], '1')
+  id = redis.call('XADD', KEYS[3], '*', ARGV[4], ARGV[2], ARGV[6], mark)
 else
   id = redis.call('XADD', KEYS[3], '*', ARGV[4], ARGV[2])
 end

@@ -20,6 +20,9 @@ import (
 //	input validation → rate limit → circuit breaker → timeout →
 //	handler (panics recovered) → output validation
 //
+// A method that protocol.ShedsOverLimit (the hooks) is never refused for
+// its rate limit: over it, the handler runs in shed mode (Request.Shed),
+// counted in Stats.
 // (the handlers persist through the store before they return).
 // Every transport calls Invoke, so the chain is the same everywhere.
 type Invoker struct {
@@ -47,22 +50,23 @@ func (in *Invoker) Registry() *registry.Registry { return in.reg }
 
 // Invoke runs ev through the chain.
 func (in *Invoker) Invoke(ctx context.Context, ev protocol.Event) (json.RawMessage, *protocol.Error) {
-	res, perr, _ := in.InvokeDelivery(ctx, ev, false)
+	res, perr, _ := in.InvokeDelivery(ctx, ev, "")
 	return res, perr
 }
 
 // InvokeDelivery is Invoke that also reports whether the handler crashed
 // (panicked): the Redis dispatcher then leaves the entry pending for
 // redelivery and, after dispatch.max_deliveries, dead-letters it.
-// rateChecked says call.lua already counted the request against its rate
-// limit (the entry carries protocol.StreamRateCheckedField).
-func (in *Invoker) InvokeDelivery(ctx context.Context, ev protocol.Event, rateChecked bool) (json.RawMessage, *protocol.Error, bool) {
+// rateMark is the entry's protocol.StreamRateCheckedField: call.lua
+// already checked the request against its rate limit ("1"), or found a
+// hook request over it (protocol.StreamRateShed); "" when unchecked.
+func (in *Invoker) InvokeDelivery(ctx context.Context, ev protocol.Event, rateMark string) (json.RawMessage, *protocol.Error, bool) {
 	start := time.Now()
 	h, ok := in.reg.Lookup(ev.Type)
 	if !ok {
 		return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + ev.Type}, false
 	}
-	res, perr := in.invoke(ctx, h, ev, rateChecked)
+	res, perr := in.invoke(ctx, h, ev, rateMark)
 	in.stats.record(ev.Type, time.Since(start), perr)
 	crashed := perr != nil && perr.Data == errDataPanic
 	if crashed {
@@ -74,7 +78,7 @@ func (in *Invoker) InvokeDelivery(ctx context.Context, ev protocol.Event, rateCh
 // errDataPanic marks (by identity) the error a recovered panic becomes.
 var errDataPanic = &struct{ panicked bool }{true}
 
-func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.Event, rateChecked bool) (json.RawMessage, *protocol.Error) {
+func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.Event, rateMark string) (json.RawMessage, *protocol.Error) {
 	params := ev.Payload
 	if len(params) == 0 || string(params) == "null" {
 		params = json.RawMessage("{}")
@@ -86,8 +90,14 @@ func (in *Invoker) invoke(ctx context.Context, h *registry.Handler, ev protocol.
 	var adm admission
 	if in.guard != nil {
 		var perr *protocol.Error
-		if adm, perr = in.guard.Admit(ctx, h, ev, rateChecked); perr != nil {
+		if adm, perr = in.guard.Admit(ctx, h, ev, rateMark); perr != nil {
 			return in.fallback(h, req, perr)
+		}
+		if adm.shed {
+			// Over the rate limit, yet the answer must be the one it would
+			// be without the flood: run the handler, minus its extras.
+			req.Shed = true
+			in.stats.shed(h.Event)
 		}
 	}
 	timeout := h.Timeout

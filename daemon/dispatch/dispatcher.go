@@ -26,7 +26,10 @@ type Config struct {
 	Batch       int           // XREADGROUP COUNT (64)
 	Block       time.Duration // XREADGROUP BLOCK (1s)
 	ResponseTTL time.Duration // TTL of cb:response:{id} (60s)
-	Recover     RecoverConfig
+	// MaxPayload: a handled entry larger than this is replaced by a capped
+	// copy (events.max_payload_bytes; 0 = keep entries whole). See kept.go.
+	MaxPayload int
+	Recover    RecoverConfig
 }
 
 // Dispatcher consumes the streams of the methods an instance serves.
@@ -72,6 +75,7 @@ type outcome struct {
 	ev              protocol.Event
 	resp            []byte // nil: no answer wanted
 	noAck           bool   // the handler crashed: leave the entry pending
+	kept            []any  // the capped copy to keep instead (see kept.go)
 }
 
 // New builds a dispatcher for methods.
@@ -210,7 +214,9 @@ func (d *Dispatcher) consume(ctx context.Context, start string, b *backoff) erro
 			var expired []string
 			for _, m := range s.Messages {
 				n++
-				if pastDeadline(m, now) {
+				// An oversized entry goes to a worker even when expired,
+				// so that it is replaced by its capped copy.
+				if pastDeadline(m, now) && !d.oversized(m) {
 					expired = append(expired, m.ID)
 					continue
 				}
@@ -251,6 +257,13 @@ func pastDeadline(m redis.XMessage, now int64) bool {
 	raw, _ := m.Values[protocol.StreamField].(string)
 	dl := protocol.EventDeadline(raw)
 	return dl > 0 && now > dl
+}
+
+// oversized says m is larger than events.max_payload_bytes: it is kept
+// only as a capped copy (see kept.go).
+func (d *Dispatcher) oversized(m redis.XMessage) bool {
+	raw, _ := m.Values[protocol.StreamField].(string)
+	return d.cfg.MaxPayload > 0 && len(raw) > d.cfg.MaxPayload
 }
 
 // dropExpired acknowledges, without running them, the entries ids of
@@ -325,21 +338,29 @@ func (d *Dispatcher) work(first job) {
 // to the dispatcher's: a graceful stop lets started work finish.
 func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 	o := outcome{stream: stream, entryID: m.ID}
+	if _, ok := m.Values[protocol.StreamRecordField]; ok {
+		return o // a capped copy kept for the record: acknowledged only
+	}
+	raw, _ := m.Values[protocol.StreamField].(string)
 	// Checked again here: the entry may have waited for a worker, or been
 	// taken over from a dead consumer, since it was read.
 	if pastDeadline(m, time.Now().UnixMilli()) {
 		d.countExpired(stream, 1)
+		if d.oversized(m) {
+			ev, _ := protocol.DecodeEvent([]byte(raw))
+			o.kept = d.keptCopy(raw, ev)
+		}
 		return o
 	}
-	raw, _ := m.Values[protocol.StreamField].(string)
 	ev, err := protocol.DecodeEvent([]byte(raw))
 	if err != nil {
 		d.log.Warn("dropping malformed stream entry", "stream", stream, "id", m.ID, "err", err)
+		o.kept = d.keptCopy(raw, protocol.Event{})
 		return o
 	}
 	o.ev = ev
-	checked, _ := m.Values[protocol.StreamRateCheckedField].(string)
-	res, perr, crashed := d.inv.InvokeDelivery(context.Background(), ev, checked == "1")
+	rateMark, _ := m.Values[protocol.StreamRateCheckedField].(string)
+	res, perr, crashed := d.inv.InvokeDelivery(context.Background(), ev, rateMark)
 	if crashed {
 		o.noAck = true
 		d.crashMu.Lock()
@@ -347,6 +368,8 @@ func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 			d.crashes[m.ID] = perr.Message
 		}
 		d.crashMu.Unlock()
+	} else {
+		o.kept = d.keptCopy(raw, ev)
 	}
 	if ev.Metadata.CorrelationID == "" {
 		if perr != nil {
@@ -434,6 +457,7 @@ func (d *Dispatcher) flush(batch []outcome) {
 			}
 			if !o.noAck {
 				pipe.XAck(ctx, o.stream, protocol.GroupName, o.entryID)
+				replaceKept(ctx, pipe, o)
 			}
 		}
 		_, err := pipe.Exec(ctx)

@@ -67,6 +67,9 @@ func NewGuard(rdb redis.UniversalClient, cfg GuardConfig) *Guard {
 // admission is the outcome of Admit.
 type admission struct {
 	halfOpen bool
+	// shed: over the rate limit, but the method runs anyway in shed mode
+	// (protocol.ShedsOverLimit).
+	shed bool
 }
 
 // Limit is h's rate limit: requests per second per source, 0 for none.
@@ -79,19 +82,24 @@ func (g *Guard) Limit(h *registry.Handler) int {
 }
 
 // Admit checks the rate limit and circuit of h for ev in one script.
-// rateChecked says call.lua has already counted ev against the rate limit
-// (see protocol.StreamRateCheckedField): then only the circuit is checked.
-func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Event, rateChecked bool) (admission, *protocol.Error) {
+// rateMark is the entry's protocol.StreamRateCheckedField, set when
+// call.lua has already checked ev against the rate limit: then only the
+// circuit is checked ("1"), and a request call.lua marked
+// protocol.StreamRateShed is admitted in shed mode. A request of a method
+// that protocol.ShedsOverLimit is never refused for its rate either.
+func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Event, rateMark string) (admission, *protocol.Error) {
 	limit := g.Limit(h)
-	if rateChecked {
+	shed := rateMark == protocol.StreamRateShed && protocol.ShedsOverLimit(h.Event)
+	if rateMark != "" {
 		limit = 0
 	}
+
 	// Without a rate limit only the circuit matters, and a circuit seen
 	// closed a moment ago is closed still: skip the round trip.
 	trust := limit == 0 && g.cfg.Recheck > 0
 	if trust {
 		if until, ok := g.closedUntil.Load(h.Event); ok && time.Now().UnixNano() < until.(int64) {
-			return admission{}, nil
+			return admission{shed: shed}, nil
 		}
 	}
 	member := ev.Metadata.ID
@@ -107,6 +115,12 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 	}
 	switch res[0] {
 	case 2:
+		if protocol.ShedsOverLimit(h.Event) {
+			// Over the limit, the rules still decide; only the circuit
+			// could keep this request from its handler, and admit.lua
+			// checked an open one before the rate.
+			return admission{shed: true}, nil
+		}
 		return admission{}, protocol.RateLimitedError(h.Event, protocol.RateSource(ev), int64(limit), res[1])
 	case 3:
 		return admission{}, &protocol.Error{Code: protocol.CodeCircuitOpen,
@@ -116,7 +130,7 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 	if trust && res[2] != 1 {
 		g.closedUntil.Store(h.Event, time.Now().Add(g.cfg.Recheck).UnixNano())
 	}
-	return admission{halfOpen: res[2] == 1}, nil
+	return admission{halfOpen: res[2] == 1, shed: shed}, nil
 }
 
 // Record counts a handler failure, or closes a half-open circuit on success.

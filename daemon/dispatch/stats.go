@@ -29,6 +29,7 @@ type MethodStats struct {
 	// Expired counts requests dropped unrun because their caller's
 	// deadline had passed when they were read.
 	Expired   atomic.Int64
+	Shed      atomic.Int64 // over the rate limit, run in shed mode
 	LatencyNs atomic.Int64 // sum
 	MaxNs     atomic.Int64
 }
@@ -80,6 +81,14 @@ func (s *Stats) recordExpired(method string, n int64) {
 	}
 }
 
+// shed counts one request of method run in shed mode (over its rate
+// limit; see protocol.ShedsOverLimit).
+func (s *Stats) shed(method string) {
+	if m := s.methods[method]; m != nil {
+		m.Shed.Add(1)
+	}
+}
+
 // SetCallerRefusals records how many requests of each method call.lua has
 // refused for being over the rate limit (protocol.RateLimitedKey). Such
 // requests never reach cbd; Snapshot counts them as rate-limited errors.
@@ -117,6 +126,7 @@ type Snapshot struct {
 	RateLimited  int64   `json:"rateLimited"` // by this cbd, plus callers' refusals (shared)
 	CircuitOpen  int64   `json:"circuitOpen"`
 	Expired      int64   `json:"expired"` // dropped unrun: the caller's deadline had passed
+	Shed         int64   `json:"shed"`    // over the rate limit, answered without the extras
 	AvgLatencyMs float64 `json:"avgLatencyMs"`
 	MaxLatencyMs float64 `json:"maxLatencyMs"`
 }
@@ -132,7 +142,7 @@ func (s *Stats) Snapshot() map[string]Snapshot {
 		calls := m.Calls.Load()
 		sn := Snapshot{
 			Calls: calls, Errors: m.Errors.Load(), Timeouts: m.Timeouts.Load(),
-			RateLimited: m.RateLimited.Load(), CircuitOpen: m.CircuitOpen.Load(), Expired: m.Expired.Load(),
+			RateLimited: m.RateLimited.Load(), CircuitOpen: m.CircuitOpen.Load(), Expired: m.Expired.Load(), Shed: m.Shed.Load(),
 			MaxLatencyMs: float64(m.MaxNs.Load()) / 1e6,
 		}
 		sn.RateLimited += refused[name]

@@ -64,7 +64,7 @@ var (
 	errorsDesc = prometheus.NewDesc("cb_handler_errors_total",
 		"Handler calls that ended in an error, by method.", []string{"method"}, nil)
 	rejectionsDesc = prometheus.NewDesc("cb_rejections_total",
-		"Calls rejected by rate limit, open circuit or timeout, and requests dropped unrun past their caller's deadline (expired), by method.", []string{"method", "reason"}, nil)
+		"Calls rejected by rate limit, open circuit or timeout, requests dropped unrun past their caller's deadline (expired), and hook requests run over the rate limit without their extras (shed), by method.", []string{"method", "reason"}, nil)
 	queueDepthDesc = prometheus.NewDesc("cb_queue_depth", "Pending tasks in the queue.", nil, nil)
 	tasksDesc      = prometheus.NewDesc("cb_tasks", "Tasks by status.", []string{"status"}, nil)
 	instancesDesc  = prometheus.NewDesc("cb_instances", "Live cbd instances.", nil, nil)
@@ -91,6 +91,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.CircuitOpen), method, "circuit_open")
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.Timeouts), method, "timeout")
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.Expired), method, "expired")
+		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.Shed), method, "shed")
 	}
 }
 

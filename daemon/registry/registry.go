@@ -18,6 +18,10 @@ type Request struct {
 	Event protocol.Event
 	// Params is the validated input (Event.Payload).
 	Params json.RawMessage
+	// Shed is set when the request is over its rate limit but runs anyway
+	// (protocol.ShedsOverLimit): the handler answers as always and skips
+	// what it can do without (audit detail, event copies).
+	Shed bool
 }
 
 // Func is a handler's body. It returns a value encoding/json can marshal (or

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/claudebench/cb/daemon/policy"
@@ -34,7 +35,16 @@ type Deps struct {
 	// hook that cannot be decided (circuit open, timeout, failure) denies
 	// instead of answering "no opinion".
 	FailClosed func(hookType string) bool
+	// DuplicateKeys is hook.duplicate_keys: DuplicateKeysLast (the
+	// default, also for "") judges an input that names a key twice in one
+	// object on the last value, as Claude Code reads it;
+	// DuplicateKeysRefuse answers it per the fail mode without judging.
+	DuplicateKeys string
 }
+
+// maxAuditTool bounds the tool name kept in an audit record (the input's
+// tool_name is whatever the caller sent).
+const maxAuditTool = 200
 
 // Handlers returns a handler for every hook type in protocol.HookEvents.
 func Handlers(d Deps) []registry.Handler {
@@ -48,26 +58,42 @@ func Handlers(d Deps) []registry.Handler {
 			Roles:   []string{"hooks"},
 			Fn: func(ctx context.Context, req *registry.Request) (any, error) {
 				start := time.Now()
-				if hookType == "todo_write" && todos != nil {
-					if err := todos(ctx, req.Event.Metadata.ID, req.Event.Metadata.SessionID, req.Params); err != nil {
-						return nil, err
-					}
-				}
-				res, tool, err := decide(d.Engine(), hookType, req.Params)
+				params, res, refused, err := resolveDuplicates(req.Params, d.DuplicateKeys, hookType, d.FailClosed)
 				if err != nil {
 					return nil, err
 				}
-				if hookType == "user_prompt" && d.PromptContext != nil {
-					extra, err := d.PromptContext(ctx, req.Event.Metadata.SessionID)
-					if err != nil {
+				tool := ""
+				if !refused {
+					if hookType == "todo_write" && todos != nil {
+						if err := todos(ctx, req.Event.Metadata.ID, req.Event.Metadata.SessionID, params); err != nil {
+							return nil, err
+						}
+					}
+					if res, tool, err = decide(d.Engine(), hookType, params); err != nil {
 						return nil, err
 					}
-					res.AdditionalContext = joinContext(res.AdditionalContext, extra)
+					if hookType == "user_prompt" && d.PromptContext != nil {
+						extra, err := d.PromptContext(ctx, req.Event.Metadata.SessionID)
+						if err != nil {
+							return nil, err
+						}
+						res.AdditionalContext = joinContext(res.AdditionalContext, extra)
+					}
 				}
-				if d.Audit != nil {
+				decision := decisionName(res)
+				// Shed (over the rate limit): the answer is the same, but
+				// only decisions that stop or change something are audited;
+				// the no-opinion flood is counted, not recorded one by one.
+				if d.Audit != nil && (!req.Shed || (decision != "none" && decision != "context")) {
+					if len(tool) > maxAuditTool {
+						tool = strings.ToValidUTF8(tool[:maxAuditTool], "")
+					}
+					// tool points into the input (see parse); the record is
+					// written later and must not hold all of it.
+					tool = strings.Clone(tool)
 					d.Audit(store.AuditRecord{
 						ID: req.Event.Metadata.ID, Time: start, SessionID: req.Event.Metadata.SessionID,
-						Event: req.Event.Type, Tool: tool, Decision: decisionName(res), RuleIDs: res.RuleIDs,
+						Event: req.Event.Type, Tool: tool, Decision: decision, RuleIDs: res.RuleIDs,
 						Reason: res.Reason, LatencyMicros: time.Since(start).Microseconds(), InstanceID: d.InstanceID,
 					})
 				}
@@ -85,29 +111,63 @@ func Handlers(d Deps) []registry.Handler {
 	return hs
 }
 
-// hookInput is the part of Claude Code's hook JSON the rules look at.
-type hookInput struct {
-	ToolName  string          `json:"tool_name"`
-	ToolInput json.RawMessage `json:"tool_input"`
-	Cwd       string          `json:"cwd"`
-	Prompt    string          `json:"prompt"`
+// resolveDuplicates applies hook.duplicate_keys to params: it returns the
+// input the rules are to see (params itself when no object in it names a
+// key twice, the JSON.parse reading of it with DuplicateKeysLast), or, with
+// DuplicateKeysRefuse, refused and the answer per the fail mode.
+func resolveDuplicates(params json.RawMessage, mode, hookType string, failClosed func(string) bool) (json.RawMessage, protocol.HookResult, bool, error) {
+	key, dup, err := duplicateKey(params)
+	if err != nil {
+		return nil, protocol.HookResult{}, false, &protocol.Error{Code: protocol.CodeInvalidParams, Message: err.Error()}
+	}
+	if !dup {
+		return params, protocol.HookResult{}, false, nil
+	}
+	if mode != DuplicateKeysRefuse {
+		return lastWins(params), protocol.HookResult{}, false, nil
+	}
+	reason := fmt.Sprintf("ClaudeBench refused to judge this input: it names the key %q twice in one object, which programs read two ways (hook.duplicate_keys: refuse)", key)
+	if failClosed != nil && failClosed(hookType) {
+		return nil, protocol.HookResult{Decision: protocol.DecisionDeny, Reason: reason + "; hook fail mode is closed."}, true, nil
+	}
+	return nil, protocol.HookResult{Reason: reason + "; hook fail mode is open."}, true, nil
 }
 
-// Decide evaluates the rules for one hook event.
+// Decide evaluates the rules for one hook event, reading duplicate keys
+// as Claude Code does (the last value counts).
 func Decide(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, error) {
+	params, _, _, err := resolveDuplicates(params, DuplicateKeysLast, hookType, nil)
+	if err != nil {
+		return protocol.HookResult{}, err
+	}
 	res, _, err := decide(engine, hookType, params)
 	return res, err
 }
 
+// decide evaluates the rules for params, which names no key twice. Its
+// fields are read with exact-case names, as JavaScript reads them (not
+// encoding/json's case-insensitive matching).
 func decide(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, string, error) {
-	var in hookInput
-	if err := json.Unmarshal(params, &in); err != nil {
-		return protocol.HookResult{}, "", &protocol.Error{Code: protocol.CodeInvalidParams, Message: fmt.Sprintf("hook input: %v", err)}
+	r := parse(params)
+	if !r.IsObject() {
+		return protocol.HookResult{}, "", &protocol.Error{Code: protocol.CodeInvalidParams, Message: "hook input: not a JSON object"}
 	}
-	d := engine.Evaluate(policy.Input{
-		Event: hookType, ToolName: in.ToolName, ToolInput: in.ToolInput,
-		Cwd: in.Cwd, Prompt: in.Prompt, Raw: params,
-	})
+	in := policy.Input{
+		Event:    hookType,
+		ToolName: r.Get("tool_name").String(),
+		Cwd:      r.Get("cwd").String(),
+		Prompt:   r.Get("prompt").String(),
+		Raw:      params,
+	}
+	if ti := r.Get("tool_input"); ti.Exists() {
+		// A slice of params, not a copy: tool_input is most of a large input.
+		if ti.Index > 0 && ti.Index+len(ti.Raw) <= len(params) {
+			in.ToolInput = params[ti.Index : ti.Index+len(ti.Raw) : ti.Index+len(ti.Raw)]
+		} else {
+			in.ToolInput = json.RawMessage(ti.Raw)
+		}
+	}
+	d := engine.Evaluate(in)
 	res := protocol.HookResult{
 		Decision:          d.Action,
 		Reason:            d.Reason,
