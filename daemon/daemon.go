@@ -99,6 +99,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 		Source:       id,
 		ReclaimAfter: cfg.Duration("tasks.reclaim_after"),
 		MaxAttempts:  cfg.Int("tasks.max_attempts"),
+		Lease:        cfg.Duration("tasks.lease"),
 		Batch:        batch,
 	}, log)
 	var todos hooks.TodoSync

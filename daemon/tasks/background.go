@@ -7,15 +7,20 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
 // Reap releases the tasks of every registered instance whose last heartbeat
-// is older than tasks.reclaim_after. Safe to run on every cbd at once: the
-// release script re-checks the heartbeat atomically.
+// is older than tasks.reclaim_after, and the tasks whose lease ran out.
+// Safe to run on every cbd at once: the release and expire scripts re-check
+// the heartbeat and the lease atomically.
 func (s *Service) Reap(ctx context.Context) error {
+	if err := s.expireLeases(ctx); err != nil {
+		return err
+	}
 	cutoff := time.Now().Add(-s.cfg.ReclaimAfter)
 	stale, err := s.rdb.ZRangeByScore(ctx, protocol.InstancesKey, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(cutoff.UnixMilli(), 10)}).Result()
 	if err != nil {
@@ -31,6 +36,43 @@ func (s *Service) Reap(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// expireBatch bounds the tasks one expire script handles, so that a burst
+// of expired leases does not hold Redis for long.
+const expireBatch = 100
+
+// expireLeases gives back the tasks whose lease ran out (requeued, or
+// failed when out of attempts) and writes them to the store.
+func (s *Service) expireLeases(ctx context.Context) error {
+	for {
+		raw, err := s.run(ctx, redisscript.TaskExpire(), "", s.cfg.MaxAttempts, expireBatch)
+		if err != nil {
+			return fmt.Errorf("expire leases: %w", err)
+		}
+		var r struct {
+			Tasks []store.Task `json:"tasks"`
+			More  bool         `json:"more"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("decode expired leases: %w", err)
+		}
+		if len(r.Tasks) > 0 {
+			failed := 0
+			for _, t := range r.Tasks {
+				if t.Status == store.StatusFailed {
+					failed++
+				}
+			}
+			s.log.Warn("took back tasks whose lease ran out", "requeued", len(r.Tasks)-failed, "failed", failed)
+			if err := s.persist.Save(ctx, r.Tasks...); err != nil {
+				return err
+			}
+		}
+		if !r.More {
+			return nil
+		}
+	}
 }
 
 // RunReaper calls Reap every interval until ctx is done.
@@ -56,7 +98,8 @@ func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
 }
 
 // Restore puts the non-terminal tasks the store has and Redis lacks back into
-// Redis (pending ones into the queue; completed ones never).
+// Redis (pending ones into the queue, in-progress ones with a fresh lease;
+// completed ones never).
 func (s *Service) Restore(ctx context.Context) (int, error) {
 	ts, err := s.store.TaskListNonTerminal(ctx)
 	if err != nil {
