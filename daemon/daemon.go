@@ -188,6 +188,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Daemon, er
 	}
 	d.disp = dispatch.New(d.rdb, inv, served, dispatch.Config{
 		Consumer:    id,
+		OnNoGroup:   d.tasks.CheckRedis,
 		Concurrency: cfg.Int("dispatch.concurrency"),
 		Batch:       cfg.Int("dispatch.batch"),
 		Block:       cfg.Duration("dispatch.block"),
@@ -336,6 +337,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Info("restored tasks Redis had lost from the store", "count", n)
 	}
 	go d.tasks.RunReaper(ctx, d.cfg.Duration("tasks.reaper_interval"))
+	d.tasks.OnRedisLoss(func(ctx context.Context) error { return d.inst.Heartbeat(ctx, started) })
+	go d.tasks.RunRepair(ctx)
 	if d.http != nil {
 		if err := d.http.Listen(ctx); err != nil {
 			return err

@@ -27,6 +27,10 @@ type Config struct {
 	Block       time.Duration // XREADGROUP BLOCK (1s)
 	ResponseTTL time.Duration // TTL of cb:response:{id} (60s)
 	Recover     RecoverConfig
+	// OnNoGroup, if set, is called when a consumer group is found missing
+	// (Redis lost its data): the groups are recreated here, and the rest
+	// of cbd's state can be repaired (see tasks.Service.CheckRedis).
+	OnNoGroup func()
 }
 
 // Dispatcher consumes the streams of the methods an instance serves.
@@ -170,7 +174,11 @@ func (d *Dispatcher) consume(ctx context.Context, start string, b *backoff) erro
 				return ctx.Err()
 			}
 			if strings.HasPrefix(err.Error(), "NOGROUP") {
-				// Redis lost its data (restart without persistence): start over.
+				// Redis lost its data (restart without persistence): start
+				// over, recreating the groups, and have the rest repaired.
+				if d.cfg.OnNoGroup != nil {
+					d.cfg.OnNoGroup()
+				}
 				return err
 			}
 			b.fail(ctx, "read streams", err)

@@ -43,6 +43,9 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	ctxBase []byte // the script context without eventId, encoded once
+
+	checkNow chan struct{}                     // wakes RunRepair (see CheckRedis)
+	onLoss   []func(ctx context.Context) error // more repairs after Redis lost its data
 }
 
 // New builds the service. persist may be nil (no durable store).
@@ -83,7 +86,8 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 	if batch == nil {
 		batch = redisbatch.New(rdb, 2, 0)
 	}
-	return &Service{rdb: rdb, store: st, persist: persist, batch: batch, cfg: cfg, log: log, ctxBase: base}
+	return &Service{rdb: rdb, store: st, persist: persist, batch: batch, cfg: cfg, log: log, ctxBase: base,
+		checkNow: make(chan struct{}, 1)}
 }
 
 // scriptCtx is ARGV[1] of every task script (see scripts/tasks/lib.lua).
