@@ -40,7 +40,8 @@ string); any other status fails it with the end of stderr. If the worker
 dies, its tasks go back to the queue after tasks.reclaim_after. While
 COMMAND runs, cb work renews its task's lease (a third of the lease before it
 runs out), so a command may run longer than tasks.lease. SIGINT or SIGTERM
-stops claiming, lets the running task finish, and unregisters.`,
+stops claiming, lets the running task finish, and unregisters. A call cbd
+refuses for its rate limit is sent again after the wait cbd names.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.work(cmd.Context(), o, args)
