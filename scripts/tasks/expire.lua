@@ -18,7 +18,8 @@ for _, id in ipairs(due) do
   else
     local worker = t.assignedTo or ''
     if worker ~= '' then redis.call('SREM', C.assigned .. worker, id) end
-    local why = 'lease of ' .. worker .. ' expired at ' .. iso(until_ms)
+    local why = 'lease expired at ' .. iso(until_ms)
+    if worker ~= '' then why = 'lease of ' .. worker .. ' expired at ' .. iso(until_ms) end
     if tonumber(t.attempts or '0') >= max then
       touch(t, ms, end_lease(t, {status = 'failed', assignedTo = '',
         error = why .. '; gave up after ' .. t.attempts .. ' attempts'}))
