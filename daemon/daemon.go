@@ -131,6 +131,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		Source:       id,
 		ReclaimAfter: cfg.Duration("tasks.reclaim_after"),
 		MaxAttempts:  cfg.Int("tasks.max_attempts"),
+		Lease:        cfg.Duration("tasks.lease"),
 		Batch:        batch,
 	}, log)
 	var todos hooks.TodoSync
@@ -222,6 +223,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	}
 	d.disp = dispatch.New(d.rdb, inv, served, dispatch.Config{
 		Consumer:    id,
+		OnNoGroup:   d.tasks.CheckRedis,
 		Concurrency: cfg.Int("dispatch.concurrency"),
 		Batch:       cfg.Int("dispatch.batch"),
 		Block:       cfg.Duration("dispatch.block"),
@@ -408,6 +410,12 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 				}
 				return nil
 			}),
+		// Puts back what Redis lost (a restart without persistence):
+		// tasks, queue, claims and this instance's registration.
+		lifecycle.Loop("redis repair", func(ctx context.Context) {
+			d.tasks.OnRedisLoss(func(ctx context.Context) error { return d.inst.Heartbeat(ctx, started) })
+			d.tasks.RunRepair(ctx)
+		}),
 		lifecycle.New("dispatcher", nil, d.disp.Run),
 		// Stopped before the dispatcher: callers stop sending this cbd
 		// requests while it finishes the ones it took.

@@ -97,6 +97,16 @@ const QueueNotifyKey = "cb:queue:notify"
 // AssignedKey is the set of task ids in progress for one worker or instance.
 func AssignedKey(workerID string) string { return "cb:assigned:" + workerID }
 
+// LeasesKey is the sorted set of in-progress task ids scored by the unix-ms
+// time their claim's lease runs out; the reaper gives back those past it.
+const LeasesKey = "cb:leases"
+
+// DataMarkerKey is set by cbd when it has put the store's tasks into Redis.
+// Redis losing it means Redis lost its data (a restart without
+// persistence, FLUSHALL): every cbd then restores tasks, queue, consumer
+// groups and its registration while it runs.
+const DataMarkerKey = "cb:data-marker"
+
 // TaskIdemKey maps a request's event id to the task it created, so a
 // redelivered task.create creates nothing new.
 func TaskIdemKey(eventID string) string { return "cb:idem:task:" + eventID }

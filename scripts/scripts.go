@@ -50,6 +50,8 @@ const (
 	TaskDelete  = "delete"
 	TaskRelease = "release"
 	TaskRestore = "restore"
+	TaskExpire  = "expire"
+	TaskRenew   = "renew"
 )
 
 // TaskSource returns the source of task script name (see the header of

@@ -30,6 +30,10 @@ type Config struct {
 	// copy (events.max_payload_bytes; 0 = keep entries whole). See kept.go.
 	MaxPayload int
 	Recover    RecoverConfig
+	// OnNoGroup, if set, is called when a consumer group is found missing
+	// (Redis lost its data): the groups are recreated here, and the rest
+	// of cbd's state can be repaired (see tasks.Service.CheckRedis).
+	OnNoGroup func()
 }
 
 // Dispatcher consumes the streams of the methods an instance serves.
@@ -201,7 +205,11 @@ func (d *Dispatcher) consume(ctx context.Context, start string, b *backoff) erro
 				return ctx.Err()
 			}
 			if strings.HasPrefix(err.Error(), "NOGROUP") {
-				// Redis lost its data (restart without persistence): start over.
+				// Redis lost its data (restart without persistence): start
+				// over, recreating the groups, and have the rest repaired.
+				if d.cfg.OnNoGroup != nil {
+					d.cfg.OnNoGroup()
+				}
 				return err
 			}
 			b.fail(ctx, "read streams", err)

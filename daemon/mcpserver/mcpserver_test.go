@@ -169,7 +169,7 @@ func TestListTools(t *testing.T) {
 	want := []string{"audit_list", "hooks_list", "hooks_test",
 		"system_discover", "system_get_state", "system_health", "system_metrics", "system_version",
 		"task_assign", "task_claim", "task_complete", "task_create", "task_fail", "task_get", "task_list",
-		"task_unassign", "task_update"}
+		"task_renew", "task_unassign", "task_update"}
 	slices.Sort(names)
 	if !slices.Equal(names, want) {
 		t.Errorf("tools\n got %v\nwant %v", names, want)

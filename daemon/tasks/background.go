@@ -7,15 +7,20 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
 // Reap releases the tasks of every registered instance whose last heartbeat
-// is older than tasks.reclaim_after. Safe to run on every cbd at once: the
-// release script re-checks the heartbeat atomically.
+// is older than tasks.reclaim_after, and the tasks whose lease ran out.
+// Safe to run on every cbd at once: the release and expire scripts re-check
+// the heartbeat and the lease atomically.
 func (s *Service) Reap(ctx context.Context) error {
+	if err := s.expireLeases(ctx); err != nil {
+		return err
+	}
 	cutoff := time.Now().Add(-s.cfg.ReclaimAfter)
 	stale, err := s.rdb.ZRangeByScore(ctx, protocol.InstancesKey, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(cutoff.UnixMilli(), 10)}).Result()
 	if err != nil {
@@ -31,6 +36,43 @@ func (s *Service) Reap(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// expireBatch bounds the tasks one expire script handles, so that a burst
+// of expired leases does not hold Redis for long.
+const expireBatch = 100
+
+// expireLeases gives back the tasks whose lease ran out (requeued, or
+// failed when out of attempts) and writes them to the store.
+func (s *Service) expireLeases(ctx context.Context) error {
+	for {
+		raw, err := s.run(ctx, redisscript.TaskExpire(), "", s.cfg.MaxAttempts, expireBatch)
+		if err != nil {
+			return fmt.Errorf("expire leases: %w", err)
+		}
+		var r struct {
+			Tasks []store.Task `json:"tasks"`
+			More  bool         `json:"more"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("decode expired leases: %w", err)
+		}
+		if len(r.Tasks) > 0 {
+			failed := 0
+			for _, t := range r.Tasks {
+				if t.Status == store.StatusFailed {
+					failed++
+				}
+			}
+			s.log.Warn("took back tasks whose lease ran out", "requeued", len(r.Tasks)-failed, "failed", failed)
+			if err := s.persist.Save(ctx, r.Tasks...); err != nil {
+				return err
+			}
+		}
+		if !r.More {
+			return nil
+		}
+	}
 }
 
 // RunReaper calls Reap every interval until ctx is done.
@@ -56,8 +98,12 @@ func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
 }
 
 // Restore puts the non-terminal tasks the store has and Redis lacks back into
-// Redis (pending ones into the queue; completed ones never).
+// Redis (pending ones into the queue, in-progress ones with a fresh lease;
+// completed ones never), then sets the data marker that RunRepair watches.
 func (s *Service) Restore(ctx context.Context) (int, error) {
+	if err := s.persist.Flush(ctx); err != nil {
+		return 0, fmt.Errorf("restore tasks: %w", err)
+	}
 	ts, err := s.store.TaskListNonTerminal(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("restore tasks: %w", err)
@@ -84,7 +130,75 @@ func (s *Service) Restore(ctx context.Context) (int, error) {
 			n++
 		}
 	}
+	if err := s.rdb.Set(ctx, protocol.DataMarkerKey, s.cfg.Source, 0).Err(); err != nil {
+		return n, fmt.Errorf("restore tasks: set %s: %w", protocol.DataMarkerKey, err)
+	}
 	return n, nil
+}
+
+// OnRedisLoss adds a repair RunRepair makes when Redis lost its data,
+// before it restores the tasks: re-registering the instance, for one (its
+// serving claims and cb:methods are gone too). Call it before RunRepair.
+func (s *Service) OnRedisLoss(fn func(ctx context.Context) error) {
+	s.onLoss = append(s.onLoss, fn)
+}
+
+// CheckRedis asks RunRepair to look for data loss now, e.g. when a consumer
+// group was found missing (NOGROUP). It never blocks.
+func (s *Service) CheckRedis() {
+	select {
+	case s.checkNow <- struct{}{}:
+	default:
+	}
+}
+
+// repairInterval is how often RunRepair looks for the data marker: one
+// EXISTS a second per cbd.
+const repairInterval = time.Second
+
+// RunRepair watches for Redis losing its data while cbd runs (restarted
+// without persistence, flushed): the data marker Restore set is gone. It
+// then runs the OnRedisLoss repairs and restores tasks and queue from the
+// store, logging the loss once and retrying a failed repair every second
+// until it succeeds. It returns when ctx is done.
+func (s *Service) RunRepair(ctx context.Context) {
+	t := time.NewTicker(repairInterval)
+	defer t.Stop()
+	repairing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.checkNow:
+		}
+		n, err := s.rdb.Exists(ctx, protocol.DataMarkerKey).Result()
+		if err != nil || n == 1 {
+			continue // Redis unreachable: the dispatcher and heartbeat say so
+		}
+		if !repairing {
+			s.log.Warn("Redis lost its data (" + protocol.DataMarkerKey + " is gone): restoring tasks and queue from the store")
+			repairing = true
+		}
+		restored, err := s.repair(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Debug("repair after Redis data loss", "err", err)
+			}
+			continue
+		}
+		repairing = false
+		s.log.Info("repaired Redis after data loss", "restoredTasks", restored)
+	}
+}
+
+func (s *Service) repair(ctx context.Context) (int, error) {
+	for _, fn := range s.onLoss {
+		if err := fn(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return s.Restore(ctx)
 }
 
 // formatTime renders times the way the task scripts do.

@@ -26,6 +26,7 @@ type Config struct {
 	Source       string        // this instance's id, the source of task events
 	ReclaimAfter time.Duration // tasks.reclaim_after (45s)
 	MaxAttempts  int           // tasks.max_attempts (3)
+	Lease        time.Duration // tasks.lease (30m): a claim's default lease
 	FinishedTTL  time.Duration // how long finished tasks stay in Redis (7 days)
 	IdemTTL      time.Duration // how long a request's answer is remembered (24h)
 	// Batch pipelines the task scripts of concurrent requests (nil: one
@@ -42,6 +43,9 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	ctxBase []byte // the script context without eventId, encoded once
+
+	checkNow chan struct{}                     // wakes RunRepair (see CheckRedis)
+	onLoss   []func(ctx context.Context) error // more repairs after Redis lost its data
 }
 
 // New builds the service. persist may be nil (no durable store).
@@ -51,6 +55,9 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Minute
 	}
 	if cfg.FinishedTTL <= 0 {
 		cfg.FinishedTTL = 7 * 24 * time.Hour
@@ -69,6 +76,8 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 		"instances": protocol.InstancesKey,
 		"seq":       protocol.TaskSeqKey,
 		"evseq":     protocol.EventSeqKey,
+		"leases":    protocol.LeasesKey,
+		"leaseMs":   cfg.Lease.Milliseconds(),
 		"field":     protocol.StreamField,
 		"source":    cfg.Source,
 		"idemTtl":   int(cfg.IdemTTL / time.Second),
@@ -77,7 +86,8 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 	if batch == nil {
 		batch = redisbatch.New(rdb, 2, 0)
 	}
-	return &Service{rdb: rdb, store: st, persist: persist, batch: batch, cfg: cfg, log: log, ctxBase: base}
+	return &Service{rdb: rdb, store: st, persist: persist, batch: batch, cfg: cfg, log: log, ctxBase: base,
+		checkNow: make(chan struct{}, 1)}
 }
 
 // scriptCtx is ARGV[1] of every task script (see scripts/tasks/lib.lua).
@@ -155,9 +165,10 @@ func (s *Service) Create(ctx context.Context, eventID string, p CreateParams) (j
 	return s.saved(ctx, raw)
 }
 
-// Claim gives a worker up to max of the highest-priority pending tasks.
-func (s *Service) Claim(ctx context.Context, eventID, worker string, max int) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, worker, max)
+// Claim gives a worker up to max of the highest-priority pending tasks,
+// each with a lease of lease (0: tasks.lease).
+func (s *Service) Claim(ctx context.Context, eventID, worker string, max int, lease time.Duration) (json.RawMessage, error) {
+	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, worker, max, leaseArg(lease))
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +192,21 @@ func (s *Service) Finish(ctx context.Context, eventID, id, worker, status, detai
 		return nil, err
 	}
 	return s.saved(ctx, raw)
+}
+
+// Renew extends the lease of an in-progress task to lease from now (0:
+// tasks.lease); worker "" is not checked. The lease lives in Redis only, so
+// nothing is written to the store.
+func (s *Service) Renew(ctx context.Context, eventID, id, worker string, lease time.Duration) (json.RawMessage, error) {
+	return s.run(ctx, redisscript.TaskRenew(), eventID, id, worker, leaseArg(lease))
+}
+
+// leaseArg is a lease as the scripts take it: ms, or "" for the default.
+func leaseArg(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10)
 }
 
 // Update changes a task; updates is task.update's "updates" object.
@@ -242,6 +268,10 @@ func fromHash(h map[string]string) (store.Task, error) {
 	t := store.Task{ID: h["id"], Text: h["text"], Status: h["status"], Priority: atoi("priority"),
 		AssignedTo: h["assignedTo"], Attempts: atoi("attempts"), Error: h["error"]}
 	t.Version, _ = strconv.ParseInt(h["version"], 10, 64)
+	if ms, err := strconv.ParseInt(h["leaseUntil"], 10, 64); err == nil && t.Status == store.StatusInProgress {
+		at := time.UnixMilli(ms).UTC()
+		t.LeaseExpiresAt = &at
+	}
 	if v := h["metadata"]; v != "" {
 		t.Metadata = json.RawMessage(v)
 	}

@@ -121,6 +121,13 @@ func (s *Service) syncTodo(ctx context.Context, eventID, sessionID string, keys 
 		}
 		t.Status = "in_progress"
 	}
+	if status == "in_progress" && t.Status == "in_progress" && t.AssignedTo == s.cfg.Source {
+		// The session still works on it: a todo list sent again renews the
+		// lease of the assignment.
+		if _, err := s.Renew(ctx, "", taskID, s.cfg.Source, 0); err != nil && protocol.CodeOf(err) != protocol.CodeConflict {
+			return err
+		}
+	}
 	if status == "completed" && t.Status == "in_progress" {
 		if _, err := s.Finish(ctx, eventID+"/complete", taskID, "", "completed", ""); err != nil {
 			return err

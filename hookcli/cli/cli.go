@@ -130,11 +130,13 @@ func (a *app) connect() (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.client = client.New(rdb, "cb")
+	a.client = client.New(rdb, cliSource)
 	return a.client, nil
 }
 
-// call sends one request to cbd and waits for the answer.
+// call sends one request to cbd and waits for the answer. A request
+// refused for being over a rate limit is sent again after the wait cbd
+// names, within --timeout.
 func (a *app) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
 	c, err := a.connect()
 	if err != nil {
@@ -142,7 +144,9 @@ func (a *app) call(ctx context.Context, method string, params any) (json.RawMess
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	return c.Call(ctx, method, params, client.Options{})
+	return retryRateLimited(ctx, method, func(ctx context.Context) (json.RawMessage, error) {
+		return c.Call(ctx, method, params, client.Options{})
+	})
 }
 
 func (a *app) versionCmd() *cobra.Command {

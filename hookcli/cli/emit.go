@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
+	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
@@ -72,7 +74,16 @@ all sent. At the end a summary goes to stderr:
 and, when stderr is a terminal and the input takes more than a second, a
 progress line is shown meanwhile. Exit status 0 even with rejected lines;
 with --strict, cb emit stops at the first bad line (the lines before it are
-sent) and exits 1. Redis unreachable: exit 6.`
+sent) and exits 1. Redis unreachable: exit 6.
+
+Rate limits. A line whose type is a method is appended the way every cb
+request is, through the check of the method's rate limit (handlers.rate_limit,
+100 requests/s from one source; cb emit is the source "cb-emit", or the
+session). A line cbd refuses for being over the limit is sent again after the
+wait it names (after the lines behind it), for up to --timeout after the input
+ends. Lines still refused then are listed as "line N: refused: ..." naming
+the setting that raises the limit, the summary counts them ("refused N"), and
+cb emit exits 5 (rate_limited).`
 
 func (a *app) emitCmd() *cobra.Command {
 	var (
@@ -148,7 +159,15 @@ func (a *app) emitOne(ctx context.Context, typ string, args []string, session st
 	if wait {
 		ctx, cancel := context.WithTimeout(ctx, a.timeout)
 		defer cancel()
-		res, err := client.CallEvent(ctx, ev)
+		tries := 0
+		res, err := retryRateLimited(ctx, typ, func(ctx context.Context) (json.RawMessage, error) {
+			if tries++; tries > 1 {
+				// A request cbd refused may be remembered by its id: a
+				// new try is a new request.
+				ev.Metadata.ID = protocol.NewID()
+			}
+			return client.CallEvent(ctx, ev)
+		})
 		if err != nil {
 			return err
 		}
@@ -466,7 +485,8 @@ func trimNewline(b []byte) []byte {
 // written in one go.
 type emitBatch struct {
 	buf   []byte
-	lines []int // the input line of each XADD
+	lines []int       // the input line of each command
+	calls []*emitCall // per command: the request sent through call.lua, or nil for an XADD
 	// users counts the writer and the reply reader done with the batch; the
 	// second to finish returns it to the free list.
 	users atomic.Int32
@@ -493,6 +513,26 @@ type emitStatus struct {
 	start    time.Time
 	sent     atomic.Int64
 	rejected atomic.Int64
+
+	refusedMu sync.Mutex
+	refused   []refusal // requests over their rate limit, to send again
+	gaveUp    int       // requests still refused when cb emit stopped trying
+}
+
+// emitCall is a line sent as a request through call.lua: what it takes to
+// send it again.
+type emitCall struct {
+	typ, eventID  string
+	rateKey, from string // the rate-limit window it counts in, and its source
+	data          []byte
+}
+
+// refusal is a request call.lua refused for its rate limit.
+type refusal struct {
+	line  int
+	call  *emitCall
+	retry time.Duration // when the limit lets a request through again
+	limit int64
 }
 
 func (s *emitStatus) report(format string, args ...any) {
@@ -514,7 +554,13 @@ func (s *emitStatus) rate() float64 {
 }
 
 func (s *emitStatus) line() string {
-	return fmt.Sprintf("sent %d, rejected %d, %.0f events/s", s.sent.Load(), s.rejected.Load(), s.rate())
+	refused := ""
+	s.refusedMu.Lock()
+	if n := len(s.refused) + s.gaveUp; n > 0 {
+		refused = fmt.Sprintf(", refused %d", n)
+	}
+	s.refusedMu.Unlock()
+	return fmt.Sprintf("sent %d, rejected %d%s, %.0f events/s", s.sent.Load(), s.rejected.Load(), refused, s.rate())
 }
 
 // progress redraws the progress line (terminal only).
@@ -555,12 +601,12 @@ func (a *app) emitStream(ctx context.Context, fixedType, session string, strict 
 		return err
 	}
 	defer conn.Close()
-	if fixedType != "" && st.tty {
-		if c, err := a.connect(); err == nil {
-			if ok, _ := c.Redis().SIsMember(ctx, protocol.MethodsKey, fixedType).Result(); ok {
-				st.report("note: %s is a method: cbd runs each line as a request; answers and validation errors are not shown", fixedType)
-			}
-		}
+	methods, err := a.emitMethods(ctx)
+	if err != nil {
+		return err
+	}
+	if fixedType != "" && st.tty && methods.sha != "" && methods.names[fixedType] {
+		st.report("note: %s is a method: cbd runs each line as a request; answers and validation errors are not shown", fixedType)
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -602,9 +648,12 @@ func (a *app) emitStream(ctx context.Context, fixedType, session string, strict 
 		}
 	}()
 
-	readErr := a.emitRead(ctx, fixedType, session, strict, st, batches, free)
+	readErr := a.emitRead(ctx, fixedType, session, strict, st, methods, batches, free)
 	close(batches)
 	wg.Wait()
+	if context.Cause(ctx) == nil && readErr == nil {
+		a.emitRetryRefused(ctx, st)
+	}
 	close(stopProgress)
 	<-progressDone
 	st.summary()
@@ -617,11 +666,116 @@ func (a *app) emitStream(ctx context.Context, fixedType, session string, strict 
 	if err := ctx.Err(); err != nil {
 		return &exitError{code: 1, err: errors.New("interrupted")}
 	}
+	if st.gaveUp > 0 {
+		return &protocol.Error{Code: protocol.CodeRateLimited, Message: fmt.Sprintf(
+			"cbd refused %d requests over its rate limit (listed above by line); nothing was appended for them", st.gaveUp)}
+	}
 	return nil
 }
 
+// emitMethodSet is what cb emit needs to send method lines as requests:
+// the methods some cbd registered and the SHA of call.lua, loaded.
+type emitMethodSet struct {
+	names map[string]bool
+	sha   string // "" when no method is registered: every line is an XADD
+}
+
+func (a *app) emitMethods(ctx context.Context) (emitMethodSet, error) {
+	c, err := a.connect()
+	if err != nil {
+		return emitMethodSet{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	names, err := c.Redis().SMembers(ctx, protocol.MethodsKey).Result()
+	if err != nil {
+		return emitMethodSet{}, protocol.UnavailableError("read "+protocol.MethodsKey, err)
+	}
+	m := emitMethodSet{names: make(map[string]bool, len(names))}
+	for _, n := range names {
+		m.names[n] = true
+	}
+	if len(names) == 0 {
+		return m, nil
+	}
+	if m.sha, err = redisscript.Call().Load(ctx, c.Redis()).Result(); err != nil {
+		return emitMethodSet{}, protocol.UnavailableError("load call.lua", err)
+	}
+	return m, nil
+}
+
+// emitRetryRefused sends the requests cbd refused for their rate limit
+// again, after the wait the refusals named, at most one limit's worth per
+// wait, until all are appended or --timeout has passed since the input
+// ended; those left are reported by line and counted in st.gaveUp.
+func (a *app) emitRetryRefused(ctx context.Context, st *emitStatus) {
+	pending := st.refused
+	if len(pending) == 0 {
+		return
+	}
+	rdb := a.client.Redis() // connected by emitMethods
+	deadline := time.Now().Add(a.timeout)
+	wait := pending[0].retry
+	for len(pending) > 0 && ctx.Err() == nil {
+		if time.Now().Add(wait).After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		n := min(len(pending), int(max(pending[0].limit, 1)))
+		pipe := rdb.Pipeline()
+		cmds := make([]*redis.Cmd, n)
+		now := time.Now().UnixMilli()
+		for i, r := range pending[:n] {
+			cmds[i] = redisscript.Call().EvalSha(ctx, pipe, callKeys(r.call.typ, r.call.rateKey),
+				now, r.call.data, r.call.typ, protocol.StreamField, r.call.eventID, protocol.StreamRateCheckedField)
+		}
+		_, _ = pipe.Exec(ctx)
+		var again []refusal
+		for i, r := range pending[:n] {
+			reply, err := cmds[i].Slice()
+			if err != nil {
+				st.rejected.Add(1)
+				st.report("line %d: redis: %v", r.line, err)
+				continue
+			}
+			if status, _ := reply[0].(int64); status == protocol.StatusRateLimited && len(reply) >= 3 {
+				retry, _ := reply[1].(int64)
+				r.retry = time.Duration(max(retry, 1)) * time.Millisecond
+				again = append(again, r)
+				continue
+			}
+			st.sent.Add(1)
+		}
+		pending = append(again, pending[n:]...)
+		wait = 0 // the limit took all n: the next ones may go at once
+		if len(again) > 0 {
+			wait = again[0].retry
+		}
+		st.refusedMu.Lock()
+		st.refused = pending
+		st.refusedMu.Unlock()
+	}
+	st.refusedMu.Lock()
+	st.refused, st.gaveUp = nil, len(pending)
+	st.refusedMu.Unlock()
+	sort.Slice(pending, func(i, j int) bool { return pending[i].line < pending[j].line })
+	for _, r := range pending {
+		st.report("line %d: refused: %s: more than %d requests/s from %s (raise %s or handlers.rate_limit in cbd's config, or allow more time with --timeout)",
+			r.line, r.call.typ, r.limit, r.call.from, methodRateLimitKey(r.call.typ))
+	}
+}
+
+// callKeys are call.lua's KEYS for a request of method counted in rateKey.
+func callKeys(method, rateKey string) []string {
+	return []string{protocol.ServingKey(method), protocol.MethodsKey, protocol.StreamKey(method),
+		protocol.LimitsKey, rateKey, protocol.RateLimitedKey}
+}
+
 // emitRead parses stdin into batches until EOF, a --strict stop or ctx is done.
-func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bool, st *emitStatus, batches, free chan *emitBatch) error {
+func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bool, st *emitStatus, methods emitMethodSet, batches, free chan *emitBatch) error {
 	lr := newNDJSONReader(a.stdin, maxEmitLine)
 	heads := map[string][]byte{} // event type → RESP of XADD key * field
 	var b *emitBatch
@@ -665,7 +819,7 @@ func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bo
 			}
 			continue
 		}
-		data, err := protocol.EncodeEvent(protocol.Event{
+		ev := protocol.Event{
 			Type:    typ,
 			Payload: payload,
 			Metadata: protocol.Metadata{
@@ -674,27 +828,39 @@ func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bo
 				Source:    emitSource,
 				SessionID: session,
 			},
-		})
+		}
+		data, err := protocol.EncodeEvent(ev)
 		if err != nil { // the type is valid UTF-8 and the payload checked: not expected
 			st.rejected.Add(1)
 			st.report("line %d: %v", num, err)
 			continue
 		}
-		head := heads[typ]
-		if head == nil {
-			head = xaddHead(protocol.StreamKey(typ))
-			heads[typ] = head
-		}
 		if b == nil {
 			select {
 			case b = <-free:
-				b.buf, b.lines = b.buf[:0], b.lines[:0]
+				b.buf, b.lines, b.calls = b.buf[:0], b.lines[:0], b.calls[:0]
 				b.users.Store(0)
 			default:
-				b = &emitBatch{buf: make([]byte, 0, 512<<10), lines: make([]int, 0, emitBatchEvents)}
+				b = &emitBatch{buf: make([]byte, 0, 512<<10), lines: make([]int, 0, emitBatchEvents),
+					calls: make([]*emitCall, 0, emitBatchEvents)}
 			}
 		}
-		b.buf = appendRESPBulk(append(b.buf, head...), data)
+		if methods.sha != "" && methods.names[typ] {
+			// A request: appended through call.lua, which checks its rate
+			// limit as every cb request's is checked.
+			c := &emitCall{typ: typ, eventID: ev.Metadata.ID, rateKey: protocol.RequestRateKey(ev),
+				from: protocol.RateSource(ev), data: data}
+			b.buf = appendCallCommand(b.buf, methods.sha, c)
+			b.calls = append(b.calls, c)
+		} else {
+			head := heads[typ]
+			if head == nil {
+				head = xaddHead(protocol.StreamKey(typ))
+				heads[typ] = head
+			}
+			b.buf = appendRESPBulk(append(b.buf, head...), data)
+			b.calls = append(b.calls, nil)
+		}
 		b.lines = append(b.lines, num)
 		if len(b.lines) >= emitBatchEvents || len(b.buf) >= emitBatchBytes {
 			if !flush() {
@@ -710,6 +876,27 @@ func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bo
 func xaddHead(key string) []byte {
 	b := []byte("*5\r\n")
 	for _, arg := range []string{"XADD", key, "*", protocol.StreamField} {
+		b = appendRESPBulk(b, []byte(arg))
+	}
+	return b
+}
+
+// appendCallCommand appends the RESP of EVALSHA call.lua for c (see
+// scripts/call.lua for its KEYS and ARGV).
+func appendCallCommand(b []byte, sha string, c *emitCall) []byte {
+	keys := callKeys(c.typ, c.rateKey)
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(3+len(keys)+6), 10)
+	b = append(b, '\r', '\n')
+	b = appendRESPBulk(b, []byte("EVALSHA"))
+	b = appendRESPBulk(b, []byte(sha))
+	b = appendRESPBulk(b, strconv.AppendInt(nil, int64(len(keys)), 10))
+	for _, k := range keys {
+		b = appendRESPBulk(b, []byte(k))
+	}
+	b = appendRESPBulk(b, strconv.AppendInt(nil, time.Now().UnixMilli(), 10))
+	b = appendRESPBulk(b, c.data)
+	for _, arg := range []string{c.typ, protocol.StreamField, c.eventID, protocol.StreamRateCheckedField} {
 		b = appendRESPBulk(b, []byte(arg))
 	}
 	return b
@@ -754,8 +941,25 @@ func emitReplies(ctx context.Context, cancel context.CancelCauseFunc, conn net.C
 	for b := range inflight {
 		if !failed {
 			_ = conn.SetReadDeadline(time.Now().Add(timeout))
-			for _, num := range b.lines {
-				srvErr, err := readRESPReply(r)
+			for i, num := range b.lines {
+				var srvErr, err error
+				if c := b.calls[i]; c != nil {
+					var reply []int64
+					if reply, srvErr, err = readCallReply(r); err == nil && srvErr == nil {
+						switch {
+						case len(reply) >= 3 && reply[0] == protocol.StatusRateLimited:
+							st.refusedMu.Lock()
+							st.refused = append(st.refused, refusal{line: num, call: c,
+								retry: time.Duration(max(reply[1], 1)) * time.Millisecond, limit: reply[2]})
+							st.refusedMu.Unlock()
+							continue
+						case reply[0] < 0:
+							srvErr = protocol.CallStatusError(c.typ, reply[0])
+						}
+					}
+				} else {
+					srvErr, err = readRESPReply(r)
+				}
 				if err != nil {
 					failed = true
 					if ctx.Err() == nil {
@@ -783,6 +987,62 @@ func emitReplies(ctx context.Context, cancel context.CancelCauseFunc, conn net.C
 type redisReplyError string
 
 func (e redisReplyError) Error() string { return string(e) }
+
+// readCallReply reads call.lua's reply: an array whose first element is the
+// status and, when rate limited, whose next are retryAfterMs and the limit
+// (see scripts/call.lua). Bulk elements (the entry id) read as 0. err is an
+// I/O or protocol failure, srvErr an error reply.
+func readCallReply(r *bufio.Reader) (reply []int64, srvErr, err error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return nil, nil, fmt.Errorf("protocol error: %q", line)
+	}
+	body := line[1 : len(line)-2]
+	switch line[0] {
+	case '-':
+		return nil, redisReplyError(body), nil
+	case '*':
+	default:
+		return nil, nil, fmt.Errorf("protocol error: call.lua answered %q", line)
+	}
+	n, err := strconv.Atoi(string(body))
+	if err != nil || n < 1 || n > 16 {
+		return nil, nil, fmt.Errorf("protocol error: %q", line)
+	}
+	reply = make([]int64, n)
+	for i := range reply {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(line) < 3 || line[len(line)-2] != '\r' {
+			return nil, nil, fmt.Errorf("protocol error: %q", line)
+		}
+		body := line[1 : len(line)-2]
+		switch line[0] {
+		case ':':
+			if reply[i], err = strconv.ParseInt(string(body), 10, 64); err != nil {
+				return nil, nil, fmt.Errorf("protocol error: %q", line)
+			}
+		case '$':
+			size, err := strconv.Atoi(string(body))
+			if err != nil || size > 1<<20 {
+				return nil, nil, fmt.Errorf("protocol error: %q", line)
+			}
+			if size >= 0 {
+				if _, err := r.Discard(size + 2); err != nil {
+					return nil, nil, err
+				}
+			}
+		default:
+			return nil, nil, fmt.Errorf("protocol error: unexpected element %q", line)
+		}
+	}
+	return reply, nil, nil
+}
 
 // readRESPReply reads one RESP2 reply of a simple kind (+, -, :, $); err is an
 // I/O or protocol failure, srvErr an error reply.

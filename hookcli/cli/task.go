@@ -36,6 +36,8 @@ type apiTask struct {
 	Error      string          `json:"error,omitempty"`
 	Metadata   json.RawMessage `json:"metadata,omitempty"`
 	Version    int64           `json:"version,omitempty"`
+	// LeaseExpiresAt is when an in-progress task's claim runs out.
+	LeaseExpiresAt *time.Time `json:"leaseExpiresAt,omitempty"`
 }
 
 // taskListResult is task.list's answer.
@@ -143,7 +145,7 @@ With --json every command prints the method's result as cbd sent it.`,
 	}
 	cmd.AddCommand(a.taskCreateCmd(), a.taskListCmd(), a.taskGetCmd(), a.taskClaimCmd(),
 		a.taskCompleteCmd(), a.taskFailCmd(), a.taskUpdateCmd(), a.taskAssignCmd(),
-		a.taskUnassignCmd(), a.taskDeleteCmd())
+		a.taskUnassignCmd(), a.taskDeleteCmd(), a.taskRenewCmd())
 	return cmd
 }
 
@@ -305,6 +307,14 @@ func renderTask(w io.Writer, t apiTask, now time.Time, p palette) error {
 	line("priority", strconv.Itoa(t.Priority))
 	line("assigned", orDash(oneLine(t.AssignedTo)))
 	line("attempts", strconv.Itoa(t.Attempts))
+	if t.LeaseExpiresAt != nil {
+		left := t.LeaseExpiresAt.Sub(now)
+		when := "expires in " + humanAge(left)
+		if left <= 0 {
+			when = "expired " + humanAge(-left) + " ago; the task goes back to the queue"
+		}
+		line("lease", t.LeaseExpiresAt.UTC().Format(time.RFC3339)+" ("+when+")")
+	}
 	line("created", t.CreatedAt.UTC().Format(time.RFC3339)+" ("+humanAge(now.Sub(t.CreatedAt))+" ago)")
 	line("updated", t.UpdatedAt.UTC().Format(time.RFC3339)+" ("+humanAge(now.Sub(t.UpdatedAt))+" ago)")
 	line("text", oneLine(t.Text))
@@ -332,7 +342,7 @@ func (a *app) taskClaimCmd() *cobra.Command {
 	var wait bool
 	var worker string
 	var maxTasks int
-	var waitTimeout time.Duration
+	var waitTimeout, lease time.Duration
 	cmd := &cobra.Command{
 		Use:   "claim",
 		Short: "Claim the highest-priority pending task(s) for a worker",
@@ -340,13 +350,24 @@ func (a *app) taskClaimCmd() *cobra.Command {
 
 Without --wait it returns at once ("no pending task" on stderr, exit 0, when
 the queue is empty). With --wait it blocks until a task is queued (it is woken
-by cbd, it does not poll), up to --wait-timeout; then it exits with status 6.`,
+by cbd, it does not poll), up to --wait-timeout; then it exits with status 6.
+
+A claim holds its task for a lease (--lease, else cbd's tasks.lease, 30m by
+default): complete or fail it before then, or extend it with cb task renew;
+otherwise the task goes back to the queue (cb task get shows the lease).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if worker == "" {
 				worker = defaultWorkerID()
 			}
 			params := map[string]any{"workerId": worker, "maxTasks": maxTasks}
+			if cmd.Flags().Changed("lease") {
+				ms, err := leaseMs(lease)
+				if err != nil {
+					return err
+				}
+				params["leaseMs"] = ms
+			}
 			if !wait {
 				raw, res, err := a.claimOnce(cmd.Context(), params)
 				if err != nil {
@@ -373,6 +394,7 @@ by cbd, it does not poll), up to --wait-timeout; then it exits with status 6.`,
 	f.StringVar(&worker, "worker", "", "worker id to claim for (default $USER@$HOSTNAME)")
 	f.IntVar(&maxTasks, "max", 1, "claim up to this many tasks (1-10)")
 	f.DurationVar(&waitTimeout, "wait-timeout", 30*time.Second, "how long --wait blocks")
+	f.DurationVar(&lease, "lease", 0, "how long the claim holds the task unless renewed (default: cbd's tasks.lease)")
 	return cmd
 }
 
@@ -626,4 +648,47 @@ func (a *app) taskDeleteCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+// leaseMs checks a --lease flag and returns it in ms, as the methods take it.
+func leaseMs(d time.Duration) (int64, error) {
+	if d < 100*time.Millisecond || d > 7*24*time.Hour {
+		return 0, usageError("--lease %s: want 100ms to 168h", d)
+	}
+	return d.Milliseconds(), nil
+}
+
+func (a *app) taskRenewCmd() *cobra.Command {
+	var worker string
+	var lease time.Duration
+	cmd := &cobra.Command{
+		Use:   "renew ID",
+		Short: "Extend the lease of a task you claimed",
+		Long: `Extend the lease of a task you claimed to --lease (else cbd's tasks.lease)
+from now. Fails with conflict (exit 8) when the task is no longer yours: its
+lease ran out and it went back to the queue, or it was finished.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if worker == "" {
+				worker = defaultWorkerID()
+			}
+			params := map[string]any{"id": args[0], "workerId": worker}
+			if cmd.Flags().Changed("lease") {
+				ms, err := leaseMs(lease)
+				if err != nil {
+					return err
+				}
+				params["leaseMs"] = ms
+			}
+			return a.taskCall(cmd.Context(), "task.renew", params, func(t apiTask, p palette) string {
+				if t.LeaseExpiresAt == nil {
+					return "renewed " + t.ID
+				}
+				return fmt.Sprintf("renewed %s until %s", t.ID, t.LeaseExpiresAt.Local().Format(time.RFC3339))
+			})
+		},
+	}
+	cmd.Flags().StringVar(&worker, "worker", "", "the worker that claimed the task (default $USER@$HOSTNAME)")
+	cmd.Flags().DurationVar(&lease, "lease", 0, "the new lease, from now (default: cbd's tasks.lease)")
+	return cmd
 }

@@ -37,8 +37,11 @@ arrive (no polling) and runs COMMAND once per task, with the task JSON on
 stdin and CB_TASK_ID / CB_TASK_TEXT in the environment. Exit status 0
 completes the task with COMMAND's stdout as result (JSON if it parses, else a
 string); any other status fails it with the end of stderr. If the worker
-dies, its tasks go back to the queue after tasks.reclaim_after. SIGINT or
-SIGTERM stops claiming, lets the running task finish, and unregisters.`,
+dies, its tasks go back to the queue after tasks.reclaim_after. While
+COMMAND runs, cb work renews its task's lease (a third of the lease before it
+runs out), so a command may run longer than tasks.lease. SIGINT or SIGTERM
+stops claiming, lets the running task finish, and unregisters. A call cbd
+refuses for its rate limit is sent again after the wait cbd names.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.work(cmd.Context(), o, args)
@@ -138,10 +141,15 @@ func waitForTask(ctx context.Context, rdb redis.UniversalClient, d time.Duration
 // own context is not the worker's: a stop lets it finish.
 func (a *app) runTask(worker string, task json.RawMessage, argv []string) {
 	var t struct {
-		ID   string `json:"id"`
-		Text string `json:"text"`
+		ID             string     `json:"id"`
+		Text           string     `json:"text"`
+		LeaseExpiresAt *time.Time `json:"leaseExpiresAt"`
 	}
 	_ = json.Unmarshal(task, &t)
+	if t.LeaseExpiresAt != nil {
+		stopRenew := a.renewWhileRunning(worker, t.ID, time.Until(*t.LeaseExpiresAt))
+		defer stopRenew()
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(task)
 	cmd.Env = append(os.Environ(), "CB_TASK_ID="+t.ID, "CB_TASK_TEXT="+t.Text, "CB_WORKER_ID="+worker)
@@ -186,4 +194,36 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// renewWhileRunning renews the lease of task id every third of lease
+// (the time left on it when the command started) until the returned stop
+// is called. A renewal refused with conflict means the task is no longer
+// this worker's; that is reported once and renewing stops.
+func (a *app) renewWhileRunning(worker, id string, lease time.Duration) (stop func()) {
+	every := max(lease/3, 50*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			_, err := a.call(ctx, "task.renew", map[string]any{"id": id, "workerId": worker})
+			switch {
+			case err == nil, ctx.Err() != nil:
+			case protocol.CodeOf(err) == protocol.CodeConflict:
+				fmt.Fprintf(a.stderr, "cb work: %s is no longer ours (its lease ran out): %v\n", id, err)
+				return
+			default:
+				fmt.Fprintf(a.stderr, "cb work: renew the lease of %s: %v\n", id, err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

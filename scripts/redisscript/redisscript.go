@@ -33,4 +33,6 @@ var (
 	TaskDelete  = task(scripts.TaskDelete)
 	TaskRelease = task(scripts.TaskRelease)
 	TaskRestore = task(scripts.TaskRestore)
+	TaskExpire  = task(scripts.TaskExpire)
+	TaskRenew   = task(scripts.TaskRenew)
 )

@@ -2,6 +2,7 @@
 -- becomes in_progress), or (ARGV[3] = "") unassign an in-progress task back
 -- into the queue at its own priority and original position.
 -- ARGV[2] task id, ARGV[3] instance id or ""
+-- An assignment is a claim for the instance: it gets the default lease.
 -- Returns {"ok": task}; -32004 not found; -32005 conflict.
 local prev = replay()
 if prev then return prev end
@@ -17,8 +18,8 @@ if inst ~= '' then
     return err(-32005, 'task ' .. id .. ' is ' .. t.status .. '; only pending tasks can be assigned')
   end
   redis.call('ZREM', C.queue, id)
-  touch(t, ms, {status = 'in_progress', assignedTo = inst,
-    attempts = tostring(tonumber(t.attempts or '0') + 1)})
+  touch(t, ms, lease_fields(t, ms, nil, {status = 'in_progress', assignedTo = inst,
+    attempts = tostring(tonumber(t.attempts or '0') + 1)}))
   redis.call('SADD', C.assigned .. inst, id)
   local js = task_json(t)
   emit('task.assigned', js, ms)
@@ -28,7 +29,7 @@ if t.status ~= 'in_progress' then
   return err(-32005, 'task ' .. id .. ' is ' .. t.status .. '; only in-progress tasks can be unassigned')
 end
 redis.call('SREM', C.assigned .. t.assignedTo, id)
-touch(t, ms, {status = 'pending', assignedTo = ''})
+touch(t, ms, end_lease(t, {status = 'pending', assignedTo = ''}))
 enqueue(t)
 local js = task_json(t)
 emit('task.unassigned', js, ms)

@@ -8,6 +8,7 @@ local t = load_task(id)
 if not t then return err(-32004, 'task ' .. id .. ' not found') end
 redis.call('DEL', C.task .. id)
 redis.call('ZREM', C.queue, id)
+redis.call('ZREM', C.leases, id)
 if t.assignedTo and t.assignedTo ~= '' then redis.call('SREM', C.assigned .. t.assignedTo, id) end
 local ms = now_ms()
 local js = task_json(t)

@@ -15,7 +15,7 @@ if worker ~= '' and t.assignedTo ~= worker then
   return err(-32005, 'task ' .. id .. ' is assigned to ' .. t.assignedTo .. ', not ' .. worker)
 end
 local ms = now_ms()
-local fields = {status = status}
+local fields = end_lease(t, {status = status})
 if status == 'completed' then fields.result = ARGV[5] else fields.error = ARGV[5] end
 redis.call('SREM', C.assigned .. t.assignedTo, id)
 touch(t, ms, fields)

@@ -3,11 +3,12 @@
 -- Every task script takes ARGV[1] = a JSON "context" built in Go from the
 -- key builders of package protocol (so no key name is spelled here):
 --   task, stream, assigned, instance, idem: key prefixes
---   queue, notify, instances, seq, evseq: whole keys
+--   queue, notify, instances, seq, evseq, leases: whole keys
 --   field: the stream entry field of the envelope
 --   source: the instance that runs the script
 --   eventId: the request's event id ("" = no idempotency)
 --   idemTtl: seconds a result is remembered for a replayed request
+--   leaseMs: the default lease of a claim (tasks.lease), in ms
 -- and returns a JSON string: {"ok": ...} or {"err": {"code": n, "message": s}}.
 local C = cjson.decode(ARGV[1])
 
@@ -59,6 +60,9 @@ local function task_json(t)
     p[#p + 1] = ',"assignedTo":' .. cjson.encode(t.assignedTo)
   end
   if t.error and t.error ~= '' then p[#p + 1] = ',"error":' .. cjson.encode(t.error) end
+  if t.leaseUntil and t.leaseUntil ~= '' then
+    p[#p + 1] = ',"leaseExpiresAt":' .. cjson.encode(iso(tonumber(t.leaseUntil)))
+  end
   if t.metadata and t.metadata ~= '' then p[#p + 1] = ',"metadata":' .. t.metadata end
   if t.result and t.result ~= '' then p[#p + 1] = ',"result":' .. t.result end
   p[#p + 1] = '}'
@@ -104,6 +108,25 @@ local function enqueue(t)
   redis.call('ZADD', C.queue, -tonumber(t.priority), t.id)
   redis.call('LPUSH', C.notify, t.id)
   redis.call('LTRIM', C.notify, 0, 999)
+end
+
+-- lease_fields returns the HSET fields that give t a lease of ms_len ms
+-- from ms (ms_len nil or <= 0: the default), and records its expiry in the
+-- lease index the reaper reads.
+local function lease_fields(t, ms, ms_len, fields)
+  local n = tonumber(ms_len)
+  if not n or n <= 0 then n = tonumber(C.leaseMs) end
+  fields.leaseUntil = tostring(ms + n)
+  redis.call('ZADD', C.leases, ms + n, t.id)
+  return fields
+end
+
+-- end_lease drops t's lease (it is no longer in progress); fields gets the
+-- HSET field that clears it.
+local function end_lease(t, fields)
+  redis.call('ZREM', C.leases, t.id)
+  fields.leaseUntil = ''
+  return fields
 end
 
 -- replay returns the remembered answer of a request seen before.

@@ -17,12 +17,12 @@ for _, id in ipairs(redis.call('SMEMBERS', C.assigned .. worker)) do
   local t = load_task(id)
   if t and t.status == 'in_progress' and t.assignedTo == worker then
     if tonumber(t.attempts or '0') >= max then
-      touch(t, ms, {status = 'failed', assignedTo = '',
-        error = ARGV[5] .. '; gave up after ' .. t.attempts .. ' attempts'})
+      touch(t, ms, end_lease(t, {status = 'failed', assignedTo = '',
+        error = ARGV[5] .. '; gave up after ' .. t.attempts .. ' attempts'}))
       emit('task.failed', task_json(t), ms)
       failed = failed + 1
     else
-      touch(t, ms, {status = 'pending', assignedTo = ''})
+      touch(t, ms, end_lease(t, {status = 'pending', assignedTo = ''}))
       enqueue(t)
       emit('task.requeued', task_json(t), ms)
       released = released + 1

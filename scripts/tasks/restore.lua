@@ -2,6 +2,8 @@
 -- Redis lost it (it never overwrites a task Redis has).
 -- ARGV[2] task JSON as the store has it: {id, text, status, priority,
 -- attempts, assignedTo, createdAt, updatedAt, version, metadata?}
+-- An in-progress task gets a fresh lease (C.leaseMs from now): Redis held
+-- its lease, the store does not.
 -- Returns {"ok": true} when restored, {"ok": false} when Redis had it.
 local t = cjson.decode(ARGV[2])
 if redis.call('EXISTS', C.task .. t.id) == 1 then return '{"ok":false}' end
@@ -14,7 +16,11 @@ redis.call('HSET', C.task .. t.id, 'id', t.id, 'text', t.text, 'status', t.statu
   'metadata', meta, 'assignedTo', assigned, 'result', '', 'error', '')
 if t.status == 'pending' then
   enqueue({id = t.id, priority = tostring(t.priority)})
-elseif assigned ~= '' then
-  redis.call('SADD', C.assigned .. assigned, t.id)
+else
+  if assigned ~= '' then redis.call('SADD', C.assigned .. assigned, t.id) end
+  if t.status == 'in_progress' then
+    local f = lease_fields(t, now_ms(), nil, {})
+    redis.call('HSET', C.task .. t.id, 'leaseUntil', f.leaseUntil)
+  end
 end
 return '{"ok":true}'

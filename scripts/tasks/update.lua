@@ -2,7 +2,8 @@
 -- ARGV[2] task id, ARGV[3] updates JSON object {text?, status?, priority?, metadata?}
 -- Returns {"ok": task}; -32004 not found; -32005 a completed task's status
 -- cannot change. A priority change re-scores a pending task; a status
--- change moves the task into or out of the queue.
+-- change moves the task into or out of the queue; a task that becomes
+-- in_progress gets the default lease, one that leaves it loses its lease.
 local prev = replay()
 if prev then return prev end
 local id = ARGV[2]
@@ -30,6 +31,11 @@ if u.status and u.status ~= was then
   end
 end
 local ms = now_ms()
+if fields.status == 'in_progress' then
+  lease_fields(t, ms, nil, fields)
+elseif fields.status and was == 'in_progress' then
+  end_lease(t, fields)
+end
 touch(t, ms, fields)
 if t.status == 'pending' then
   enqueue(t)

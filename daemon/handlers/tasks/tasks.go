@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
@@ -51,6 +52,7 @@ func Handlers(svc *tasks.Service) []registry.Handler {
 			var p struct {
 				WorkerID string
 				MaxTasks int
+				LeaseMs  int64
 			}
 			if err := decode(r, &p); err != nil {
 				return nil, err
@@ -58,7 +60,17 @@ func Handlers(svc *tasks.Service) []registry.Handler {
 			if p.MaxTasks == 0 {
 				p.MaxTasks = 1
 			}
-			return svc.Claim(ctx, r.Event.Metadata.ID, p.WorkerID, p.MaxTasks)
+			return svc.Claim(ctx, r.Event.Metadata.ID, p.WorkerID, p.MaxTasks, time.Duration(p.LeaseMs)*time.Millisecond)
+		}},
+		{Event: "task.renew", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
+			var p struct {
+				ID, WorkerID string
+				LeaseMs      int64
+			}
+			if err := decode(r, &p); err != nil {
+				return nil, err
+			}
+			return svc.Renew(ctx, r.Event.Metadata.ID, p.ID, p.WorkerID, time.Duration(p.LeaseMs)*time.Millisecond)
 		}},
 		{Event: "task.complete", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
 			var p struct {

@@ -51,7 +51,10 @@ type Task struct {
 	CreatedAt  time.Time       `json:"createdAt"`
 	UpdatedAt  time.Time       `json:"updatedAt"`
 	Version    int64           `json:"version"`
-	Deleted    bool            `json:"-"`
+	// LeaseExpiresAt is when an in-progress task's claim runs out. It is
+	// hot state held in Redis only: stores neither write nor read it.
+	LeaseExpiresAt *time.Time `json:"leaseExpiresAt,omitempty"`
+	Deleted        bool       `json:"-"`
 }
 
 // AuditRecord is one hook decision. See store.AuditRecord.
