@@ -77,51 +77,9 @@ func (w *writer) full(depth int) bool {
 func (w *writer) value(r gjson.Result, depth int) {
 	switch {
 	case r.IsObject():
-		w.b.WriteByte('{')
-		n, left := 0, 0
-		r.ForEach(func(key, value gjson.Result) bool {
-			if left > 0 || w.full(depth) {
-				left++
-				return true
-			}
-			if n > 0 {
-				w.b.WriteByte(',')
-			}
-			n++
-			w.b.WriteString(key.Raw)
-			w.b.WriteByte(':')
-			w.value(value, depth+1)
-			return true
-		})
-		if left > 0 {
-			if n > 0 {
-				w.b.WriteByte(',')
-			}
-			fmt.Fprintf(w.b, `"…":"[truncated %d members]"`, left)
-		}
-		w.b.WriteByte('}')
+		w.members(r, depth, '{', '}', `"…":"[truncated %d members]"`, true)
 	case r.IsArray():
-		w.b.WriteByte('[')
-		n, left := 0, 0
-		r.ForEach(func(_, value gjson.Result) bool {
-			if left > 0 || w.full(depth) {
-				left++
-				return true
-			}
-			if n > 0 {
-				w.b.WriteByte(',')
-			}
-			n++
-			w.value(value, depth+1)
-			return true
-		})
-		if left > 0 {
-			if n > 0 {
-				w.b.WriteByte(',')
-			}
-			fmt.Fprintf(w.b, `"…[truncated %d elements]"`, left)
-		}
-		w.b.WriteByte(']')
+		w.members(r, depth, '[', ']', `"…[truncated %d elements]"`, false)
 	case r.Type == gjson.String && len(r.Raw) > w.limit+2:
 		s := r.Raw[1 : len(r.Raw)-1]
 		if strings.IndexByte(s, '\\') >= 0 {
@@ -143,4 +101,35 @@ func (w *writer) value(r gjson.Result, depth int) {
 	default:
 		w.b.WriteString(r.Raw)
 	}
+}
+
+// members writes an object's or array's members between open and close,
+// while the budget lasts; the rest become one marker saying how many
+// (format, with their count).
+func (w *writer) members(r gjson.Result, depth int, open, close byte, format string, keys bool) {
+	w.b.WriteByte(open)
+	n, left := 0, 0
+	r.ForEach(func(key, value gjson.Result) bool {
+		if left > 0 || w.full(depth) {
+			left++
+			return true
+		}
+		if n > 0 {
+			w.b.WriteByte(',')
+		}
+		n++
+		if keys {
+			w.b.WriteString(key.Raw)
+			w.b.WriteByte(':')
+		}
+		w.value(value, depth+1)
+		return true
+	})
+	if left > 0 {
+		if n > 0 {
+			w.b.WriteByte(',')
+		}
+		fmt.Fprintf(w.b, format, left)
+	}
+	w.b.WriteByte(close)
 }
