@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEmitLine -fuzztime 30s ./hookcli/cli
 	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy
 	$(GO) test -run '^$$' -fuzz FuzzAnalyzeBash -fuzztime 30s ./daemon/policy
+	$(GO) test -run '^$$' -fuzz FuzzIntegral -fuzztime 30s ./internal/jsonint
 	$(GO) test -run '^$$' -fuzz FuzzParseMessage -fuzztime 30s ./daemon/httpapi
 	$(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime 30s ./protocol
 	$(GO) test -run '^$$' -fuzz FuzzFastPathAgrees -fuzztime 30s ./schemas/validate
