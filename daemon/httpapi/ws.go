@@ -250,7 +250,7 @@ func (c *wsConn) answer(calls []rpcCall, batch bool) {
 		case "unsubscribe":
 			return c.unsubscribe(call.params)
 		}
-		return c.s.invoke(ctx, "ws", c.session, call.method, call.params)
+		return c.s.invoke(ctx, "ws", callSession(call.method, call.params, c.session), call.method, call.params)
 	})
 	c.reply(out, batch)
 	for _, f := range after {
