@@ -100,3 +100,16 @@ func TestHookSessionOverRPC(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscribeSinceIntegral: the WebSocket subscribe's since, an integer
+// of milliseconds, may be written as any integral JSON number too.
+func TestSubscribeSinceIntegral(t *testing.T) {
+	for raw, want := range map[string]int64{`1700000000000`: 1700000000000, `1.7e12`: 1700000000000, `"1700000000000"`: 1700000000000, `"$"`: -1} {
+		if got, perr := parseSince(json.RawMessage(raw)); perr != nil || got != want {
+			t.Errorf("parseSince(%s) = %d, %v; want %d", raw, got, perr, want)
+		}
+	}
+	if _, perr := parseSince(json.RawMessage(`1.5`)); perr == nil {
+		t.Error("since 1.5 accepted")
+	}
+}
