@@ -47,6 +47,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCallReply -fuzztime 30s ./hookcli/cli
 	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy
 	$(GO) test -run '^$$' -fuzz FuzzAnalyzeBash -fuzztime 30s ./daemon/policy
+	$(GO) test -run '^$$' -fuzz FuzzIntegral -fuzztime 30s ./internal/jsonint
 	$(GO) test -run '^$$' -fuzz FuzzParseMessage -fuzztime 30s ./daemon/httpapi
 	$(GO) test -run '^$$' -fuzz FuzzParseOwner -fuzztime 30s ./daemon/lifecycle
 	$(GO) test -run '^$$' -fuzz FuzzEventDeadline -fuzztime 30s ./protocol

@@ -68,6 +68,9 @@ func (in *Invoker) InvokeDelivery(ctx context.Context, ev protocol.Event, rateMa
 	}
 	res, perr := in.invoke(ctx, h, ev, rateMark)
 	in.stats.record(ev.Type, time.Since(start), perr)
+	if perr == nil {
+		in.stats.recordHook(ev.Type, ev.Payload, res)
+	}
 	crashed := perr != nil && perr.Data == errDataPanic
 	if crashed {
 		perr = &protocol.Error{Code: perr.Code, Message: perr.Message}

@@ -2,12 +2,16 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
+	"github.com/tidwall/gjson"
 )
 
 // Stats counts what the chain did, per method. The set of methods is fixed
@@ -17,6 +21,74 @@ type Stats struct {
 	// refused: method -> requests callers' call.lua refused over the rate
 	// limit, shared by every instance (see SetCallerRefusals).
 	refused atomic.Pointer[map[string]int64]
+	// decisions: DecisionKey -> *atomic.Int64, the hook answers of every
+	// transport (the labels come from fixed sets, see ToolLabel).
+	decisions sync.Map
+}
+
+// DecisionKey labels one count of hook answers.
+type DecisionKey struct {
+	Event    string // hook type: pre_tool, user_prompt, ...
+	Tool     string // ToolLabel of the hook's tool_name
+	Decision string // allow, deny, ask, ... or "none" for no opinion
+}
+
+// knownTools are the tool names ToolLabel keeps as they are: Claude Code's
+// built-in tools (claude-code-hooks-2.1.md §7.1, with Task, the old name of
+// Agent). Any other name is input, so it never becomes a label of its own.
+var knownTools = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range strings.Fields(`Agent Task Bash PowerShell Read Write Edit NotebookEdit Glob Grep
+		WebFetch WebSearch TodoWrite TaskCreate TaskGet TaskList TaskUpdate TaskStop AskUserQuestion
+		ExitPlanMode EnterPlanMode EnterWorktree ExitWorktree Skill ToolSearch ListMcpResourcesTool
+		ReadMcpResourceTool ReadMcpResourceDirTool LSP Monitor SendMessage SendUserMessage SendFile
+		ListAgents CronCreate CronDelete CronList ScheduleWakeup RemoteTrigger Workflow Artifact
+		PushNotification ReportFindings SendFeedback SetGoal REPL StructuredOutput ObserverReport`) {
+		m[t] = true
+	}
+	return m
+}()
+
+// ToolLabel maps a hook's tool_name to a label from a fixed set: a known
+// tool, "mcp" for mcp__* tools, "other", or "" for hooks without a tool.
+func ToolLabel(name string) string {
+	switch {
+	case name == "" || knownTools[name]:
+		return name
+	case strings.HasPrefix(name, "mcp__"):
+		return "mcp"
+	}
+	return "other"
+}
+
+// recordHook counts the answer res of a hook method (hook.<type>) called
+// with params, whatever transport brought it: `cb hook` over Redis, http
+// hooks, /rpc, /ws. Other methods are ignored.
+func (s *Stats) recordHook(method string, params, res json.RawMessage) {
+	hookType, ok := strings.CutPrefix(method, "hook.")
+	if !ok || s.methods[method] == nil {
+		return
+	}
+	decision := gjson.GetBytes(res, "decision").String()
+	if decision == protocol.DecisionNone {
+		decision = "none"
+	}
+	k := DecisionKey{Event: hookType, Tool: ToolLabel(gjson.GetBytes(params, "tool_name").String()), Decision: decision}
+	n, ok := s.decisions.Load(k)
+	if !ok {
+		n, _ = s.decisions.LoadOrStore(k, new(atomic.Int64))
+	}
+	n.(*atomic.Int64).Add(1)
+}
+
+// Decisions copies the hook answer counts.
+func (s *Stats) Decisions() map[DecisionKey]int64 {
+	out := map[DecisionKey]int64{}
+	s.decisions.Range(func(k, v any) bool {
+		out[k.(DecisionKey)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
 }
 
 // MethodStats are one method's counters.

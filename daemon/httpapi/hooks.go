@@ -5,45 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
+	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/protocol"
 )
 
-// knownTools are the tool names cb_hook_decisions_total keeps as they are:
-// Claude Code's built-in tools (claude-code-hooks-2.1.md §7.1, with Task,
-// the old name of Agent). Any other name is input, so it never becomes a
-// label of its own: mcp__* tools count as "mcp", the rest as "other".
-var knownTools = func() map[string]bool {
-	m := map[string]bool{}
-	for _, t := range strings.Fields(`Agent Task Bash PowerShell Read Write Edit NotebookEdit Glob Grep
-		WebFetch WebSearch TodoWrite TaskCreate TaskGet TaskList TaskUpdate TaskStop AskUserQuestion
-		ExitPlanMode EnterPlanMode EnterWorktree ExitWorktree Skill ToolSearch ListMcpResourcesTool
-		ReadMcpResourceTool ReadMcpResourceDirTool LSP Monitor SendMessage SendUserMessage SendFile
-		ListAgents CronCreate CronDelete CronList ScheduleWakeup RemoteTrigger Workflow Artifact
-		PushNotification ReportFindings SendFeedback SetGoal REPL StructuredOutput ObserverReport`) {
-		m[t] = true
-	}
-	return m
-}()
-
-// toolLabel maps a hook's tool_name to a label from a fixed set: a known
-// tool, "mcp", "other", or "" for hooks without a tool.
-func toolLabel(name string) string {
-	switch {
-	case name == "" || knownTools[name]:
-		return name
-	case strings.HasPrefix(name, "mcp__"):
-		return "mcp"
-	}
-	return "other"
-}
+// toolLabel is the tool label of cb_hook_decisions_total: a label from a
+// fixed set, never the hook's input as such.
+var toolLabel = dispatch.ToolLabel
 
 // hookFields are the parts of Claude Code's hook JSON the transport reads.
 type hookFields struct {
 	HookEventName string `json:"hook_event_name"`
-	SessionID     string `json:"session_id"`
-	ToolName      string `json:"tool_name"`
 }
 
 // handleHook serves POST /hooks/{type}: Claude Code's "type":"http" hooks.
@@ -79,25 +52,16 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 		noOpinion("decode hook input", fmt.Errorf("hook input is not a JSON object: %w", err))
 		return
 	}
-	session := r.Header.Get("X-CB-Session")
-	if session == "" {
-		session = in.SessionID
-	}
-	raw, perr := s.invoke(r.Context(), "http", session, method, body)
+	raw, perr := s.invoke(r.Context(), "http", callSession(method, body, r.Header.Get("X-CB-Session")), method, body)
 	if perr != nil {
 		noOpinion("invoke "+method, perr)
 		return
 	}
-	var res protocol.HookResult
+	var res protocol.HookResult // counted in cb_hook_decisions_total by the invoker
 	if err := json.Unmarshal(raw, &res); err != nil {
 		noOpinion("decode hook result", fmt.Errorf("%s answer: %w", method, err))
 		return
 	}
-	decision := res.Decision
-	if decision == protocol.DecisionNone {
-		decision = "none"
-	}
-	s.metrics.hooks.WithLabelValues(hookType, toolLabel(in.ToolName), decision).Inc()
 	claudeEvent := in.HookEventName
 	if claudeEvent == "" {
 		claudeEvent = he.ClaudeEvent

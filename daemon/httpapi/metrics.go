@@ -23,7 +23,6 @@ const gaugesTimeout = 2 * time.Second
 type metrics struct {
 	reg      *prometheus.Registry
 	duration *prometheus.HistogramVec
-	hooks    *prometheus.CounterVec
 	// unauthorized counts requests refused for want of a valid credential,
 	// by route (a fixed set of names).
 	unauthorized *prometheus.CounterVec
@@ -37,10 +36,6 @@ func newMetrics(stats *dispatch.Stats) *metrics {
 			Help:    "Latency of handler calls made over HTTP and WebSocket, including validation.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "transport"}),
-		hooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cb_hook_decisions_total",
-			Help: `Decisions answered to Claude Code http hooks ("none" = no opinion).`,
-		}, []string{"event", "tool", "decision"}),
 		unauthorized: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cb_http_unauthorized_total",
 			Help: "HTTP requests refused for want of a valid credential, by route.",
@@ -49,7 +44,7 @@ func newMetrics(stats *dispatch.Stats) *metrics {
 	for _, route := range []string{"rpc", "ws", "hooks", "mcp", "login"} {
 		m.unauthorized.WithLabelValues(route) // exported at 0 from the start
 	}
-	m.reg.MustRegister(m.duration, m.hooks, m.unauthorized,
+	m.reg.MustRegister(m.duration, m.unauthorized,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
@@ -68,6 +63,9 @@ var (
 	queueDepthDesc = prometheus.NewDesc("cb_queue_depth", "Pending tasks in the queue.", nil, nil)
 	tasksDesc      = prometheus.NewDesc("cb_tasks", "Tasks by status.", []string{"status"}, nil)
 	instancesDesc  = prometheus.NewDesc("cb_instances", "Live cbd instances.", nil, nil)
+	decisionsDesc  = prometheus.NewDesc("cb_hook_decisions_total",
+		`Answers to Claude Code hooks by this instance, over every transport (cb hook, http hooks, /rpc, /ws; "none" = no opinion).`,
+		[]string{"event", "tool", "decision"}, nil)
 )
 
 // statsCollector exports dispatch.Stats at scrape time.
@@ -80,6 +78,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- callsDesc
 	ch <- errorsDesc
 	ch <- rejectionsDesc
+	ch <- decisionsDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -92,6 +91,9 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.Timeouts), method, "timeout")
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.Expired), method, "expired")
 		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(sn.Shed), method, "shed")
+	}
+	for k, n := range c.stats.Decisions() {
+		ch <- prometheus.MustNewConstMetric(decisionsDesc, prometheus.CounterValue, float64(n), k.Event, k.Tool, k.Decision)
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/tidwall/gjson"
 )
 
 // maxBatch bounds the calls of one JSON-RPC batch.
@@ -198,7 +200,7 @@ func (s *Server) handleRPC(w http.ResponseWriter, r *http.Request) {
 	}
 	session := r.Header.Get("X-CB-Session")
 	out := answer(r.Context(), calls, func(ctx context.Context, c *rpcCall) (json.RawMessage, *protocol.Error) {
-		return s.invoke(ctx, "http", session, c.method, c.params)
+		return s.invoke(ctx, "http", callSession(c.method, c.params, session), c.method, c.params)
 	})
 	b, err := encodeResponses(out, batch)
 	switch {
@@ -213,6 +215,20 @@ func (s *Server) handleRPC(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-store")
 		_, _ = w.Write(b)
 	}
+}
+
+// callSession is the session a call belongs to. The params of a hook
+// method are Claude Code's hook JSON, whose session_id names the session:
+// it wins over the connection's session (X-CB-Session, ?session=), which
+// one client may use for calls of many sessions. Every transport agrees
+// with `cb hook`, which takes the session from the hook JSON alone.
+func callSession(method string, params json.RawMessage, connSession string) string {
+	if strings.HasPrefix(method, "hook.") {
+		if s := gjson.GetBytes(params, "session_id"); s.Type == gjson.String && s.Str != "" {
+			return s.Str
+		}
+	}
+	return connSession
 }
 
 // isJSONContentType accepts application/json with any parameters.

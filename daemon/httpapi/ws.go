@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
 	"github.com/coder/websocket"
 )
@@ -250,7 +251,7 @@ func (c *wsConn) answer(calls []rpcCall, batch bool) {
 		case "unsubscribe":
 			return c.unsubscribe(call.params)
 		}
-		return c.s.invoke(ctx, "ws", c.session, call.method, call.params)
+		return c.s.invoke(ctx, "ws", callSession(call.method, call.params, c.session), call.method, call.params)
 	})
 	c.reply(out, batch)
 	for _, f := range after {
@@ -398,7 +399,7 @@ func parseSince(raw json.RawMessage) (int64, *protocol.Error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		s = string(raw)
+		s = string(jsonint.Integral(raw)) // 1.7e12 is an integer too
 	}
 	if s == "$" {
 		return -1, nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -398,4 +399,74 @@ func TestSchemaShapes(t *testing.T) {
 	if out := protocol.MCPOutputSchema(json.RawMessage(`{"type":"object"}`)); string(out) != `{"type":"object"}` {
 		t.Errorf("object output schema → %s", out)
 	}
+}
+
+// TestNoBooleanSubschemas keeps every published tool schema free of boolean
+// subschemas ("result": true): valid JSON Schema, but the official
+// TypeScript MCP SDK refuses a tools/list whose "properties" hold anything
+// but objects, and other strict clients do the same deeper down. Only the
+// keywords clients commonly accept as booleans may be booleans.
+func TestNoBooleanSubschemas(t *testing.T) {
+	tools, err := mcpserver.Tools(newInvoker(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tools) == 0 {
+		t.Fatal("no tools")
+	}
+	for _, tool := range tools {
+		for what, schema := range map[string]any{"inputSchema": tool.Tool.InputSchema, "outputSchema": tool.Tool.OutputSchema} {
+			if schema == nil {
+				continue
+			}
+			b, err := json.Marshal(schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v any
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatal(err)
+			}
+			for _, at := range booleanSubschemas(v, "") {
+				t.Errorf("%s %s: boolean subschema at %s", tool.Tool.Name, what, at)
+			}
+		}
+	}
+}
+
+// booleanSubschemas lists the JSON pointers of boolean subschemas in
+// schema, except under additionalProperties and the unevaluated* keywords.
+func booleanSubschemas(schema any, at string) []string {
+	m, ok := schema.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	one := func(v any, p string) {
+		if _, isBool := v.(bool); isBool {
+			out = append(out, p)
+			return
+		}
+		out = append(out, booleanSubschemas(v, p)...)
+	}
+	for k, v := range m {
+		p := at + "/" + k
+		switch k {
+		case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas":
+			sub, _ := v.(map[string]any)
+			for name, s := range sub {
+				one(s, p+"/"+name)
+			}
+		case "allOf", "anyOf", "oneOf", "prefixItems":
+			sub, _ := v.([]any)
+			for i, s := range sub {
+				one(s, p+"/"+strconv.Itoa(i))
+			}
+		case "items", "not", "contains", "if", "then", "else", "propertyNames", "additionalItems":
+			one(v, p)
+		case "additionalProperties", "unevaluatedProperties", "unevaluatedItems":
+			out = append(out, booleanSubschemas(v, p)...)
+		}
+	}
+	return out
 }

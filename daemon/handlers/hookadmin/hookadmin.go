@@ -13,6 +13,7 @@ import (
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
 )
 
@@ -93,7 +94,7 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 				Since    string `json:"since"`
 				Limit    int    `json:"limit"`
 			}
-			if err := json.Unmarshal(r.Params, &p); err != nil {
+			if err := jsonint.Unmarshal(r.Params, &p); err != nil { // "limit": 5.0 too
 				return nil, invalid(err)
 			}
 			q := store.AuditListParams{SessionID: p.Session, Decision: p.Decision, Tool: p.Tool, Limit: p.Limit}

@@ -14,6 +14,7 @@ import (
 	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/instance"
 	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas"
 	"github.com/redis/go-redis/v9"
@@ -152,7 +153,7 @@ func decode(req *registry.Request, v any) error {
 	if len(params) == 0 || string(params) == "null" {
 		params = json.RawMessage("{}")
 	}
-	if err := json.Unmarshal(params, v); err != nil {
+	if err := jsonint.Unmarshal(params, v); err != nil { // 5.0 is an integer too
 		return protocol.Errorf(protocol.CodeInvalidParams, "%s: %v", req.Event.Type, err)
 	}
 	return nil

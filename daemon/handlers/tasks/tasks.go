@@ -10,6 +10,7 @@ import (
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/tasks"
+	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
 )
 
@@ -128,8 +129,10 @@ func Handlers(svc *tasks.Service) []registry.Handler {
 }
 
 // decode unmarshals validated params (field names match case-insensitively).
+// Integral numbers such as 50.0 or 1e2 are integers to JSON Schema, so they
+// decode into int fields too, nested ones (task.update's updates) included.
 func decode(r *registry.Request, v any) error {
-	if err := json.Unmarshal(r.Params, v); err != nil {
+	if err := jsonint.Unmarshal(r.Params, v); err != nil {
 		return &protocol.Error{Code: protocol.CodeInvalidParams, Message: fmt.Sprintf("%s params: %v", r.Event.Type, err)}
 	}
 	return nil
