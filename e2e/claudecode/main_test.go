@@ -103,6 +103,17 @@ func findClient() (path, version string, err error) {
 	return path, m[1], nil
 }
 
+// inCI reports whether the tests run in CI (CI set to anything but a false
+// value, as CI services set it).
+func inCI() bool {
+	v := strings.TrimSpace(os.Getenv("CI"))
+	if v == "" {
+		return false
+	}
+	on, err := strconv.ParseBool(v)
+	return err != nil || on
+}
+
 // needClient returns the client's path, or ends the test: a failure in CI
 // (the client is part of the test environment there), a skip elsewhere.
 func needClient(t *testing.T) string {
@@ -122,7 +133,7 @@ func needClient(t *testing.T) string {
 		}
 	})
 	if clientErr != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		if inCI() {
 			t.Fatalf("Claude Code client required in CI: %v", clientErr)
 		}
 		t.Skipf("Claude Code client not available (CI unset, so skipping): %v", clientErr)
