@@ -205,7 +205,8 @@ func TestClientPreToolUse(t *testing.T) {
 // TestClientPrompt checks UserPromptSubmit and SessionStart: a prompt a
 // rule blocks never reaches the model and the client reports cb's reason;
 // an allowed prompt reaches the model with the context of the
-// SessionStart rule and of the UserPromptSubmit rule.
+// SessionStart rule and of the UserPromptSubmit rule, and the hook input
+// carries the --permission-mode given.
 func TestClientPrompt(t *testing.T) {
 	r := newRig(t, clientRules, nil)
 	api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Noted."} })
@@ -227,7 +228,8 @@ func TestClientPrompt(t *testing.T) {
 		}
 	})
 	t.Run("context reaches the model", func(t *testing.T) {
-		run := r.runClient(api, "deploy the site")
+		// acceptEdits, to see the mode reach the hook input.
+		run := r.runClient(api, "deploy the site", "--permission-mode", "acceptEdits")
 		if run.Code != 0 || run.result() == nil || run.result()["result"] != "Noted." {
 			t.Fatalf("client exit %d, result %v", run.Code, run.result())
 		}
@@ -240,6 +242,9 @@ func TestClientPrompt(t *testing.T) {
 			if !strings.Contains(text, want) {
 				t.Errorf("the model's request lacks %q:\n%.3000s", want, text)
 			}
+		}
+		if in := r.hookInputs("user_prompt", run.sessionID()); len(in) != 1 || in[0]["permission_mode"] != "acceptEdits" {
+			t.Errorf("user_prompt inputs %v, want one with permission_mode acceptEdits", in)
 		}
 		record(t, r, "user_prompt", run.sessionID(), "", "user_prompt_context.json")
 	})
