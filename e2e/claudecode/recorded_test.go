@@ -20,6 +20,7 @@ var update = flag.Bool("update", false, "record the real client's hook inputs in
 const (
 	recSession = "11111111-2222-4333-8444-555555555555"
 	recPrompt  = "66666666-7777-4888-9999-000000000000"
+	recAgent   = "a0000000000000001"
 	recDir     = "/tmp/cbrec"
 )
 
@@ -64,7 +65,7 @@ func record(t *testing.T, r *rig, hookType, session, match, name string) {
 	}
 }
 
-// normalize replaces what differs between runs (session and prompt ids, the
+// normalize replaces what differs between runs (session, prompt and agent ids, the
 // temporary directory) with stable values and indents the JSON.
 func normalize(t *testing.T, in map[string]any, session, dir string) []byte {
 	t.Helper()
@@ -78,7 +79,11 @@ func normalize(t *testing.T, in map[string]any, session, dir string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.ReplaceAll(string(b), session, recSession)
+	s := string(b)
+	if id, _ := in["agent_id"].(string); id != "" {
+		s = strings.ReplaceAll(s, id, recAgent) // also in agent_transcript_path
+	}
+	s = strings.ReplaceAll(s, session, recSession)
 	s = strings.ReplaceAll(s, dir, recDir)
 	// Claude Code names a project's transcript directory after its path
 	// with every "/" as "-".
@@ -147,6 +152,7 @@ func TestRecordedInputs(t *testing.T) {
 			`{"hookSpecificOutput":{"hookEventName":"UserPromptSubmit","additionalContext":"CB-PROMPT-CONTEXT-4412: deploys need the release checklist."}}`},
 		{"stop.json", "stop", ""},
 		{"session_end.json", "session_end", ""},
+		{"subagent_stop.json", "subagent_stop", ""},
 		{"todo_write_task_create.json", "todo_write", ""},
 		{"todo_write_task_update.json", "todo_write", ""},
 		{"todo_write_todowrite.json", "todo_write", ""},
