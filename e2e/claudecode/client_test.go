@@ -247,6 +247,10 @@ func TestClientPrompt(t *testing.T) {
 			t.Errorf("user_prompt inputs %v, want one with permission_mode acceptEdits", in)
 		}
 		record(t, r, "user_prompt", run.sessionID(), "", "user_prompt_context.json")
+		// With nonessential traffic off, the agent loop's is all the API sees.
+		if n := api.sideTraffic(); n != 0 {
+			t.Errorf("%d requests besides the agent loop's:\n%s", n, api.summary())
+		}
 	})
 }
 

@@ -181,6 +181,20 @@ func (f *fakeAPI) agentRequests() []*apiRequest {
 	return out
 }
 
+// sideTraffic counts the requests that were not the agent loop's: side
+// requests to /v1/messages (no tools) and any other path.
+func (f *fakeAPI) sideTraffic() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.other)
+	for _, r := range f.requests {
+		if !r.hasTools() {
+			n++
+		}
+	}
+	return n
+}
+
 // summary describes every request the fake got, for failure messages.
 func (f *fakeAPI) summary() string {
 	f.mu.Lock()

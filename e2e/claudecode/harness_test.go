@@ -140,7 +140,6 @@ func claudeEnv(apiURL string) []string {
 		"DISABLE_ERROR_REPORTING=1",
 		"DISABLE_BUG_COMMAND=1",
 		"CLAUDE_CODE_DISABLE_TERMINAL_TITLE=1",
-		"IS_SANDBOX=1",
 		"TERM=dumb",
 	}
 }
@@ -186,10 +185,17 @@ func (r *rig) runClient(api *fakeAPI, prompt string, args ...string) *clientRun 
 		}
 	}
 	r.t.Cleanup(func() {
-		if r.t.Failed() {
-			r.t.Logf("claude %v: exit %d in %v\nstdout:\n%s\nstderr:\n%s\nfake API requests:\n%s\ndebug log (%s):\n%s",
-				args, run.Code, run.Elapsed, run.Stdout, run.Stderr, api.summary(), debug, tail(run.Debug, 200))
+		if !r.t.Failed() {
+			return
 		}
+		// The rig's directory goes at the end of the test: keep the
+		// client's debug log where it can be read afterwards.
+		kept := filepath.Join(os.TempDir(), "cb-"+filepath.Base(debug))
+		if err := os.WriteFile(kept, []byte(run.Debug), 0o600); err != nil {
+			kept = err.Error()
+		}
+		r.t.Logf("claude %v: exit %d in %v\nstdout:\n%s\nstderr:\n%s\nfake API requests:\n%s\ndebug log (kept in %s), last lines:\n%s",
+			args, run.Code, run.Elapsed, run.Stdout, run.Stderr, api.summary(), kept, tail(run.Debug, 200))
 	})
 	if run.Code == -1 {
 		r.t.Fatalf("claude did not finish within %v", clientTimeout)
