@@ -1,0 +1,136 @@
+package claudecode
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// otherEvents are Claude Code events cb does not install today; the test
+// below captures what the client sends for them with a plain command hook,
+// so handlers and table tests can be built on real inputs.
+var otherEvents = []string{"PostToolUseFailure", "PostToolBatch", "PermissionRequest", "TaskCreated", "TaskCompleted",
+	"SubagentStart", "InstructionsLoaded"}
+
+// subagentMarker tells the subagent's requests from the main loop's.
+const subagentMarker = "CB-SUBAGENT-TASK"
+
+// TestClientOtherEvents raises events beyond cb's hook types in one
+// headless run (a failing Bash call, a permission the session lacks, the
+// task tools, a subagent, a CLAUDE.md) and checks the inputs the client
+// sent for them against testdata/events (-update records them).
+func TestClientOtherEvents(t *testing.T) {
+	r := newRig(t, clientRules, nil)
+	capture := filepath.Join(r.h.Dir, "capture")
+	if err := os.MkdirAll(capture, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	addCaptureHooks(t, filepath.Join(r.config, "settings.json"), capture)
+	if err := os.WriteFile(filepath.Join(r.project, "CLAUDE.md"), []byte("Be brief.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api := newFakeAPI(t, func(req *apiRequest) reply {
+		if strings.Contains(req.userText(), subagentMarker) {
+			return reply{Text: "Subagent finished."}
+		}
+		switch req.turn() {
+		case 0:
+			return reply{Tools: []toolUse{bash("false"), bash("touch cb-no-opinion.txt"),
+				{Name: "TaskCreate", Input: map[string]any{"subject": "Check the events", "description": "all of them"}}}}
+		case 1:
+			return reply{Tools: []toolUse{{Name: "TaskUpdate", Input: map[string]any{"taskId": "1", "status": "completed"}}}}
+		case 2:
+			return reply{Tools: []toolUse{{Name: "Agent", Input: map[string]any{"description": "look around",
+				"prompt": subagentMarker + ": say hello", "subagent_type": "general-purpose"}}}}
+		}
+		return reply{Text: "Done."}
+	})
+	run := r.runClient(api, "exercise the hooks", "--allowedTools", "Bash(false)")
+	if run.Code != 0 || run.result() == nil {
+		t.Fatalf("client exit %d, result %v", run.Code, run.result())
+	}
+	session := run.sessionID()
+	// cb's own hook type for the subagent's end.
+	record(t, r, "subagent_stop", session, "", "subagent_stop.json")
+	got := map[string]map[string]any{} // the first input of each event
+	files, _ := filepath.Glob(filepath.Join(capture, "*.json"))
+	sort.Strings(files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in map[string]any
+		if err := json.Unmarshal(b, &in); err != nil {
+			t.Fatalf("%s: %v\n%s", f, err, b)
+		}
+		ev, _ := in["hook_event_name"].(string)
+		if _, ok := got[ev]; !ok {
+			got[ev] = in
+		}
+	}
+	var names []string
+	for ev := range got {
+		names = append(names, ev)
+	}
+	sort.Strings(names)
+	t.Logf("captured: %v", names)
+	for _, ev := range otherEvents {
+		in, ok := got[ev]
+		path := filepath.Join("testdata", "events", ev+".json")
+		if !ok {
+			if _, err := os.Stat(path); err == nil || !*update {
+				t.Errorf("the client sent no %s", ev)
+			}
+			continue
+		}
+		live := normalize(t, in, session, r.h.Dir)
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, live, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		saved, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%s: %v (run with -update to record it)", ev, err)
+			continue
+		}
+		if g, w := fieldPaths(t, live), fieldPaths(t, saved); strings.Join(g, " ") != strings.Join(w, " ") {
+			t.Errorf("the client's %s input no longer has the recorded fields:\n got %v\nwant %v", ev, g, w)
+		}
+	}
+}
+
+// addCaptureHooks adds, for each of otherEvents, a command hook writing its
+// input to a file in dir, to the settings cb install wrote.
+func addCaptureHooks(t *testing.T, settings, dir string) {
+	t.Helper()
+	b, err := os.ReadFile(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s map[string]any
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	hooks, _ := s["hooks"].(map[string]any)
+	for _, ev := range otherEvents {
+		groups, _ := hooks[ev].([]any)
+		hooks[ev] = append(groups, map[string]any{"hooks": []any{map[string]any{
+			"type": "command", "timeout": 10,
+			"command": "cat > '" + dir + "/" + ev + ".'$$'.json'"}}})
+	}
+	if b, err = json.MarshalIndent(s, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(settings, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
