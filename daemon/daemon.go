@@ -139,13 +139,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		todos = d.tasks.SyncTodos
 	}
 	d.reg = registry.New()
-	failClosed := func(hookType string) bool {
-		m := cfg.String("hook." + hookType + ".fail_mode")
-		if m == "" {
-			m = cfg.String("hook.fail_mode")
-		}
-		return m == "closed"
-	}
+	failClosed := func(hookType string) bool { return protocol.FailMode(hookType, cfg.String) == "closed" }
 	var handlers []registry.Handler
 	dupKeys := cfg.String("hook.duplicate_keys")
 	if dupKeys != hooks.DuplicateKeysLast && dupKeys != hooks.DuplicateKeysRefuse {

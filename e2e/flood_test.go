@@ -15,6 +15,7 @@ import (
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // flooder sends requests open-loop at a fixed rate until ctx is done: one
@@ -80,7 +81,16 @@ func TestFloodNeverChangesDecision(t *testing.T) {
 	})
 	var redisSent [2]*flooder
 	for i := range redisSent {
-		c := rpc.New(e.rdb, fmt.Sprintf("flooder-%d", i))
+		// Its own connections, as many as requests in flight: a shared
+		// pool would cap the flood at pool size / answer latency.
+		opt, err := goredis.ParseURL(e.redis.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.PoolSize = 256
+		frdb := goredis.NewClient(opt)
+		defer frdb.Close()
+		c := rpc.New(frdb, fmt.Sprintf("flooder-%d", i))
 		redisSent[i] = flood(ctx, &wg, 350, func() bool {
 			ev := protocol.Event{Type: "hook.pre_tool", Payload: harmless, Metadata: protocol.Metadata{
 				ID: protocol.NewID(), Timestamp: time.Now().UnixMilli(), Source: "flooder", SessionID: victim}}

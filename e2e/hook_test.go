@@ -273,6 +273,21 @@ func TestHookDaemonKilled(t *testing.T) {
 			}
 		}
 	})
+	// A Stop hook that blocks makes Claude keep working (up to eight turns
+	// with a dead cbd): the global closed mode is not inherited by it, a
+	// per-type setting still is.
+	t.Run("stop inherits no closed mode", func(t *testing.T) {
+		stop := []byte(`{"session_id":"s1","hook_event_name":"Stop","stop_hook_active":false}`)
+		for _, c := range []struct {
+			env   string
+			block bool
+		}{{"CB_HOOK_FAIL_MODE=closed", false}, {"CB_HOOK_STOP_FAIL_MODE=closed", true}} {
+			r := testenv.RunCB(t, bin, h, []string{c.env, "CB_REDIS_URL=unix:///nonexistent/redis.sock"}, stop, "hook", "stop")
+			if r.Code != 0 || c.block != strings.Contains(r.Stdout, `"block"`) {
+				t.Fatalf("%s: exit %d stdout %q stderr %q, want block=%v", c.env, r.Code, r.Stdout, r.Stderr, c.block)
+			}
+		}
+	})
 }
 
 func TestHookNoDaemonFailsFast(t *testing.T) {

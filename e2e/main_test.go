@@ -3,11 +3,13 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
 
 	"github.com/claudebench/cb/internal/testenv"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 var (
@@ -20,6 +22,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// The tests' own clients see their redis-servers stop on purpose; what
+	// go-redis would print then says nothing (cbd's logs are checked).
+	goredis.SetLogger(quiet{})
 	dir, err := os.MkdirTemp("", "cbbin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -37,3 +42,8 @@ func run(m *testing.M) int {
 	defer redis.Close()
 	return m.Run()
 }
+
+// quiet is a go-redis logger that prints nothing.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}

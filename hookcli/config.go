@@ -135,14 +135,7 @@ func (s *Settings) RedisURL() (string, error) {
 	return strings.TrimSpace(string(data)), nil
 }
 
-// FailMode returns "open" or "closed" for a hook type.
+// FailMode returns "open" or "closed" for a hook type (protocol.FailMode).
 func (s *Settings) FailMode(hookType string) string {
-	m := s.String("hook." + hookType + ".fail_mode")
-	if m == "" {
-		m = s.String("hook.fail_mode")
-	}
-	if m == "closed" {
-		return "closed"
-	}
-	return "open"
+	return protocol.FailMode(hookType, s.String)
 }

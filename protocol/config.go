@@ -67,7 +67,7 @@ var ConfigKeys = func() []ConfigKey {
 		{"hook.prompt_tasks_context", false, "On UserPromptSubmit, add the session's in-progress tasks to Claude's context."},
 		{"hook.audit", true, "Record every hook decision in the store (cb audit) and on cb:stream:hook.decision."},
 		{"hook.timeout", 2 * time.Second, "cb hook's own deadline for the whole round trip; keep it below the timeout in Claude Code's settings."},
-		{"hook.fail_mode", "open", "What cb hook does when it gets no answer: open (no opinion, exit 0) or closed (deny / block with a reason naming the problem)."},
+		{"hook.fail_mode", "open", "What cb hook does when it gets no answer: open (no opinion, exit 0) or closed (deny / block with a reason naming the problem). Inherited only by the hooks that gate an action (pre_tool, user_prompt): a block from the others stops nothing or makes Claude keep working (Stop), so they fail closed only when set per type."},
 		{"hook.max_input_bytes", 16 << 20, "Largest hook input cb hook accepts on stdin."},
 		{"hook.duplicate_keys", "last", "A hook input that names a key twice in one object (e.g. two \"command\" in tool_input) is judged on the last value, as Claude Code (JavaScript) reads it (last), or not judged at all and answered per the hook's fail mode (refuse)."},
 		{"hook.default_rules", true, "Apply the shipped default rules (README, Hook rules)."},
@@ -75,7 +75,7 @@ var ConfigKeys = func() []ConfigKey {
 		{"hook.rules", []any{}, "Your own rules (a YAML list; see README, Hook rules)."},
 	}
 	for _, ev := range hookEventNames {
-		keys = append(keys, ConfigKey{"hook." + ev + ".fail_mode", "", "Fail mode for cb hook " + ev + "; empty inherits hook.fail_mode."})
+		keys = append(keys, ConfigKey{"hook." + ev + ".fail_mode", "", "Fail mode for cb hook " + ev + "; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open)."})
 	}
 	return keys
 }()

@@ -12,20 +12,45 @@ type HookEvent struct {
 	ClaudeEvent string // "PreToolUse"
 	// Matcher is the matcher cb install writes ("" = none).
 	Matcher string
+	// Gates: a block from this event stops the action it asks about (a
+	// tool call, a prompt), so the global hook.fail_mode applies to it. A
+	// block from the other events stops nothing (the action is done) or
+	// makes Claude keep working (Stop), so they fail closed only when set
+	// per type (hook.<type>.fail_mode), as Claude Code ignores onFailure
+	// on Stop and SubagentStop.
+	Gates bool
 }
 
 // HookEvents is the table of hook types cb understands.
 var HookEvents = []HookEvent{
-	{"pre_tool", "PreToolUse", "*"},
-	{"post_tool", "PostToolUse", "*"},
-	{"user_prompt", "UserPromptSubmit", ""},
-	{"todo_write", "PostToolUse", "TodoWrite|TaskCreate|TaskUpdate"},
-	{"session_start", "SessionStart", ""},
-	{"session_end", "SessionEnd", ""},
-	{"stop", "Stop", ""},
-	{"subagent_stop", "SubagentStop", ""},
-	{"notification", "Notification", ""},
-	{"pre_compact", "PreCompact", ""},
+	{"pre_tool", "PreToolUse", "*", true},
+	{"post_tool", "PostToolUse", "*", false},
+	{"user_prompt", "UserPromptSubmit", "", true},
+	{"todo_write", "PostToolUse", "TodoWrite|TaskCreate|TaskUpdate", false},
+	{"session_start", "SessionStart", "", false},
+	{"session_end", "SessionEnd", "", false},
+	{"stop", "Stop", "", false},
+	{"subagent_stop", "SubagentStop", "", false},
+	{"notification", "Notification", "", false},
+	{"pre_compact", "PreCompact", "", false},
+}
+
+// FailMode is the fail mode of a hook type, "open" or "closed", from the
+// config values setting returns (hook.<type>.fail_mode, else
+// hook.fail_mode for the events that gate an action; see HookEvent.Gates).
+// cb hook and cbd both decide with it.
+func FailMode(hookType string, setting func(key string) string) string {
+	m := setting("hook." + hookType + ".fail_mode")
+	if m == "" {
+		if he, ok := LookupHookEvent(hookType); ok && !he.Gates {
+			return "open"
+		}
+		m = setting("hook.fail_mode")
+	}
+	if m == "closed" {
+		return "closed"
+	}
+	return "open"
 }
 
 // LookupHookEvent finds a hook type by its cb name.
