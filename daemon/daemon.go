@@ -84,6 +84,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	if err != nil {
 		return d, err
 	}
+	dupKeys := cfg.String("hook.duplicate_keys")
+	if dupKeys != hooks.DuplicateKeysLast && dupKeys != hooks.DuplicateKeysRefuse {
+		return d, fmt.Errorf("config hook.duplicate_keys: %q is neither %s nor %s", dupKeys, hooks.DuplicateKeysLast, hooks.DuplicateKeysRefuse)
+	}
 	id := cfg.String("instance.id")
 	ownID := id != ""
 	if id == "" {
@@ -141,11 +145,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	d.reg = registry.New()
 	failClosed := func(hookType string) bool { return protocol.FailMode(hookType, cfg.String) == "closed" }
 	var handlers []registry.Handler
-	dupKeys := cfg.String("hook.duplicate_keys")
-	if dupKeys != hooks.DuplicateKeysLast && dupKeys != hooks.DuplicateKeysRefuse {
-		d.Close()
-		return nil, fmt.Errorf("config hook.duplicate_keys: %q is neither %s nor %s", dupKeys, hooks.DuplicateKeysLast, hooks.DuplicateKeysRefuse)
-	}
 	hookDeps := hooks.Deps{Engine: d.rules.Engine, Todos: todos, FailClosed: failClosed, InstanceID: id, DuplicateKeys: dupKeys}
 	if cfg.Bool("hook.audit") {
 		d.audit = audit.NewWriter(d.store, d.rdb, id, 4096, log)

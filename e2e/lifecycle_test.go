@@ -168,6 +168,17 @@ func TestFailedStartPortTaken(t *testing.T) {
 	}
 }
 
+// TestBadConfigValueFailsCleanly: a config value cbd refuses ends the
+// start with one line naming it, exit 1, not a panic (a nil Daemon was
+// closed twice on this path once).
+func TestBadConfigValueFailsCleanly(t *testing.T) {
+	h := testenv.NewHome(t, "CB_REDIS_MODE=embedded", "CB_HTTP_ENABLED=false")
+	code, out, _ := runCBD(t, h, []string{"CB_HOOK_DUPLICATE_KEYS=bogus"}, 20*time.Second)
+	if code != 1 || strings.Contains(out, "panic") || !strings.Contains(out, `hook.duplicate_keys: "bogus"`) {
+		t.Fatalf("exit %d, want 1 with the setting named:\n%.3000s", code, out)
+	}
+}
+
 // TestShutdownRedisHung: SIGTERM with the Redis cbd uses SIGSTOPped; cbd
 // exits within shutdown.timeout plus a little.
 func TestShutdownRedisHung(t *testing.T) {
