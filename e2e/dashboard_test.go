@@ -92,10 +92,26 @@ func TestDashboard(t *testing.T) {
 		}
 	}()
 
+	// cb dashboard hands the browser a private file that redirects to the
+	// login link (the code never shows on a command line); from a file,
+	// the browser withholds the SameSite=Strict cookie on the way in, and
+	// the login page loads the dashboard again from its own origin.
+	opened := filepath.Join(t.TempDir(), "opened")
+	opener := filepath.Join(t.TempDir(), "browser")
+	if err := os.WriteFile(opener, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+opened+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if res := testenv.RunCB(t, bin, h, []string{"BROWSER=" + opener}, nil, "dashboard"); res.Code != 0 {
+		t.Fatalf("cb dashboard: exit %d %q %q", res.Code, res.Stdout, res.Stderr)
+	}
+	target, err := os.ReadFile(opened)
+	if err != nil || !strings.HasPrefix(string(target), "file://") || strings.Contains(string(target), "login=") {
+		t.Fatalf("cb dashboard opened %q (%v), want a file:// page without the code", target, err)
+	}
 	// The page loads and its WebSocket subscribes.
-	dashStep(t, page, "open the dashboard and go live", 60*time.Second,
+	dashStep(t, page, "open the dashboard from cb dashboard's page and go live", 60*time.Second,
 		chromedp.EmulateViewport(1440, 1000),
-		chromedp.Navigate(login.URL),
+		chromedp.Navigate(string(target)),
 		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
 	)
 	// The login code is gone from the address bar, and neither the page nor

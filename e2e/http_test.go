@@ -541,8 +541,14 @@ func TestHTTPHooksMatchCLI(t *testing.T) {
 		if cli.Code != 0 {
 			t.Fatalf("cb hook %s: exit %d %s", c.hookType, cli.Code, cli.Stderr)
 		}
-		// Claude Code's http hooks send the hook credential (cb install --http).
-		status, body := e.post(t, "/hooks/"+c.hookType, []byte(c.in), map[string]string{"Authorization": "Bearer " + apitoken.HookCredential(e.token)})
+		// Claude Code's http hooks send the hook credential (cb install
+		// --http); a hook whose answer can carry the user's data takes
+		// the API token.
+		cred := apitoken.HookCredential(e.token)
+		if he, _ := protocol.LookupHookEvent(c.hookType); he.Private {
+			cred = e.token
+		}
+		status, body := e.post(t, "/hooks/"+c.hookType, []byte(c.in), map[string]string{"Authorization": "Bearer " + cred})
 		if status != 200 || !bytes.Equal(bytes.TrimSpace(body), bytes.TrimSpace([]byte(cli.Stdout))) {
 			t.Errorf("hook %s %.60s:\n http %d %q\n cli  %q", c.hookType, c.in, status, body, cli.Stdout)
 		}

@@ -19,20 +19,27 @@ type HookEvent struct {
 	// per type (hook.<type>.fail_mode), as Claude Code ignores onFailure
 	// on Stop and SubagentStop.
 	Gates bool
+	// HTTP: `cb install --http` makes it a native http hook (events that
+	// only observe: an http hook fails open).
+	HTTP bool
+	// Private: its answer can carry the user's data (UserPromptSubmit adds
+	// the session's in-progress tasks), so the hook-only credential of
+	// native http hooks is not accepted for it.
+	Private bool
 }
 
 // HookEvents is the table of hook types cb understands.
 var HookEvents = []HookEvent{
-	{"pre_tool", "PreToolUse", "*", true},
-	{"post_tool", "PostToolUse", "*", false},
-	{"user_prompt", "UserPromptSubmit", "", true},
-	{"todo_write", "PostToolUse", "TodoWrite|TaskCreate|TaskUpdate", false},
-	{"session_start", "SessionStart", "", false},
-	{"session_end", "SessionEnd", "", false},
-	{"stop", "Stop", "", false},
-	{"subagent_stop", "SubagentStop", "", false},
-	{"notification", "Notification", "", false},
-	{"pre_compact", "PreCompact", "", false},
+	{"pre_tool", "PreToolUse", "*", true, false, false},
+	{"post_tool", "PostToolUse", "*", false, true, false},
+	{"user_prompt", "UserPromptSubmit", "", true, false, true},
+	{"todo_write", "PostToolUse", "TodoWrite|TaskCreate|TaskUpdate", false, true, false},
+	{"session_start", "SessionStart", "", false, false, false},
+	{"session_end", "SessionEnd", "", false, true, false},
+	{"stop", "Stop", "", false, true, false},
+	{"subagent_stop", "SubagentStop", "", false, true, false},
+	{"notification", "Notification", "", false, true, false},
+	{"pre_compact", "PreCompact", "", false, true, false},
 }
 
 // FailMode is the fail mode of a hook type, "open" or "closed", from the

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -141,12 +142,35 @@ func sameOriginRequest(r *http.Request) bool {
 	return false
 }
 
+// A dashboard session has two halves. The cookie (HttpOnly, SameSite=Strict)
+// is sent by the browser, but cookies are not separated by port: any
+// server on another localhost port, another user's included, gets it when
+// the browser visits that port. So the cookie alone only opens the page;
+// calls (/rpc, /ws) also need the session key, which the login hands to
+// the page in the URL fragment (never sent to a server) and the page keeps
+// in its own origin's storage (port included) and sends as sessionKeyHeader
+// (or ?key= on /ws, which cannot set headers).
+const sessionKeyHeader = "X-CB-Session-Key"
+
+// sessionKey is the key that belongs to session id sid.
+func (s *Server) sessionKey(sid string) string {
+	m := hmac.New(sha256.New, s.sessionMAC[:])
+	m.Write([]byte(sid))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 // authenticate reads the request's credentials: Authorization: Bearer (the
 // API token or, where hookOK, the hook credential), the token query
 // parameter where allowQuery (WebSocket clients that cannot set headers),
-// and the session cookie where cookieOK. badToken is set when a bearer
-// token or query token was presented and is not valid here.
+// and the session cookie where cookieOK. A cookie counts for calls only
+// with its session key (see sessionKeyHeader); pageOnly accepts the cookie
+// alone, for the page itself, which holds no data. badToken is set when a
+// bearer token or query token was presented and is not valid here.
 func (s *Server) authenticate(r *http.Request, allowQuery, hookOK, cookieOK bool) (level authLevel, badToken bool) {
+	return s.authenticateAs(r, allowQuery, hookOK, cookieOK, false)
+}
+
+func (s *Server) authenticateAs(r *http.Request, allowQuery, hookOK, cookieOK, pageOnly bool) (level authLevel, badToken bool) {
 	var tok string
 	presented := false
 	if a := r.Header.Get("Authorization"); a != "" {
@@ -170,7 +194,16 @@ func (s *Server) authenticate(r *http.Request, allowQuery, hookOK, cookieOK bool
 	}
 	if cookieOK && sameOriginRequest(r) {
 		if c, err := r.Cookie(s.cookieName()); err == nil && s.sessions.valid(c.Value, false) {
-			return authCookie, false
+			if pageOnly {
+				return authCookie, false
+			}
+			key := r.Header.Get(sessionKeyHeader)
+			if key == "" && allowQuery {
+				key = r.URL.Query().Get("key")
+			}
+			if key != "" && hmac.Equal([]byte(key), []byte(s.sessionKey(c.Value))) {
+				return authCookie, false
+			}
 		}
 	}
 	return authNone, false
@@ -235,15 +268,16 @@ func (s *Server) browserMount(h http.Handler) http.HandlerFunc {
 				Secure: r.TLS != nil,
 			})
 			// Always to the dashboard's root: a path like //host would
-			// make the Location another site.
+			// make the Location another site. The session key rides in
+			// the fragment, which the browser keeps and sends nowhere.
 			q := r.URL.Query()
 			q.Del("login")
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Referrer-Policy", "no-referrer")
-			http.Redirect(w, r, (&url.URL{Path: "/", RawQuery: q.Encode()}).String(), http.StatusSeeOther)
+			http.Redirect(w, r, (&url.URL{Path: "/", RawQuery: q.Encode(), Fragment: "key=" + s.sessionKey(sid)}).String(), http.StatusSeeOther)
 			return
 		}
-		level, _ := s.authenticate(r, false, false, true)
+		level, _ := s.authenticateAs(r, false, false, true, true)
 		ok := level == authToken || level == authCookie
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authKey{}, ok)))
 	}

@@ -34,6 +34,11 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, http.MethodPost)
 		return
 	}
+	// The hook credential posts events; it reads nothing back.
+	if requestLevel(r) == authHook && he.Private {
+		s.refuse(w, r, "hooks", "the hook credential is not accepted for "+hookType+", whose answer can carry your data; it needs the API token")
+		return
+	}
 	method := protocol.HookMethod(hookType)
 	noOpinion := func(what string, err error) {
 		s.log.Warn("http hook: answering no opinion", "type", hookType, "what", what, "err", err)

@@ -231,6 +231,12 @@ func TestHookCredential(t *testing.T) {
 	if status != 200 || !strings.Contains(string(b), `"permissionDecision":"deny"`) {
 		t.Fatalf("hook with the hook credential: %d %s", status, b)
 	}
+	// Its answer can carry the session's tasks: not with the hook
+	// credential.
+	prompt := `{"session_id":"s","hook_event_name":"UserPromptSubmit","prompt":"hi"}`
+	if status, _, b := f.do(t, req{path: "/hooks/user_prompt", body: prompt, header: hookAuth}); status != 401 {
+		t.Errorf("user_prompt with the hook credential: %d %s", status, b)
+	}
 	for _, path := range []string{"/rpc", "/mcp"} {
 		if status, _, _ := f.do(t, req{path: path, body: createCall, header: hookAuth}); status != 401 && status != 404 {
 			t.Errorf("POST %s with the hook credential: %d", path, status)
@@ -470,7 +476,8 @@ func TestDashboardLogin(t *testing.T) {
 	}
 	code := mint()
 	resp := open("?tab=tasks&login=" + code)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?tab=tasks" {
+	loc, key, _ := strings.Cut(resp.Header.Get("Location"), "#key=")
+	if resp.StatusCode != http.StatusSeeOther || loc != "/?tab=tasks" || len(key) != 64 || strings.Contains(key, code) {
 		t.Fatalf("login: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	setCookie := resp.Header.Get("Set-Cookie")
@@ -485,7 +492,7 @@ func TestDashboardLogin(t *testing.T) {
 	}
 	cookie := cookies[0].Name + "=" + cookies[0].Value
 	// The redirect goes to the root, whatever the path.
-	if resp := open("x/y?login=" + mint()); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+	if resp := open("x/y?login=" + mint()); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/#key=") {
 		t.Fatalf("login on /x/y: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// HEAD (a link preview) does not spend a code.
@@ -510,7 +517,7 @@ func TestDashboardLogin(t *testing.T) {
 	}
 
 	withCookie := func(extra map[string]string) map[string]string {
-		h := map[string]string{"Authorization": "", "Cookie": cookie}
+		h := map[string]string{"Authorization": "", "Cookie": cookie, sessionKeyHeader: key}
 		for k, v := range extra {
 			h[k] = v
 		}
@@ -524,7 +531,7 @@ func TestDashboardLogin(t *testing.T) {
 		t.Fatalf("rpc with the cookie: %d %s", status, b)
 	}
 	wantResult(t, b)
-	ws := f.dialWS(t, "", http.Header{"Origin": {self}, "Cookie": {cookie}})
+	ws := f.dialWS(t, "?key="+key, http.Header{"Origin": {self}, "Cookie": {cookie}})
 	if resp, _ := wsCall(t, ws, 1, "task.list", map[string]any{}); resp.Error != nil {
 		t.Fatalf("ws with the cookie: %+v", resp.Error)
 	}
@@ -536,7 +543,13 @@ func TestDashboardLogin(t *testing.T) {
 		"cross-site fetch":  {"Sec-Fetch-Site": "cross-site", "Origin": self},
 		"a forged cookie":   {"Cookie": cookies[0].Name + "=0123"},
 		"another port's":    {"Cookie": cookiePrefix + "1=" + cookies[0].Value},
-		"cookie, no Origin": {"Cookie": cookie}, // allowed: see below
+		"cookie, no Origin": {"Cookie": cookie}, // allowed with the key: see below
+		// Cookies go to every port of the host: a server another user
+		// runs on another port gets this one, but not the key, which
+		// the page keeps in its own origin's storage.
+		"cookie without its key":  {sessionKeyHeader: ""},
+		"cookie with a wrong key": {sessionKeyHeader: strings.Repeat("0", 64)},
+		"key of another session":  {"Cookie": cookies[0].Name + "=" + strings.Repeat("a", 64)},
 	} {
 		status, _, b := f.do(t, req{path: "/rpc", body: createCall, header: withCookie(h)})
 		want := 401
@@ -546,6 +559,17 @@ func TestDashboardLogin(t *testing.T) {
 		if status != want {
 			t.Errorf("rpc with %s: %d, want %d (%s)", name, status, want, b)
 		}
+	}
+	// The page itself opens with the cookie alone (it holds no data); a
+	// WebSocket does not.
+	if status, _, b := f.do(t, req{method: http.MethodGet, path: "/", header: withCookie(map[string]string{sessionKeyHeader: ""})}); status != 200 || !strings.HasPrefix(string(b), "dashboard") {
+		t.Fatalf("page with the cookie alone: %d %s", status, b)
+	}
+	dctx, cancelDial := context.WithTimeout(context.Background(), 5*time.Second)
+	_, wsResp, err := websocket.Dial(dctx, "ws://"+f.host+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {self}, "Cookie": {cookie}}})
+	cancelDial()
+	if err == nil || wsResp == nil || wsResp.StatusCode != 401 {
+		t.Fatalf("ws with the cookie alone: %v %v", wsResp, err)
 	}
 	hook := `{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}`
 	for path, body := range map[string]string{"/hooks/pre_tool": hook, "/mcp": "{}", "/v1/login": ""} {

@@ -23,6 +23,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -146,10 +147,13 @@ type Server struct {
 	loopback bool
 	// tokenSum is the SHA-256 of the token (nil: no token configured);
 	// comparing digests keeps the comparison constant-time in the length too.
-	tokenSum     []byte
-	hookSum      []byte // SHA-256 of the hook credential
-	loginCodes   *secretSet
-	sessions     *secretSet
+	tokenSum   []byte
+	hookSum    []byte // SHA-256 of the hook credential
+	loginCodes *secretSet
+	sessions   *secretSet
+	// sessionMAC keys the second half of a dashboard session (sessionKey):
+	// random per process, so a restart ends every session.
+	sessionMAC   [32]byte
 	hostExact    map[string]bool // "name:port" entries
 	hostNames    map[string]bool // names accepted on any port
 	cors         map[string]bool
@@ -218,6 +222,9 @@ func New(o Options) (*Server, error) {
 	}
 	if !s.loopback && o.Token == "" {
 		return nil, fmt.Errorf("refusing to listen on %s without an API token", o.Addr)
+	}
+	if _, err := rand.Read(s.sessionMAC[:]); err != nil {
+		return nil, fmt.Errorf("httpapi: session key: %w", err)
 	}
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))

@@ -216,7 +216,7 @@ func TestTestIDs(t *testing.T) {
 			t.Errorf("index.html lacks %s", id)
 		}
 	}
-	for _, s := range []string{"dataset.taskId", "'/rpc'", "/ws`", "cb dashboard", "'subscribe'", "'audit.list'", "-32601"} {
+	for _, s := range []string{"dataset.taskId", "'/rpc'", "/ws?key=", "X-CB-Session-Key", "cb dashboard", "'subscribe'", "'audit.list'", "-32601"} {
 		if !bytes.Contains(app, []byte(s)) {
 			t.Errorf("app.js lacks %s", s)
 		}

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -37,8 +40,11 @@ func (a *app) dashboardCmd() *cobra.Command {
 		Short: "Open the dashboard with a one-time login link",
 		Long: `Asks cbd (with the API token from its token file) for a one-time login code
 and opens http://<http.addr>/?login=<code> in a browser: $BROWSER when set,
-else xdg-open (when a display is there) or open. cbd trades the code for a
-session cookie and the page drops it from the address bar. The link works
+else xdg-open (when a display is there) or open. The opener is given a
+private file in the runtime dir that redirects to the link, so the code never
+appears on a command line other users can read. cbd trades the code for a
+session cookie plus a key the page keeps, and the page drops both from the
+address bar. The link works
 once, for one minute; the session lasts 12 hours or until cbd restarts.
 
 With --print, or when no browser can be opened, the link is printed instead:
@@ -55,7 +61,14 @@ open it yourself in a browser on this machine.`,
 				return writeJSON(a.stdout, map[string]any{"url": link, "expiresInSeconds": login.Expires})
 			}
 			if !printOnly {
-				if err := openBrowser(cmd.Context(), link); err == nil {
+				// The opener gets a private file that redirects to the
+				// link, not the link: command lines are readable by every
+				// user (/proc/<pid>/cmdline), and the code is a login.
+				target, err := loginRedirectFile(a.settings.Dirs().Runtime, link)
+				if err != nil {
+					return err
+				}
+				if err := openBrowser(cmd.Context(), target); err == nil {
 					fmt.Fprintf(a.stdout, "opened the dashboard in your browser; if nothing shows, open this link (once, within %ds):\n  %s\n", login.Expires, link)
 					return nil
 				} else if !errors.Is(err, errNoBrowser) {
@@ -113,6 +126,33 @@ func (a *app) dashboardLink(ctx context.Context) (string, dashboardLogin, error)
 		return "", login, fmt.Errorf("dashboard login: unexpected answer from %s: %.200s", base, body)
 	}
 	return base + login.Path, login, nil
+}
+
+// loginRedirectFile writes dir/dashboard-login.html (0600, in a 0700 dir),
+// a page that sends the browser on to link, and returns its file:// URL.
+func loginRedirectFile(dir, link string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("dashboard login page: %w", err)
+	}
+	path := filepath.Join(dir, "dashboard-login.html")
+	esc := html.EscapeString(link)
+	page := "<!doctype html>\n<meta charset=\"utf-8\">\n<meta name=\"referrer\" content=\"no-referrer\">\n" +
+		"<meta http-equiv=\"refresh\" content=\"0;url=" + esc + "\">\n<title>ClaudeBench</title>\n" +
+		"<a href=\"" + esc + "\">Open the ClaudeBench dashboard</a>\n"
+	// Written anew each time, never through a file someone else made.
+	_ = os.Remove(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("dashboard login page: %w", err)
+	}
+	if _, err := f.WriteString(page); err != nil {
+		f.Close()
+		return "", fmt.Errorf("dashboard login page: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("dashboard login page: %w", err)
+	}
+	return (&url.URL{Scheme: "file", Path: path}).String(), nil
 }
 
 // dashboardBase is the URL the browser reaches cbd at: http.addr, with a

@@ -56,6 +56,39 @@ func TestOpenBrowser(t *testing.T) {
 	}
 }
 
+// TestLoginRedirectFile: the opener gets a file:// URL of a private page
+// that redirects to the link, so the code is on no command line.
+func TestLoginRedirectFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	const link = "http://127.0.0.1:7711/?login=abc&x=<y>"
+	target, err := loginRedirectFile(dir, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "dashboard-login.html")
+	if target != "file://"+path || strings.Contains(target, "abc") {
+		t.Fatalf("target %q", target)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("page mode: %v %v", st, err)
+	}
+	if d, _ := os.Stat(dir); d.Mode().Perm() != 0o700 {
+		t.Fatalf("dir mode %v", d.Mode())
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), `content="0;url=http://127.0.0.1:7711/?login=abc&amp;x=&lt;y&gt;"`) {
+		t.Fatalf("page %s", b)
+	}
+	// Again: replaced, not appended to.
+	if _, err := loginRedirectFile(dir, "http://127.0.0.1:7711/?login=def"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); strings.Contains(string(b), "abc") {
+		t.Fatalf("old code left in %s", b)
+	}
+}
+
 // TestDashboardNeedsToken: without the token file, cb dashboard says where
 // it looked and that cbd creates it.
 func TestDashboardNeedsToken(t *testing.T) {

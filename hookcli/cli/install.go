@@ -48,12 +48,17 @@ const (
 )
 
 // httpHookTypes are the observe-only hook types that --http turns into http
-// hooks; the others stay command hooks (http hooks always fail open, and
-// SessionStart does not support them).
-var httpHookTypes = map[string]bool{
-	"post_tool": true, "todo_write": true, "session_end": true, "stop": true,
-	"subagent_stop": true, "notification": true, "pre_compact": true,
-}
+// hooks (protocol.HookEvent.HTTP); the others stay command hooks (http hooks
+// always fail open, and SessionStart does not support them).
+var httpHookTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, he := range protocol.HookEvents {
+		if he.HTTP {
+			m[he.Type] = true
+		}
+	}
+	return m
+}()
 
 type installOptions struct {
 	scope      string

@@ -1,12 +1,25 @@
 // ClaudeBench dashboard. Vanilla JavaScript, no build step, no external
 // network: it talks only to the daemon that served it, over POST /rpc
-// (JSON-RPC 2.0) and GET /ws (JSON-RPC 2.0 notifications). It holds no
-// secret: both requests carry the HttpOnly session cookie `cb dashboard`'s
-// login link set, which the browser sends to this origin only.
+// (JSON-RPC 2.0) and GET /ws (JSON-RPC 2.0 notifications). Both carry the
+// HttpOnly session cookie `cb dashboard`'s login link set, and the
+// session's key. Browsers send cookies to every port of a host, so a server
+// another user runs on another localhost port could get the cookie; the key
+// comes in the login redirect's fragment (never sent to a server) and is
+// kept in this origin's storage, which pages of other ports cannot read.
 'use strict';
 
 (() => {
   // ---------------------------------------------------------------- basics
+
+  const KEY_ITEM = 'cb-session-key';
+  const sessionKey = (() => {
+    const m = /(?:^#|&)key=([0-9a-f]{64})(?:&|$)/.exec(location.hash);
+    if (m) {
+      localStorage.setItem(KEY_ITEM, m[1]);
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    return localStorage.getItem(KEY_ITEM) || '';
+  })();
 
   const STATUSES = ['pending', 'in_progress', 'completed', 'failed'];
   const WORKER_ID = 'dashboard';
@@ -144,7 +157,7 @@
     try {
       res = await fetch('/rpc', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', 'X-CB-Session-Key': sessionKey },
         body: JSON.stringify(body),
         cache: 'no-store',
         credentials: 'same-origin',
@@ -232,7 +245,7 @@
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let ws;
     try {
-      ws = new WebSocket(`${scheme}//${location.host}/ws`);
+      ws = new WebSocket(`${scheme}//${location.host}/ws?key=${sessionKey}`);
     } catch (err) {
       reconnectLater(err.message);
       return;
