@@ -215,7 +215,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		}
 	}
 	d.disp = dispatch.New(d.rdb, inv, served, dispatch.Config{
-		Consumer:    id,
+		Consumer:    d.inst.Member(), // per process: see dispatch.consumerAlive
 		OnNoGroup:   d.tasks.CheckRedis,
 		Concurrency: cfg.Int("dispatch.concurrency"),
 		Batch:       cfg.Int("dispatch.batch"),

@@ -426,3 +426,35 @@ func TestPastDeadlineDropped(t *testing.T) {
 		t.Fatal("a dropped request was answered")
 	}
 }
+
+// TestConsumerAlive: a consumer is one process, alive while its lease on
+// the stream's method runs, so a cbd restarted with the same instance id
+// (a new nonce) never reads its predecessor's in-flight requests as its
+// own, and takes them over only once that process's lease has lapsed.
+func TestConsumerAlive(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	stream := protocol.StreamKey(method)
+	now, err := rdb.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := float64(now.UnixMilli())
+	rdb.ZAdd(ctx, protocol.ServingKey(method),
+		redis.Z{Member: "a/live", Score: ms + 3000},
+		redis.Z{Member: "a/lapsed", Score: ms - 1})
+	rdb.Set(ctx, protocol.InstanceKey("legacy"), "x", time.Minute)
+	for consumer, want := range map[string]bool{
+		"a/live": true, "a/lapsed": false, "a/never": false, // per process
+		"legacy": true, "gone": false, // names without a nonce: the registration
+	} {
+		got, err := consumerAlive(ctx, rdb, stream, consumer)
+		if err != nil || got != want {
+			t.Errorf("consumerAlive(%s) = %v, %v; want %v", consumer, got, err, want)
+		}
+	}
+	// Another method's lease does not count.
+	if got, _ := consumerAlive(ctx, rdb, protocol.StreamKey("task.create"), "a/live"); got {
+		t.Error("a lease on system.version kept a task.create consumer alive")
+	}
+}

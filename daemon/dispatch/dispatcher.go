@@ -21,7 +21,7 @@ import (
 // Config tunes a Dispatcher; zero values take the documented defaults of the
 // dispatch.* config keys.
 type Config struct {
-	Consumer    string        // stable consumer name: the instance id
+	Consumer    string        // consumer name: this process (instance id/nonce; see consumerAlive)
 	Concurrency int           // handlers running at once (128)
 	Batch       int           // XREADGROUP COUNT (64)
 	Block       time.Duration // XREADGROUP BLOCK (1s)

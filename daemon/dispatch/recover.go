@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,11 +63,9 @@ func (d *Dispatcher) recoverStream(ctx context.Context, stream string, rc Recove
 	for _, p := range pend {
 		owner := p.Consumer
 		if _, ok := alive[owner]; !ok {
-			n, err := d.rdb.Exists(ctx, protocol.InstanceKey(owner)).Result()
-			if err != nil {
+			if alive[owner], err = consumerAlive(ctx, d.rdb, stream, owner); err != nil {
 				return err
 			}
-			alive[owner] = n == 1
 		}
 		// Our own and a live instance's entries are being worked on, unless
 		// their handler crashed here or they have been stuck for far longer
@@ -94,6 +93,29 @@ func (d *Dispatcher) recoverStream(ctx context.Context, stream string, rc Recove
 		}
 	}
 	return nil
+}
+
+// consumerAlive reports whether the process behind consumer still serves
+// stream. A consumer is a process ("<instance id>/<nonce>", the serving
+// member of instance.Instance), alive while its lease on the stream's
+// method runs (cb:serving:{method}, scored on Redis's clock). A name
+// without a nonce (a cbd of an older version) is alive while its instance
+// is registered.
+func consumerAlive(ctx context.Context, rdb redis.UniversalClient, stream, consumer string) (bool, error) {
+	if !strings.Contains(consumer, "/") {
+		n, err := rdb.Exists(ctx, protocol.InstanceKey(consumer)).Result()
+		return n == 1, err
+	}
+	now, err := rdb.Time(ctx).Result()
+	if err != nil {
+		return false, err
+	}
+	method := strings.TrimPrefix(stream, protocol.StreamKeyPrefix)
+	until, err := rdb.ZScore(ctx, protocol.ServingKey(method), consumer).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return err == nil && until >= float64(now.UnixMilli()), err
 }
 
 // deadLetter moves a request that crashed its handler too often to the
