@@ -262,6 +262,9 @@ func indexOf(list []string, s string) int {
 // metadata is read (protocol.EventDeadline), so a backlog of stale
 // requests costs little more than its acknowledgements.
 func pastDeadline(m redis.XMessage, now int64) bool {
+	if _, ok := m.Values[protocol.StreamRecordField]; ok {
+		return false // a capped copy of a request that ran: not a request
+	}
 	raw, _ := m.Values[protocol.StreamField].(string)
 	dl := protocol.EventDeadline(raw)
 	return dl > 0 && now > dl
