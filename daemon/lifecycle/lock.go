@@ -69,14 +69,22 @@ func Acquire(dir, instanceID string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	held, err := tryLock(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if !held {
-		f.Close()
-		return nil, &LockedError{Dir: dir, Owner: readOwner(path)}
+	// A holder that has emptied the file is letting go (Release empties it
+	// before it closes): try again for a moment before naming it.
+	var owner Owner
+	for try := 0; ; try++ {
+		held, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if held {
+			break
+		}
+		if owner = readOwner(path); owner.PID > 0 || try == 2 {
+			f.Close()
+			return nil, &LockedError{Dir: dir, Owner: owner}
+		}
 	}
 	content := fmt.Sprintf("pid %d\ninstance %s\n", os.Getpid(), instanceID)
 	err = f.Truncate(0)
