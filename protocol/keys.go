@@ -101,6 +101,11 @@ func AssignedKey(workerID string) string { return "cb:assigned:" + workerID }
 // time their claim's lease runs out; the reaper gives back those past it.
 const LeasesKey = "cb:leases"
 
+// TaskTombstoneKey marks a task deleted from Redis whose store row may not
+// be gone yet (TTL a few minutes), so a restore running meanwhile does not
+// bring it back, cb:deleted:{taskId}.
+func TaskTombstoneKey(taskID string) string { return "cb:deleted:" + taskID }
+
 // DataMarkerKey is set by cbd when it has put the store's tasks into Redis.
 // Redis losing it means Redis lost its data (a restart without
 // persistence, FLUSHALL): every cbd then restores tasks, queue, consumer

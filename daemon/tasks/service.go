@@ -77,6 +77,7 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 		"seq":       protocol.TaskSeqKey,
 		"evseq":     protocol.EventSeqKey,
 		"leases":    protocol.LeasesKey,
+		"deleted":   protocol.TaskTombstoneKey(""),
 		"leaseMs":   cfg.Lease.Milliseconds(),
 		"field":     protocol.StreamField,
 		"source":    cfg.Source,

@@ -4,9 +4,12 @@
 -- attempts, assignedTo, createdAt, updatedAt, version, metadata?}
 -- An in-progress task gets a fresh lease (C.leaseMs from now): Redis held
 -- its lease, the store does not.
--- Returns {"ok": true} when restored, {"ok": false} when Redis had it.
+-- A task deleted a moment ago (cb:deleted:{id}, see delete.lua) is not
+-- restored: its store row may just not be gone yet.
+-- Returns {"ok": true} when restored, {"ok": false} when Redis had it or
+-- it was deleted.
 local t = cjson.decode(ARGV[2])
-if redis.call('EXISTS', C.task .. t.id) == 1 then return '{"ok":false}' end
+if redis.call('EXISTS', C.task .. t.id, C.deleted .. t.id) > 0 then return '{"ok":false}' end
 local meta = ''
 if t.metadata and t.metadata ~= cjson.null then meta = cjson.encode(t.metadata) end
 local assigned = t.assignedTo or ''
