@@ -89,15 +89,6 @@ func (b apiBlock) text() string {
 // Claude Code's side requests (titles, summaries) offer none.
 func (r *apiRequest) hasTools() bool { return len(r.Tools) > 0 }
 
-// toolNames lists the tools the request offers.
-func (r *apiRequest) toolNames() []string {
-	var out []string
-	for _, t := range r.Tools {
-		out = append(out, t.Name)
-	}
-	return out
-}
-
 // toolResults returns the tool_result blocks of the last user message.
 func (r *apiRequest) toolResults() []apiBlock {
 	if len(r.Messages) == 0 {
