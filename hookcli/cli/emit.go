@@ -993,15 +993,11 @@ func (e redisReplyError) Error() string { return string(e) }
 // (see scripts/call.lua). Bulk elements (the entry id) read as 0. err is an
 // I/O or protocol failure, srvErr an error reply.
 func readCallReply(r *bufio.Reader) (reply []int64, srvErr, err error) {
-	line, err := r.ReadSlice('\n')
+	kind, body, line, err := readRESPLine(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return nil, nil, fmt.Errorf("protocol error: %q", line)
-	}
-	body := line[1 : len(line)-2]
-	switch line[0] {
+	switch kind {
 	case '-':
 		return nil, redisReplyError(body), nil
 	case '*':
@@ -1014,15 +1010,11 @@ func readCallReply(r *bufio.Reader) (reply []int64, srvErr, err error) {
 	}
 	reply = make([]int64, n)
 	for i := range reply {
-		line, err := r.ReadSlice('\n')
+		kind, body, line, err := readRESPLine(r)
 		if err != nil {
 			return nil, nil, err
 		}
-		if len(line) < 3 || line[len(line)-2] != '\r' {
-			return nil, nil, fmt.Errorf("protocol error: %q", line)
-		}
-		body := line[1 : len(line)-2]
-		switch line[0] {
+		switch kind {
 		case ':':
 			if reply[i], err = strconv.ParseInt(string(body), 10, 64); err != nil {
 				return nil, nil, fmt.Errorf("protocol error: %q", line)
@@ -1044,18 +1036,27 @@ func readCallReply(r *bufio.Reader) (reply []int64, srvErr, err error) {
 	return reply, nil, nil
 }
 
+// readRESPLine reads one CRLF-terminated RESP line: its type byte and the
+// text after it (valid until the next read), and the whole line for errors.
+func readRESPLine(r *bufio.Reader) (kind byte, body, line []byte, err error) {
+	line, err = r.ReadSlice('\n')
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return 0, nil, nil, fmt.Errorf("protocol error: %q", line)
+	}
+	return line[0], line[1 : len(line)-2], line, nil
+}
+
 // readRESPReply reads one RESP2 reply of a simple kind (+, -, :, $); err is an
 // I/O or protocol failure, srvErr an error reply.
 func readRESPReply(r *bufio.Reader) (srvErr, err error) {
-	line, err := r.ReadSlice('\n')
+	kind, body, line, err := readRESPLine(r)
 	if err != nil {
 		return nil, err
 	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return nil, fmt.Errorf("protocol error: %q", line)
-	}
-	body := line[1 : len(line)-2]
-	switch line[0] {
+	switch kind {
 	case '+', ':':
 		return nil, nil
 	case '-':
