@@ -269,7 +269,11 @@ func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, lo
 			}
 			live, err := d.rdb.ZCount(ctx, protocol.InstancesKey,
 				strconv.FormatInt(time.Now().Add(-cfg.Duration("instance.ttl")).UnixMilli(), 10), "+inf").Result()
-			return httpapi.Gauges{QueueDepth: depth, TasksByStatus: counts, Instances: int(live)}, err
+			g := httpapi.Gauges{QueueDepth: depth, TasksByStatus: counts, Instances: int(live)}
+			if d.audit != nil {
+				g.AuditDropped = d.audit.Dropped()
+			}
+			return g, err
 		},
 		Mounts: []httpapi.Mount{
 			{Pattern: "/mcp", Handler: mcpserver.Handler(mcpSrv), RequireToken: true},

@@ -104,7 +104,9 @@ func TestMetrics(t *testing.T) {
 			if gaugeErr != nil {
 				return Gauges{}, gaugeErr
 			}
-			return inner(ctx)
+			g, err := inner(ctx)
+			g.AuditDropped = 3
+			return g, err
 		}
 	})
 	f.createTask(t, "counted")
@@ -126,6 +128,7 @@ func TestMetrics(t *testing.T) {
 		`cb_queue_depth 1`,
 		`cb_tasks{status="pending"} 1`,
 		`cb_instances 1`,
+		`cb_audit_dropped_total 3`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(m, want) {

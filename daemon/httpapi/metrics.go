@@ -60,10 +60,12 @@ var (
 		"Handler calls that ended in an error, by method.", []string{"method"}, nil)
 	rejectionsDesc = prometheus.NewDesc("cb_rejections_total",
 		"Calls rejected by rate limit, open circuit or timeout, requests dropped unrun past their caller's deadline (expired), and hook requests run over the rate limit without their extras (shed), by method.", []string{"method", "reason"}, nil)
-	queueDepthDesc = prometheus.NewDesc("cb_queue_depth", "Pending tasks in the queue.", nil, nil)
-	tasksDesc      = prometheus.NewDesc("cb_tasks", "Tasks by status.", []string{"status"}, nil)
-	instancesDesc  = prometheus.NewDesc("cb_instances", "Live cbd instances.", nil, nil)
-	decisionsDesc  = prometheus.NewDesc("cb_hook_decisions_total",
+	queueDepthDesc   = prometheus.NewDesc("cb_queue_depth", "Pending tasks in the queue.", nil, nil)
+	auditDroppedDesc = prometheus.NewDesc("cb_audit_dropped_total",
+		"Hook decisions not audited because this cbd's audit queue was full.", nil, nil)
+	tasksDesc     = prometheus.NewDesc("cb_tasks", "Tasks by status.", []string{"status"}, nil)
+	instancesDesc = prometheus.NewDesc("cb_instances", "Live cbd instances.", nil, nil)
+	decisionsDesc = prometheus.NewDesc("cb_hook_decisions_total",
 		`Answers to Claude Code hooks by this instance, over every transport (cb hook, http hooks, /rpc, /ws; "none" = no opinion).`,
 		[]string{"event", "tool", "decision"}, nil)
 )
@@ -107,6 +109,7 @@ func (c gaugeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDepthDesc
 	ch <- tasksDesc
 	ch <- instancesDesc
+	ch <- auditDroppedDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -116,6 +119,7 @@ func (c gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(tasksDesc, prometheus.GaugeValue, float64(n), status)
 	}
 	ch <- prometheus.MustNewConstMetric(instancesDesc, prometheus.GaugeValue, float64(c.g.Instances))
+	ch <- prometheus.MustNewConstMetric(auditDroppedDesc, prometheus.CounterValue, float64(c.g.AuditDropped))
 }
 
 // handleMetrics serves GET /metrics. The gauges are read with the scrape's

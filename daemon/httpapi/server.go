@@ -137,6 +137,9 @@ type Gauges struct {
 	TasksByStatus map[string]int
 	// Instances is the number of live cbd instances (cb_instances).
 	Instances int
+	// AuditDropped counts hook decisions this cbd did not audit because
+	// its audit queue was full (cb_audit_dropped_total).
+	AuditDropped int64
 }
 
 // Server is cbd's HTTP server. Build it with New and serve with Run.
