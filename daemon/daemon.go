@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/claudebench/cb/daemon/audit"
@@ -286,18 +285,17 @@ func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, lo
 // handlers.<method with _ for .>.{rate_limit,circuit_failures,timeout}.
 func applyOverrides(cfg *config.Config, hs []registry.Handler) []registry.Handler {
 	for i := range hs {
-		prefix := "handlers." + strings.ReplaceAll(hs[i].Event, ".", "_") + "."
-		if v, ok := cfg.Override(prefix + "rate_limit"); ok {
+		if v, ok := cfg.Override(protocol.HandlerKey(hs[i].Event, "rate_limit")); ok {
 			if n := cast.ToInt(v); n == 0 {
 				hs[i].RateLimit = -1 // 0 in config means "no limit"
 			} else {
 				hs[i].RateLimit = n
 			}
 		}
-		if v, ok := cfg.Override(prefix + "circuit_failures"); ok {
+		if v, ok := cfg.Override(protocol.HandlerKey(hs[i].Event, "circuit_failures")); ok {
 			hs[i].CircuitFailures = cast.ToInt(v)
 		}
-		if v, ok := cfg.Override(prefix + "timeout"); ok {
+		if v, ok := cfg.Override(protocol.HandlerKey(hs[i].Event, "timeout")); ok {
 			hs[i].Timeout = cast.ToDuration(v)
 		}
 	}

@@ -80,6 +80,12 @@ var ConfigKeys = func() []ConfigKey {
 	return keys
 }()
 
+// HandlerKey is the config key of one handler setting for method:
+// HandlerKey("task.create", "rate_limit") is "handlers.task_create.rate_limit".
+func HandlerKey(method, setting string) string {
+	return "handlers." + strings.ReplaceAll(method, ".", "_") + "." + setting
+}
+
 // EnvName returns the environment variable for a config key:
 // "hook.pre_tool.fail_mode" → "CB_HOOK_PRE_TOOL_FAIL_MODE".
 func EnvName(key string) string {

@@ -764,7 +764,7 @@ func (a *app) emitRetryRefused(ctx context.Context, st *emitStatus) {
 	sort.Slice(pending, func(i, j int) bool { return pending[i].line < pending[j].line })
 	for _, r := range pending {
 		st.report("line %d: refused: %s: more than %d requests/s from %s (raise %s or handlers.rate_limit in cbd's config, or allow more time with --timeout)",
-			r.line, r.call.typ, r.limit, r.call.from, methodRateLimitKey(r.call.typ))
+			r.line, r.call.typ, r.limit, r.call.from, protocol.HandlerKey(r.call.typ, "rate_limit"))
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/claudebench/cb/hookcli"
@@ -115,10 +114,5 @@ func retryAfter(pe *protocol.Error) time.Duration {
 func rateLimitHint(pe *protocol.Error, method string, waited time.Duration) *protocol.Error {
 	return &protocol.Error{Code: pe.Code, Data: pe.Data, Message: fmt.Sprintf(
 		"%s (still refused after retrying for %s; allow more with --timeout, or raise the limit in cbd's config: %s, or handlers.rate_limit for every method; 0 = no limit)",
-		pe.Message, waited.Round(time.Millisecond), methodRateLimitKey(method))}
-}
-
-// methodRateLimitKey is the per-method config key of method's rate limit.
-func methodRateLimitKey(method string) string {
-	return "handlers." + strings.ReplaceAll(method, ".", "_") + ".rate_limit"
+		pe.Message, waited.Round(time.Millisecond), protocol.HandlerKey(method, "rate_limit"))}
 }
