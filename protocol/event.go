@@ -122,10 +122,7 @@ func EventDeadline(data string) int64 {
 		// by exactly the envelope's closing brace it is a member of the
 		// envelope itself, not of an object nested in the payload.
 		obj := data[i+len(metadataKey)-1 : len(data)-1]
-		if json.Valid([]byte(obj)) {
-			if json.Unmarshal([]byte(obj), &meta) != nil {
-				return 0
-			}
+		if json.Unmarshal([]byte(obj), &meta) == nil {
 			return meta.Deadline
 		}
 	}
