@@ -39,7 +39,11 @@ func ParseHookInput(data []byte) (HookInput, error) {
 	if err := json.Unmarshal(data, &fields); err != nil {
 		return in, fmt.Errorf("invalid JSON on stdin: %w", err)
 	}
-	for name, dst := range map[string]*string{"session_id": &in.SessionID, "hook_event_name": &in.HookEventName, "tool_name": &in.ToolName} {
+	for _, c := range [...]struct {
+		name string
+		dst  *string
+	}{{"session_id", &in.SessionID}, {"hook_event_name", &in.HookEventName}, {"tool_name", &in.ToolName}} {
+		name, dst := c.name, c.dst
 		f, ok := fields[name]
 		switch {
 		case !ok || f.kind == 'n': // absent or null: empty, as before
