@@ -178,11 +178,10 @@ func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Eve
 	// EVAL, not EVALSHA: Redis caches the compiled script by its hash
 	// anyway, and a NOSCRIPT could not be retried ahead of a BLPOP already
 	// sent.
-	c.cmd("EVAL", scripts.Call, "6",
-		protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type),
-		protocol.LimitsKey, protocol.RequestRateKey(ev), protocol.RateLimitedKey,
+	keys := protocol.CallKeys(ev.Type, protocol.RequestRateKey(ev))
+	c.cmd(append(append([]string{"EVAL", scripts.Call, strconv.Itoa(len(keys))}, keys...),
 		strconv.FormatInt(time.Now().UnixMilli(), 10), string(data), ev.Type, protocol.StreamField,
-		ev.Metadata.ID, protocol.StreamRateCheckedField)
+		ev.Metadata.ID, protocol.StreamRateCheckedField)...)
 	c.cmd("BLPOP", protocol.ResponseKey(ev.Metadata.CorrelationID), protocol.BLPOPTimeout(c.wait))
 	if _, err := c.c.Write(c.buf); err != nil {
 		return nil, err

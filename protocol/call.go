@@ -30,6 +30,13 @@ func PrepareCall(ctx context.Context, ev *Event) (deadline time.Time, data []byt
 	return deadline, data, err
 }
 
+// CallKeys are call.lua's KEYS for a request of method whose rate limit
+// counts in rateKey (RequestRateKey of the request); see the script's
+// header for its ARGV.
+func CallKeys(method, rateKey string) []string {
+	return []string{ServingKey(method), MethodsKey, StreamKey(method), LimitsKey, rateKey, RateLimitedKey}
+}
+
 // CallStatusError is what a caller of method gets for status, the first
 // element of call.lua's reply: nil for 1 (appended, and served), an
 // unknown-method error for -1, and for 0 (no live instance holds a lease on

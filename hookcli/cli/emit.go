@@ -729,7 +729,7 @@ func (a *app) emitRetryRefused(ctx context.Context, st *emitStatus) {
 		cmds := make([]*redis.Cmd, n)
 		now := time.Now().UnixMilli()
 		for i, r := range pending[:n] {
-			cmds[i] = redisscript.Call().EvalSha(ctx, pipe, callKeys(r.call.typ, r.call.rateKey),
+			cmds[i] = redisscript.Call().EvalSha(ctx, pipe, protocol.CallKeys(r.call.typ, r.call.rateKey),
 				now, r.call.data, r.call.typ, protocol.StreamField, r.call.eventID, protocol.StreamRateCheckedField)
 		}
 		_, _ = pipe.Exec(ctx)
@@ -766,12 +766,6 @@ func (a *app) emitRetryRefused(ctx context.Context, st *emitStatus) {
 		st.report("line %d: refused: %s: more than %d requests/s from %s (raise %s or handlers.rate_limit in cbd's config, or allow more time with --timeout)",
 			r.line, r.call.typ, r.limit, r.call.from, protocol.HandlerKey(r.call.typ, "rate_limit"))
 	}
-}
-
-// callKeys are call.lua's KEYS for a request of method counted in rateKey.
-func callKeys(method, rateKey string) []string {
-	return []string{protocol.ServingKey(method), protocol.MethodsKey, protocol.StreamKey(method),
-		protocol.LimitsKey, rateKey, protocol.RateLimitedKey}
 }
 
 // emitRead parses stdin into batches until EOF, a --strict stop or ctx is done.
@@ -884,7 +878,7 @@ func xaddHead(key string) []byte {
 // appendCallCommand appends the RESP of EVALSHA call.lua for c (see
 // scripts/call.lua for its KEYS and ARGV).
 func appendCallCommand(b []byte, sha string, c *emitCall) []byte {
-	keys := callKeys(c.typ, c.rateKey)
+	keys := protocol.CallKeys(c.typ, c.rateKey)
 	b = append(b, '*')
 	b = strconv.AppendInt(b, int64(3+len(keys)+6), 10)
 	b = append(b, '\r', '\n')

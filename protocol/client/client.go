@@ -130,9 +130,7 @@ func (c *Client) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMess
 	}
 	// One round trip, one script: refuse unknown methods and callers over
 	// the rate limit, append the request, and say whether anybody serves it.
-	res, err := redisscript.Call().Run(ctx, c.rdb,
-		[]string{protocol.ServingKey(ev.Type), protocol.MethodsKey, protocol.StreamKey(ev.Type),
-			protocol.LimitsKey, protocol.RequestRateKey(ev), protocol.RateLimitedKey},
+	res, err := redisscript.Call().Run(ctx, c.rdb, protocol.CallKeys(ev.Type, protocol.RequestRateKey(ev)),
 		time.Now().UnixMilli(), data, ev.Type, protocol.StreamField, ev.Metadata.ID, protocol.StreamRateCheckedField).Slice()
 	if err != nil {
 		return nil, protocol.UnavailableError("send "+ev.Type, err)
