@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -352,15 +351,5 @@ func nextEvent(t *testing.T, c *websocket.Conn, within time.Duration) eventNote 
 		if bytes.Contains(b, []byte(`"method":"event"`)) {
 			return decodeEvent(t, b)
 		}
-	}
-}
-
-func writeFile(t *testing.T, path, data string, mode os.FileMode) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(data), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
 	}
 }
