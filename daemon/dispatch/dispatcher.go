@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -224,7 +225,7 @@ func (d *Dispatcher) consume(ctx context.Context, start string, b *backoff) erro
 				n++
 				// An oversized entry goes to a worker even when expired,
 				// so that it is replaced by its capped copy.
-				if pastDeadline(m, now) && !d.oversized(m) {
+				if staleRead(m.ID, now) && pastDeadline(m, now) && !d.oversized(m) {
 					expired = append(expired, m.ID)
 					continue
 				}
@@ -254,6 +255,20 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	panic("dispatch: reply for a stream that was not read: " + s)
+}
+
+// staleAfter is how old a stream entry must be before the read loop looks
+// at its deadline: a fresh entry's caller is nearly always still waiting,
+// so it goes to a worker, which checks the decoded deadline anyway. Only a
+// backlog pays for reading deadlines, and it is where they save work.
+const staleAfter = 250 // ms
+
+// staleRead says the entry with stream id id was appended at least
+// staleAfter before now (unix ms); ids are "<append ms>-<seq>".
+func staleRead(id string, now int64) bool {
+	ms, _, _ := strings.Cut(id, "-")
+	t, err := strconv.ParseInt(ms, 10, 64)
+	return err != nil || now-t >= staleAfter
 }
 
 // pastDeadline says m is a request whose caller stopped waiting before
@@ -353,20 +368,17 @@ func (d *Dispatcher) process(stream string, m redis.XMessage) outcome {
 		return o // a capped copy kept for the record: acknowledged only
 	}
 	raw, _ := m.Values[protocol.StreamField].(string)
-	// Checked again here: the entry may have waited for a worker, or been
-	// taken over from a dead consumer, since it was read.
-	if pastDeadline(m, time.Now().UnixMilli()) {
-		d.countExpired(stream, 1)
-		if d.oversized(m) {
-			ev, _ := protocol.DecodeEvent([]byte(raw))
-			o.kept = d.keptCopy(raw, ev)
-		}
-		return o
-	}
 	ev, err := protocol.DecodeEvent([]byte(raw))
 	if err != nil {
 		d.log.Warn("dropping malformed stream entry", "stream", stream, "id", m.ID, "err", err)
 		o.kept = d.keptCopy(raw, protocol.Event{})
+		return o
+	}
+	// The read loop checked only stale entries; this one may also have
+	// waited for a worker, or been taken over from a dead consumer.
+	if dl := ev.Metadata.Deadline; dl > 0 && time.Now().UnixMilli() > dl {
+		d.countExpired(stream, 1)
+		o.kept = d.keptCopy(raw, ev)
 		return o
 	}
 	o.ev = ev
