@@ -40,11 +40,7 @@ func TestScriptsTouchOnlyTheirKeys(t *testing.T) {
 	}
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	check, err := scripttest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb.AddHook(check)
+	check := scripttest.Check(t, rdb)
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cb.db"))
 	if err != nil {
 		t.Fatal(err)

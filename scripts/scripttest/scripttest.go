@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/claudebench/cb/scripts"
 	"github.com/redis/go-redis/v9"
@@ -205,4 +206,15 @@ func (c *Checker) rewrite(cmd redis.Cmder) {
 		args[1] = fmt.Sprintf("return redis.error_reply(%s)", strconv.Quote(fmt.Sprintf(
 			"scripttest: %s.lua called with %s keys, its header lists %d", sc.name, fmt.Sprint(args[2]), h.Keys)))
 	}
+}
+
+// Check adds a new Checker to rdb, failing tb when a header cannot be read.
+func Check(tb testing.TB, rdb interface{ AddHook(redis.Hook) }) *Checker {
+	tb.Helper()
+	c, err := New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rdb.AddHook(c)
+	return c
 }

@@ -29,17 +29,13 @@ func TestMain(m *testing.M) {
 
 func checked(t *testing.T) (*redis.Client, *Checker) {
 	t.Helper()
-	c, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	opt, err := redis.ParseURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { _ = rdb.Close() })
-	rdb.AddHook(c)
+	c := Check(t, rdb)
 	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
