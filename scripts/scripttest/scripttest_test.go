@@ -75,6 +75,11 @@ func TestHeaders(t *testing.T) {
 		if fmt.Sprint(h) != fmt.Sprint(want[sc.Name]) {
 			t.Errorf("%s: header %+v, want %+v", sc.Name, h, want[sc.Name])
 		}
+		// cb hook and cb emit send call.lua without go-redis, so no
+		// Checker sees their calls: they take their keys from CallKeys.
+		if n := len(protocol.CallKeys("m", "r")); sc.Name == "call" && n != h.Keys {
+			t.Errorf("protocol.CallKeys gives %d keys, call.lua's header lists %d", n, h.Keys)
+		}
 	}
 }
 

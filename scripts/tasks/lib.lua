@@ -10,7 +10,8 @@
 --   K.notify  cb:queue:notify          (enqueue)
 --   K.leases  cb:leases                (lease_fields, end_lease)
 --   K.evseq   cb:seq:events            (emit)
---   K.idem    cb:idem:task:{eventId}   (replay, remember)
+--   K.idem    cb:idem:task:{eventId}   (replay, remember; unused when the
+--                                      context's eventId is "")
 --
 -- ARGV[1] of every task script is a JSON "context" built in Go:
 --   task, assigned: the prefixes of cb:task:{id} and cb:assigned:{worker},
