@@ -62,7 +62,7 @@ func TestBashCorpus(t *testing.T) {
 		switch {
 		case v.Want == ActionDeny && d.Action != ActionDeny,
 			v.Want == ActionAsk && d.Action != ActionAsk && d.Action != ActionDeny:
-			t.Errorf("%q: %q (rules %v), want %s; commands %q", v.Cmd, d.Action, d.RuleIDs, v.Want, SplitBash(v.Cmd))
+			t.Errorf("%q: %q (rules %v), want %s; commands %q", v.Cmd, d.Action, d.RuleIDs, v.Want, Split(v.Cmd))
 		case v.Want != ActionDeny && v.Want != ActionAsk:
 			t.Errorf("%q: bad want %q", v.Cmd, v.Want)
 		}
@@ -72,10 +72,10 @@ func TestBashCorpus(t *testing.T) {
 		d := e.Evaluate(bashInput(cmd))
 		switch d.Action {
 		case ActionDeny:
-			t.Errorf("look-alike %q denied (rules %v); commands %q", cmd, d.RuleIDs, SplitBash(cmd))
+			t.Errorf("look-alike %q denied (rules %v); commands %q", cmd, d.RuleIDs, Split(cmd))
 		case ActionAsk:
 			asked++
-			t.Errorf("look-alike %q asked (rules %v); commands %q", cmd, d.RuleIDs, SplitBash(cmd))
+			t.Errorf("look-alike %q asked (rules %v); commands %q", cmd, d.RuleIDs, Split(cmd))
 		}
 	}
 	rate := float64(caught) / float64(len(c.Destructive))
@@ -87,7 +87,7 @@ func TestBashCorpus(t *testing.T) {
 }
 
 // FuzzAnalyzeBash runs the default rules over arbitrary command lines with
-// panics surfacing (AnalyzeBash otherwise turns them into the textual
+// panics surfacing (Analyze otherwise turns them into the textual
 // fallback): no panic, bounded time, the same decision twice, no empty
 // simple command.
 func FuzzAnalyzeBash(f *testing.F) {
@@ -118,7 +118,7 @@ func FuzzAnalyzeBash(f *testing.F) {
 		if again := e.Evaluate(bashInput(cmd)); !reflect.DeepEqual(d, again) {
 			t.Fatalf("not deterministic for %q: %+v vs %+v", cmd, d, again)
 		}
-		for _, c := range AnalyzeBash(cmd).Commands {
+		for _, c := range Analyze(cmd).Commands {
 			if c == "" {
 				t.Fatalf("empty simple command for %q", cmd)
 			}
@@ -171,7 +171,7 @@ func TestEveryWrapperIsStripped(t *testing.T) {
 		}
 		cmd := strings.Join(argv, " ")
 		if d := e.Evaluate(bashInput(cmd)); d.Action != ActionDeny {
-			t.Errorf("%q: %q (rules %v); commands %q", cmd, d.Action, d.RuleIDs, SplitBash(cmd))
+			t.Errorf("%q: %q (rules %v); commands %q", cmd, d.Action, d.RuleIDs, Split(cmd))
 		}
 		if w.doc == "" && (w.operands > 0 || w.sub != "" || w.codeOnly || w.joined || w.stdinArgs) {
 			t.Errorf("%s: the README needs its syntax (doc)", name)

@@ -8,11 +8,11 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// isDangerousDir reports a directory whose wholesale deletion, move or
+// IsDangerousDir reports a directory whose wholesale deletion, move or
 // overwrite is catastrophic: /, a home directory (~, ~user, $HOME,
 // /home/user), a top-level system directory or /usr/<dir>. A trailing /*
 // and redundant slashes or dots (//, /./, /usr/..) do not hide it.
-func isDangerousDir(p string) bool {
+func IsDangerousDir(p string) bool {
 	if p == "" {
 		return false
 	}
@@ -36,25 +36,25 @@ var criticalFileRe = regexp.MustCompile(`^/(?:etc/(?:passwd|shadow|group|gshadow
 // systemBinaryRe matches programs and libraries of the system.
 var systemBinaryRe = regexp.MustCompile(`^/(?:usr/)?(?:s?bin|lib|lib32|lib64|libexec)/.+$`)
 
-func isCriticalFile(p string) bool {
+func IsCriticalFile(p string) bool {
 	if strings.HasPrefix(p, "/") {
 		p = path.Clean(p)
 	}
 	return criticalFileRe.MatchString(p)
 }
 
-func isSystemBinary(p string) bool {
+func IsSystemBinary(p string) bool {
 	if strings.HasPrefix(p, "/") {
 		p = path.Clean(p)
 	}
 	return systemBinaryRe.MatchString(p)
 }
 
-// findCmd is what a find command line does, as far as deletion goes.
-type findCmd struct {
-	roots    []string
-	deletes  bool // -delete, or -exec/-ok of rm, shred, unlink
-	narrowed bool // a test picks some files (-name x, -mtime +3, ...), so not everything goes
+// Find is what a find command line does, as far as deletion goes.
+type Find struct {
+	Roots    []string
+	Deletes  bool // -delete, or -exec/-ok of rm, shred, unlink
+	Narrowed bool // a test picks some files (-name x, -mtime +3, ...), so not everything goes
 }
 
 // findNarrowing lists find tests that select a subset of the files.
@@ -66,8 +66,8 @@ var findNarrowing = map[string]bool{
 	"-inum": true, "-samefile": true, "-links": true, "-empty": true, "-used": true, "-newermt": true,
 }
 
-func parseFind(argv []string) findCmd {
-	var f findCmd
+func ParseFind(argv []string) Find {
+	var f Find
 	i := 1
 	// Leading options: -H -L -P -O3 -D debugopts.
 	for i < len(argv) {
@@ -87,23 +87,23 @@ func parseFind(argv []string) findCmd {
 		if strings.HasPrefix(a, "-") || a == "(" || a == "!" || a == "," || a == ")" {
 			break
 		}
-		f.roots = append(f.roots, a)
+		f.Roots = append(f.Roots, a)
 		i++
 	}
-	if len(f.roots) == 0 {
-		f.roots = []string{"."}
+	if len(f.Roots) == 0 {
+		f.Roots = []string{"."}
 	}
 	for ; i < len(argv); i++ {
 		a := argv[i]
 		switch {
 		case a == "-delete":
-			f.deletes = true
+			f.Deletes = true
 		case a == "-exec" || a == "-execdir" || a == "-ok" || a == "-okdir":
 			if i+1 < len(argv) {
-				u := unwrap(argv[i+1:])
-				switch cmdName(u.argv) {
+				u := Unwrap(argv[i+1:])
+				switch Name(u.Argv) {
 				case "rm", "shred", "unlink", "rmdir", "truncate":
-					f.deletes = true
+					f.Deletes = true
 				}
 			}
 		case findNarrowing[a]:
@@ -111,26 +111,26 @@ func parseFind(argv []string) findCmd {
 			if i+1 < len(argv) && (argv[i+1] == "*" || argv[i+1] == "**") {
 				continue
 			}
-			f.narrowed = true
+			f.Narrowed = true
 		}
 	}
 	return f
 }
 
-// findDeletes returns whether some find in the command line deletes below
+// FindDeletes returns whether some find in the command line deletes below
 // a dangerous root, and whether it does so without a narrowing test.
-func (b *BashAnalysis) findDeletes() (broad, filtered bool) {
+func (b *Analysis) FindDeletes() (broad, filtered bool) {
 	for _, c := range b.cmds {
-		if cmdName(c.argv) != "find" {
+		if Name(c.argv) != "find" {
 			continue
 		}
-		f := parseFind(c.argv)
-		if !f.deletes {
+		f := ParseFind(c.argv)
+		if !f.Deletes {
 			continue
 		}
-		for _, r := range f.roots {
-			if isDangerousDir(r) {
-				if f.narrowed {
+		for _, r := range f.Roots {
+			if IsDangerousDir(r) {
+				if f.Narrowed {
 					filtered = true
 				} else {
 					broad = true
@@ -141,11 +141,11 @@ func (b *BashAnalysis) findDeletes() (broad, filtered bool) {
 	return broad, filtered
 }
 
-// rsyncDeletesDangerous: rsync --delete (or a variant) into /, a home or a
+// RsyncDeletesDangerous: rsync --delete (or a variant) into /, a home or a
 // system directory, which deletes whatever is not in the source.
-func (b *BashAnalysis) rsyncDeletesDangerous() bool {
+func (b *Analysis) RsyncDeletesDangerous() bool {
 	for _, c := range b.cmds {
-		if cmdName(c.argv) != "rsync" || len(c.argv) < 3 {
+		if Name(c.argv) != "rsync" || len(c.argv) < 3 {
 			continue
 		}
 		del := false
@@ -155,18 +155,18 @@ func (b *BashAnalysis) rsyncDeletesDangerous() bool {
 			}
 		}
 		dest := c.argv[len(c.argv)-1]
-		if del && !strings.HasPrefix(dest, "-") && isDangerousDir(dest) {
+		if del && !strings.HasPrefix(dest, "-") && IsDangerousDir(dest) {
 			return true
 		}
 	}
 	return false
 }
 
-// movesDangerousDir: mv of /, a home or a system directory (to /dev/null,
+// MovesDangerousDir: mv of /, a home or a system directory (to /dev/null,
 // to the trash, anywhere): the system or the home is gone from its place.
-func (b *BashAnalysis) movesDangerousDir() bool {
+func (b *Analysis) MovesDangerousDir() bool {
 	for _, c := range b.cmds {
-		if cmdName(c.argv) != "mv" {
+		if Name(c.argv) != "mv" {
 			continue
 		}
 		var ops []string
@@ -192,7 +192,7 @@ func (b *BashAnalysis) movesDangerousDir() bool {
 			sources = ops[:len(ops)-1]
 		}
 		for _, s := range sources {
-			if isDangerousDir(s) {
+			if IsDangerousDir(s) {
 				return true
 			}
 		}
@@ -200,31 +200,31 @@ func (b *BashAnalysis) movesDangerousDir() bool {
 	return false
 }
 
-// clobbersSystemFile: a critical system file (/etc/passwd, /etc/shadow,
+// ClobbersSystemFile: a critical system file (/etc/passwd, /etc/shadow,
 // /etc/sudoers, /boot/...) or system program is deleted, truncated,
 // shredded, moved, overwritten or edited in place (sed -i).
-func (b *BashAnalysis) clobbersSystemFile() bool {
+func (b *Analysis) ClobbersSystemFile() bool {
 	if b.sysFileClobber {
 		return true
 	}
 	for _, c := range b.cmds {
 		args := c.argv[1:]
-		switch cmdName(c.argv) {
+		switch Name(c.argv) {
 		case "rm", "unlink", "shred", "truncate", "srm", "wipe":
-			for _, a := range operands(args, false) {
-				if isCriticalFile(a) || isSystemBinary(a) {
+			for _, a := range Operands(args, false) {
+				if IsCriticalFile(a) || IsSystemBinary(a) {
 					return true
 				}
 			}
 		case "mv":
-			for _, a := range operands(args, false) {
-				if isCriticalFile(a) || isSystemBinary(a) {
+			for _, a := range Operands(args, false) {
+				if IsCriticalFile(a) || IsSystemBinary(a) {
 					return true
 				}
 			}
 		case "cp", "install", "ln":
-			ops := operands(args, false)
-			if len(ops) >= 2 && isCriticalFile(ops[len(ops)-1]) {
+			ops := Operands(args, false)
+			if len(ops) >= 2 && IsCriticalFile(ops[len(ops)-1]) {
 				return true
 			}
 		case "tee":
@@ -237,24 +237,24 @@ func (b *BashAnalysis) clobbersSystemFile() bool {
 			if appends {
 				continue
 			}
-			for _, a := range operands(args, false) {
-				if isCriticalFile(a) || isSystemBinary(a) {
+			for _, a := range Operands(args, false) {
+				if IsCriticalFile(a) || IsSystemBinary(a) {
 					return true
 				}
 			}
 		case "sed", "perl":
 			// In-place edits: sed -i, sed --in-place, perl -pi -e.
-			if !hasOpt(args, 'i', "--in-place") {
+			if !HasOpt(args, 'i', "--in-place") {
 				continue
 			}
-			for _, a := range operands(args, true) {
-				if isCriticalFile(a) || isSystemBinary(a) {
+			for _, a := range Operands(args, true) {
+				if IsCriticalFile(a) || IsSystemBinary(a) {
 					return true
 				}
 			}
 		case "dd":
 			for _, a := range args {
-				if of, ok := strings.CutPrefix(a, "of="); ok && (isCriticalFile(of) || isSystemBinary(of)) {
+				if of, ok := strings.CutPrefix(a, "of="); ok && (IsCriticalFile(of) || IsSystemBinary(of)) {
 					return true
 				}
 			}
@@ -263,10 +263,10 @@ func (b *BashAnalysis) clobbersSystemFile() bool {
 	return false
 }
 
-// wipesDevice: a command that erases a disk device (shred /dev/sda,
+// WipesDevice: a command that erases a disk device (shred /dev/sda,
 // wipefs -a, blkdiscard, sgdisk --zap-all, mkswap, cryptsetup luksFormat,
 // badblocks -w, diskutil eraseDisk, cp or mv onto it).
-func (b *BashAnalysis) wipesDevice() bool {
+func (b *Analysis) WipesDevice() bool {
 	for _, c := range b.cmds {
 		dev := false
 		for _, a := range c.argv[1:] {
@@ -279,24 +279,24 @@ func (b *BashAnalysis) wipesDevice() bool {
 			continue
 		}
 		args := c.argv[1:]
-		switch cmdName(c.argv) {
+		switch Name(c.argv) {
 		case "shred", "blkdiscard", "mkswap", "wipe", "srm":
 			return true
 		case "cp", "install", "mv":
 			// cp /dev/zero /dev/sda: the device is the destination.
-			if ops := operands(args, false); len(ops) >= 2 && blockDeviceRe.MatchString(ops[len(ops)-1]) {
+			if ops := Operands(args, false); len(ops) >= 2 && blockDeviceRe.MatchString(ops[len(ops)-1]) {
 				return true
 			}
 		case "wipefs":
-			if hasOpt(args, 'a', "--all") || hasOpt(args, 'o', "--offset") {
+			if HasOpt(args, 'a', "--all") || HasOpt(args, 'o', "--offset") {
 				return true
 			}
 		case "sgdisk":
-			if hasOpt(args, 'Z', "--zap-all") || hasOpt(args, 'z', "--zap") || hasOpt(args, 'o', "--clear") {
+			if HasOpt(args, 'Z', "--zap-all") || HasOpt(args, 'z', "--zap") || HasOpt(args, 'o', "--clear") {
 				return true
 			}
 		case "badblocks":
-			if hasOpt(args, 'w', "") {
+			if HasOpt(args, 'w', "") {
 				return true
 			}
 		case "diskutil":
@@ -316,9 +316,9 @@ func (b *BashAnalysis) wipesDevice() bool {
 	return false
 }
 
-// hasOpt reports a short option (also inside a cluster such as -fa) or a
+// HasOpt reports a short option (also inside a cluster such as -fa) or a
 // long option.
-func hasOpt(args []string, short byte, long string) bool {
+func HasOpt(args []string, short byte, long string) bool {
 	for _, a := range args {
 		if a == "--" {
 			return false
@@ -333,12 +333,12 @@ func hasOpt(args []string, short byte, long string) bool {
 	return false
 }
 
-// deletesArgs reports commands that destroy what their (unknown) arguments
+// DeletesArgs reports commands that destroy what their (unknown) arguments
 // name: rm -r and shred.
-func deletesArgs(argv []string) bool {
-	switch cmdName(argv) {
+func DeletesArgs(argv []string) bool {
+	switch Name(argv) {
 	case "rm":
-		return hasOpt(argv[1:], 'r', "--recursive") || hasOpt(argv[1:], 'R', "")
+		return HasOpt(argv[1:], 'r', "--recursive") || HasOpt(argv[1:], 'R', "")
 	case "shred":
 		return true
 	}
@@ -391,7 +391,7 @@ func interpName(name string) string {
 	return name
 }
 
-func isInterpreter(name string) bool {
+func IsInterpreter(name string) bool {
 	_, ok := interpreters[interpName(name)]
 	return ok
 }
@@ -400,11 +400,11 @@ func isInterpreter(name string) bool {
 // runs commands (whose text a static reading of the shell does not see).
 var interpDeleteRe = regexp.MustCompile(`rmtree|remove_tree|rm_rf|rm_r\b|\brmSync|rmdirSync|unlinkSync|\bunlink\b|\brmdir\b|removedirs|os\.remove|removeSync|Deno\.remove|File\.delete|Dir\.delete|FileUtils\.|fs\.rm\b|fs\.promises\.rm|os\.system|os\.popen|os\.exec|os\.spawn|subprocess|child_process|execSync|spawnSync|\bsystem\s*\(|\bsystem\s+["'\x60]|\bexec\s*\(|shell_exec|passthru|proc_open|\bpopen\b|\bqx\b|Remove-Item|do shell script|os\.truncate|__import__|pty\.spawn|\|\s*"[^"]*sh\b`)
 
-// interpCode returns the inline code given to an interpreter (python -c,
+// InterpCode returns the inline code given to an interpreter (python -c,
 // perl -e, node -e, awk 'prog'), its index in argv, and whether it reads
 // code from stdin instead.
-func interpCode(argv []string) (code string, idx int, stdin bool) {
-	spec := interpreters[interpName(cmdName(argv))]
+func InterpCode(argv []string) (code string, idx int, stdin bool) {
+	spec := interpreters[interpName(Name(argv))]
 	args := argv[1:]
 	i := 0
 	if spec.sub != "" {
@@ -476,13 +476,13 @@ func interpCode(argv []string) (code string, idx int, stdin bool) {
 	return "", 0, i >= len(args)
 }
 
-// interpReadsStdin reports an interpreter that reads its program from
+// InterpReadsStdin reports an interpreter that reads its program from
 // stdin (python3, python3 -, perl, node).
-func interpReadsStdin(argv []string) bool {
-	if !isInterpreter(cmdName(argv)) {
+func InterpReadsStdin(argv []string) bool {
+	if !IsInterpreter(Name(argv)) {
 		return false
 	}
-	_, _, stdin := interpCode(argv)
+	_, _, stdin := InterpCode(argv)
 	return stdin
 }
 
@@ -490,7 +490,7 @@ func interpReadsStdin(argv []string) bool {
 // 'prog', ... (or a heredoc it reads) for deleting files or running
 // commands; code computed at run time (python3 -c "$CODE") is computed.
 func (a *analyzer) interpreter(cmd simpleCmd, s *syntax.Stmt) {
-	code, idx, stdin := interpCode(cmd.argv)
+	code, idx, stdin := InterpCode(cmd.argv)
 	if stdin {
 		a.stdinCode(s, 0, false)
 		return
@@ -502,7 +502,7 @@ func (a *analyzer) interpreter(cmd simpleCmd, s *syntax.Stmt) {
 		a.res.computed = true // python3 -c "$CODE"
 	}
 	if interpDeleteRe.MatchString(code) ||
-		interpreters[interpName(cmdName(cmd.argv))].backtick && strings.IndexByte(code, '`') >= 0 {
+		interpreters[interpName(Name(cmd.argv))].backtick && strings.IndexByte(code, '`') >= 0 {
 		a.res.interpDelete = true
 	}
 }

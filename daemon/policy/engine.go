@@ -82,7 +82,7 @@ type Decision struct {
 //     events) or in the whole input (other events), and if Match is set the
 //     regex matches the field's string value. For the Bash tool and field
 //     "command" the regex is applied to each simple command of the parsed
-//     command line (see AnalyzeBash) and the condition holds if any matches;
+//     command line (see Analyze) and the condition holds if any matches;
 //   - if Special is set, the named predicate holds (see SpecialNames).
 //
 // All conditions see the original input, not the output of modify rules.
@@ -144,7 +144,7 @@ type evalCtx struct {
 
 	bashDone   bool
 	hasCommand bool // tool_input.command exists (Bash)
-	bash       *BashAnalysis
+	bash       *Analysis
 }
 
 func newEvalCtx(in Input) *evalCtx {
@@ -184,13 +184,13 @@ func newEvalCtx(in Input) *evalCtx {
 
 // bashAnalysis parses tool_input.command of a Bash call once; nil for other
 // tools.
-func (c *evalCtx) bashAnalysis() *BashAnalysis {
+func (c *evalCtx) bashAnalysis() *Analysis {
 	if !c.bashDone {
 		c.bashDone = true
 		if c.tool == "Bash" && isToolEvent(c.event) {
 			cmd := gjson.GetBytes(c.toolInput, "command")
 			c.hasCommand = cmd.Exists()
-			b := AnalyzeBash(cmd.String())
+			b := Analyze(cmd.String())
 			c.bash = &b
 		}
 	}
@@ -198,7 +198,7 @@ func (c *evalCtx) bashAnalysis() *BashAnalysis {
 }
 
 // BashCommands returns the normalized simple commands that Bash rules with
-// field "command" are matched against for this input (see AnalyzeBash), or
+// field "command" are matched against for this input (see Analyze), or
 // nil when the input is not a Bash tool call with a command.
 func BashCommands(in Input) []string {
 	c := newEvalCtx(in)

@@ -97,7 +97,7 @@ func commandsOf(in Input) []string {
 	if ti.Command == "" {
 		return nil
 	}
-	return SplitBash(ti.Command)
+	return Split(ti.Command)
 }
 
 func TestSplitBash(t *testing.T) {
@@ -177,15 +177,15 @@ func TestSplitBash(t *testing.T) {
 		{"if then fi; sudo rm -rf ~", []string{"if then fi", "rm -rf ~"}}, // fallback still strips sudo
 	}
 	for _, tt := range tests {
-		got := SplitBash(tt.in)
+		got := Split(tt.in)
 		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("SplitBash(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("Split(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
 func TestAnalyzeBashPipelines(t *testing.T) {
-	a := AnalyzeBash("curl -s https://x | sudo bash; echo done | tee log | wc -l")
+	a := Analyze("curl -s https://x | sudo bash; echo done | tee log | wc -l")
 	want := [][]string{{"curl -s https://x", "bash"}, {"echo done", "tee log", "wc -l"}}
 	if !reflect.DeepEqual(a.Pipelines, want) {
 		t.Errorf("pipelines = %q, want %q", a.Pipelines, want)
@@ -202,7 +202,7 @@ func TestBashDepthBounded(t *testing.T) {
 	for range 8 {
 		cmd = "bash -c " + shellQuote(cmd)
 	}
-	a := AnalyzeBash(cmd)
+	a := Analyze(cmd)
 	if !a.Fallback || !slices.Contains(a.Commands, "rm -rf /") {
 		t.Errorf("nested command lost: fallback=%v %q", a.Fallback, a.Commands)
 	}
@@ -794,19 +794,19 @@ func FuzzSplitBash(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, cmd string) {
 		done := make(chan []string, 1)
-		go func() { done <- SplitBash(cmd) }()
+		go func() { done <- Split(cmd) }()
 		var got []string
 		select {
 		case got = <-done:
 		case <-time.After(10 * time.Second):
-			t.Fatalf("SplitBash did not terminate for %q", cmd)
+			t.Fatalf("Split did not terminate for %q", cmd)
 		}
 		for _, c := range got {
 			if c == "" {
 				t.Fatalf("empty simple command in %q for %q", got, cmd)
 			}
 		}
-		if again := SplitBash(cmd); !reflect.DeepEqual(got, again) {
+		if again := Split(cmd); !reflect.DeepEqual(got, again) {
 			t.Fatalf("not deterministic for %q: %q vs %q", cmd, got, again)
 		}
 	})

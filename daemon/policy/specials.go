@@ -33,21 +33,21 @@ var specials = map[string]special{
 		"Bash: output redirection (>, >>, &>, ...) or tee into a disk device such as /dev/sda, /dev/nvme0n1, /dev/disk2"},
 	"privileged": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.privileged },
 		"Bash: some simple command runs through sudo, doas, pkexec, su or runuser (the prefix is stripped from the normalized commands, so this is how to match it)"},
-	"computed_command": {bashFact(func(b *BashAnalysis) bool { return b.computed }),
+	"computed_command": {bashFact(func(b *Analysis) bool { return b.computed }),
 		"Bash: what runs is computed at run time, so no static reading can know it: a command or process substitution, unknown variable or glob as the command name ($(echo rm) -rf /, $CMD, /???/r?), eval or sh -c of non-literal text, code piped into a shell or interpreter (... | base64 -d | sh), source/. or bash of <(...), ${IFS} or an IFS assignment, a brace expansion producing the command ({rm,-rf,/}), rm -r of $(...), of a path that is / or ~ when a variable is empty (rm -rf \"$DIR/\") or of a glob right below /, ~, a system dir or .. (rm -rf /*/), xargs/parallel feeding rm -r or shred with unknown input, or a line too large to follow"},
-	"interpreter_delete": {bashFact(func(b *BashAnalysis) bool { return b.interpDelete }),
+	"interpreter_delete": {bashFact(func(b *Analysis) bool { return b.interpDelete }),
 		"Bash: an interpreter runs inline code (python -c, perl -e, ruby -e, node -e, php -r, awk 'prog', a heredoc or echo piped into it) that deletes files or runs commands (shutil.rmtree, os.remove, unlink, rmSync, FileUtils.rm_rf, os.system, subprocess, child_process, system(...), ...)"},
-	"find_delete": {bashFact(func(b *BashAnalysis) bool { broad, _ := b.findDeletes(); return broad }),
+	"find_delete": {bashFact(func(b *Analysis) bool { broad, _ := b.FindDeletes(); return broad }),
 		"Bash: find -delete, or find -exec/-ok rm|shred|unlink|truncate, below /, a home directory (~, ~user, $HOME, /home/<user>) or a system directory, with no test narrowing what is deleted (-type and -maxdepth do not narrow; -name '*' does not either)"},
-	"find_delete_filtered": {bashFact(func(b *BashAnalysis) bool { _, filtered := b.findDeletes(); return filtered }),
+	"find_delete_filtered": {bashFact(func(b *Analysis) bool { _, filtered := b.FindDeletes(); return filtered }),
 		"Bash: like find_delete, but a test such as -name, -path, -mtime or -size selects what is deleted"},
-	"rsync_delete_dangerous": {bashFact((*BashAnalysis).rsyncDeletesDangerous),
+	"rsync_delete_dangerous": {bashFact((*Analysis).RsyncDeletesDangerous),
 		"Bash: rsync --delete (--del, --delete-after, ..., --remove-source-files) whose destination is /, a home directory or a system directory"},
-	"moves_dangerous_dir": {bashFact((*BashAnalysis).movesDangerousDir),
+	"moves_dangerous_dir": {bashFact((*Analysis).MovesDangerousDir),
 		"Bash: mv whose source is /, a home directory (~, $HOME, /home/<user>) or a system directory (mv ~ /dev/null, mv /etc /tmp)"},
-	"clobbers_system_file": {bashFact((*BashAnalysis).clobbersSystemFile),
+	"clobbers_system_file": {bashFact((*Analysis).ClobbersSystemFile),
 		"Bash: a critical system file (/etc/passwd, shadow, group, gshadow, sudoers, fstab, /etc/pam.d/*, /boot/*) or system program (/bin, /usr/bin, /lib, ...) is truncated (>, truncate), overwritten (cp, tee, dd of=), edited in place (sed -i, perl -i), deleted (rm, unlink, shred) or moved"},
-	"wipes_device": {bashFact((*BashAnalysis).wipesDevice),
+	"wipes_device": {bashFact((*Analysis).WipesDevice),
 		"Bash: a disk device is erased: shred, blkdiscard, mkswap, wipefs -a, sgdisk --zap-all, badblocks -w, diskutil erase* or cryptsetup luksFormat of /dev/sda, /dev/nvme0n1, ..., or cp/mv onto one"},
 	"reads_secret": {specialReadsSecret,
 		"Read/Grep path, or a Bash reader (cat, less, head, tail, grep, sed, awk, base64, ...) operand or < redirect, is a secret file: .env / .env.* (not .example/.sample/.template/.dist), *.env, SSH private keys (id_rsa, id_ed25519, ...), *.pem, *.key, *.p12, *.pfx, .netrc, .pgpass, .git-credentials, .aws/credentials"},
@@ -55,7 +55,7 @@ var specials = map[string]special{
 
 // bashFact turns a fact of the Bash analysis into a special; false for
 // other tools.
-func bashFact(f func(*BashAnalysis) bool) specialFunc {
+func bashFact(f func(*Analysis) bool) specialFunc {
 	return func(c *evalCtx) bool {
 		b := c.bashAnalysis()
 		return b != nil && f(b)
@@ -154,24 +154,24 @@ func specialReadsSecret(c *evalCtx) bool {
 			return true
 		}
 		for _, cmd := range b.cmds {
-			skipFirst, ok := secretReaders[cmdName(cmd.argv)]
+			skipFirst, ok := secretReaders[Name(cmd.argv)]
 			if !ok {
 				continue
 			}
-			for _, arg := range operands(cmd.argv[1:], skipFirst) {
-				if isSecretPath(arg) {
+			for _, arg := range Operands(cmd.argv[1:], skipFirst) {
+				if IsSecretPath(arg) {
 					return true
 				}
 			}
 		}
 		return false
 	default:
-		return isSecretPath(c.targetPath())
+		return IsSecretPath(c.targetPath())
 	}
 }
 
-// operands returns the non-option words, optionally without the first one.
-func operands(args []string, skipFirst bool) []string {
+// Operands returns the non-option words, optionally without the first one.
+func Operands(args []string, skipFirst bool) []string {
 	var out []string
 	opts := true
 	for _, a := range args {
@@ -204,9 +204,9 @@ var sshKeyNames = map[string]bool{
 	"identity": true,
 }
 
-// isSecretPath reports whether a path names a file that typically holds
+// IsSecretPath reports whether a path names a file that typically holds
 // secrets.
-func isSecretPath(p string) bool {
+func IsSecretPath(p string) bool {
 	if p == "" {
 		return false
 	}
