@@ -1,7 +1,8 @@
-package policy
+package commands
 
 import (
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -103,8 +104,8 @@ var wrappers = map[string]wrapperSpec{
 		stdinArgs: true, replace: "I", argSep: true, doc: "CMD ::: ARGS, or arguments from stdin"},
 }
 
-// WrapperNames lists the commands stripped as wrappers, sorted.
-func WrapperNames() []string {
+// wrapperNames lists the commands stripped as wrappers, sorted.
+func wrapperNames() []string {
 	out := make([]string, 0, len(wrappers))
 	for k := range wrappers {
 		out = append(out, k)
@@ -115,19 +116,19 @@ func WrapperNames() []string {
 
 // Unwrapped is the command a (possibly wrapped) argv runs.
 type Unwrapped struct {
-	// Argv is orig[start:end], the command that runs after wrappers and
+	// Argv is orig[Start:End], the command that runs after wrappers and
 	// leading VAR=val assignments are stripped; when a wrapper is given
-	// code instead (su -c CODE), Argv is that wrapper's own Argv.
+	// code instead (su -c CODE), Argv is that wrapper's own argv.
 	Argv       []string
 	Start, End int
 	Privileged bool
-	// Code is shell Code a wrapper runs (env -S, su -c, script -c,
-	// flock -c, watch CMD...); it came from orig[codeFrom:codeTo].
+	// Code is shell code a wrapper runs (env -S, su -c, script -c,
+	// flock -c, watch CMD...); it came from orig[CodeFrom:CodeTo].
 	Code             string
 	HasCode          bool
 	CodeFrom, CodeTo int
 	// StdinArgs: the command gets more arguments from stdin (xargs,
-	// parallel) unless items is set (parallel ::: ITEMS).
+	// parallel) unless Items is set (parallel ::: ITEMS).
 	StdinArgs bool
 	Replace   string // placeholder for an argument (xargs -I{}, parallel {})
 	Items     []string
@@ -358,3 +359,6 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// assignRe matches a leading VAR=val (or VAR+=val) word.
+var assignRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\+?=`)
