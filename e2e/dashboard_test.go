@@ -37,11 +37,7 @@ const debianChromium = "/usr/bin/chromium"
 // leaves a screenshot in e2e/artifacts/.
 func TestDashboard(t *testing.T) {
 	browser := dashChromium(t)
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t)
 
 	addr := dashAddr(t)
 	const token = "e2e-dashboard-token-0123456789abcdef"

@@ -24,7 +24,6 @@ import (
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
 	"github.com/coder/websocket"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // httpEnv is a cbd serving HTTP on its own loopback port (CB_HTTP_ADDR)
@@ -563,11 +562,7 @@ func TestHTTPHooksMatchCLI(t *testing.T) {
 // cb does), against one running cbd, and reports both rates.
 func BenchmarkHTTPTaskCreate(b *testing.B) {
 	const conc = 32
-	r, err := testenv.StartRedis()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(r.Close)
+	r := testenv.NewRedis(b)
 	addr := httpListenAddr(b)
 	tokenFile := filepath.Join(b.TempDir(), "token")
 	h := testenv.NewHome(b, "CB_REDIS_URL="+r.URL(), "CB_HTTP_ADDR="+addr,
@@ -575,11 +570,7 @@ func BenchmarkHTTPTaskCreate(b *testing.B) {
 	d := testenv.StartDaemon(b, bin, h, []string{"CB_INSTANCE_ID=bench-http"})
 	waitHTTPServing(b, addr, d)
 	e := &httpEnv{addr: addr, hc: httpClient(), token: httpReadToken(b, tokenFile)}
-	opt, _ := goredis.ParseURL(r.URL())
-	opt.PoolSize = 2 * conc
-	rdb := goredis.NewClient(opt)
-	b.Cleanup(func() { _ = rdb.Close() })
-	client := rpc.New(rdb, "bench")
+	client := rpc.New(r.Client(b, testenv.PoolSize(2*conc)), "bench")
 
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"task.create","params":{"text":"bench task","priority":50}}`)
 	viaHTTP := func() error {

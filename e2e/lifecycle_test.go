@@ -125,11 +125,7 @@ func TestSecondCbdManaged(t *testing.T) {
 // TestFailedStartPortTaken: with the HTTP port taken cbd exits non-zero at
 // once with one error, leaves nothing registered and floods nothing.
 func TestFailedStartPortTaken(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
+	own := testenv.NewRedis(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -182,11 +178,7 @@ func TestBadConfigValueFailsCleanly(t *testing.T) {
 // TestShutdownRedisHung: SIGTERM with the Redis cbd uses SIGSTOPped; cbd
 // exits within shutdown.timeout plus a little.
 func TestShutdownRedisHung(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
+	own := testenv.NewRedis(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+own.URL(), "CB_SHUTDOWN_TIMEOUT=2s")
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=hung-redis"})
 	mustCreateTask(t, h, "before redis hangs")
@@ -244,11 +236,7 @@ func waitHealth(t *testing.T, addr string, want int, within time.Duration) strin
 // TestHealthzRedisDown: /healthz (and cb doctor) say unhealthy while cbd's
 // Redis is stopped or dead, and healthy again once it is back.
 func TestHealthzRedisDown(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
+	own := testenv.NewRedis(t)
 	addr := httpListenAddr(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+own.URL(), "CB_HTTP_ADDR="+addr)
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=healthz"})
@@ -298,11 +286,7 @@ func TestHealthzRedisDown(t *testing.T) {
 // records (go-redis's own logger goes through slog at debug level) and a
 // warning that keeps coming is not repeated line after line.
 func TestQuietLogsRedisDown(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
+	own := testenv.NewRedis(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+own.URL())
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=quiet"})
 	before := len(d.Log.String())

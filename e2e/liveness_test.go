@@ -22,18 +22,8 @@ import (
 // other tests' daemons must not decide what this one sees.
 func ownRedis(t *testing.T) (*testenv.Redis, *goredis.Client) {
 	t.Helper()
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	opt, err := goredis.ParseURL(r.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return r, c
+	r := testenv.NewRedis(t)
+	return r, r.Client(t)
 }
 
 // withSession is the pre_tool fixture `rm -rf /` (which cbd denies) sent

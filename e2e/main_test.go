@@ -25,16 +25,13 @@ func run(m *testing.M) int {
 	// The tests' own clients see their redis-servers stop on purpose; what
 	// go-redis would print then says nothing (cbd's logs are checked).
 	goredis.SetLogger(quiet{})
-	dir, err := os.MkdirTemp("", "cbbin")
-	if err != nil {
+	var remove func()
+	var err error
+	if bin, remove, err = testenv.BuildTemp(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	if bin, err = testenv.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer remove()
 	if redis, err = testenv.StartRedis(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

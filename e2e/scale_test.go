@@ -66,20 +66,13 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 // the store and in Redis.
 func TestKillOneOfThree(t *testing.T) {
 	pg := testenv.PostgresSchema(t)
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t)
 	var daemons []*testenv.Daemon
 	for _, id := range []string{"cbd-a", "cbd-b", "cbd-c"} {
 		h := testenv.NewHome(t, append([]string{"CB_REDIS_URL=" + r.URL(), "CB_STORE_URL=" + pg}, fastFailover...)...)
 		daemons = append(daemons, testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=" + id}))
 	}
-	opt, _ := goredis.ParseURL(r.URL())
-	opt.PoolSize = 40
-	rdb := goredis.NewClient(opt)
-	defer rdb.Close()
+	rdb := r.Client(t, testenv.PoolSize(40))
 	client := rpc.New(rdb, "load")
 
 	raw, err := client.Call(ctxTimeout(t, 10*time.Second), "system.health", nil, rpc.Options{})
@@ -157,17 +150,10 @@ func cpuTime(t testing.TB, pid int) time.Duration {
 // are being created. cbd does not crash or spin, recovers by itself, and no
 // acknowledged task is missing (AOF on).
 func TestRedisRestartUnderLoad(t *testing.T) {
-	r, err := testenv.StartRedis("--appendonly", "yes", "--appendfsync", "always")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t, "--appendonly", "yes", "--appendfsync", "always")
 	h := testenv.NewHome(t, "CB_REDIS_URL="+r.URL(), "CB_HANDLERS_RATE_LIMIT=0")
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=cbd-restart"})
-	opt, _ := goredis.ParseURL(r.URL())
-	opt.MaxRetries = -1
-	rdb := goredis.NewClient(opt)
-	defer rdb.Close()
+	rdb := r.Client(t, func(o *goredis.Options) { o.MaxRetries = -1 })
 	client := rpc.New(rdb, "load")
 
 	var acked sync.Map

@@ -33,16 +33,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "cbbin")
-	if err != nil {
+	var remove func()
+	var err error
+	if bin, remove, err = testenv.BuildTemp(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	if bin, err = testenv.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer remove()
 	return m.Run()
 }
 

@@ -46,6 +46,21 @@ func Build(dir string) (Binaries, error) {
 	return b, nil
 }
 
+// BuildTemp builds the binaries into a new temporary directory, for a
+// TestMain; remove deletes it.
+func BuildTemp() (b Binaries, remove func(), err error) {
+	dir, err := os.MkdirTemp("", "cbbin")
+	if err != nil {
+		return b, nil, err
+	}
+	remove = func() { _ = os.RemoveAll(dir) }
+	if b, err = Build(dir); err != nil {
+		remove()
+		return b, nil, err
+	}
+	return b, remove, nil
+}
+
 // Redis is a redis-server on a unix socket in a temp dir.
 type Redis struct {
 	Dir, Socket string
