@@ -184,6 +184,13 @@ func TestShutdownRedisHung(t *testing.T) {
 	mustCreateTask(t, h, "before redis hangs")
 	stopRedis(t, own.Pid())
 	defer func() { _ = syscall.Kill(own.Pid(), syscall.SIGCONT) }()
+	shutdownHung(t, d, "a hung Redis")
+}
+
+// shutdownHung sends d SIGTERM while its Redis (what) is SIGSTOPped and
+// checks that it exits within shutdown.timeout (2s) plus a little.
+func shutdownHung(t *testing.T, d *testenv.Daemon, what string) {
+	t.Helper()
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
 	if err := d.Signal(syscall.SIGTERM); err != nil {
@@ -192,9 +199,9 @@ func TestShutdownRedisHung(t *testing.T) {
 	code := d.Wait(30 * time.Second)
 	took := time.Since(start)
 	if code == -1 || took > 3500*time.Millisecond {
-		t.Fatalf("shutdown with a hung Redis took %v (exit %d), shutdown.timeout is 2s\n%s", took, code, d.Log.String())
+		t.Fatalf("shutdown with %s took %v (exit %d), shutdown.timeout is 2s\n%s", what, took, code, d.Log.String())
 	}
-	t.Logf("shutdown with a hung Redis: %v", took)
+	t.Logf("shutdown with %s: %v", what, took)
 }
 
 func stopRedis(t *testing.T, pid int) {
@@ -336,17 +343,7 @@ func TestShutdownManagedRedisHung(t *testing.T) {
 	}
 	stopRedis(t, pid)
 	defer func() { _ = syscall.Kill(pid, syscall.SIGKILL) }()
-	time.Sleep(300 * time.Millisecond)
-	start := time.Now()
-	if err := d.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	code := d.Wait(30 * time.Second)
-	took := time.Since(start)
-	if code == -1 || took > 3500*time.Millisecond {
-		t.Fatalf("shutdown with a hung managed Redis took %v (exit %d), shutdown.timeout is 2s\n%s", took, code, d.Log.String())
-	}
-	t.Logf("shutdown with a hung managed Redis: %v", took)
+	shutdownHung(t, d, "a hung managed Redis")
 	deadline := time.Now().Add(5 * time.Second)
 	for syscall.Kill(pid, 0) == nil {
 		if time.Now().After(deadline) {
