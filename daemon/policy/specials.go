@@ -1,8 +1,9 @@
 package policy
 
 import (
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/claudebench/cb/daemon/policy/internal/commands"
@@ -65,12 +66,7 @@ func bashFact(f func(*shell.Analysis) bool) specialFunc {
 
 // SpecialNames lists the names accepted in Rule.Special.
 func SpecialNames() []string {
-	out := make([]string, 0, len(specials))
-	for k := range specials {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(specials))
 }
 
 // SpecialDoc describes a special predicate; "" if unknown.

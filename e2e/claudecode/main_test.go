@@ -29,18 +29,7 @@ import (
 var bin testenv.Binaries
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	var remove func()
-	var err error
-	if bin, remove, err = testenv.BuildTemp(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer remove()
-	return m.Run()
+	os.Exit(testenv.Main(m, &bin, nil))
 }
 
 // pinnedVersion is the client version .ci/setup installs

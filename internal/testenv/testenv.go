@@ -46,19 +46,29 @@ func Build(dir string) (Binaries, error) {
 	return b, nil
 }
 
-// BuildTemp builds the binaries into a new temporary directory, for a
-// TestMain; remove deletes it.
-func BuildTemp() (b Binaries, remove func(), err error) {
+// Main is the body of a TestMain: it builds the binaries into *bin (in a
+// temporary directory, removed afterwards), runs setup if given, runs the
+// tests and undoes the setup. It returns the exit code for os.Exit.
+func Main(m *testing.M, bin *Binaries, setup func() (undo func(), err error)) int {
 	dir, err := os.MkdirTemp("", "cbbin")
 	if err != nil {
-		return b, nil, err
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	remove = func() { _ = os.RemoveAll(dir) }
-	if b, err = Build(dir); err != nil {
-		remove()
-		return b, nil, err
+	defer os.RemoveAll(dir)
+	if *bin, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	return b, remove, nil
+	if setup != nil {
+		undo, err := setup()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer undo()
+	}
+	return m.Run()
 }
 
 // Redis is a redis-server on a unix socket in a temp dir.

@@ -3,7 +3,6 @@ package commands
 import (
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -102,16 +101,6 @@ var wrappers = map[string]wrapperSpec{
 		stdinArgs: true, replace: "I", doc: "CMD with arguments from stdin"},
 	"parallel": {argOpts: "jIPSaCdEnNL", longArgs: []string{"jobs", "arg-file", "delimiter", "colsep", "joblog", "results", "tmpdir", "workdir", "sshlogin", "timeout", "max-args", "max-replace-args"},
 		stdinArgs: true, replace: "I", argSep: true, doc: "CMD ::: ARGS, or arguments from stdin"},
-}
-
-// wrapperNames lists the commands stripped as wrappers, sorted.
-func wrapperNames() []string {
-	out := make([]string, 0, len(wrappers))
-	for k := range wrappers {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Unwrapped is the command a (possibly wrapped) argv runs.
