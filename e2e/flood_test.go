@@ -86,9 +86,7 @@ func TestFloodNeverChangesDecision(t *testing.T) {
 	for i := range redisSent {
 		// Its own connections, as many as requests in flight: a shared
 		// pool would cap the flood at pool size / answer latency.
-		frdb := e.redis.Client(t, testenv.PoolSize(256))
-		defer frdb.Close()
-		c := rpc.New(frdb, fmt.Sprintf("flooder-%d", i))
+		c := rpc.New(e.redis.Client(t, testenv.PoolSize(256)), fmt.Sprintf("flooder-%d", i))
 		redisSent[i] = flood(ctx, &wg, floodRate, func() bool {
 			ev := protocol.Event{Type: "hook.pre_tool", Payload: harmless, Metadata: protocol.Metadata{
 				ID: protocol.NewID(), Timestamp: time.Now().UnixMilli(), Source: "flooder", SessionID: victim}}
