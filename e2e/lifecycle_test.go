@@ -244,7 +244,7 @@ func waitHealth(t *testing.T, addr string, want int, within time.Duration) strin
 // Redis is stopped or dead, and healthy again once it is back.
 func TestHealthzRedisDown(t *testing.T) {
 	own := testenv.NewRedis(t)
-	addr := httpListenAddr(t)
+	addr := testenv.FreeAddr(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+own.URL(), "CB_HTTP_ADDR="+addr)
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=healthz"})
 	waitHealth(t, addr, http.StatusOK, 5*time.Second)

@@ -77,7 +77,7 @@ func TestHookCrashDetectedInSeconds(t *testing.T) {
 		name := map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGSTOP: "SIGSTOP"}[sig]
 		t.Run(name, func(t *testing.T) {
 			r, _ := ownRedis(t)
-			addr := httpListenAddr(t)
+			addr := testenv.FreeAddr(t)
 			h := testenv.NewHome(t, "CB_REDIS_URL="+r.URL(), "CB_HOOK_TIMEOUT="+deadline.String())
 			d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=liveness", "CB_HTTP_ADDR=" + addr})
 			if res := testenv.RunCB(t, bin, h, nil, withSession(t, "before"), "hook", "pre_tool"); !strings.Contains(res.Stdout, `"deny"`) {

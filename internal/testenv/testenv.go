@@ -309,3 +309,15 @@ func (r *Redis) Restart(extra ...string) error { return r.start(extra...) }
 
 // Pid is the server's process id.
 func (r *Redis) Pid() int { return r.cmd.Process.Pid }
+
+// FreeAddr is a loopback host:port nobody listens on now, for a server
+// that needs its address before it starts (cbd's HTTP listener, say).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
