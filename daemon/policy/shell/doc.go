@@ -33,9 +33,9 @@
 // where the text is only an argument. Split returns them.
 //
 // What a static reading cannot know is reported instead of guessed:
-// Computed (the special computed_command) holds when the command name comes from a
-// command substitution, an unknown variable or a glob, eval or sh -c run
-// non-literal text, code is piped into a shell or interpreter, source or
+// Computed (the special computed_command) holds when the command name
+// comes from a command substitution, an unknown variable or a glob, eval
+// or sh -c run non-literal text, code is piped into a shell or interpreter, source or
 // bash read <(...), IFS is used or assigned, a brace expansion produces the
 // command, rm -r gets a computed target (rm -rf "$(...)", rm -rf "$DIR/"),
 // xargs feeds rm -r unknown input, or the line is too large to follow. The
@@ -51,14 +51,15 @@
 // Known limits: values from outside the command line (environment,
 // aliases, functions defined earlier in the session) are unknown, scripts
 // run from files are not inspected unless the same line wrote them with
-// echo, printf or cat (echo 'rm -rf /' > x.sh; bash x.sh is read), code given to interpreters is only
-// scanned for deleting or command-running calls, symlinks are not
-// resolved, and a command made up at run time is asked about, not judged.
+// echo, printf or cat (echo 'rm -rf /' > x.sh; bash x.sh is read), code
+// given to interpreters is only scanned for deleting or command-running
+// calls, symlinks are not resolved, and a command made up at run time is
+// asked about, not judged.
 //
 // "cd / && rm -rf *" is denied through CdDangerousRm (the special
-// cd_dangerous_rm, rule deny-cd-rm-wildcard): after a cd to /, ~, $HOME or a top-level system directory (or a
-// bare cd), a later rm -r of *, ., ./* or .* in the same command line is
-// denied. The tracking is conservative and not scoped to subshells. A bare
+// cd_dangerous_rm, rule deny-cd-rm-wildcard): after a cd to /, ~, $HOME
+// or a top-level system directory (or a bare cd), a later rm -r of *, .,
+// ./* or .* in the same command line is denied. The tracking is conservative and not scoped to subshells. A bare
 // "rm -rf *" or "cd build && rm -rf *" (relative to the project) gets no
 // opinion.
 package shell
