@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aymanbagabas/go-udiff"
 	"github.com/claudebench/cb/hookcli"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
@@ -1155,143 +1156,8 @@ func (n *settingsNode) render(b *bytes.Buffer, st snStyle, depth int) {
 	b.WriteByte(closing)
 }
 
-// ---- Unified diff of two texts, line by line (LCS; settings files are small).
-
 // unifiedDiff returns the changes from a to b as a unified diff with three
 // lines of context; "" when they are equal.
 func unifiedDiff(aName, bName string, a, b []byte) string {
-	if bytes.Equal(a, b) {
-		return ""
-	}
-	al, bl := udiffLines(a), udiffLines(b)
-	ops := udiffOps(al, bl)
-	var out strings.Builder
-	fmt.Fprintf(&out, "--- %s\n+++ %s\n", aName, bName)
-	const ctx = 3
-	for i := 0; i < len(ops); {
-		// Find the next change.
-		for i < len(ops) && ops[i].kind == ' ' {
-			i++
-		}
-		if i == len(ops) {
-			break
-		}
-		start := max(i-ctx, 0)
-		// Extend the hunk while changes are within 2*ctx lines of each other.
-		end := i
-		for j := i; j < len(ops); j++ {
-			if ops[j].kind != ' ' {
-				end = j
-			} else if j-end > 2*ctx {
-				break
-			}
-		}
-		stop := min(end+ctx+1, len(ops))
-		aStart, bStart := ops[start].a, ops[start].b
-		var aCount, bCount int
-		var body strings.Builder
-		for _, op := range ops[start:stop] {
-			switch op.kind {
-			case ' ':
-				aCount++
-				bCount++
-			case '-':
-				aCount++
-			case '+':
-				bCount++
-			}
-			body.WriteByte(op.kind)
-			body.WriteString(op.text)
-			if !strings.HasSuffix(op.text, "\n") {
-				body.WriteString("\n\\ No newline at end of file\n")
-			}
-		}
-		fmt.Fprintf(&out, "@@ -%s +%s @@\n", udiffRange(aStart, aCount), udiffRange(bStart, bCount))
-		out.WriteString(body.String())
-		i = stop
-	}
-	return out.String()
-}
-
-// udiffRange prints a hunk range; start is the 0-based index of its first line.
-func udiffRange(start, count int) string {
-	if count == 0 {
-		return fmt.Sprintf("%d,0", start)
-	}
-	if count == 1 {
-		return strconv.Itoa(start + 1)
-	}
-	return fmt.Sprintf("%d,%d", start+1, count)
-}
-
-// udiffLines splits after each newline, keeping it.
-func udiffLines(s []byte) []string {
-	var lines []string
-	for len(s) > 0 {
-		i := bytes.IndexByte(s, '\n')
-		if i < 0 {
-			lines = append(lines, string(s))
-			break
-		}
-		lines = append(lines, string(s[:i+1]))
-		s = s[i+1:]
-	}
-	return lines
-}
-
-type udiffOp struct {
-	kind byte // ' ', '-', '+'
-	text string
-	a, b int // index of the line in a and b (where it is or would be)
-}
-
-// udiffOps is the edit script from a to b: common prefix and suffix, and a
-// longest common subsequence in between.
-func udiffOps(a, b []string) []udiffOp {
-	pre := 0
-	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
-		pre++
-	}
-	suf := 0
-	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
-		suf++
-	}
-	am, bm := a[pre:len(a)-suf], b[pre:len(b)-suf]
-	// lcs[i][j] is the LCS length of am[i:] and bm[j:].
-	lcs := make([][]int32, len(am)+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, len(bm)+1)
-	}
-	for i := len(am) - 1; i >= 0; i-- {
-		for j := len(bm) - 1; j >= 0; j-- {
-			if am[i] == bm[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	ops := make([]udiffOp, 0, len(a)+len(b))
-	for k := 0; k < pre; k++ {
-		ops = append(ops, udiffOp{' ', a[k], k, k})
-	}
-	i, j := 0, 0
-	for i < len(am) || j < len(bm) {
-		switch {
-		case i < len(am) && j < len(bm) && am[i] == bm[j]:
-			ops = append(ops, udiffOp{' ', am[i], pre + i, pre + j})
-			i++
-			j++
-		case i < len(am) && (j == len(bm) || lcs[i+1][j] >= lcs[i][j+1]):
-			ops = append(ops, udiffOp{'-', am[i], pre + i, pre + j})
-			i++
-		default:
-			ops = append(ops, udiffOp{'+', bm[j], pre + i, pre + j})
-			j++
-		}
-	}
-	for k := 0; k < suf; k++ {
-		ops = append(ops, udiffOp{' ', a[len(a)-suf+k], len(a) - suf + k, len(b) - suf + k})
-	}
-	return ops
+	return udiff.Unified(aName, bName, string(a), string(b))
 }
