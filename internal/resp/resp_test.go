@@ -80,3 +80,22 @@ func TestRead(t *testing.T) {
 		t.Errorf("short bulk: %v", err)
 	}
 }
+
+// A bulk string larger than the reader's buffer is read in full, and one
+// whose CRLF is missing is refused either way.
+func TestReadLargeBulk(t *testing.T) {
+	big := strings.Repeat("x", 100)
+	for _, size := range []int{16, 4096} {
+		r := bufio.NewReaderSize(strings.NewReader("$100\r\n"+big+"\r\n+next\r\n"), size)
+		if v, err := Read(r); v != big || err != nil {
+			t.Fatalf("buffer %d: %v", size, err)
+		}
+		if v, err := Read(r); v != "next" || err != nil {
+			t.Fatalf("buffer %d, after the bulk: %v %v", size, v, err)
+		}
+		r = bufio.NewReaderSize(strings.NewReader("$100\r\n"+big+"xx"), size)
+		if _, err := Read(r); err == nil {
+			t.Fatalf("buffer %d: no CRLF accepted", size)
+		}
+	}
+}
