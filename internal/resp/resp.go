@@ -6,7 +6,6 @@ package resp
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -106,21 +105,6 @@ func Read(r *bufio.Reader) (any, error) {
 		n, err := length(kind, body, MaxBulk)
 		if err != nil || n < 0 {
 			return nil, err
-		}
-		if n+2 <= r.Size() { // within the buffer: one copy, no scratch space
-			b, err := r.Peek(n + 2)
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					err = io.ErrUnexpectedEOF
-				}
-				return nil, err
-			}
-			if b[n] != '\r' || b[n+1] != '\n' {
-				return nil, malformed(b[n:])
-			}
-			s := string(b[:n])
-			_, _ = r.Discard(n + 2)
-			return s, nil
 		}
 		// Read what is there rather than allocate the announced length up
 		// front: a corrupt length costs no more than the bytes sent.
