@@ -26,6 +26,7 @@ import (
 	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/httpapi"
 	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/lifecycle"
 	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/daemon/policy"
@@ -59,7 +60,7 @@ type Daemon struct {
 	rules *hookrules.Rules
 	audit *audit.Writer
 	http  *httpapi.Server
-	stats *dispatch.Stats
+	stats *invoke.Stats
 }
 
 // New prepares a daemon without starting anything another process could
@@ -155,7 +156,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	handlers = append(handlers, hooks.Handlers(hookDeps)...)
 	handlers = append(handlers, hookadmin.Handlers(d.rules, d.store)...)
 	handlers = append(handlers, taskhandlers.Handlers(d.tasks)...)
-	var inv *dispatch.Invoker // built below, once the registry is complete
+	var inv *invoke.Invoker // built below, once the registry is complete
 	handlers = append(handlers, system.Handlers(system.Deps{
 		Redis:             d.rdb,
 		RedisMode:         srv.Mode,
@@ -170,7 +171,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 			released, _, err := d.tasks.Release(ctx, instanceID, time.Time{}, "worker "+instanceID+" unregistered")
 			return released, err
 		},
-		Stats:   func() *dispatch.Stats { return inv.Stats() },
+		Stats:   func() *invoke.Stats { return inv.Stats() },
 		Methods: func() []string { return d.reg.Events() },
 	})...)
 	d.reg.Register(applyOverrides(cfg, handlers)...)
@@ -180,8 +181,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 			return d, fmt.Errorf("handler %s has no schema in schemas/methods", e)
 		}
 	}
-	inv = dispatch.NewInvoker(d.reg, val, cfg.Duration("handlers.timeout"), log)
-	guard := dispatch.NewGuard(d.rdb, dispatch.GuardConfig{
+	inv = invoke.New(d.reg, val, cfg.Duration("handlers.timeout"), log)
+	guard := invoke.NewGuard(d.rdb, invoke.GuardConfig{
 		RateLimit: cfg.Int("handlers.rate_limit"),
 		Failures:  cfg.Int("handlers.circuit_failures"),
 		Window:    cfg.Duration("handlers.circuit_window"),
@@ -233,7 +234,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 // newHTTP builds the HTTP side: JSON-RPC, WebSocket, metrics, Claude Code
 // http hooks, MCP at /mcp (token always required) and the dashboard at /
 // (shown after a login through `cb dashboard`).
-func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
+func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
 	token, err := apitoken.LoadOrCreate(apitoken.File(cfg.String("http.token_file"), cfg.Dirs.Config))
 	if err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
@@ -375,7 +376,7 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 			return nil
 		}),
 		lifecycle.Loop("caller-refusal watch", func(ctx context.Context) {
-			dispatch.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
+			invoke.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
 		}),
 	}
 	if d.audit != nil {

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/handlers/hooks"
 	"github.com/claudebench/cb/daemon/handlers/system"
 	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
@@ -88,7 +88,7 @@ func newFixture(t *testing.T, mutate func(o *Options), tweaks ...func(s *Server)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := dispatch.NewInvoker(reg, val, 5*time.Second, log)
+	inv := invoke.New(reg, val, 5*time.Second, log)
 	o := Options{
 		Addr: "127.0.0.1:0", Invoker: inv, Redis: rdb, Token: testToken,
 		InstanceID: "test-instance", Log: log,

@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/handlers/hookadmin"
 	"github.com/claudebench/cb/daemon/handlers/hooks"
 	"github.com/claudebench/cb/daemon/handlers/system"
 	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
 	"github.com/claudebench/cb/daemon/hookrules"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/registry"
@@ -35,7 +35,7 @@ import (
 // newInvoker builds cbd's registry the way daemon.New does — hook, rule
 // administration, task and system handlers — on an in-process Redis and a
 // SQLite store in a temp dir.
-func newInvoker(t *testing.T) *dispatch.Invoker {
+func newInvoker(t *testing.T) *invoke.Invoker {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	mr := miniredis.RunT(t)
@@ -70,7 +70,7 @@ func newInvoker(t *testing.T) *dispatch.Invoker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dispatch.NewInvoker(reg, val, 5*time.Second, log)
+	return invoke.New(reg, val, 5*time.Second, log)
 }
 
 // connect serves srv over an in-memory transport and returns a connected

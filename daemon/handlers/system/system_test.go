@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
@@ -292,10 +292,10 @@ func TestMetricsSumsCalls(t *testing.T) {
 	// The counters come from a real invoker running the chain.
 	// Stats is a func because, as in cbd, the invoker is built after the
 	// handlers are registered.
-	var inv *dispatch.Invoker
-	f := newFixture(t, Deps{Stats: func() *dispatch.Stats { return inv.Stats() }})
+	var inv *invoke.Invoker
+	f := newFixture(t, Deps{Stats: func() *invoke.Stats { return inv.Stats() }})
 	reg := f.reg
-	inv = dispatch.NewInvoker(reg, val, 5*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inv = invoke.New(reg, val, 5*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
 		if _, perr := inv.Invoke(ctx, protocol.Event{Type: "system.version", Payload: json.RawMessage(`{}`)}); perr != nil {

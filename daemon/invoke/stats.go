@@ -1,4 +1,4 @@
-package dispatch
+package invoke
 
 import (
 	"context"
@@ -146,8 +146,9 @@ func (s *Stats) record(method string, d time.Duration, err *protocol.Error) {
 	m.Errors.Add(1)
 }
 
-// recordExpired counts n requests of method dropped past their deadline.
-func (s *Stats) recordExpired(method string, n int64) {
+// RecordExpired counts n requests of method dropped unrun because their
+// caller's deadline had passed (the Redis dispatcher finds them).
+func (s *Stats) RecordExpired(method string, n int64) {
 	if m := s.methods[method]; m != nil {
 		m.Expired.Add(n)
 	}
