@@ -34,8 +34,8 @@ type DecisionKey struct {
 }
 
 // knownTools are the tool names ToolLabel keeps as they are: Claude Code's
-// built-in tools (claude-code-hooks-2.1.md §7.1, with Task, the old name of
-// Agent). Any other name is input, so it never becomes a label of its own.
+// built-in tools as of version 2.1 (with Task, the old name of Agent). Any
+// other name is input, so it never becomes a label of its own.
 var knownTools = func() map[string]bool {
 	m := map[string]bool{}
 	for _, t := range strings.Fields(`Agent Task Bash PowerShell Read Write Edit NotebookEdit Glob Grep
