@@ -21,10 +21,10 @@ import (
 // sets another.
 const InstanceID = "test-instance"
 
-// Build returns cbd's methods on rdb, with the Deps changed by mutate (if
-// not nil) before app.Build; log may be nil. Without a Guard in the Deps,
-// requests run unguarded.
-func Build(t testing.TB, rdb redis.UniversalClient, log *slog.Logger, mutate func(d *app.Deps)) *app.App {
+// Deps returns the dependencies of cbd's methods on rdb: a SQLite store
+// in a temp dir with its persister running, the task service, and the
+// shipped default rules loaded; log may be nil.
+func Deps(t testing.TB, rdb redis.UniversalClient, log *slog.Logger) app.Deps {
 	t.Helper()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -47,10 +47,18 @@ func Build(t testing.TB, rdb redis.UniversalClient, log *slog.Logger, mutate fun
 	if err := rules.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	d := app.Deps{
+	return app.Deps{
 		Redis: rdb, RedisMode: "external", Store: st, Rules: rules, InstanceID: InstanceID, Log: log,
 		Tasks: tasks.New(rdb, st, pers, tasks.Config{Source: InstanceID}, log),
 	}
+}
+
+// Build returns cbd's methods on rdb (see Deps), with the Deps changed by
+// mutate (if not nil) before app.Build. Without a Guard in the Deps,
+// requests run unguarded.
+func Build(t testing.TB, rdb redis.UniversalClient, log *slog.Logger, mutate func(d *app.Deps)) *app.App {
+	t.Helper()
+	d := Deps(t, rdb, log)
 	if mutate != nil {
 		mutate(&d)
 	}
