@@ -17,6 +17,7 @@ import (
 	"github.com/claudebench/cb/daemon/redisbatch"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
@@ -266,11 +267,11 @@ func (s *Service) Get(ctx context.Context, id string) (store.Task, error) {
 // fromHash decodes a task hash written by the task scripts.
 func fromHash(h map[string]string) (store.Task, error) {
 	atoi := func(k string) int { n, _ := strconv.Atoi(h[k]); return n }
-	t := store.Task{ID: h["id"], Text: h["text"], Status: h["status"], Priority: atoi("priority"),
-		AssignedTo: h["assignedTo"], Attempts: atoi("attempts"), Error: h["error"]}
+	t := store.Task{Task: api.Task{ID: h["id"], Text: h["text"], Status: h["status"], Priority: atoi("priority"),
+		AssignedTo: h["assignedTo"], Attempts: atoi("attempts"), Error: h["error"]}}
 	t.Version, _ = strconv.ParseInt(h["version"], 10, 64)
 	if ms, err := strconv.ParseInt(h["leaseUntil"], 10, 64); err == nil && t.Status == store.StatusInProgress {
-		at := time.UnixMilli(ms).UTC()
+		at := api.TimeOf(time.UnixMilli(ms).UTC())
 		t.LeaseExpiresAt = &at
 	}
 	if v := h["metadata"]; v != "" {
@@ -280,10 +281,10 @@ func fromHash(h map[string]string) (store.Task, error) {
 		t.Result = json.RawMessage(v)
 	}
 	var err error
-	if t.CreatedAt, err = time.Parse(time.RFC3339Nano, h["createdAt"]); err != nil {
+	if t.CreatedAt.Time, err = time.Parse(time.RFC3339Nano, h["createdAt"]); err != nil {
 		return t, fmt.Errorf("task %s createdAt: %w", t.ID, err)
 	}
-	if t.UpdatedAt, err = time.Parse(time.RFC3339Nano, h["updatedAt"]); err != nil {
+	if t.UpdatedAt.Time, err = time.Parse(time.RFC3339Nano, h["updatedAt"]); err != nil {
 		return t, fmt.Errorf("task %s updatedAt: %w", t.ID, err)
 	}
 	return t, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // TodoSync turns a todo tool call (the hook.todo_write input) into tasks.
@@ -92,7 +93,7 @@ func Handlers(d Deps) []registry.Handler {
 					// written later and must not hold all of it.
 					tool = strings.Clone(tool)
 					d.Audit(store.AuditRecord{
-						ID: req.Event.Metadata.ID, Time: start, SessionID: req.Event.Metadata.SessionID,
+						ID: req.Event.Metadata.ID, Time: api.TimeOf(start), SessionID: req.Event.Metadata.SessionID,
 						Event: req.Event.Type, Tool: tool, Decision: decision, RuleIDs: res.RuleIDs,
 						Reason: res.Reason, LatencyMicros: time.Since(start).Microseconds(), InstanceID: d.InstanceID,
 					})
