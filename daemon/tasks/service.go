@@ -328,7 +328,7 @@ func (s *Service) List(ctx context.Context, p api.TaskListParams) (api.TaskListR
 	if err := s.persist.Flush(ctx); err != nil {
 		return api.TaskListResult{}, err
 	}
-	res, err := s.store.TaskList(ctx, store.TaskListParams(p))
+	res, err := s.store.TaskList(ctx, p)
 	if err != nil {
 		return api.TaskListResult{}, err
 	}

@@ -49,15 +49,9 @@ type Task struct {
 // AuditRecord is one hook decision. See store.AuditRecord.
 type AuditRecord = api.AuditRecord
 
-// TaskListParams filters and pages TaskList. See store.TaskListParams.
-type TaskListParams struct {
-	Status     string
-	AssignedTo string
-	Limit      int
-	Offset     int
-	OrderBy    string
-	Order      string
-}
+// TaskListParams filters and pages TaskList: task.list's params. See
+// store.TaskListParams.
+type TaskListParams = api.TaskListParams
 
 // TaskListResult is one page of TaskList. See store.TaskListResult.
 type TaskListResult struct {
