@@ -145,7 +145,8 @@ func (s *Service) saved(ctx context.Context, raw json.RawMessage) (json.RawMessa
 // The task operations take the id of the request they serve (eventID: a
 // request id seen before returns the answer it got then; "" is never
 // remembered) and the method's params, and answer with the task JSON the
-// scripts built, unchanged: it is an api.Task (TestScriptTaskJSON).
+// scripts built, unchanged: it is an api.Task (see TestScriptTaskJSON in
+// daemon/handlers/tasks).
 
 // Create makes a pending task.
 func (s *Service) Create(ctx context.Context, eventID string, p api.TaskCreateParams) (json.RawMessage, error) {

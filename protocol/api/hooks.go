@@ -93,7 +93,7 @@ type PreCompactInput struct {
 	Trigger string `json:"trigger,omitempty"`
 }
 
-// Rule actions (common.json#/$defs/rule).
+// RuleActions are the actions a rule may take (common.json#/$defs/rule).
 var RuleActions = []string{"allow", "deny", "ask", "modify", "context"}
 
 // Rule is a hook rule (common.json#/$defs/rule; see README, Hook rules).
@@ -114,7 +114,7 @@ type Rule struct {
 	Special  string         `json:"special,omitempty"`
 }
 
-// Rule sources of hooks.list.
+// RuleSources are where hooks.list says a rule comes from.
 var RuleSources = []string{"default", "config", "redis"}
 
 // ListedRule is a rule as hooks.list shows it
