@@ -45,8 +45,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadConfigLean -fuzztime 30s -fuzzminimizetime 200x ./hookcli
 	$(GO) test -run '^$$' -fuzz FuzzParseEmitLine -fuzztime 30s ./hookcli/cli
 	$(GO) test -run '^$$' -fuzz FuzzCallReply -fuzztime 30s ./hookcli/cli
-	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy
-	$(GO) test -run '^$$' -fuzz FuzzAnalyzeBash -fuzztime 30s ./daemon/policy
+	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy/shell
+	$(GO) test -run '^$$' -fuzz FuzzAnalyzeBash -fuzztime 30s ./daemon/policy/shell
 	$(GO) test -run '^$$' -fuzz FuzzIntegral -fuzztime 30s ./internal/jsonint
 	$(GO) test -run '^$$' -fuzz FuzzParseMessage -fuzztime 30s ./daemon/httpapi
 	$(GO) test -run '^$$' -fuzz FuzzParseOwner -fuzztime 30s ./daemon/lifecycle

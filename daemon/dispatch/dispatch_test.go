@@ -19,6 +19,7 @@ import (
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
 	"github.com/claudebench/cb/schemas/validate"
+	"github.com/claudebench/cb/scripts/scripttest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -42,6 +43,7 @@ func newClient(t *testing.T) *redis.Client {
 	opt.PoolSize = 64
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
+	scripttest.Check(t, c) // admit.lua and circuit.lua touch only their KEYS
 	if err := c.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -67,22 +67,14 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 		cfg.IdemTTL = 24 * time.Hour
 	}
 	base, _ := json.Marshal(map[string]any{ // strings and ints only
-		"task":      protocol.TaskKey(""),
-		"stream":    protocol.StreamKeyPrefix,
-		"assigned":  protocol.AssignedKey(""),
-		"instance":  protocol.InstanceKey(""),
-		"idem":      protocol.TaskIdemKey(""),
-		"queue":     protocol.QueueTasksKey,
-		"notify":    protocol.QueueNotifyKey,
-		"instances": protocol.InstancesKey,
-		"seq":       protocol.TaskSeqKey,
-		"evseq":     protocol.EventSeqKey,
-		"leases":    protocol.LeasesKey,
-		"deleted":   protocol.TaskTombstoneKey(""),
-		"leaseMs":   cfg.Lease.Milliseconds(),
-		"field":     protocol.StreamField,
-		"source":    cfg.Source,
-		"idemTtl":   int(cfg.IdemTTL / time.Second),
+		// Prefixes of the run-time keys only: every other key is passed
+		// in KEYS (see scripts/tasks/lib.lua).
+		"task":     protocol.TaskKey(""),
+		"assigned": protocol.AssignedKey(""),
+		"leaseMs":  cfg.Lease.Milliseconds(),
+		"field":    protocol.StreamField,
+		"source":   cfg.Source,
+		"idemTtl":  int(cfg.IdemTTL / time.Second),
 	})
 	batch := cfg.Batch
 	if batch == nil {
@@ -104,10 +96,12 @@ type scriptReply struct {
 	Err *protocol.Error `json:"err"`
 }
 
-// run executes a task script and returns its "ok" value.
-func (s *Service) run(ctx context.Context, sc *redis.Script, eventID string, args ...any) (json.RawMessage, error) {
-	argv := append([]any{s.scriptCtx(eventID)}, args...)
-	raw, err := s.batch.RunScript(ctx, sc, nil, argv...).Text()
+// run executes a task script with keys (its KEYS, in the order of its
+// header; see keys.go) and returns its "ok" value.
+func (s *Service) run(ctx context.Context, sc *redis.Script, eventID string, keys []any, args ...any) (json.RawMessage, error) {
+	argv := make([]any, 0, len(keys)+1+len(args))
+	argv = append(append(append(argv, keys...), s.scriptCtx(eventID)), args...)
+	raw, err := s.batch.RunScriptArgs(ctx, sc, len(keys), argv...).Text()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -158,7 +152,8 @@ func (s *Service) Create(ctx context.Context, eventID string, p api.TaskCreatePa
 	if len(p.Metadata) > 0 && string(p.Metadata) != "null" {
 		meta = string(p.Metadata)
 	}
-	raw, err := s.run(ctx, redisscript.TaskCreate(), eventID, p.Text, prio, meta)
+	keys := createKeys(eventID)
+	raw, err := s.run(ctx, redisscript.TaskCreate(), eventID, keys[:], p.Text, prio, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +168,8 @@ func (s *Service) Claim(ctx context.Context, eventID string, p api.TaskClaimPara
 	if maxTasks == 0 {
 		maxTasks = 1
 	}
-	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, p.WorkerID, maxTasks, leaseArg(p.LeaseMs))
+	keys := claimKeys(eventID, p.WorkerID)
+	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, keys[:], p.WorkerID, maxTasks, leaseArg(p.LeaseMs))
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +204,8 @@ type outcome struct {
 }
 
 func (s *Service) finish(ctx context.Context, eventID string, o outcome) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskFinish(), eventID, o.id, o.worker, o.status, o.detail, int(s.cfg.FinishedTTL/time.Second))
+	keys := finishKeys(eventID, o.id, o.worker, o.status)
+	raw, err := s.run(ctx, redisscript.TaskFinish(), eventID, keys[:], o.id, o.worker, o.status, o.detail, int(s.cfg.FinishedTTL/time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +216,8 @@ func (s *Service) finish(ctx context.Context, eventID string, o outcome) (json.R
 // tasks.lease); p.WorkerID "" is not checked. The lease lives in Redis
 // only, so nothing is written to the store.
 func (s *Service) Renew(ctx context.Context, eventID string, p api.TaskRenewParams) (json.RawMessage, error) {
-	return s.run(ctx, redisscript.TaskRenew(), eventID, p.ID, p.WorkerID, leaseArg(p.LeaseMs))
+	keys := renewKeys(eventID, p.ID)
+	return s.run(ctx, redisscript.TaskRenew(), eventID, keys[:], p.ID, p.WorkerID, leaseArg(p.LeaseMs))
 }
 
 // leaseArg is a lease in ms as the scripts take it: "" for the default.
@@ -236,7 +234,8 @@ func (s *Service) Update(ctx context.Context, eventID string, p api.TaskUpdatePa
 	if err != nil {
 		return nil, fmt.Errorf("task %s: encode updates: %w", p.ID, err)
 	}
-	raw, err := s.run(ctx, redisscript.TaskUpdate(), eventID, p.ID, string(updates))
+	keys := updateKeys(eventID, p.ID)
+	raw, err := s.run(ctx, redisscript.TaskUpdate(), eventID, keys[:], p.ID, string(updates))
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +254,8 @@ func (s *Service) Unassign(ctx context.Context, eventID string, p api.TaskUnassi
 
 // assign gives task id to instance ("": back to the queue).
 func (s *Service) assign(ctx context.Context, eventID, id, instance string) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskAssign(), eventID, id, instance)
+	keys := assignKeys(eventID, id, instance)
+	raw, err := s.run(ctx, redisscript.TaskAssign(), eventID, keys[:], id, instance)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,8 @@ func (s *Service) assign(ctx context.Context, eventID, id, instance string) (jso
 // Delete removes a task from Redis and the store.
 func (s *Service) Delete(ctx context.Context, eventID string, p api.TaskDeleteParams) error {
 	id := p.ID
-	_, rerr := s.run(ctx, redisscript.TaskDelete(), eventID, id)
+	keys := deleteKeys(eventID, id)
+	_, rerr := s.run(ctx, redisscript.TaskDelete(), eventID, keys[:], id)
 	if rerr != nil && protocol.CodeOf(rerr) != protocol.CodeNotFound {
 		return rerr
 	}
@@ -361,7 +362,8 @@ func (s *Service) Release(ctx context.Context, worker string, cutoff time.Time, 
 	if !cutoff.IsZero() {
 		cut = strconv.FormatInt(cutoff.UnixMilli(), 10)
 	}
-	raw, err := s.run(ctx, redisscript.TaskRelease(), "", worker, cut, s.cfg.MaxAttempts, reason)
+	keys := releaseKeys(worker)
+	raw, err := s.run(ctx, redisscript.TaskRelease(), "", keys[:], worker, cut, s.cfg.MaxAttempts, reason)
 	if err != nil {
 		return 0, 0, err
 	}
