@@ -16,16 +16,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/claudebench/cb/daemon/app"
 	"github.com/claudebench/cb/daemon/audit"
 	"github.com/claudebench/cb/daemon/config"
 	"github.com/claudebench/cb/daemon/dispatch"
-	"github.com/claudebench/cb/daemon/handlers/hookadmin"
 	"github.com/claudebench/cb/daemon/handlers/hooks"
-	"github.com/claudebench/cb/daemon/handlers/system"
-	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
 	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/httpapi"
 	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/lifecycle"
 	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/daemon/policy"
@@ -38,7 +37,6 @@ import (
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cast"
 )
@@ -59,7 +57,7 @@ type Daemon struct {
 	rules *hookrules.Rules
 	audit *audit.Writer
 	http  *httpapi.Server
-	stats *dispatch.Stats
+	stats *invoke.Stats
 }
 
 // New prepares a daemon without starting anything another process could
@@ -76,10 +74,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		}
 	}()
 	defaults, user, err := ruleSources(cfg)
-	if err != nil {
-		return d, err
-	}
-	val, err := validate.New()
 	if err != nil {
 		return d, err
 	}
@@ -137,60 +131,44 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		Lease:        cfg.Duration("tasks.lease"),
 		Batch:        batch,
 	}, log)
-	var todos hooks.TodoSync
-	if cfg.Bool("tasks.todo_sync") {
-		todos = d.tasks.SyncTodos
-	}
-	d.reg = registry.New()
-	failClosed := func(hookType string) bool { return protocol.FailMode(hookType, cfg.String) == "closed" }
-	var handlers []registry.Handler
-	hookDeps := hooks.Deps{Engine: d.rules.Engine, Todos: todos, FailClosed: failClosed, InstanceID: id, DuplicateKeys: dupKeys}
+	var auditRecord func(store.AuditRecord)
 	if cfg.Bool("hook.audit") {
 		d.audit = audit.NewWriter(d.store, d.rdb, id, 4096, log)
-		hookDeps.Audit = d.audit.Record
+		auditRecord = d.audit.Record
 	}
-	if cfg.Bool("hook.prompt_tasks_context") {
-		hookDeps.PromptContext = d.tasks.SessionContext
-	}
-	handlers = append(handlers, hooks.Handlers(hookDeps)...)
-	handlers = append(handlers, hookadmin.Handlers(d.rules, d.store)...)
-	handlers = append(handlers, taskhandlers.Handlers(d.tasks)...)
-	var inv *dispatch.Invoker // built below, once the registry is complete
-	handlers = append(handlers, system.Handlers(system.Deps{
+	built, err := app.Build(app.Deps{
 		Redis:             d.rdb,
 		RedisMode:         srv.Mode,
+		Store:             d.store,
+		Tasks:             d.tasks,
+		Rules:             d.rules,
 		InstanceID:        id,
+		Log:               log,
+		Audit:             auditRecord,
+		TodoSync:          cfg.Bool("tasks.todo_sync"),
+		PromptContext:     cfg.Bool("hook.prompt_tasks_context"),
+		FailClosed:        func(hookType string) bool { return protocol.FailMode(hookType, cfg.String) == "closed" },
+		DuplicateKeys:     dupKeys,
 		HeartbeatInterval: cfg.Duration("instance.heartbeat"),
-		TTL:               cfg.Duration("instance.ttl"),
+		InstanceTTL:       cfg.Duration("instance.ttl"),
 		ReclaimAfter:      cfg.Duration("tasks.reclaim_after"),
-		StoreKind:         d.store.Kind(),
-		StorePing:         d.store.Ping,
-		TaskCounts:        d.tasks.Counts,
-		ReleaseTasks: func(ctx context.Context, instanceID string) (int, error) {
-			released, _, err := d.tasks.Release(ctx, instanceID, time.Time{}, "worker "+instanceID+" unregistered")
-			return released, err
+		Timeout:           cfg.Duration("handlers.timeout"),
+		Guard: &invoke.GuardConfig{
+			RateLimit: cfg.Int("handlers.rate_limit"),
+			Failures:  cfg.Int("handlers.circuit_failures"),
+			Window:    cfg.Duration("handlers.circuit_window"),
+			OpenFor:   cfg.Duration("handlers.circuit_open_for"),
+			Probes:    cfg.Int("handlers.circuit_probes"),
+			Recheck:   cfg.Duration("handlers.circuit_recheck"),
+			Batch:     batch,
 		},
-		Stats:   func() *dispatch.Stats { return inv.Stats() },
-		Methods: func() []string { return d.reg.Events() },
-	})...)
-	d.reg.Register(applyOverrides(cfg, handlers)...)
-
-	for _, e := range d.reg.Events() {
-		if !val.Has(e) {
-			return d, fmt.Errorf("handler %s has no schema in schemas/methods", e)
-		}
-	}
-	inv = dispatch.NewInvoker(d.reg, val, cfg.Duration("handlers.timeout"), log)
-	guard := dispatch.NewGuard(d.rdb, dispatch.GuardConfig{
-		RateLimit: cfg.Int("handlers.rate_limit"),
-		Failures:  cfg.Int("handlers.circuit_failures"),
-		Window:    cfg.Duration("handlers.circuit_window"),
-		OpenFor:   cfg.Duration("handlers.circuit_open_for"),
-		Probes:    cfg.Int("handlers.circuit_probes"),
-		Recheck:   cfg.Duration("handlers.circuit_recheck"),
-		Batch:     batch,
+		Overrides: func(hs []registry.Handler) []registry.Handler { return applyOverrides(cfg, hs) },
 	})
-	inv.SetGuard(guard)
+	if err != nil {
+		return d, err
+	}
+	d.reg = built.Registry
+	inv, guard := built.Invoker, built.Guard
 	d.stats = inv.Stats()
 	if cfg.Bool("http.enabled") {
 		if d.http, err = newHTTP(cfg, inv, d, id, log); err != nil {
@@ -233,7 +211,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 // newHTTP builds the HTTP side: JSON-RPC, WebSocket, metrics, Claude Code
 // http hooks, MCP at /mcp (token always required) and the dashboard at /
 // (shown after a login through `cb dashboard`).
-func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
+func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
 	token, err := apitoken.LoadOrCreate(apitoken.File(cfg.String("http.token_file"), cfg.Dirs.Config))
 	if err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
@@ -375,7 +353,7 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 			return nil
 		}),
 		lifecycle.Loop("caller-refusal watch", func(ctx context.Context) {
-			dispatch.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
+			invoke.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
 		}),
 	}
 	if d.audit != nil {

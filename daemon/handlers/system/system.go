@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
@@ -58,10 +58,10 @@ type Deps struct {
 	// ReleaseTasks puts the in-progress tasks of an instance back in the
 	// queue and returns how many; nil releases nothing.
 	ReleaseTasks func(ctx context.Context, instanceID string) (int, error)
-	// Stats returns the dispatcher's counters (a func because the invoker
+	// Stats returns the invoker's counters (a func because the invoker
 	// that owns them is built after the handlers); nil or a nil result
 	// reports no handler metrics.
-	Stats func() *dispatch.Stats
+	Stats func() *invoke.Stats
 	// Methods lists the registered methods for system.discover; nil means
 	// every method with a schema.
 	Methods func() []string
