@@ -8,13 +8,11 @@ import (
 
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // leaseTask is a task with its lease, as task.get and task.claim answer.
-type leaseTask struct {
-	task
-	LeaseExpiresAt string `json:"leaseExpiresAt"`
-}
+type leaseTask = api.Task
 
 func getLeaseTask(t *testing.T, e *taskEnv, id string) leaseTask {
 	t.Helper()
@@ -63,13 +61,13 @@ func TestCLIClaimLeaseExpires(t *testing.T) {
 	if got.Code != 0 || !strings.Contains(got.Stdout, "lease") || !strings.Contains(got.Stdout, "expires in") {
 		t.Fatalf("cb task get shows no lease: exit %d\n%s%s", got.Code, got.Stdout, got.Stderr)
 	}
-	if lt := getLeaseTask(t, e, id); lt.Status != "in_progress" || lt.LeaseExpiresAt == "" {
+	if lt := getLeaseTask(t, e, id); lt.Status != "in_progress" || lt.LeaseExpiresAt == nil {
 		t.Fatalf("claimed task: %+v", lt)
 	}
 
 	back := waitStatus(t, e, id, "pending", 10*time.Second)
 	t.Logf("back in the queue %v after the claim (lease 1s)", time.Since(claimedAt).Round(10*time.Millisecond))
-	if back.Attempts != 1 || back.AssignedTo != "" || back.LeaseExpiresAt != "" {
+	if back.Attempts != 1 || back.AssignedTo != "" || back.LeaseExpiresAt != nil {
 		t.Fatalf("requeued task: %+v", back)
 	}
 	r = testenv.RunCB(t, bin, e.h, nil, nil, "task", "complete", id, "--worker", "w1")
@@ -113,7 +111,7 @@ func TestLeaseRenew(t *testing.T) {
 	wantCode(t, err, protocol.CodeConflict, "renew by another worker")
 	// Completing ends the lease; nothing is requeued later.
 	e.mustTask(t, "task.complete", map[string]any{"id": id, "workerId": "w1"})
-	if lt := getLeaseTask(t, e, id); lt.LeaseExpiresAt != "" || lt.Status != "completed" {
+	if lt := getLeaseTask(t, e, id); lt.LeaseExpiresAt != nil || lt.Status != "completed" {
 		t.Fatalf("completed task keeps a lease: %+v", lt)
 	}
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	rpc "github.com/claudebench/cb/protocol/client"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -43,18 +44,8 @@ func (e *taskEnv) call(t *testing.T, method string, params any) (json.RawMessage
 	return e.client.Call(ctx, method, params, rpc.Options{})
 }
 
-type task struct {
-	ID         string          `json:"id"`
-	Text       string          `json:"text"`
-	Status     string          `json:"status"`
-	Priority   int             `json:"priority"`
-	AssignedTo string          `json:"assignedTo"`
-	Attempts   int             `json:"attempts"`
-	Result     json.RawMessage `json:"result"`
-	Error      string          `json:"error"`
-	Metadata   json.RawMessage `json:"metadata"`
-	CreatedAt  string          `json:"createdAt"`
-}
+// task is a task as the task.* methods answer.
+type task = api.Task
 
 func (e *taskEnv) mustTask(t *testing.T, method string, params any) task {
 	t.Helper()
@@ -96,7 +87,7 @@ func TestTaskContract(t *testing.T) {
 	sub.Close()
 
 	a := e.mustTask(t, "task.create", map[string]any{"text": "write docs"})
-	if a.Status != "pending" || a.Priority != 50 || !strings.HasPrefix(a.ID, "t-") || a.CreatedAt == "" {
+	if a.Status != "pending" || a.Priority != 50 || !strings.HasPrefix(a.ID, "t-") || a.CreatedAt.IsZero() {
 		t.Fatalf("create: %+v", a)
 	}
 	b := e.mustTask(t, "task.create", map[string]any{"text": "fix bug", "priority": 90, "metadata": map[string]any{"k": 1}})
@@ -184,11 +175,7 @@ func TestTaskContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list struct {
-		Tasks      []task
-		TotalCount int
-		HasMore    bool
-	}
+	var list api.TaskListResult
 	_ = json.Unmarshal(raw, &list)
 	if list.TotalCount != 3 || !list.HasMore || len(list.Tasks) != 2 || list.Tasks[0].Priority < list.Tasks[1].Priority {
 		t.Fatalf("list: %s", raw)

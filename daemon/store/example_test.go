@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // Open with an empty URL gives the embedded SQLite store at the fallback
@@ -29,8 +30,8 @@ func Example() {
 	defer s.Close()
 
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	task := store.Task{ID: "t-1", Text: "write the release notes", Status: store.StatusPending,
-		Priority: 50, CreatedAt: now, UpdatedAt: now, Version: 1}
+	task := store.Task{Task: api.Task{ID: "t-1", Text: "write the release notes", Status: store.StatusPending,
+		Priority: 50, CreatedAt: api.TimeOf(now), UpdatedAt: api.TimeOf(now), Version: 1}}
 	if _, err := s.TaskUpsert(ctx, task); err != nil {
 		log.Fatal(err)
 	}

@@ -53,14 +53,10 @@ var ErrNotFound = model.ErrNotFound
 // an OrderBy or Order outside the whitelist, a negative Limit or Offset.
 var ErrInvalidArgument = model.ErrInvalidArgument
 
-// Task is the durable copy of one task.
-//
-// Fields: ID ("t-<digits>"); Text; Status (one of the Status constants);
-// Priority; AssignedTo (instance id, may be empty); Attempts; Metadata (a
-// JSON object or nil); Result (any JSON value or nil); Error; CreatedAt and
-// UpdatedAt; Version, which increases monotonically per task and is set by
-// the caller (Redis HINCRBY); Deleted, a tombstone flag that is never
-// serialized to JSON.
+// Task is the durable copy of one task: an api.Task (the task as the API
+// shows it) plus Deleted, a tombstone flag that is never serialized to JSON.
+// Version increases monotonically per task and is set by the caller (Redis
+// HINCRBY); LeaseExpiresAt is hot state that stores neither write nor read.
 //
 // Stores keep times in UTC with microsecond precision. A JSON null in
 // Metadata or Result is stored as absent and reads back as nil; JSON values
@@ -72,10 +68,8 @@ var ErrInvalidArgument = model.ErrInvalidArgument
 // A later upsert with a higher version and Deleted unset brings it back.
 type Task = model.Task
 
-// AuditRecord is one hook decision: ID (the event id, unique), Time,
-// SessionID, Event (e.g. "hook.pre_tool"), Tool, Decision ("allow", "deny",
-// "ask", "modify", "context" or "none"), RuleIDs, Reason, LatencyMicros and
-// InstanceID. Time is kept in UTC with microsecond precision; an empty
+// AuditRecord is one hook decision, an api.AuditRecord; its ID (the event
+// id) is unique. Time is kept in UTC with microsecond precision; an empty
 // RuleIDs reads back as nil.
 type AuditRecord = model.AuditRecord
 

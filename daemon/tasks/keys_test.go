@@ -14,6 +14,7 @@ import (
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/scripts"
 	"github.com/claudebench/cb/scripts/scripttest"
 	"github.com/redis/go-redis/v9"
@@ -61,7 +62,7 @@ func TestScriptsTouchOnlyTheirKeys(t *testing.T) {
 	create := func(eventID string) string {
 		t.Helper()
 		var task struct{ ID string }
-		raw := must(svc.Create(ctx, eventID, tasks.CreateParams{Text: "x"}))
+		raw := must(svc.Create(ctx, eventID, api.TaskCreateParams{Text: "x"}))
 		if err := json.Unmarshal(raw, &task); err != nil || task.ID == "" {
 			t.Fatalf("create: %s %v", raw, err)
 		}
@@ -69,7 +70,7 @@ func TestScriptsTouchOnlyTheirKeys(t *testing.T) {
 	}
 	claim := func(worker string, lease time.Duration) {
 		t.Helper()
-		if raw := must(svc.Claim(ctx, "", worker, 1, lease)); !strings.Contains(string(raw), worker) {
+		if raw := must(svc.Claim(ctx, "", api.TaskClaimParams{WorkerID: worker, MaxTasks: 1, LeaseMs: lease.Milliseconds()})); !strings.Contains(string(raw), worker) {
 			t.Fatalf("%s claimed nothing: %s", worker, raw)
 		}
 	}
@@ -78,22 +79,23 @@ func TestScriptsTouchOnlyTheirKeys(t *testing.T) {
 	if again := create("e1"); again != a {
 		t.Fatalf("replayed create made %s, not %s", again, a)
 	}
-	must(svc.Claim(ctx, "e3", "w1", 2, 0))
-	must(svc.Claim(ctx, "e3", "w1", 2, 0))
-	must(svc.Renew(ctx, "e4", a, "w1", time.Minute))
-	must(svc.Finish(ctx, "e5", a, "w1", "completed", `{"x":1}`))
-	must(svc.Finish(ctx, "", b, "", "failed", "boom"))
+	must(svc.Claim(ctx, "e3", api.TaskClaimParams{WorkerID: "w1", MaxTasks: 2}))
+	must(svc.Claim(ctx, "e3", api.TaskClaimParams{WorkerID: "w1", MaxTasks: 2}))
+	must(svc.Renew(ctx, "e4", api.TaskRenewParams{ID: a, WorkerID: "w1", LeaseMs: time.Minute.Milliseconds()}))
+	must(svc.Complete(ctx, "e5", api.TaskCompleteParams{ID: a, WorkerID: "w1", Result: json.RawMessage(`{"x":1}`)}))
+	must(svc.Fail(ctx, "", api.TaskFailParams{ID: b, Error: "boom"}))
 
-	must(svc.Update(ctx, "", c, json.RawMessage(`{"status":"in_progress","priority":7}`)))
-	must(svc.Update(ctx, "", c, json.RawMessage(`{"status":"pending","metadata":{"k":1}}`)))
+	seven := 7
+	must(svc.Update(ctx, "", api.TaskUpdateParams{ID: c, Updates: api.TaskUpdates{Status: "in_progress", Priority: &seven}}))
+	must(svc.Update(ctx, "", api.TaskUpdateParams{ID: c, Updates: api.TaskUpdates{Status: "pending", Metadata: json.RawMessage(`{"k":1}`)}}))
 	claim("w2", 0)
-	must(svc.Update(ctx, "e6", c, json.RawMessage(`{"status":"pending"}`)))
+	must(svc.Update(ctx, "e6", api.TaskUpdateParams{ID: c, Updates: api.TaskUpdates{Status: "pending"}}))
 
 	rdb.HSet(ctx, protocol.InstanceKey("i2"), "id", "i2")
-	must(svc.Assign(ctx, "e7", c, "i2"))
-	must(svc.Assign(ctx, "", c, ""))
+	must(svc.Assign(ctx, "e7", api.TaskAssignParams{TaskID: c, InstanceID: "i2"}))
+	must(svc.Unassign(ctx, "", api.TaskUnassignParams{TaskID: c}))
 	claim("w3", 0)
-	if err := svc.Delete(ctx, "e8", c); err != nil {
+	if err := svc.Delete(ctx, "e8", api.TaskDeleteParams{ID: c}); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 

@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/claudebench/cb/daemon/app/apptest"
-	"github.com/claudebench/cb/daemon/handlers/system"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -45,7 +45,7 @@ func TestMetricsSumsCalls(t *testing.T) {
 	if perr != nil {
 		t.Fatal(perr)
 	}
-	var m system.MetricsResult
+	var m api.MetricsResult
 	if err := json.Unmarshal(res, &m); err != nil {
 		t.Fatalf("decode %s: %v", res, err)
 	}

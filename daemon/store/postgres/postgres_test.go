@@ -13,6 +13,7 @@ import (
 	"github.com/claudebench/cb/daemon/store/postgres"
 	"github.com/claudebench/cb/daemon/store/storetest"
 	"github.com/claudebench/cb/internal/testenv"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // freshSchema creates a uniquely named schema, dropped when t ends, and
@@ -90,7 +91,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	for i, s := range stores {
 		wg.Go(func() {
-			task := store.Task{ID: fmt.Sprintf("t-%d", i), Status: store.StatusPending, Version: 1}
+			task := store.Task{Task: api.Task{ID: fmt.Sprintf("t-%d", i), Status: store.StatusPending, Version: 1}}
 			if _, err := s.TaskUpsert(t.Context(), task); err != nil {
 				t.Errorf("store %d: %v", i, err)
 			}
