@@ -126,7 +126,7 @@ After the token changes, run cb install --http again: it updates the
 credential in place.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			o.httpAddr = a.settings.String("http.addr")
+			o.httpAddr = a.settings.Config().HTTP.Addr
 			if o.http {
 				if err := checkHTTPHooks(a.settings, o.scope); err != nil {
 					return err
@@ -158,7 +158,7 @@ this leaves empty. Everything else stays as it is. A file cb install created
 is left as {}. The previous file is copied to <file>.bak.<unix time> first.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			o.httpAddr = a.settings.String("http.addr")
+			o.httpAddr = a.settings.Config().HTTP.Addr
 			return a.runSettingsEdit(o)
 		},
 	}
@@ -206,12 +206,10 @@ func checkHTTPHooks(s *hookcli.Settings, scope string) error {
 			"(.claude/settings.json) are usually committed to git; use --scope local (.claude/settings.local.json, " +
 			"kept out of git) or --scope user, or install command hooks")}
 	}
-	if v := s.String("http.enabled"); v != "" {
-		if on, err := strconv.ParseBool(v); err == nil && !on {
-			return &exitError{code: 1, err: errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks")}
-		}
+	if !s.Config().HTTP.Enabled {
+		return &exitError{code: 1, err: errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks")}
 	}
-	if _, err := httpHookURL(s.String("http.addr"), "stop"); err != nil {
+	if _, err := httpHookURL(s.Config().HTTP.Addr, "stop"); err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	return nil
@@ -220,7 +218,7 @@ func checkHTTPHooks(s *hookcli.Settings, scope string) error {
 // hookCredential reads the API token (creating the token file as cbd would,
 // unless dryRun) and derives the http hooks' credential from it.
 func hookCredential(s *hookcli.Settings, dryRun bool) (string, error) {
-	file := apitoken.File(s.String("http.token_file"), s.Dirs().Config)
+	file := apitoken.File(s.Config().HTTP.TokenFile, s.Dirs().Config)
 	read := apitoken.LoadOrCreate
 	if dryRun {
 		read = apitoken.Read

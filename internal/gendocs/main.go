@@ -68,7 +68,7 @@ func Render(doc string) (string, error) {
 func configTable() string {
 	var b strings.Builder
 	b.WriteString("| key | env | default | what |\n|---|---|---|---|\n")
-	for _, k := range protocol.ConfigKeys {
+	for _, k := range protocol.ConfigKeys() {
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", k.Name, protocol.EnvName(k.Name), formatDefault(k.Default), escape(k.Doc))
 	}
 	return b.String()
