@@ -19,6 +19,7 @@ import (
 
 	"github.com/claudebench/cb/hookcli"
 	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/loopback"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
@@ -239,18 +240,10 @@ func httpHookURL(addr, hookType string) (string, error) {
 	if port == "0" || port == "" {
 		return "", fmt.Errorf("--http: http.addr %q has no fixed port for the hooks to call; set one (the default is 127.0.0.1:7711)", addr)
 	}
-	if !isLoopbackHost(host) {
+	if !loopback.IsHost(host) {
 		return "", fmt.Errorf("--http: http.addr %q is not a loopback address, and the http hooks' credential would cross the network in clear; install command hooks instead", addr)
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/hooks/" + hookType, nil
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // currentCBPath is the absolute, symlink-free path of cb: the cb beside
@@ -478,7 +471,7 @@ func (r hookRecognizer) oursURL(raw, hookType string) bool {
 	if err != nil || u.Path != "/hooks/"+hookType || (u.Scheme != "http" && u.Scheme != "https") {
 		return false
 	}
-	return isLoopbackHost(u.Hostname()) || (r.httpAddr != "" && u.Host == r.httpAddr)
+	return loopback.IsHost(u.Hostname()) || (r.httpAddr != "" && u.Host == r.httpAddr)
 }
 
 // describe is an entry's command line or URL, for reports.
