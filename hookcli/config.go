@@ -96,10 +96,25 @@ func (s *Settings) raw(key string) (any, bool) {
 			return nil, false
 		}
 	}
-	if _, skipped := cur.(opaque); skipped {
+	if hasOpaque(cur) {
 		return nil, false
 	}
 	return cur, cur != nil
+}
+
+// hasOpaque says whether v is or holds a value readConfigLean skipped.
+func hasOpaque(v any) bool {
+	switch v := v.(type) {
+	case opaque:
+		return true
+	case map[string]any:
+		for _, e := range v {
+			if hasOpaque(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // decode fills the struct: defaults, then every key that is set.

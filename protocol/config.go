@@ -229,7 +229,11 @@ func walkConfig(t reflect.Type, prefix string, index []int, keys *[]ConfigKey) {
 			walkConfig(f.Type, prefix+name+".", idx, keys)
 			continue
 		}
+		_, hasDefault := f.Tag.Lookup("default")
 		doc := f.Tag.Get("doc")
+		if !hasDefault || doc == "" {
+			panic("protocol.Config: field " + f.Name + " needs a default and a doc tag")
+		}
 		if segs := strings.Split(prefix, "."); len(segs) > 2 {
 			// A per-type key's doc names its type.
 			doc = strings.ReplaceAll(doc, "<type>", segs[len(segs)-2])
