@@ -69,8 +69,8 @@ func (s *Settings) FailMode(hookType string) string { return s.cfg.FailMode(hook
 // or of any key when none is given.
 func (s *Settings) Check(keys ...string) error {
 	if len(keys) == 0 {
-		for _, k := range protocol.ConfigKeys() {
-			keys = append(keys, k.Name)
+		for _, f := range protocol.ConfigFields {
+			keys = append(keys, f.Name)
 		}
 	}
 	for _, k := range keys {
@@ -81,13 +81,16 @@ func (s *Settings) Check(keys ...string) error {
 	return nil
 }
 
-// raw returns the value of key and whether anything set it.
-func (s *Settings) raw(key string) (any, bool) {
-	if v, ok := os.LookupEnv(protocol.EnvName(key)); ok {
+// raw returns the value of key and whether anything set it; env is the
+// key's variable (protocol.EnvName).
+func (s *Settings) raw(key, env string) (any, bool) {
+	if v, ok := os.LookupEnv(env); ok {
 		return v, true
 	}
 	var cur any = s.file
-	for _, part := range strings.Split(key, ".") {
+	for rest, more := key, true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ".")
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil, false
@@ -120,16 +123,17 @@ func hasOpaque(v any) bool {
 // decode fills the struct: defaults, then every key that is set.
 func (s *Settings) decode() {
 	s.cfg = protocol.DefaultConfig()
-	for _, k := range protocol.ConfigKeys() {
-		v, ok := s.raw(k.Name)
+	// ConfigFields, not ConfigKeys: no reflection on cb hook's start.
+	for _, f := range protocol.ConfigFields {
+		v, ok := s.raw(f.Name, f.Env)
 		if !ok {
 			continue
 		}
-		if err := setField(k.Field(&s.cfg), v); err != nil {
+		if err := setField(f.Field(&s.cfg), v); err != nil {
 			if s.errs == nil {
 				s.errs = map[string]error{}
 			}
-			s.errs[k.Name] = fmt.Errorf("config %s: %w", k.Name, err)
+			s.errs[f.Name] = fmt.Errorf("config %s: %w", f.Name, err)
 		}
 	}
 }

@@ -247,3 +247,18 @@ func TestConfigBadValues(t *testing.T) {
 		t.Errorf("a malformed value is not at its default: %v", s.Config().Hook.Timeout)
 	}
 }
+
+// BenchmarkLoadSettingsLean is cb hook's start: the config file read
+// leanly and every key decoded.
+func BenchmarkLoadSettingsLean(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("redis:\n  url: unix:///tmp/r.sock\nhook:\n  timeout: 2s\n  fail_mode: closed\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv("CB_CONFIG", path)
+	for b.Loop() {
+		if _, err := LoadSettings(readConfigForHook); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

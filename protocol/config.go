@@ -209,13 +209,21 @@ func (k ConfigKey) Field(c *Config) any {
 }
 
 // ConfigKeys returns the keys of Config in field order (the README's
-// order). The table is built on first use, not at start-up: cb hook reads
-// only what it needs.
-var ConfigKeys = sync.OnceValue(func() []ConfigKey {
-	var keys []ConfigKey
-	walkConfig(reflect.TypeOf(Config{}), "", nil, &keys)
-	return keys
-})
+// order), read from the struct's tags on first use. cb hook decodes with
+// ConfigFields instead, which needs no reflection.
+func ConfigKeys() []ConfigKey {
+	configKeys.once.Do(func() {
+		walkConfig(reflect.TypeOf(Config{}), "", nil, &configKeys.keys)
+	})
+	return configKeys.keys
+}
+
+// configKeys is ConfigKeys' table; a function, not a variable, so that a
+// binary that never asks for it (cb) does not link the walk.
+var configKeys struct {
+	once sync.Once
+	keys []ConfigKey
+}
 
 func walkConfig(t reflect.Type, prefix string, index []int, keys *[]ConfigKey) {
 	for i := 0; i < t.NumField(); i++ {
@@ -278,13 +286,13 @@ func parseDefault(f reflect.StructField) any {
 	return v
 }
 
-// DefaultConfig returns the configuration with every key at its default.
-func DefaultConfig() Config {
-	var c Config
-	for _, k := range ConfigKeys() {
-		reflect.ValueOf(&c).Elem().FieldByIndex(k.index).Set(reflect.ValueOf(k.Default))
-	}
-	return c
+// ConfigField is one key of Config and the field that holds it (a pointer
+// as ConfigKey.Field returns). ConfigFields, generated from the struct,
+// lists them.
+type ConfigField struct {
+	Name  string
+	Env   string // EnvName(Name)
+	Field func(c *Config) any
 }
 
 // HandlerKey is the config key of one handler setting for method:
