@@ -292,8 +292,12 @@ func parseDefault(f reflect.StructField) any {
 type ConfigField struct {
 	Name  string
 	Env   string // EnvName(Name)
-	Field func(c *Config) any
+	index int    // its case in Config.field
 }
+
+// Field returns a pointer to the field of c that holds the key, as
+// ConfigKey.Field does.
+func (f ConfigField) Field(c *Config) any { return c.field(f.index) }
 
 // HandlerKey is the config key of one handler setting for method:
 // HandlerKey("task.create", "rate_limit") is "handlers.task_create.rate_limit".

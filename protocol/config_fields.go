@@ -7,64 +7,187 @@ import "time"
 // ConfigFields are the keys of Config in field order, each with the field
 // that holds it, for decoding without reflection (cb hook's start).
 var ConfigFields = []ConfigField{
-	{"redis.url", "CB_REDIS_URL", func(c *Config) any { return &c.Redis.URL }},
-	{"redis.mode", "CB_REDIS_MODE", func(c *Config) any { return &c.Redis.Mode }},
-	{"redis.server", "CB_REDIS_SERVER", func(c *Config) any { return &c.Redis.Server }},
-	{"instance.id", "CB_INSTANCE_ID", func(c *Config) any { return &c.Instance.ID }},
-	{"instance.roles", "CB_INSTANCE_ROLES", func(c *Config) any { return &c.Instance.Roles }},
-	{"instance.heartbeat", "CB_INSTANCE_HEARTBEAT", func(c *Config) any { return &c.Instance.Heartbeat }},
-	{"instance.ttl", "CB_INSTANCE_TTL", func(c *Config) any { return &c.Instance.TTL }},
-	{"instance.lease", "CB_INSTANCE_LEASE", func(c *Config) any { return &c.Instance.Lease }},
-	{"dispatch.concurrency", "CB_DISPATCH_CONCURRENCY", func(c *Config) any { return &c.Dispatch.Concurrency }},
-	{"dispatch.batch", "CB_DISPATCH_BATCH", func(c *Config) any { return &c.Dispatch.Batch }},
-	{"dispatch.block", "CB_DISPATCH_BLOCK", func(c *Config) any { return &c.Dispatch.Block }},
-	{"dispatch.response_ttl", "CB_DISPATCH_RESPONSE_TTL", func(c *Config) any { return &c.Dispatch.ResponseTTL }},
-	{"dispatch.claim_idle", "CB_DISPATCH_CLAIM_IDLE", func(c *Config) any { return &c.Dispatch.ClaimIdle }},
-	{"dispatch.max_deliveries", "CB_DISPATCH_MAX_DELIVERIES", func(c *Config) any { return &c.Dispatch.MaxDeliveries }},
-	{"events.retention", "CB_EVENTS_RETENTION", func(c *Config) any { return &c.Events.Retention }},
-	{"events.max_payload_bytes", "CB_EVENTS_MAX_PAYLOAD_BYTES", func(c *Config) any { return &c.Events.MaxPayloadBytes }},
-	{"handlers.timeout", "CB_HANDLERS_TIMEOUT", func(c *Config) any { return &c.Handlers.Timeout }},
-	{"handlers.rate_limit", "CB_HANDLERS_RATE_LIMIT", func(c *Config) any { return &c.Handlers.RateLimit }},
-	{"handlers.circuit_failures", "CB_HANDLERS_CIRCUIT_FAILURES", func(c *Config) any { return &c.Handlers.CircuitFailures }},
-	{"handlers.circuit_window", "CB_HANDLERS_CIRCUIT_WINDOW", func(c *Config) any { return &c.Handlers.CircuitWindow }},
-	{"handlers.circuit_open_for", "CB_HANDLERS_CIRCUIT_OPEN_FOR", func(c *Config) any { return &c.Handlers.CircuitOpenFor }},
-	{"handlers.circuit_probes", "CB_HANDLERS_CIRCUIT_PROBES", func(c *Config) any { return &c.Handlers.CircuitProbes }},
-	{"handlers.circuit_recheck", "CB_HANDLERS_CIRCUIT_RECHECK", func(c *Config) any { return &c.Handlers.CircuitRecheck }},
-	{"shutdown.timeout", "CB_SHUTDOWN_TIMEOUT", func(c *Config) any { return &c.Shutdown.Timeout }},
-	{"log.level", "CB_LOG_LEVEL", func(c *Config) any { return &c.Log.Level }},
-	{"log.format", "CB_LOG_FORMAT", func(c *Config) any { return &c.Log.Format }},
-	{"store.url", "CB_STORE_URL", func(c *Config) any { return &c.Store.URL }},
-	{"tasks.reclaim_after", "CB_TASKS_RECLAIM_AFTER", func(c *Config) any { return &c.Tasks.ReclaimAfter }},
-	{"tasks.reaper_interval", "CB_TASKS_REAPER_INTERVAL", func(c *Config) any { return &c.Tasks.ReaperInterval }},
-	{"tasks.max_attempts", "CB_TASKS_MAX_ATTEMPTS", func(c *Config) any { return &c.Tasks.MaxAttempts }},
-	{"tasks.lease", "CB_TASKS_LEASE", func(c *Config) any { return &c.Tasks.Lease }},
-	{"tasks.todo_sync", "CB_TASKS_TODO_SYNC", func(c *Config) any { return &c.Tasks.TodoSync }},
-	{"http.enabled", "CB_HTTP_ENABLED", func(c *Config) any { return &c.HTTP.Enabled }},
-	{"http.addr", "CB_HTTP_ADDR", func(c *Config) any { return &c.HTTP.Addr }},
-	{"http.allowed_hosts", "CB_HTTP_ALLOWED_HOSTS", func(c *Config) any { return &c.HTTP.AllowedHosts }},
-	{"http.cors_origins", "CB_HTTP_CORS_ORIGINS", func(c *Config) any { return &c.HTTP.CORSOrigins }},
-	{"http.max_body_bytes", "CB_HTTP_MAX_BODY_BYTES", func(c *Config) any { return &c.HTTP.MaxBodyBytes }},
-	{"http.ws_max_message_bytes", "CB_HTTP_WS_MAX_MESSAGE_BYTES", func(c *Config) any { return &c.HTTP.WSMaxMessageBytes }},
-	{"http.token_file", "CB_HTTP_TOKEN_FILE", func(c *Config) any { return &c.HTTP.TokenFile }},
-	{"hook.prompt_tasks_context", "CB_HOOK_PROMPT_TASKS_CONTEXT", func(c *Config) any { return &c.Hook.PromptTasksContext }},
-	{"hook.audit", "CB_HOOK_AUDIT", func(c *Config) any { return &c.Hook.Audit }},
-	{"hook.timeout", "CB_HOOK_TIMEOUT", func(c *Config) any { return &c.Hook.Timeout }},
-	{"hook.fail_mode", "CB_HOOK_FAIL_MODE", func(c *Config) any { return &c.Hook.FailMode }},
-	{"hook.max_input_bytes", "CB_HOOK_MAX_INPUT_BYTES", func(c *Config) any { return &c.Hook.MaxInputBytes }},
-	{"hook.duplicate_keys", "CB_HOOK_DUPLICATE_KEYS", func(c *Config) any { return &c.Hook.DuplicateKeys }},
-	{"hook.default_rules", "CB_HOOK_DEFAULT_RULES", func(c *Config) any { return &c.Hook.DefaultRules }},
-	{"hook.disabled_rules", "CB_HOOK_DISABLED_RULES", func(c *Config) any { return &c.Hook.DisabledRules }},
-	{"hook.rules", "CB_HOOK_RULES", func(c *Config) any { return &c.Hook.Rules }},
-	{"hook.pre_tool.fail_mode", "CB_HOOK_PRE_TOOL_FAIL_MODE", func(c *Config) any { return &c.Hook.PreTool.FailMode }},
-	{"hook.post_tool.fail_mode", "CB_HOOK_POST_TOOL_FAIL_MODE", func(c *Config) any { return &c.Hook.PostTool.FailMode }},
-	{"hook.user_prompt.fail_mode", "CB_HOOK_USER_PROMPT_FAIL_MODE", func(c *Config) any { return &c.Hook.UserPrompt.FailMode }},
-	{"hook.todo_write.fail_mode", "CB_HOOK_TODO_WRITE_FAIL_MODE", func(c *Config) any { return &c.Hook.TodoWrite.FailMode }},
-	{"hook.session_start.fail_mode", "CB_HOOK_SESSION_START_FAIL_MODE", func(c *Config) any { return &c.Hook.SessionStart.FailMode }},
-	{"hook.session_end.fail_mode", "CB_HOOK_SESSION_END_FAIL_MODE", func(c *Config) any { return &c.Hook.SessionEnd.FailMode }},
-	{"hook.stop.fail_mode", "CB_HOOK_STOP_FAIL_MODE", func(c *Config) any { return &c.Hook.Stop.FailMode }},
-	{"hook.subagent_stop.fail_mode", "CB_HOOK_SUBAGENT_STOP_FAIL_MODE", func(c *Config) any { return &c.Hook.SubagentStop.FailMode }},
-	{"hook.notification.fail_mode", "CB_HOOK_NOTIFICATION_FAIL_MODE", func(c *Config) any { return &c.Hook.Notification.FailMode }},
-	{"hook.pre_compact.fail_mode", "CB_HOOK_PRE_COMPACT_FAIL_MODE", func(c *Config) any { return &c.Hook.PreCompact.FailMode }},
+	{"redis.url", "CB_REDIS_URL", 0},
+	{"redis.mode", "CB_REDIS_MODE", 1},
+	{"redis.server", "CB_REDIS_SERVER", 2},
+	{"instance.id", "CB_INSTANCE_ID", 3},
+	{"instance.roles", "CB_INSTANCE_ROLES", 4},
+	{"instance.heartbeat", "CB_INSTANCE_HEARTBEAT", 5},
+	{"instance.ttl", "CB_INSTANCE_TTL", 6},
+	{"instance.lease", "CB_INSTANCE_LEASE", 7},
+	{"dispatch.concurrency", "CB_DISPATCH_CONCURRENCY", 8},
+	{"dispatch.batch", "CB_DISPATCH_BATCH", 9},
+	{"dispatch.block", "CB_DISPATCH_BLOCK", 10},
+	{"dispatch.response_ttl", "CB_DISPATCH_RESPONSE_TTL", 11},
+	{"dispatch.claim_idle", "CB_DISPATCH_CLAIM_IDLE", 12},
+	{"dispatch.max_deliveries", "CB_DISPATCH_MAX_DELIVERIES", 13},
+	{"events.retention", "CB_EVENTS_RETENTION", 14},
+	{"events.max_payload_bytes", "CB_EVENTS_MAX_PAYLOAD_BYTES", 15},
+	{"handlers.timeout", "CB_HANDLERS_TIMEOUT", 16},
+	{"handlers.rate_limit", "CB_HANDLERS_RATE_LIMIT", 17},
+	{"handlers.circuit_failures", "CB_HANDLERS_CIRCUIT_FAILURES", 18},
+	{"handlers.circuit_window", "CB_HANDLERS_CIRCUIT_WINDOW", 19},
+	{"handlers.circuit_open_for", "CB_HANDLERS_CIRCUIT_OPEN_FOR", 20},
+	{"handlers.circuit_probes", "CB_HANDLERS_CIRCUIT_PROBES", 21},
+	{"handlers.circuit_recheck", "CB_HANDLERS_CIRCUIT_RECHECK", 22},
+	{"shutdown.timeout", "CB_SHUTDOWN_TIMEOUT", 23},
+	{"log.level", "CB_LOG_LEVEL", 24},
+	{"log.format", "CB_LOG_FORMAT", 25},
+	{"store.url", "CB_STORE_URL", 26},
+	{"tasks.reclaim_after", "CB_TASKS_RECLAIM_AFTER", 27},
+	{"tasks.reaper_interval", "CB_TASKS_REAPER_INTERVAL", 28},
+	{"tasks.max_attempts", "CB_TASKS_MAX_ATTEMPTS", 29},
+	{"tasks.lease", "CB_TASKS_LEASE", 30},
+	{"tasks.todo_sync", "CB_TASKS_TODO_SYNC", 31},
+	{"http.enabled", "CB_HTTP_ENABLED", 32},
+	{"http.addr", "CB_HTTP_ADDR", 33},
+	{"http.allowed_hosts", "CB_HTTP_ALLOWED_HOSTS", 34},
+	{"http.cors_origins", "CB_HTTP_CORS_ORIGINS", 35},
+	{"http.max_body_bytes", "CB_HTTP_MAX_BODY_BYTES", 36},
+	{"http.ws_max_message_bytes", "CB_HTTP_WS_MAX_MESSAGE_BYTES", 37},
+	{"http.token_file", "CB_HTTP_TOKEN_FILE", 38},
+	{"hook.prompt_tasks_context", "CB_HOOK_PROMPT_TASKS_CONTEXT", 39},
+	{"hook.audit", "CB_HOOK_AUDIT", 40},
+	{"hook.timeout", "CB_HOOK_TIMEOUT", 41},
+	{"hook.fail_mode", "CB_HOOK_FAIL_MODE", 42},
+	{"hook.max_input_bytes", "CB_HOOK_MAX_INPUT_BYTES", 43},
+	{"hook.duplicate_keys", "CB_HOOK_DUPLICATE_KEYS", 44},
+	{"hook.default_rules", "CB_HOOK_DEFAULT_RULES", 45},
+	{"hook.disabled_rules", "CB_HOOK_DISABLED_RULES", 46},
+	{"hook.rules", "CB_HOOK_RULES", 47},
+	{"hook.pre_tool.fail_mode", "CB_HOOK_PRE_TOOL_FAIL_MODE", 48},
+	{"hook.post_tool.fail_mode", "CB_HOOK_POST_TOOL_FAIL_MODE", 49},
+	{"hook.user_prompt.fail_mode", "CB_HOOK_USER_PROMPT_FAIL_MODE", 50},
+	{"hook.todo_write.fail_mode", "CB_HOOK_TODO_WRITE_FAIL_MODE", 51},
+	{"hook.session_start.fail_mode", "CB_HOOK_SESSION_START_FAIL_MODE", 52},
+	{"hook.session_end.fail_mode", "CB_HOOK_SESSION_END_FAIL_MODE", 53},
+	{"hook.stop.fail_mode", "CB_HOOK_STOP_FAIL_MODE", 54},
+	{"hook.subagent_stop.fail_mode", "CB_HOOK_SUBAGENT_STOP_FAIL_MODE", 55},
+	{"hook.notification.fail_mode", "CB_HOOK_NOTIFICATION_FAIL_MODE", 56},
+	{"hook.pre_compact.fail_mode", "CB_HOOK_PRE_COMPACT_FAIL_MODE", 57},
+}
+
+// field returns a pointer to the field of ConfigFields[i].
+func (c *Config) field(i int) any {
+	switch i {
+	case 0:
+		return &c.Redis.URL
+	case 1:
+		return &c.Redis.Mode
+	case 2:
+		return &c.Redis.Server
+	case 3:
+		return &c.Instance.ID
+	case 4:
+		return &c.Instance.Roles
+	case 5:
+		return &c.Instance.Heartbeat
+	case 6:
+		return &c.Instance.TTL
+	case 7:
+		return &c.Instance.Lease
+	case 8:
+		return &c.Dispatch.Concurrency
+	case 9:
+		return &c.Dispatch.Batch
+	case 10:
+		return &c.Dispatch.Block
+	case 11:
+		return &c.Dispatch.ResponseTTL
+	case 12:
+		return &c.Dispatch.ClaimIdle
+	case 13:
+		return &c.Dispatch.MaxDeliveries
+	case 14:
+		return &c.Events.Retention
+	case 15:
+		return &c.Events.MaxPayloadBytes
+	case 16:
+		return &c.Handlers.Timeout
+	case 17:
+		return &c.Handlers.RateLimit
+	case 18:
+		return &c.Handlers.CircuitFailures
+	case 19:
+		return &c.Handlers.CircuitWindow
+	case 20:
+		return &c.Handlers.CircuitOpenFor
+	case 21:
+		return &c.Handlers.CircuitProbes
+	case 22:
+		return &c.Handlers.CircuitRecheck
+	case 23:
+		return &c.Shutdown.Timeout
+	case 24:
+		return &c.Log.Level
+	case 25:
+		return &c.Log.Format
+	case 26:
+		return &c.Store.URL
+	case 27:
+		return &c.Tasks.ReclaimAfter
+	case 28:
+		return &c.Tasks.ReaperInterval
+	case 29:
+		return &c.Tasks.MaxAttempts
+	case 30:
+		return &c.Tasks.Lease
+	case 31:
+		return &c.Tasks.TodoSync
+	case 32:
+		return &c.HTTP.Enabled
+	case 33:
+		return &c.HTTP.Addr
+	case 34:
+		return &c.HTTP.AllowedHosts
+	case 35:
+		return &c.HTTP.CORSOrigins
+	case 36:
+		return &c.HTTP.MaxBodyBytes
+	case 37:
+		return &c.HTTP.WSMaxMessageBytes
+	case 38:
+		return &c.HTTP.TokenFile
+	case 39:
+		return &c.Hook.PromptTasksContext
+	case 40:
+		return &c.Hook.Audit
+	case 41:
+		return &c.Hook.Timeout
+	case 42:
+		return &c.Hook.FailMode
+	case 43:
+		return &c.Hook.MaxInputBytes
+	case 44:
+		return &c.Hook.DuplicateKeys
+	case 45:
+		return &c.Hook.DefaultRules
+	case 46:
+		return &c.Hook.DisabledRules
+	case 47:
+		return &c.Hook.Rules
+	case 48:
+		return &c.Hook.PreTool.FailMode
+	case 49:
+		return &c.Hook.PostTool.FailMode
+	case 50:
+		return &c.Hook.UserPrompt.FailMode
+	case 51:
+		return &c.Hook.TodoWrite.FailMode
+	case 52:
+		return &c.Hook.SessionStart.FailMode
+	case 53:
+		return &c.Hook.SessionEnd.FailMode
+	case 54:
+		return &c.Hook.Stop.FailMode
+	case 55:
+		return &c.Hook.SubagentStop.FailMode
+	case 56:
+		return &c.Hook.Notification.FailMode
+	case 57:
+		return &c.Hook.PreCompact.FailMode
+	}
+	return nil
 }
 
 // DefaultConfig returns the configuration with every key at its default.

@@ -67,15 +67,19 @@ var ConfigFields = []ConfigField{
 `)
 	root := reflect.TypeOf(Config{})
 	defaults := map[string]any{}
-	for _, k := range ConfigKeys() {
+	var cases strings.Builder
+	for i, k := range ConfigKeys() {
 		var path []string
-		for i := range k.index {
-			path = append(path, root.FieldByIndex(k.index[:i+1]).Name)
+		for j := range k.index {
+			path = append(path, root.FieldByIndex(k.index[:j+1]).Name)
 		}
-		fmt.Fprintf(&b, "\t{%q, %q, func(c *Config) any { return &c.%s }},\n", k.Name, EnvName(k.Name), strings.Join(path, "."))
+		fmt.Fprintf(&b, "\t{%q, %q, %d},\n", k.Name, EnvName(k.Name), i)
+		fmt.Fprintf(&cases, "\tcase %d:\n\t\treturn &c.%s\n", i, strings.Join(path, "."))
 		defaults[strings.Join(path, ".")] = k.Default
 	}
-	b.WriteString("}\n\n// DefaultConfig returns the configuration with every key at its default.\nfunc DefaultConfig() Config {\n\treturn ")
+	b.WriteString("}\n\n// field returns a pointer to the field of ConfigFields[i].\nfunc (c *Config) field(i int) any {\n\tswitch i {\n")
+	b.WriteString(cases.String())
+	b.WriteString("\t}\n\treturn nil\n}\n\n// DefaultConfig returns the configuration with every key at its default.\nfunc DefaultConfig() Config {\n\treturn ")
 	writeLiteral(t, &b, root, "", defaults)
 	b.WriteString("\n}\n")
 	out, err := format.Source(b.Bytes())
