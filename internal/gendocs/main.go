@@ -1,7 +1,8 @@
 // Command gendocs writes the README tables that have a source of truth in
-// code: config keys (protocol.ConfigKeys), error codes (protocol.Codes) and
-// the default hook rules (daemon/policy). `make docs` runs it with -w;
-// the test in this package fails when README.md is out of date.
+// code: config keys (the tags of protocol.Config), error codes
+// (protocol.Codes) and the default hook rules (daemon/policy). `make docs`
+// runs it with -w; the test in this package fails when README.md is out of
+// date.
 package main
 
 import (
