@@ -262,3 +262,32 @@ func BenchmarkLoadSettingsLean(b *testing.B) {
 		}
 	}
 }
+
+// TestConfigLoadersDiffer pins where the two readers part today, so that a
+// change to either is a decision: cbd (viper, through spf13/cast) reads an
+// integer duration as nanoseconds and a malformed integer as 0, while cb
+// rejects both (cb hook then answers its fail mode).
+func TestConfigLoadersDiffer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("hook:\n  timeout: 30\n  max_input_bytes: lots\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CB_CONFIG", path)
+	cbd, err := config.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cbd.Hook.Timeout != 30*time.Nanosecond || cbd.Hook.MaxInputBytes != 0 {
+		t.Errorf("cbd: timeout %v, max_input_bytes %d", cbd.Hook.Timeout, cbd.Hook.MaxInputBytes)
+	}
+	s, err := LoadSettings(readConfigForHook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check("hook.timeout"); err == nil || err.Error() != `config hook.timeout: "30" is not a duration like 2s` {
+		t.Errorf("cb: %v", err)
+	}
+	if err := s.Check("hook.max_input_bytes"); err == nil {
+		t.Error("cb read max_input_bytes: lots")
+	}
+}
