@@ -15,8 +15,10 @@ import (
 // Config is the configuration of both binaries, one field per key. A
 // field's cb tag is its key segment (nested structs join theirs with a dot:
 // Redis.URL is redis.url), its default tag the default in the form a config
-// file or environment variable would write it, and its doc tag the text of
-// the README's table. Each key can be set in the config file, by an
+// file or environment variable would write it, and its doc comment the text
+// of the README's table (copied into config_fields.go, so that the help
+// of both binaries has it and cb hook, which never shows it, does not link
+// it). Each key can be set in the config file, by an
 // environment variable (EnvName) and, for cbd, by a flag of the same name.
 // Per-method handler settings (HandlerKey) are not fields: they are looked
 // up by the loaders for the methods that exist.
@@ -36,94 +38,195 @@ type Config struct {
 
 // RedisConfig holds the redis.* keys.
 type RedisConfig struct {
-	URL    string `cb:"url" default:"" doc:"Redis to use (redis://, rediss://, unix://). Empty: cbd manages its own (see redis.mode) and cb reads the address cbd wrote to the runtime dir."`
-	Mode   string `cb:"mode" default:"auto" doc:"When redis.url is empty: auto (managed if redis-server is on PATH, else embedded), managed, or embedded."`
-	Server string `cb:"server" default:"redis-server" doc:"The redis-server binary managed mode runs."`
+	// Redis to use (redis://, rediss://, unix://). Empty: cbd manages its own (see
+	// redis.mode) and cb reads the address cbd wrote to the runtime dir.
+	URL string `cb:"url" default:""`
+	// When redis.url is empty: auto (managed if redis-server is on PATH, else
+	// embedded), managed, or embedded.
+	Mode string `cb:"mode" default:"auto"`
+	// The redis-server binary managed mode runs.
+	Server string `cb:"server" default:"redis-server"`
 }
 
 // InstanceConfig holds the instance.* keys.
 type InstanceConfig struct {
-	ID        string        `cb:"id" default:"" doc:"This cbd's instance id and consumer name; empty means the host name. Give each cbd on one host its own."`
-	Roles     []string      `cb:"roles" default:"" doc:"Roles of this instance; empty = it runs every handler. Otherwise it runs the handlers without roles (system.*) and those of its roles: hooks (hook.*), tasks (task.*), admin (hooks.*, audit.list)."`
-	Heartbeat time.Duration `cb:"heartbeat" default:"10s" doc:"How often the instance renews its registration."`
-	TTL       time.Duration `cb:"ttl" default:"30s" doc:"How long a registration lives without a heartbeat."`
-	Lease     time.Duration `cb:"lease" default:"3s" doc:"How long callers take a cbd as serving after it last renewed its lease (it renews every third of this, apart from the heartbeat). A cbd that crashed or was stopped (SIGSTOP) is passed over within this time: cb hook then answers its fail mode at once instead of waiting for its deadline."`
+	// This cbd's instance id and consumer name; empty means the host name. Give
+	// each cbd on one host its own.
+	ID string `cb:"id" default:""`
+	// Roles of this instance; empty = it runs every handler. Otherwise it runs the
+	// handlers without roles (system.*) and those of its roles: hooks (hook.*),
+	// tasks (task.*), admin (hooks.*, audit.list).
+	Roles []string `cb:"roles" default:""`
+	// How often the instance renews its registration.
+	Heartbeat time.Duration `cb:"heartbeat" default:"10s"`
+	// How long a registration lives without a heartbeat.
+	TTL time.Duration `cb:"ttl" default:"30s"`
+	// How long callers take a cbd as serving after it last renewed its lease (it
+	// renews every third of this, apart from the heartbeat). A cbd that crashed or
+	// was stopped (SIGSTOP) is passed over within this time: cb hook then answers
+	// its fail mode at once instead of waiting for its deadline.
+	Lease time.Duration `cb:"lease" default:"3s"`
 }
 
 // DispatchConfig holds the dispatch.* keys.
 type DispatchConfig struct {
-	Concurrency   int           `cb:"concurrency" default:"128" doc:"Handlers running at once in one cbd."`
-	Batch         int           `cb:"batch" default:"64" doc:"Entries one XREADGROUP reads at most (COUNT)."`
-	Block         time.Duration `cb:"block" default:"1s" doc:"How long one XREADGROUP blocks (BLOCK)."`
-	ResponseTTL   time.Duration `cb:"response_ttl" default:"1m" doc:"How long an unread answer is kept in cb:response:{id}."`
-	ClaimIdle     time.Duration `cb:"claim_idle" default:"30s" doc:"A request read by an instance whose heartbeat is gone is taken over after it has been idle this long (a live instance's after 10x this)."`
-	MaxDeliveries int           `cb:"max_deliveries" default:"3" doc:"Deliveries after which a request whose handler keeps crashing goes to the dead-letter stream (cb:stream:system.deadletter)."`
+	// Handlers running at once in one cbd.
+	Concurrency int `cb:"concurrency" default:"128"`
+	// Entries one XREADGROUP reads at most (COUNT).
+	Batch int `cb:"batch" default:"64"`
+	// How long one XREADGROUP blocks (BLOCK).
+	Block time.Duration `cb:"block" default:"1s"`
+	// How long an unread answer is kept in cb:response:{id}.
+	ResponseTTL time.Duration `cb:"response_ttl" default:"1m"`
+	// A request read by an instance whose heartbeat is gone is taken over after it
+	// has been idle this long (a live instance's after 10x this).
+	ClaimIdle time.Duration `cb:"claim_idle" default:"30s"`
+	// Deliveries after which a request whose handler keeps crashing goes to the
+	// dead-letter stream (cb:stream:system.deadletter).
+	MaxDeliveries int `cb:"max_deliveries" default:"3"`
 }
 
 // EventsConfig holds the events.* keys.
 type EventsConfig struct {
-	Retention       time.Duration `cb:"retention" default:"24h" doc:"How long events are kept in the streams (never dropping entries still pending)."`
-	MaxPayloadBytes int           `cb:"max_payload_bytes" default:"65536" doc:"Largest request kept in a stream for events.retention: after cbd has handled a request whose entry is larger, it replaces the entry with a copy whose long strings (tool_response, content, ...) are cut short with a marker \"…[truncated N bytes]\" (the handler, and so every hook decision, saw the whole input); 0 = keep every entry whole."`
+	// How long events are kept in the streams (never dropping entries still
+	// pending).
+	Retention time.Duration `cb:"retention" default:"24h"`
+	// Largest request kept in a stream for events.retention: after cbd has handled
+	// a request whose entry is larger, it replaces the entry with a copy whose
+	// long strings (tool_response, content, ...) are cut short with a marker
+	// "…[truncated N bytes]" (the handler, and so every hook decision, saw the
+	// whole input); 0 = keep every entry whole.
+	MaxPayloadBytes int `cb:"max_payload_bytes" default:"65536"`
 }
 
 // HandlersConfig holds the handlers.* keys.
 type HandlersConfig struct {
-	Timeout         time.Duration `cb:"timeout" default:"5s" doc:"Default handler timeout (context deadline)."`
-	RateLimit       int           `cb:"rate_limit" default:"100" doc:"Requests per second one source (session, else producer) may make of one handler, across all instances; 0 = no limit. Per method: handlers.<method with _ for .>.rate_limit, e.g. handlers.task_create.rate_limit. Requests sent over Redis are checked as they are appended (cbd publishes the limits in cb:limits), those over HTTP by cbd. A hook request is never refused for its rate: over the limit its rules are still evaluated and only its extras are shed (a no-opinion answer is not audited), counted as shed in system.metrics and cb_rejections_total{reason=\"shed\"}."`
-	CircuitFailures int           `cb:"circuit_failures" default:"5" doc:"Handler failures (internal errors, timeouts) within handlers.circuit_window that open its circuit, on every instance. Per method: handlers.<method>.circuit_failures."`
-	CircuitWindow   time.Duration `cb:"circuit_window" default:"10s" doc:"Window in which circuit failures are counted."`
-	CircuitOpenFor  time.Duration `cb:"circuit_open_for" default:"5s" doc:"How long an open circuit rejects calls before letting probes through (half-open)."`
-	CircuitProbes   int           `cb:"circuit_probes" default:"1" doc:"Calls let through while half-open; a success closes the circuit, a failure opens it again."`
-	CircuitRecheck  time.Duration `cb:"circuit_recheck" default:"100ms" doc:"For a call with no rate limit to check here (none set, or checked by the caller as it appended the request), how long an instance trusts that its handler's circuit is closed before asking Redis again (a circuit another instance opened is seen within this time; a local failure asks at once); 0 = ask on every call."`
+	// Default handler timeout (context deadline).
+	Timeout time.Duration `cb:"timeout" default:"5s"`
+	// Requests per second one source (session, else producer) may make of one
+	// handler, across all instances; 0 = no limit. Per method: handlers.<method
+	// with _ for .>.rate_limit, e.g. handlers.task_create.rate_limit. Requests
+	// sent over Redis are checked as they are appended (cbd publishes the limits
+	// in cb:limits), those over HTTP by cbd. A hook request is never refused for
+	// its rate: over the limit its rules are still evaluated and only its extras
+	// are shed (a no-opinion answer is not audited), counted as shed in
+	// system.metrics and cb_rejections_total{reason="shed"}.
+	RateLimit int `cb:"rate_limit" default:"100"`
+	// Handler failures (internal errors, timeouts) within handlers.circuit_window
+	// that open its circuit, on every instance. Per method:
+	// handlers.<method>.circuit_failures.
+	CircuitFailures int `cb:"circuit_failures" default:"5"`
+	// Window in which circuit failures are counted.
+	CircuitWindow time.Duration `cb:"circuit_window" default:"10s"`
+	// How long an open circuit rejects calls before letting probes through
+	// (half-open).
+	CircuitOpenFor time.Duration `cb:"circuit_open_for" default:"5s"`
+	// Calls let through while half-open; a success closes the circuit, a failure
+	// opens it again.
+	CircuitProbes int `cb:"circuit_probes" default:"1"`
+	// For a call with no rate limit to check here (none set, or checked by the
+	// caller as it appended the request), how long an instance trusts that its
+	// handler's circuit is closed before asking Redis again (a circuit another
+	// instance opened is seen within this time; a local failure asks at once); 0 =
+	// ask on every call.
+	CircuitRecheck time.Duration `cb:"circuit_recheck" default:"100ms"`
 }
 
 // ShutdownConfig holds the shutdown.* keys.
 type ShutdownConfig struct {
-	Timeout time.Duration `cb:"timeout" default:"10s" doc:"The longest a graceful shutdown takes: in-flight handlers finish, cbd unregisters and every service stops within it, even with Redis hung; unfinished requests stay pending for another instance."`
+	// The longest a graceful shutdown takes: in-flight handlers finish, cbd
+	// unregisters and every service stops within it, even with Redis hung;
+	// unfinished requests stay pending for another instance.
+	Timeout time.Duration `cb:"timeout" default:"10s"`
 }
 
 // LogConfig holds the log.* keys.
 type LogConfig struct {
-	Level  string `cb:"level" default:"info" doc:"cbd log level: debug, info, warn, error."`
-	Format string `cb:"format" default:"text" doc:"cbd log format: text or json."`
+	// cbd log level: debug, info, warn, error.
+	Level string `cb:"level" default:"info"`
+	// cbd log format: text or json.
+	Format string `cb:"format" default:"text"`
 }
 
 // StoreConfig holds the store.* keys.
 type StoreConfig struct {
-	URL string `cb:"url" default:"" doc:"Durable store: empty = SQLite file in the data dir; postgres://... = PostgreSQL (shared by several cbd)."`
+	// Durable store: empty = SQLite file in the data dir; postgres://... =
+	// PostgreSQL (shared by several cbd).
+	URL string `cb:"url" default:""`
 }
 
 // TasksConfig holds the tasks.* keys.
 type TasksConfig struct {
-	ReclaimAfter   time.Duration `cb:"reclaim_after" default:"45s" doc:"A task claimed by a registered instance goes back to the queue when that instance's last heartbeat is older than this."`
-	ReaperInterval time.Duration `cb:"reaper_interval" default:"5s" doc:"How often each cbd looks for tasks held by dead instances or past their lease."`
-	MaxAttempts    int           `cb:"max_attempts" default:"3" doc:"Claims a task gets before a dead worker or an expired lease makes it failed instead of pending."`
-	Lease          time.Duration `cb:"lease" default:"30m" doc:"How long a claim (task.claim by any worker, task.assign, a todo in progress) holds a task unless renewed (task.renew; cb work renews while its command runs). An expired lease gives the task back to the queue like a dead worker's, counting the attempt. A claim can ask for its own lease (leaseMs)."`
-	TodoSync       bool          `cb:"todo_sync" default:"true" doc:"Turn Claude Code's todos (TodoWrite, TaskCreate, TaskUpdate) into tasks."`
+	// A task claimed by a registered instance goes back to the queue when that
+	// instance's last heartbeat is older than this.
+	ReclaimAfter time.Duration `cb:"reclaim_after" default:"45s"`
+	// How often each cbd looks for tasks held by dead instances or past their
+	// lease.
+	ReaperInterval time.Duration `cb:"reaper_interval" default:"5s"`
+	// Claims a task gets before a dead worker or an expired lease makes it failed
+	// instead of pending.
+	MaxAttempts int `cb:"max_attempts" default:"3"`
+	// How long a claim (task.claim by any worker, task.assign, a todo in progress)
+	// holds a task unless renewed (task.renew; cb work renews while its command
+	// runs). An expired lease gives the task back to the queue like a dead
+	// worker's, counting the attempt. A claim can ask for its own lease (leaseMs).
+	Lease time.Duration `cb:"lease" default:"30m"`
+	// Turn Claude Code's todos (TodoWrite, TaskCreate, TaskUpdate) into tasks.
+	TodoSync bool `cb:"todo_sync" default:"true"`
 }
 
 // HTTPConfig holds the http.* keys.
 type HTTPConfig struct {
-	Enabled           bool     `cb:"enabled" default:"true" doc:"Serve HTTP (JSON-RPC, WebSocket, MCP, dashboard, metrics, Claude Code http hooks)."`
-	Addr              string   `cb:"addr" default:"127.0.0.1:7711" doc:"HTTP listen address; anything but loopback requires the API token on every request."`
-	AllowedHosts      []string `cb:"allowed_hosts" default:"" doc:"Host header values accepted besides localhost, 127.0.0.1, [::1] and the listen address (DNS-rebinding guard)."`
-	CORSOrigins       []string `cb:"cors_origins" default:"" doc:"Browser origins allowed to call the API (CORS); empty = same origin only."`
-	MaxBodyBytes      int      `cb:"max_body_bytes" default:"1048576" doc:"Largest HTTP request body (hook bodies may be up to hook.max_input_bytes)."`
-	WSMaxMessageBytes int      `cb:"ws_max_message_bytes" default:"1048576" doc:"Largest WebSocket message."`
-	TokenFile         string   `cb:"token_file" default:"" doc:"File holding the API token (0600, created on first start); empty = token in the config dir."`
+	// Serve HTTP (JSON-RPC, WebSocket, MCP, dashboard, metrics, Claude Code http
+	// hooks).
+	Enabled bool `cb:"enabled" default:"true"`
+	// HTTP listen address; anything but loopback requires the API token on every
+	// request.
+	Addr string `cb:"addr" default:"127.0.0.1:7711"`
+	// Host header values accepted besides localhost, 127.0.0.1, [::1] and the
+	// listen address (DNS-rebinding guard).
+	AllowedHosts []string `cb:"allowed_hosts" default:""`
+	// Browser origins allowed to call the API (CORS); empty = same origin only.
+	CORSOrigins []string `cb:"cors_origins" default:""`
+	// Largest HTTP request body (hook bodies may be up to hook.max_input_bytes).
+	MaxBodyBytes int `cb:"max_body_bytes" default:"1048576"`
+	// Largest WebSocket message.
+	WSMaxMessageBytes int `cb:"ws_max_message_bytes" default:"1048576"`
+	// File holding the API token (0600, created on first start); empty = token in
+	// the config dir.
+	TokenFile string `cb:"token_file" default:""`
 }
 
 // HookConfig holds the hook.* keys.
 type HookConfig struct {
-	PromptTasksContext bool          `cb:"prompt_tasks_context" default:"false" doc:"On UserPromptSubmit, add the session's in-progress tasks to Claude's context."`
-	Audit              bool          `cb:"audit" default:"true" doc:"Record every hook decision in the store (cb audit) and on cb:stream:hook.decision."`
-	Timeout            time.Duration `cb:"timeout" default:"2s" doc:"cb hook's own deadline for the whole round trip; keep it below the timeout in Claude Code's settings."`
-	FailMode           string        `cb:"fail_mode" default:"open" doc:"What cb hook does when it gets no answer: open (no opinion, exit 0) or closed (deny / block with a reason naming the problem). Inherited only by the hooks that gate an action (pre_tool, user_prompt): a block from the others stops nothing or makes Claude keep working (Stop), so they fail closed only when set per type."`
-	MaxInputBytes      int           `cb:"max_input_bytes" default:"16777216" doc:"Largest hook input cb hook accepts on stdin."`
-	DuplicateKeys      string        `cb:"duplicate_keys" default:"last" doc:"A hook input that names a key twice in one object (e.g. two \"command\" in tool_input) is judged on the last value, as Claude Code (JavaScript) reads it (last), or not judged at all and answered per the hook's fail mode (refuse)."`
-	DefaultRules       bool          `cb:"default_rules" default:"true" doc:"Apply the shipped default rules (README, Hook rules)."`
-	DisabledRules      []string      `cb:"disabled_rules" default:"" doc:"Ids of rules to switch off."`
-	Rules              any           `cb:"rules" default:"[]" doc:"Your own rules (a YAML list; see README, Hook rules)."`
+	// On UserPromptSubmit, add the session's in-progress tasks to Claude's
+	// context.
+	PromptTasksContext bool `cb:"prompt_tasks_context" default:"false"`
+	// Record every hook decision in the store (cb audit) and on
+	// cb:stream:hook.decision.
+	Audit bool `cb:"audit" default:"true"`
+	// cb hook's own deadline for the whole round trip; keep it below the timeout
+	// in Claude Code's settings.
+	Timeout time.Duration `cb:"timeout" default:"2s"`
+	// What cb hook does when it gets no answer: open (no opinion, exit 0) or
+	// closed (deny / block with a reason naming the problem). Inherited only by
+	// the hooks that gate an action (pre_tool, user_prompt): a block from the
+	// others stops nothing or makes Claude keep working (Stop), so they fail
+	// closed only when set per type.
+	FailMode string `cb:"fail_mode" default:"open"`
+	// Largest hook input cb hook accepts on stdin.
+	MaxInputBytes int `cb:"max_input_bytes" default:"16777216"`
+	// A hook input that names a key twice in one object (e.g. two "command" in
+	// tool_input) is judged on the last value, as Claude Code (JavaScript) reads
+	// it (last), or not judged at all and answered per the hook's fail mode
+	// (refuse).
+	DuplicateKeys string `cb:"duplicate_keys" default:"last"`
+	// Apply the shipped default rules (README, Hook rules).
+	DefaultRules bool `cb:"default_rules" default:"true"`
+	// Ids of rules to switch off.
+	DisabledRules []string `cb:"disabled_rules" default:""`
+	// Your own rules (a YAML list; see README, Hook rules).
+	Rules any `cb:"rules" default:"[]"`
 	// Per hook type (hook.<type>.fail_mode), one field per HookEvents entry.
 	PreTool      HookTypeConfig `cb:"pre_tool"`
 	PostTool     HookTypeConfig `cb:"post_tool"`
@@ -137,9 +240,12 @@ type HookConfig struct {
 	PreCompact   HookTypeConfig `cb:"pre_compact"`
 }
 
-// HookTypeConfig holds the keys of one hook type, hook.<type>.*.
+// HookTypeConfig holds the keys of one hook type, hook.<type>.*; "<type>"
+// in a doc comment stands for the type.
 type HookTypeConfig struct {
-	FailMode string `cb:"fail_mode" default:"" doc:"Fail mode for cb hook <type>; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open)."`
+	// Fail mode for cb hook <type>; empty inherits hook.fail_mode (pre_tool and
+	// user_prompt only; the others stay open).
+	FailMode string `cb:"fail_mode" default:""`
 }
 
 // Type returns the settings of one hook type (nil for a type not in
@@ -237,14 +343,12 @@ func walkConfig(t reflect.Type, prefix string, index []int, keys *[]ConfigKey) {
 			walkConfig(f.Type, prefix+name+".", idx, keys)
 			continue
 		}
-		_, hasDefault := f.Tag.Lookup("default")
-		doc := f.Tag.Get("doc")
-		if !hasDefault || doc == "" {
-			panic("protocol.Config: field " + f.Name + " needs a default and a doc tag")
+		if _, ok := f.Tag.Lookup("default"); !ok {
+			panic("protocol.Config: field " + f.Name + " has no default tag")
 		}
-		if segs := strings.Split(prefix, "."); len(segs) > 2 {
-			// A per-type key's doc names its type.
-			doc = strings.ReplaceAll(doc, "<type>", segs[len(segs)-2])
+		var doc string
+		if n := len(*keys); n < len(configDocs) {
+			doc = configDocs[n]
 		}
 		*keys = append(*keys, ConfigKey{Name: prefix + name, Default: parseDefault(f), Doc: doc, index: idx})
 	}

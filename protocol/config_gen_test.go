@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/ast"
 	"go/format"
+	"go/parser"
+	"go/token"
 	"os"
 	"reflect"
 	"strings"
@@ -76,6 +79,23 @@ var ConfigFields = []ConfigField{
 		fmt.Fprintf(&b, "\t{%q, %q, %d},\n", k.Name, EnvName(k.Name), i)
 		fmt.Fprintf(&cases, "\tcase %d:\n\t\treturn &c.%s\n", i, strings.Join(path, "."))
 		defaults[strings.Join(path, ".")] = k.Default
+	}
+	b.WriteString("}\n\n// configDocs are the fields' doc comments, in ConfigFields' order.\nvar configDocs = [...]string{\n")
+	docs := fieldDocs(t)
+	for _, k := range ConfigKeys() {
+		var typ reflect.Type = root
+		for _, i := range k.index[:len(k.index)-1] {
+			typ = typ.Field(i).Type
+		}
+		key := typ.Name() + "." + typ.Field(k.index[len(k.index)-1]).Name
+		doc, ok := docs[key]
+		if !ok {
+			t.Fatalf("%s (%s) has no doc comment", k.Name, key)
+		}
+		if segs := strings.Split(k.Name, "."); len(segs) > 2 {
+			doc = strings.ReplaceAll(doc, "<type>", segs[len(segs)-2])
+		}
+		fmt.Fprintf(&b, "\t%q,\n", doc)
 	}
 	b.WriteString("}\n\n// field returns a pointer to the field of ConfigFields[i].\nfunc (c *Config) field(i int) any {\n\tswitch i {\n")
 	b.WriteString(cases.String())
@@ -150,4 +170,35 @@ func durationLiteral(d time.Duration) string {
 		}
 	}
 	return fmt.Sprintf("%d", int64(d))
+}
+
+// fieldDocs reads the doc comments of the fields of the structs in
+// config.go, by "Type.Field", each as one line.
+func fieldDocs(t *testing.T) map[string]string {
+	f, err := parser.ParseFile(token.NewFileSet(), "config.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok {
+			return true
+		}
+		st, ok := ts.Type.(*ast.StructType)
+		if !ok {
+			return false
+		}
+		for _, field := range st.Fields.List {
+			if field.Doc == nil {
+				continue
+			}
+			text := strings.Join(strings.Fields(field.Doc.Text()), " ")
+			for _, name := range field.Names {
+				docs[ts.Name.Name+"."+name.Name] = text
+			}
+		}
+		return false
+	})
+	return docs
 }
