@@ -69,8 +69,8 @@ func (s *Settings) FailMode(hookType string) string { return s.cfg.FailMode(hook
 // or of any key when none is given.
 func (s *Settings) Check(keys ...string) error {
 	if len(keys) == 0 {
-		for _, f := range protocol.ConfigFields {
-			keys = append(keys, f.Name)
+		for f := range protocol.ConfigField(protocol.NumConfigFields) {
+			keys = append(keys, f.Name())
 		}
 	}
 	for _, k := range keys {
@@ -123,9 +123,9 @@ func hasOpaque(v any) bool {
 // decode fills the struct: defaults, then every key that is set.
 func (s *Settings) decode() {
 	s.cfg = protocol.DefaultConfig()
-	// ConfigFields, not ConfigKeys: no reflection on cb hook's start.
-	for _, f := range protocol.ConfigFields {
-		v, ok := s.raw(f.Name, f.Env)
+	// ConfigField, not ConfigKeys: no reflection on cb hook's start.
+	for f := range protocol.ConfigField(protocol.NumConfigFields) {
+		v, ok := s.raw(f.Name(), f.Env())
 		if !ok {
 			continue
 		}
@@ -133,7 +133,7 @@ func (s *Settings) decode() {
 			if s.errs == nil {
 				s.errs = map[string]error{}
 			}
-			s.errs[f.Name] = fmt.Errorf("config %s: %w", f.Name, err)
+			s.errs[f.Name()] = fmt.Errorf("config %s: %w", f.Name(), err)
 		}
 	}
 }

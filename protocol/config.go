@@ -316,7 +316,7 @@ func (k ConfigKey) Field(c *Config) any {
 
 // ConfigKeys returns the keys of Config in field order (the README's
 // order), read from the struct's tags on first use. cb hook decodes with
-// ConfigFields instead, which needs no reflection.
+// ConfigField instead, which needs no reflection.
 func ConfigKeys() []ConfigKey {
 	configKeys.once.Do(func() {
 		walkConfig(reflect.TypeOf(Config{}), "", nil, &configKeys.keys)
@@ -390,18 +390,35 @@ func parseDefault(f reflect.StructField) any {
 	return v
 }
 
-// ConfigField is one key of Config and the field that holds it (a pointer
-// as ConfigKey.Field returns). ConfigFields, generated from the struct,
-// lists them.
-type ConfigField struct {
-	Name  string
-	Env   string // EnvName(Name)
-	index int    // its case in Config.field
+// ConfigField is one key of Config by its place in the struct, from 0 to
+// NumConfigFields-1: for f := range ConfigField(NumConfigFields). The
+// generated tables behind it hold no pointers, so they cost cb hook
+// neither reflection nor relocated data at start.
+type ConfigField int
+
+// Name returns the key: "redis.url".
+func (f ConfigField) Name() string {
+	start, end := f.span()
+	return configNames[start:end]
+}
+
+// Env returns the key's environment variable, EnvName(f.Name()).
+func (f ConfigField) Env() string {
+	start, end := f.span()
+	// Each variable is its key's length plus "CB_".
+	return configEnvs[start+3*int(f) : end+3*int(f)+3]
 }
 
 // Field returns a pointer to the field of c that holds the key, as
 // ConfigKey.Field does.
-func (f ConfigField) Field(c *Config) any { return c.field(f.index) }
+func (f ConfigField) Field(c *Config) any { return c.field(int(f)) }
+
+func (f ConfigField) span() (start, end int) {
+	if f > 0 {
+		start = int(configNameEnds[f-1])
+	}
+	return start, int(configNameEnds[f])
+}
 
 // HandlerKey is the config key of one handler setting for method:
 // HandlerKey("task.create", "rate_limit") is "handlers.task_create.rate_limit".

@@ -4,70 +4,19 @@ package protocol
 
 import "time"
 
-// ConfigFields are the keys of Config in field order, each with the field
-// that holds it, for decoding without reflection (cb hook's start).
-var ConfigFields = []ConfigField{
-	{"redis.url", "CB_REDIS_URL", 0},
-	{"redis.mode", "CB_REDIS_MODE", 1},
-	{"redis.server", "CB_REDIS_SERVER", 2},
-	{"instance.id", "CB_INSTANCE_ID", 3},
-	{"instance.roles", "CB_INSTANCE_ROLES", 4},
-	{"instance.heartbeat", "CB_INSTANCE_HEARTBEAT", 5},
-	{"instance.ttl", "CB_INSTANCE_TTL", 6},
-	{"instance.lease", "CB_INSTANCE_LEASE", 7},
-	{"dispatch.concurrency", "CB_DISPATCH_CONCURRENCY", 8},
-	{"dispatch.batch", "CB_DISPATCH_BATCH", 9},
-	{"dispatch.block", "CB_DISPATCH_BLOCK", 10},
-	{"dispatch.response_ttl", "CB_DISPATCH_RESPONSE_TTL", 11},
-	{"dispatch.claim_idle", "CB_DISPATCH_CLAIM_IDLE", 12},
-	{"dispatch.max_deliveries", "CB_DISPATCH_MAX_DELIVERIES", 13},
-	{"events.retention", "CB_EVENTS_RETENTION", 14},
-	{"events.max_payload_bytes", "CB_EVENTS_MAX_PAYLOAD_BYTES", 15},
-	{"handlers.timeout", "CB_HANDLERS_TIMEOUT", 16},
-	{"handlers.rate_limit", "CB_HANDLERS_RATE_LIMIT", 17},
-	{"handlers.circuit_failures", "CB_HANDLERS_CIRCUIT_FAILURES", 18},
-	{"handlers.circuit_window", "CB_HANDLERS_CIRCUIT_WINDOW", 19},
-	{"handlers.circuit_open_for", "CB_HANDLERS_CIRCUIT_OPEN_FOR", 20},
-	{"handlers.circuit_probes", "CB_HANDLERS_CIRCUIT_PROBES", 21},
-	{"handlers.circuit_recheck", "CB_HANDLERS_CIRCUIT_RECHECK", 22},
-	{"shutdown.timeout", "CB_SHUTDOWN_TIMEOUT", 23},
-	{"log.level", "CB_LOG_LEVEL", 24},
-	{"log.format", "CB_LOG_FORMAT", 25},
-	{"store.url", "CB_STORE_URL", 26},
-	{"tasks.reclaim_after", "CB_TASKS_RECLAIM_AFTER", 27},
-	{"tasks.reaper_interval", "CB_TASKS_REAPER_INTERVAL", 28},
-	{"tasks.max_attempts", "CB_TASKS_MAX_ATTEMPTS", 29},
-	{"tasks.lease", "CB_TASKS_LEASE", 30},
-	{"tasks.todo_sync", "CB_TASKS_TODO_SYNC", 31},
-	{"http.enabled", "CB_HTTP_ENABLED", 32},
-	{"http.addr", "CB_HTTP_ADDR", 33},
-	{"http.allowed_hosts", "CB_HTTP_ALLOWED_HOSTS", 34},
-	{"http.cors_origins", "CB_HTTP_CORS_ORIGINS", 35},
-	{"http.max_body_bytes", "CB_HTTP_MAX_BODY_BYTES", 36},
-	{"http.ws_max_message_bytes", "CB_HTTP_WS_MAX_MESSAGE_BYTES", 37},
-	{"http.token_file", "CB_HTTP_TOKEN_FILE", 38},
-	{"hook.prompt_tasks_context", "CB_HOOK_PROMPT_TASKS_CONTEXT", 39},
-	{"hook.audit", "CB_HOOK_AUDIT", 40},
-	{"hook.timeout", "CB_HOOK_TIMEOUT", 41},
-	{"hook.fail_mode", "CB_HOOK_FAIL_MODE", 42},
-	{"hook.max_input_bytes", "CB_HOOK_MAX_INPUT_BYTES", 43},
-	{"hook.duplicate_keys", "CB_HOOK_DUPLICATE_KEYS", 44},
-	{"hook.default_rules", "CB_HOOK_DEFAULT_RULES", 45},
-	{"hook.disabled_rules", "CB_HOOK_DISABLED_RULES", 46},
-	{"hook.rules", "CB_HOOK_RULES", 47},
-	{"hook.pre_tool.fail_mode", "CB_HOOK_PRE_TOOL_FAIL_MODE", 48},
-	{"hook.post_tool.fail_mode", "CB_HOOK_POST_TOOL_FAIL_MODE", 49},
-	{"hook.user_prompt.fail_mode", "CB_HOOK_USER_PROMPT_FAIL_MODE", 50},
-	{"hook.todo_write.fail_mode", "CB_HOOK_TODO_WRITE_FAIL_MODE", 51},
-	{"hook.session_start.fail_mode", "CB_HOOK_SESSION_START_FAIL_MODE", 52},
-	{"hook.session_end.fail_mode", "CB_HOOK_SESSION_END_FAIL_MODE", 53},
-	{"hook.stop.fail_mode", "CB_HOOK_STOP_FAIL_MODE", 54},
-	{"hook.subagent_stop.fail_mode", "CB_HOOK_SUBAGENT_STOP_FAIL_MODE", 55},
-	{"hook.notification.fail_mode", "CB_HOOK_NOTIFICATION_FAIL_MODE", 56},
-	{"hook.pre_compact.fail_mode", "CB_HOOK_PRE_COMPACT_FAIL_MODE", 57},
-}
+// NumConfigFields is the number of keys of Config.
+const NumConfigFields = 58
 
-// configDocs are the fields' doc comments, in ConfigFields' order.
+// configNames are the keys in field order, back to back, ending at
+// configNameEnds; configEnvs their variables (EnvName).
+const (
+	configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synchttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_mode"
+	configEnvs  = "CB_REDIS_URLCB_REDIS_MODECB_REDIS_SERVERCB_INSTANCE_IDCB_INSTANCE_ROLESCB_INSTANCE_HEARTBEATCB_INSTANCE_TTLCB_INSTANCE_LEASECB_DISPATCH_CONCURRENCYCB_DISPATCH_BATCHCB_DISPATCH_BLOCKCB_DISPATCH_RESPONSE_TTLCB_DISPATCH_CLAIM_IDLECB_DISPATCH_MAX_DELIVERIESCB_EVENTS_RETENTIONCB_EVENTS_MAX_PAYLOAD_BYTESCB_HANDLERS_TIMEOUTCB_HANDLERS_RATE_LIMITCB_HANDLERS_CIRCUIT_FAILURESCB_HANDLERS_CIRCUIT_WINDOWCB_HANDLERS_CIRCUIT_OPEN_FORCB_HANDLERS_CIRCUIT_PROBESCB_HANDLERS_CIRCUIT_RECHECKCB_SHUTDOWN_TIMEOUTCB_LOG_LEVELCB_LOG_FORMATCB_STORE_URLCB_TASKS_RECLAIM_AFTERCB_TASKS_REAPER_INTERVALCB_TASKS_MAX_ATTEMPTSCB_TASKS_LEASECB_TASKS_TODO_SYNCCB_HTTP_ENABLEDCB_HTTP_ADDRCB_HTTP_ALLOWED_HOSTSCB_HTTP_CORS_ORIGINSCB_HTTP_MAX_BODY_BYTESCB_HTTP_WS_MAX_MESSAGE_BYTESCB_HTTP_TOKEN_FILECB_HOOK_PROMPT_TASKS_CONTEXTCB_HOOK_AUDITCB_HOOK_TIMEOUTCB_HOOK_FAIL_MODECB_HOOK_MAX_INPUT_BYTESCB_HOOK_DUPLICATE_KEYSCB_HOOK_DEFAULT_RULESCB_HOOK_DISABLED_RULESCB_HOOK_RULESCB_HOOK_PRE_TOOL_FAIL_MODECB_HOOK_POST_TOOL_FAIL_MODECB_HOOK_USER_PROMPT_FAIL_MODECB_HOOK_TODO_WRITE_FAIL_MODECB_HOOK_SESSION_START_FAIL_MODECB_HOOK_SESSION_END_FAIL_MODECB_HOOK_STOP_FAIL_MODECB_HOOK_SUBAGENT_STOP_FAIL_MODECB_HOOK_NOTIFICATION_FAIL_MODECB_HOOK_PRE_COMPACT_FAIL_MODE"
+)
+
+var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 546, 555, 573, 590, 609, 634, 649, 674, 684, 696, 710, 730, 749, 767, 786, 796, 819, 843, 869, 894, 922, 948, 967, 995, 1022, 1048}
+
+// configDocs are the fields' doc comments, in field order.
 var configDocs = [...]string{
 	"Redis to use (redis://, rediss://, unix://). Empty: cbd manages its own (see redis.mode) and cb reads the address cbd wrote to the runtime dir.",
 	"When redis.url is empty: auto (managed if redis-server is on PATH, else embedded), managed, or embedded.",
@@ -129,7 +78,7 @@ var configDocs = [...]string{
 	"Fail mode for cb hook pre_compact; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
 }
 
-// field returns a pointer to the field of ConfigFields[i].
+// field returns a pointer to the field of key number i.
 func (c *Config) field(i int) any {
 	switch i {
 	case 0:

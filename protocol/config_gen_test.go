@@ -38,14 +38,14 @@ func TestConfigFieldsGenerated(t *testing.T) {
 	}
 	// And what it holds is what the struct's tags say.
 	keys := ConfigKeys()
-	if len(ConfigFields) != len(keys) {
-		t.Fatalf("%d fields, %d keys", len(ConfigFields), len(keys))
+	if NumConfigFields != len(keys) {
+		t.Fatalf("%d fields, %d keys", NumConfigFields, len(keys))
 	}
 	var c Config
 	for i, k := range keys {
-		f := ConfigFields[i]
-		if f.Name != k.Name || f.Env != EnvName(k.Name) || f.Field(&c) != k.Field(&c) {
-			t.Errorf("field %d: %s, key %s", i, f.Name, k.Name)
+		f := ConfigField(i)
+		if f.Name() != k.Name || f.Env() != EnvName(k.Name) || f.Field(&c) != k.Field(&c) {
+			t.Errorf("field %d: %s %s, key %s", i, f.Name(), f.Env(), k.Name)
 		}
 	}
 	d := DefaultConfig()
@@ -64,23 +64,25 @@ package protocol
 
 import "time"
 
-// ConfigFields are the keys of Config in field order, each with the field
-// that holds it, for decoding without reflection (cb hook's start).
-var ConfigFields = []ConfigField{
 `)
 	root := reflect.TypeOf(Config{})
 	defaults := map[string]any{}
-	var cases strings.Builder
+	var cases, names, envs, ends strings.Builder
 	for i, k := range ConfigKeys() {
 		var path []string
 		for j := range k.index {
 			path = append(path, root.FieldByIndex(k.index[:j+1]).Name)
 		}
-		fmt.Fprintf(&b, "\t{%q, %q, %d},\n", k.Name, EnvName(k.Name), i)
+		names.WriteString(k.Name)
+		envs.WriteString(EnvName(k.Name))
+		fmt.Fprintf(&ends, "%d, ", names.Len())
 		fmt.Fprintf(&cases, "\tcase %d:\n\t\treturn &c.%s\n", i, strings.Join(path, "."))
 		defaults[strings.Join(path, ".")] = k.Default
 	}
-	b.WriteString("}\n\n// configDocs are the fields' doc comments, in ConfigFields' order.\nvar configDocs = [...]string{\n")
+	fmt.Fprintf(&b, "// NumConfigFields is the number of keys of Config.\nconst NumConfigFields = %d\n\n", len(ConfigKeys()))
+	fmt.Fprintf(&b, "// configNames are the keys in field order, back to back, ending at\n// configNameEnds; configEnvs their variables (EnvName).\nconst (\n\tconfigNames = %q\n\tconfigEnvs = %q\n)\n\n", names.String(), envs.String())
+	fmt.Fprintf(&b, "var configNameEnds = [...]uint16{%s}\n\n", ends.String())
+	b.WriteString("// configDocs are the fields' doc comments, in field order.\nvar configDocs = [...]string{\n")
 	docs := fieldDocs(t)
 	for _, k := range ConfigKeys() {
 		var typ reflect.Type = root
@@ -97,7 +99,7 @@ var ConfigFields = []ConfigField{
 		}
 		fmt.Fprintf(&b, "\t%q,\n", doc)
 	}
-	b.WriteString("}\n\n// field returns a pointer to the field of ConfigFields[i].\nfunc (c *Config) field(i int) any {\n\tswitch i {\n")
+	b.WriteString("}\n\n// field returns a pointer to the field of key number i.\nfunc (c *Config) field(i int) any {\n\tswitch i {\n")
 	b.WriteString(cases.String())
 	b.WriteString("\t}\n\treturn nil\n}\n\n// DefaultConfig returns the configuration with every key at its default.\nfunc DefaultConfig() Config {\n\treturn ")
 	writeLiteral(t, &b, root, "", defaults)
