@@ -40,20 +40,20 @@ lint:
 ## fuzz: a short run of every fuzz target (a test in internal/gendocs keeps this list whole).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseHookInput -fuzztime 30s ./hookcli
-	$(GO) test -run '^$$' -fuzz FuzzRESPReply -fuzztime 30s ./hookcli
+	$(GO) test -run '^$$' -fuzz FuzzRESPReply -fuzztime 30s ./internal/resp
 	$(GO) test -run '^$$' -fuzz FuzzParseLeanURL -fuzztime 30s ./hookcli
 	$(GO) test -run '^$$' -fuzz FuzzReadConfigLean -fuzztime 30s -fuzzminimizetime 200x ./hookcli
 	$(GO) test -run '^$$' -fuzz FuzzParseEmitLine -fuzztime 30s ./hookcli/cli
 	$(GO) test -run '^$$' -fuzz FuzzCallReply -fuzztime 30s ./hookcli/cli
-	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy
-	$(GO) test -run '^$$' -fuzz FuzzAnalyzeBash -fuzztime 30s ./daemon/policy
+	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy/shell
+	$(GO) test -run '^$$' -fuzz FuzzAnalyzeBash -fuzztime 30s ./daemon/policy/shell
 	$(GO) test -run '^$$' -fuzz FuzzIntegral -fuzztime 30s ./internal/jsonint
 	$(GO) test -run '^$$' -fuzz FuzzParseMessage -fuzztime 30s ./daemon/httpapi
 	$(GO) test -run '^$$' -fuzz FuzzParseOwner -fuzztime 30s ./daemon/lifecycle
 	$(GO) test -run '^$$' -fuzz FuzzEventDeadline -fuzztime 30s ./protocol
 	$(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime 30s ./protocol
 	$(GO) test -run '^$$' -fuzz FuzzFastPathAgrees -fuzztime 30s ./schemas/validate
-	$(GO) test -run '^$$' -fuzz FuzzResolveDuplicates -fuzztime 30s ./daemon/handlers/hooks
+	$(GO) test -run '^$$' -fuzz FuzzResolveDuplicates -fuzztime 30s ./daemon/hookrules
 	$(GO) test -run '^$$' -fuzz FuzzPayload -fuzztime 30s ./daemon/eventcap
 
 ## bench: latency and throughput against baselines measured in the same run.

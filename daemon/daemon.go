@@ -16,16 +16,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/claudebench/cb/daemon/app"
 	"github.com/claudebench/cb/daemon/audit"
 	"github.com/claudebench/cb/daemon/config"
 	"github.com/claudebench/cb/daemon/dispatch"
-	"github.com/claudebench/cb/daemon/handlers/hookadmin"
 	"github.com/claudebench/cb/daemon/handlers/hooks"
-	"github.com/claudebench/cb/daemon/handlers/system"
-	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
 	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/httpapi"
 	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/lifecycle"
 	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/daemon/policy"
@@ -38,7 +37,6 @@ import (
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -58,7 +56,7 @@ type Daemon struct {
 	rules *hookrules.Rules
 	audit *audit.Writer
 	http  *httpapi.Server
-	stats *dispatch.Stats
+	stats *invoke.Stats
 }
 
 // New prepares a daemon without starting anything another process could
@@ -75,10 +73,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		}
 	}()
 	defaults, user, err := ruleSources(cfg)
-	if err != nil {
-		return d, err
-	}
-	val, err := validate.New()
 	if err != nil {
 		return d, err
 	}
@@ -136,60 +130,44 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		Lease:        cfg.Tasks.Lease,
 		Batch:        batch,
 	}, log)
-	var todos hooks.TodoSync
-	if cfg.Tasks.TodoSync {
-		todos = d.tasks.SyncTodos
-	}
-	d.reg = registry.New()
-	failClosed := func(hookType string) bool { return cfg.FailMode(hookType) == "closed" }
-	var handlers []registry.Handler
-	hookDeps := hooks.Deps{Engine: d.rules.Engine, Todos: todos, FailClosed: failClosed, InstanceID: id, DuplicateKeys: dupKeys}
+	var auditRecord func(store.AuditRecord)
 	if cfg.Hook.Audit {
 		d.audit = audit.NewWriter(d.store, d.rdb, id, 4096, log)
-		hookDeps.Audit = d.audit.Record
+		auditRecord = d.audit.Record
 	}
-	if cfg.Hook.PromptTasksContext {
-		hookDeps.PromptContext = d.tasks.SessionContext
-	}
-	handlers = append(handlers, hooks.Handlers(hookDeps)...)
-	handlers = append(handlers, hookadmin.Handlers(d.rules, d.store)...)
-	handlers = append(handlers, taskhandlers.Handlers(d.tasks)...)
-	var inv *dispatch.Invoker // built below, once the registry is complete
-	handlers = append(handlers, system.Handlers(system.Deps{
+	built, err := app.Build(app.Deps{
 		Redis:             d.rdb,
 		RedisMode:         srv.Mode,
+		Store:             d.store,
+		Tasks:             d.tasks,
+		Rules:             d.rules,
 		InstanceID:        id,
+		Log:               log,
+		Audit:             auditRecord,
+		TodoSync:          cfg.Tasks.TodoSync,
+		PromptContext:     cfg.Hook.PromptTasksContext,
+		FailClosed:        func(hookType string) bool { return cfg.FailMode(hookType) == "closed" },
+		DuplicateKeys:     dupKeys,
 		HeartbeatInterval: cfg.Instance.Heartbeat,
-		TTL:               cfg.Instance.TTL,
+		InstanceTTL:       cfg.Instance.TTL,
 		ReclaimAfter:      cfg.Tasks.ReclaimAfter,
-		StoreKind:         d.store.Kind(),
-		StorePing:         d.store.Ping,
-		TaskCounts:        d.tasks.Counts,
-		ReleaseTasks: func(ctx context.Context, instanceID string) (int, error) {
-			released, _, err := d.tasks.Release(ctx, instanceID, time.Time{}, "worker "+instanceID+" unregistered")
-			return released, err
+		Timeout:           cfg.Handlers.Timeout,
+		Guard: &invoke.GuardConfig{
+			RateLimit: cfg.Handlers.RateLimit,
+			Failures:  cfg.Handlers.CircuitFailures,
+			Window:    cfg.Handlers.CircuitWindow,
+			OpenFor:   cfg.Handlers.CircuitOpenFor,
+			Probes:    cfg.Handlers.CircuitProbes,
+			Recheck:   cfg.Handlers.CircuitRecheck,
+			Batch:     batch,
 		},
-		Stats:   func() *dispatch.Stats { return inv.Stats() },
-		Methods: func() []string { return d.reg.Events() },
-	})...)
-	d.reg.Register(applyOverrides(cfg, handlers)...)
-
-	for _, e := range d.reg.Events() {
-		if !val.Has(e) {
-			return d, fmt.Errorf("handler %s has no schema in schemas/methods", e)
-		}
-	}
-	inv = dispatch.NewInvoker(d.reg, val, cfg.Handlers.Timeout, log)
-	guard := dispatch.NewGuard(d.rdb, dispatch.GuardConfig{
-		RateLimit: cfg.Handlers.RateLimit,
-		Failures:  cfg.Handlers.CircuitFailures,
-		Window:    cfg.Handlers.CircuitWindow,
-		OpenFor:   cfg.Handlers.CircuitOpenFor,
-		Probes:    cfg.Handlers.CircuitProbes,
-		Recheck:   cfg.Handlers.CircuitRecheck,
-		Batch:     batch,
+		Overrides: func(hs []registry.Handler) []registry.Handler { return applyOverrides(cfg, hs) },
 	})
-	inv.SetGuard(guard)
+	if err != nil {
+		return d, err
+	}
+	d.reg = built.Registry
+	inv, guard := built.Invoker, built.Guard
 	d.stats = inv.Stats()
 	if cfg.HTTP.Enabled {
 		if d.http, err = newHTTP(cfg, inv, d, id, log); err != nil {
@@ -232,7 +210,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 // newHTTP builds the HTTP side: JSON-RPC, WebSocket, metrics, Claude Code
 // http hooks, MCP at /mcp (token always required) and the dashboard at /
 // (shown after a login through `cb dashboard`).
-func newHTTP(cfg *config.Config, inv *dispatch.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
+func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
 	token, err := apitoken.LoadOrCreate(apitoken.File(cfg.HTTP.TokenFile, cfg.Dirs.Config))
 	if err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
@@ -375,7 +353,7 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 			return nil
 		}),
 		lifecycle.Loop("caller-refusal watch", func(ctx context.Context) {
-			dispatch.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
+			invoke.WatchCallerRefusals(ctx, d.rdb, d.stats, time.Second)
 		}),
 	}
 	if d.audit != nil {

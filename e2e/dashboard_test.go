@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,13 +36,9 @@ const debianChromium = "/usr/bin/chromium"
 // leaves a screenshot in e2e/artifacts/.
 func TestDashboard(t *testing.T) {
 	browser := dashChromium(t)
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t)
 
-	addr := dashAddr(t)
+	addr := testenv.FreeAddr(t)
 	const token = "e2e-dashboard-token-0123456789abcdef"
 	tokenFile := filepath.Join(t.TempDir(), "api-token")
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
@@ -325,17 +320,6 @@ func dashTail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
-}
-
-// dashAddr returns a loopback address with a port that was free just now.
-func dashAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // dashWaitServed waits until cbd serves the dashboard's login page at url,

@@ -15,7 +15,6 @@ import (
 
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // BenchmarkEmit times `cb emit bench.x -` of 100,000 NDJSON events end to
@@ -30,20 +29,14 @@ func BenchmarkEmit(b *testing.B) {
 	if _, err := exec.LookPath("redis-benchmark"); err != nil {
 		b.Skip("redis-benchmark not installed")
 	}
-	r, err := testenv.StartRedis()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	r := testenv.NewRedis(b)
 	h := testenv.NewHome(b, "CB_REDIS_URL="+r.URL())
 	const events = 100_000
 	input := filepath.Join(h.Dir, "events.ndjson")
 	if err := os.WriteFile(input, shellNDJSON(events, nil), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	opt, _ := goredis.ParseURL(r.URL())
-	rdb := goredis.NewClient(opt)
-	defer rdb.Close()
+	rdb := r.Client(b)
 
 	emit := func() (time.Duration, string) {
 		in, err := os.Open(input)

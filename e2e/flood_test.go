@@ -15,7 +15,6 @@ import (
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // flooder sends requests open-loop at a fixed rate until ctx is done: one
@@ -87,14 +86,7 @@ func TestFloodNeverChangesDecision(t *testing.T) {
 	for i := range redisSent {
 		// Its own connections, as many as requests in flight: a shared
 		// pool would cap the flood at pool size / answer latency.
-		opt, err := goredis.ParseURL(e.redis.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		opt.PoolSize = 256
-		frdb := goredis.NewClient(opt)
-		defer frdb.Close()
-		c := rpc.New(frdb, fmt.Sprintf("flooder-%d", i))
+		c := rpc.New(e.redis.Client(t, testenv.PoolSize(256)), fmt.Sprintf("flooder-%d", i))
 		redisSent[i] = flood(ctx, &wg, floodRate, func() bool {
 			ev := protocol.Event{Type: "hook.pre_tool", Payload: harmless, Metadata: protocol.Metadata{
 				ID: protocol.NewID(), Timestamp: time.Now().UnixMilli(), Source: "flooder", SessionID: victim}}

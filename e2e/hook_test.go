@@ -162,13 +162,7 @@ func quote(s string) string {
 
 func redisClient(t *testing.T) *goredis.Client {
 	t.Helper()
-	opt, err := goredis.ParseURL(redis.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return c
+	return redis.Client(t)
 }
 
 func TestHookMalformedInput(t *testing.T) {
@@ -293,11 +287,7 @@ func TestHookDaemonKilled(t *testing.T) {
 func TestHookNoDaemonFailsFast(t *testing.T) {
 	// A cbd that stopped cleanly withdrew its serving claim: cb answers at
 	// once instead of waiting for its deadline.
-	own, err := testenv.StartRedis() // no claims left by other tests' killed daemons
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer own.Close()
+	own := testenv.NewRedis(t) // no claims left by other tests' killed daemons
 	h := testenv.NewHome(t, "CB_REDIS_URL="+own.URL(), "CB_HOOK_TIMEOUT=5s")
 	d := testenv.StartDaemon(t, bin, h, nil)
 	if err := d.Signal(syscall.SIGTERM); err != nil {

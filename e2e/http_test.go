@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,7 +23,6 @@ import (
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
 	"github.com/coder/websocket"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // httpEnv is a cbd serving HTTP on its own loopback port (CB_HTTP_ADDR)
@@ -40,7 +38,7 @@ type httpEnv struct {
 // port, and fails (not skips) when cbd does not serve HTTP.
 func startHTTPEnv(t *testing.T, env ...string) *httpEnv {
 	t.Helper()
-	addr := httpListenAddr(t)
+	addr := testenv.FreeAddr(t)
 	tokenFile := filepath.Join(t.TempDir(), "http.token")
 	e := newTaskEnv(t, append([]string{"CB_HTTP_ADDR=" + addr, "CB_HTTP_TOKEN_FILE=" + tokenFile}, env...)...)
 	he := &httpEnv{taskEnv: e, addr: addr, hc: httpClient()}
@@ -53,18 +51,6 @@ func httpClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
-}
-
-// httpListenAddr picks a loopback address nobody listens on now.
-func httpListenAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
 }
 
 // waitHTTPServing waits until cbd answers /healthz on addr.
@@ -396,7 +382,7 @@ func TestHTTPWebSocketEvents(t *testing.T) {
 	e := startHTTPEnv(t)
 	idA := "cbd-" + t.Name()
 
-	addrB := httpListenAddr(t)
+	addrB := testenv.FreeAddr(t)
 	tokenB := filepath.Join(t.TempDir(), "b.token")
 	hB := testenv.NewHome(t, "CB_REDIS_URL="+e.redis.URL(), "CB_HTTP_ADDR="+addrB, "CB_HTTP_TOKEN_FILE="+tokenB)
 	dB := testenv.StartDaemon(t, bin, hB, []string{"CB_INSTANCE_ID=cbd-second"})
@@ -563,23 +549,15 @@ func TestHTTPHooksMatchCLI(t *testing.T) {
 // cb does), against one running cbd, and reports both rates.
 func BenchmarkHTTPTaskCreate(b *testing.B) {
 	const conc = 32
-	r, err := testenv.StartRedis()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(r.Close)
-	addr := httpListenAddr(b)
+	r := testenv.NewRedis(b)
+	addr := testenv.FreeAddr(b)
 	tokenFile := filepath.Join(b.TempDir(), "token")
 	h := testenv.NewHome(b, "CB_REDIS_URL="+r.URL(), "CB_HTTP_ADDR="+addr,
 		"CB_HTTP_TOKEN_FILE="+tokenFile, "CB_HANDLERS_RATE_LIMIT=0")
 	d := testenv.StartDaemon(b, bin, h, []string{"CB_INSTANCE_ID=bench-http"})
 	waitHTTPServing(b, addr, d)
 	e := &httpEnv{addr: addr, hc: httpClient(), token: httpReadToken(b, tokenFile)}
-	opt, _ := goredis.ParseURL(r.URL())
-	opt.PoolSize = 2 * conc
-	rdb := goredis.NewClient(opt)
-	b.Cleanup(func() { _ = rdb.Close() })
-	client := rpc.New(rdb, "bench")
+	client := rpc.New(r.Client(b, testenv.PoolSize(2*conc)), "bench")
 
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"task.create","params":{"text":"bench task","priority":50}}`)
 	viaHTTP := func() error {

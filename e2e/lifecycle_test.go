@@ -125,11 +125,7 @@ func TestSecondCbdManaged(t *testing.T) {
 // TestFailedStartPortTaken: with the HTTP port taken cbd exits non-zero at
 // once with one error, leaves nothing registered and floods nothing.
 func TestFailedStartPortTaken(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
+	own := testenv.NewRedis(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -182,16 +178,19 @@ func TestBadConfigValueFailsCleanly(t *testing.T) {
 // TestShutdownRedisHung: SIGTERM with the Redis cbd uses SIGSTOPped; cbd
 // exits within shutdown.timeout plus a little.
 func TestShutdownRedisHung(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
+	own := testenv.NewRedis(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+own.URL(), "CB_SHUTDOWN_TIMEOUT=2s")
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=hung-redis"})
 	mustCreateTask(t, h, "before redis hangs")
 	stopRedis(t, own.Pid())
 	defer func() { _ = syscall.Kill(own.Pid(), syscall.SIGCONT) }()
+	shutdownHung(t, d, "a hung Redis")
+}
+
+// shutdownHung sends d SIGTERM while its Redis (what) is SIGSTOPped and
+// checks that it exits within shutdown.timeout (2s) plus a little.
+func shutdownHung(t *testing.T, d *testenv.Daemon, what string) {
+	t.Helper()
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
 	if err := d.Signal(syscall.SIGTERM); err != nil {
@@ -200,9 +199,9 @@ func TestShutdownRedisHung(t *testing.T) {
 	code := d.Wait(30 * time.Second)
 	took := time.Since(start)
 	if code == -1 || took > 3500*time.Millisecond {
-		t.Fatalf("shutdown with a hung Redis took %v (exit %d), shutdown.timeout is 2s\n%s", took, code, d.Log.String())
+		t.Fatalf("shutdown with %s took %v (exit %d), shutdown.timeout is 2s\n%s", what, took, code, d.Log.String())
 	}
-	t.Logf("shutdown with a hung Redis: %v", took)
+	t.Logf("shutdown with %s: %v", what, took)
 }
 
 func stopRedis(t *testing.T, pid int) {
@@ -244,12 +243,8 @@ func waitHealth(t *testing.T, addr string, want int, within time.Duration) strin
 // TestHealthzRedisDown: /healthz (and cb doctor) say unhealthy while cbd's
 // Redis is stopped or dead, and healthy again once it is back.
 func TestHealthzRedisDown(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
-	addr := httpListenAddr(t)
+	own := testenv.NewRedis(t)
+	addr := testenv.FreeAddr(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+own.URL(), "CB_HTTP_ADDR="+addr)
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=healthz"})
 	waitHealth(t, addr, http.StatusOK, 5*time.Second)
@@ -298,11 +293,7 @@ func TestHealthzRedisDown(t *testing.T) {
 // records (go-redis's own logger goes through slog at debug level) and a
 // warning that keeps coming is not repeated line after line.
 func TestQuietLogsRedisDown(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
+	own := testenv.NewRedis(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+own.URL())
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=quiet"})
 	before := len(d.Log.String())
@@ -352,17 +343,7 @@ func TestShutdownManagedRedisHung(t *testing.T) {
 	}
 	stopRedis(t, pid)
 	defer func() { _ = syscall.Kill(pid, syscall.SIGKILL) }()
-	time.Sleep(300 * time.Millisecond)
-	start := time.Now()
-	if err := d.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	code := d.Wait(30 * time.Second)
-	took := time.Since(start)
-	if code == -1 || took > 3500*time.Millisecond {
-		t.Fatalf("shutdown with a hung managed Redis took %v (exit %d), shutdown.timeout is 2s\n%s", took, code, d.Log.String())
-	}
-	t.Logf("shutdown with a hung managed Redis: %v", took)
+	shutdownHung(t, d, "a hung managed Redis")
 	deadline := time.Now().Add(5 * time.Second)
 	for syscall.Kill(pid, 0) == nil {
 		if time.Now().After(deadline) {

@@ -22,18 +22,8 @@ import (
 // other tests' daemons must not decide what this one sees.
 func ownRedis(t *testing.T) (*testenv.Redis, *goredis.Client) {
 	t.Helper()
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	opt, err := goredis.ParseURL(r.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return r, c
+	r := testenv.NewRedis(t)
+	return r, r.Client(t)
 }
 
 // withSession is the pre_tool fixture `rm -rf /` (which cbd denies) sent
@@ -87,7 +77,7 @@ func TestHookCrashDetectedInSeconds(t *testing.T) {
 		name := map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGSTOP: "SIGSTOP"}[sig]
 		t.Run(name, func(t *testing.T) {
 			r, _ := ownRedis(t)
-			addr := httpListenAddr(t)
+			addr := testenv.FreeAddr(t)
 			h := testenv.NewHome(t, "CB_REDIS_URL="+r.URL(), "CB_HOOK_TIMEOUT="+deadline.String())
 			d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=liveness", "CB_HTTP_ADDR=" + addr})
 			if res := testenv.RunCB(t, bin, h, nil, withSession(t, "before"), "hook", "pre_tool"); !strings.Contains(res.Stdout, `"deny"`) {

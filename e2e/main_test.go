@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -18,29 +17,17 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
 	// The tests' own clients see their redis-servers stop on purpose; what
 	// go-redis would print then says nothing (cbd's logs are checked).
 	goredis.SetLogger(quiet{})
-	dir, err := os.MkdirTemp("", "cbbin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if bin, err = testenv.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if redis, err = testenv.StartRedis(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer redis.Close()
-	return m.Run()
+	os.Exit(testenv.Main(m, &bin, func() (func(), error) {
+		var err error
+		redis, err = testenv.StartRedis()
+		if err != nil {
+			return nil, err
+		}
+		return redis.Close, nil
+	}))
 }
 
 // quiet is a go-redis logger that prints nothing.

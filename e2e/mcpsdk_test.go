@@ -10,6 +10,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/claudebench/cb/internal/testenv"
 )
 
 // sdkNodeModules is where .ci/setup installs the official TypeScript MCP
@@ -95,7 +97,7 @@ func checkSDKResult(t *testing.T, e *taskEnv, res sdkResult, mode string) {
 // "result": true used to fail it), so this is what keeps cbd usable from
 // the most common MCP client library.
 func TestMCPTypeScriptSDK(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	e := newTaskEnv(t, "CB_HTTP_ADDR="+addr, "CB_HTTP_TOKEN_FILE="+tokenFile)
 	token := waitToken(t, tokenFile)

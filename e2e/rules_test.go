@@ -23,11 +23,7 @@ func bashPayload(cmd string) []byte {
 // TestHookRulesLive: a rule change made through one cbd takes effect on
 // another within a second; defaults can be disabled by id.
 func TestHookRulesLive(t *testing.T) {
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t)
 	ha := testenv.NewHome(t, "CB_REDIS_URL="+r.URL())
 	hb := testenv.NewHome(t, "CB_REDIS_URL="+r.URL())
 	// rules-a serves only the admin methods (role "admin"), rules-b only

@@ -66,20 +66,13 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 // the store and in Redis.
 func TestKillOneOfThree(t *testing.T) {
 	pg := testenv.PostgresSchema(t)
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t)
 	var daemons []*testenv.Daemon
 	for _, id := range []string{"cbd-a", "cbd-b", "cbd-c"} {
 		h := testenv.NewHome(t, append([]string{"CB_REDIS_URL=" + r.URL(), "CB_STORE_URL=" + pg}, fastFailover...)...)
 		daemons = append(daemons, testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=" + id}))
 	}
-	opt, _ := goredis.ParseURL(r.URL())
-	opt.PoolSize = 40
-	rdb := goredis.NewClient(opt)
-	defer rdb.Close()
+	rdb := r.Client(t, testenv.PoolSize(40))
 	client := rpc.New(rdb, "load")
 
 	raw, err := client.Call(ctxTimeout(t, 10*time.Second), "system.health", nil, rpc.Options{})
@@ -93,37 +86,23 @@ func TestKillOneOfThree(t *testing.T) {
 	}
 
 	const clients, total = 16, 2000
-	var next, done atomic.Int32
+	var done atomic.Int32
 	var failures []string
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > total {
-					return
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				_, err := client.Call(ctx, "task.create", map[string]any{"text": "req-" + strconv.Itoa(int(i))}, rpc.Options{})
-				cancel()
-				done.Add(1)
-				if err != nil {
-					mu.Lock()
-					failures = append(failures, fmt.Sprintf("req-%d: %v", i, err))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	wait := createTasks(client, clients, total, "req-", 30*time.Second, func(i int, err error) {
+		done.Add(1)
+		if err != nil {
+			mu.Lock()
+			failures = append(failures, fmt.Sprintf("req-%d: %v", i, err))
+			mu.Unlock()
+		}
+	})
 	for done.Load() < 400 {
 		time.Sleep(5 * time.Millisecond)
 	}
 	daemons[1].Kill()
 	killedAt := done.Load()
-	wg.Wait()
+	wait()
 	if len(failures) > 0 {
 		t.Fatalf("%d of %d callers got no answer (first: %s)", len(failures), total, failures[0])
 	}
@@ -157,17 +136,10 @@ func cpuTime(t testing.TB, pid int) time.Duration {
 // are being created. cbd does not crash or spin, recovers by itself, and no
 // acknowledged task is missing (AOF on).
 func TestRedisRestartUnderLoad(t *testing.T) {
-	r, err := testenv.StartRedis("--appendonly", "yes", "--appendfsync", "always")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t, "--appendonly", "yes", "--appendfsync", "always")
 	h := testenv.NewHome(t, "CB_REDIS_URL="+r.URL(), "CB_HANDLERS_RATE_LIMIT=0")
 	d := testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=cbd-restart"})
-	opt, _ := goredis.ParseURL(r.URL())
-	opt.MaxRetries = -1
-	rdb := goredis.NewClient(opt)
-	defer rdb.Close()
+	rdb := r.Client(t, func(o *goredis.Options) { o.MaxRetries = -1 })
 	client := rpc.New(rdb, "load")
 
 	var acked sync.Map
@@ -255,37 +227,22 @@ func TestRedisRestartUnderLoad(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	e := newTaskEnv(t, "CB_HANDLERS_RATE_LIMIT=0")
 	const total = 600
-	var wg sync.WaitGroup
-	var next atomic.Int32
 	var answered, timedOut, refused atomic.Int32
 	outcome := make([]int64, total+1) // by request: its error code, 0 = answered
-	for c := 0; c < 16; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > total {
-					return
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				_, err := e.client.Call(ctx, "task.create", map[string]any{"text": "g-" + strconv.Itoa(int(i))}, rpc.Options{})
-				cancel()
-				code := protocol.CodeOf(err)
-				outcome[i] = int64(code)
-				switch code {
-				case 0:
-					answered.Add(1)
-				case protocol.CodeTimeout:
-					timedOut.Add(1)
-				case protocol.CodeUnavailable:
-					refused.Add(1)
-				default:
-					t.Errorf("req %d: %v", i, err)
-				}
-			}
-		}()
-	}
+	wait := createTasks(e.client, 16, total, "g-", 3*time.Second, func(i int, err error) {
+		code := protocol.CodeOf(err)
+		outcome[i] = int64(code)
+		switch code {
+		case 0:
+			answered.Add(1)
+		case protocol.CodeTimeout:
+			timedOut.Add(1)
+		case protocol.CodeUnavailable:
+			refused.Add(1)
+		default:
+			t.Errorf("req %d: %v", i, err)
+		}
+	})
 	for answered.Load() < 100 {
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -295,7 +252,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if code := e.d.Wait(15 * time.Second); code != 0 {
 		t.Fatalf("exit status %d after SIGTERM\n%s", code, e.d.Log.String())
 	}
-	wg.Wait()
+	wait()
 	// The next cbd reads what was left in the stream: every caller has
 	// given up by now, so none of it may run.
 	testenv.StartDaemon(t, bin, e.h, []string{"CB_INSTANCE_ID=cbd-next"})
@@ -324,4 +281,27 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	}
 	t.Logf("SIGTERM with requests in flight: %d answered before exit (one task each), %d told no cbd is serving, %d timed out (%d of them ran before their deadline); nothing ran later", answered.Load(), refused.Load(), timedOut.Load(), late)
+}
+
+// createTasks sends task.create {"text": prefix+i} for i = 1..total from
+// clients goroutines at once, each call bounded by timeout, and hands
+// each outcome to report (from those goroutines). wait waits for all.
+func createTasks(client *rpc.Client, clients, total int, prefix string, timeout time.Duration, report func(i int, err error)) (wait func()) {
+	var wg sync.WaitGroup
+	var next atomic.Int32
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > total {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				_, err := client.Call(ctx, "task.create", map[string]any{"text": prefix + strconv.Itoa(i)}, rpc.Options{})
+				cancel()
+				report(i, err)
+			}
+		})
+	}
+	return wg.Wait
 }

@@ -34,18 +34,12 @@ type shellEnv struct {
 
 func newShellEnv(t *testing.T, daemon bool) *shellEnv {
 	t.Helper()
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t)
 	e := &shellEnv{r: r, h: testenv.NewHome(t, "CB_REDIS_URL="+r.URL())}
 	if daemon {
 		testenv.StartDaemon(t, bin, e.h, []string{"CB_INSTANCE_ID=cbd-" + strings.ReplaceAll(t.Name(), "/", "-")})
 	}
-	opt, _ := goredis.ParseURL(r.URL())
-	e.rdb = goredis.NewClient(opt)
-	t.Cleanup(func() { e.rdb.Close() })
+	e.rdb = r.Client(t)
 	e.client = rpc.New(e.rdb, "e2e")
 	return e
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/claudebench/cb/internal/testenv"
 	rpc "github.com/claudebench/cb/protocol/client"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 var rpsRe = regexp.MustCompile(`([0-9.]+) requests per second`)
@@ -36,18 +35,10 @@ func rawRate(b *testing.B, r *testenv.Redis, clients int, n int, cmd ...string) 
 }
 
 func benchEnv(b *testing.B) (*testenv.Redis, *rpc.Client, *testenv.Daemon) {
-	r, err := testenv.StartRedis()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(r.Close)
+	r := testenv.NewRedis(b)
 	h := testenv.NewHome(b, "CB_REDIS_URL="+r.URL(), "CB_HANDLERS_RATE_LIMIT=0", "CB_LOG_LEVEL=info")
 	d := testenv.StartDaemon(b, bin, h, []string{"CB_INSTANCE_ID=bench"})
-	opt, _ := goredis.ParseURL(r.URL())
-	opt.PoolSize = 80
-	rdb := goredis.NewClient(opt)
-	b.Cleanup(func() { rdb.Close() })
-	return r, rpc.New(rdb, "bench"), d
+	return r, rpc.New(r.Client(b, testenv.PoolSize(80)), "bench"), d
 }
 
 // parallel runs total calls of f from c goroutines and returns calls/s.

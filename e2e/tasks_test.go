@@ -27,18 +27,11 @@ type taskEnv struct {
 
 func newTaskEnv(t *testing.T, env ...string) *taskEnv {
 	t.Helper()
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := testenv.NewRedis(t)
 	e := &taskEnv{redis: r}
 	e.h = testenv.NewHome(t, append([]string{"CB_REDIS_URL=" + r.URL()}, env...)...)
 	e.d = testenv.StartDaemon(t, bin, e.h, []string{"CB_INSTANCE_ID=cbd-" + strings.ReplaceAll(t.Name(), "/", "-")})
-	opt, _ := goredis.ParseURL(r.URL())
-	opt.PoolSize = 64
-	e.rdb = goredis.NewClient(opt)
-	t.Cleanup(func() { e.rdb.Close() })
+	e.rdb = r.Client(t, testenv.PoolSize(64))
 	e.client = rpc.New(e.rdb, "e2e")
 	return e
 }

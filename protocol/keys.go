@@ -1,10 +1,9 @@
 package protocol
 
-// Every Redis key ClaudeBench uses is built here and nowhere else. The names
-// are the contract of DESIGN.md §3; later additions stay under the "cb:" prefix.
-
-// KeyPrefix starts every key ClaudeBench owns.
-const KeyPrefix = "cb:"
+// Every Redis key ClaudeBench uses is built here and nowhere else, under the
+// "cb:" prefix. The names of the original ClaudeBench (cb:stream:{type},
+// cb:task:{id}, cb:queue:tasks, cb:instance:{id}, cb:hooks:{type},
+// cb:circuit:{handler}, cb:rate:{id}:{window}, cb:response:{id}) are kept.
 
 // GroupName is the consumer group every handler stream is read through.
 const GroupName = "cbd"
@@ -62,9 +61,6 @@ const LimitsKey = "cb:limits"
 // system.metrics and /metrics from here).
 const RateLimitedKey = "cb:ratelimited"
 
-// HealthKey holds health detail of an instance, cb:health:{instanceId}.
-func HealthKey(instanceID string) string { return "cb:health:" + instanceID }
-
 // ResponseKey is the list the one answer to a request is pushed to,
 // cb:response:{correlationId}.
 func ResponseKey(correlationID string) string { return "cb:response:" + correlationID }
@@ -77,10 +73,6 @@ func ServingKey(eventType string) string { return "cb:serving:" + eventType }
 // MethodsKey is the set of every method some cbd has registered; callers
 // use it to tell an unknown method from one nobody serves right now.
 const MethodsKey = "cb:methods"
-
-// ResultKey caches the response of a processed event id so that a redelivered
-// request is answered without running its handler twice.
-func ResultKey(eventID string) string { return "cb:result:" + eventID }
 
 // TaskSeqKey is the counter that makes task ids unique within a millisecond.
 const TaskSeqKey = "cb:seq:tasks"

@@ -6,7 +6,11 @@
 // The task scripts share tasks/lib.lua, which TaskSource prepends.
 package scripts
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+	"strings"
+)
 
 // Call appends a request to its stream when its method is known; see call.lua.
 //
@@ -62,4 +66,27 @@ func TaskSource(name string) string {
 		return ""
 	}
 	return taskLib + "\n" + string(src)
+}
+
+// Script is one script as a file and as it runs.
+type Script struct {
+	Name   string // "call", "admit", ...; "tasks/claim" for a task script
+	File   string // the file's text, whose header names its KEYS and ARGV
+	Source string // what runs: File, with lib.lua prepended for a task script
+}
+
+// All returns every script, for tests that check them all.
+func All() []Script {
+	all := []Script{{"call", Call, Call}, {"admit", Admit, Admit}, {"circuit", Circuit, Circuit},
+		{"lease", Lease, Lease}, {"unregister", Unregister, Unregister}}
+	names, _ := fs.Glob(taskFiles, "tasks/*.lua")
+	for _, f := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "tasks/"), ".lua")
+		if name == "lib" {
+			continue
+		}
+		body, _ := taskFiles.ReadFile(f)
+		all = append(all, Script{Name: "tasks/" + name, File: string(body), Source: TaskSource(name)})
+	}
+	return all
 }

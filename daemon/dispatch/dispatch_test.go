@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
 	"github.com/claudebench/cb/schemas/validate"
+	"github.com/claudebench/cb/scripts/scripttest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -42,6 +44,7 @@ func newClient(t *testing.T) *redis.Client {
 	opt.PoolSize = 64
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
+	scripttest.Check(t, c) // admit.lua and circuit.lua touch only their KEYS
 	if err := c.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +63,7 @@ type node struct {
 	done   chan struct{}
 }
 
-func startNode(t *testing.T, rdb *redis.Client, name string, fn registry.Func, guard *Guard, rc RecoverConfig) *node {
+func startNode(t *testing.T, rdb *redis.Client, name string, fn registry.Func, guard *invoke.Guard, rc RecoverConfig) *node {
 	t.Helper()
 	reg := registry.New()
 	reg.Register(registry.Handler{Event: method, Fn: fn})
@@ -68,7 +71,7 @@ func startNode(t *testing.T, rdb *redis.Client, name string, fn registry.Func, g
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := NewInvoker(reg, val, 2*time.Second, quiet)
+	inv := invoke.New(reg, val, 2*time.Second, quiet)
 	if guard != nil {
 		inv.SetGuard(guard)
 	}
@@ -176,7 +179,7 @@ func TestDeadConsumerEntriesTakenOver(t *testing.T) {
 
 func TestRateLimitAcrossInstances(t *testing.T) {
 	rdb := newClient(t)
-	g := GuardConfig{RateLimit: 100}
+	g := invoke.GuardConfig{RateLimit: 100}
 	var mu sync.Mutex
 	var admitted []time.Time // when the handler ran, right after admission
 	fn := func(ctx context.Context, r *registry.Request) (any, error) {
@@ -185,8 +188,8 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 		mu.Unlock()
 		return version()(ctx, r)
 	}
-	startNode(t, rdb, "a", fn, NewGuard(rdb, g), RecoverConfig{})
-	startNode(t, rdb, "b", fn, NewGuard(rdb, g), RecoverConfig{})
+	startNode(t, rdb, "a", fn, invoke.NewGuard(rdb, g), RecoverConfig{})
+	startNode(t, rdb, "b", fn, invoke.NewGuard(rdb, g), RecoverConfig{})
 	cl := rpc.New(rdb, "burst")
 	var ok, limited atomic.Int32
 	var wg sync.WaitGroup
@@ -238,9 +241,9 @@ func TestCircuitOpensEverywhereAndCloses(t *testing.T) {
 		}
 		return version()(ctx, r)
 	}
-	g := GuardConfig{Failures: 3, Window: 5 * time.Second, OpenFor: 300 * time.Millisecond}
-	startNode(t, rdb, "a", fn, NewGuard(rdb, g), RecoverConfig{})
-	startNode(t, rdb, "b", fn, NewGuard(rdb, g), RecoverConfig{})
+	g := invoke.GuardConfig{Failures: 3, Window: 5 * time.Second, OpenFor: 300 * time.Millisecond}
+	startNode(t, rdb, "a", fn, invoke.NewGuard(rdb, g), RecoverConfig{})
+	startNode(t, rdb, "b", fn, invoke.NewGuard(rdb, g), RecoverConfig{})
 	cl := rpc.New(rdb, "c")
 	call := func() protocol.Code {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -308,8 +311,8 @@ func TestTrimKeepsPendingAndRecent(t *testing.T) {
 func TestCircuitRecheck(t *testing.T) {
 	rdb := newClient(t)
 	ctx := context.Background()
-	g := GuardConfig{Recheck: 300 * time.Millisecond, OpenFor: time.Minute}
-	startNode(t, rdb, "a", version(), NewGuard(rdb, g), RecoverConfig{})
+	g := invoke.GuardConfig{Recheck: 300 * time.Millisecond, OpenFor: time.Minute}
+	startNode(t, rdb, "a", version(), invoke.NewGuard(rdb, g), RecoverConfig{})
 	cl := rpc.New(rdb, "c")
 	call := func() protocol.Code {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)

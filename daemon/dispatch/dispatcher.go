@@ -1,6 +1,7 @@
-// Package dispatch turns stream entries into handler calls: consumer groups
-// on cb:stream:{method}, the middleware chain, and pipelined answers and
-// acknowledgements.
+// Package dispatch is cbd's Redis stream consumer: consumer groups on
+// cb:stream:{method} hand entries to the invoke chain, answers and
+// acknowledgements go back pipelined; entries of dead consumers are
+// claimed (recover.go), poison ones dead-lettered, and streams trimmed.
 package dispatch
 
 import (
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -40,7 +42,7 @@ type Config struct {
 // Dispatcher consumes the streams of the methods an instance serves.
 type Dispatcher struct {
 	rdb     redis.UniversalClient
-	inv     *Invoker
+	inv     *invoke.Invoker
 	cfg     Config
 	log     *slog.Logger
 	streams []string
@@ -84,7 +86,7 @@ type outcome struct {
 }
 
 // New builds a dispatcher for methods.
-func New(rdb redis.UniversalClient, inv *Invoker, methods []string, cfg Config, log *slog.Logger) *Dispatcher {
+func New(rdb redis.UniversalClient, inv *invoke.Invoker, methods []string, cfg Config, log *slog.Logger) *Dispatcher {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 128
 	}
@@ -312,7 +314,7 @@ func (d *Dispatcher) dropExpired(stream string, ids []string) {
 
 func (d *Dispatcher) countExpired(stream string, n int64) {
 	if st := d.inv.Stats(); st != nil {
-		st.recordExpired(strings.TrimPrefix(stream, protocol.StreamKeyPrefix), n)
+		st.RecordExpired(strings.TrimPrefix(stream, protocol.StreamKeyPrefix), n)
 	}
 }
 

@@ -2,7 +2,9 @@
 // the config file's rules, plus rules added at run time in Redis
 // (cb:hooks:{hookType}, one JSON rule per member) and ids switched off at
 // run time (cb:hooks-disabled). Every cbd holds the merged, compiled engine
-// and reloads it as soon as any instance announces a change.
+// and reloads it as soon as any instance announces a change. Decide and
+// Evaluate judge one hook input by an engine's rules, reading the input as
+// Claude Code does.
 package hookrules
 
 import (

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/claudebench/cb/daemon/handlers/hooks"
+	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/protocol"
 )
@@ -28,7 +28,7 @@ func TestHooks(t *testing.T) {
 
 	deny := `{"session_id":"s1","hook_event_name":"PreToolUse","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"ls; rm -rf /"}}`
 	status, body := post("/hooks/pre_tool", deny)
-	res, err := hooks.Decide(engine, "pre_tool", json.RawMessage(deny))
+	res, err := hookrules.Decide(engine, "pre_tool", json.RawMessage(deny))
 	if err != nil {
 		t.Fatal(err)
 	}

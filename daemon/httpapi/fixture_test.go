@@ -8,31 +8,22 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
-	"github.com/claudebench/cb/daemon/handlers/hooks"
-	"github.com/claudebench/cb/daemon/handlers/system"
-	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
-	"github.com/claudebench/cb/daemon/policy"
-	"github.com/claudebench/cb/daemon/registry"
-	"github.com/claudebench/cb/daemon/store"
-	"github.com/claudebench/cb/daemon/tasks"
+	"github.com/claudebench/cb/daemon/app/apptest"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 )
 
 const testToken = "test-token-0123456789abcdef"
 
-// fixture is a real Server on 127.0.0.1:0 with the project's hook, task
-// and system handlers behind a real Invoker, on a private redis-server.
+// fixture is a real Server on 127.0.0.1:0 with cbd's methods (apptest.Build,
+// without a Guard) on a private redis-server.
 type fixture struct {
 	srv  *Server
 	base string // http://127.0.0.1:port
@@ -67,31 +58,11 @@ func newFixture(t *testing.T, mutate func(o *Options), tweaks ...func(s *Server)
 			t.Logf("server log:\n%s", f.log.String())
 		}
 	})
+	inv := apptest.Build(t, rdb, log, nil).Invoker
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.Open(ctx, "", filepath.Join(t.TempDir(), "cb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pers := tasks.NewPersister(st, log)
-	persDone := make(chan struct{})
-	go func() { defer close(persDone); pers.Run(ctx) }()
-	svc := tasks.New(rdb, st, pers, tasks.Config{Source: "test-instance"}, log)
-	engine, err := policy.New(policy.DefaultRules())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New()
-	reg.Register(hooks.Handlers(hooks.Deps{Engine: func() *policy.Engine { return engine }})...)
-	reg.Register(taskhandlers.Handlers(svc)...)
-	reg.Register(system.Handlers(system.Deps{Redis: rdb, InstanceID: "test-instance", RedisMode: "external"})...)
-	val, err := validate.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := dispatch.NewInvoker(reg, val, 5*time.Second, log)
 	o := Options{
 		Addr: "127.0.0.1:0", Invoker: inv, Redis: rdb, Token: testToken,
-		InstanceID: "test-instance", Log: log,
+		InstanceID: apptest.InstanceID, Log: log,
 		Gauges: func(ctx context.Context) (Gauges, error) {
 			n, err := rdb.ZCard(ctx, protocol.QueueTasksKey).Result()
 			return Gauges{QueueDepth: n, TasksByStatus: map[string]int{"pending": int(n)}, Instances: 1}, err
@@ -126,8 +97,6 @@ func newFixture(t *testing.T, mutate func(o *Options), tweaks ...func(s *Server)
 		if err := f.stop(); err != nil {
 			t.Errorf("Run: %v", err)
 		}
-		<-persDone
-		_ = st.Close()
 	})
 	return f
 }

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/claudebench/cb/daemon/dispatch"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/protocol"
 )
 
 // toolLabel is the tool label of cb_hook_decisions_total: a label from a
 // fixed set, never the hook's input as such.
-var toolLabel = dispatch.ToolLabel
+var toolLabel = invoke.ToolLabel
 
 // hookFields are the parts of Claude Code's hook JSON the transport reads.
 type hookFields struct {

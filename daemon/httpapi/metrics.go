@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +28,7 @@ type metrics struct {
 	unauthorized *prometheus.CounterVec
 }
 
-func newMetrics(stats *dispatch.Stats) *metrics {
+func newMetrics(stats *invoke.Stats) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -70,9 +70,9 @@ var (
 		[]string{"event", "tool", "decision"}, nil)
 )
 
-// statsCollector exports dispatch.Stats at scrape time.
+// statsCollector exports invoke.Stats at scrape time.
 type statsCollector struct {
-	stats *dispatch.Stats
+	stats *invoke.Stats
 }
 
 // Describe implements prometheus.Collector.

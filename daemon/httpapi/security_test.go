@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
@@ -306,7 +306,7 @@ func TestNonLoopbackNeedsToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := dispatch.NewInvoker(reg, val, time.Second, nil)
+	inv := invoke.New(reg, val, time.Second, nil)
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:7711"} {
 		_, err := New(Options{Addr: addr, Invoker: inv})
 		if err == nil || err.Error() != "refusing to listen on "+addr+" without an API token" {
@@ -369,7 +369,7 @@ func TestListen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := dispatch.NewInvoker(registry.New(), val, time.Second, nil)
+	inv := invoke.New(registry.New(), val, time.Second, nil)
 	a, err := New(Options{Addr: "127.0.0.1:0", Invoker: inv})
 	if err != nil {
 		t.Fatal(err)

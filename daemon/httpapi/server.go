@@ -10,7 +10,7 @@
 //   - POST /v1/login: a one-time dashboard login code (API token only);
 //   - whatever the owner mounts (MCP, the dashboard).
 //
-// Every call goes through the one dispatch.Invoker, so validation, rate
+// Every call goes through the one invoke.Invoker, so validation, rate
 // limits, circuit breakers, timeouts and error codes are the same as on the
 // Redis path. Every request passes a Host check (DNS rebinding) and an
 // Origin check (cross-site requests). Then every route but a small public
@@ -36,7 +36,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/loopback"
@@ -68,7 +68,7 @@ type Options struct {
 	// Anything but a loopback address requires Token.
 	Addr string
 	// Invoker is the one middleware chain every call goes through.
-	Invoker *dispatch.Invoker
+	Invoker *invoke.Invoker
 	// Registry lists the methods (default Invoker.Registry()).
 	Registry *registry.Registry
 	// Redis is read for WebSocket event streaming; nil disables subscribe.
@@ -106,7 +106,7 @@ type Options struct {
 	Health func(ctx context.Context) error
 	// Stats are the per-method counters /metrics exports (default
 	// Invoker.Stats()).
-	Stats *dispatch.Stats
+	Stats *invoke.Stats
 	// Gauges, when set, is called on every /metrics scrape for the queue
 	// depth, tasks by status and the number of live instances.
 	Gauges func(ctx context.Context) (Gauges, error)

@@ -15,6 +15,7 @@ import (
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts/redisscript"
+	"github.com/claudebench/cb/scripts/scripttest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -41,6 +42,7 @@ func client(t *testing.T) redis.UniversalClient {
 	}
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { _ = rdb.Close() })
+	scripttest.Check(t, rdb) // lease, unregister and call.lua touch only their KEYS
 	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@
 // protocol.MCPExposed agrees (the rule `cb mcp` applies too), named by
 // protocol.MCPToolName, with the method's description and self-contained
 // input and output JSON Schemas. A call runs through the same
-// dispatch.Invoker chain as every other transport; handler errors, invalid
+// invoke.Invoker chain as every other transport; handler errors, invalid
 // arguments included, come back as tool results with IsError set, as MCP
 // asks, not as protocol errors.
 package mcpserver
@@ -18,7 +18,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -41,7 +41,7 @@ const SessionTimeout = 30 * time.Minute
 // registry. version is reported as the server version. A handler whose
 // Expose disagrees with protocol.MCPExposed is left out, with a warning; a
 // published method without a usable schema is an error.
-func New(inv *dispatch.Invoker, version string, log *slog.Logger) (*mcp.Server, error) {
+func New(inv *invoke.Invoker, version string, log *slog.Logger) (*mcp.Server, error) {
 	if inv == nil {
 		return nil, fmt.Errorf("mcpserver: nil invoker")
 	}
@@ -68,7 +68,7 @@ type Tool struct {
 // Tools lists the tools New publishes for inv's registry, sorted by method.
 // log receives a warning for every handler whose Expose disagrees with
 // protocol.MCPExposed (such a handler is not published).
-func Tools(inv *dispatch.Invoker, log *slog.Logger) ([]Tool, error) {
+func Tools(inv *invoke.Invoker, log *slog.Logger) ([]Tool, error) {
 	reg := inv.Registry()
 	var out []Tool
 	for _, method := range reg.Events() {
@@ -119,7 +119,7 @@ func toolFor(method string) (*mcp.Tool, error) {
 // handler calls method through the invoker. The SDK hands the arguments
 // over unvalidated, so the invoker's validator is the one that judges them
 // and its -32602 error, with the failing field paths, reaches the client.
-func handler(inv *dispatch.Invoker, method string) mcp.ToolHandler {
+func handler(inv *invoke.Invoker, method string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args json.RawMessage
 		if req != nil && req.Params != nil {

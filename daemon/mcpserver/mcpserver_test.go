@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,63 +13,25 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/claudebench/cb/daemon/dispatch"
-	"github.com/claudebench/cb/daemon/handlers/hookadmin"
-	"github.com/claudebench/cb/daemon/handlers/hooks"
-	"github.com/claudebench/cb/daemon/handlers/system"
-	taskhandlers "github.com/claudebench/cb/daemon/handlers/tasks"
-	"github.com/claudebench/cb/daemon/hookrules"
+	"github.com/claudebench/cb/daemon/app/apptest"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/mcpserver"
-	"github.com/claudebench/cb/daemon/policy"
-	"github.com/claudebench/cb/daemon/registry"
-	"github.com/claudebench/cb/daemon/store"
-	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
 )
 
-// newInvoker builds cbd's registry the way daemon.New does — hook, rule
-// administration, task and system handlers — on an in-process Redis and a
-// SQLite store in a temp dir.
-func newInvoker(t *testing.T) *dispatch.Invoker {
+// newInvoker builds cbd's methods with app.Build, as daemon.New does, on
+// an in-process Redis (apptest.Build).
+func newInvoker(t *testing.T) *invoke.Invoker {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
 
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.Open(ctx, "", filepath.Join(t.TempDir(), "cb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pers := tasks.NewPersister(st, log)
-	done := make(chan struct{})
-	go func() { defer close(done); pers.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		_ = st.Close()
-	})
-	svc := tasks.New(rdb, st, pers, tasks.Config{Source: "test"}, log)
-
-	rules := hookrules.New(rdb, policy.DefaultRules(), nil, nil, log)
-	if err := rules.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New()
-	reg.Register(hooks.Handlers(hooks.Deps{Engine: rules.Engine})...)
-	reg.Register(hookadmin.Handlers(rules, st)...)
-	reg.Register(taskhandlers.Handlers(svc)...)
-	reg.Register(system.Handlers(system.Deps{Redis: rdb, InstanceID: "test", RedisMode: "embedded"})...)
-	val, err := validate.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dispatch.NewInvoker(reg, val, 5*time.Second, log)
+	return apptest.Build(t, rdb, log, nil).Invoker
 }
 
 // connect serves srv over an in-memory transport and returns a connected
@@ -253,7 +214,7 @@ func TestCallTool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := structured(t, res); res.IsError || v["version"] != protocol.Version || v["instanceId"] != "test" {
+	if v := structured(t, res); res.IsError || v["version"] != protocol.Version || v["instanceId"] != apptest.InstanceID {
 		t.Errorf("system_version = %v %v", v, callText(res))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/claudebench/cb/daemon/policy/shell"
 	"github.com/tidwall/gjson"
 )
 
@@ -82,7 +83,7 @@ type Decision struct {
 //     events) or in the whole input (other events), and if Match is set the
 //     regex matches the field's string value. For the Bash tool and field
 //     "command" the regex is applied to each simple command of the parsed
-//     command line (see AnalyzeBash) and the condition holds if any matches;
+//     command line (see shell.Analyze) and the condition holds if any matches;
 //   - if Special is set, the named predicate holds (see SpecialNames).
 //
 // All conditions see the original input, not the output of modify rules.
@@ -144,7 +145,7 @@ type evalCtx struct {
 
 	bashDone   bool
 	hasCommand bool // tool_input.command exists (Bash)
-	bash       *BashAnalysis
+	bash       *shell.Analysis
 }
 
 func newEvalCtx(in Input) *evalCtx {
@@ -184,13 +185,13 @@ func newEvalCtx(in Input) *evalCtx {
 
 // bashAnalysis parses tool_input.command of a Bash call once; nil for other
 // tools.
-func (c *evalCtx) bashAnalysis() *BashAnalysis {
+func (c *evalCtx) bashAnalysis() *shell.Analysis {
 	if !c.bashDone {
 		c.bashDone = true
 		if c.tool == "Bash" && isToolEvent(c.event) {
 			cmd := gjson.GetBytes(c.toolInput, "command")
 			c.hasCommand = cmd.Exists()
-			b := AnalyzeBash(cmd.String())
+			b := shell.Analyze(cmd.String())
 			c.bash = &b
 		}
 	}
@@ -198,7 +199,7 @@ func (c *evalCtx) bashAnalysis() *BashAnalysis {
 }
 
 // BashCommands returns the normalized simple commands that Bash rules with
-// field "command" are matched against for this input (see AnalyzeBash), or
+// field "command" are matched against for this input (see shell.Analyze), or
 // nil when the input is not a Bash tool call with a command.
 func BashCommands(in Input) []string {
 	c := newEvalCtx(in)
@@ -239,11 +240,11 @@ func (r *compiled) fieldMatches(c *evalCtx) bool {
 		if r.matchRe == nil {
 			return true
 		}
-		for _, cmd := range b.cmds {
-			if r.matchLit != "" && !strings.Contains(cmd.text, r.matchLit) {
+		for _, cmd := range b.Commands {
+			if r.matchLit != "" && !strings.Contains(cmd, r.matchLit) {
 				continue
 			}
-			if r.matchRe.MatchString(cmd.text) {
+			if r.matchRe.MatchString(cmd) {
 				return true
 			}
 		}

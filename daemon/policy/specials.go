@@ -1,11 +1,13 @@
 package policy
 
 import (
-	"path"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
+	"github.com/claudebench/cb/daemon/policy/internal/commands"
+	"github.com/claudebench/cb/daemon/policy/shell"
 	"github.com/tidwall/gjson"
 )
 
@@ -23,31 +25,31 @@ var specials = map[string]special{
 		"the target path (file_path, notebook_path or path of tool_input) is not inside the input cwd (lexically, after cleaning; symlinks are not resolved); false when cwd or the path is unknown"},
 	"system_dir": {specialSystemDir,
 		"the target path is inside a system directory (/etc /usr /bin /sbin /boot /lib* /dev /proc /sys /System /Library /private/etc)"},
-	"pipe_to_shell": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.pipeToShell },
+	"pipe_to_shell": {bashFact((*shell.Analysis).PipeToShell),
 		"Bash: a download (curl, wget, fetch, httpie, xh, aria2c) is piped into a shell reading stdin, or substituted into sh -c / bash <(...) / eval / source"},
-	"fork_bomb": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.forkBomb },
+	"fork_bomb": {bashFact((*shell.Analysis).ForkBomb),
 		"Bash: a function that calls itself in a pipeline or in the background (:(){ :|:& };: and renamed variants)"},
-	"cd_dangerous_rm": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.cdDangerousRm },
+	"cd_dangerous_rm": {bashFact((*shell.Analysis).CdDangerousRm),
 		"Bash: cd to / ~ $HOME or a top-level system dir (or bare cd), later followed by rm -r of * . ./* or .*"},
-	"block_device_write": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.blockDevWrite },
+	"block_device_write": {bashFact((*shell.Analysis).BlockDeviceWrite),
 		"Bash: output redirection (>, >>, &>, ...) or tee into a disk device such as /dev/sda, /dev/nvme0n1, /dev/disk2"},
-	"privileged": {func(c *evalCtx) bool { b := c.bashAnalysis(); return b != nil && b.privileged },
+	"privileged": {bashFact((*shell.Analysis).Privileged),
 		"Bash: some simple command runs through sudo, doas, pkexec, su or runuser (the prefix is stripped from the normalized commands, so this is how to match it)"},
-	"computed_command": {bashFact(func(b *BashAnalysis) bool { return b.computed }),
+	"computed_command": {bashFact((*shell.Analysis).Computed),
 		"Bash: what runs is computed at run time, so no static reading can know it: a command or process substitution, unknown variable or glob as the command name ($(echo rm) -rf /, $CMD, /???/r?), eval or sh -c of non-literal text, code piped into a shell or interpreter (... | base64 -d | sh), source/. or bash of <(...), ${IFS} or an IFS assignment, a brace expansion producing the command ({rm,-rf,/}), rm -r of $(...), of a path that is / or ~ when a variable is empty (rm -rf \"$DIR/\") or of a glob right below /, ~, a system dir or .. (rm -rf /*/), xargs/parallel feeding rm -r or shred with unknown input, or a line too large to follow"},
-	"interpreter_delete": {bashFact(func(b *BashAnalysis) bool { return b.interpDelete }),
+	"interpreter_delete": {bashFact((*shell.Analysis).InterpreterDeletes),
 		"Bash: an interpreter runs inline code (python -c, perl -e, ruby -e, node -e, php -r, awk 'prog', a heredoc or echo piped into it) that deletes files or runs commands (shutil.rmtree, os.remove, unlink, rmSync, FileUtils.rm_rf, os.system, subprocess, child_process, system(...), ...)"},
-	"find_delete": {bashFact(func(b *BashAnalysis) bool { broad, _ := b.findDeletes(); return broad }),
+	"find_delete": {bashFact(func(b *shell.Analysis) bool { broad, _ := b.FindDeletes(); return broad }),
 		"Bash: find -delete, or find -exec/-ok rm|shred|unlink|truncate, below /, a home directory (~, ~user, $HOME, /home/<user>) or a system directory, with no test narrowing what is deleted (-type and -maxdepth do not narrow; -name '*' does not either)"},
-	"find_delete_filtered": {bashFact(func(b *BashAnalysis) bool { _, filtered := b.findDeletes(); return filtered }),
+	"find_delete_filtered": {bashFact(func(b *shell.Analysis) bool { _, filtered := b.FindDeletes(); return filtered }),
 		"Bash: like find_delete, but a test such as -name, -path, -mtime or -size selects what is deleted"},
-	"rsync_delete_dangerous": {bashFact((*BashAnalysis).rsyncDeletesDangerous),
+	"rsync_delete_dangerous": {bashFact((*shell.Analysis).RsyncDeletesDangerous),
 		"Bash: rsync --delete (--del, --delete-after, ..., --remove-source-files) whose destination is /, a home directory or a system directory"},
-	"moves_dangerous_dir": {bashFact((*BashAnalysis).movesDangerousDir),
+	"moves_dangerous_dir": {bashFact((*shell.Analysis).MovesDangerousDir),
 		"Bash: mv whose source is /, a home directory (~, $HOME, /home/<user>) or a system directory (mv ~ /dev/null, mv /etc /tmp)"},
-	"clobbers_system_file": {bashFact((*BashAnalysis).clobbersSystemFile),
+	"clobbers_system_file": {bashFact((*shell.Analysis).ClobbersSystemFile),
 		"Bash: a critical system file (/etc/passwd, shadow, group, gshadow, sudoers, fstab, /etc/pam.d/*, /boot/*) or system program (/bin, /usr/bin, /lib, ...) is truncated (>, truncate), overwritten (cp, tee, dd of=), edited in place (sed -i, perl -i), deleted (rm, unlink, shred) or moved"},
-	"wipes_device": {bashFact((*BashAnalysis).wipesDevice),
+	"wipes_device": {bashFact((*shell.Analysis).WipesDevice),
 		"Bash: a disk device is erased: shred, blkdiscard, mkswap, wipefs -a, sgdisk --zap-all, badblocks -w, diskutil erase* or cryptsetup luksFormat of /dev/sda, /dev/nvme0n1, ..., or cp/mv onto one"},
 	"reads_secret": {specialReadsSecret,
 		"Read/Grep path, or a Bash reader (cat, less, head, tail, grep, sed, awk, base64, ...) operand or < redirect, is a secret file: .env / .env.* (not .example/.sample/.template/.dist), *.env, SSH private keys (id_rsa, id_ed25519, ...), *.pem, *.key, *.p12, *.pfx, .netrc, .pgpass, .git-credentials, .aws/credentials"},
@@ -55,7 +57,7 @@ var specials = map[string]special{
 
 // bashFact turns a fact of the Bash analysis into a special; false for
 // other tools.
-func bashFact(f func(*BashAnalysis) bool) specialFunc {
+func bashFact(f func(*shell.Analysis) bool) specialFunc {
 	return func(c *evalCtx) bool {
 		b := c.bashAnalysis()
 		return b != nil && f(b)
@@ -64,12 +66,7 @@ func bashFact(f func(*BashAnalysis) bool) specialFunc {
 
 // SpecialNames lists the names accepted in Rule.Special.
 func SpecialNames() []string {
-	out := make([]string, 0, len(specials))
-	for k := range specials {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(specials))
 }
 
 // SpecialDoc describes a special predicate; "" if unknown.
@@ -134,101 +131,12 @@ func specialSystemDir(c *evalCtx) bool {
 	return false
 }
 
-// secretReaders maps commands that print or search file contents to whether
-// their first operand is a pattern/script rather than a file.
-var secretReaders = map[string]bool{
-	"cat": false, "less": false, "more": false, "head": false, "tail": false, "bat": false, "batcat": false,
-	"tac": false, "nl": false, "strings": false, "xxd": false, "hexdump": false, "od": false, "base64": false,
-	"view": false,
-	"grep": true, "egrep": true, "fgrep": true, "rg": true, "ag": true, "sed": true, "awk": true,
-}
-
 func specialReadsSecret(c *evalCtx) bool {
 	switch c.tool {
 	case "Bash":
 		b := c.bashAnalysis()
-		if b == nil {
-			return false
-		}
-		if b.secretRedir {
-			return true
-		}
-		for _, cmd := range b.cmds {
-			skipFirst, ok := secretReaders[cmdName(cmd.argv)]
-			if !ok {
-				continue
-			}
-			for _, arg := range operands(cmd.argv[1:], skipFirst) {
-				if isSecretPath(arg) {
-					return true
-				}
-			}
-		}
-		return false
+		return b != nil && b.ReadsSecret()
 	default:
-		return isSecretPath(c.targetPath())
+		return commands.IsSecretPath(c.targetPath())
 	}
-}
-
-// operands returns the non-option words, optionally without the first one.
-func operands(args []string, skipFirst bool) []string {
-	var out []string
-	opts := true
-	for _, a := range args {
-		if opts && a == "--" {
-			opts = false
-			continue
-		}
-		if opts && len(a) > 1 && a[0] == '-' {
-			// -f=file / --file=file
-			if i := strings.IndexByte(a, '='); i > 0 {
-				out = append(out, a[i+1:])
-			}
-			continue
-		}
-		out = append(out, a)
-	}
-	if skipFirst && len(out) > 0 {
-		out = out[1:]
-	}
-	return out
-}
-
-var envExampleSuffixes = map[string]bool{
-	"example": true, "examples": true, "sample": true, "template": true, "tmpl": true, "dist": true,
-	"defaults": true, "default": true, "schema": true, "local.example": true,
-}
-
-var sshKeyNames = map[string]bool{
-	"id_rsa": true, "id_dsa": true, "id_ecdsa": true, "id_ed25519": true, "id_ecdsa_sk": true, "id_ed25519_sk": true,
-	"identity": true,
-}
-
-// isSecretPath reports whether a path names a file that typically holds
-// secrets.
-func isSecretPath(p string) bool {
-	if p == "" {
-		return false
-	}
-	p = filepath.ToSlash(p)
-	base := strings.ToLower(path.Base(p))
-	switch {
-	case base == ".env":
-		return true
-	case strings.HasPrefix(base, ".env."):
-		return !envExampleSuffixes[strings.TrimPrefix(base, ".env.")]
-	case strings.HasSuffix(base, ".env") && len(base) > len(".env"):
-		return true
-	case sshKeyNames[base]:
-		return true
-	case base == ".netrc" || base == "_netrc" || base == ".pgpass" || base == ".git-credentials":
-		return true
-	case base == "credentials" && strings.Contains(p, ".aws/"):
-		return true
-	}
-	switch path.Ext(base) {
-	case ".pem", ".key", ".p12", ".pfx":
-		return true
-	}
-	return false
 }

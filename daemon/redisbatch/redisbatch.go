@@ -8,6 +8,7 @@ package redisbatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -120,10 +121,28 @@ func (b *Batcher) RunScript(ctx context.Context, sc *redis.Script, keys []string
 	for _, k := range keys {
 		argv = append(argv, k)
 	}
-	argv = append(argv, args...)
+	return b.evalSha(ctx, sc, len(keys), append(argv, args...))
+}
+
+// RunScriptArgs is RunScript with the numKeys keys (strings) first in
+// keysAndArgs: a caller that holds its constant keys in interface values
+// passes them without boxing them again on every call.
+func (b *Batcher) RunScriptArgs(ctx context.Context, sc *redis.Script, numKeys int, keysAndArgs ...any) *redis.Cmd {
+	argv := make([]any, 0, 3+len(keysAndArgs))
+	argv = append(argv, "evalsha", sc.Hash(), numKeys)
+	return b.evalSha(ctx, sc, numKeys, append(argv, keysAndArgs...))
+}
+
+// evalSha sends argv, EVALSHA sha numKeys key... arg..., batched, and runs
+// sc by EVAL when Redis does not have it yet.
+func (b *Batcher) evalSha(ctx context.Context, sc *redis.Script, numKeys int, argv []any) *redis.Cmd {
 	cmd := redis.NewCmd(ctx, argv...)
 	if err := b.Do(cmd); err != nil && isNoScript(err) {
-		return sc.Eval(ctx, b.rdb, keys, args...)
+		keys := make([]string, numKeys)
+		for i := range keys {
+			keys[i] = fmt.Sprint(argv[3+i])
+		}
+		return sc.Eval(ctx, b.rdb, keys, argv[3+numKeys:]...)
 	}
 	return cmd
 }

@@ -100,7 +100,7 @@ func TestErrorsStayWithTheirCommand(t *testing.T) {
 	}
 }
 
-// TestRunScriptLoadsOnNoScript: RunScript works on a server that has never
+// TestRunScriptLoadsOnNoScript: RunScript and RunScriptArgs work on a server that has never
 // seen the script (EVALSHA fails with NOSCRIPT, EVAL follows) and after.
 func TestRunScriptLoadsOnNoScript(t *testing.T) {
 	rdb := client(t)
@@ -111,6 +111,13 @@ func TestRunScriptLoadsOnNoScript(t *testing.T) {
 		n, err := b.RunScript(ctx, sc, []string{"k"}, 5).Int64()
 		if err != nil || n != want {
 			t.Fatalf("RunScript = %d, %v; want %d", n, err, want)
+		}
+	}
+	sc = redis.NewScript(`return redis.call('INCRBY', KEYS[2], ARGV[1])`)
+	for want := int64(2); want <= 4; want += 2 {
+		n, err := b.RunScriptArgs(ctx, sc, 2, "k", "k2", 2).Int64()
+		if err != nil || n != want {
+			t.Fatalf("RunScriptArgs = %d, %v; want %d", n, err, want)
 		}
 	}
 }

@@ -46,7 +46,8 @@ const expireBatch = 100
 // failed when out of attempts) and writes them to the store.
 func (s *Service) expireLeases(ctx context.Context) error {
 	for {
-		raw, err := s.run(ctx, redisscript.TaskExpire(), "", s.cfg.MaxAttempts, expireBatch)
+		keys := expireKeys()
+		raw, err := s.run(ctx, redisscript.TaskExpire(), "", keys[:], s.cfg.MaxAttempts, expireBatch)
 		if err != nil {
 			return fmt.Errorf("expire leases: %w", err)
 		}
@@ -122,7 +123,8 @@ func (s *Service) Restore(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("restore task %s: %w", t.ID, err)
 		}
-		raw, err := s.run(ctx, redisscript.TaskRestore(), "", string(b))
+		keys := restoreKeys(t.ID, t.AssignedTo)
+		raw, err := s.run(ctx, redisscript.TaskRestore(), "", keys[:], string(b))
 		if err != nil {
 			return n, fmt.Errorf("restore task %s: %w", t.ID, err)
 		}

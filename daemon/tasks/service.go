@@ -66,22 +66,14 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 		cfg.IdemTTL = 24 * time.Hour
 	}
 	base, _ := json.Marshal(map[string]any{ // strings and ints only
-		"task":      protocol.TaskKey(""),
-		"stream":    protocol.StreamKeyPrefix,
-		"assigned":  protocol.AssignedKey(""),
-		"instance":  protocol.InstanceKey(""),
-		"idem":      protocol.TaskIdemKey(""),
-		"queue":     protocol.QueueTasksKey,
-		"notify":    protocol.QueueNotifyKey,
-		"instances": protocol.InstancesKey,
-		"seq":       protocol.TaskSeqKey,
-		"evseq":     protocol.EventSeqKey,
-		"leases":    protocol.LeasesKey,
-		"deleted":   protocol.TaskTombstoneKey(""),
-		"leaseMs":   cfg.Lease.Milliseconds(),
-		"field":     protocol.StreamField,
-		"source":    cfg.Source,
-		"idemTtl":   int(cfg.IdemTTL / time.Second),
+		// Prefixes of the run-time keys only: every other key is passed
+		// in KEYS (see scripts/tasks/lib.lua).
+		"task":     protocol.TaskKey(""),
+		"assigned": protocol.AssignedKey(""),
+		"leaseMs":  cfg.Lease.Milliseconds(),
+		"field":    protocol.StreamField,
+		"source":   cfg.Source,
+		"idemTtl":  int(cfg.IdemTTL / time.Second),
 	})
 	batch := cfg.Batch
 	if batch == nil {
@@ -103,10 +95,12 @@ type scriptReply struct {
 	Err *protocol.Error `json:"err"`
 }
 
-// run executes a task script and returns its "ok" value.
-func (s *Service) run(ctx context.Context, sc *redis.Script, eventID string, args ...any) (json.RawMessage, error) {
-	argv := append([]any{s.scriptCtx(eventID)}, args...)
-	raw, err := s.batch.RunScript(ctx, sc, nil, argv...).Text()
+// run executes a task script with keys (its KEYS, in the order of its
+// header; see keys.go) and returns its "ok" value.
+func (s *Service) run(ctx context.Context, sc *redis.Script, eventID string, keys []any, args ...any) (json.RawMessage, error) {
+	argv := make([]any, 0, len(keys)+1+len(args))
+	argv = append(append(append(argv, keys...), s.scriptCtx(eventID)), args...)
+	raw, err := s.batch.RunScriptArgs(ctx, sc, len(keys), argv...).Text()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -159,7 +153,8 @@ func (s *Service) Create(ctx context.Context, eventID string, p CreateParams) (j
 	if len(p.Metadata) > 0 && string(p.Metadata) != "null" {
 		meta = string(p.Metadata)
 	}
-	raw, err := s.run(ctx, redisscript.TaskCreate(), eventID, p.Text, prio, meta)
+	keys := createKeys(eventID)
+	raw, err := s.run(ctx, redisscript.TaskCreate(), eventID, keys[:], p.Text, prio, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +164,8 @@ func (s *Service) Create(ctx context.Context, eventID string, p CreateParams) (j
 // Claim gives a worker up to max of the highest-priority pending tasks,
 // each with a lease of lease (0: tasks.lease).
 func (s *Service) Claim(ctx context.Context, eventID, worker string, max int, lease time.Duration) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, worker, max, leaseArg(lease))
+	keys := claimKeys(eventID, worker)
+	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, keys[:], worker, max, leaseArg(lease))
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +184,8 @@ func (s *Service) Claim(ctx context.Context, eventID, worker string, max int, le
 // Finish completes (status "completed", detail = result JSON or "") or fails
 // (status "failed", detail = error text) an in-progress task.
 func (s *Service) Finish(ctx context.Context, eventID, id, worker, status, detail string) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskFinish(), eventID, id, worker, status, detail, int(s.cfg.FinishedTTL/time.Second))
+	keys := finishKeys(eventID, id, worker, status)
+	raw, err := s.run(ctx, redisscript.TaskFinish(), eventID, keys[:], id, worker, status, detail, int(s.cfg.FinishedTTL/time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +196,8 @@ func (s *Service) Finish(ctx context.Context, eventID, id, worker, status, detai
 // tasks.lease); worker "" is not checked. The lease lives in Redis only, so
 // nothing is written to the store.
 func (s *Service) Renew(ctx context.Context, eventID, id, worker string, lease time.Duration) (json.RawMessage, error) {
-	return s.run(ctx, redisscript.TaskRenew(), eventID, id, worker, leaseArg(lease))
+	keys := renewKeys(eventID, id)
+	return s.run(ctx, redisscript.TaskRenew(), eventID, keys[:], id, worker, leaseArg(lease))
 }
 
 // leaseArg is a lease as the scripts take it: ms, or "" for the default.
@@ -212,7 +210,8 @@ func leaseArg(d time.Duration) string {
 
 // Update changes a task; updates is task.update's "updates" object.
 func (s *Service) Update(ctx context.Context, eventID, id string, updates json.RawMessage) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskUpdate(), eventID, id, string(updates))
+	keys := updateKeys(eventID, id)
+	raw, err := s.run(ctx, redisscript.TaskUpdate(), eventID, keys[:], id, string(updates))
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +220,8 @@ func (s *Service) Update(ctx context.Context, eventID, id string, updates json.R
 
 // Assign gives a pending task to a live instance; instance "" unassigns.
 func (s *Service) Assign(ctx context.Context, eventID, id, instance string) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskAssign(), eventID, id, instance)
+	keys := assignKeys(eventID, id, instance)
+	raw, err := s.run(ctx, redisscript.TaskAssign(), eventID, keys[:], id, instance)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +230,8 @@ func (s *Service) Assign(ctx context.Context, eventID, id, instance string) (jso
 
 // Delete removes a task from Redis and the store.
 func (s *Service) Delete(ctx context.Context, eventID, id string) error {
-	_, rerr := s.run(ctx, redisscript.TaskDelete(), eventID, id)
+	keys := deleteKeys(eventID, id)
+	_, rerr := s.run(ctx, redisscript.TaskDelete(), eventID, keys[:], id)
 	if rerr != nil && protocol.CodeOf(rerr) != protocol.CodeNotFound {
 		return rerr
 	}
@@ -318,7 +319,8 @@ func (s *Service) Release(ctx context.Context, worker string, cutoff time.Time, 
 	if !cutoff.IsZero() {
 		cut = strconv.FormatInt(cutoff.UnixMilli(), 10)
 	}
-	raw, err := s.run(ctx, redisscript.TaskRelease(), "", worker, cut, s.cfg.MaxAttempts, reason)
+	keys := releaseKeys(worker)
+	raw, err := s.run(ctx, redisscript.TaskRelease(), "", keys[:], worker, cut, s.cfg.MaxAttempts, reason)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -2,12 +2,15 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/claudebench/cb/schemas"
 )
 
 func get(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRecorder {
@@ -219,6 +222,44 @@ func TestTestIDs(t *testing.T) {
 	for _, s := range []string{"dataset.taskId", "'/rpc'", "/ws?key=", "X-CB-Session-Key", "cb dashboard", "'subscribe'", "'audit.list'", "-32601"} {
 		if !bytes.Contains(app, []byte(s)) {
 			t.Errorf("app.js lacks %s", s)
+		}
+	}
+}
+
+// TestCardFieldsAreTaskFields keeps the dashboard's view of a task in step
+// with the wire contract: every field a task card shows (cardSig in app.js
+// lists them, as the card re-renders when one changes) is a property of the
+// task schema, schemas/methods/common.json#/$defs/task.
+func TestCardFieldsAreTaskFields(t *testing.T) {
+	js, err := fs.ReadFile(Assets(), "app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)function cardSig\(t\) \{\s*return \[(.*?)\]`).FindSubmatch(js)
+	if m == nil {
+		t.Fatal("app.js has no cardSig(t) listing the task fields a card shows")
+	}
+	common, err := schemas.Common()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Defs struct {
+			Task struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"task"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(common, &doc); err != nil {
+		t.Fatal(err)
+	}
+	fields := regexp.MustCompile(`\bt\.([A-Za-z]+)`).FindAllSubmatch(m[1], -1)
+	if len(fields) < 5 {
+		t.Fatalf("cardSig lists %d fields", len(fields))
+	}
+	for _, f := range fields {
+		if _, ok := doc.Defs.Task.Properties[string(f[1])]; !ok {
+			t.Errorf("the dashboard shows task field %q, which the task schema does not have", f[1])
 		}
 	}
 }

@@ -2,7 +2,6 @@ package claudecode
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/internal/testenv"
 )
 
 // clientRules are the rules the client tests run with, besides the shipped
@@ -333,7 +333,7 @@ func sessionTasks(r *rig, session string) map[string]string {
 // PreToolUse stays a command hook that decides. The client's debug log
 // shows the POSTs answered 200, and cbd audits them for the session.
 func TestClientHTTPHooks(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	r := newRig(t, clientRules, []string{"CB_HTTP_ADDR=" + addr}, "--http")
 	hooks, _ := r.settings()["hooks"].(map[string]any)
 	if s := fmt.Sprint(hooks["PostToolUse"]); !strings.Contains(s, "type:http") || !strings.Contains(s, "Bearer cbh_") {
@@ -376,18 +376,6 @@ func TestClientHTTPHooks(t *testing.T) {
 	if tasks := sessionTasks(r, session); tasks["Sent over http"] != "pending" {
 		t.Errorf("TaskCreate over the http hook made no task: %v", tasks)
 	}
-}
-
-// freeAddr picks a loopback address nobody listens on now (cb install
-// --http needs a fixed port).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // TestClientDaemonKilled runs the client after cbd was killed (SIGKILL):

@@ -41,11 +41,7 @@ func newRig(t *testing.T, config string, env []string, installArgs ...string) *r
 	claude := needClient(t)
 	// A redis-server per rig: cbd instances on one Redis share the hook
 	// streams, and each test has its own rules.
-	rs, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rs.Close)
+	rs := testenv.NewRedis(t)
 	h := testenv.NewHome(t, append([]string{"CB_REDIS_URL=" + rs.URL(),
 		// Generous for a loaded 2-core machine, and below the 10 s timeout
 		// cb install writes into the settings.

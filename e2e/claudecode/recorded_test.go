@@ -127,11 +127,7 @@ func fieldPaths(t *testing.T, doc []byte) []string {
 // through `cb hook` against a cbd with the client tests' rules: every one
 // is accepted and gets the answer the client got. It needs no client.
 func TestRecordedInputs(t *testing.T) {
-	rs, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rs.Close)
+	rs := testenv.NewRedis(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+rs.URL(), "CB_HOOK_TIMEOUT=8s")
 	h.WriteConfig(t, clientRules)
 	testenv.StartDaemon(t, bin, h, nil)

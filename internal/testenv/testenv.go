@@ -46,6 +46,31 @@ func Build(dir string) (Binaries, error) {
 	return b, nil
 }
 
+// Main is the body of a TestMain: it builds the binaries into *bin (in a
+// temporary directory, removed afterwards), runs setup if given, runs the
+// tests and undoes the setup. It returns the exit code for os.Exit.
+func Main(m *testing.M, bin *Binaries, setup func() (undo func(), err error)) int {
+	dir, err := os.MkdirTemp("", "cbbin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if setup != nil {
+		undo, err := setup()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer undo()
+	}
+	return m.Run()
+}
+
 // Redis is a redis-server on a unix socket in a temp dir.
 type Redis struct {
 	Dir, Socket string
@@ -284,3 +309,15 @@ func (r *Redis) Restart(extra ...string) error { return r.start(extra...) }
 
 // Pid is the server's process id.
 func (r *Redis) Pid() int { return r.cmd.Process.Pid }
+
+// FreeAddr is a loopback host:port nobody listens on now, for a server
+// that needs its address before it starts (cbd's HTTP listener, say).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

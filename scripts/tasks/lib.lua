@@ -1,16 +1,30 @@
 -- lib.lua: shared helpers prepended to every task script; not run alone.
 --
--- Every task script takes ARGV[1] = a JSON "context" built in Go from the
--- key builders of package protocol (so no key name is spelled here):
---   task, stream, assigned, instance, idem: key prefixes
---   queue, notify, instances, seq, evseq, leases: whole keys
+-- Every key a task script touches is one of its KEYS (see the header of
+-- each script), built in Go by the key builders of package protocol, except
+-- the run-time keys a header lists: keys named by ids the script reads
+-- from Redis (those are the keys that keep a script from being Redis
+-- Cluster-safe unless all of them share one hash tag). A script names its
+-- KEYS for these helpers by setting fields of K before using them:
+--   K.queue   cb:queue:tasks           (enqueue)
+--   K.notify  cb:queue:notify          (enqueue)
+--   K.leases  cb:leases                (lease_fields, end_lease)
+--   K.evseq   cb:seq:events            (emit)
+--   K.idem    cb:idem:task:{eventId}   (replay, remember; unused when the
+--                                      context's eventId is "")
+--
+-- ARGV[1] of every task script is a JSON "context" built in Go:
+--   task, assigned: the prefixes of cb:task:{id} and cb:assigned:{worker},
+--     for run-time keys only
 --   field: the stream entry field of the envelope
 --   source: the instance that runs the script
 --   eventId: the request's event id ("" = no idempotency)
 --   idemTtl: seconds a result is remembered for a replayed request
 --   leaseMs: the default lease of a claim (tasks.lease), in ms
--- and returns a JSON string: {"ok": ...} or {"err": {"code": n, "message": s}}.
+-- Every script returns a JSON string: {"ok": ...} or
+-- {"err": {"code": n, "message": s}}.
 local C = cjson.decode(ARGV[1])
+local K = {}
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -41,8 +55,9 @@ local function err(code, msg)
   return cjson.encode({err = {code = code, message = msg}})
 end
 
-local function load_task(id)
-  local h = redis.call('HGETALL', C.task .. id)
+-- load_task reads the task hash at key, or nil when there is none.
+local function load_task(key)
+  local h = redis.call('HGETALL', key)
   if #h == 0 then return nil end
   local t = {}
   for i = 1, #h, 2 do t[h[i]] = h[i + 1] end
@@ -70,8 +85,9 @@ local function task_json(t)
 end
 
 local nevents = 0
--- emit appends a state-change event (payload already JSON) to its stream.
-local function emit(evtype, payload, ms)
+-- emit appends a state-change event (payload already JSON) to key, the
+-- stream of evtype.
+local function emit(key, evtype, payload, ms)
   nevents = nevents + 1
   local id = C.eventId
   if id == '' then id = 'e-' .. ms end
@@ -83,19 +99,19 @@ local function emit(evtype, payload, ms)
   -- millisecond still sort in the order they were written. Should the
   -- stream already hold a later id (the clock stepped back, or another
   -- writer), Redis picks the id.
-  local key = C.stream .. evtype
-  local entry = string.format('%d-%d', ms, redis.call('INCR', C.evseq))
+  local entry = string.format('%d-%d', ms, redis.call('INCR', K.evseq))
   local r = redis.pcall('XADD', key, entry, C.field, env)
   if type(r) == 'table' and r.err then
     redis.call('XADD', key, '*', C.field, env)
   end
 end
 
--- touch bumps a task's version and updatedAt; fields are more HSET pairs.
-local function touch(t, ms, fields)
+-- touch bumps the version and updatedAt of task t, whose hash is at key;
+-- fields are more HSET pairs.
+local function touch(key, t, ms, fields)
   t.version = tostring(tonumber(t.version) + 1)
   t.updatedAt = iso(ms)
-  local args = {C.task .. t.id, 'version', t.version, 'updatedAt', t.updatedAt}
+  local args = {key, 'version', t.version, 'updatedAt', t.updatedAt}
   for k, v in pairs(fields) do
     t[k] = v
     args[#args + 1] = k
@@ -105,9 +121,9 @@ local function touch(t, ms, fields)
 end
 
 local function enqueue(t)
-  redis.call('ZADD', C.queue, -tonumber(t.priority), t.id)
-  redis.call('LPUSH', C.notify, t.id)
-  redis.call('LTRIM', C.notify, 0, 999)
+  redis.call('ZADD', K.queue, -tonumber(t.priority), t.id)
+  redis.call('LPUSH', K.notify, t.id)
+  redis.call('LTRIM', K.notify, 0, 999)
 end
 
 -- lease_fields returns the HSET fields that give t a lease of ms_len ms
@@ -117,14 +133,14 @@ local function lease_fields(t, ms, ms_len, fields)
   local n = tonumber(ms_len)
   if not n or n <= 0 then n = tonumber(C.leaseMs) end
   fields.leaseUntil = tostring(ms + n)
-  redis.call('ZADD', C.leases, ms + n, t.id)
+  redis.call('ZADD', K.leases, ms + n, t.id)
   return fields
 end
 
 -- end_lease drops t's lease (it is no longer in progress); fields gets the
 -- HSET field that clears it.
 local function end_lease(t, fields)
-  redis.call('ZREM', C.leases, t.id)
+  redis.call('ZREM', K.leases, t.id)
   fields.leaseUntil = ''
   return fields
 end
@@ -132,12 +148,12 @@ end
 -- replay returns the remembered answer of a request seen before.
 local function replay()
   if C.eventId == '' then return nil end
-  return redis.call('GET', C.idem .. C.eventId)
+  return redis.call('GET', K.idem)
 end
 
 local function remember(out)
   if C.eventId ~= '' then
-    redis.call('SET', C.idem .. C.eventId, out, 'EX', C.idemTtl)
+    redis.call('SET', K.idem, out, 'EX', C.idemTtl)
   end
   return out
 end

@@ -1,29 +1,40 @@
 -- restore.lua: put a non-terminal task from the store back into Redis when
 -- Redis lost it (it never overwrites a task Redis has).
+--
+-- KEYS[1] cb:task:{id}                the task's hash
+-- KEYS[2] cb:deleted:{id}             the task's tombstone (see delete.lua)
+-- KEYS[3] cb:assigned:{assignedTo}    set: the assignee's tasks in progress
+--                                     (unused when the task has none)
+-- KEYS[4] cb:queue:tasks              sorted set: pending task ids by -priority
+-- KEYS[5] cb:queue:notify             list: a token per task made claimable
+-- KEYS[6] cb:leases                   sorted set: in-progress ids by lease expiry
+-- ARGV[1] the context (see lib.lua)
 -- ARGV[2] task JSON as the store has it: {id, text, status, priority,
--- attempts, assignedTo, createdAt, updatedAt, version, metadata?}
+--         attempts, assignedTo, createdAt, updatedAt, version, metadata?}
+--
 -- An in-progress task gets a fresh lease (C.leaseMs from now): Redis held
 -- its lease, the store does not.
--- A task deleted a moment ago (cb:deleted:{id}, see delete.lua) is not
+-- A task deleted a moment ago (its tombstone KEYS[2] is set) is not
 -- restored: its store row may just not be gone yet.
 -- Returns {"ok": true} when restored, {"ok": false} when Redis had it or
 -- it was deleted.
+K.queue, K.notify, K.leases = KEYS[4], KEYS[5], KEYS[6]
 local t = cjson.decode(ARGV[2])
-if redis.call('EXISTS', C.task .. t.id, C.deleted .. t.id) > 0 then return '{"ok":false}' end
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return '{"ok":false}' end
 local meta = ''
 if t.metadata and t.metadata ~= cjson.null then meta = cjson.encode(t.metadata) end
 local assigned = t.assignedTo or ''
-redis.call('HSET', C.task .. t.id, 'id', t.id, 'text', t.text, 'status', t.status,
+redis.call('HSET', KEYS[1], 'id', t.id, 'text', t.text, 'status', t.status,
   'priority', tostring(t.priority), 'attempts', tostring(t.attempts or 0),
   'createdAt', t.createdAt, 'updatedAt', t.updatedAt, 'version', tostring(t.version),
   'metadata', meta, 'assignedTo', assigned, 'result', '', 'error', '')
 if t.status == 'pending' then
   enqueue({id = t.id, priority = tostring(t.priority)})
 else
-  if assigned ~= '' then redis.call('SADD', C.assigned .. assigned, t.id) end
+  if assigned ~= '' then redis.call('SADD', KEYS[3], t.id) end
   if t.status == 'in_progress' then
     local f = lease_fields(t, now_ms(), nil, {})
-    redis.call('HSET', C.task .. t.id, 'leaseUntil', f.leaseUntil)
+    redis.call('HSET', KEYS[1], 'leaseUntil', f.leaseUntil)
   end
 end
 return '{"ok":true}'

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/claudebench/cb/daemon/handlers/hooks"
 	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/registry"
@@ -72,7 +71,7 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 				doc["tool_input"] = input
 				payload, _ = json.Marshal(doc)
 			}
-			res, err := hooks.Decide(rules.Engine(), hookType, payload)
+			res, err := hookrules.Decide(rules.Engine(), hookType, payload)
 			if err != nil {
 				return nil, err
 			}
@@ -123,7 +122,7 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 
 // bashCommands returns the normalized simple commands the Bash rules were
 // matched against (what rules with field "command" see), [] for other
-// tools. The payload is read as hooks.Decide reads it.
+// tools. The payload is read as hookrules.Decide reads it.
 func bashCommands(hookType string, payload json.RawMessage) []string {
 	var in struct {
 		ToolName  string          `json:"tool_name"`

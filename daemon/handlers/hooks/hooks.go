@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
@@ -42,6 +43,13 @@ type Deps struct {
 	DuplicateKeys string
 }
 
+// Values of hook.duplicate_keys: how a hook input that names a key twice
+// in one object is judged (see hookrules.DuplicateKey).
+const (
+	DuplicateKeysLast   = "last"
+	DuplicateKeysRefuse = "refuse"
+)
+
 // maxAuditTool bounds the tool name kept in an audit record (the input's
 // tool_name is whatever the caller sent).
 const maxAuditTool = 200
@@ -69,7 +77,7 @@ func Handlers(d Deps) []registry.Handler {
 							return nil, err
 						}
 					}
-					if res, tool, err = decide(d.Engine(), hookType, params); err != nil {
+					if res, tool, err = hookrules.Evaluate(d.Engine(), hookType, params); err != nil {
 						return nil, err
 					}
 					if hookType == "user_prompt" && d.PromptContext != nil {
@@ -88,7 +96,7 @@ func Handlers(d Deps) []registry.Handler {
 					if len(tool) > maxAuditTool {
 						tool = strings.ToValidUTF8(tool[:maxAuditTool], "")
 					}
-					// tool points into the input (see parse); the record is
+					// tool points into the input (see hookrules.Evaluate); the record is
 					// written later and must not hold all of it.
 					tool = strings.Clone(tool)
 					d.Audit(store.AuditRecord{
@@ -116,7 +124,7 @@ func Handlers(d Deps) []registry.Handler {
 // key twice, the JSON.parse reading of it with DuplicateKeysLast), or, with
 // DuplicateKeysRefuse, refused and the answer per the fail mode.
 func resolveDuplicates(params json.RawMessage, mode, hookType string, failClosed func(string) bool) (json.RawMessage, protocol.HookResult, bool, error) {
-	key, dup, err := duplicateKey(params)
+	key, dup, err := hookrules.DuplicateKey(params)
 	if err != nil {
 		return nil, protocol.HookResult{}, false, &protocol.Error{Code: protocol.CodeInvalidParams, Message: err.Error()}
 	}
@@ -124,63 +132,13 @@ func resolveDuplicates(params json.RawMessage, mode, hookType string, failClosed
 		return params, protocol.HookResult{}, false, nil
 	}
 	if mode != DuplicateKeysRefuse {
-		return lastWins(params), protocol.HookResult{}, false, nil
+		return hookrules.LastWins(params), protocol.HookResult{}, false, nil
 	}
 	reason := fmt.Sprintf("ClaudeBench refused to judge this input: it names the key %q twice in one object, which programs read two ways (hook.duplicate_keys: refuse)", key)
 	if failClosed != nil && failClosed(hookType) {
 		return nil, protocol.HookResult{Decision: protocol.DecisionDeny, Reason: reason + "; hook fail mode is closed."}, true, nil
 	}
 	return nil, protocol.HookResult{Reason: reason + "; hook fail mode is open."}, true, nil
-}
-
-// Decide evaluates the rules for one hook event, reading duplicate keys
-// as Claude Code does (the last value counts).
-func Decide(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, error) {
-	params, _, _, err := resolveDuplicates(params, DuplicateKeysLast, hookType, nil)
-	if err != nil {
-		return protocol.HookResult{}, err
-	}
-	res, _, err := decide(engine, hookType, params)
-	return res, err
-}
-
-// decide evaluates the rules for params, which names no key twice. Its
-// fields are read with exact-case names, as JavaScript reads them (not
-// encoding/json's case-insensitive matching).
-func decide(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, string, error) {
-	r := parse(params)
-	if !r.IsObject() {
-		return protocol.HookResult{}, "", &protocol.Error{Code: protocol.CodeInvalidParams, Message: "hook input: not a JSON object"}
-	}
-	in := policy.Input{
-		Event:    hookType,
-		ToolName: r.Get("tool_name").String(),
-		Cwd:      r.Get("cwd").String(),
-		Prompt:   r.Get("prompt").String(),
-		Raw:      params,
-	}
-	if ti := r.Get("tool_input"); ti.Exists() {
-		// A slice of params, not a copy: tool_input is most of a large input.
-		if ti.Index > 0 && ti.Index+len(ti.Raw) <= len(params) {
-			in.ToolInput = params[ti.Index : ti.Index+len(ti.Raw) : ti.Index+len(ti.Raw)]
-		} else {
-			in.ToolInput = json.RawMessage(ti.Raw)
-		}
-	}
-	d := engine.Evaluate(in)
-	res := protocol.HookResult{
-		Decision:          d.Action,
-		Reason:            d.Reason,
-		UpdatedInput:      d.UpdatedInput,
-		AdditionalContext: d.AdditionalContext,
-		RuleIDs:           d.RuleIDs,
-	}
-	if len(res.UpdatedInput) > 0 && res.Decision == protocol.DecisionNone {
-		// A rewrite alone takes effect only with a decision; allow keeps the
-		// normal flow otherwise unchanged.
-		res.Decision = protocol.DecisionAllow
-	}
-	return res, in.ToolName, nil
 }
 
 // decisionName is what the audit records: the decision, or "context" /

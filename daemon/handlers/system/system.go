@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/claudebench/cb/daemon/dispatch"
 	"github.com/claudebench/cb/daemon/instance"
+	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
@@ -57,10 +57,10 @@ type Deps struct {
 	// ReleaseTasks puts the in-progress tasks of an instance back in the
 	// queue and returns how many; nil releases nothing.
 	ReleaseTasks func(ctx context.Context, instanceID string) (int, error)
-	// Stats returns the dispatcher's counters (a func because the invoker
+	// Stats returns the invoker's counters (a func because the invoker
 	// that owns them is built after the handlers); nil or a nil result
 	// reports no handler metrics.
-	Stats func() *dispatch.Stats
+	Stats func() *invoke.Stats
 	// Methods lists the registered methods for system.discover; nil means
 	// every method with a schema.
 	Methods func() []string
@@ -394,8 +394,8 @@ type MetricsResult struct {
 	// RequestsExpired counts requests dropped unrun because their caller's
 	// deadline had passed when this instance read them (per method in
 	// Handlers' expired).
-	RequestsExpired int64                        `json:"requestsExpired"`
-	Handlers        map[string]dispatch.Snapshot `json:"handlers"`
+	RequestsExpired int64                      `json:"requestsExpired"`
+	Handlers        map[string]invoke.Snapshot `json:"handlers"`
 }
 
 func (h *handlers) metrics(ctx context.Context, req *registry.Request) (any, error) {
@@ -407,7 +407,7 @@ func (h *handlers) metrics(ctx context.Context, req *registry.Request) (any, err
 	if err != nil {
 		return nil, fmt.Errorf("system.metrics: %w", err)
 	}
-	res := MetricsResult{QueueDepth: depth, TasksByStatus: counts, Handlers: map[string]dispatch.Snapshot{}}
+	res := MetricsResult{QueueDepth: depth, TasksByStatus: counts, Handlers: map[string]invoke.Snapshot{}}
 	if h.d.Stats != nil {
 		if st := h.d.Stats(); st != nil {
 			res.Handlers = st.Snapshot()

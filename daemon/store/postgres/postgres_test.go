@@ -2,79 +2,29 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/store/postgres"
 	"github.com/claudebench/cb/daemon/store/storetest"
+	"github.com/claudebench/cb/internal/testenv"
 )
 
-// serverURL returns CB_TEST_POSTGRES_URL, failing the test when it is unset
-// in CI and skipping it otherwise.
-func serverURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("CB_TEST_POSTGRES_URL")
-	if u != "" {
-		return u
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("CB_TEST_POSTGRES_URL not set: CI must run the PostgreSQL conformance tests")
-	}
-	t.Skip("CB_TEST_POSTGRES_URL not set: PostgreSQL conformance tests need a server, e.g. CB_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	return ""
-}
-
-// cleanupCtx is for cleanups, which run after t.Context is canceled.
-func cleanupCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 30*time.Second)
-}
-
-// adminExec runs one statement on a short-lived connection to base.
-func adminExec(ctx context.Context, base, sql string) error {
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
 // freshSchema creates a uniquely named schema, dropped when t ends, and
-// returns a URL whose search_path selects it.
+// returns a URL whose search_path selects it, tuned for the conformance
+// suite, and its name.
 func freshSchema(t *testing.T) (schemaURL, schema string) {
 	t.Helper()
-	base := serverURL(t)
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	u, err := url.Parse(testenv.PostgresSchema(t))
+	if err != nil {
 		t.Fatal(err)
 	}
-	schema = "cbtest_" + hex.EncodeToString(b[:])
-	if err := adminExec(t.Context(), base, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := cleanupCtx()
-		defer cancel()
-		if err := adminExec(ctx, base, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse CB_TEST_POSTGRES_URL: %v", err)
-	}
 	q := u.Query()
-	q.Set("search_path", schema)
 	if q.Get("pool_max_conns") == "" {
 		q.Set("pool_max_conns", "4") // many stores run in parallel
 	}
@@ -84,7 +34,7 @@ func freshSchema(t *testing.T) (schemaURL, schema string) {
 		q.Set("synchronous_commit", "off")
 	}
 	u.RawQuery = q.Encode()
-	return u.String(), schema
+	return u.String(), q.Get("search_path")
 }
 
 // open opens a store on schemaURL, closed when t ends (before the schema
@@ -100,7 +50,7 @@ func open(t *testing.T, schemaURL string) *postgres.Store {
 }
 
 func TestConformance(t *testing.T) {
-	serverURL(t)
+	testenv.PostgresServer(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		u, _ := freshSchema(t)
 		return open(t, u)
@@ -110,7 +60,7 @@ func TestConformance(t *testing.T) {
 // count returns the row count of schema.table.
 func count(t *testing.T, schema, table string) int {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), serverURL(t))
+	conn, err := pgx.Connect(t.Context(), testenv.PostgresServer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,27 +79,11 @@ func count(t *testing.T, schema, table string) int {
 func TestConcurrentOpen(t *testing.T) {
 	u, schema := freshSchema(t)
 	const n = 6
-	stores := make([]*postgres.Store, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			s, err := postgres.Open(t.Context(), u)
-			if err != nil {
-				t.Errorf("open #%d: %v", i, err)
-				return
-			}
-			stores[i] = s
-		})
-	}
-	wg.Wait()
-	for _, s := range stores {
-		if s != nil {
-			defer s.Close()
-		}
-	}
-	if t.Failed() {
+	stores := storetest.OpenConcurrently(t, n, func() (*postgres.Store, error) { return postgres.Open(t.Context(), u) })
+	if stores == nil {
 		return
 	}
+	var wg sync.WaitGroup
 	migrations := count(t, schema, "schema_migrations")
 	if migrations < 1 {
 		t.Fatalf("schema_migrations in %s has %d rows", schema, migrations)
@@ -193,7 +127,7 @@ func TestKindAndStoreOpen(t *testing.T) {
 }
 
 func TestOpenMissingSchema(t *testing.T) {
-	base := serverURL(t)
+	base := testenv.PostgresServer(t)
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)

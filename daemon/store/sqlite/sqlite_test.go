@@ -112,27 +112,11 @@ func TestConcurrentOpen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "cb.db")
 	const n = 6
-	stores := make([]*sqlite.Store, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			s, err := sqlite.Open(ctx, path)
-			if err != nil {
-				t.Errorf("open #%d: %v", i, err)
-				return
-			}
-			stores[i] = s
-		})
-	}
-	wg.Wait()
-	for _, s := range stores {
-		if s != nil {
-			defer s.Close()
-		}
-	}
-	if t.Failed() {
+	stores := storetest.OpenConcurrently(t, n, func() (*sqlite.Store, error) { return sqlite.Open(ctx, path) })
+	if stores == nil {
 		return
 	}
+	var wg sync.WaitGroup
 	for i, s := range stores {
 		wg.Go(func() {
 			for j := range 20 {

@@ -235,3 +235,29 @@ func testPingKindClose(t *testing.T, s store.Store) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// OpenConcurrently opens n stores at once with open, as n daemons starting
+// together would, and closes them when t ends. Each failed open is
+// reported; the result is nil when any failed.
+func OpenConcurrently[S interface{ Close() error }](t *testing.T, n int, open func() (S, error)) []S {
+	t.Helper()
+	stores := make([]S, n)
+	opened := make([]bool, n)
+	parallel(n, func(i int) {
+		s, err := open()
+		if err != nil {
+			t.Errorf("open #%d: %v", i, err)
+			return
+		}
+		stores[i], opened[i] = s, true
+	})
+	for i, s := range stores {
+		if opened[i] {
+			t.Cleanup(func() { _ = s.Close() })
+		}
+	}
+	if t.Failed() {
+		return nil
+	}
+	return stores
+}

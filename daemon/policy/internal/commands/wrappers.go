@@ -1,8 +1,8 @@
-package policy
+package commands
 
 import (
 	"path"
-	"sort"
+	"regexp"
 	"strings"
 )
 
@@ -103,40 +103,30 @@ var wrappers = map[string]wrapperSpec{
 		stdinArgs: true, replace: "I", argSep: true, doc: "CMD ::: ARGS, or arguments from stdin"},
 }
 
-// WrapperNames lists the commands stripped as wrappers, sorted.
-func WrapperNames() []string {
-	out := make([]string, 0, len(wrappers))
-	for k := range wrappers {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// unwrapped is the command a (possibly wrapped) argv runs.
-type unwrapped struct {
-	// argv is orig[start:end], the command that runs after wrappers and
+// Unwrapped is the command a (possibly wrapped) argv runs.
+type Unwrapped struct {
+	// Argv is orig[Start:End], the command that runs after wrappers and
 	// leading VAR=val assignments are stripped; when a wrapper is given
-	// code instead (su -c CODE), argv is that wrapper's own argv.
-	argv       []string
-	start, end int
-	privileged bool
-	// code is shell code a wrapper runs (env -S, su -c, script -c,
-	// flock -c, watch CMD...); it came from orig[codeFrom:codeTo].
-	code             string
-	hasCode          bool
-	codeFrom, codeTo int
-	// stdinArgs: the command gets more arguments from stdin (xargs,
-	// parallel) unless items is set (parallel ::: ITEMS).
-	stdinArgs bool
-	replace   string // placeholder for an argument (xargs -I{}, parallel {})
-	items     []string
-	hasItems  bool
+	// code instead (su -c CODE), Argv is that wrapper's own argv.
+	Argv       []string
+	Start, End int
+	Privileged bool
+	// Code is shell code a wrapper runs (env -S, su -c, script -c,
+	// flock -c, watch CMD...); it came from orig[CodeFrom:CodeTo].
+	Code             string
+	HasCode          bool
+	CodeFrom, CodeTo int
+	// StdinArgs: the command gets more arguments from stdin (xargs,
+	// parallel) unless Items is set (parallel ::: ITEMS).
+	StdinArgs bool
+	Replace   string // placeholder for an argument (xargs -I{}, parallel {})
+	Items     []string
+	HasItems  bool
 }
 
-// unwrap strips the wrappers of the table from argv, with their options.
+// Unwrap strips the wrappers of the table from argv, with their options.
 // When a wrapper has nothing after it, the wrapper itself is the command.
-func unwrap(orig []string) (u unwrapped) {
+func Unwrap(orig []string) (u Unwrapped) {
 	start, end := 0, len(orig)
 	for range 32 {
 		for start < end && assignRe.MatchString(orig[start]) {
@@ -153,27 +143,27 @@ func unwrap(orig []string) (u unwrapped) {
 		if !ok {
 			break
 		}
-		u.privileged = u.privileged || spec.privileged
+		u.Privileged = u.Privileged || spec.privileged
 		if st.hasCode {
-			u.argv, u.start, u.end = orig[start:end], start, end
-			u.code, u.hasCode = st.code, true
-			u.codeFrom, u.codeTo = start+1+st.codeFrom, start+1+st.codeTo
+			u.Argv, u.Start, u.End = orig[start:end], start, end
+			u.Code, u.HasCode = st.code, true
+			u.CodeFrom, u.CodeTo = start+1+st.codeFrom, start+1+st.codeTo
 			return u
 		}
 		if spec.stdinArgs {
-			u.stdinArgs = true
+			u.StdinArgs = true
 			if st.replace != "" {
-				u.replace = st.replace
+				u.Replace = st.replace
 			}
 			if st.hasItems {
-				u.items, u.hasItems = st.items, true
+				u.Items, u.HasItems = st.items, true
 			}
 		}
 		start, end = start+1+st.cmd, start+1+st.cmdEnd
 	}
-	u.argv, u.start, u.end = orig[start:end], start, end
-	if len(u.argv) == 0 {
-		u.argv = nil
+	u.Argv, u.Start, u.End = orig[start:end], start, end
+	if len(u.Argv) == 0 {
+		u.Argv = nil
 	}
 	return u
 }
@@ -358,3 +348,6 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// assignRe matches a leading VAR=val (or VAR+=val) word.
+var assignRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\+?=`)

@@ -1,4 +1,9 @@
-package dispatch
+// Package invoke is the chain every transport runs a request through
+// (Redis streams, HTTP JSON-RPC, Claude Code http hooks, WebSocket, MCP):
+// input validation, admission by the Guard (rate limit, circuit breaker),
+// the handler under a timeout with panics recovered, output validation,
+// and the handler's fallback; Stats counts what it did.
+package invoke
 
 import (
 	"context"
@@ -37,8 +42,8 @@ type Invoker struct {
 // SetGuard enables rate limits and circuit breakers (call before serving).
 func (in *Invoker) SetGuard(g *Guard) { in.guard = g }
 
-// NewInvoker builds the chain for a registry.
-func NewInvoker(reg *registry.Registry, val *validate.Validator, defaultTimeout time.Duration, log *slog.Logger) *Invoker {
+// New builds the chain for a registry.
+func New(reg *registry.Registry, val *validate.Validator, defaultTimeout time.Duration, log *slog.Logger) *Invoker {
 	return &Invoker{reg: reg, val: val, defaultTimeout: defaultTimeout, log: log, stats: NewStats(reg.Events())}
 }
 

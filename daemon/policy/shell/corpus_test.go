@@ -1,14 +1,14 @@
-package policy
+package shell_test
 
 import (
 	"encoding/json"
 	"os"
 	"reflect"
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/daemon/policy/shell"
 )
 
 // bashCorpus is testdata/bash_corpus.json: destructive Bash variants, each
@@ -53,17 +53,17 @@ func TestBashCorpus(t *testing.T) {
 		seen[v.Cmd] = true
 		d := e.Evaluate(bashInput(v.Cmd))
 		switch d.Action {
-		case ActionDeny:
+		case policy.ActionDeny:
 			caught++
 			denied++
-		case ActionAsk:
+		case policy.ActionAsk:
 			caught++
 		}
 		switch {
-		case v.Want == ActionDeny && d.Action != ActionDeny,
-			v.Want == ActionAsk && d.Action != ActionAsk && d.Action != ActionDeny:
-			t.Errorf("%q: %q (rules %v), want %s; commands %q", v.Cmd, d.Action, d.RuleIDs, v.Want, SplitBash(v.Cmd))
-		case v.Want != ActionDeny && v.Want != ActionAsk:
+		case v.Want == policy.ActionDeny && d.Action != policy.ActionDeny,
+			v.Want == policy.ActionAsk && d.Action != policy.ActionAsk && d.Action != policy.ActionDeny:
+			t.Errorf("%q: %q (rules %v), want %s; commands %q", v.Cmd, d.Action, d.RuleIDs, v.Want, shell.Split(v.Cmd))
+		case v.Want != policy.ActionDeny && v.Want != policy.ActionAsk:
 			t.Errorf("%q: bad want %q", v.Cmd, v.Want)
 		}
 	}
@@ -71,11 +71,11 @@ func TestBashCorpus(t *testing.T) {
 	for _, cmd := range c.Harmless {
 		d := e.Evaluate(bashInput(cmd))
 		switch d.Action {
-		case ActionDeny:
-			t.Errorf("look-alike %q denied (rules %v); commands %q", cmd, d.RuleIDs, SplitBash(cmd))
-		case ActionAsk:
+		case policy.ActionDeny:
+			t.Errorf("look-alike %q denied (rules %v); commands %q", cmd, d.RuleIDs, shell.Split(cmd))
+		case policy.ActionAsk:
 			asked++
-			t.Errorf("look-alike %q asked (rules %v); commands %q", cmd, d.RuleIDs, SplitBash(cmd))
+			t.Errorf("look-alike %q asked (rules %v); commands %q", cmd, d.RuleIDs, shell.Split(cmd))
 		}
 	}
 	rate := float64(caught) / float64(len(c.Destructive))
@@ -87,7 +87,7 @@ func TestBashCorpus(t *testing.T) {
 }
 
 // FuzzAnalyzeBash runs the default rules over arbitrary command lines with
-// panics surfacing (AnalyzeBash otherwise turns them into the textual
+// panics surfacing (Analyze otherwise turns them into the textual
 // fallback): no panic, bounded time, the same decision twice, no empty
 // simple command.
 func FuzzAnalyzeBash(f *testing.F) {
@@ -105,11 +105,11 @@ func FuzzAnalyzeBash(f *testing.F) {
 	}
 	e := defaultEngine(f)
 	f.Fuzz(func(t *testing.T, cmd string) {
-		recoverPanics = false
-		defer func() { recoverPanics = true }()
-		done := make(chan Decision, 1)
+		*shell.RecoverPanics = false
+		defer func() { *shell.RecoverPanics = true }()
+		done := make(chan policy.Decision, 1)
 		go func() { done <- e.Evaluate(bashInput(cmd)) }()
-		var d Decision
+		var d policy.Decision
 		select {
 		case d = <-done:
 		case <-time.After(10 * time.Second):
@@ -118,63 +118,10 @@ func FuzzAnalyzeBash(f *testing.F) {
 		if again := e.Evaluate(bashInput(cmd)); !reflect.DeepEqual(d, again) {
 			t.Fatalf("not deterministic for %q: %+v vs %+v", cmd, d, again)
 		}
-		for _, c := range AnalyzeBash(cmd).Commands {
+		for _, c := range shell.Analyze(cmd).Commands {
 			if c == "" {
 				t.Fatalf("empty simple command for %q", cmd)
 			}
 		}
 	})
-}
-
-// TestReadmeListsWrappers: the README's wrapper list names exactly the
-// commands of the wrapper table.
-func TestReadmeListsWrappers(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(b)
-	start, end := strings.Index(text, "<!-- BEGIN wrappers -->"), strings.Index(text, "<!-- END wrappers -->")
-	if start < 0 || end < start {
-		t.Fatal("README has no wrappers block")
-	}
-	var listed []string
-	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(text[start:end], -1) {
-		listed = append(listed, m[1])
-	}
-	slices.Sort(listed)
-	if want := WrapperNames(); !slices.Equal(listed, want) {
-		t.Errorf("README wrappers = %q\nwant %q", listed, want)
-	}
-}
-
-// TestEveryWrapperIsStripped: rm -rf / behind each wrapper of the table
-// (with the operands or code option the wrapper needs) is denied.
-func TestEveryWrapperIsStripped(t *testing.T) {
-	e := defaultEngine(t)
-	for _, name := range WrapperNames() {
-		w := wrappers[name]
-		argv := []string{name}
-		if w.sub != "" {
-			argv = append(argv, w.sub)
-		}
-		switch {
-		case w.codeOnly && w.code != "":
-			argv = append(argv, "-"+w.code[:1], shellQuote("rm -rf /"))
-		case w.codeOnly:
-			argv = append(argv, "--"+w.codeLong[0], shellQuote("rm -rf /"))
-		default:
-			for range w.operands {
-				argv = append(argv, "x")
-			}
-			argv = append(argv, "rm", "-rf", "/")
-		}
-		cmd := strings.Join(argv, " ")
-		if d := e.Evaluate(bashInput(cmd)); d.Action != ActionDeny {
-			t.Errorf("%q: %q (rules %v); commands %q", cmd, d.Action, d.RuleIDs, SplitBash(cmd))
-		}
-		if w.doc == "" && (w.operands > 0 || w.sub != "" || w.codeOnly || w.joined || w.stdinArgs) {
-			t.Errorf("%s: the README needs its syntax (doc)", name)
-		}
-	}
 }

@@ -1,4 +1,4 @@
-package dispatch
+package invoke
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func TestGuardShedsHooksRefusesOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := NewInvoker(reg, val, 2*time.Second, quiet)
+	inv := New(reg, val, 2*time.Second, quiet)
 	inv.SetGuard(NewGuard(rdb, GuardConfig{RateLimit: 2}))
 	ctx := context.Background()
 	ev := func(typ string, payload string) protocol.Event {

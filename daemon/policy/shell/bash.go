@@ -1,4 +1,4 @@
-package policy
+package shell
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/claudebench/cb/daemon/policy/internal/commands"
 	"mvdan.cc/sh/v3/syntax"
 )
 
@@ -34,11 +35,11 @@ const maxAlts = 4
 // xargs input is expanded to; larger ones are left unexpanded.
 const maxExpandedWords = 32
 
-// BashAnalysis is the structural view of a Bash command line that Bash rules
+// Analysis is the structural view of a Bash command line that Bash rules
 // are evaluated against.
-type BashAnalysis struct {
+type Analysis struct {
 	// Commands are the simple commands, in source order, normalized: wrapper
-	// prefixes (see WrapperNames) and leading VAR=val assignments stripped,
+	// prefixes (see the package documentation) and leading VAR=val assignments stripped,
 	// quotes removed from literal words, variables assigned earlier in the
 	// line (t=/; loop variables; function and sh -c arguments) replaced by
 	// their value, brace expansions expanded, other ${NAME} written as
@@ -75,16 +76,16 @@ type bashCmd struct {
 	text string
 }
 
-// SplitBash returns the simple commands of a Bash command line, normalized
-// as described in BashAnalysis.Commands. It never panics; input that cannot
+// Split returns the simple commands of a Bash command line, normalized
+// as described in Analysis.Commands. It never panics; input that cannot
 // be parsed is split textually.
-func SplitBash(cmd string) []string {
-	return AnalyzeBash(cmd).Commands
+func Split(cmd string) []string {
+	return Analyze(cmd).Commands
 }
 
-// AnalyzeBash parses a Bash command line and returns its simple commands,
+// Analyze parses a Bash command line and returns its simple commands,
 // pipelines and the facts the Bash special predicates are based on.
-func AnalyzeBash(cmd string) (res BashAnalysis) {
+func Analyze(cmd string) (res Analysis) {
 	a := &analyzer{res: &res}
 	defer func() {
 		if recoverPanics {
@@ -114,7 +115,7 @@ var parserPool = sync.Pool{New: func() any {
 }}
 
 type analyzer struct {
-	res     *BashAnalysis
+	res     *Analysis
 	parser  *syntax.Parser
 	printer *syntax.Printer
 	buf     bytes.Buffer
@@ -272,7 +273,7 @@ func (a *analyzer) redirect(r *syntax.Redirect, depth int) {
 		switch r.Op {
 		case syntax.RdrOut, syntax.RdrClob, syntax.RdrAll, syntax.RdrAllClob, syntax.DplOut:
 			// Truncating writes.
-			if isCriticalFile(target) || isSystemBinary(target) {
+			if commands.IsCriticalFile(target) || commands.IsSystemBinary(target) {
 				a.res.sysFileClobber = true
 			}
 			if blockDeviceRe.MatchString(target) {
@@ -283,7 +284,7 @@ func (a *analyzer) redirect(r *syntax.Redirect, depth int) {
 				a.res.blockDevWrite = true
 			}
 		case syntax.RdrIn:
-			if isSecretPath(target) {
+			if commands.IsSecretPath(target) {
 				a.res.secretRedir = true
 			}
 		}
@@ -641,13 +642,13 @@ func (a *analyzer) pipeline(b *syntax.BinaryCmd, depth int) {
 			continue
 		}
 		shell := shellReadsStdin(argv) || sourcesStdin(argv)
-		interp := !shell && interpReadsStdin(argv)
+		interp := !shell && commands.InterpReadsStdin(argv)
 		if !shell && !interp {
 			continue
 		}
 		download := false
 		for i := 0; i < j; i++ {
-			if isDownloader(cmdName(cmds[i].argv)) {
+			if isDownloader(commands.Name(cmds[i].argv)) {
 				a.res.pipeToShell, download = true, true
 			}
 		}
@@ -655,14 +656,14 @@ func (a *analyzer) pipeline(b *syntax.BinaryCmd, depth int) {
 			continue // pipe_to_shell says it more precisely
 		}
 		prev := cmds[j-1]
-		switch cmdName(prev.argv) {
+		switch commands.Name(prev.argv) {
 		case "echo", "printf":
 			if !anyFlag(prev.flags[1:], wDyn) {
 				// echo 'rm -rf /' | sh: the printed text is the code.
 				text := printedText(prev.argv)
 				if shell {
 					a.reparse(text, depth+1)
-				} else if interpDeleteRe.MatchString(text) {
+				} else if commands.RunsOrDeletes(text) {
 					a.res.interpDelete = true
 				}
 				continue
@@ -677,21 +678,21 @@ func (a *analyzer) pipeline(b *syntax.BinaryCmd, depth int) {
 // stdinFrom describes what a pipeline stage writes, for xargs/parallel in
 // the next stage.
 func stdinFrom(prev simpleCmd) *stdinInfo {
-	switch cmdName(prev.argv) {
+	switch commands.Name(prev.argv) {
 	case "echo", "printf":
 		return &stdinInfo{items: strings.Fields(printedText(prev.argv)), known: true, dyn: anyFlag(prev.flags[1:], wDyn)}
 	case "find":
-		f := parseFind(prev.argv)
+		f := commands.ParseFind(prev.argv)
 		var danger []string
-		for _, r := range f.roots {
-			if isDangerousDir(r) {
+		for _, r := range f.Roots {
+			if commands.IsDangerousDir(r) {
 				danger = append(danger, r)
 			}
 		}
 		switch {
 		case len(danger) == 0:
 			return &stdinInfo{safe: true}
-		case !f.narrowed:
+		case !f.Narrowed:
 			// find / | xargs rm -rf: the first path find prints is the root.
 			return &stdinInfo{items: danger, known: true}
 		}
@@ -714,7 +715,7 @@ func isDownloader(name string) bool {
 // echo -e arguments get their backslash escapes decoded.
 func printedText(argv []string) string {
 	args := argv[1:]
-	if cmdName(argv) == "printf" {
+	if commands.Name(argv) == "printf" {
 		if len(args) > 0 && args[0] == "--" {
 			args = args[1:]
 		}
@@ -764,24 +765,24 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 	if flags == nil {
 		flags = make([]wordFlags, len(argv))
 	}
-	u := unwrap(argv)
-	if u.privileged {
+	u := commands.Unwrap(argv)
+	if u.Privileged {
 		a.res.privileged = true
 	}
-	if u.argv == nil {
+	if u.Argv == nil {
 		return simpleCmd{}
 	}
-	cmd := simpleCmd{argv: u.argv, flags: flags[u.start:u.end]}
+	cmd := simpleCmd{argv: u.Argv, flags: flags[u.Start:u.End]}
 	a.record(cmd.argv)
 	a.writesFile(cmd, s)
 	if code, ok := a.files[path.Clean(cmd.argv[0])]; ok && strings.ContainsRune(cmd.argv[0], '/') {
 		a.runScript(code, cmd.argv, depth) // ./x.sh written earlier in the line
 	}
-	if u.hasCode {
-		if anyFlag(flags[u.codeFrom:u.codeTo], wDyn) {
+	if u.HasCode {
+		if anyFlag(flags[u.CodeFrom:u.CodeTo], wDyn) {
 			a.res.computed = true
 		}
-		a.reparse(u.code, depth+1)
+		a.reparse(u.Code, depth+1)
 		return cmd
 	}
 	if cmd.flags[0]&(wDynName|wBrace) != 0 {
@@ -789,10 +790,10 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 		// computed at run time.
 		a.res.computed = true
 	}
-	if u.stdinArgs {
+	if u.StdinArgs {
 		a.feedArgs(u, cmd, in, s, depth)
 	}
-	name := cmdName(cmd.argv)
+	name := commands.Name(cmd.argv)
 	switch {
 	case isShell(name):
 		if code, idx, ok := shellCode(cmd.argv); ok {
@@ -839,14 +840,14 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 				delete(a.vars, v)
 			}
 		}
-	case isInterpreter(name):
+	case commands.IsInterpreter(name):
 		a.interpreter(cmd, s)
 	case name == "find":
-		f := parseFind(cmd.argv)
+		f := commands.ParseFind(cmd.argv)
 		var danger []string
-		if !f.narrowed {
-			for _, r := range f.roots {
-				if isDangerousDir(r) {
+		if !f.Narrowed {
+			for _, r := range f.Roots {
+				if commands.IsDangerousDir(r) {
 					danger = append(danger, r)
 				}
 			}
@@ -865,20 +866,20 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 				}
 			}
 		}
-		if a.cdDanger && f.deletes && !f.narrowed && slices.ContainsFunc(f.roots, isDotDir) {
+		if a.cdDanger && f.Deletes && !f.Narrowed && slices.ContainsFunc(f.Roots, isDotDir) {
 			a.res.cdDangerousRm = true
 		}
 	case name == "cd" || name == "pushd":
-		a.cdDanger = cdTargetDangerous(cmd.argv)
+		a.cdDanger = commands.CdToDangerousDir(cmd.argv)
 	case name == "rm":
 		if a.cdDanger && rmRecursiveWildcard(cmd.argv) {
 			a.res.cdDangerousRm = true
 		}
-		if deletesArgs(cmd.argv) {
+		if commands.DeletesArgs(cmd.argv) {
 			for i, w := range cmd.argv[1:] {
 				// rm -rf "$(...)", or rm -rf "$DIR/" which is rm -rf /
 				// when DIR is empty: the target is computed at run time.
-				if f := cmd.flags[i+1]; f&wSubst != 0 || f&wDyn != 0 && isDangerousDir(emptyParamRe.ReplaceAllString(w, "")) {
+				if f := cmd.flags[i+1]; f&wSubst != 0 || f&wDyn != 0 && commands.IsDangerousDir(emptyParamRe.ReplaceAllString(w, "")) {
 					a.res.computed = true
 				}
 				// rm -rf /*/ or ~/*.d or ../*: a glob right below /, a home,
@@ -911,7 +912,7 @@ func (a *analyzer) writesFile(cmd simpleCmd, s *syntax.Stmt) {
 		return
 	}
 	var text string
-	switch cmdName(cmd.argv) {
+	switch commands.Name(cmd.argv) {
 	case "echo", "printf":
 		text = printedText(cmd.argv) + "\n"
 	case "cat":
@@ -961,8 +962,8 @@ func (a *analyzer) runScript(code string, args []string, depth int) {
 // feedArgs handles xargs and parallel: with known input the command is
 // recorded again with it (echo / | xargs rm -rf is rm -rf /); with unknown
 // input a recursive rm or shred is computed at run time.
-func (a *analyzer) feedArgs(u unwrapped, cmd simpleCmd, in *stdinInfo, s *syntax.Stmt, depth int) {
-	items, known, dyn := u.items, u.hasItems, false
+func (a *analyzer) feedArgs(u commands.Unwrapped, cmd simpleCmd, in *stdinInfo, s *syntax.Stmt, depth int) {
+	items, known, dyn := u.Items, u.HasItems, false
 	if !known {
 		if in == nil {
 			in = a.redirStdin(s)
@@ -974,19 +975,19 @@ func (a *analyzer) feedArgs(u unwrapped, cmd simpleCmd, in *stdinInfo, s *syntax
 			items, known, dyn = in.items, in.known, in.dyn
 		}
 	}
-	if (!known || dyn) && deletesArgs(cmd.argv) {
+	if (!known || dyn) && commands.DeletesArgs(cmd.argv) {
 		a.res.computed = true
 	}
 	if !known || len(items) == 0 {
 		return
 	}
-	repl := u.replace
+	repl := u.Replace
 	if repl == "" || !slices.ContainsFunc(cmd.argv, func(w string) bool { return strings.Contains(w, repl) }) {
 		a.addArgv(append(slices.Clip(cmd.argv), items...), nil, depth+1, nil, nil)
 		return
 	}
 	if len(items) > maxExpandedWords {
-		if deletesArgs(cmd.argv) {
+		if commands.DeletesArgs(cmd.argv) {
 			a.res.computed = true
 		}
 		items = items[:maxExpandedWords]
@@ -1039,7 +1040,7 @@ func (a *analyzer) stdinCode(s *syntax.Stmt, depth int, shell bool) {
 		}
 		if shell {
 			a.reparse(code, depth+1)
-		} else if interpDeleteRe.MatchString(code) {
+		} else if commands.RunsOrDeletes(code) {
 			a.res.interpDelete = true
 		}
 	}
@@ -1089,7 +1090,7 @@ func (a *analyzer) substDownloads(c *syntax.CallExpr, s *syntax.Stmt) bool {
 					for i, w := range ce.Args {
 						argv[i] = a.word(w)
 					}
-					if isDownloader(cmdName(unwrap(argv).argv)) {
+					if isDownloader(commands.Name(commands.Unwrap(argv).Argv)) {
 						found = true
 					}
 				}
@@ -1419,7 +1420,7 @@ func globBelowDangerous(p string) bool {
 			return false // relative to the working directory
 		}
 		parent := strings.Join(segs[:i], "/") + "/"
-		if isDangerousDir(parent) {
+		if commands.IsDangerousDir(parent) {
 			return true
 		}
 		return strings.Trim(strings.ReplaceAll(parent, "..", ""), "/") == "" && strings.Contains(parent, "..")
@@ -1654,58 +1655,6 @@ func joinWords(argv []string, expWords map[string]bool) string {
 	return sb.String()
 }
 
-// cmdName is the base name of the command word (/usr/bin/rm -> rm).
-func cmdName(argv []string) string {
-	if len(argv) == 0 {
-		return ""
-	}
-	return path.Base(argv[0])
-}
-
-var assignRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\+?=`)
-
-// skipOptions skips getopt-style options. shortArg lists the short options
-// that take a value; longArg the long options that take a value when it is
-// not attached with '='.
-func skipOptions(args []string, shortArg string, longArg []string) []string {
-	i := 0
-	for i < len(args) {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		i++
-		if strings.HasPrefix(a, "--") {
-			name := a[2:]
-			if !strings.Contains(name, "=") {
-				for _, l := range longArg {
-					if l == name {
-						i++
-						break
-					}
-				}
-			}
-			continue
-		}
-		for j := 1; j < len(a); j++ {
-			if strings.IndexByte(shortArg, a[j]) >= 0 {
-				if j == len(a)-1 {
-					i++ // value is the next word
-				}
-				break // otherwise the value is attached
-			}
-		}
-	}
-	if i > len(args) {
-		i = len(args)
-	}
-	return args[i:]
-}
-
 func isShell(name string) bool {
 	switch name {
 	case "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "rbash":
@@ -1783,7 +1732,7 @@ func isStdinPath(p string) bool {
 
 // sourcesStdin reports source /dev/stdin (or . /dev/stdin).
 func sourcesStdin(argv []string) bool {
-	name := cmdName(argv)
+	name := commands.Name(argv)
 	return (name == "source" || name == ".") && len(argv) > 1 && isStdinPath(argv[1])
 }
 
@@ -1793,7 +1742,7 @@ func isDotDir(p string) bool { return p == "." || p == "./" }
 // shellReadsStdin reports whether a shell invocation reads its script from
 // standard input: no -c and no script operand, or -s.
 func shellReadsStdin(argv []string) bool {
-	if !isShell(cmdName(argv)) {
+	if !isShell(commands.Name(argv)) {
 		return false
 	}
 	for i := 1; i < len(argv); i++ {
@@ -1838,18 +1787,6 @@ func findExecs(argv []string) [][]string {
 		}
 	}
 	return out
-}
-
-// dangerousDirRe matches directories whose wholesale deletion is
-// catastrophic: the root, home directories and top-level system dirs.
-var dangerousDirRe = regexp.MustCompile(`^(?:/+|~[A-Za-z0-9._-]*/?|\$HOME/?|/(?:etc|usr|bin|sbin|boot|lib|lib32|lib64|var|opt|home|Users|root|dev|proc|sys|srv|System|Library|Applications|private)/?|(?:/home|/Users|/usr)/[^/]+/?)$`)
-
-func cdTargetDangerous(argv []string) bool {
-	args := skipOptions(argv[1:], "", nil)
-	if len(args) == 0 {
-		return cmdName(argv) == "cd" // bare cd goes home
-	}
-	return dangerousDirRe.MatchString(args[0])
 }
 
 // rmRecursiveWildcard reports rm -r of everything in the current directory
@@ -1899,8 +1836,8 @@ func fallbackSplit(s string) []string {
 // fallbackAnalysis is used when the command line is not valid Bash: it is
 // split textually (see textualCommand), and the raw text is checked for the
 // classic fork bomb and curl | sh.
-func fallbackAnalysis(cmd string) BashAnalysis {
-	res := BashAnalysis{Fallback: true}
+func fallbackAnalysis(cmd string) Analysis {
+	res := Analysis{Fallback: true}
 	for _, piece := range fallbackSplit(cmd) {
 		argv, priv := textualCommand(piece)
 		if priv {
@@ -1932,17 +1869,17 @@ var quoteBreaker = strings.NewReplacer(`'`, " ", `"`, " ", `\`, " ")
 func textualCommand(piece string) (argv []string, privileged bool) {
 	words := strings.Fields(quoteBreaker.Replace(piece))
 	for range 64 {
-		u := unwrap(words)
-		privileged = privileged || u.privileged
-		if u.hasCode {
-			words = strings.Fields(quoteBreaker.Replace(u.code))
+		u := commands.Unwrap(words)
+		privileged = privileged || u.Privileged
+		if u.HasCode {
+			words = strings.Fields(quoteBreaker.Replace(u.Code))
 			continue
 		}
-		words = u.argv
+		words = u.Argv
 		if len(words) == 0 {
 			return nil, privileged
 		}
-		name := cmdName(words)
+		name := commands.Name(words)
 		if isShell(name) {
 			if i := dashCIndex(words); i > 0 && i+1 < len(words) {
 				words = words[i+1:]

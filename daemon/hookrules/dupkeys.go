@@ -1,4 +1,4 @@
-package hooks
+package hookrules
 
 import (
 	"bytes"
@@ -11,25 +11,19 @@ import (
 // Duplicate keys: JSON allows an object to name a key twice, and parsers
 // disagree on which value counts. Claude Code is JavaScript, whose
 // JSON.parse keeps the last; gjson (the rule engine) finds the first, and
-// Go's encoding/json matches struct fields case-insensitively. So the
-// handler resolves every duplicate before anything looks at the input:
-// with hook.duplicate_keys "last" the input is rewritten to what
-// JSON.parse makes of it, with "refuse" it is not judged at all (the hook
-// answers per its fail mode).
-
-// Values of hook.duplicate_keys.
-const (
-	DuplicateKeysLast   = "last"
-	DuplicateKeysRefuse = "refuse"
-)
+// Go's encoding/json matches struct fields case-insensitively. So every
+// duplicate is resolved before anything looks at the input: LastWins
+// rewrites it to what JSON.parse makes of it (Decide does so; the hook
+// handlers can also refuse to judge it, per hook.duplicate_keys).
 
 // errNotJSON: the input is not valid JSON (the validator lets nothing
 // else through; this guards direct callers).
 var errNotJSON = errors.New("hook input is not valid JSON")
 
-// duplicateKey returns a key named twice in one object of raw ("" and
-// false when none is), looking at every object at every depth.
-func duplicateKey(raw []byte) (string, bool, error) {
+// DuplicateKey returns a key named twice in one object of raw ("" and
+// false when none is), looking at every object at every depth; an error
+// when raw is not valid JSON.
+func DuplicateKey(raw []byte) (string, bool, error) {
 	if !gjson.ValidBytes(raw) {
 		return "", false, errNotJSON
 	}
@@ -69,11 +63,11 @@ func findDuplicate(r gjson.Result) (dup string, found bool) {
 	return dup, found
 }
 
-// lastWins rewrites raw as JSON.parse reads it: in every object a key named
+// LastWins rewrites raw as JSON.parse reads it: in every object a key named
 // more than once keeps its last value (at the place of its first
 // occurrence, as a JavaScript object does). Everything else is copied as
 // is. raw must be valid JSON.
-func lastWins(raw []byte) []byte {
+func LastWins(raw []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(len(raw))
 	writeLastWins(&b, parse(raw))

@@ -1,4 +1,4 @@
-package dispatch
+package invoke
 
 import (
 	"context"
@@ -34,8 +34,8 @@ type DecisionKey struct {
 }
 
 // knownTools are the tool names ToolLabel keeps as they are: Claude Code's
-// built-in tools (claude-code-hooks-2.1.md §7.1, with Task, the old name of
-// Agent). Any other name is input, so it never becomes a label of its own.
+// built-in tools as of version 2.1 (with Task, the old name of Agent). Any
+// other name is input, so it never becomes a label of its own.
 var knownTools = func() map[string]bool {
 	m := map[string]bool{}
 	for _, t := range strings.Fields(`Agent Task Bash PowerShell Read Write Edit NotebookEdit Glob Grep
@@ -146,8 +146,9 @@ func (s *Stats) record(method string, d time.Duration, err *protocol.Error) {
 	m.Errors.Add(1)
 }
 
-// recordExpired counts n requests of method dropped past their deadline.
-func (s *Stats) recordExpired(method string, n int64) {
+// RecordExpired counts n requests of method dropped unrun because their
+// caller's deadline had passed (the Redis dispatcher finds them).
+func (s *Stats) RecordExpired(method string, n int64) {
 	if m := s.methods[method]; m != nil {
 		m.Expired.Add(n)
 	}

@@ -1,0 +1,63 @@
+package hookrules
+
+import (
+	"encoding/json"
+
+	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/protocol"
+)
+
+// Decide evaluates engine's rules for one hook event, reading duplicate
+// keys as Claude Code does (the last value counts).
+func Decide(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, error) {
+	_, dup, err := DuplicateKey(params)
+	if err != nil {
+		return protocol.HookResult{}, &protocol.Error{Code: protocol.CodeInvalidParams, Message: err.Error()}
+	}
+	if dup {
+		params = LastWins(params)
+	}
+	res, _, err := Evaluate(engine, hookType, params)
+	return res, err
+}
+
+// Evaluate evaluates engine's rules for params, which names no key twice
+// (see DuplicateKey), and returns the answer and the input's tool_name (a
+// string pointing into params). Its fields are read with exact-case names,
+// as JavaScript reads them (not encoding/json's case-insensitive
+// matching).
+func Evaluate(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, string, error) {
+	r := parse(params)
+	if !r.IsObject() {
+		return protocol.HookResult{}, "", &protocol.Error{Code: protocol.CodeInvalidParams, Message: "hook input: not a JSON object"}
+	}
+	in := policy.Input{
+		Event:    hookType,
+		ToolName: r.Get("tool_name").String(),
+		Cwd:      r.Get("cwd").String(),
+		Prompt:   r.Get("prompt").String(),
+		Raw:      params,
+	}
+	if ti := r.Get("tool_input"); ti.Exists() {
+		// A slice of params, not a copy: tool_input is most of a large input.
+		if ti.Index > 0 && ti.Index+len(ti.Raw) <= len(params) {
+			in.ToolInput = params[ti.Index : ti.Index+len(ti.Raw) : ti.Index+len(ti.Raw)]
+		} else {
+			in.ToolInput = json.RawMessage(ti.Raw)
+		}
+	}
+	d := engine.Evaluate(in)
+	res := protocol.HookResult{
+		Decision:          d.Action,
+		Reason:            d.Reason,
+		UpdatedInput:      d.UpdatedInput,
+		AdditionalContext: d.AdditionalContext,
+		RuleIDs:           d.RuleIDs,
+	}
+	if len(res.UpdatedInput) > 0 && res.Decision == protocol.DecisionNone {
+		// A rewrite alone takes effect only with a decision; allow keeps the
+		// normal flow otherwise unchanged.
+		res.Decision = protocol.DecisionAllow
+	}
+	return res, in.ToolName, nil
+}
