@@ -39,7 +39,7 @@ func Command(stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := config.NewLogger(stderr, cfg.String("log.level"), cfg.String("log.format"))
+			log := config.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 			if cfg.File != "" {
 				log.Info("config", "file", cfg.File)
 			}

@@ -38,7 +38,6 @@ import (
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/redis/go-redis/v9"
-	"github.com/spf13/cast"
 )
 
 // Daemon is one running cbd.
@@ -77,11 +76,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	if err != nil {
 		return d, err
 	}
-	dupKeys := cfg.String("hook.duplicate_keys")
+	dupKeys := cfg.Hook.DuplicateKeys
 	if dupKeys != hooks.DuplicateKeysLast && dupKeys != hooks.DuplicateKeysRefuse {
 		return d, fmt.Errorf("config hook.duplicate_keys: %q is neither %s nor %s", dupKeys, hooks.DuplicateKeysLast, hooks.DuplicateKeysRefuse)
 	}
-	id := cfg.String("instance.id")
+	id := cfg.Instance.ID
 	ownID := id != ""
 	if id == "" {
 		if id, err = os.Hostname(); err != nil || id == "" {
@@ -89,8 +88,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		}
 	}
 	ropts := redisserver.Options{
-		URL: cfg.String("redis.url"), Mode: cfg.String("redis.mode"),
-		ServerPath: cfg.String("redis.server"), Dirs: cfg.Dirs, Log: log,
+		URL: cfg.Redis.URL, Mode: cfg.Redis.Mode,
+		ServerPath: cfg.Redis.Server, Dirs: cfg.Dirs, Log: log,
 	}
 	if d.lock, err = lifecycle.Acquire(cfg.Dirs.Runtime, id); err == nil {
 		ropts.Owner = true
@@ -112,12 +111,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		return d, err
 	}
 	srv := d.redis
-	if d.rdb, err = client.OpenRedis(srv.URL, client.RedisTuning{PoolSize: cfg.Int("dispatch.concurrency") + 16}); err != nil {
+	if d.rdb, err = client.OpenRedis(srv.URL, client.RedisTuning{PoolSize: cfg.Dispatch.Concurrency + 16}); err != nil {
 		return d, err
 	}
-	d.rules = hookrules.New(d.rdb, defaults, user, cfg.Strings("hook.disabled_rules"), log)
+	d.rules = hookrules.New(d.rdb, defaults, user, cfg.Hook.DisabledRules, log)
 	storePath := filepath.Join(cfg.Dirs.Data, "claudebench.db")
-	if d.store, err = store.Open(ctx, cfg.String("store.url"), storePath); err != nil {
+	if d.store, err = store.Open(ctx, cfg.Store.URL, storePath); err != nil {
 		return d, fmt.Errorf("open store: %w", err)
 	}
 	d.pers = tasks.NewPersister(d.store, log)
@@ -126,13 +125,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	batch := redisbatch.New(d.rdb, 2, 0)
 	d.tasks = tasks.New(d.rdb, d.store, d.pers, tasks.Config{
 		Source:       id,
-		ReclaimAfter: cfg.Duration("tasks.reclaim_after"),
-		MaxAttempts:  cfg.Int("tasks.max_attempts"),
-		Lease:        cfg.Duration("tasks.lease"),
+		ReclaimAfter: cfg.Tasks.ReclaimAfter,
+		MaxAttempts:  cfg.Tasks.MaxAttempts,
+		Lease:        cfg.Tasks.Lease,
 		Batch:        batch,
 	}, log)
 	var auditRecord func(store.AuditRecord)
-	if cfg.Bool("hook.audit") {
+	if cfg.Hook.Audit {
 		d.audit = audit.NewWriter(d.store, d.rdb, id, 4096, log)
 		auditRecord = d.audit.Record
 	}
@@ -145,21 +144,21 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		InstanceID:        id,
 		Log:               log,
 		Audit:             auditRecord,
-		TodoSync:          cfg.Bool("tasks.todo_sync"),
-		PromptContext:     cfg.Bool("hook.prompt_tasks_context"),
-		FailClosed:        func(hookType string) bool { return protocol.FailMode(hookType, cfg.String) == "closed" },
+		TodoSync:          cfg.Tasks.TodoSync,
+		PromptContext:     cfg.Hook.PromptTasksContext,
+		FailClosed:        func(hookType string) bool { return cfg.FailMode(hookType) == "closed" },
 		DuplicateKeys:     dupKeys,
-		HeartbeatInterval: cfg.Duration("instance.heartbeat"),
-		InstanceTTL:       cfg.Duration("instance.ttl"),
-		ReclaimAfter:      cfg.Duration("tasks.reclaim_after"),
-		Timeout:           cfg.Duration("handlers.timeout"),
+		HeartbeatInterval: cfg.Instance.Heartbeat,
+		InstanceTTL:       cfg.Instance.TTL,
+		ReclaimAfter:      cfg.Tasks.ReclaimAfter,
+		Timeout:           cfg.Handlers.Timeout,
 		Guard: &invoke.GuardConfig{
-			RateLimit: cfg.Int("handlers.rate_limit"),
-			Failures:  cfg.Int("handlers.circuit_failures"),
-			Window:    cfg.Duration("handlers.circuit_window"),
-			OpenFor:   cfg.Duration("handlers.circuit_open_for"),
-			Probes:    cfg.Int("handlers.circuit_probes"),
-			Recheck:   cfg.Duration("handlers.circuit_recheck"),
+			RateLimit: cfg.Handlers.RateLimit,
+			Failures:  cfg.Handlers.CircuitFailures,
+			Window:    cfg.Handlers.CircuitWindow,
+			OpenFor:   cfg.Handlers.CircuitOpenFor,
+			Probes:    cfg.Handlers.CircuitProbes,
+			Recheck:   cfg.Handlers.CircuitRecheck,
 			Batch:     batch,
 		},
 		Overrides: func(hs []registry.Handler) []registry.Handler { return applyOverrides(cfg, hs) },
@@ -170,7 +169,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	d.reg = built.Registry
 	inv, guard := built.Invoker, built.Guard
 	d.stats = inv.Stats()
-	if cfg.Bool("http.enabled") {
+	if cfg.HTTP.Enabled {
 		if d.http, err = newHTTP(cfg, inv, d, id, log); err != nil {
 			return d, err
 		}
@@ -179,10 +178,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 			return d, err
 		}
 	}
-	roles := cfg.Strings("instance.roles")
+	roles := cfg.Instance.Roles
 	served := d.reg.ServedBy(roles)
-	d.inst = instance.New(d.rdb, id, roles, served, cfg.Duration("instance.ttl"), cfg.Duration("instance.heartbeat"), protocol.Version, log)
-	d.inst.Lease = cfg.Duration("instance.lease")
+	d.inst = instance.New(d.rdb, id, roles, served, cfg.Instance.TTL, cfg.Instance.Heartbeat, protocol.Version, log)
+	d.inst.Lease = cfg.Instance.Lease
 	// Callers check a request's rate limit as they append it (call.lua):
 	// every heartbeat publishes the limits of the methods served here.
 	d.inst.Limits = map[string]int{}
@@ -194,15 +193,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	d.disp = dispatch.New(d.rdb, inv, served, dispatch.Config{
 		Consumer:    d.inst.Member(), // per process: see dispatch.consumerAlive
 		OnNoGroup:   d.tasks.CheckRedis,
-		Concurrency: cfg.Int("dispatch.concurrency"),
-		Batch:       cfg.Int("dispatch.batch"),
-		Block:       cfg.Duration("dispatch.block"),
-		ResponseTTL: cfg.Duration("dispatch.response_ttl"),
-		MaxPayload:  cfg.Int("events.max_payload_bytes"),
+		Concurrency: cfg.Dispatch.Concurrency,
+		Batch:       cfg.Dispatch.Batch,
+		Block:       cfg.Dispatch.Block,
+		ResponseTTL: cfg.Dispatch.ResponseTTL,
+		MaxPayload:  cfg.Events.MaxPayloadBytes,
 		Recover: dispatch.RecoverConfig{
-			ClaimIdle:     cfg.Duration("dispatch.claim_idle"),
-			MaxDeliveries: int64(cfg.Int("dispatch.max_deliveries")),
-			Retention:     cfg.Duration("events.retention"),
+			ClaimIdle:     cfg.Dispatch.ClaimIdle,
+			MaxDeliveries: int64(cfg.Dispatch.MaxDeliveries),
+			Retention:     cfg.Events.Retention,
 		},
 	}, log)
 	return d, nil
@@ -212,7 +211,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 // http hooks, MCP at /mcp (token always required) and the dashboard at /
 // (shown after a login through `cb dashboard`).
 func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log *slog.Logger) (*httpapi.Server, error) {
-	token, err := apitoken.LoadOrCreate(apitoken.File(cfg.String("http.token_file"), cfg.Dirs.Config))
+	token, err := apitoken.LoadOrCreate(apitoken.File(cfg.HTTP.TokenFile, cfg.Dirs.Config))
 	if err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
 	}
@@ -221,16 +220,16 @@ func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log 
 		return nil, fmt.Errorf("mcp server: %w", err)
 	}
 	return httpapi.New(httpapi.Options{
-		Addr:         cfg.String("http.addr"),
+		Addr:         cfg.HTTP.Addr,
 		Invoker:      inv,
 		Registry:     d.reg,
 		Redis:        d.rdb,
 		Token:        token,
-		AllowedHosts: cfg.Strings("http.allowed_hosts"),
-		CORSOrigins:  cfg.Strings("http.cors_origins"),
-		MaxBody:      int64(cfg.Int("http.max_body_bytes")),
-		MaxHookBody:  int64(cfg.Int("hook.max_input_bytes")),
-		WSMaxMessage: int64(cfg.Int("http.ws_max_message_bytes")),
+		AllowedHosts: cfg.HTTP.AllowedHosts,
+		CORSOrigins:  cfg.HTTP.CORSOrigins,
+		MaxBody:      int64(cfg.HTTP.MaxBodyBytes),
+		MaxHookBody:  int64(cfg.Hook.MaxInputBytes),
+		WSMaxMessage: int64(cfg.HTTP.WSMaxMessageBytes),
 		Log:          log,
 		InstanceID:   id,
 		Health:       d.health,
@@ -245,7 +244,7 @@ func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log 
 				return httpapi.Gauges{}, err
 			}
 			live, err := d.rdb.ZCount(ctx, protocol.InstancesKey,
-				strconv.FormatInt(time.Now().Add(-cfg.Duration("instance.ttl")).UnixMilli(), 10), "+inf").Result()
+				strconv.FormatInt(time.Now().Add(-cfg.Instance.TTL).UnixMilli(), 10), "+inf").Result()
 			g := httpapi.Gauges{QueueDepth: depth, TasksByStatus: counts, Instances: int(live)}
 			if d.audit != nil {
 				g.AuditDropped = d.audit.Dropped()
@@ -263,18 +262,19 @@ func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log 
 // handlers.<method with _ for .>.{rate_limit,circuit_failures,timeout}.
 func applyOverrides(cfg *config.Config, hs []registry.Handler) []registry.Handler {
 	for i := range hs {
-		if v, ok := cfg.Override(protocol.HandlerKey(hs[i].Event, "rate_limit")); ok {
-			if n := cast.ToInt(v); n == 0 {
+		o := cfg.HandlerOverride(hs[i].Event)
+		if o.RateLimit != nil {
+			if *o.RateLimit == 0 {
 				hs[i].RateLimit = -1 // 0 in config means "no limit"
 			} else {
-				hs[i].RateLimit = n
+				hs[i].RateLimit = *o.RateLimit
 			}
 		}
-		if v, ok := cfg.Override(protocol.HandlerKey(hs[i].Event, "circuit_failures")); ok {
-			hs[i].CircuitFailures = cast.ToInt(v)
+		if o.CircuitFailures != nil {
+			hs[i].CircuitFailures = *o.CircuitFailures
 		}
-		if v, ok := cfg.Override(protocol.HandlerKey(hs[i].Event, "timeout")); ok {
-			hs[i].Timeout = cast.ToDuration(v)
+		if o.Timeout != nil {
+			hs[i].Timeout = *o.Timeout
 		}
 	}
 	return hs
@@ -284,10 +284,10 @@ func applyOverrides(cfg *config.Config, hs []registry.Handler) []registry.Handle
 // user's rules: hook.rules in the config file, then rules.yaml in the config
 // dir (a YAML list), checking that together they compile.
 func ruleSources(cfg *config.Config) (defaults, user []policy.Rule, err error) {
-	if cfg.Bool("hook.default_rules") {
+	if cfg.Hook.DefaultRules {
 		defaults = policy.DefaultRules()
 	}
-	if raw := cfg.Get("hook.rules"); raw != nil {
+	if raw := cfg.Hook.Rules; raw != nil {
 		data, err := json.Marshal(raw)
 		if err != nil {
 			return nil, nil, fmt.Errorf("config hook.rules: %w", err)
@@ -306,7 +306,7 @@ func ruleSources(cfg *config.Config) (defaults, user []policy.Rule, err error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("read %s: %w", rulesFile, err)
 	}
-	if _, err := policy.New(policy.Merge(defaults, user, cfg.Strings("hook.disabled_rules"))); err != nil {
+	if _, err := policy.New(policy.Merge(defaults, user, cfg.Hook.DisabledRules)); err != nil {
 		return nil, nil, fmt.Errorf("hook rules: %w", err)
 	}
 	return defaults, user, nil
@@ -320,7 +320,7 @@ func ruleSources(cfg *config.Config) (defaults, user []policy.Rule, err error) {
 // stopped by itself; the caller then calls Close.
 func (d *Daemon) Run(ctx context.Context) error {
 	started := time.Now()
-	r := &lifecycle.Runner{ShutdownTimeout: d.cfg.Duration("shutdown.timeout"), Log: d.log}
+	r := &lifecycle.Runner{ShutdownTimeout: d.cfg.Shutdown.Timeout, Log: d.log}
 	for _, s := range d.services(started) {
 		r.Add(s)
 	}
@@ -329,7 +329,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() {
 		select {
 		case <-ctx.Done():
-			d.log.Info("shutting down: stopping services in reverse order", "timeout", d.cfg.Duration("shutdown.timeout"))
+			d.log.Info("shutting down: stopping services in reverse order", "timeout", d.cfg.Shutdown.Timeout)
 		case <-returned:
 		}
 	}()
@@ -370,7 +370,7 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 			return nil
 		}, nil),
 		lifecycle.Loop("task reaper", func(ctx context.Context) {
-			d.tasks.RunReaper(ctx, d.cfg.Duration("tasks.reaper_interval"))
+			d.tasks.RunReaper(ctx, d.cfg.Tasks.ReaperInterval)
 		}),
 		lifecycle.New("heartbeat",
 			func(ctx context.Context) error { return d.inst.Heartbeat(ctx, started) },

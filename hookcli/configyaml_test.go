@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claudebench/cb/protocol"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -111,8 +112,8 @@ func checkLeanAgainstYAML(t *testing.T, data string) (accepted bool) {
 	ls := &Settings{file: lean}
 	fs := &Settings{file: full}
 	for _, k := range hookLookups() {
-		lv, lok := ls.raw(k)
-		fv, fok := fs.raw(k)
+		lv, lok := ls.raw(k, protocol.EnvName(k))
+		fv, fok := fs.raw(k, protocol.EnvName(k))
 		if lok != fok || !reflect.DeepEqual(lv, fv) {
 			t.Errorf("%q: %s = %#v (%v), yaml %#v (%v)", data, k, lv, lok, fv, fok)
 		}

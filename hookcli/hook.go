@@ -73,14 +73,11 @@ func RunHook(hookType string, stdin io.Reader, stdout, stderr io.Writer, t Trans
 	if err != nil {
 		return h.fail(err)
 	}
-	timeout, err := settings.Duration("hook.timeout")
-	if err != nil {
+	if err := settings.Check("hook.timeout", "hook.max_input_bytes"); err != nil {
 		return h.fail(err)
 	}
-	maxIn, err := settings.Int("hook.max_input_bytes")
-	if err != nil {
-		return h.fail(err)
-	}
+	cfg := settings.Config()
+	timeout, maxIn := cfg.Hook.Timeout, cfg.Hook.MaxInputBytes
 	// The transport sees the URL before stdin is read (it may hand over);
 	// its errors are reported after the input's, as they always were.
 	var conn Conn

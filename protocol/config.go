@@ -1,84 +1,424 @@
 package protocol
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
-// ConfigKey documents one configuration key. Keys are dotted ("redis.url");
-// each can be set in the config file, by an environment variable (EnvName)
-// and, for cbd, by a flag of the same name.
-type ConfigKey struct {
-	Name    string
-	Default any
-	Doc     string
+// Config is the configuration of both binaries, one field per key. A
+// field's cb tag is its key segment (nested structs join theirs with a dot:
+// Redis.URL is redis.url), its default tag the default in the form a config
+// file or environment variable would write it, and its doc comment the text
+// of the README's table (copied into config_fields.go, so that the help
+// of both binaries has it and cb hook, which never shows it, does not link
+// it). Each key can be set in the config file, by an
+// environment variable (EnvName) and, for cbd, by a flag of the same name.
+// Per-method handler settings (HandlerKey) are not fields: they are looked
+// up by the loaders for the methods that exist.
+type Config struct {
+	Redis    RedisConfig    `cb:"redis"`
+	Instance InstanceConfig `cb:"instance"`
+	Dispatch DispatchConfig `cb:"dispatch"`
+	Events   EventsConfig   `cb:"events"`
+	Handlers HandlersConfig `cb:"handlers"`
+	Shutdown ShutdownConfig `cb:"shutdown"`
+	Log      LogConfig      `cb:"log"`
+	Store    StoreConfig    `cb:"store"`
+	Tasks    TasksConfig    `cb:"tasks"`
+	HTTP     HTTPConfig     `cb:"http"`
+	Hook     HookConfig     `cb:"hook"`
 }
 
-// HookEvents lists the hook types cb handles; hook.<event>.fail_mode exists
-// for each. Keep in step with the HookEvent table in hooks.go (a test does).
-var hookEventNames = []string{"pre_tool", "post_tool", "user_prompt", "todo_write", "session_start",
-	"session_end", "stop", "subagent_stop", "notification", "pre_compact"}
+// RedisConfig holds the redis.* keys.
+type RedisConfig struct {
+	// Redis to use (redis://, rediss://, unix://). Empty: cbd manages its own (see
+	// redis.mode) and cb reads the address cbd wrote to the runtime dir.
+	URL string `cb:"url" default:""`
+	// When redis.url is empty: auto (managed if redis-server is on PATH, else
+	// embedded), managed, or embedded.
+	Mode string `cb:"mode" default:"auto"`
+	// The redis-server binary managed mode runs.
+	Server string `cb:"server" default:"redis-server"`
+}
 
-// ConfigKeys is the one table of configuration keys with their defaults. The
-// README's table, viper's defaults in cbd and cb's lean reader all use it.
-var ConfigKeys = func() []ConfigKey {
-	keys := []ConfigKey{
-		{"redis.url", "", "Redis to use (redis://, rediss://, unix://). Empty: cbd manages its own (see redis.mode) and cb reads the address cbd wrote to the runtime dir."},
-		{"redis.mode", "auto", "When redis.url is empty: auto (managed if redis-server is on PATH, else embedded), managed, or embedded."},
-		{"redis.server", "redis-server", "The redis-server binary managed mode runs."},
-		{"instance.id", "", "This cbd's instance id and consumer name; empty means the host name. Give each cbd on one host its own."},
-		{"instance.roles", []string{}, "Roles of this instance; empty = it runs every handler. Otherwise it runs the handlers without roles (system.*) and those of its roles: hooks (hook.*), tasks (task.*), admin (hooks.*, audit.list)."},
-		{"instance.heartbeat", 10 * time.Second, "How often the instance renews its registration."},
-		{"instance.ttl", 30 * time.Second, "How long a registration lives without a heartbeat."},
-		{"instance.lease", 3 * time.Second, "How long callers take a cbd as serving after it last renewed its lease (it renews every third of this, apart from the heartbeat). A cbd that crashed or was stopped (SIGSTOP) is passed over within this time: cb hook then answers its fail mode at once instead of waiting for its deadline."},
-		{"dispatch.concurrency", 128, "Handlers running at once in one cbd."},
-		{"dispatch.batch", 64, "Entries one XREADGROUP reads at most (COUNT)."},
-		{"dispatch.block", time.Second, "How long one XREADGROUP blocks (BLOCK)."},
-		{"dispatch.response_ttl", time.Minute, "How long an unread answer is kept in cb:response:{id}."},
-		{"dispatch.claim_idle", 30 * time.Second, "A request read by an instance whose heartbeat is gone is taken over after it has been idle this long (a live instance's after 10x this)."},
-		{"dispatch.max_deliveries", 3, "Deliveries after which a request whose handler keeps crashing goes to the dead-letter stream (cb:stream:system.deadletter)."},
-		{"events.retention", 24 * time.Hour, "How long events are kept in the streams (never dropping entries still pending)."},
-		{"events.max_payload_bytes", 64 << 10, "Largest request kept in a stream for events.retention: after cbd has handled a request whose entry is larger, it replaces the entry with a copy whose long strings (tool_response, content, ...) are cut short with a marker \"…[truncated N bytes]\" (the handler, and so every hook decision, saw the whole input); 0 = keep every entry whole."},
-		{"handlers.timeout", 5 * time.Second, "Default handler timeout (context deadline)."},
-		{"handlers.rate_limit", 100, "Requests per second one source (session, else producer) may make of one handler, across all instances; 0 = no limit. Per method: handlers.<method with _ for .>.rate_limit, e.g. handlers.task_create.rate_limit. Requests sent over Redis are checked as they are appended (cbd publishes the limits in cb:limits), those over HTTP by cbd. A hook request is never refused for its rate: over the limit its rules are still evaluated and only its extras are shed (a no-opinion answer is not audited), counted as shed in system.metrics and cb_rejections_total{reason=\"shed\"}."},
-		{"handlers.circuit_failures", 5, "Handler failures (internal errors, timeouts) within handlers.circuit_window that open its circuit, on every instance. Per method: handlers.<method>.circuit_failures."},
-		{"handlers.circuit_window", 10 * time.Second, "Window in which circuit failures are counted."},
-		{"handlers.circuit_open_for", 5 * time.Second, "How long an open circuit rejects calls before letting probes through (half-open)."},
-		{"handlers.circuit_probes", 1, "Calls let through while half-open; a success closes the circuit, a failure opens it again."},
-		{"handlers.circuit_recheck", 100 * time.Millisecond, "For a call with no rate limit to check here (none set, or checked by the caller as it appended the request), how long an instance trusts that its handler's circuit is closed before asking Redis again (a circuit another instance opened is seen within this time; a local failure asks at once); 0 = ask on every call."},
-		{"shutdown.timeout", 10 * time.Second, "The longest a graceful shutdown takes: in-flight handlers finish, cbd unregisters and every service stops within it, even with Redis hung; unfinished requests stay pending for another instance."},
-		{"log.level", "info", "cbd log level: debug, info, warn, error."},
-		{"log.format", "text", "cbd log format: text or json."},
-		{"store.url", "", "Durable store: empty = SQLite file in the data dir; postgres://... = PostgreSQL (shared by several cbd)."},
-		{"tasks.reclaim_after", 45 * time.Second, "A task claimed by a registered instance goes back to the queue when that instance's last heartbeat is older than this."},
-		{"tasks.reaper_interval", 5 * time.Second, "How often each cbd looks for tasks held by dead instances or past their lease."},
-		{"tasks.max_attempts", 3, "Claims a task gets before a dead worker or an expired lease makes it failed instead of pending."},
-		{"tasks.lease", 30 * time.Minute, "How long a claim (task.claim by any worker, task.assign, a todo in progress) holds a task unless renewed (task.renew; cb work renews while its command runs). An expired lease gives the task back to the queue like a dead worker's, counting the attempt. A claim can ask for its own lease (leaseMs)."},
-		{"tasks.todo_sync", true, "Turn Claude Code's todos (TodoWrite, TaskCreate, TaskUpdate) into tasks."},
-		{"http.enabled", true, "Serve HTTP (JSON-RPC, WebSocket, MCP, dashboard, metrics, Claude Code http hooks)."},
-		{"http.addr", "127.0.0.1:7711", "HTTP listen address; anything but loopback requires the API token on every request."},
-		{"http.allowed_hosts", []string{}, "Host header values accepted besides localhost, 127.0.0.1, [::1] and the listen address (DNS-rebinding guard)."},
-		{"http.cors_origins", []string{}, "Browser origins allowed to call the API (CORS); empty = same origin only."},
-		{"http.max_body_bytes", 1 << 20, "Largest HTTP request body (hook bodies may be up to hook.max_input_bytes)."},
-		{"http.ws_max_message_bytes", 1 << 20, "Largest WebSocket message."},
-		{"http.token_file", "", "File holding the API token (0600, created on first start); empty = token in the config dir."},
-		{"hook.prompt_tasks_context", false, "On UserPromptSubmit, add the session's in-progress tasks to Claude's context."},
-		{"hook.audit", true, "Record every hook decision in the store (cb audit) and on cb:stream:hook.decision."},
-		{"hook.timeout", 2 * time.Second, "cb hook's own deadline for the whole round trip; keep it below the timeout in Claude Code's settings."},
-		{"hook.fail_mode", "open", "What cb hook does when it gets no answer: open (no opinion, exit 0) or closed (deny / block with a reason naming the problem). Inherited only by the hooks that gate an action (pre_tool, user_prompt): a block from the others stops nothing or makes Claude keep working (Stop), so they fail closed only when set per type."},
-		{"hook.max_input_bytes", 16 << 20, "Largest hook input cb hook accepts on stdin."},
-		{"hook.duplicate_keys", "last", "A hook input that names a key twice in one object (e.g. two \"command\" in tool_input) is judged on the last value, as Claude Code (JavaScript) reads it (last), or not judged at all and answered per the hook's fail mode (refuse)."},
-		{"hook.default_rules", true, "Apply the shipped default rules (README, Hook rules)."},
-		{"hook.disabled_rules", []string{}, "Ids of rules to switch off."},
-		{"hook.rules", []any{}, "Your own rules (a YAML list; see README, Hook rules)."},
+// InstanceConfig holds the instance.* keys.
+type InstanceConfig struct {
+	// This cbd's instance id and consumer name; empty means the host name. Give
+	// each cbd on one host its own.
+	ID string `cb:"id" default:""`
+	// Roles of this instance; empty = it runs every handler. Otherwise it runs the
+	// handlers without roles (system.*) and those of its roles: hooks (hook.*),
+	// tasks (task.*), admin (hooks.*, audit.list).
+	Roles []string `cb:"roles" default:""`
+	// How often the instance renews its registration.
+	Heartbeat time.Duration `cb:"heartbeat" default:"10s"`
+	// How long a registration lives without a heartbeat.
+	TTL time.Duration `cb:"ttl" default:"30s"`
+	// How long callers take a cbd as serving after it last renewed its lease (it
+	// renews every third of this, apart from the heartbeat). A cbd that crashed or
+	// was stopped (SIGSTOP) is passed over within this time: cb hook then answers
+	// its fail mode at once instead of waiting for its deadline.
+	Lease time.Duration `cb:"lease" default:"3s"`
+}
+
+// DispatchConfig holds the dispatch.* keys.
+type DispatchConfig struct {
+	// Handlers running at once in one cbd.
+	Concurrency int `cb:"concurrency" default:"128"`
+	// Entries one XREADGROUP reads at most (COUNT).
+	Batch int `cb:"batch" default:"64"`
+	// How long one XREADGROUP blocks (BLOCK).
+	Block time.Duration `cb:"block" default:"1s"`
+	// How long an unread answer is kept in cb:response:{id}.
+	ResponseTTL time.Duration `cb:"response_ttl" default:"1m"`
+	// A request read by an instance whose heartbeat is gone is taken over after it
+	// has been idle this long (a live instance's after 10x this).
+	ClaimIdle time.Duration `cb:"claim_idle" default:"30s"`
+	// Deliveries after which a request whose handler keeps crashing goes to the
+	// dead-letter stream (cb:stream:system.deadletter).
+	MaxDeliveries int `cb:"max_deliveries" default:"3"`
+}
+
+// EventsConfig holds the events.* keys.
+type EventsConfig struct {
+	// How long events are kept in the streams (never dropping entries still
+	// pending).
+	Retention time.Duration `cb:"retention" default:"24h"`
+	// Largest request kept in a stream for events.retention: after cbd has handled
+	// a request whose entry is larger, it replaces the entry with a copy whose
+	// long strings (tool_response, content, ...) are cut short with a marker
+	// "…[truncated N bytes]" (the handler, and so every hook decision, saw the
+	// whole input); 0 = keep every entry whole.
+	MaxPayloadBytes int `cb:"max_payload_bytes" default:"65536"`
+}
+
+// HandlersConfig holds the handlers.* keys.
+type HandlersConfig struct {
+	// Default handler timeout (context deadline).
+	Timeout time.Duration `cb:"timeout" default:"5s"`
+	// Requests per second one source (session, else producer) may make of one
+	// handler, across all instances; 0 = no limit. Per method: handlers.<method
+	// with _ for .>.rate_limit, e.g. handlers.task_create.rate_limit. Requests
+	// sent over Redis are checked as they are appended (cbd publishes the limits
+	// in cb:limits), those over HTTP by cbd. A hook request is never refused for
+	// its rate: over the limit its rules are still evaluated and only its extras
+	// are shed (a no-opinion answer is not audited), counted as shed in
+	// system.metrics and cb_rejections_total{reason="shed"}.
+	RateLimit int `cb:"rate_limit" default:"100"`
+	// Handler failures (internal errors, timeouts) within handlers.circuit_window
+	// that open its circuit, on every instance. Per method:
+	// handlers.<method>.circuit_failures.
+	CircuitFailures int `cb:"circuit_failures" default:"5"`
+	// Window in which circuit failures are counted.
+	CircuitWindow time.Duration `cb:"circuit_window" default:"10s"`
+	// How long an open circuit rejects calls before letting probes through
+	// (half-open).
+	CircuitOpenFor time.Duration `cb:"circuit_open_for" default:"5s"`
+	// Calls let through while half-open; a success closes the circuit, a failure
+	// opens it again.
+	CircuitProbes int `cb:"circuit_probes" default:"1"`
+	// For a call with no rate limit to check here (none set, or checked by the
+	// caller as it appended the request), how long an instance trusts that its
+	// handler's circuit is closed before asking Redis again (a circuit another
+	// instance opened is seen within this time; a local failure asks at once); 0 =
+	// ask on every call.
+	CircuitRecheck time.Duration `cb:"circuit_recheck" default:"100ms"`
+}
+
+// ShutdownConfig holds the shutdown.* keys.
+type ShutdownConfig struct {
+	// The longest a graceful shutdown takes: in-flight handlers finish, cbd
+	// unregisters and every service stops within it, even with Redis hung;
+	// unfinished requests stay pending for another instance.
+	Timeout time.Duration `cb:"timeout" default:"10s"`
+}
+
+// LogConfig holds the log.* keys.
+type LogConfig struct {
+	// cbd log level: debug, info, warn, error.
+	Level string `cb:"level" default:"info"`
+	// cbd log format: text or json.
+	Format string `cb:"format" default:"text"`
+}
+
+// StoreConfig holds the store.* keys.
+type StoreConfig struct {
+	// Durable store: empty = SQLite file in the data dir; postgres://... =
+	// PostgreSQL (shared by several cbd).
+	URL string `cb:"url" default:""`
+}
+
+// TasksConfig holds the tasks.* keys.
+type TasksConfig struct {
+	// A task claimed by a registered instance goes back to the queue when that
+	// instance's last heartbeat is older than this.
+	ReclaimAfter time.Duration `cb:"reclaim_after" default:"45s"`
+	// How often each cbd looks for tasks held by dead instances or past their
+	// lease.
+	ReaperInterval time.Duration `cb:"reaper_interval" default:"5s"`
+	// Claims a task gets before a dead worker or an expired lease makes it failed
+	// instead of pending.
+	MaxAttempts int `cb:"max_attempts" default:"3"`
+	// How long a claim (task.claim by any worker, task.assign, a todo in progress)
+	// holds a task unless renewed (task.renew; cb work renews while its command
+	// runs). An expired lease gives the task back to the queue like a dead
+	// worker's, counting the attempt. A claim can ask for its own lease (leaseMs).
+	Lease time.Duration `cb:"lease" default:"30m"`
+	// Turn Claude Code's todos (TodoWrite, TaskCreate, TaskUpdate) into tasks.
+	TodoSync bool `cb:"todo_sync" default:"true"`
+}
+
+// HTTPConfig holds the http.* keys.
+type HTTPConfig struct {
+	// Serve HTTP (JSON-RPC, WebSocket, MCP, dashboard, metrics, Claude Code http
+	// hooks).
+	Enabled bool `cb:"enabled" default:"true"`
+	// HTTP listen address; anything but loopback requires the API token on every
+	// request.
+	Addr string `cb:"addr" default:"127.0.0.1:7711"`
+	// Host header values accepted besides localhost, 127.0.0.1, [::1] and the
+	// listen address (DNS-rebinding guard).
+	AllowedHosts []string `cb:"allowed_hosts" default:""`
+	// Browser origins allowed to call the API (CORS); empty = same origin only.
+	CORSOrigins []string `cb:"cors_origins" default:""`
+	// Largest HTTP request body (hook bodies may be up to hook.max_input_bytes).
+	MaxBodyBytes int `cb:"max_body_bytes" default:"1048576"`
+	// Largest WebSocket message.
+	WSMaxMessageBytes int `cb:"ws_max_message_bytes" default:"1048576"`
+	// File holding the API token (0600, created on first start); empty = token in
+	// the config dir.
+	TokenFile string `cb:"token_file" default:""`
+}
+
+// HookConfig holds the hook.* keys.
+type HookConfig struct {
+	// On UserPromptSubmit, add the session's in-progress tasks to Claude's
+	// context.
+	PromptTasksContext bool `cb:"prompt_tasks_context" default:"false"`
+	// Record every hook decision in the store (cb audit) and on
+	// cb:stream:hook.decision.
+	Audit bool `cb:"audit" default:"true"`
+	// cb hook's own deadline for the whole round trip; keep it below the timeout
+	// in Claude Code's settings.
+	Timeout time.Duration `cb:"timeout" default:"2s"`
+	// What cb hook does when it gets no answer: open (no opinion, exit 0) or
+	// closed (deny / block with a reason naming the problem). Inherited only by
+	// the hooks that gate an action (pre_tool, user_prompt): a block from the
+	// others stops nothing or makes Claude keep working (Stop), so they fail
+	// closed only when set per type.
+	FailMode string `cb:"fail_mode" default:"open"`
+	// Largest hook input cb hook accepts on stdin.
+	MaxInputBytes int `cb:"max_input_bytes" default:"16777216"`
+	// A hook input that names a key twice in one object (e.g. two "command" in
+	// tool_input) is judged on the last value, as Claude Code (JavaScript) reads
+	// it (last), or not judged at all and answered per the hook's fail mode
+	// (refuse).
+	DuplicateKeys string `cb:"duplicate_keys" default:"last"`
+	// Apply the shipped default rules (README, Hook rules).
+	DefaultRules bool `cb:"default_rules" default:"true"`
+	// Ids of rules to switch off.
+	DisabledRules []string `cb:"disabled_rules" default:""`
+	// Your own rules (a YAML list; see README, Hook rules).
+	Rules any `cb:"rules" default:"[]"`
+	// Per hook type (hook.<type>.fail_mode), one field per HookEvents entry.
+	PreTool      HookTypeConfig `cb:"pre_tool"`
+	PostTool     HookTypeConfig `cb:"post_tool"`
+	UserPrompt   HookTypeConfig `cb:"user_prompt"`
+	TodoWrite    HookTypeConfig `cb:"todo_write"`
+	SessionStart HookTypeConfig `cb:"session_start"`
+	SessionEnd   HookTypeConfig `cb:"session_end"`
+	Stop         HookTypeConfig `cb:"stop"`
+	SubagentStop HookTypeConfig `cb:"subagent_stop"`
+	Notification HookTypeConfig `cb:"notification"`
+	PreCompact   HookTypeConfig `cb:"pre_compact"`
+}
+
+// HookTypeConfig holds the keys of one hook type, hook.<type>.*; "<type>"
+// in a doc comment stands for the type.
+type HookTypeConfig struct {
+	// Fail mode for cb hook <type>; empty inherits hook.fail_mode (pre_tool and
+	// user_prompt only; the others stay open).
+	FailMode string `cb:"fail_mode" default:""`
+}
+
+// Type returns the settings of one hook type (nil for a type not in
+// HookEvents).
+func (h *HookConfig) Type(hookType string) *HookTypeConfig {
+	switch hookType {
+	case "pre_tool":
+		return &h.PreTool
+	case "post_tool":
+		return &h.PostTool
+	case "user_prompt":
+		return &h.UserPrompt
+	case "todo_write":
+		return &h.TodoWrite
+	case "session_start":
+		return &h.SessionStart
+	case "session_end":
+		return &h.SessionEnd
+	case "stop":
+		return &h.Stop
+	case "subagent_stop":
+		return &h.SubagentStop
+	case "notification":
+		return &h.Notification
+	case "pre_compact":
+		return &h.PreCompact
 	}
-	for _, ev := range hookEventNames {
-		keys = append(keys, ConfigKey{"hook." + ev + ".fail_mode", "", "Fail mode for cb hook " + ev + "; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open)."})
+	return nil
+}
+
+// FailMode is the fail mode of a hook type, "open" or "closed":
+// hook.<type>.fail_mode, else hook.fail_mode for the events that gate an
+// action (see HookEvent.Gates). cb hook and cbd both decide with it.
+func (c *Config) FailMode(hookType string) string {
+	var m string
+	if t := c.Hook.Type(hookType); t != nil {
+		m = t.FailMode
 	}
-	return keys
-}()
+	if m == "" {
+		if he, ok := LookupHookEvent(hookType); ok && !he.Gates {
+			return "open"
+		}
+		m = c.Hook.FailMode
+	}
+	if m == "closed" {
+		return "closed"
+	}
+	return "open"
+}
+
+// ConfigKey documents one configuration key: a field of Config.
+type ConfigKey struct {
+	Name string // dotted: "redis.url"
+	// Default is the field's default value: a string, int, bool,
+	// time.Duration, []string, or []any for a structured key.
+	Default any
+	Doc     string
+	index   []int
+}
+
+// Field returns a pointer to the field of c that holds the key: *string,
+// *int, *bool, *time.Duration, *[]string, or *any for a structured value
+// (the rule list: as YAML decodes it, a list or a mapping). Loaders fill a Config
+// through it with a type switch.
+func (k ConfigKey) Field(c *Config) any {
+	return reflect.ValueOf(c).Elem().FieldByIndex(k.index).Addr().Interface()
+}
+
+// ConfigKeys returns the keys of Config in field order (the README's
+// order), read from the struct's tags on first use. cb hook decodes with
+// ConfigField instead, which needs no reflection.
+func ConfigKeys() []ConfigKey {
+	configKeys.once.Do(func() {
+		walkConfig(reflect.TypeOf(Config{}), "", nil, &configKeys.keys)
+	})
+	return configKeys.keys
+}
+
+// configKeys is ConfigKeys' table; a function, not a variable, so that a
+// binary that never asks for it (cb) does not link the walk.
+var configKeys struct {
+	once sync.Once
+	keys []ConfigKey
+}
+
+func walkConfig(t reflect.Type, prefix string, index []int, keys *[]ConfigKey) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, ok := f.Tag.Lookup("cb")
+		if !ok {
+			panic("protocol.Config: field " + f.Name + " has no cb tag")
+		}
+		idx := append(append([]int(nil), index...), i)
+		if f.Type.Kind() == reflect.Struct {
+			walkConfig(f.Type, prefix+name+".", idx, keys)
+			continue
+		}
+		if _, ok := f.Tag.Lookup("default"); !ok {
+			panic("protocol.Config: field " + f.Name + " has no default tag")
+		}
+		var doc string
+		if n := len(*keys); n < len(configDocs) {
+			doc = configDocs[n]
+		}
+		*keys = append(*keys, ConfigKey{Name: prefix + name, Default: parseDefault(f), Doc: doc, index: idx})
+	}
+}
+
+// parseDefault reads a field's default tag as a value of its type.
+func parseDefault(f reflect.StructField) any {
+	s := f.Tag.Get("default")
+	var v any
+	var err error
+	switch f.Type {
+	case reflect.TypeOf(""):
+		v = s
+	case reflect.TypeOf(0):
+		v, err = strconv.Atoi(s)
+	case reflect.TypeOf(false):
+		v, err = strconv.ParseBool(s)
+	case reflect.TypeOf(time.Duration(0)):
+		v, err = time.ParseDuration(s)
+	case reflect.TypeOf([]string(nil)):
+		l := []string{}
+		if s != "" {
+			l = strings.Split(s, ",")
+		}
+		v = l
+	case reflect.TypeOf((*any)(nil)).Elem():
+		// A structured value (the rule list) read as YAML gives it;
+		// its default is the empty list.
+		if s != "[]" {
+			err = errors.New("a structured key's default is []")
+		}
+		v = []any{}
+	default:
+		err = fmt.Errorf("type %s is not a config type", f.Type)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("protocol.Config: field %s: default %q: %v", f.Name, s, err))
+	}
+	return v
+}
+
+// ConfigField is one key of Config by its place in the struct, from 0 to
+// NumConfigFields-1: for f := range ConfigField(NumConfigFields). The
+// generated tables behind it hold no pointers, so they cost cb hook
+// neither reflection nor relocated data at start.
+type ConfigField int
+
+// Name returns the key: "redis.url".
+func (f ConfigField) Name() string {
+	start, end := f.span()
+	return configNames[start:end]
+}
+
+// Env returns the key's environment variable, EnvName(f.Name()).
+func (f ConfigField) Env() string {
+	start, end := f.span()
+	// Each variable is its key's length plus "CB_".
+	return configEnvs[start+3*int(f) : end+3*int(f)+3]
+}
+
+// Field returns a pointer to the field of c that holds the key, as
+// ConfigKey.Field does.
+func (f ConfigField) Field(c *Config) any { return c.field(int(f)) }
+
+func (f ConfigField) span() (start, end int) {
+	if f > 0 {
+		start = int(configNameEnds[f-1])
+	}
+	return start, int(configNameEnds[f])
+}
 
 // HandlerKey is the config key of one handler setting for method:
 // HandlerKey("task.create", "rate_limit") is "handlers.task_create.rate_limit".

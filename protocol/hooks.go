@@ -44,24 +44,6 @@ var HookEvents = []HookEvent{
 	{"pre_compact", "PreCompact", "", false, true, false},
 }
 
-// FailMode is the fail mode of a hook type, "open" or "closed", from the
-// config values setting returns (hook.<type>.fail_mode, else
-// hook.fail_mode for the events that gate an action; see HookEvent.Gates).
-// cb hook and cbd both decide with it.
-func FailMode(hookType string, setting func(key string) string) string {
-	m := setting("hook." + hookType + ".fail_mode")
-	if m == "" {
-		if he, ok := LookupHookEvent(hookType); ok && !he.Gates {
-			return "open"
-		}
-		m = setting("hook.fail_mode")
-	}
-	if m == "closed" {
-		return "closed"
-	}
-	return "open"
-}
-
 // LookupHookEvent finds a hook type by its cb name.
 func LookupHookEvent(hookType string) (HookEvent, bool) {
 	for _, he := range HookEvents {

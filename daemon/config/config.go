@@ -1,5 +1,5 @@
-// Package config loads cbd's configuration with viper from the key table in
-// protocol.ConfigKeys: defaults, then the config file
+// Package config loads cbd's configuration into protocol.Config with viper:
+// defaults (the struct's tags), then the config file
 // ($XDG_CONFIG_HOME/claudebench/config.yaml or CB_CONFIG), then CB_*
 // environment variables, then flags.
 package config
@@ -16,8 +16,11 @@ import (
 	"github.com/spf13/viper"
 )
 
-// Config is cbd's resolved configuration.
+// Config is cbd's resolved configuration: the typed keys, plus the
+// per-method handler settings (HandlerOverride), which are looked up by
+// method.
 type Config struct {
+	protocol.Config
 	v    *viper.Viper
 	Dirs protocol.Dirs
 	// File is the config file that was read ("" if none).
@@ -26,7 +29,7 @@ type Config struct {
 
 // AddFlags declares a flag for every config key on fs.
 func AddFlags(fs *pflag.FlagSet) {
-	for _, k := range protocol.ConfigKeys {
+	for _, k := range protocol.ConfigKeys() {
 		switch d := k.Default.(type) {
 		case bool:
 			fs.Bool(k.Name, d, k.Doc)
@@ -48,7 +51,7 @@ func AddFlags(fs *pflag.FlagSet) {
 // Load resolves the configuration. fs may be nil.
 func Load(fs *pflag.FlagSet) (*Config, error) {
 	v := viper.New()
-	for _, k := range protocol.ConfigKeys {
+	for _, k := range protocol.ConfigKeys() {
 		v.SetDefault(k.Name, k.Default)
 		if err := v.BindEnv(k.Name, protocol.EnvName(k.Name)); err != nil {
 			return nil, fmt.Errorf("bind env for %s: %w", k.Name, err)
@@ -80,7 +83,11 @@ func Load(fs *pflag.FlagSet) (*Config, error) {
 	} else {
 		c.File = path
 	}
-	return c, c.check()
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	c.fill()
+	return c, nil
 }
 
 func isNotExist(path string) bool {
@@ -90,7 +97,7 @@ func isNotExist(path string) bool {
 
 // check rejects malformed durations at load instead of at use.
 func (c *Config) check() error {
-	for _, k := range protocol.ConfigKeys {
+	for _, k := range protocol.ConfigKeys() {
 		if _, ok := k.Default.(time.Duration); ok {
 			if _, err := cast.ToDurationE(c.v.Get(k.Name)); err != nil {
 				return fmt.Errorf("config %s: %q is not a duration like 10s", k.Name, c.v.GetString(k.Name))
@@ -100,27 +107,58 @@ func (c *Config) check() error {
 	return nil
 }
 
-// String returns a string key.
-func (c *Config) String(key string) string { return c.v.GetString(key) }
+// fill copies every key from viper into the struct.
+func (c *Config) fill() {
+	for _, k := range protocol.ConfigKeys() {
+		switch p := k.Field(&c.Config).(type) {
+		case *string:
+			*p = c.v.GetString(k.Name)
+		case *int:
+			*p = c.v.GetInt(k.Name)
+		case *bool:
+			*p = c.v.GetBool(k.Name)
+		case *time.Duration:
+			*p = c.v.GetDuration(k.Name)
+		case *[]string:
+			*p = c.v.GetStringSlice(k.Name)
+		case *any:
+			*p = c.v.Get(k.Name)
+		default:
+			panic(fmt.Sprintf("config: %s has field type %T", k.Name, p))
+		}
+	}
+}
 
-// Int returns an integer key.
-func (c *Config) Int(key string) int { return c.v.GetInt(key) }
+// HandlerOverride holds the per-method settings that are set:
+// handlers.<method with _ for .>.{rate_limit,circuit_failures,timeout}.
+type HandlerOverride struct {
+	RateLimit       *int
+	CircuitFailures *int
+	Timeout         *time.Duration
+}
 
-// Bool returns a boolean key.
-func (c *Config) Bool(key string) bool { return c.v.GetBool(key) }
+// HandlerOverride returns method's settings from the config file or their
+// environment variables (protocol.HandlerKey).
+func (c *Config) HandlerOverride(method string) HandlerOverride {
+	var o HandlerOverride
+	if v, ok := c.override(protocol.HandlerKey(method, "rate_limit")); ok {
+		n := cast.ToInt(v)
+		o.RateLimit = &n
+	}
+	if v, ok := c.override(protocol.HandlerKey(method, "circuit_failures")); ok {
+		n := cast.ToInt(v)
+		o.CircuitFailures = &n
+	}
+	if v, ok := c.override(protocol.HandlerKey(method, "timeout")); ok {
+		d := cast.ToDuration(v)
+		o.Timeout = &d
+	}
+	return o
+}
 
-// Strings returns a list key.
-func (c *Config) Strings(key string) []string { return c.v.GetStringSlice(key) }
-
-// Duration returns a duration key (validated at load).
-func (c *Config) Duration(key string) time.Duration { return c.v.GetDuration(key) }
-
-// Get returns a key's raw value (for structured keys such as hook.rules).
-func (c *Config) Get(key string) any { return c.v.Get(key) }
-
-// Override returns a per-method key (not in the key table) from the config
-// file or its environment variable, and whether it is set.
-func (c *Config) Override(key string) (any, bool) {
+// override returns a per-method key (not a field of the struct) and whether
+// it is set.
+func (c *Config) override(key string) (any, bool) {
 	_ = c.v.BindEnv(key, protocol.EnvName(key))
 	if !c.v.IsSet(key) {
 		return nil, false

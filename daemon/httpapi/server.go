@@ -39,6 +39,7 @@ import (
 	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/loopback"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -212,7 +213,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		o: o, reg: o.Registry, log: o.Log.With("component", "http"),
-		loopback:   isLoopbackHost(host),
+		loopback:   loopback.IsHost(host),
 		hostExact:  map[string]bool{},
 		hostNames:  map[string]bool{},
 		cors:       map[string]bool{},
@@ -504,16 +505,6 @@ func splitHost(h string) (name, port string) {
 // normOrigin lower-cases an origin and drops a trailing slash.
 func normOrigin(o string) string {
 	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(o)), "/")
-}
-
-// isLoopbackHost reports whether a listen host only accepts local
-// connections ("" and 0.0.0.0 accept every interface).
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // tokenMatches compares in constant time.

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -86,16 +85,14 @@ open it yourself in a browser on this machine.`,
 // dashboardLink mints a login code and returns the link that uses it.
 func (a *app) dashboardLink(ctx context.Context) (string, dashboardLogin, error) {
 	var login dashboardLogin
-	if v := a.settings.String("http.enabled"); v != "" {
-		if on, err := strconv.ParseBool(v); err == nil && !on {
-			return "", login, &exitError{code: 1, err: errors.New("http.enabled is false: cbd serves no dashboard")}
-		}
+	if !a.settings.Config().HTTP.Enabled {
+		return "", login, &exitError{code: 1, err: errors.New("http.enabled is false: cbd serves no dashboard")}
 	}
-	base, err := dashboardBase(a.settings.String("http.addr"))
+	base, err := dashboardBase(a.settings.Config().HTTP.Addr)
 	if err != nil {
 		return "", login, &exitError{code: 1, err: err}
 	}
-	tokenFile := apitoken.File(a.settings.String("http.token_file"), a.settings.Dirs().Config)
+	tokenFile := apitoken.File(a.settings.Config().HTTP.TokenFile, a.settings.Dirs().Config)
 	token, err := apitoken.Read(tokenFile)
 	if err != nil {
 		return "", login, &exitError{code: 1, err: fmt.Errorf("%w (cbd creates the token on its first start: is it running?)", err)}

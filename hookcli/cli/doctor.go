@@ -133,7 +133,7 @@ func (a *app) doctorConfig(loadErr error) doctorCheck {
 		c.Detail = path
 	}
 	for _, key := range []string{"hook.timeout"} {
-		if _, err := a.settings.Duration(key); err != nil {
+		if err := a.settings.Check(key); err != nil {
 			c.Detail = err.Error()
 			c.Hint = "set " + key + " to a duration like 2s in " + path + " or " + protocol.EnvName(key)
 			return c
@@ -154,7 +154,7 @@ func (a *app) doctorRedis(ctx context.Context, checks *[]doctorCheck) bool {
 	source := "address file " + a.settings.Dirs().AddrFile() + " written by cbd"
 	if _, ok := os.LookupEnv(protocol.EnvName("redis.url")); ok {
 		source = protocol.EnvName("redis.url")
-	} else if a.settings.String("redis.url") != "" {
+	} else if a.settings.Config().Redis.URL != "" {
 		source = "redis.url in the config"
 	}
 	shown := rawURL
@@ -234,7 +234,7 @@ func (a *app) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
 // is nobody to ask (HTTP off, no fixed port, nothing listening): cbd may
 // run without HTTP, so only an answer counts.
 func (a *app) cbdHealth(ctx context.Context) (detail string, ok bool) {
-	addr := a.settings.String("http.addr")
+	addr := a.settings.Config().HTTP.Addr
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "" || port == "0" {
 		return "", false
@@ -278,7 +278,7 @@ type scopeHooks struct {
 
 func (a *app) doctorHooks(projectDir string) doctorCheck {
 	c := doctorCheck{Name: "hooks"}
-	r := hookRecognizer{httpAddr: a.settings.String("http.addr")}
+	r := hookRecognizer{httpAddr: a.settings.Config().HTTP.Addr}
 	if exe, err := currentCBPath(); err == nil {
 		r.command = shellQuote(exe)
 	}
@@ -424,10 +424,8 @@ func eventCounts(byEvent map[string]int) string {
 
 func (a *app) doctorLatency(ctx context.Context) doctorCheck {
 	c := doctorCheck{Name: "latency", Hint: "check cbd's log and load; cb hook gives up after hook.timeout"}
-	timeout, err := a.settings.Duration("hook.timeout")
-	if err != nil {
-		timeout = 2 * time.Second
-	}
+	// A malformed hook.timeout is at its default (2s) here.
+	timeout := a.settings.Config().Hook.Timeout
 	cwd, _ := os.Getwd()
 	payload, _ := json.Marshal(map[string]any{ // plain strings always encode
 		"session_id": "cb-doctor", "hook_event_name": "PreToolUse", "cwd": cwd,

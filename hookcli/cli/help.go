@@ -78,7 +78,7 @@ flags of the same names win over both). Every config key has one variable:
 the key upper-cased with dots as underscores and CB_ in front.
 
 `)
-	for _, k := range protocol.ConfigKeys {
+	for _, k := range protocol.ConfigKeys() {
 		fmt.Fprintf(&b, "  %s  (%s, default %s)\n", protocol.EnvName(k.Name), k.Name, formatConfigDefault(k.Default))
 		for _, l := range wrapHelpText(k.Doc, 72) {
 			b.WriteString("      " + l + "\n")

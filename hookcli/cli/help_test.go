@@ -36,7 +36,7 @@ func runWithHelp(t *testing.T, args ...string) (string, string, *cobra.Command) 
 
 func TestHelpEnvironment(t *testing.T) {
 	out, _, _ := runWithHelp(t, "help", "environment")
-	for _, k := range protocol.ConfigKeys {
+	for _, k := range protocol.ConfigKeys() {
 		line := fmt.Sprintf("  %s  (%s, default %s)\n", protocol.EnvName(k.Name), k.Name, formatConfigDefault(k.Default))
 		if !strings.Contains(out, line) {
 			t.Errorf("missing %q", line)

@@ -21,6 +21,7 @@ import (
 	"github.com/claudebench/cb/hookcli"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/jsonedit"
+	"github.com/claudebench/cb/internal/loopback"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
@@ -129,7 +130,7 @@ After the token changes, run cb install --http again: it updates the
 credential in place.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			o.httpAddr = a.settings.String("http.addr")
+			o.httpAddr = a.settings.Config().HTTP.Addr
 			if o.http {
 				if err := checkHTTPHooks(a.settings, o.scope); err != nil {
 					return err
@@ -161,7 +162,7 @@ this leaves empty. Everything else stays as it is. A file cb install created
 is left as {}. The previous file is copied to <file>.bak.<unix time> first.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			o.httpAddr = a.settings.String("http.addr")
+			o.httpAddr = a.settings.Config().HTTP.Addr
 			return a.runSettingsEdit(o)
 		},
 	}
@@ -209,12 +210,10 @@ func checkHTTPHooks(s *hookcli.Settings, scope string) error {
 			"(.claude/settings.json) are usually committed to git; use --scope local (.claude/settings.local.json, " +
 			"kept out of git) or --scope user, or install command hooks")}
 	}
-	if v := s.String("http.enabled"); v != "" {
-		if on, err := strconv.ParseBool(v); err == nil && !on {
-			return &exitError{code: 1, err: errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks")}
-		}
+	if !s.Config().HTTP.Enabled {
+		return &exitError{code: 1, err: errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks")}
 	}
-	if _, err := httpHookURL(s.String("http.addr"), "stop"); err != nil {
+	if _, err := httpHookURL(s.Config().HTTP.Addr, "stop"); err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	return nil
@@ -223,7 +222,7 @@ func checkHTTPHooks(s *hookcli.Settings, scope string) error {
 // hookCredential reads the API token (creating the token file as cbd would,
 // unless dryRun) and derives the http hooks' credential from it.
 func hookCredential(s *hookcli.Settings, dryRun bool) (string, error) {
-	file := apitoken.File(s.String("http.token_file"), s.Dirs().Config)
+	file := apitoken.File(s.Config().HTTP.TokenFile, s.Dirs().Config)
 	read := apitoken.LoadOrCreate
 	if dryRun {
 		read = apitoken.Read
@@ -244,18 +243,10 @@ func httpHookURL(addr, hookType string) (string, error) {
 	if port == "0" || port == "" {
 		return "", fmt.Errorf("--http: http.addr %q has no fixed port for the hooks to call; set one (the default is 127.0.0.1:7711)", addr)
 	}
-	if !isLoopbackHost(host) {
+	if !loopback.IsHost(host) {
 		return "", fmt.Errorf("--http: http.addr %q is not a loopback address, and the http hooks' credential would cross the network in clear; install command hooks instead", addr)
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/hooks/" + hookType, nil
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // currentCBPath is the absolute, symlink-free path of cb: the cb beside
@@ -483,7 +474,7 @@ func (r hookRecognizer) oursURL(raw, hookType string) bool {
 	if err != nil || u.Path != "/hooks/"+hookType || (u.Scheme != "http" && u.Scheme != "https") {
 		return false
 	}
-	return isLoopbackHost(u.Hostname()) || (r.httpAddr != "" && u.Host == r.httpAddr)
+	return loopback.IsHost(u.Hostname()) || (r.httpAddr != "" && u.Host == r.httpAddr)
 }
 
 // describe is an entry's command line or URL, for reports.

@@ -1,7 +1,8 @@
 // Command gendocs writes the README tables that have a source of truth in
-// code: config keys (protocol.ConfigKeys), error codes (protocol.Codes) and
-// the default hook rules (daemon/policy). `make docs` runs it with -w;
-// the test in this package fails when README.md is out of date.
+// code: config keys (the tags of protocol.Config), error codes
+// (protocol.Codes) and the default hook rules (daemon/policy). `make docs`
+// runs it with -w; the test in this package fails when README.md is out of
+// date.
 package main
 
 import (
@@ -68,7 +69,7 @@ func Render(doc string) (string, error) {
 func configTable() string {
 	var b strings.Builder
 	b.WriteString("| key | env | default | what |\n|---|---|---|---|\n")
-	for _, k := range protocol.ConfigKeys {
+	for _, k := range protocol.ConfigKeys() {
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", k.Name, protocol.EnvName(k.Name), formatDefault(k.Default), escape(k.Doc))
 	}
 	return b.String()
