@@ -61,8 +61,10 @@ bench:
 	@bash .ci/setup
 	. ./.ci/env && $(GO) test -run "^$$" -bench . -benchtime 300x -count 1 ./e2e
 
-## docs: regenerate the README tables from their sources.
+## docs: regenerate what comes from the config struct (protocol/config_fields.go)
+## and the README tables.
 docs:
+	$(GO) test ./protocol -run ConfigFieldsGenerated -update
 	$(GO) run ./internal/gendocs -w README.md
 
 clean:
