@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -20,11 +22,8 @@ func runWithHelp(t *testing.T, args ...string) (string, string, *cobra.Command) 
 	t.Helper()
 	t.Setenv("CB_CONFIG", filepath.Join(t.TempDir(), "none.yaml"))
 	var out, errb bytes.Buffer
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
-	root := a.rootCmd()
-	if c, _, err := root.Find([]string{"environment"}); err != nil || c == root {
-		root.AddCommand(a.helpCmds()...)
-	}
+	f, _ := cmdutil.New(iostreams.System(strings.NewReader(""), &out, &errb))
+	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&errb)
@@ -104,9 +103,8 @@ func TestCompletion(t *testing.T) {
 	// A broken config file does not break completion.
 	t.Setenv("CB_CONFIG", "")
 	var out, errb bytes.Buffer
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
-	root := a.rootCmd()
-	root.AddCommand(a.helpCmds()...)
+	f, _ := cmdutil.New(iostreams.System(strings.NewReader(""), &out, &errb))
+	root := NewCmdRoot(f)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	t.Setenv("CB_CONFIG", bad)
 	if err := os.WriteFile(bad, []byte("hook: [unclosed"), 0o600); err != nil {

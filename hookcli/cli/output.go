@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 )
 
 // Human output of the shell commands: colors only on a terminal (and never
@@ -71,14 +72,7 @@ func (p palette) health(s string) string {
 func (p palette) header(s string) string { return p.paint(sgrDefault, s) }
 
 // isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+func isTerminal(w io.Writer) bool { return iostreams.IsTerminal(w) }
 
 // paletteFor colors only a terminal, and not with NO_COLOR set (any value,
 // see no-color.org) or TERM=dumb.
@@ -92,23 +86,14 @@ func paletteFor(w io.Writer) palette {
 // outputWidth is the width to fit lines into: $COLUMNS if set, else the
 // terminal's width; 0 (unknown) when w is not a terminal.
 func outputWidth(w io.Writer) int {
-	if !isTerminal(w) {
-		return 0
-	}
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
-		return n
-	}
-	if f, ok := w.(*os.File); ok {
-		return terminalColumns(f)
-	}
-	return 0
+	return iostreams.System(nil, w, nil).TerminalWidth()
 }
 
 // printResult prints a method's result: as received (indented, fields in
 // their order) with --json, else through human.
 func (a *app) printResult(raw json.RawMessage, human func(w io.Writer, p palette) error) error {
 	if a.jsonOut {
-		return writeJSON(a.stdout, raw)
+		return a.f.PrintJSON(raw)
 	}
 	return human(a.stdout, paletteFor(a.stdout))
 }

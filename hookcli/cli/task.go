@@ -84,11 +84,6 @@ const textWidth = 60
 // assignedWidth caps the ASSIGNED column, leaving room for the text.
 const assignedWidth = 16
 
-// usageError is an invalid command line: exit status 1.
-func usageError(format string, args ...any) error {
-	return &exitError{code: 1, err: fmt.Errorf(format, args...)}
-}
-
 // jsonFlag parses a flag holding a JSON value.
 func jsonFlag(name, value string) (json.RawMessage, error) {
 	if !json.Valid([]byte(value)) {
