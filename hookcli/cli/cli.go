@@ -19,9 +19,12 @@ import (
 	"os/signal"
 
 	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/audit"
 	"github.com/claudebench/cb/hookcli/cli/call"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/hooks"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/hookcli/cli/status"
 	"github.com/claudebench/cb/hookcli/cli/version"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
@@ -62,7 +65,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(newCmdHook(f))
 	a := newApp(f)
 	root.AddCommand(version.NewCmdVersion(f, nil), call.NewCmdCall(f, nil))
-	root.AddCommand(a.taskCmd(), a.statusCmd())
+	root.AddCommand(a.taskCmd(), status.NewCmdStatus(f, nil), hooks.NewCmdHooks(f), audit.NewCmdAudit(f, nil))
 	for _, c := range a.commands() {
 		a.syncFlags(c)
 		root.AddCommand(c)

@@ -1,4 +1,6 @@
-package cli
+// Package status is `cb status`: instances, queue depth, tasks by status,
+// Redis and store health, from system.health and system.metrics.
+package status
 
 import (
 	"context"
@@ -11,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/spf13/cobra"
 )
 
@@ -63,42 +67,64 @@ type statusJSON struct {
 	Metrics json.RawMessage `json:"metrics"`
 }
 
-func (a *app) statusCmd() *cobra.Command {
+// Options are cb status's inputs.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Caller func() (cmdutil.Caller, error)
+	// Print prints JSON (--json, --jq); nil for the human overview.
+	Print func(v any) error
+	Now   func() time.Time
+}
+
+// NewCmdStatus is `cb status`; runF replaces statusRun in tests.
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Caller: f.Caller, Now: time.Now}
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show instances, queue depth, tasks by status, Redis and store health",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			raw, err := a.fetchStatus(cmd.Context())
-			if err != nil {
-				return err
+			if f.Flags.JSONOut() {
+				opts.Print = f.PrintJSON
 			}
-			if a.jsonOut {
-				return writeJSON(a.stdout, raw)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			var h healthResult
-			var m metricsResult
-			if err := decodeResult("system.health", raw.Health, &h); err != nil {
-				return err
-			}
-			if err := decodeResult("system.metrics", raw.Metrics, &m); err != nil {
-				return err
-			}
-			return renderStatus(a.stdout, h, m, time.Now(), paletteFor(a.stdout))
+			return statusRun(cmd.Context(), opts)
 		},
 	}
 }
 
-// fetchStatus asks for health and metrics at the same time.
-func (a *app) fetchStatus(ctx context.Context) (statusJSON, error) {
-	if _, err := a.connect(); err != nil { // once, before the two calls share it
-		return statusJSON{}, err
+func statusRun(ctx context.Context, opts *Options) error {
+	c, err := opts.Caller()
+	if err != nil {
+		return err
 	}
+	raw, err := fetchStatus(ctx, c)
+	if err != nil {
+		return err
+	}
+	if opts.Print != nil {
+		return opts.Print(raw)
+	}
+	var h healthResult
+	var m metricsResult
+	if err := cmdutil.DecodeResult("system.health", raw.Health, &h); err != nil {
+		return err
+	}
+	if err := cmdutil.DecodeResult("system.metrics", raw.Metrics, &m); err != nil {
+		return err
+	}
+	return renderStatus(opts.IO.Out, h, m, opts.Now(), opts.IO.ColorScheme())
+}
+
+// fetchStatus asks for health and metrics at the same time.
+func fetchStatus(ctx context.Context, c cmdutil.Caller) (statusJSON, error) {
 	var out statusJSON
 	var herr, merr error
 	var wg sync.WaitGroup
-	wg.Go(func() { out.Health, herr = a.call(ctx, "system.health", nil) })
-	wg.Go(func() { out.Metrics, merr = a.call(ctx, "system.metrics", nil) })
+	wg.Go(func() { out.Health, herr = c.Call(ctx, "system.health", nil) })
+	wg.Go(func() { out.Metrics, merr = c.Call(ctx, "system.metrics", nil) })
 	wg.Wait()
 	if herr != nil {
 		return out, herr
@@ -112,15 +138,15 @@ var statusOrder = []string{"pending", "in_progress", "completed", "failed"}
 // renderStatus prints the overview: overall health, Redis, store, queue,
 // tasks by status, events, then one line per instance with its heartbeat age
 // (ageMs from cbd, else measured from lastSeen at now).
-func renderStatus(w io.Writer, h healthResult, m metricsResult, now time.Time, p palette) error {
+func renderStatus(w io.Writer, h healthResult, m metricsResult, now time.Time, p iostreams.ColorScheme) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	withDetail := func(status, detail string) string {
 		if detail == "" {
-			return p.health(orDash(status))
+			return p.Health(cmdutil.OrDash(status))
 		}
-		return p.health(orDash(status)) + " (" + detail + ")"
+		return p.Health(cmdutil.OrDash(status)) + " (" + detail + ")"
 	}
-	fmt.Fprintf(tw, "status\t%s\n", p.health(orDash(h.Status)))
+	fmt.Fprintf(tw, "status\t%s\n", p.Health(cmdutil.OrDash(h.Status)))
 	fmt.Fprintf(tw, "redis\t%s\n", withDetail(h.Redis.Status, h.Redis.Mode))
 	fmt.Fprintf(tw, "store\t%s\n", withDetail(h.Store.Status, h.Store.Kind))
 	fmt.Fprintf(tw, "queue\t%d queued\n", m.QueueDepth)
@@ -145,21 +171,21 @@ func renderStatus(w io.Writer, h healthResult, m metricsResult, now time.Time, p
 	insts := append([]apiInstance(nil), h.Instances...)
 	sort.SliceStable(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "INSTANCE\t%s\tHEARTBEAT\tROLES\n", p.header("HEALTH"))
+	fmt.Fprintf(tw, "INSTANCE\t%s\tHEARTBEAT\tROLES\n", p.Header("HEALTH"))
 	for _, in := range insts {
 		age := now.Sub(in.LastSeen)
 		if in.AgeMs != nil {
 			age = time.Duration(*in.AgeMs) * time.Millisecond
 		}
 		roles := strings.Join(in.Roles, ",")
-		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%s\n", oneLine(in.ID), p.health(orDash(in.Health)), humanAge(age), orDash(oneLine(roles)))
+		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%s\n", cmdutil.OneLine(in.ID), p.Health(cmdutil.OrDash(in.Health)), cmdutil.HumanAge(age), cmdutil.OrDash(cmdutil.OneLine(roles)))
 	}
 	return tw.Flush()
 }
 
 // formatCounts prints counts as "pending 3, in_progress 1, ...": known
 // statuses in lifecycle order, then any others by name.
-func formatCounts(counts map[string]int, p palette) string {
+func formatCounts(counts map[string]int, p iostreams.ColorScheme) string {
 	if len(counts) == 0 {
 		return "-"
 	}
@@ -167,7 +193,7 @@ func formatCounts(counts map[string]int, p palette) string {
 	seen := map[string]bool{}
 	for _, s := range statusOrder {
 		if n, ok := counts[s]; ok {
-			parts = append(parts, fmt.Sprintf("%s %d", p.status(s), n))
+			parts = append(parts, fmt.Sprintf("%s %d", p.Status(s), n))
 			seen[s] = true
 		}
 	}
@@ -179,7 +205,7 @@ func formatCounts(counts map[string]int, p palette) string {
 	}
 	sort.Strings(rest)
 	for _, s := range rest {
-		parts = append(parts, fmt.Sprintf("%s %d", p.status(s), counts[s]))
+		parts = append(parts, fmt.Sprintf("%s %d", p.Status(s), counts[s]))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -1,17 +1,20 @@
-package cli
+package status
 
 import (
 	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 )
 
 func TestStatusGolden(t *testing.T) {
 	var h healthResult
 	var m metricsResult
-	loadFixture(t, "status_health.json", &h)
-	loadFixture(t, "status_metrics.json", &m)
+	clitest.LoadFixture(t, "status_health.json", &h)
+	clitest.LoadFixture(t, "status_metrics.json", &m)
 	var down healthResult
 	if err := json.Unmarshal([]byte(`{"status":"unhealthy","instances":[],"redis":{"status":"error: dial unix /run/x: connect: no such file or directory"},"store":{"status":"not configured"}}`), &down); err != nil {
 		t.Fatal(err)
@@ -20,31 +23,36 @@ func TestStatusGolden(t *testing.T) {
 		name string
 		h    healthResult
 		m    metricsResult
-		pal  palette
+		pal  iostreams.ColorScheme
 	}{
-		{"status.txt", h, m, palette{}},
-		{"status_color.txt", h, m, palette{on: true}},
-		{"status_down.txt", down, metricsResult{}, palette{}},
+		{"status.txt", h, m, iostreams.ColorScheme{}},
+		{"status_color.txt", h, m, iostreams.NewColorScheme(true)},
+		{"status_down.txt", down, metricsResult{}, iostreams.ColorScheme{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := renderStatus(&buf, c.h, c.m, goldenNow, c.pal); err != nil {
+			if err := renderStatus(&buf, c.h, c.m, clitest.GoldenNow, c.pal); err != nil {
 				t.Fatal(err)
 			}
-			goldenCompare(t, c.name, buf.Bytes())
+			clitest.Golden(t, c.name, buf.Bytes())
 		})
 	}
 }
 
 func TestStatusCommand(t *testing.T) {
-	health := string(loadFixture(t, "status_health.json", nil))
-	metrics := string(loadFixture(t, "status_metrics.json", nil))
-	newTaskFake(t, map[string]func(json.RawMessage) (json.RawMessage, error){
-		"system.health":  answer(health),
-		"system.metrics": answer(metrics),
-	})
-	out, errOut, code := runTaskCLI("status")
+	health := string(clitest.LoadFixture(t, "status_health.json", nil))
+	metrics := string(clitest.LoadFixture(t, "status_metrics.json", nil))
+	run := func(args ...string) (string, string, int) {
+		fake := clitest.NewFakeCaller(map[string]clitest.Handler{
+			"system.health":  clitest.Answer(health),
+			"system.metrics": clitest.Answer(metrics),
+		})
+		f, _, s := clitest.NewFactory(fake)
+		code := clitest.Run(f, NewCmdStatus(f, nil), args...)
+		return s.Out.String(), s.Err.String(), code
+	}
+	out, errOut, code := run("status")
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -54,7 +62,7 @@ func TestStatusCommand(t *testing.T) {
 		}
 	}
 
-	out, errOut, code = runTaskCLI("status", "--json")
+	out, errOut, code = run("status", "--json")
 	if code != 0 {
 		t.Fatalf("--json: exit %d, stderr %q", code, errOut)
 	}
@@ -87,8 +95,9 @@ func TestStatusCommand(t *testing.T) {
 }
 
 func TestStatusNoDaemon(t *testing.T) {
-	newTaskFake(t, nil) // Redis, but no cbd ever registered a method
-	_, errOut, code := runTaskCLI("status")
+	f, _, s := clitest.NewFactory(clitest.NewFakeCaller(nil)) // no cbd ever registered a method
+	code := clitest.Run(f, NewCmdStatus(f, nil), "status")
+	errOut := s.Err.String()
 	if code != 3 || !strings.Contains(errOut, "unknown method system.") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
