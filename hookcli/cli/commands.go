@@ -8,6 +8,6 @@ func (a *app) commands() []*cobra.Command {
 		a.workCmd(),                                 // work.go
 		a.emitCmd(), a.eventsCmd(), a.sessionsCmd(), // emit.go, events.go, sessions.go
 		a.installCmd(), a.uninstallCmd(), a.serviceCmd(), a.doctorCmd(), // install.go, service.go, doctor.go
-				a.mcpCmd(), a.dashboardCmd(), // mcp.go, dashboard.go
+		a.mcpCmd(), a.dashboardCmd(), // mcp.go, dashboard.go
 	}, a.helpCmds()...) // help.go: help topics and completion
 }
