@@ -22,11 +22,13 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/audit"
 	"github.com/claudebench/cb/hookcli/cli/call"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/dashboard"
 	"github.com/claudebench/cb/hookcli/cli/hooks"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/hookcli/cli/status"
 	"github.com/claudebench/cb/hookcli/cli/task"
 	"github.com/claudebench/cb/hookcli/cli/version"
+	"github.com/claudebench/cb/hookcli/cli/work"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
@@ -66,7 +68,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(newCmdHook(f))
 	a := newApp(f)
 	root.AddCommand(version.NewCmdVersion(f, nil), call.NewCmdCall(f, nil))
-	root.AddCommand(task.NewCmdTask(f), status.NewCmdStatus(f, nil), hooks.NewCmdHooks(f), audit.NewCmdAudit(f, nil))
+	root.AddCommand(task.NewCmdTask(f), status.NewCmdStatus(f, nil), hooks.NewCmdHooks(f), audit.NewCmdAudit(f, nil),
+		work.NewCmdWork(f, nil), dashboard.NewCmdDashboard(f, nil))
 	for _, c := range a.commands() {
 		a.syncFlags(c)
 		root.AddCommand(c)

@@ -1,4 +1,6 @@
-package cli
+// Package dashboard is `cb dashboard`: a one-time login link to cbd's
+// dashboard, opened in a browser.
+package dashboard
 
 import (
 	"context"
@@ -18,6 +20,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
@@ -33,8 +38,19 @@ type dashboardLogin struct {
 	Expires int    `json:"expiresInSeconds"`
 }
 
-func (a *app) dashboardCmd() *cobra.Command {
-	var printOnly bool
+// Options are cb dashboard's inputs.
+type Options struct {
+	IO       *iostreams.IOStreams
+	Settings func() (*hookcli.Settings, error)
+	Print    func(v any) error // JSON output; nil for text
+	Timeout  time.Duration
+
+	PrintOnly bool
+}
+
+// NewCmdDashboard is `cb dashboard`; runF replaces dashboardRun in tests.
+func NewCmdDashboard(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Settings: f.Settings}
 	cmd := &cobra.Command{
 		Use:   "dashboard",
 		Short: "Open the dashboard with a one-time login link",
@@ -51,54 +67,70 @@ With --print, or when no browser can be opened, the link is printed instead:
 open it yourself in a browser on this machine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
-			defer cancel()
-			link, login, err := a.dashboardLink(ctx)
-			if err != nil {
-				return err
+			opts.Timeout = f.Flags.Timeout
+			opts.Print = nil
+			if f.Flags.JSONOut() {
+				opts.Print = f.PrintJSON
 			}
-			if a.jsonOut {
-				return writeJSON(a.stdout, map[string]any{"url": link, "expiresInSeconds": login.Expires})
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			if !printOnly {
-				// The opener gets a private file that redirects to the
-				// link, not the link: command lines are readable by every
-				// user (/proc/<pid>/cmdline), and the code is a login.
-				target, err := loginRedirectFile(a.settings.Dirs().Runtime, link)
-				if err != nil {
-					return err
-				}
-				if err := openBrowser(cmd.Context(), target); err == nil {
-					fmt.Fprintf(a.stdout, "opened the dashboard in your browser; if nothing shows, open this link (once, within %ds):\n  %s\n", login.Expires, link)
-					return nil
-				} else if !errors.Is(err, errNoBrowser) {
-					fmt.Fprintf(a.stderr, "cb: could not open a browser: %v\n", err)
-				}
-			}
-			fmt.Fprintf(a.stdout, "open this link in a browser on this machine (it works once, within %ds):\n  %s\n", login.Expires, link)
-			return nil
+			return dashboardRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&printOnly, "print", false, "print the login link instead of opening a browser")
+	cmd.Flags().BoolVar(&opts.PrintOnly, "print", false, "print the login link instead of opening a browser")
 	return cmd
 }
 
-// dashboardLink mints a login code and returns the link that uses it.
-func (a *app) dashboardLink(ctx context.Context) (string, dashboardLogin, error) {
-	var login dashboardLogin
-	if v := a.settings.String("http.enabled"); v != "" {
-		if on, err := strconv.ParseBool(v); err == nil && !on {
-			return "", login, &exitError{code: 1, err: errors.New("http.enabled is false: cbd serves no dashboard")}
+func dashboardRun(parent context.Context, opts *Options) error {
+	s, err := opts.Settings()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(parent, opts.Timeout)
+	defer cancel()
+	link, login, err := dashboardLink(ctx, s)
+	if err != nil {
+		return err
+	}
+	if opts.Print != nil {
+		return opts.Print(map[string]any{"url": link, "expiresInSeconds": login.Expires})
+	}
+	if !opts.PrintOnly {
+		// The opener gets a private file that redirects to the
+		// link, not the link: command lines are readable by every
+		// user (/proc/<pid>/cmdline), and the code is a login.
+		target, err := loginRedirectFile(s.Dirs().Runtime, link)
+		if err != nil {
+			return err
+		}
+		if err := openBrowser(parent, target); err == nil {
+			fmt.Fprintf(opts.IO.Out, "opened the dashboard in your browser; if nothing shows, open this link (once, within %ds):\n  %s\n", login.Expires, link)
+			return nil
+		} else if !errors.Is(err, errNoBrowser) {
+			fmt.Fprintf(opts.IO.ErrOut, "cb: could not open a browser: %v\n", err)
 		}
 	}
-	base, err := dashboardBase(a.settings.String("http.addr"))
-	if err != nil {
-		return "", login, &exitError{code: 1, err: err}
+	fmt.Fprintf(opts.IO.Out, "open this link in a browser on this machine (it works once, within %ds):\n  %s\n", login.Expires, link)
+	return nil
+}
+
+// dashboardLink mints a login code and returns the link that uses it.
+func dashboardLink(ctx context.Context, s *hookcli.Settings) (string, dashboardLogin, error) {
+	var login dashboardLogin
+	if v := s.String("http.enabled"); v != "" {
+		if on, err := strconv.ParseBool(v); err == nil && !on {
+			return "", login, cmdutil.Exit(1, errors.New("http.enabled is false: cbd serves no dashboard"))
+		}
 	}
-	tokenFile := apitoken.File(a.settings.String("http.token_file"), a.settings.Dirs().Config)
+	base, err := dashboardBase(s.String("http.addr"))
+	if err != nil {
+		return "", login, cmdutil.Exit(1, err)
+	}
+	tokenFile := apitoken.File(s.String("http.token_file"), s.Dirs().Config)
 	token, err := apitoken.Read(tokenFile)
 	if err != nil {
-		return "", login, &exitError{code: 1, err: fmt.Errorf("%w (cbd creates the token on its first start: is it running?)", err)}
+		return "", login, cmdutil.Exit(1, fmt.Errorf("%w (cbd creates the token on its first start: is it running?)", err))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/login", nil)
 	if err != nil {
@@ -107,8 +139,7 @@ func (a *app) dashboardLink(ctx context.Context) (string, dashboardLogin, error)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", login, &exitError{code: protocol.CodeUnavailable.Info().Exit,
-			err: fmt.Errorf("dashboard login: cbd's HTTP server at %s is not reachable: %w", base, err)}
+		return "", login, cmdutil.Exit(protocol.CodeUnavailable.Info().Exit, fmt.Errorf("dashboard login: cbd's HTTP server at %s is not reachable: %w", base, err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -117,8 +148,7 @@ func (a *app) dashboardLink(ctx context.Context) (string, dashboardLogin, error)
 	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
-		return "", login, &exitError{code: protocol.CodeUnauthorized.Info().Exit,
-			err: fmt.Errorf("dashboard login: cbd at %s refused the token in %s (is that cbd yours, and started with this token file?)", base, tokenFile)}
+		return "", login, cmdutil.Exit(protocol.CodeUnauthorized.Info().Exit, fmt.Errorf("dashboard login: cbd at %s refused the token in %s (is that cbd yours, and started with this token file?)", base, tokenFile))
 	case resp.StatusCode != http.StatusOK:
 		return "", login, fmt.Errorf("dashboard login: cbd at %s answered %s: %.200s", base, resp.Status, body)
 	}

@@ -1,4 +1,6 @@
-package cli
+// Package work is `cb work`: a worker that claims tasks and runs a command
+// for each.
+package work
 
 import (
 	"bytes"
@@ -14,21 +16,33 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
 
-// workOpts configure `cb work`.
-type workOpts struct {
-	worker    string
-	heartbeat time.Duration
-	untilIdle time.Duration
-	maxTasks  int
+// Options configure cb work.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Caller func() (cmdutil.Caller, error)
+	// Client is the Redis connection idle waits block on.
+	Client func() (*client.Client, error)
+
+	Worker    string
+	Heartbeat time.Duration
+	UntilIdle time.Duration
+	MaxTasks  int
+	Argv      []string
+
+	caller cmdutil.Caller
 }
 
-func (a *app) workCmd() *cobra.Command {
-	o := workOpts{}
+// NewCmdWork is `cb work`; runF replaces workRun in tests.
+func NewCmdWork(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{IO: f.IOStreams, Caller: f.Caller, Client: f.Client}
 	cmd := &cobra.Command{
 		Use:   "work [flags] -- COMMAND [ARG...]",
 		Short: "Run a worker: claim tasks and run COMMAND for each",
@@ -44,33 +58,46 @@ stops claiming, lets the running task finish, and unregisters. A call cbd
 refuses for its rate limit is sent again after the wait cbd names.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.work(cmd.Context(), o, args)
+			o.Argv = args
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return workRun(cmd.Context(), o)
 		},
 	}
 	host, _ := os.Hostname()
-	cmd.Flags().StringVar(&o.worker, "worker", fmt.Sprintf("worker-%s-%d", host, os.Getpid()), "worker id (registered as an instance with role worker)")
-	cmd.Flags().DurationVar(&o.heartbeat, "heartbeat", 5*time.Second, "heartbeat interval")
-	cmd.Flags().DurationVar(&o.untilIdle, "until-idle", 0, "exit when no task arrived for this long (0 = run until stopped)")
-	cmd.Flags().IntVar(&o.maxTasks, "max", 1, "tasks to claim at once (1-10)")
+	cmd.Flags().StringVar(&o.Worker, "worker", fmt.Sprintf("worker-%s-%d", host, os.Getpid()), "worker id (registered as an instance with role worker)")
+	cmd.Flags().DurationVar(&o.Heartbeat, "heartbeat", 5*time.Second, "heartbeat interval")
+	cmd.Flags().DurationVar(&o.UntilIdle, "until-idle", 0, "exit when no task arrived for this long (0 = run until stopped)")
+	cmd.Flags().IntVar(&o.MaxTasks, "max", 1, "tasks to claim at once (1-10)")
 	return cmd
 }
 
-func (a *app) work(parent context.Context, o workOpts, argv []string) error {
-	client, err := a.connect()
+func (o *Options) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	return o.caller.Call(ctx, method, params)
+}
+
+func workRun(parent context.Context, o *Options) error {
+	caller, err := o.Caller()
+	if err != nil {
+		return err
+	}
+	o.caller = caller
+	client, err := o.Client()
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if _, err := a.call(ctx, "system.register", map[string]any{"id": o.worker, "roles": []string{"worker"}}); err != nil {
-		return fmt.Errorf("register worker %s: %w", o.worker, err)
+	if _, err := o.call(ctx, "system.register", map[string]any{"id": o.Worker, "roles": []string{"worker"}}); err != nil {
+		return fmt.Errorf("register worker %s: %w", o.Worker, err)
 	}
-	fmt.Fprintf(a.stderr, "cb work: %s ready\n", o.worker)
+	fmt.Fprintf(o.IO.ErrOut, "cb work: %s ready\n", o.Worker)
 	defer func() {
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, err := a.call(uctx, "system.unregister", map[string]any{"instanceId": o.worker}); err != nil {
-			fmt.Fprintf(a.stderr, "cb work: unregister: %v\n", err)
+		if _, err := o.call(uctx, "system.unregister", map[string]any{"instanceId": o.Worker}); err != nil {
+			fmt.Fprintf(o.IO.ErrOut, "cb work: unregister: %v\n", err)
 		}
 	}()
 	hbDone := make(chan struct{})
@@ -78,22 +105,22 @@ func (a *app) work(parent context.Context, o workOpts, argv []string) error {
 	defer func() { stopHB(); <-hbDone }()
 	go func() {
 		defer close(hbDone)
-		t := time.NewTicker(o.heartbeat)
+		t := time.NewTicker(o.Heartbeat)
 		defer t.Stop()
 		for {
 			select {
 			case <-hbCtx.Done():
 				return
 			case <-t.C:
-				if _, err := a.call(hbCtx, "system.heartbeat", map[string]any{"instanceId": o.worker}); err != nil && hbCtx.Err() == nil {
-					fmt.Fprintf(a.stderr, "cb work: heartbeat: %v\n", err)
+				if _, err := o.call(hbCtx, "system.heartbeat", map[string]any{"instanceId": o.Worker}); err != nil && hbCtx.Err() == nil {
+					fmt.Fprintf(o.IO.ErrOut, "cb work: heartbeat: %v\n", err)
 				}
 			}
 		}
 	}()
 	idleSince := time.Now()
 	for ctx.Err() == nil {
-		raw, err := a.call(ctx, "task.claim", map[string]any{"workerId": o.worker, "maxTasks": o.maxTasks})
+		raw, err := o.call(ctx, "task.claim", map[string]any{"workerId": o.Worker, "maxTasks": o.MaxTasks})
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -107,18 +134,18 @@ func (a *app) work(parent context.Context, o workOpts, argv []string) error {
 			return fmt.Errorf("claim answer: %w", err)
 		}
 		if len(res.Tasks) == 0 {
-			if o.untilIdle > 0 && time.Since(idleSince) >= o.untilIdle {
+			if o.UntilIdle > 0 && time.Since(idleSince) >= o.UntilIdle {
 				return nil
 			}
 			wait := time.Second
-			if o.untilIdle > 0 {
-				wait = min(wait, o.untilIdle-time.Since(idleSince)+10*time.Millisecond)
+			if o.UntilIdle > 0 {
+				wait = min(wait, o.UntilIdle-time.Since(idleSince)+10*time.Millisecond)
 			}
 			waitForTask(ctx, client.Redis(), wait)
 			continue
 		}
 		for _, t := range res.Tasks {
-			a.runTask(o.worker, t, argv)
+			o.runTask(o.Worker, t, o.Argv)
 		}
 		idleSince = time.Now()
 	}
@@ -139,7 +166,7 @@ func waitForTask(ctx context.Context, rdb redis.UniversalClient, d time.Duration
 
 // runTask runs the command for one task and reports the outcome. The task's
 // own context is not the worker's: a stop lets it finish.
-func (a *app) runTask(worker string, task json.RawMessage, argv []string) {
+func (o *Options) runTask(worker string, task json.RawMessage, argv []string) {
 	var t struct {
 		ID             string     `json:"id"`
 		Text           string     `json:"text"`
@@ -147,7 +174,7 @@ func (a *app) runTask(worker string, task json.RawMessage, argv []string) {
 	}
 	_ = json.Unmarshal(task, &t)
 	if t.LeaseExpiresAt != nil {
-		stopRenew := a.renewWhileRunning(worker, t.ID, time.Until(*t.LeaseExpiresAt))
+		stopRenew := o.renewWhileRunning(worker, t.ID, time.Until(*t.LeaseExpiresAt))
 		defer stopRenew()
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -164,8 +191,8 @@ func (a *app) runTask(worker string, task json.RawMessage, argv []string) {
 		if len(result) == 0 || !json.Valid(result) {
 			result, _ = json.Marshal(strings.TrimSpace(out.String()))
 		}
-		_, err = a.call(ctx, "task.complete", map[string]any{"id": t.ID, "workerId": worker, "result": result})
-		fmt.Fprintf(a.stderr, "cb work: %s completed\n", t.ID)
+		_, err = o.call(ctx, "task.complete", map[string]any{"id": t.ID, "workerId": worker, "result": result})
+		fmt.Fprintf(o.IO.ErrOut, "cb work: %s completed\n", t.ID)
 	} else {
 		msg := tail(strings.TrimSpace(errb.String()), 2000)
 		var ee *exec.ExitError
@@ -174,11 +201,11 @@ func (a *app) runTask(worker string, task json.RawMessage, argv []string) {
 		} else if msg == "" {
 			msg = runErr.Error()
 		}
-		_, err = a.call(ctx, "task.fail", map[string]any{"id": t.ID, "workerId": worker, "error": msg})
-		fmt.Fprintf(a.stderr, "cb work: %s failed: %s\n", t.ID, firstLine(msg))
+		_, err = o.call(ctx, "task.fail", map[string]any{"id": t.ID, "workerId": worker, "error": msg})
+		fmt.Fprintf(o.IO.ErrOut, "cb work: %s failed: %s\n", t.ID, firstLine(msg))
 	}
 	if err != nil {
-		fmt.Fprintf(a.stderr, "cb work: report %s: %v\n", t.ID, err)
+		fmt.Fprintf(o.IO.ErrOut, "cb work: report %s: %v\n", t.ID, err)
 	}
 }
 
@@ -200,7 +227,7 @@ func firstLine(s string) string {
 // (the time left on it when the command started) until the returned stop
 // is called. A renewal refused with conflict means the task is no longer
 // this worker's; that is reported once and renewing stops.
-func (a *app) renewWhileRunning(worker, id string, lease time.Duration) (stop func()) {
+func (o *Options) renewWhileRunning(worker, id string, lease time.Duration) (stop func()) {
 	every := max(lease/3, 50*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -214,14 +241,14 @@ func (a *app) renewWhileRunning(worker, id string, lease time.Duration) (stop fu
 				return
 			case <-t.C:
 			}
-			_, err := a.call(ctx, "task.renew", map[string]any{"id": id, "workerId": worker})
+			_, err := o.call(ctx, "task.renew", map[string]any{"id": id, "workerId": worker})
 			switch {
 			case err == nil, ctx.Err() != nil:
 			case protocol.CodeOf(err) == protocol.CodeConflict:
-				fmt.Fprintf(a.stderr, "cb work: %s is no longer ours (its lease ran out): %v\n", id, err)
+				fmt.Fprintf(o.IO.ErrOut, "cb work: %s is no longer ours (its lease ran out): %v\n", id, err)
 				return
 			default:
-				fmt.Fprintf(a.stderr, "cb work: renew the lease of %s: %v\n", id, err)
+				fmt.Fprintf(o.IO.ErrOut, "cb work: renew the lease of %s: %v\n", id, err)
 			}
 		}
 	}()

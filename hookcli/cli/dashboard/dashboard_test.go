@@ -1,4 +1,4 @@
-package cli
+package dashboard
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
 )
 
 func TestDashboardBase(t *testing.T) {
@@ -33,7 +35,9 @@ func TestOpenBrowser(t *testing.T) {
 	dir := t.TempDir()
 	got := filepath.Join(dir, "got")
 	script := filepath.Join(dir, "browser")
-	writeFile(t, script, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+got+"\n"), 0o755)
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+got+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	const link = "http://127.0.0.1:7711/?login=abc"
 	t.Setenv("BROWSER", script)
 	if err := openBrowser(t.Context(), link); err != nil {
@@ -92,9 +96,15 @@ func TestLoginRedirectFile(t *testing.T) {
 // TestDashboardNeedsToken: without the token file, cb dashboard says where
 // it looked and that cbd creates it.
 func TestDashboardNeedsToken(t *testing.T) {
-	isolateInstall(t)
-	t.Setenv("CB_HTTP_TOKEN_FILE", filepath.Join(t.TempDir(), "none"))
-	_, errOut, code := cbRun(t, "dashboard", "--print")
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	t.Setenv("CB_CONFIG", "")
+	t.Setenv("CB_HTTP_ADDR", "127.0.0.1:7711")
+	t.Setenv("CB_HTTP_ENABLED", "true")
+	t.Setenv("CB_HTTP_TOKEN_FILE", filepath.Join(dir, "none"))
+	f, _, s := clitest.NewFactory(nil)
+	code := clitest.Run(f, NewCmdDashboard(f, nil), "dashboard", "--print")
+	errOut := s.Err.String()
 	if code != 1 || !strings.Contains(errOut, "is it running?") {
 		t.Fatalf("exit %d %q", code, errOut)
 	}
