@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/spf13/cobra"
@@ -372,7 +373,7 @@ func inspectScopeHooks(scope, path string, r hookRecognizer) scopeHooks {
 				}
 				sh.byType[he.Type]++
 				sh.byEvent[he.ClaudeEvent]++
-				if p := hookProgramPath(e); p != "" && !isExecutableFile(p) && !bad[p] {
+				if p := hookProgramPath(e); p != "" && !cmdutil.IsExecutableFile(p) && !bad[p] {
 					bad[p] = true
 					sh.badPrograms = append(sh.badPrograms, p)
 				}

@@ -102,3 +102,24 @@ var DefaultWorkerID = sync.OnceValue(func() string {
 	}
 	return strings.Join(strings.Fields(user+"@"+host), "-")
 })
+
+// ShellQuote quotes s for sh when it has characters sh would interpret.
+func ShellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// IsExecutableFile reports whether p is a regular file someone may run.
+func IsExecutableFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}

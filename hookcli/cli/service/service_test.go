@@ -1,4 +1,4 @@
-package cli
+package service
 
 import (
 	"bytes"
@@ -13,11 +13,14 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
 )
 
 func TestRenderSystemdUnit(t *testing.T) {
 	unit := renderSystemdUnit("/usr/local/bin/cbd")
-	checkGolden(t, "claudebench.service.golden", []byte(unit))
+	clitest.Golden(t, "claudebench.service.golden", []byte(unit))
 	for _, w := range []string{
 		"[Unit]\nDescription=ClaudeBench daemon (cbd)\nAfter=network.target\n",
 		"\nExecStart=/usr/local/bin/cbd\n", "\nRestart=on-failure\n", "\nRestartSec=2\n",
@@ -72,19 +75,19 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 	for i, cbd := range []string{trueBin, odd} {
 		unitDir := filepath.Join(dir, "units", string(rune('a'+i)))
 		unit := filepath.Join(unitDir, systemdUnitName)
-		writeFile(t, unit, []byte(renderSystemdUnit(cbd)), 0o644)
+		clitest.WriteFile(t, unit, []byte(renderSystemdUnit(cbd)), 0o644)
 		cmd := exec.Command(sa, "--user", "verify", unit)
 		cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+runtimeDir, "SYSTEMD_LOG_LEVEL=notice")
 		out, err := cmd.CombinedOutput()
 		if err != nil || len(bytes.TrimSpace(out)) != 0 {
-			t.Errorf("systemd-analyze --user verify (ExecStart %s): %v\n%s\n%s", cbd, err, out, readFile(t, unit))
+			t.Errorf("systemd-analyze --user verify (ExecStart %s): %v\n%s\n%s", cbd, err, out, clitest.ReadFile(t, unit))
 		}
 	}
 }
 
 func TestRenderLaunchdPlist(t *testing.T) {
 	plist := renderLaunchdPlist("/Users/alice/bin/cbd", "/Users/alice/Library/Logs/claudebench")
-	checkGolden(t, "dev.claudebench.cbd.plist.golden", []byte(plist))
+	clitest.Golden(t, "dev.claudebench.cbd.plist.golden", []byte(plist))
 	// It is well-formed XML, and special characters are escaped.
 	odd := renderLaunchdPlist("/Users/a&b/<cbd>", "/tmp/logs")
 	for _, p := range []string{plist, odd} {
@@ -148,7 +151,7 @@ func newTestServiceEnv(t *testing.T, goos string) (*serviceEnv, *fakeSystem, *by
 	t.Helper()
 	dir := t.TempDir()
 	cbd := filepath.Join(dir, "bin", "cbd")
-	writeFile(t, cbd, []byte("#!/bin/sh\n"), 0o755)
+	clitest.WriteFile(t, cbd, []byte("#!/bin/sh\n"), 0o755)
 	f := &fakeSystem{missing: map[string]bool{}, fail: map[string]bool{}}
 	var out, errb bytes.Buffer
 	e := &serviceEnv{
@@ -158,16 +161,7 @@ func newTestServiceEnv(t *testing.T, goos string) (*serviceEnv, *fakeSystem, *by
 	return e, f, &out, &errb
 }
 
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return 1
-}
+func exitCode(err error) int { return cmdutil.ExitCode(err) }
 
 func TestServiceSystemd(t *testing.T) {
 	ctx := context.Background()
@@ -182,7 +176,7 @@ func TestServiceSystemd(t *testing.T) {
 		if unit != filepath.Join(e.configHome, "systemd", "user", "claudebench.service") {
 			t.Errorf("unit path %s", unit)
 		}
-		if got := string(readFile(t, unit)); got != renderSystemdUnit(e.cbd) {
+		if got := string(clitest.ReadFile(t, unit)); got != renderSystemdUnit(e.cbd) {
 			t.Errorf("unit file:\n%s", got)
 		}
 		if fi, _ := os.Stat(unit); fi.Mode().Perm() != 0o644 {
@@ -206,7 +200,7 @@ func TestServiceSystemd(t *testing.T) {
 		// A new cbd path: the running service is restarted.
 		f.calls = nil
 		other := filepath.Join(filepath.Dir(e.cbd), "cbd2")
-		writeFile(t, other, []byte("#!/bin/sh\n"), 0o755)
+		clitest.WriteFile(t, other, []byte("#!/bin/sh\n"), 0o755)
 		e.cbd = other
 		if err := e.install(ctx); err != nil {
 			t.Fatal(err)
@@ -214,7 +208,7 @@ func TestServiceSystemd(t *testing.T) {
 		if !reflect.DeepEqual(f.calls, []string{reload, enable, "systemctl --user restart claudebench.service"}) {
 			t.Errorf("calls %q", f.calls)
 		}
-		if !strings.Contains(string(readFile(t, unit)), "ExecStart="+other+"\n") {
+		if !strings.Contains(string(clitest.ReadFile(t, unit)), "ExecStart="+other+"\n") {
 			t.Error("unit not updated")
 		}
 
@@ -346,7 +340,7 @@ func TestServiceLaunchd(t *testing.T) {
 	}
 	plist := filepath.Join(e.home, "Library", "LaunchAgents", "dev.claudebench.cbd.plist")
 	logDir := filepath.Join(e.home, "Library", "Logs", "claudebench")
-	if got := string(readFile(t, plist)); got != renderLaunchdPlist(e.cbd, logDir) {
+	if got := string(clitest.ReadFile(t, plist)); got != renderLaunchdPlist(e.cbd, logDir) {
 		t.Errorf("plist:\n%s", got)
 	}
 	if fi, err := os.Stat(logDir); err != nil || !fi.IsDir() {
@@ -409,9 +403,21 @@ func TestServiceCommandDryRun(t *testing.T) {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
 		t.Skip("cb service supports Linux and macOS only")
 	}
-	home, _ := isolateInstall(t)
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	t.Setenv("CB_CONFIG", "")
+	cbRun := func(t *testing.T, args ...string) (string, string, int) {
+		f, _, s := clitest.NewFactory(nil)
+		code := clitest.Run(f, NewCmdService(f), args...)
+		return s.Out.String(), s.Err.String(), code
+	}
 	cbd := filepath.Join(t.TempDir(), "cbd")
-	writeFile(t, cbd, []byte("#!/bin/sh\n"), 0o755)
+	clitest.WriteFile(t, cbd, []byte("#!/bin/sh\n"), 0o755)
 	out, errOut, code := cbRun(t, "service", "install", "--dry-run", "--cbd", cbd)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
@@ -422,7 +428,7 @@ func TestServiceCommandDryRun(t *testing.T) {
 	if entries, _ := os.ReadDir(home); len(entries) != 0 {
 		t.Errorf("dry run wrote into HOME: %v", entries)
 	}
-	if _, errOut, code := cbRun(t, "service", "bogus"); code != 1 || !strings.Contains(errOut, "want install, uninstall or status") {
+	if _, errOut, code := cbRun(t, "service", "bogus"); code != 2 || !strings.Contains(errOut, "want install, uninstall or status") {
 		t.Errorf("unknown subcommand: exit %d %q", code, errOut)
 	}
 }

@@ -1,4 +1,6 @@
-package cli
+// Package service is `cb service`: cbd as a per-user service (a systemd
+// user unit, a launchd agent).
+package service
 
 import (
 	"context"
@@ -14,6 +16,9 @@ import (
 	"strconv"
 	"strings"
 
+	udiff "github.com/aymanbagabas/go-udiff"
+
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/spf13/cobra"
 )
 
@@ -143,7 +148,8 @@ type serviceEnv struct {
 	stderr     io.Writer
 }
 
-func (a *app) serviceCmd() *cobra.Command {
+// NewCmdService is `cb service` and its subcommands.
+func NewCmdService(f *cmdutil.Factory) *cobra.Command {
 	var env serviceEnv
 	cmd := &cobra.Command{
 		Use:   "service install|uninstall|status",
@@ -163,14 +169,14 @@ status exits 0 when the service runs and 1 otherwise.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("cb service %s: want install, uninstall or status", args[0])}
+				return cmdutil.FlagErrorf("cb service %s: want install, uninstall or status", args[0])
 			}
 			return cmd.Help()
 		},
 	}
 	cmd.PersistentFlags().BoolVar(&env.dryRun, "dry-run", false, "print what would be written and run, and change nothing")
 	prepare := func() (*serviceEnv, error) {
-		e, err := newServiceEnv(env.dryRun, a.stdout, a.stderr)
+		e, err := newServiceEnv(env.dryRun, f.IOStreams.Out, f.IOStreams.ErrOut)
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +248,7 @@ func (e *serviceEnv) plistPath() string {
 func (e *serviceEnv) logDir() string { return filepath.Join(e.home, "Library", "Logs", "claudebench") }
 
 func (e *serviceEnv) unsupported() error {
-	return &exitError{code: 1, err: fmt.Errorf("cb service supports Linux (systemd) and macOS (launchd), not %s; run cbd another way", e.goos)}
+	return cmdutil.Exit(1, fmt.Errorf("cb service supports Linux (systemd) and macOS (launchd), not %s; run cbd another way", e.goos))
 }
 
 // findCBD is the cbd the service runs: --cbd, else the one next to this cb
@@ -254,7 +260,7 @@ func (e *serviceEnv) findCBD() (string, error) {
 			if r, err := filepath.EvalSymlinks(exe); err == nil {
 				exe = r
 			}
-			if c := filepath.Join(filepath.Dir(exe), "cbd"); isExecutableFile(c) {
+			if c := filepath.Join(filepath.Dir(exe), "cbd"); cmdutil.IsExecutableFile(c) {
 				p = c
 			}
 		}
@@ -262,7 +268,7 @@ func (e *serviceEnv) findCBD() (string, error) {
 	if p == "" {
 		lp, err := e.lookPath("cbd")
 		if err != nil {
-			return "", &exitError{code: 1, err: errors.New("cbd is neither next to cb nor on PATH; build it (make build) or pass --cbd PATH")}
+			return "", cmdutil.Exit(1, errors.New("cbd is neither next to cb nor on PATH; build it (make build) or pass --cbd PATH"))
 		}
 		p = lp
 	}
@@ -270,15 +276,10 @@ func (e *serviceEnv) findCBD() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !isExecutableFile(abs) {
-		return "", &exitError{code: 1, err: fmt.Errorf("%s is not an executable file", abs)}
+	if !cmdutil.IsExecutableFile(abs) {
+		return "", cmdutil.Exit(1, fmt.Errorf("%s is not an executable file", abs))
 	}
 	return abs, nil
-}
-
-func isExecutableFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
 // writeServiceFile writes content to path (atomically, mode 0644) unless it
@@ -296,7 +297,7 @@ func (e *serviceEnv) writeServiceFile(path, content string) (existed, changed bo
 		if !existed {
 			from = "/dev/null"
 		}
-		fmt.Fprintf(e.stdout, "would write %s:\n%s", path, unifiedDiff(from, path, old, []byte(content)))
+		fmt.Fprintf(e.stdout, "would write %s:\n%s", path, udiff.Unified(from, path, string(old), content))
 		return existed, true, nil
 	}
 	dir := filepath.Dir(path)
@@ -356,7 +357,7 @@ func (e *serviceEnv) runSteps(ctx context.Context, steps [][]string, keep string
 		if s[0] == "systemctl" {
 			hint = " (systemctl --user needs your user's session bus: run it from a login session, or enable lingering with `loginctl enable-linger $USER`)"
 		}
-		return &exitError{code: 1, err: errors.New(why + hint)}
+		return cmdutil.Exit(1, errors.New(why+hint))
 	}
 	return nil
 }
@@ -454,7 +455,7 @@ func (e *serviceEnv) uninstall(ctx context.Context) error {
 		}
 		steps = nil
 	}
-	if err := e.runSteps(ctx, steps, "The unit file stays at "+path+".", "rm "+shellQuote(path), "systemctl --user daemon-reload"); err != nil {
+	if err := e.runSteps(ctx, steps, "The unit file stays at "+path+".", "rm "+cmdutil.ShellQuote(path), "systemctl --user daemon-reload"); err != nil {
 		return err
 	}
 	if e.dryRun {
@@ -488,17 +489,17 @@ func (e *serviceEnv) status(ctx context.Context) error {
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(e.stdout, "not installed (no %s); install it with: cb service install\n", path)
-		return &exitError{code: 1, err: errors.New("the cbd service is not installed")}
+		return cmdutil.Exit(1, errors.New("the cbd service is not installed"))
 	}
 	if _, err := e.lookPath(args[0]); err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s is installed but %s is not on PATH to ask about it", path, args[0])}
+		return cmdutil.Exit(1, fmt.Errorf("%s is installed but %s is not on PATH to ask about it", path, args[0]))
 	}
 	if err := e.run(ctx, e.stdout, e.stderr, args[0], args[1:]...); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return &exitError{code: 1, err: fmt.Errorf("the cbd service is not running (%s exited %d)", args[0], ee.ExitCode())}
+			return cmdutil.Exit(1, fmt.Errorf("the cbd service is not running (%s exited %d)", args[0], ee.ExitCode()))
 		}
-		return &exitError{code: 1, err: fmt.Errorf("%s: %w", strings.Join(args, " "), err)}
+		return cmdutil.Exit(1, fmt.Errorf("%s: %w", strings.Join(args, " "), err))
 	}
 	return nil
 }
