@@ -25,6 +25,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/dashboard"
 	"github.com/claudebench/cb/hookcli/cli/hooks"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/hookcli/cli/mcp"
 	"github.com/claudebench/cb/hookcli/cli/service"
 	"github.com/claudebench/cb/hookcli/cli/status"
 	"github.com/claudebench/cb/hookcli/cli/task"
@@ -71,7 +72,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(version.NewCmdVersion(f, nil), call.NewCmdCall(f, nil))
 	root.AddCommand(task.NewCmdTask(f), status.NewCmdStatus(f, nil), hooks.NewCmdHooks(f), audit.NewCmdAudit(f, nil),
 		work.NewCmdWork(f, nil), dashboard.NewCmdDashboard(f, nil),
-		service.NewCmdService(f))
+		service.NewCmdService(f), mcp.NewCmdMCP(f, nil))
 	for _, c := range a.commands() {
 		a.syncFlags(c)
 		root.AddCommand(c)

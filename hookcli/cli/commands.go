@@ -7,6 +7,6 @@ func (a *app) commands() []*cobra.Command {
 	return append([]*cobra.Command{
 		a.emitCmd(), a.eventsCmd(), a.sessionsCmd(), // emit.go, events.go, sessions.go
 		a.installCmd(), a.uninstallCmd(), a.doctorCmd(), // install.go, service.go, doctor.go
-		a.mcpCmd(), // mcp.go
+
 	}, a.helpCmds()...) // help.go: help topics and completion
 }

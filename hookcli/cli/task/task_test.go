@@ -196,10 +196,10 @@ func TestTaskJSONOutput(t *testing.T) {
 
 func TestTaskErrorsExitCodes(t *testing.T) {
 	fake := clitest.NewFakeCaller(map[string]clitest.Handler{
-		"task.get": func(json.RawMessage) (json.RawMessage, error) {
+		"task.get": func(context.Context, json.RawMessage) (json.RawMessage, error) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "task t-9 not found")
 		},
-		"task.complete": func(json.RawMessage) (json.RawMessage, error) {
+		"task.complete": func(context.Context, json.RawMessage) (json.RawMessage, error) {
 			return nil, protocol.Errorf(protocol.CodeConflict, "task t-9 is assigned to someone else")
 		},
 	})
@@ -228,7 +228,7 @@ func TestTaskClaim(t *testing.T) {
 	var mu sync.Mutex
 	var available []string // tasks the fake hands out, one per claim
 	f := clitest.NewRedisCBD(t, map[string]clitest.Handler{
-		"task.claim": func(json.RawMessage) (json.RawMessage, error) {
+		"task.claim": func(context.Context, json.RawMessage) (json.RawMessage, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if len(available) == 0 {

@@ -18,12 +18,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Handler answers one method's params.
-type Handler func(params json.RawMessage) (json.RawMessage, error)
+// Handler answers one method's params; ctx is the caller's.
+type Handler func(ctx context.Context, params json.RawMessage) (json.RawMessage, error)
 
 // Answer is a Handler that always returns the JSON s.
 func Answer(s string) Handler {
-	return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(s), nil }
+	return func(context.Context, json.RawMessage) (json.RawMessage, error) { return json.RawMessage(s), nil }
 }
 
 // Call is one request the fake received.
@@ -82,7 +82,7 @@ func (f *FakeCaller) Call(ctx context.Context, method string, params any) (json.
 	if !ok {
 		return nil, protocol.Errorf(protocol.CodeMethodNotFound, "unknown method %s", method)
 	}
-	res, err := h(raw)
+	res, err := h(ctx, raw)
 	if err != nil {
 		return nil, protocol.AsError(err)
 	}

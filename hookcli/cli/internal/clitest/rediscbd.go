@@ -90,7 +90,7 @@ func (f *RedisCBD) serve(ctx context.Context, streams []string) {
 				f.calls = append(f.calls, Call{ev.Type, params})
 				f.mu.Unlock()
 				resp := protocol.Response{ID: ev.Metadata.ID}
-				out, err := f.fns[ev.Type](ev.Payload)
+				out, err := f.fns[ev.Type](ctx, ev.Payload)
 				if err != nil {
 					resp.Error = protocol.AsError(err)
 				} else {

@@ -1,4 +1,7 @@
-package cli
+// Package mcp is `cb mcp`: an MCP server over stdio (newline-delimited
+// JSON-RPC 2.0) that publishes cbd's methods as tools and forwards calls to
+// cbd over Redis.
+package mcp
 
 import (
 	"bufio"
@@ -10,7 +13,11 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 
+	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/spf13/cobra"
@@ -46,71 +53,118 @@ const mcpMaxMessage = 8 << 20
 // cb's Redis pool).
 const mcpMaxInFlight = 8
 
-// callFunc sends one request to cbd and returns its result; errors are
-// *protocol.Error where the failure has a code.
-type callFunc func(ctx context.Context, method string, params any) (json.RawMessage, error)
+// Options are cb mcp's inputs.
+type Options struct {
+	IO *iostreams.IOStreams
+	// Caller sends the tool calls to cbd: by default one that reconnects
+	// once when cbd moved (see reconnectingCaller).
+	Caller cmdutil.Caller
+}
 
-func (a *app) mcpCmd() *cobra.Command {
+// NewCmdMCP is `cb mcp`; runF replaces mcpRun in tests.
+func NewCmdMCP(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
 	return &cobra.Command{
 		Use:   "mcp",
 		Short: "MCP server over stdio for Claude Code (claude mcp add claudebench -- cb mcp)",
 		Long:  mcpUsage,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := &cbdCaller{a: a}
-			s := newMCPServer(c.call, a.stderr)
-			if err := s.serve(cmd.Context(), a.stdin, a.stdout); err != nil {
-				return fmt.Errorf("mcp: %w", err)
+			if opts.Caller == nil {
+				rc := &reconnectingCaller{settings: f.Settings, timeout: f.Flags.Timeout}
+				defer rc.close()
+				opts.Caller = rc
 			}
-			return nil
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return mcpRun(cmd.Context(), opts)
 		},
 	}
 }
 
-// cbdCaller is app.call made safe for concurrent use, with one reconnect:
-// a long-running cb mcp outlives a cbd restart, which (in embedded mode)
-// serves Redis at a new address. The retry resends the same event, so a
-// request that did reach cbd is not carried out twice (handlers are
-// idempotent by event id).
-type cbdCaller struct {
-	a  *app
-	mu sync.Mutex // guards a.client
-}
-
-func (c *cbdCaller) client() (*client.Client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.a.connect()
-}
-
-// drop forgets client so the next call reconnects.
-func (c *cbdCaller) drop(client *client.Client) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.a.client == client {
-		_ = client.Redis().Close()
-		c.a.client = nil
+func mcpRun(ctx context.Context, opts *Options) error {
+	s := newMCPServer(opts.Caller, opts.IO.ErrOut)
+	if err := s.serve(ctx, opts.IO.In, opts.IO.Out); err != nil {
+		return fmt.Errorf("mcp: %w", err)
 	}
+	return nil
 }
 
-func (c *cbdCaller) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	client, err := c.client()
+// reconnectingCaller calls cbd, safe for concurrent use, with one
+// reconnect: a long-running cb mcp outlives a cbd restart, which (in
+// embedded mode) serves Redis at a new address. The retry resends the same
+// event, so a request that did reach cbd is not carried out twice
+// (handlers are idempotent by event id).
+type reconnectingCaller struct {
+	settings func() (*hookcli.Settings, error)
+	timeout  time.Duration
+
+	mu sync.Mutex // guards c
+	c  *client.Client
+}
+
+func (r *reconnectingCaller) client() (*client.Client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c != nil {
+		return r.c, nil
+	}
+	s, err := r.settings()
 	if err != nil {
 		return nil, err
 	}
-	ev, err := client.NewEvent(method, params, "")
+	url, err := s.RedisURL() // read again: a restarted cbd may serve Redis elsewhere
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := cmdutil.DialRedis(url, mcpMaxInFlight)
+	if err != nil {
+		return nil, err
+	}
+	r.c = client.New(rdb, cmdutil.CLISource)
+	return r.c, nil
+}
+
+// drop forgets c so the next call reconnects.
+func (r *reconnectingCaller) drop(c *client.Client) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c == c {
+		_ = c.Redis().Close()
+		r.c = nil
+	}
+}
+
+func (r *reconnectingCaller) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c != nil {
+		_ = r.c.Redis().Close()
+		r.c = nil
+	}
+}
+
+// Call sends one request to cbd and waits for the answer, at most timeout
+// per attempt.
+func (r *reconnectingCaller) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	c, err := r.client()
+	if err != nil {
+		return nil, err
+	}
+	ev, err := c.NewEvent(method, params, "")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
 	for attempt := 0; ; attempt++ {
-		cctx, cancel := context.WithTimeout(ctx, c.a.timeout)
-		res, err := client.CallEvent(cctx, ev)
+		cctx, cancel := context.WithTimeout(ctx, r.timeout)
+		res, err := c.CallEvent(cctx, ev)
 		cancel()
 		if attempt > 0 || protocol.CodeOf(err) != protocol.CodeUnavailable || ctx.Err() != nil {
 			return res, err
 		}
-		c.drop(client)
-		if client, err = c.client(); err != nil {
+		r.drop(c)
+		if c, err = r.client(); err != nil {
 			return nil, err
 		}
 	}
@@ -118,7 +172,7 @@ func (c *cbdCaller) call(ctx context.Context, method string, params any) (json.R
 
 // mcpServer is the protocol state of one stdio session.
 type mcpServer struct {
-	call   callFunc
+	caller cmdutil.Caller
 	stderr io.Writer
 
 	writeMu  sync.Mutex
@@ -134,8 +188,8 @@ type mcpServer struct {
 	sem chan struct{}
 }
 
-func newMCPServer(call callFunc, stderr io.Writer) *mcpServer {
-	return &mcpServer{call: call, stderr: stderr, version: mcpProtocolVersions[0],
+func newMCPServer(caller cmdutil.Caller, stderr io.Writer) *mcpServer {
+	return &mcpServer{caller: caller, stderr: stderr, version: mcpProtocolVersions[0],
 		inflight: map[string]context.CancelFunc{}, sem: make(chan struct{}, mcpMaxInFlight)}
 }
 
@@ -427,7 +481,7 @@ type discoveredMethod struct {
 
 // loadTools asks cbd for its methods and keeps the MCP-exposed ones.
 func (s *mcpServer) loadTools(ctx context.Context) (map[string]mcpTool, error) {
-	raw, err := s.call(ctx, "system.discover", nil)
+	raw, err := s.caller.Call(ctx, "system.discover", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -518,7 +572,7 @@ func (s *mcpServer) toolsCall(ctx context.Context, params json.RawMessage) (any,
 	if len(p.Arguments) > 0 && string(p.Arguments) != "null" {
 		args = p.Arguments
 	}
-	res, err := s.call(ctx, t.method, args)
+	res, err := s.caller.Call(ctx, t.method, args)
 	if err != nil {
 		return s.toolError(protocol.AsError(err)), nil
 	}

@@ -1,4 +1,4 @@
-package cli
+package mcp
 
 import (
 	"bytes"
@@ -12,15 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
+	"github.com/spf13/cobra"
 )
-
-// fakeCBD answers the methods cb mcp calls, like cbd would.
-type fakeCBD struct {
-	mu    sync.Mutex
-	calls []string
-	down  bool
-}
 
 const fakeDiscover = `{"methods":[
  {"name":"hook.pre_tool","description":"hook","inputSchema":{"type":"object"},"outputSchema":{"type":"object"}},
@@ -34,55 +31,45 @@ const fakeDiscover = `{"methods":[
  {"name":"task.wait","description":"Blocks.","inputSchema":{"type":"object"}}
 ]}`
 
-func (f *fakeCBD) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	f.mu.Lock()
-	f.calls = append(f.calls, method)
-	down := f.down
-	f.mu.Unlock()
+// newFakeCBD answers the methods cb mcp calls, like cbd would; down: as
+// when no cbd is running.
+func newFakeCBD(down bool) *clitest.FakeCaller {
+	f := clitest.NewFakeCaller(map[string]clitest.Handler{
+		"system.discover": clitest.Answer(fakeDiscover),
+		"system.version":  clitest.Answer(`{"version":"v9"}`),
+		"task.count":      clitest.Answer(`3`),
+		"task.create": func(_ context.Context, params json.RawMessage) (json.RawMessage, error) {
+			var args map[string]any
+			if err := json.Unmarshal(params, &args); err != nil {
+				return nil, &protocol.Error{Code: protocol.CodeInvalidParams, Message: "params are not an object"}
+			}
+			text, _ := args["text"].(string)
+			if text == "" {
+				return nil, &protocol.Error{Code: protocol.CodeInvalidParams, Message: "invalid params for task.create: /text: minLength: got 0, want 1",
+					Data: map[string]any{"errors": []map[string]string{{"path": "/text", "message": "minLength: got 0, want 1"}}}}
+			}
+			return json.RawMessage(`{"id":"t-1","text":` + strconvQuote(text) + `}`), nil
+		},
+		"task.list": clitest.Answer(`{"tasks":[{"id":"t-1"}],"totalCount":1,"hasMore":false}`),
+		"task.wait": func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+			<-ctx.Done()
+			return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: "cancelled"}
+		},
+	})
 	if down {
-		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "no cbd instance is serving " + method + " (is cbd running?)"}
+		f.Down = &protocol.Error{Code: protocol.CodeUnavailable, Message: "no cbd instance is serving it (is cbd running?)"}
 	}
-	var args map[string]any
-	if params != nil {
-		raw, ok := params.(json.RawMessage)
-		if !ok {
-			return nil, fmt.Errorf("params of type %T, want json.RawMessage", params)
-		}
-		if err := json.Unmarshal(raw, &args); err != nil {
-			return nil, &protocol.Error{Code: protocol.CodeInvalidParams, Message: "params are not an object"}
-		}
-	}
-	switch method {
-	case "system.discover":
-		return json.RawMessage(fakeDiscover), nil
-	case "system.version":
-		return json.RawMessage(`{"version":"v9"}`), nil
-	case "task.count":
-		return json.RawMessage(`3`), nil
-	case "task.create":
-		text, _ := args["text"].(string)
-		if text == "" {
-			return nil, &protocol.Error{Code: protocol.CodeInvalidParams, Message: "invalid params for task.create: /text: minLength: got 0, want 1",
-				Data: map[string]any{"errors": []map[string]string{{"path": "/text", "message": "minLength: got 0, want 1"}}}}
-		}
-		return json.RawMessage(`{"id":"t-1","text":` + strconvQuote(text) + `}`), nil
-	case "task.list":
-		return json.RawMessage(`{"tasks":[{"id":"t-1"}],"totalCount":1,"hasMore":false}`), nil
-	case "task.wait":
-		<-ctx.Done()
-		return nil, &protocol.Error{Code: protocol.CodeTimeout, Message: "cancelled"}
-	}
-	return nil, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + method}
+	return f
 }
 
 func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // runMCP feeds input to a cb mcp session and returns every line it wrote,
 // decoded, plus the responses by id.
-func runMCP(t *testing.T, f *fakeCBD, input string) ([]map[string]any, map[string]map[string]any) {
+func runMCP(t *testing.T, f *clitest.FakeCaller, input string) ([]map[string]any, map[string]map[string]any) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	s := newMCPServer(f.call, &errb)
+	s := newMCPServer(f, &errb)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.serve(ctx, strings.NewReader(input), &out); err != nil {
@@ -318,7 +305,7 @@ func TestMCPMessages(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeCBD{down: tc.down}
+			f := newFakeCBD(tc.down)
 			all, byID := runMCP(t, f, tc.input)
 			tc.check(t, all, byID)
 		})
@@ -328,10 +315,10 @@ func TestMCPMessages(t *testing.T) {
 // TestMCPCancel checks that a cancelled request stops and is not answered,
 // while the session goes on.
 func TestMCPCancel(t *testing.T) {
-	f := &fakeCBD{}
+	f := newFakeCBD(false)
 	pr, pw := io.Pipe()
 	var out syncBuf
-	s := newMCPServer(f.call, io.Discard)
+	s := newMCPServer(f, io.Discard)
 	done := make(chan error, 1)
 	go func() { done <- s.serve(context.Background(), pr, &out) }()
 	write := func(line string) {
@@ -341,9 +328,7 @@ func TestMCPCancel(t *testing.T) {
 	}
 	write(req(1, "tools/call", map[string]any{"name": "task_wait", "arguments": map[string]any{}}))
 	waitFor(t, func() bool {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return slices.Contains(f.calls, "task.wait")
+		return slices.ContainsFunc(f.Calls(), func(c clitest.Call) bool { return c.Method == "task.wait" })
 	})
 	write(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1,"reason":"user"}}` + "\n")
 	write(req(2, "ping", nil))
@@ -363,7 +348,7 @@ func TestMCPCancel(t *testing.T) {
 
 func TestMCPLongLine(t *testing.T) {
 	input := `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"` + strings.Repeat("a", mcpMaxMessage) + `"}}` + "\n" + req(2, "ping", nil)
-	all, byID := runMCP(t, &fakeCBD{}, input)
+	all, byID := runMCP(t, newFakeCBD(false), input)
 	if len(all) != 2 || get(byID["<nil>"], "error", "code") != float64(-32600) || byID["2"] == nil {
 		t.Errorf("responses %v", len(all))
 	}
@@ -378,13 +363,22 @@ func TestMCPCommandEOF(t *testing.T) {
 	t.Setenv("CB_CONFIG", "")
 	t.Setenv("CB_REDIS_URL", "")
 	var out, errb bytes.Buffer
-	if code := Main([]string{"mcp"}, strings.NewReader(""), &out, &errb); code != 0 || out.Len() != 0 {
+	run := func(input string, args ...string) int {
+		ios := iostreams.System(strings.NewReader(input), &out, &errb)
+		f, closeClient := cmdutil.New(ios)
+		defer closeClient()
+		root := &cobra.Command{Use: "cb", SilenceErrors: true, SilenceUsage: true}
+		cmdutil.AddGlobalFlags(root, f.Flags)
+		root.AddCommand(NewCmdMCP(f, nil))
+		return cmdutil.Execute(context.Background(), root, args, ios)
+	}
+	if code := run("", "mcp"); code != 0 || out.Len() != 0 {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 	// Without cbd, the handshake still works and tools/list says why it failed.
 	input := req(0, "initialize", map[string]any{"protocolVersion": "2025-06-18"}) + req(1, "tools/list", nil)
 	out.Reset()
-	if code := Main([]string{"mcp", "--timeout", "2s"}, strings.NewReader(input), &out, &errb); code != 0 {
+	if code := run(input, "mcp", "--timeout", "2s"); code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
