@@ -23,6 +23,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/call"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/dashboard"
+	"github.com/claudebench/cb/hookcli/cli/help"
 	"github.com/claudebench/cb/hookcli/cli/hooks"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/hookcli/cli/mcp"
@@ -73,6 +74,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(task.NewCmdTask(f), status.NewCmdStatus(f, nil), hooks.NewCmdHooks(f), audit.NewCmdAudit(f, nil),
 		work.NewCmdWork(f, nil), dashboard.NewCmdDashboard(f, nil),
 		service.NewCmdService(f), mcp.NewCmdMCP(f, nil))
+	root.AddCommand(help.NewCmds(f)...)
 	for _, c := range a.commands() {
 		a.syncFlags(c)
 		root.AddCommand(c)

@@ -2,11 +2,10 @@ package cli
 
 import "github.com/spf13/cobra"
 
-// commands lists the command groups, one file each.
+// commands lists the command groups still built on app.
 func (a *app) commands() []*cobra.Command {
-	return append([]*cobra.Command{
+	return []*cobra.Command{
 		a.emitCmd(), a.eventsCmd(), a.sessionsCmd(), // emit.go, events.go, sessions.go
-		a.installCmd(), a.uninstallCmd(), a.doctorCmd(), // install.go, service.go, doctor.go
-
-	}, a.helpCmds()...) // help.go: help topics and completion
+		a.installCmd(), a.uninstallCmd(), a.doctorCmd(), // install.go, doctor.go
+	}
 }

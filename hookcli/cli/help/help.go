@@ -1,22 +1,23 @@
-package cli
+// Package help holds cb's help topics (cb help environment, cb help
+// exit-codes) and cb completion.
+package help
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
 
-// helpCmds are the additional help topics (cb help environment, cb help
+// NewCmds are the additional help topics (cb help environment, cb help
 // exit-codes) and the one completion command; the root adds them with
-// root.AddCommand(a.helpCmds()...). A completion command of our own keeps
+// root.AddCommand(help.NewCmds(f)...). A completion command of our own keeps
 // cobra from adding its default one.
-func (a *app) helpCmds() []*cobra.Command {
+func NewCmds(f *cmdutil.Factory) []*cobra.Command {
 	return []*cobra.Command{
 		{
 			Use:   "environment",
@@ -28,15 +29,16 @@ func (a *app) helpCmds() []*cobra.Command {
 			Short: "Exit statuses of cb and the error codes behind them",
 			Long:  exitCodesHelp(),
 		},
-		a.completionCmd(),
+		NewCmdCompletion(f),
 	}
 }
 
-// skipSettings replaces the root's settings loading for commands that need
+// SkipSettings replaces the root's settings loading for commands that need
 // none, so a broken config file cannot break them.
-func skipSettings(*cobra.Command, []string) error { return nil }
+func SkipSettings(*cobra.Command, []string) error { return nil }
 
-func (a *app) completionCmd() *cobra.Command {
+// NewCmdCompletion is cb completion.
+func NewCmdCompletion(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print the shell completion script",
@@ -51,18 +53,18 @@ types (cb emit, cb events; read from Redis) complete with TAB.
 		ValidArgs:             []string{"bash", "zsh", "fish", "powershell"},
 		Args:                  cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		DisableFlagsInUseLine: true,
-		PersistentPreRunE:     skipSettings,
+		PersistentPreRunE:     SkipSettings,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root := cmd.Root()
 			switch args[0] {
 			case "bash":
-				return root.GenBashCompletionV2(a.stdout, true)
+				return root.GenBashCompletionV2(f.IOStreams.Out, true)
 			case "zsh":
-				return root.GenZshCompletion(a.stdout)
+				return root.GenZshCompletion(f.IOStreams.Out)
 			case "fish":
-				return root.GenFishCompletion(a.stdout, true)
+				return root.GenFishCompletion(f.IOStreams.Out, true)
 			default:
-				return root.GenPowerShellCompletionWithDesc(a.stdout)
+				return root.GenPowerShellCompletionWithDesc(f.IOStreams.Out)
 			}
 		},
 	}
@@ -117,7 +119,8 @@ func formatConfigDefault(v any) string {
 // exitCodesHelp is the table of exit statuses, generated from protocol.Codes.
 func exitCodesHelp() string {
 	var b strings.Builder
-	b.WriteString(`Every command exits 0 on success and 1 on a usage error or any failure that
+	b.WriteString(`Every command exits 0 on success, 2 on a usage error (wrong arguments or
+flags; the command's usage follows the error) and 1 on any other failure that
 has no error code. Errors cbd (or cb itself) reports carry a JSON-RPC style
 code; cb exits with the status of that code:
 
@@ -125,15 +128,16 @@ code; cb exits with the status of that code:
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  STATUS\tCODE\tNAME\tMEANING")
 	fmt.Fprintln(tw, "  0\t\tsuccess\t")
-	fmt.Fprintln(tw, "  1\t\tusage / other\twrong arguments or flags, or an error without a code")
+	fmt.Fprintln(tw, "  1\t\tother\tan error without a code")
+	fmt.Fprintln(tw, "  2\t\tusage\twrong arguments or flags")
 	for _, c := range protocol.Codes {
 		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\n", c.Exit, int(c.Code), c.Name, c.Doc)
 	}
 	_ = tw.Flush()
 	b.WriteString(`
-cb hook exits only 0 or 1, never 2 (Claude Code reads 2 as "block"). cb emit
-with --strict exits 1 at the first bad input line; rejected lines without
---strict still exit 0.`)
+cb hook exits only 0 or 1, never 2 (Claude Code reads 2 as "block"), also
+on a usage error. cb emit with --strict exits 1 at the first bad input line;
+rejected lines without --strict still exit 0.`)
 	return b.String()
 }
 
@@ -156,38 +160,4 @@ func wrapHelpText(s string, width int) []string {
 		lines = append(lines, line)
 	}
 	return lines
-}
-
-// completeTypes completes event types that have a stream, for the first
-// nArgs positional arguments (-1: all of them).
-func (a *app) completeTypes(nArgs int) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if nArgs >= 0 && len(args) >= nArgs {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		if a.settings == nil {
-			s, err := hookcli.LoadSettings(parseYAML)
-			if err != nil {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			a.settings = s
-		}
-		c, err := a.connect()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		types, err := scanStreamTypes(ctx, c.Redis(), "*")
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		var out []cobra.Completion
-		for _, t := range types {
-			if strings.HasPrefix(t, toComplete) {
-				out = append(out, t)
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
-	}
 }

@@ -1,4 +1,4 @@
-package cli
+package help_test
 
 import (
 	"bytes"
@@ -9,10 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claudebench/cb/hookcli/cli"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/help"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +24,7 @@ func runWithHelp(t *testing.T, args ...string) (string, string, *cobra.Command) 
 	t.Setenv("CB_CONFIG", filepath.Join(t.TempDir(), "none.yaml"))
 	var out, errb bytes.Buffer
 	f, _ := cmdutil.New(iostreams.System(strings.NewReader(""), &out, &errb))
-	root := NewCmdRoot(f)
+	root := cli.NewCmdRoot(f)
 	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&errb)
@@ -36,7 +37,7 @@ func runWithHelp(t *testing.T, args ...string) (string, string, *cobra.Command) 
 func TestHelpEnvironment(t *testing.T) {
 	out, _, _ := runWithHelp(t, "help", "environment")
 	for _, k := range protocol.ConfigKeys {
-		line := fmt.Sprintf("  %s  (%s, default %s)\n", protocol.EnvName(k.Name), k.Name, formatConfigDefault(k.Default))
+		line := fmt.Sprintf("  %s  (%s, default %s)\n", protocol.EnvName(k.Name), k.Name, help.FormatConfigDefault(k.Default))
 		if !strings.Contains(out, line) {
 			t.Errorf("missing %q", line)
 		}
@@ -67,8 +68,8 @@ func TestHelpExitCodes(t *testing.T) {
 			t.Errorf("no line for %s (%d → %d):\n%s", c.Name, c.Code, c.Exit, out)
 		}
 	}
-	if !strings.Contains(out, "  0  ") || !strings.Contains(out, "usage / other") {
-		t.Errorf("0 and 1 missing:\n%s", out)
+	if !strings.Contains(out, "  0  ") || !strings.Contains(out, "  2  ") || !strings.Contains(out, "usage") {
+		t.Errorf("0, 1 and 2 missing:\n%s", out)
 	}
 }
 
@@ -104,7 +105,7 @@ func TestCompletion(t *testing.T) {
 	t.Setenv("CB_CONFIG", "")
 	var out, errb bytes.Buffer
 	f, _ := cmdutil.New(iostreams.System(strings.NewReader(""), &out, &errb))
-	root := NewCmdRoot(f)
+	root := cli.NewCmdRoot(f)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	t.Setenv("CB_CONFIG", bad)
 	if err := os.WriteFile(bad, []byte("hook: [unclosed"), 0o600); err != nil {
@@ -116,26 +117,8 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
-func TestCompleteTypes(t *testing.T) {
-	_, rdb := testRedis(t)
-	for _, typ := range []string{"task.created", "task.claimed", "hook.pre_tool"} {
-		args := &redis.XAddArgs{Stream: protocol.StreamKey(typ), Values: []any{protocol.StreamField, envelope(typ, "{}", "", 1)}}
-		if err := rdb.XAdd(context.Background(), args).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out, _, code := runCB("", "__complete", "events", "tail", "task.")
-	if code != 0 || !strings.Contains(out, "task.claimed\ntask.created\n") || strings.Contains(out, "hook.pre_tool") {
-		t.Fatalf("exit %d:\n%s", code, out)
-	}
-	out, _, _ = runCB("", "__complete", "events", "get", "task.created", "")
-	if strings.Contains(out, "task.") {
-		t.Fatalf("completed a second argument:\n%s", out)
-	}
-}
-
 func TestWrapWords(t *testing.T) {
-	got := wrapHelpText("aa bb cc dd-long-word ee", 6)
+	got := help.WrapHelpText("aa bb cc dd-long-word ee", 6)
 	if strings.Join(got, "|") != "aa bb|cc|dd-long-word|ee" {
 		t.Fatal(got)
 	}
