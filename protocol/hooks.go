@@ -3,6 +3,8 @@ package protocol
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // HookEvent ties a cb hook type (the `cb hook <type>` argument and the
@@ -75,26 +77,14 @@ func HookMethod(hookType string) string { return "hook." + hookType }
 
 // Decisions a hook handler can return.
 const (
-	DecisionNone  = ""
-	DecisionAllow = "allow"
-	DecisionDeny  = "deny"
-	DecisionAsk   = "ask"
+	DecisionNone  = api.DecisionNone
+	DecisionAllow = api.DecisionAllow
+	DecisionDeny  = api.DecisionDeny
+	DecisionAsk   = api.DecisionAsk
 )
 
-// HookResult is what every hook.* handler answers. An empty result means
-// "no opinion".
-type HookResult struct {
-	// Decision is "", allow, deny or ask.
-	Decision string `json:"decision,omitempty"`
-	// Reason explains a decision (shown to Claude on deny).
-	Reason string `json:"reason,omitempty"`
-	// UpdatedInput is the whole rewritten tool input (PreToolUse).
-	UpdatedInput json.RawMessage `json:"updatedInput,omitempty"`
-	// AdditionalContext is added to Claude's context.
-	AdditionalContext string `json:"additionalContext,omitempty"`
-	// RuleIDs names the rules that fired.
-	RuleIDs []string `json:"ruleIds,omitempty"`
-}
+// HookResult is what every hook.* handler answers (see api.HookResult).
+type HookResult = api.HookResult
 
 // maxHookString is Claude Code's cap on context and reason strings.
 const maxHookString = 10000

@@ -11,6 +11,7 @@ import (
 
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,19 +23,19 @@ type Writer struct {
 	st      store.Store
 	rdb     redis.UniversalClient
 	source  string
-	in      chan store.AuditRecord
+	in      chan api.AuditRecord
 	dropped atomic.Int64
 	log     *slog.Logger
 }
 
 // NewWriter returns a writer with room for queue records in flight.
 func NewWriter(st store.Store, rdb redis.UniversalClient, source string, queue int, log *slog.Logger) *Writer {
-	return &Writer{st: st, rdb: rdb, source: source, in: make(chan store.AuditRecord, queue), log: log}
+	return &Writer{st: st, rdb: rdb, source: source, in: make(chan api.AuditRecord, queue), log: log}
 }
 
 // Record queues r without blocking; when the queue is full the record is
 // dropped and counted (the hook's answer never waits for the audit).
-func (w *Writer) Record(r store.AuditRecord) {
+func (w *Writer) Record(r api.AuditRecord) {
 	select {
 	case w.in <- r:
 	default:
@@ -66,8 +67,8 @@ func (w *Writer) Run(ctx context.Context) {
 	}
 }
 
-func (w *Writer) write(first store.AuditRecord) {
-	batch := []store.AuditRecord{first}
+func (w *Writer) write(first api.AuditRecord) {
+	batch := []api.AuditRecord{first}
 	for len(batch) < 256 {
 		select {
 		case r := <-w.in:

@@ -113,7 +113,7 @@ func (s *Service) Restore(ctx context.Context) (int, error) {
 		doc := map[string]any{
 			"id": t.ID, "text": t.Text, "status": t.Status, "priority": t.Priority,
 			"attempts": t.Attempts, "assignedTo": t.AssignedTo, "version": t.Version,
-			"createdAt": formatTime(t.CreatedAt), "updatedAt": formatTime(t.UpdatedAt),
+			"createdAt": t.CreatedAt, "updatedAt": t.UpdatedAt,
 		}
 		if len(t.Metadata) > 0 {
 			doc["metadata"] = t.Metadata
@@ -200,6 +200,3 @@ func (s *Service) repair(ctx context.Context) (int, error) {
 	}
 	return s.Restore(ctx)
 }
-
-// formatTime renders times the way the task scripts do.
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

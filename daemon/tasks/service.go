@@ -17,6 +17,7 @@ import (
 	"github.com/claudebench/cb/daemon/redisbatch"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
 )
@@ -141,16 +142,13 @@ func (s *Service) saved(ctx context.Context, raw json.RawMessage) (json.RawMessa
 	return raw, nil
 }
 
-// CreateParams are task.create's params.
-type CreateParams struct {
-	Text     string          `json:"text"`
-	Priority *int            `json:"priority"`
-	Metadata json.RawMessage `json:"metadata"`
-}
+// The task operations take the id of the request they serve (eventID: a
+// request id seen before returns the answer it got then; "" is never
+// remembered) and the method's params, and answer with the task JSON the
+// scripts built, unchanged: it is an api.Task (TestScriptTaskJSON).
 
-// Create makes a pending task. A request id seen before returns the task
-// it created then.
-func (s *Service) Create(ctx context.Context, eventID string, p CreateParams) (json.RawMessage, error) {
+// Create makes a pending task.
+func (s *Service) Create(ctx context.Context, eventID string, p api.TaskCreateParams) (json.RawMessage, error) {
 	prio := 50
 	if p.Priority != nil {
 		prio = *p.Priority
@@ -166,10 +164,15 @@ func (s *Service) Create(ctx context.Context, eventID string, p CreateParams) (j
 	return s.saved(ctx, raw)
 }
 
-// Claim gives a worker up to max of the highest-priority pending tasks,
-// each with a lease of lease (0: tasks.lease).
-func (s *Service) Claim(ctx context.Context, eventID, worker string, max int, lease time.Duration) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, worker, max, leaseArg(lease))
+// Claim gives a worker up to p.MaxTasks (0: 1) of the highest-priority
+// pending tasks, each with a lease of p.LeaseMs (0: tasks.lease). The
+// answer is an api.TaskClaimResult.
+func (s *Service) Claim(ctx context.Context, eventID string, p api.TaskClaimParams) (json.RawMessage, error) {
+	maxTasks := p.MaxTasks
+	if maxTasks == 0 {
+		maxTasks = 1
+	}
+	raw, err := s.run(ctx, redisscript.TaskClaim(), eventID, p.WorkerID, maxTasks, leaseArg(p.LeaseMs))
 	if err != nil {
 		return nil, err
 	}
@@ -185,42 +188,72 @@ func (s *Service) Claim(ctx context.Context, eventID, worker string, max int, le
 	return raw, nil
 }
 
-// Finish completes (status "completed", detail = result JSON or "") or fails
-// (status "failed", detail = error text) an in-progress task.
-func (s *Service) Finish(ctx context.Context, eventID, id, worker, status, detail string) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskFinish(), eventID, id, worker, status, detail, int(s.cfg.FinishedTTL/time.Second))
+// Complete completes an in-progress task with p.Result; p.WorkerID "" is
+// not checked.
+func (s *Service) Complete(ctx context.Context, eventID string, p api.TaskCompleteParams) (json.RawMessage, error) {
+	return s.finish(ctx, eventID, outcome{id: p.ID, worker: p.WorkerID, status: store.StatusCompleted, detail: string(p.Result)})
+}
+
+// Fail fails an in-progress task with p.Error; p.WorkerID "" is not
+// checked.
+func (s *Service) Fail(ctx context.Context, eventID string, p api.TaskFailParams) (json.RawMessage, error) {
+	return s.finish(ctx, eventID, outcome{id: p.ID, worker: p.WorkerID, status: store.StatusFailed, detail: p.Error})
+}
+
+// outcome is how a task ends: status completed with detail the result JSON
+// (or ""), or failed with detail the error text.
+type outcome struct {
+	id, worker, status, detail string
+}
+
+func (s *Service) finish(ctx context.Context, eventID string, o outcome) (json.RawMessage, error) {
+	raw, err := s.run(ctx, redisscript.TaskFinish(), eventID, o.id, o.worker, o.status, o.detail, int(s.cfg.FinishedTTL/time.Second))
 	if err != nil {
 		return nil, err
 	}
 	return s.saved(ctx, raw)
 }
 
-// Renew extends the lease of an in-progress task to lease from now (0:
-// tasks.lease); worker "" is not checked. The lease lives in Redis only, so
-// nothing is written to the store.
-func (s *Service) Renew(ctx context.Context, eventID, id, worker string, lease time.Duration) (json.RawMessage, error) {
-	return s.run(ctx, redisscript.TaskRenew(), eventID, id, worker, leaseArg(lease))
+// Renew extends the lease of an in-progress task to p.LeaseMs from now (0:
+// tasks.lease); p.WorkerID "" is not checked. The lease lives in Redis
+// only, so nothing is written to the store.
+func (s *Service) Renew(ctx context.Context, eventID string, p api.TaskRenewParams) (json.RawMessage, error) {
+	return s.run(ctx, redisscript.TaskRenew(), eventID, p.ID, p.WorkerID, leaseArg(p.LeaseMs))
 }
 
-// leaseArg is a lease as the scripts take it: ms, or "" for the default.
-func leaseArg(d time.Duration) string {
-	if d <= 0 {
+// leaseArg is a lease in ms as the scripts take it: "" for the default.
+func leaseArg(ms int64) string {
+	if ms <= 0 {
 		return ""
 	}
-	return strconv.FormatInt(d.Milliseconds(), 10)
+	return strconv.FormatInt(ms, 10)
 }
 
-// Update changes a task; updates is task.update's "updates" object.
-func (s *Service) Update(ctx context.Context, eventID, id string, updates json.RawMessage) (json.RawMessage, error) {
-	raw, err := s.run(ctx, redisscript.TaskUpdate(), eventID, id, string(updates))
+// Update changes a task.
+func (s *Service) Update(ctx context.Context, eventID string, p api.TaskUpdateParams) (json.RawMessage, error) {
+	updates, err := json.Marshal(p.Updates)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: encode updates: %w", p.ID, err)
+	}
+	raw, err := s.run(ctx, redisscript.TaskUpdate(), eventID, p.ID, string(updates))
 	if err != nil {
 		return nil, err
 	}
 	return s.saved(ctx, raw)
 }
 
-// Assign gives a pending task to a live instance; instance "" unassigns.
-func (s *Service) Assign(ctx context.Context, eventID, id, instance string) (json.RawMessage, error) {
+// Assign gives a pending task to a live instance.
+func (s *Service) Assign(ctx context.Context, eventID string, p api.TaskAssignParams) (json.RawMessage, error) {
+	return s.assign(ctx, eventID, p.TaskID, p.InstanceID)
+}
+
+// Unassign puts an assigned task back in the queue.
+func (s *Service) Unassign(ctx context.Context, eventID string, p api.TaskUnassignParams) (json.RawMessage, error) {
+	return s.assign(ctx, eventID, p.TaskID, "")
+}
+
+// assign gives task id to instance ("": back to the queue).
+func (s *Service) assign(ctx context.Context, eventID, id, instance string) (json.RawMessage, error) {
 	raw, err := s.run(ctx, redisscript.TaskAssign(), eventID, id, instance)
 	if err != nil {
 		return nil, err
@@ -229,7 +262,8 @@ func (s *Service) Assign(ctx context.Context, eventID, id, instance string) (jso
 }
 
 // Delete removes a task from Redis and the store.
-func (s *Service) Delete(ctx context.Context, eventID, id string) error {
+func (s *Service) Delete(ctx context.Context, eventID string, p api.TaskDeleteParams) error {
+	id := p.ID
 	_, rerr := s.run(ctx, redisscript.TaskDelete(), eventID, id)
 	if rerr != nil && protocol.CodeOf(rerr) != protocol.CodeNotFound {
 		return rerr
@@ -248,29 +282,29 @@ func (s *Service) Delete(ctx context.Context, eventID, id string) error {
 }
 
 // Get returns a task from Redis, or from the store once Redis let it go.
-func (s *Service) Get(ctx context.Context, id string) (store.Task, error) {
+func (s *Service) Get(ctx context.Context, id string) (api.Task, error) {
 	h, err := s.rdb.HGetAll(ctx, protocol.TaskKey(id)).Result()
 	if err != nil {
-		return store.Task{}, &protocol.Error{Code: protocol.CodeUnavailable, Message: "redis: " + err.Error()}
+		return api.Task{}, &protocol.Error{Code: protocol.CodeUnavailable, Message: "redis: " + err.Error()}
 	}
 	if len(h) > 0 {
 		return fromHash(h)
 	}
 	t, err := s.store.TaskGet(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Task{}, protocol.Errorf(protocol.CodeNotFound, "task %s not found", id)
+		return api.Task{}, protocol.Errorf(protocol.CodeNotFound, "task %s not found", id)
 	}
-	return t, err
+	return t.Task, err
 }
 
 // fromHash decodes a task hash written by the task scripts.
-func fromHash(h map[string]string) (store.Task, error) {
+func fromHash(h map[string]string) (api.Task, error) {
 	atoi := func(k string) int { n, _ := strconv.Atoi(h[k]); return n }
-	t := store.Task{ID: h["id"], Text: h["text"], Status: h["status"], Priority: atoi("priority"),
+	t := api.Task{ID: h["id"], Text: h["text"], Status: h["status"], Priority: atoi("priority"),
 		AssignedTo: h["assignedTo"], Attempts: atoi("attempts"), Error: h["error"]}
 	t.Version, _ = strconv.ParseInt(h["version"], 10, 64)
 	if ms, err := strconv.ParseInt(h["leaseUntil"], 10, 64); err == nil && t.Status == store.StatusInProgress {
-		at := time.UnixMilli(ms).UTC()
+		at := api.TimeOf(time.UnixMilli(ms).UTC())
 		t.LeaseExpiresAt = &at
 	}
 	if v := h["metadata"]; v != "" {
@@ -280,21 +314,29 @@ func fromHash(h map[string]string) (store.Task, error) {
 		t.Result = json.RawMessage(v)
 	}
 	var err error
-	if t.CreatedAt, err = time.Parse(time.RFC3339Nano, h["createdAt"]); err != nil {
+	if t.CreatedAt.Time, err = time.Parse(time.RFC3339Nano, h["createdAt"]); err != nil {
 		return t, fmt.Errorf("task %s createdAt: %w", t.ID, err)
 	}
-	if t.UpdatedAt, err = time.Parse(time.RFC3339Nano, h["updatedAt"]); err != nil {
+	if t.UpdatedAt.Time, err = time.Parse(time.RFC3339Nano, h["updatedAt"]); err != nil {
 		return t, fmt.Errorf("task %s updatedAt: %w", t.ID, err)
 	}
 	return t, nil
 }
 
 // List reads tasks from the store after this instance's pending writes.
-func (s *Service) List(ctx context.Context, p store.TaskListParams) (store.TaskListResult, error) {
+func (s *Service) List(ctx context.Context, p api.TaskListParams) (api.TaskListResult, error) {
 	if err := s.persist.Flush(ctx); err != nil {
-		return store.TaskListResult{}, err
+		return api.TaskListResult{}, err
 	}
-	return s.store.TaskList(ctx, p)
+	res, err := s.store.TaskList(ctx, store.TaskListParams(p))
+	if err != nil {
+		return api.TaskListResult{}, err
+	}
+	out := api.TaskListResult{Tasks: make([]api.Task, len(res.Tasks)), TotalCount: res.TotalCount, HasMore: res.HasMore}
+	for i, t := range res.Tasks {
+		out.Tasks[i] = t.Task
+	}
+	return out, nil
 }
 
 // Counts returns the number of tasks by status (from the store).
@@ -351,7 +393,7 @@ func (s *Service) syncAssigned(ctx context.Context, worker string) error {
 			continue
 		}
 		if t.Version > st.Version {
-			changed = append(changed, t)
+			changed = append(changed, store.Task{Task: t})
 		}
 	}
 	return s.persist.Save(ctx, changed...)

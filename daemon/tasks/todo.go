@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/tidwall/gjson"
 )
 
@@ -95,7 +96,7 @@ func (s *Service) syncTodo(ctx context.Context, eventID, sessionID string, keys 
 			prio = 75
 		}
 		meta, _ := json.Marshal(map[string]any{"source": "todo_write", "sessionId": sessionID})
-		raw, err := s.Create(ctx, eventID, CreateParams{Text: text, Priority: &prio, Metadata: meta})
+		raw, err := s.Create(ctx, eventID, api.TaskCreateParams{Text: text, Priority: &prio, Metadata: meta})
 		if err != nil {
 			return err
 		}
@@ -116,7 +117,7 @@ func (s *Service) syncTodo(ctx context.Context, eventID, sessionID string, keys 
 		return err
 	}
 	if (status == "in_progress" || status == "completed") && t.Status == "pending" {
-		if _, err := s.Assign(ctx, eventID+"/assign", taskID, s.cfg.Source); err != nil {
+		if _, err := s.Assign(ctx, eventID+"/assign", api.TaskAssignParams{TaskID: taskID, InstanceID: s.cfg.Source}); err != nil {
 			return err
 		}
 		t.Status = "in_progress"
@@ -124,12 +125,12 @@ func (s *Service) syncTodo(ctx context.Context, eventID, sessionID string, keys 
 	if status == "in_progress" && t.Status == "in_progress" && t.AssignedTo == s.cfg.Source {
 		// The session still works on it: a todo list sent again renews the
 		// lease of the assignment.
-		if _, err := s.Renew(ctx, "", taskID, s.cfg.Source, 0); err != nil && protocol.CodeOf(err) != protocol.CodeConflict {
+		if _, err := s.Renew(ctx, "", api.TaskRenewParams{ID: taskID, WorkerID: s.cfg.Source}); err != nil && protocol.CodeOf(err) != protocol.CodeConflict {
 			return err
 		}
 	}
 	if status == "completed" && t.Status == "in_progress" {
-		if _, err := s.Finish(ctx, eventID+"/complete", taskID, "", "completed", ""); err != nil {
+		if _, err := s.Complete(ctx, eventID+"/complete", api.TaskCompleteParams{ID: taskID}); err != nil {
 			return err
 		}
 	}

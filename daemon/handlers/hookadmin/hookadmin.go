@@ -15,6 +15,7 @@ import (
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // Handlers returns the rule and audit methods.
@@ -22,31 +23,34 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 	mcp := []string{"mcp"}
 	hs := []registry.Handler{
 		{Event: "hooks.list", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			return map[string]any{"rules": rules.List()}, nil
+			listed := rules.List()
+			res := api.HooksListResult{Rules: make([]api.ListedRule, len(listed))}
+			for i, l := range listed {
+				res.Rules[i] = api.ListedRule{Rule: api.Rule(l.Rule), Source: l.Source, Disabled: l.Disabled}
+			}
+			return res, nil
 		}},
 		{Event: "hooks.add", Persist: true, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct {
-				Rule policy.Rule `json:"rule"`
-			}
+			var p api.HooksAddParams
 			if err := json.Unmarshal(r.Params, &p); err != nil {
 				return nil, invalid(err)
 			}
-			if err := rules.Add(ctx, p.Rule); err != nil {
+			if err := rules.Add(ctx, policy.Rule(p.Rule)); err != nil {
 				return nil, err
 			}
-			return map[string]any{"id": p.Rule.ID, "added": true}, nil
+			return api.HooksAddResult{ID: p.Rule.ID, Added: true}, nil
 		}},
-		{Event: "hooks.remove", Persist: true, Fn: idOp(func(ctx context.Context, id string) error { return rules.Remove(ctx, id) }, "removed")},
-		{Event: "hooks.disable", Persist: true, Fn: idOp(func(ctx context.Context, id string) error { return rules.SetDisabled(ctx, id, true) }, "disabled")},
-		{Event: "hooks.enable", Persist: true, Fn: idOp(func(ctx context.Context, id string) error { return rules.SetDisabled(ctx, id, false) }, "enabled")},
+		{Event: "hooks.remove", Persist: true, Fn: idOp(func(ctx context.Context, id string) (any, error) {
+			return api.HooksRemoveResult{ID: id, Removed: true}, rules.Remove(ctx, id)
+		})},
+		{Event: "hooks.disable", Persist: true, Fn: idOp(func(ctx context.Context, id string) (any, error) {
+			return api.HooksDisableResult{ID: id, Disabled: true}, rules.SetDisabled(ctx, id, true)
+		})},
+		{Event: "hooks.enable", Persist: true, Fn: idOp(func(ctx context.Context, id string) (any, error) {
+			return api.HooksEnableResult{ID: id, Enabled: true}, rules.SetDisabled(ctx, id, false)
+		})},
 		{Event: "hooks.test", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct {
-				Event   string          `json:"event"`
-				Tool    string          `json:"tool"`
-				Command string          `json:"command"`
-				Input   json.RawMessage `json:"input"`
-				Payload json.RawMessage `json:"payload"`
-			}
+			var p api.HooksTestParams
 			if err := json.Unmarshal(r.Params, &p); err != nil {
 				return nil, invalid(err)
 			}
@@ -84,16 +88,10 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 				claude = he.ClaudeEvent
 			}
 			out := protocol.RenderHookOutput(claude, res)
-			return map[string]any{"result": res, "output": string(out), "commands": bashCommands(hookType, payload)}, nil
+			return api.HooksTestResult{Result: res, Output: string(out), Commands: bashCommands(hookType, payload)}, nil
 		}},
 		{Event: "audit.list", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct {
-				Session  string `json:"session"`
-				Decision string `json:"decision"`
-				Tool     string `json:"tool"`
-				Since    string `json:"since"`
-				Limit    int    `json:"limit"`
-			}
+			var p api.AuditListParams
 			if err := jsonint.Unmarshal(r.Params, &p); err != nil { // "limit": 5.0 too
 				return nil, invalid(err)
 			}
@@ -110,9 +108,9 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 				return nil, err
 			}
 			if recs == nil {
-				recs = []store.AuditRecord{}
+				recs = []api.AuditRecord{}
 			}
-			return map[string]any{"records": recs}, nil
+			return api.AuditListResult{Records: recs}, nil
 		}},
 	}
 	for i := range hs {
@@ -151,18 +149,19 @@ func parseSince(s string) (time.Time, error) {
 	return t, nil
 }
 
-func idOp(op func(context.Context, string) error, verb string) registry.Func {
+// idOp adapts an operation on one rule; its answer counts only when it
+// does not fail.
+func idOp(op func(ctx context.Context, id string) (any, error)) registry.Func {
 	return func(ctx context.Context, r *registry.Request) (any, error) {
-		var p struct {
-			ID string `json:"id"`
-		}
+		var p api.RuleIDParams
 		if err := json.Unmarshal(r.Params, &p); err != nil {
 			return nil, invalid(err)
 		}
-		if err := op(ctx, p.ID); err != nil {
+		res, err := op(ctx, p.ID)
+		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"id": p.ID, verb: true}, nil
+		return res, nil
 	}
 }
 

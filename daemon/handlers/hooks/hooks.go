@@ -11,8 +11,8 @@ import (
 
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/registry"
-	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // TodoSync turns a todo tool call (the hook.todo_write input) into tasks.
@@ -23,7 +23,7 @@ type Deps struct {
 	// Engine returns the current rule engine (it changes when rules do).
 	Engine func() *policy.Engine
 	// Audit, when not nil, records every decision (must not block).
-	Audit func(store.AuditRecord)
+	Audit func(api.AuditRecord)
 	// PromptContext, when not nil, adds text to UserPromptSubmit's context
 	// (the session's in-progress tasks).
 	PromptContext func(ctx context.Context, sessionID string) (string, error)
@@ -91,8 +91,8 @@ func Handlers(d Deps) []registry.Handler {
 					// tool points into the input (see parse); the record is
 					// written later and must not hold all of it.
 					tool = strings.Clone(tool)
-					d.Audit(store.AuditRecord{
-						ID: req.Event.Metadata.ID, Time: start, SessionID: req.Event.Metadata.SessionID,
+					d.Audit(api.AuditRecord{
+						ID: req.Event.Metadata.ID, Time: api.TimeOf(start), SessionID: req.Event.Metadata.SessionID,
 						Event: req.Event.Type, Tool: tool, Decision: decision, RuleIDs: res.RuleIDs,
 						Reason: res.Reason, LatencyMicros: time.Since(start).Microseconds(), InstanceID: d.InstanceID,
 					})

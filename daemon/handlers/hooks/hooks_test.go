@@ -10,8 +10,8 @@ import (
 
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/registry"
-	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 func defaultEngine(t testing.TB) *policy.Engine {
@@ -73,12 +73,12 @@ func TestDuplicateKeysJudgedAsClaudeCodeReadsThem(t *testing.T) {
 func TestDuplicateKeysRefuse(t *testing.T) {
 	e := defaultEngine(t)
 	for _, closed := range []bool{false, true} {
-		var audited []store.AuditRecord
+		var audited []api.AuditRecord
 		h := preTool(t, Deps{
 			Engine:        func() *policy.Engine { return e },
 			DuplicateKeys: DuplicateKeysRefuse,
 			FailClosed:    func(string) bool { return closed },
-			Audit:         func(r store.AuditRecord) { audited = append(audited, r) },
+			Audit:         func(r api.AuditRecord) { audited = append(audited, r) },
 		})
 		// The last value is harmless: judged, it would be allowed through.
 		in := `{"tool_name":"Bash","tool_input":{"command":"rm -rf /","command":"ls"}}`
@@ -111,7 +111,7 @@ func TestShedSkipsOnlyNoOpinionAudit(t *testing.T) {
 	e := defaultEngine(t)
 	var audited []string
 	h := preTool(t, Deps{Engine: func() *policy.Engine { return e },
-		Audit: func(r store.AuditRecord) { audited = append(audited, r.Decision) }})
+		Audit: func(r api.AuditRecord) { audited = append(audited, r.Decision) }})
 	for _, in := range []string{
 		`{"tool_name":"Bash","tool_input":{"command":"ls"}}`,
 		`{"tool_name":"Bash","tool_input":{"command":"rm -rf /"}}`,

@@ -16,6 +16,7 @@ import (
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/schemas"
 	"github.com/redis/go-redis/v9"
 )
@@ -103,20 +104,8 @@ type handlers struct {
 // errNoRedis answers the handlers that need Redis when Deps.Redis is unset.
 var errNoRedis = errors.New("system handlers: Deps.Redis is not set")
 
-// InstanceView is an instance as the API shows it (common.json#/$defs/instance).
-type InstanceView struct {
-	ID       string          `json:"id"`
-	Roles    []string        `json:"roles"`
-	Health   string          `json:"health"`
-	LastSeen string          `json:"lastSeen"`
-	AgeMs    int64           `json:"ageMs"`
-	Metadata json.RawMessage `json:"metadata,omitempty"`
-}
-
-// timeFormat is RFC 3339 in UTC with milliseconds, as task timestamps.
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
-
-func (h *handlers) view(rec instance.Record, now time.Time) InstanceView {
+// view is an instance as the API shows it.
+func (h *handlers) view(rec instance.Record, now time.Time) api.Instance {
 	age := now.Sub(rec.LastSeen).Milliseconds()
 	if age < 0 {
 		age = 0
@@ -125,14 +114,14 @@ func (h *handlers) view(rec instance.Record, now time.Time) InstanceView {
 	if roles == nil {
 		roles = []string{}
 	}
-	return InstanceView{
+	return api.Instance{
 		ID: rec.ID, Roles: roles,
 		Health:   instance.Classify(rec, now, 2*h.d.heartbeat(), h.d.reclaimAfter()),
-		LastSeen: rec.LastSeen.UTC().Format(timeFormat), AgeMs: age, Metadata: rec.Metadata,
+		LastSeen: api.TimeOf(rec.LastSeen), AgeMs: age, Metadata: rec.Metadata,
 	}
 }
 
-func (h *handlers) instances(ctx context.Context) ([]InstanceView, error) {
+func (h *handlers) instances(ctx context.Context) ([]api.Instance, error) {
 	if h.d.Redis == nil {
 		return nil, errNoRedis
 	}
@@ -141,7 +130,7 @@ func (h *handlers) instances(ctx context.Context) ([]InstanceView, error) {
 		return nil, err
 	}
 	now := time.Now()
-	out := make([]InstanceView, len(recs))
+	out := make([]api.Instance, len(recs))
 	for i, r := range recs {
 		out[i] = h.view(r, now)
 	}
@@ -160,21 +149,11 @@ func decode(req *registry.Request, v any) error {
 }
 
 func (h *handlers) version(ctx context.Context, req *registry.Request) (any, error) {
-	return map[string]any{"version": protocol.Version, "instanceId": h.d.InstanceID, "redisMode": h.d.RedisMode}, nil
-}
-
-// RegisterResult is system.register's answer.
-type RegisterResult struct {
-	Registered bool         `json:"registered"`
-	Instance   InstanceView `json:"instance"`
+	return api.VersionResult{Version: protocol.Version, InstanceID: h.d.InstanceID, RedisMode: h.d.RedisMode}, nil
 }
 
 func (h *handlers) register(ctx context.Context, req *registry.Request) (any, error) {
-	var in struct {
-		ID       string          `json:"id"`
-		Roles    []string        `json:"roles"`
-		Metadata json.RawMessage `json:"metadata"`
-	}
+	var in api.RegisterParams
 	if err := decode(req, &in); err != nil {
 		return nil, err
 	}
@@ -198,15 +177,11 @@ func (h *handlers) register(ctx context.Context, req *registry.Request) (any, er
 	if rec.Metadata == nil {
 		rec.Metadata = json.RawMessage("{}")
 	}
-	return RegisterResult{Registered: true, Instance: h.view(rec, rec.LastSeen)}, nil
-}
-
-type instanceParams struct {
-	InstanceID string `json:"instanceId"`
+	return api.RegisterResult{Registered: true, Instance: h.view(rec, rec.LastSeen)}, nil
 }
 
 func (h *handlers) heartbeatFn(ctx context.Context, req *registry.Request) (any, error) {
-	var in instanceParams
+	var in api.InstanceParams
 	if err := decode(req, &in); err != nil {
 		return nil, err
 	}
@@ -217,20 +192,14 @@ func (h *handlers) heartbeatFn(ctx context.Context, req *registry.Request) (any,
 	if err != nil {
 		return nil, fmt.Errorf("system.heartbeat: %w", err)
 	}
-	return map[string]bool{"alive": alive}, nil
-}
-
-// UnregisterResult is system.unregister's answer.
-type UnregisterResult struct {
-	Unregistered bool `json:"unregistered"`
-	Released     int  `json:"released"`
+	return api.HeartbeatResult{Alive: alive}, nil
 }
 
 // unregister removes the registration first, so the instance cannot be
 // given new work, then releases its in-progress tasks (even when the
 // registration had already expired).
 func (h *handlers) unregister(ctx context.Context, req *registry.Request) (any, error) {
-	var in instanceParams
+	var in api.InstanceParams
 	if err := decode(req, &in); err != nil {
 		return nil, err
 	}
@@ -241,7 +210,7 @@ func (h *handlers) unregister(ctx context.Context, req *registry.Request) (any, 
 	if err != nil {
 		return nil, fmt.Errorf("system.unregister: %w", err)
 	}
-	res := UnregisterResult{Unregistered: removed}
+	res := api.UnregisterResult{Unregistered: removed}
 	if h.d.ReleaseTasks != nil {
 		n, err := h.d.ReleaseTasks(ctx, in.InstanceID)
 		if err != nil {
@@ -250,26 +219,6 @@ func (h *handlers) unregister(ctx context.Context, req *registry.Request) (any, 
 		res.Released = max(n, 0)
 	}
 	return res, nil
-}
-
-// HealthResult is system.health's answer.
-type HealthResult struct {
-	Status    string         `json:"status"`
-	Instances []InstanceView `json:"instances"`
-	Redis     RedisStatus    `json:"redis"`
-	Store     StoreStatus    `json:"store"`
-}
-
-// RedisStatus is the Redis part of system.health.
-type RedisStatus struct {
-	Status string `json:"status"`
-	Mode   string `json:"mode,omitempty"`
-}
-
-// StoreStatus is the store part of system.health.
-type StoreStatus struct {
-	Status string `json:"status"`
-	Kind   string `json:"kind,omitempty"`
 }
 
 // Status strings of system.health's redis and store parts.
@@ -289,9 +238,9 @@ func probe(ctx context.Context, ping func(context.Context) error) string {
 
 // health never fails: a broken Redis or store is part of the answer.
 func (h *handlers) health(ctx context.Context, req *registry.Request) (any, error) {
-	res := HealthResult{
-		Redis: RedisStatus{Mode: h.d.RedisMode},
-		Store: StoreStatus{Status: statusNotConfigured, Kind: h.d.StoreKind},
+	res := api.HealthResult{
+		Redis: api.RedisStatus{Mode: h.d.RedisMode},
+		Store: api.StoreStatus{Status: statusNotConfigured, Kind: h.d.StoreKind},
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -307,7 +256,7 @@ func (h *handlers) health(ctx context.Context, req *registry.Request) (any, erro
 	}
 	wg.Wait()
 
-	res.Instances = []InstanceView{}
+	res.Instances = []api.Instance{}
 	if res.Redis.Status == statusOK {
 		lctx, cancel := context.WithTimeout(ctx, pingTimeout)
 		insts, err := h.instances(lctx)
@@ -331,9 +280,6 @@ func (h *handlers) health(ctx context.Context, req *registry.Request) (any, erro
 	return res, nil
 }
 
-// The task statuses, listed (with 0) in every count.
-var taskStatuses = []string{"pending", "in_progress", "completed", "failed"}
-
 func (h *handlers) taskCounts(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{}
 	if h.d.TaskCounts == nil {
@@ -343,7 +289,8 @@ func (h *handlers) taskCounts(ctx context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("count tasks: %w", err)
 	}
-	for _, s := range taskStatuses {
+	// Every status is listed, with 0 when no task has it.
+	for _, s := range api.TaskStatuses {
 		out[s] = 0
 	}
 	for s, n := range counts {
@@ -363,13 +310,6 @@ func (h *handlers) queueDepth(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// StateResult is system.get_state's answer.
-type StateResult struct {
-	Instances     []InstanceView `json:"instances"`
-	QueueDepth    int64          `json:"queueDepth"`
-	TasksByStatus map[string]int `json:"tasksByStatus"`
-}
-
 func (h *handlers) getState(ctx context.Context, req *registry.Request) (any, error) {
 	insts, err := h.instances(ctx)
 	if err != nil {
@@ -383,19 +323,7 @@ func (h *handlers) getState(ctx context.Context, req *registry.Request) (any, er
 	if err != nil {
 		return nil, fmt.Errorf("system.get_state: %w", err)
 	}
-	return StateResult{Instances: insts, QueueDepth: depth, TasksByStatus: counts}, nil
-}
-
-// MetricsResult is system.metrics' answer.
-type MetricsResult struct {
-	QueueDepth      int64          `json:"queueDepth"`
-	TasksByStatus   map[string]int `json:"tasksByStatus"`
-	EventsProcessed int64          `json:"eventsProcessed"`
-	// RequestsExpired counts requests dropped unrun because their caller's
-	// deadline had passed when this instance read them (per method in
-	// Handlers' expired).
-	RequestsExpired int64                        `json:"requestsExpired"`
-	Handlers        map[string]dispatch.Snapshot `json:"handlers"`
+	return api.StateResult{Instances: insts, QueueDepth: depth, TasksByStatus: counts}, nil
 }
 
 func (h *handlers) metrics(ctx context.Context, req *registry.Request) (any, error) {
@@ -407,10 +335,12 @@ func (h *handlers) metrics(ctx context.Context, req *registry.Request) (any, err
 	if err != nil {
 		return nil, fmt.Errorf("system.metrics: %w", err)
 	}
-	res := MetricsResult{QueueDepth: depth, TasksByStatus: counts, Handlers: map[string]dispatch.Snapshot{}}
+	res := api.MetricsResult{QueueDepth: depth, TasksByStatus: counts, Handlers: map[string]api.HandlerMetrics{}}
 	if h.d.Stats != nil {
 		if st := h.d.Stats(); st != nil {
-			res.Handlers = st.Snapshot()
+			for m, sn := range st.Snapshot() {
+				res.Handlers[m] = api.HandlerMetrics(sn)
+			}
 		}
 	}
 	for _, sn := range res.Handlers {
@@ -418,11 +348,6 @@ func (h *handlers) metrics(ctx context.Context, req *registry.Request) (any, err
 		res.RequestsExpired += sn.Expired
 	}
 	return res, nil
-}
-
-// DiscoverResult is system.discover's answer.
-type DiscoverResult struct {
-	Methods []schemas.Method `json:"methods"`
 }
 
 func (h *handlers) discover(ctx context.Context, req *registry.Request) (any, error) {
@@ -435,13 +360,13 @@ func (h *handlers) discover(ctx context.Context, req *registry.Request) (any, er
 			return nil, fmt.Errorf("system.discover: %w", err)
 		}
 	}
-	res := DiscoverResult{Methods: make([]schemas.Method, 0, len(names))}
+	res := api.DiscoverResult{Methods: make([]api.MethodSchema, 0, len(names))}
 	for _, n := range names {
 		m, err := schemas.Resolved(n)
 		if err != nil {
 			return nil, fmt.Errorf("system.discover: %w", err)
 		}
-		res.Methods = append(res.Methods, m)
+		res.Methods = append(res.Methods, api.MethodSchema(m))
 	}
 	return res, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/schemas"
 	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
@@ -112,7 +113,7 @@ func TestRegisterHeartbeatHealth(t *testing.T) {
 		StorePing: func(context.Context) error { return nil }})
 	ctx := context.Background()
 
-	var reg RegisterResult
+	var reg api.RegisterResult
 	f.mustCall("system.register", `{"id":"worker-1","roles":["worker"],"metadata":{"host":"h"}}`, &reg)
 	if !reg.Registered || reg.Instance.ID != "worker-1" || reg.Instance.Health != "healthy" ||
 		strings.Join(reg.Instance.Roles, ",") != "worker" || string(reg.Instance.Metadata) != `{"host":"h"}` {
@@ -145,7 +146,7 @@ func TestRegisterHeartbeatHealth(t *testing.T) {
 		t.Fatalf("heartbeat did not renew the ttl: %s", ttl)
 	}
 
-	var health HealthResult
+	var health api.HealthResult
 	f.mustCall("system.health", `{}`, &health)
 	if health.Status != "healthy" || health.Redis.Status != "ok" || health.Redis.Mode != "external" ||
 		health.Store.Status != "ok" || health.Store.Kind != "sqlite" || len(health.Instances) != 2 {
@@ -155,8 +156,9 @@ func TestRegisterHeartbeatHealth(t *testing.T) {
 		if in.Health != "healthy" || in.AgeMs > 5000 {
 			t.Errorf("instance %+v", in)
 		}
-		if _, err := time.Parse(time.RFC3339, in.LastSeen); err != nil {
-			t.Errorf("lastSeen %q: %v", in.LastSeen, err)
+		// Decoding checked it is RFC 3339.
+		if in.LastSeen.IsZero() {
+			t.Errorf("lastSeen is zero")
 		}
 	}
 }
@@ -173,7 +175,7 @@ func TestHealthByHeartbeatAge(t *testing.T) {
 	// Expired hash, still in the zset.
 	f.rdb.ZAdd(ctx, protocol.InstancesKey, redis.Z{Score: float64(now.UnixMilli()), Member: "expired"})
 
-	var health HealthResult
+	var health api.HealthResult
 	f.mustCall("system.health", `{}`, &health)
 	got := map[string]string{}
 	for _, in := range health.Instances {
@@ -198,7 +200,7 @@ func TestHealthByHeartbeatAge(t *testing.T) {
 
 func TestHealthUnhealthyStoreOrRedis(t *testing.T) {
 	f := newFixture(t, Deps{StoreKind: "postgres", StorePing: func(context.Context) error { return errors.New("connection refused") }})
-	var health HealthResult
+	var health api.HealthResult
 	f.mustCall("system.health", `{}`, &health)
 	if health.Status != "unhealthy" || health.Store.Status != "error: connection refused" || health.Redis.Status != "ok" {
 		t.Fatalf("health = %+v", health)
@@ -210,7 +212,7 @@ func TestHealthUnhealthyStoreOrRedis(t *testing.T) {
 	reg := registry.New()
 	reg.Register(Handlers(Deps{Redis: dead, RedisMode: "external"})...)
 	f.reg = reg
-	health = HealthResult{}
+	health = api.HealthResult{}
 	f.mustCall("system.health", `{}`, &health)
 	if health.Status != "unhealthy" || !strings.HasPrefix(health.Redis.Status, "error: ") || len(health.Instances) != 0 {
 		t.Fatalf("health with redis down = %+v", health)
@@ -237,7 +239,7 @@ func TestUnregisterReleasesTasks(t *testing.T) {
 	}})
 	ctx := context.Background()
 	f.mustCall("system.register", `{"id":"w"}`, nil)
-	var res UnregisterResult
+	var res api.UnregisterResult
 	f.mustCall("system.unregister", `{"instanceId":"w"}`, &res)
 	if !res.Unregistered || res.Released != 3 || strings.Join(released, ",") != "w" {
 		t.Fatalf("unregister = %+v, released for %v", res, released)
@@ -272,7 +274,7 @@ func TestGetState(t *testing.T) {
 	ctx := context.Background()
 	f.rdb.ZAdd(ctx, protocol.QueueTasksKey, redis.Z{Score: -50, Member: "t-1"}, redis.Z{Score: -60, Member: "t-2"})
 	f.mustCall("system.register", `{"id":"w","roles":["worker"]}`, nil)
-	var st StateResult
+	var st api.StateResult
 	f.mustCall("system.get_state", `{}`, &st)
 	if st.QueueDepth != 2 || len(st.Instances) != 1 || st.Instances[0].ID != "w" {
 		t.Fatalf("state = %+v", st)
@@ -308,7 +310,7 @@ func TestMetricsSumsCalls(t *testing.T) {
 	if _, perr := inv.Invoke(ctx, protocol.Event{Type: "system.heartbeat", Payload: json.RawMessage(`{"bad":1}`)}); perr == nil {
 		t.Fatal("bad params accepted")
 	}
-	var m MetricsResult
+	var m api.MetricsResult
 	f.mustCall("system.metrics", `{}`, &m)
 	if m.EventsProcessed != 5 {
 		t.Fatalf("eventsProcessed = %d, want 5", m.EventsProcessed)
@@ -328,7 +330,7 @@ func TestMetricsSumsCalls(t *testing.T) {
 
 	// No stats at all.
 	f2 := newFixture(t, Deps{})
-	var m2 MetricsResult
+	var m2 api.MetricsResult
 	f2.mustCall("system.metrics", `{}`, &m2)
 	if m2.EventsProcessed != 0 || m2.Handlers == nil || len(m2.Handlers) != 0 {
 		t.Fatalf("metrics without stats = %+v", m2)

@@ -5,100 +5,35 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/claudebench/cb/daemon/registry"
-	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/internal/jsonint"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // Handlers returns the task.* handlers.
 func Handlers(svc *tasks.Service) []registry.Handler {
 	mcp := []string{"mcp"}
 	hs := []registry.Handler{
-		{Event: "task.create", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p tasks.CreateParams
-			if err := decode(r, &p); err != nil {
-				return nil, err
-			}
-			return svc.Create(ctx, r.Event.Metadata.ID, p)
-		}},
-		{Event: "task.update", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct {
-				ID      string          `json:"id"`
-				Updates json.RawMessage `json:"updates"`
-			}
-			if err := decode(r, &p); err != nil {
-				return nil, err
-			}
-			return svc.Update(ctx, r.Event.Metadata.ID, p.ID, p.Updates)
-		}},
-		{Event: "task.assign", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct{ TaskID, InstanceID string }
-			if err := decode(r, &p); err != nil {
-				return nil, err
-			}
-			return svc.Assign(ctx, r.Event.Metadata.ID, p.TaskID, p.InstanceID)
-		}},
-		{Event: "task.unassign", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct{ TaskID string }
-			if err := decode(r, &p); err != nil {
-				return nil, err
-			}
-			return svc.Assign(ctx, r.Event.Metadata.ID, p.TaskID, "")
-		}},
-		{Event: "task.claim", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct {
-				WorkerID string
-				MaxTasks int
-				LeaseMs  int64
-			}
-			if err := decode(r, &p); err != nil {
-				return nil, err
-			}
-			if p.MaxTasks == 0 {
-				p.MaxTasks = 1
-			}
-			return svc.Claim(ctx, r.Event.Metadata.ID, p.WorkerID, p.MaxTasks, time.Duration(p.LeaseMs)*time.Millisecond)
-		}},
-		{Event: "task.renew", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct {
-				ID, WorkerID string
-				LeaseMs      int64
-			}
-			if err := decode(r, &p); err != nil {
-				return nil, err
-			}
-			return svc.Renew(ctx, r.Event.Metadata.ID, p.ID, p.WorkerID, time.Duration(p.LeaseMs)*time.Millisecond)
-		}},
-		{Event: "task.complete", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct {
-				ID, WorkerID string
-				Result       json.RawMessage
-			}
-			if err := decode(r, &p); err != nil {
-				return nil, err
-			}
-			return svc.Finish(ctx, r.Event.Metadata.ID, p.ID, p.WorkerID, store.StatusCompleted, string(p.Result))
-		}},
-		{Event: "task.fail", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct{ ID, WorkerID, Error string }
-			if err := decode(r, &p); err != nil {
-				return nil, err
-			}
-			return svc.Finish(ctx, r.Event.Metadata.ID, p.ID, p.WorkerID, store.StatusFailed, p.Error)
-		}},
+		{Event: "task.create", Persist: true, Expose: mcp, Fn: op(svc.Create)},
+		{Event: "task.update", Persist: true, Expose: mcp, Fn: op(svc.Update)},
+		{Event: "task.assign", Persist: true, Expose: mcp, Fn: op(svc.Assign)},
+		{Event: "task.unassign", Persist: true, Expose: mcp, Fn: op(svc.Unassign)},
+		{Event: "task.claim", Persist: true, Expose: mcp, Fn: op(svc.Claim)},
+		{Event: "task.renew", Expose: mcp, Fn: op(svc.Renew)},
+		{Event: "task.complete", Persist: true, Expose: mcp, Fn: op(svc.Complete)},
+		{Event: "task.fail", Persist: true, Expose: mcp, Fn: op(svc.Fail)},
 		{Event: "task.get", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct{ ID string }
+			var p api.TaskGetParams
 			if err := decode(r, &p); err != nil {
 				return nil, err
 			}
 			return svc.Get(ctx, p.ID)
 		}},
 		{Event: "task.list", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			p := store.TaskListParams{Limit: 50, OrderBy: "createdAt", Order: "desc"}
+			p := api.TaskListParams{Limit: 50, OrderBy: "createdAt", Order: "desc"}
 			if err := decode(r, &p); err != nil {
 				return nil, err
 			}
@@ -107,19 +42,19 @@ func Handlers(svc *tasks.Service) []registry.Handler {
 				return nil, err
 			}
 			if res.Tasks == nil {
-				res.Tasks = []store.Task{}
+				res.Tasks = []api.Task{}
 			}
-			return map[string]any{"tasks": res.Tasks, "totalCount": res.TotalCount, "hasMore": res.HasMore}, nil
+			return res, nil
 		}},
 		{Event: "task.delete", Persist: true, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			var p struct{ ID string }
+			var p api.TaskDeleteParams
 			if err := decode(r, &p); err != nil {
 				return nil, err
 			}
-			if err := svc.Delete(ctx, r.Event.Metadata.ID, p.ID); err != nil {
+			if err := svc.Delete(ctx, r.Event.Metadata.ID, p); err != nil {
 				return nil, err
 			}
-			return map[string]any{"id": p.ID, "deleted": true}, nil
+			return api.TaskDeleteResult{ID: p.ID, Deleted: true}, nil
 		}},
 	}
 	for i := range hs {
@@ -128,9 +63,22 @@ func Handlers(svc *tasks.Service) []registry.Handler {
 	return hs
 }
 
-// decode unmarshals validated params (field names match case-insensitively).
-// Integral numbers such as 50.0 or 1e2 are integers to JSON Schema, so they
-// decode into int fields too, nested ones (task.update's updates) included.
+// op adapts a service operation that answers with the task scripts' JSON:
+// its params P are decoded from the request, and the request id makes the
+// operation idempotent.
+func op[P any](fn func(ctx context.Context, eventID string, p P) (json.RawMessage, error)) registry.Func {
+	return func(ctx context.Context, r *registry.Request) (any, error) {
+		var p P
+		if err := decode(r, &p); err != nil {
+			return nil, err
+		}
+		return fn(ctx, r.Event.Metadata.ID, p)
+	}
+}
+
+// decode unmarshals validated params. Integral numbers such as 50.0 or 1e2
+// are integers to JSON Schema, so they decode into int fields too, nested
+// ones (task.update's updates) included.
 func decode(r *registry.Request, v any) error {
 	if err := jsonint.Unmarshal(r.Params, v); err != nil {
 		return &protocol.Error{Code: protocol.CodeInvalidParams, Message: fmt.Sprintf("%s params: %v", r.Event.Type, err)}

@@ -30,7 +30,7 @@ func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error 
 		batch.Queue(`INSERT INTO audit_records (
 			id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id
 		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-			r.ID, r.Time, r.SessionID, r.Event, r.Tool, r.Decision,
+			r.ID, r.Time.Time, r.SessionID, r.Event, r.Tool, r.Decision,
 			ruleIDs, r.Reason, r.LatencyMicros, r.InstanceID)
 	}
 	if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, batch).Close() }); err != nil {
@@ -74,11 +74,11 @@ func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) ([]model
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.AuditRecord, error) {
 		var r model.AuditRecord
-		if err := row.Scan(&r.ID, &r.Time, &r.SessionID, &r.Event, &r.Tool, &r.Decision,
+		if err := row.Scan(&r.ID, &r.Time.Time, &r.SessionID, &r.Event, &r.Tool, &r.Decision,
 			&r.RuleIDs, &r.Reason, &r.LatencyMicros, &r.InstanceID); err != nil {
 			return r, err
 		}
-		r.Time = r.Time.UTC()
+		r.Time.Time = r.Time.UTC()
 		if len(r.RuleIDs) == 0 {
 			r.RuleIDs = nil
 		}

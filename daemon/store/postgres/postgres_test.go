@@ -16,6 +16,7 @@ import (
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/store/postgres"
 	"github.com/claudebench/cb/daemon/store/storetest"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // serverURL returns CB_TEST_POSTGRES_URL, failing the test when it is unset
@@ -156,7 +157,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	for i, s := range stores {
 		wg.Go(func() {
-			task := store.Task{ID: fmt.Sprintf("t-%d", i), Status: store.StatusPending, Version: 1}
+			task := store.Task{Task: api.Task{ID: fmt.Sprintf("t-%d", i), Status: store.StatusPending, Version: 1}}
 			if _, err := s.TaskUpsert(t.Context(), task); err != nil {
 				t.Errorf("store %d: %v", i, err)
 			}

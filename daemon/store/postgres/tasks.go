@@ -45,7 +45,7 @@ func (s *Store) TaskUpsert(ctx context.Context, t model.Task) (bool, error) {
 	tag, err := s.pool.Exec(ctx, upsertTaskSQL,
 		t.ID, t.Text, t.Status, t.Priority, t.AssignedTo, t.Attempts,
 		jsonArg(t.Metadata), jsonArg(t.Result), t.Error,
-		t.CreatedAt, t.UpdatedAt, t.Version, t.Deleted)
+		t.CreatedAt.Time, t.UpdatedAt.Time, t.Version, t.Deleted)
 	if err != nil {
 		return false, fmt.Errorf("postgres store: upsert task %q: %w", t.ID, err)
 	}
@@ -66,7 +66,7 @@ func (s *Store) TaskUpsertMany(ctx context.Context, ts []model.Task) error {
 		b.Queue(upsertTaskSQL,
 			t.ID, t.Text, t.Status, t.Priority, t.AssignedTo, t.Attempts,
 			jsonArg(t.Metadata), jsonArg(t.Result), t.Error,
-			t.CreatedAt, t.UpdatedAt, t.Version, t.Deleted)
+			t.CreatedAt.Time, t.UpdatedAt.Time, t.Version, t.Deleted)
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return tx.SendBatch(ctx, b).Close()
@@ -195,7 +195,7 @@ func scanTask(row pgx.Row) (model.Task, error) {
 		meta, result []byte
 	)
 	if err := row.Scan(&t.ID, &t.Text, &t.Status, &t.Priority, &t.AssignedTo, &t.Attempts,
-		&meta, &result, &t.Error, &t.CreatedAt, &t.UpdatedAt, &t.Version); err != nil {
+		&meta, &result, &t.Error, &t.CreatedAt.Time, &t.UpdatedAt.Time, &t.Version); err != nil {
 		return model.Task{}, err
 	}
 	if meta != nil {
@@ -204,8 +204,8 @@ func scanTask(row pgx.Row) (model.Task, error) {
 	if result != nil {
 		t.Result = result
 	}
-	t.CreatedAt = t.CreatedAt.UTC()
-	t.UpdatedAt = t.UpdatedAt.UTC()
+	t.CreatedAt.Time = t.CreatedAt.UTC()
+	t.UpdatedAt.Time = t.UpdatedAt.UTC()
 	return t, nil
 }
 

@@ -108,7 +108,7 @@ func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) ([]model
 		if len(r.RuleIDs) == 0 {
 			r.RuleIDs = nil
 		}
-		r.Time = time.UnixMicro(micros).UTC()
+		r.Time.Time = time.UnixMicro(micros).UTC()
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/store/sqlite"
 	"github.com/claudebench/cb/daemon/store/storetest"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 func openTemp(t *testing.T) *sqlite.Store {
@@ -74,7 +75,7 @@ func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("open #%d: %v", i, err)
 		}
-		task := store.Task{ID: fmt.Sprintf("t-%d", i+1), Status: store.StatusPending, Version: 1}
+		task := store.Task{Task: api.Task{ID: fmt.Sprintf("t-%d", i+1), Status: store.StatusPending, Version: 1}}
 		if _, err := s.TaskUpsert(ctx, task); err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +137,7 @@ func TestConcurrentOpen(t *testing.T) {
 	for i, s := range stores {
 		wg.Go(func() {
 			for j := range 20 {
-				task := store.Task{ID: fmt.Sprintf("t-%d", i*100+j), Status: store.StatusPending, Version: 1}
+				task := store.Task{Task: api.Task{ID: fmt.Sprintf("t-%d", i*100+j), Status: store.StatusPending, Version: 1}}
 				if _, err := s.TaskUpsert(ctx, task); err != nil {
 					t.Errorf("store %d: %v", i, err)
 					return
@@ -185,7 +186,7 @@ func TestCheckpoint(t *testing.T) {
 	ctx := t.Context()
 	s := openTemp(t)
 	for i := range 300 {
-		task := store.Task{ID: fmt.Sprintf("t-%d", i+1), Text: "x", Status: store.StatusPending, Version: 1}
+		task := store.Task{Task: api.Task{ID: fmt.Sprintf("t-%d", i+1), Text: "x", Status: store.StatusPending, Version: 1}}
 		if err := s.TaskUpsertMany(ctx, []store.Task{task}); err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +198,7 @@ func TestCheckpoint(t *testing.T) {
 	}
 	// Everything is in the database file now: the next write restarts the
 	// WAL at its beginning.
-	if err := s.TaskUpsertMany(ctx, []store.Task{{ID: "t-1000", Text: "x", Status: store.StatusPending, Version: 1}}); err != nil {
+	if err := s.TaskUpsertMany(ctx, []store.Task{{Task: api.Task{ID: "t-1000", Text: "x", Status: store.StatusPending, Version: 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	if frames, err = s.Checkpoint(ctx); err != nil || frames > 20 {

@@ -244,8 +244,8 @@ func scanTask(sc scanner) (model.Task, error) {
 	if result != nil {
 		t.Result = result
 	}
-	t.CreatedAt = time.UnixMicro(createdAt).UTC()
-	t.UpdatedAt = time.UnixMicro(updatedAt).UTC()
+	t.CreatedAt.Time = time.UnixMicro(createdAt).UTC()
+	t.UpdatedAt.Time = time.UnixMicro(updatedAt).UTC()
 	return t, nil
 }
 

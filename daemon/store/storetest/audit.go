@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // newAudit returns a valid audit record with the given id at at(ms).
@@ -31,7 +32,7 @@ func newAudit(id string, ms int) store.AuditRecord {
 func checkAudit(t *testing.T, got, want store.AuditRecord) {
 	t.Helper()
 	checkTime(t, want.ID+" time", got.Time, want.Time)
-	got.Time, want.Time = time.Time{}, time.Time{}
+	got.Time, want.Time = api.Time{}, api.Time{}
 	if len(want.RuleIDs) == 0 {
 		want.RuleIDs = nil
 	}
@@ -124,11 +125,11 @@ func testAuditListFilters(t *testing.T, s store.Store) {
 		{store.AuditListParams{Event: "hook.pre_tool"}, []string{"e-4", "e-2", "e-1"}},
 		{store.AuditListParams{Tool: "Bash"}, []string{"e-4", "e-3", "e-1"}},
 		{store.AuditListParams{Tool: "Bash", Decision: "deny", SessionID: "s-b", Event: "hook.pre_tool"}, []string{"e-4"}},
-		{store.AuditListParams{Since: at(2000)}, []string{"e-5", "e-4", "e-3"}},
-		{store.AuditListParams{Since: at(2000).Add(time.Microsecond)}, []string{"e-5", "e-4"}},
-		{store.AuditListParams{Since: at(2000).UTC().Add(-time.Millisecond)}, []string{"e-5", "e-4", "e-3"}},
-		{store.AuditListParams{Since: at(1000), SessionID: "s-a"}, []string{"e-5", "e-2"}},
-		{store.AuditListParams{Since: at(10_000)}, nil},
+		{store.AuditListParams{Since: at(2000).Time}, []string{"e-5", "e-4", "e-3"}},
+		{store.AuditListParams{Since: at(2000).Time.Add(time.Microsecond)}, []string{"e-5", "e-4"}},
+		{store.AuditListParams{Since: at(2000).Time.UTC().Add(-time.Millisecond)}, []string{"e-5", "e-4", "e-3"}},
+		{store.AuditListParams{Since: at(1000).Time, SessionID: "s-a"}, []string{"e-5", "e-2"}},
+		{store.AuditListParams{Since: at(10_000).Time}, nil},
 		{store.AuditListParams{Limit: 2}, []string{"e-5", "e-4"}},
 		{store.AuditListParams{Decision: "allow' OR '1'='1"}, nil},
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // Run runs the conformance suite as parallel subtests of t. open is called
@@ -62,19 +63,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 var baseTime = time.Date(2026, 3, 14, 15, 9, 26, 535_897_932, time.FixedZone("UTC+5:30", 5*3600+1800))
 
 // at returns baseTime plus n milliseconds.
-func at(n int) time.Time { return baseTime.Add(time.Duration(n) * time.Millisecond) }
+func at(n int) api.Time { return api.TimeOf(baseTime.Add(time.Duration(n) * time.Millisecond)) }
 
 // newTask returns a valid pending task with the given id and version.
 func newTask(id string, version int64) store.Task {
-	return store.Task{
+	return store.Task{Task: api.Task{
 		ID:        id,
 		Text:      "task " + id,
 		Status:    store.StatusPending,
 		Priority:  50,
-		CreatedAt: baseTime,
-		UpdatedAt: baseTime,
+		CreatedAt: api.TimeOf(baseTime),
+		UpdatedAt: api.TimeOf(baseTime),
 		Version:   version,
-	}
+	}}
 }
 
 // taskID returns "t-<n>".
@@ -103,8 +104,9 @@ func mustGet(t *testing.T, s store.Store, id string) store.Task {
 }
 
 // checkTime fails unless got is in UTC and equals want to the millisecond.
-func checkTime(t *testing.T, what string, got, want time.Time) {
+func checkTime(t *testing.T, what string, gotT, wantT api.Time) {
 	t.Helper()
+	got, want := gotT.Time, wantT.Time
 	if got.Location() != time.UTC {
 		t.Errorf("%s location = %v, want UTC", what, got.Location())
 	}

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 func testTaskRoundTrip(t *testing.T, s store.Store) {
-	want := store.Task{
+	want := store.Task{Task: api.Task{
 		ID:         "t-1",
 		Text:       "refactor the parser ✓ — 'quotes' \"and\" \\ backslashes",
 		Status:     store.StatusInProgress,
@@ -22,23 +22,23 @@ func testTaskRoundTrip(t *testing.T, s store.Store) {
 		Metadata:   json.RawMessage(`{"b": [1, 2.5, "x"], "a": {"nested": true}, "n": null}`),
 		Result:     json.RawMessage(`{"ok": false}`),
 		Error:      "boom",
-		CreatedAt:  baseTime,
+		CreatedAt:  api.TimeOf(baseTime),
 		UpdatedAt:  at(1234),
 		Version:    9,
-	}
+	}}
 	mustUpsert(t, s, want)
 	checkTask(t, mustGet(t, s, "t-1"), want)
 
 	// Times keep millisecond precision across a day boundary and far dates.
 	far := newTask("t-2", 1)
-	far.CreatedAt = baseTime.AddDate(-30, 0, 0)
-	far.UpdatedAt = baseTime.AddDate(50, 0, 0).Add(999 * 1000 * 1000)
+	far.CreatedAt = api.TimeOf(baseTime.AddDate(-30, 0, 0))
+	far.UpdatedAt = api.TimeOf(baseTime.AddDate(50, 0, 0).Add(999 * 1000 * 1000))
 	mustUpsert(t, s, far)
 	checkTask(t, mustGet(t, s, "t-2"), far)
 
 	// Zero times stay zero.
 	zero := newTask("t-3", 1)
-	zero.CreatedAt, zero.UpdatedAt = time.Time{}, time.Time{}
+	zero.CreatedAt, zero.UpdatedAt = api.Time{}, api.Time{}
 	mustUpsert(t, s, zero)
 	got := mustGet(t, s, "t-3")
 	if !got.CreatedAt.IsZero() || !got.UpdatedAt.IsZero() {
@@ -494,7 +494,7 @@ func testTaskUpsertMany(t *testing.T, s store.Store) {
 	if err != nil || res.TotalCount != 300 {
 		t.Fatalf("total %d, err %v; want 300", res.TotalCount, err)
 	}
-	if err := s.TaskUpsertMany(ctx, []store.Task{{ID: ""}}); err == nil {
+	if err := s.TaskUpsertMany(ctx, []store.Task{{Task: api.Task{ID: ""}}}); err == nil {
 		t.Fatal("invalid task accepted")
 	}
 }

@@ -9,9 +9,10 @@
 package model
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // Backend kinds reported by Store.Kind.
@@ -22,14 +23,14 @@ const (
 
 // Task statuses.
 const (
-	StatusPending    = "pending"
-	StatusInProgress = "in_progress"
-	StatusCompleted  = "completed"
-	StatusFailed     = "failed"
+	StatusPending    = api.StatusPending
+	StatusInProgress = api.StatusInProgress
+	StatusCompleted  = api.StatusCompleted
+	StatusFailed     = api.StatusFailed
 )
 
 // Statuses lists every valid task status, non-terminal ones first.
-var Statuses = []string{StatusPending, StatusInProgress, StatusCompleted, StatusFailed}
+var Statuses = api.TaskStatuses
 
 // Sentinel errors. Backends wrap them with context; test with errors.Is.
 var (
@@ -37,39 +38,16 @@ var (
 	ErrInvalidArgument = errors.New("store: invalid argument")
 )
 
-// Task is the durable copy of one task. See store.Task.
+// Task is the durable copy of one task: the task as the API shows it, plus
+// the tombstone flag. See store.Task. Its LeaseExpiresAt is hot state held
+// in Redis only: stores neither write nor read it.
 type Task struct {
-	ID         string          `json:"id"`
-	Text       string          `json:"text"`
-	Status     string          `json:"status"`
-	Priority   int             `json:"priority"`
-	AssignedTo string          `json:"assignedTo,omitempty"`
-	Attempts   int             `json:"attempts"`
-	Metadata   json.RawMessage `json:"metadata,omitempty"`
-	Result     json.RawMessage `json:"result,omitempty"`
-	Error      string          `json:"error,omitempty"`
-	CreatedAt  time.Time       `json:"createdAt"`
-	UpdatedAt  time.Time       `json:"updatedAt"`
-	Version    int64           `json:"version"`
-	// LeaseExpiresAt is when an in-progress task's claim runs out. It is
-	// hot state held in Redis only: stores neither write nor read it.
-	LeaseExpiresAt *time.Time `json:"leaseExpiresAt,omitempty"`
-	Deleted        bool       `json:"-"`
+	api.Task
+	Deleted bool `json:"-"`
 }
 
 // AuditRecord is one hook decision. See store.AuditRecord.
-type AuditRecord struct {
-	ID            string    `json:"id"`
-	Time          time.Time `json:"time"`
-	SessionID     string    `json:"sessionId,omitempty"`
-	Event         string    `json:"event"`
-	Tool          string    `json:"tool,omitempty"`
-	Decision      string    `json:"decision"`
-	RuleIDs       []string  `json:"ruleIds,omitempty"`
-	Reason        string    `json:"reason,omitempty"`
-	LatencyMicros int64     `json:"latencyMicros"`
-	InstanceID    string    `json:"instanceId,omitempty"`
-}
+type AuditRecord = api.AuditRecord
 
 // TaskListParams filters and pages TaskList. See store.TaskListParams.
 type TaskListParams struct {

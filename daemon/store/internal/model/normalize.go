@@ -47,8 +47,8 @@ func NormalizeTask(t Task) (Task, error) {
 	if t.Result, err = normalizeJSON(t.Result, false); err != nil {
 		return Task{}, fmt.Errorf("%w: task %s: result: %v", ErrInvalidArgument, t.ID, err)
 	}
-	t.CreatedAt = NormalizeTime(t.CreatedAt)
-	t.UpdatedAt = NormalizeTime(t.UpdatedAt)
+	t.CreatedAt.Time = NormalizeTime(t.CreatedAt.Time)
+	t.UpdatedAt.Time = NormalizeTime(t.UpdatedAt.Time)
 	return t, nil
 }
 
@@ -75,7 +75,7 @@ func NormalizeAudit(r AuditRecord) (AuditRecord, error) {
 	if r.ID == "" {
 		return AuditRecord{}, fmt.Errorf("%w: audit record id is empty", ErrInvalidArgument)
 	}
-	r.Time = NormalizeTime(r.Time)
+	r.Time.Time = NormalizeTime(r.Time.Time)
 	if len(r.RuleIDs) == 0 {
 		r.RuleIDs = nil
 	}

@@ -1,0 +1,217 @@
+package api
+
+import "encoding/json"
+
+// Decisions a hook result can carry (common.json#/$defs/hookResult);
+// DecisionNone is no opinion.
+const (
+	DecisionNone  = ""
+	DecisionAllow = "allow"
+	DecisionDeny  = "deny"
+	DecisionAsk   = "ask"
+)
+
+// HookDecisions lists the decisions a hook result may name.
+var HookDecisions = []string{DecisionAllow, DecisionDeny, DecisionAsk}
+
+// HookResult is what every hook.* method answers. An empty result means
+// "no opinion".
+type HookResult struct {
+	// Decision is "", allow, deny or ask.
+	Decision string `json:"decision,omitempty"`
+	// Reason explains a decision (shown to Claude on deny).
+	Reason string `json:"reason,omitempty"`
+	// UpdatedInput is the whole rewritten tool input (PreToolUse).
+	UpdatedInput json.RawMessage `json:"updatedInput,omitempty"`
+	// AdditionalContext is added to Claude's context.
+	AdditionalContext string `json:"additionalContext,omitempty"`
+	// RuleIDs names the rules that fired.
+	RuleIDs []string `json:"ruleIds,omitempty"`
+}
+
+// HookCommon are the fields Claude Code sends with every hook event
+// (common.json#/$defs/hookCommon); inputs may carry more.
+type HookCommon struct {
+	SessionID      string `json:"session_id,omitempty"`
+	TranscriptPath string `json:"transcript_path,omitempty"`
+	Cwd            string `json:"cwd,omitempty"`
+	PermissionMode string `json:"permission_mode,omitempty"`
+	HookEventName  string `json:"hook_event_name,omitempty"`
+	AgentID        string `json:"agent_id,omitempty"`
+	AgentType      string `json:"agent_type,omitempty"`
+}
+
+// ToolEvent is the input of a tool hook (common.json#/$defs/toolEvent):
+// hook.pre_tool and hook.todo_write.
+type ToolEvent struct {
+	HookCommon
+	ToolName  string          `json:"tool_name"`
+	ToolInput json.RawMessage `json:"tool_input"`
+	ToolUseID string          `json:"tool_use_id,omitempty"`
+}
+
+// PostToolInput is hook.post_tool's input.
+type PostToolInput struct {
+	ToolEvent
+	ToolResponse json.RawMessage `json:"tool_response,omitempty"` // any JSON value
+}
+
+// UserPromptInput is hook.user_prompt's input.
+type UserPromptInput struct {
+	HookCommon
+	Prompt string `json:"prompt"`
+}
+
+// SessionStartInput is hook.session_start's input.
+type SessionStartInput struct {
+	HookCommon
+	Source string `json:"source,omitempty"`
+}
+
+// SessionEndInput is hook.session_end's input.
+type SessionEndInput struct {
+	HookCommon
+	Reason string `json:"reason,omitempty"`
+}
+
+// StopInput is the input of hook.stop and hook.subagent_stop.
+type StopInput struct {
+	HookCommon
+	StopHookActive bool `json:"stop_hook_active,omitempty"`
+}
+
+// NotificationInput is hook.notification's input.
+type NotificationInput struct {
+	HookCommon
+	Message          string `json:"message,omitempty"`
+	NotificationType string `json:"notification_type,omitempty"`
+}
+
+// PreCompactInput is hook.pre_compact's input.
+type PreCompactInput struct {
+	HookCommon
+	Trigger string `json:"trigger,omitempty"`
+}
+
+// Rule actions (common.json#/$defs/rule).
+var RuleActions = []string{"allow", "deny", "ask", "modify", "context"}
+
+// Rule is a hook rule (common.json#/$defs/rule; see README, Hook rules).
+// It converts to and from policy.Rule, which has the same fields.
+type Rule struct {
+	ID       string         `json:"id"`
+	Event    string         `json:"event,omitempty"`
+	Tool     string         `json:"tool,omitempty"`
+	Field    string         `json:"field,omitempty"`
+	Match    string         `json:"match,omitempty"`
+	Action   string         `json:"action"`
+	Reason   string         `json:"reason,omitempty"`
+	Context  string         `json:"context,omitempty"`
+	Priority int            `json:"priority,omitempty"`
+	Blocking bool           `json:"blocking,omitempty"`
+	Replace  map[string]any `json:"replace,omitempty"`
+	Disabled bool           `json:"disabled,omitempty"`
+	Special  string         `json:"special,omitempty"`
+}
+
+// Rule sources of hooks.list.
+var RuleSources = []string{"default", "config", "redis"}
+
+// ListedRule is a rule as hooks.list shows it
+// (common.json#/$defs/listedRule).
+type ListedRule struct {
+	Rule
+	Source   string `json:"source" schema:"optional"` // default, config or redis
+	Disabled bool   `json:"disabled" schema:"optional"`
+}
+
+// HooksListResult is hooks.list's result.
+type HooksListResult struct {
+	Rules []ListedRule `json:"rules"`
+}
+
+// HooksAddParams are hooks.add's params.
+type HooksAddParams struct {
+	Rule Rule `json:"rule"`
+}
+
+// HooksAddResult is hooks.add's result.
+type HooksAddResult struct {
+	ID    string `json:"id"`
+	Added bool   `json:"added"`
+}
+
+// RuleIDParams are the params of hooks.remove, hooks.disable and
+// hooks.enable.
+type RuleIDParams struct {
+	ID string `json:"id"`
+}
+
+// HooksRemoveResult is hooks.remove's result.
+type HooksRemoveResult struct {
+	ID      string `json:"id"`
+	Removed bool   `json:"removed"`
+}
+
+// HooksDisableResult is hooks.disable's result.
+type HooksDisableResult struct {
+	ID       string `json:"id"`
+	Disabled bool   `json:"disabled"`
+}
+
+// HooksEnableResult is hooks.enable's result.
+type HooksEnableResult struct {
+	ID      string `json:"id"`
+	Enabled bool   `json:"enabled"`
+}
+
+// HooksTestParams are hooks.test's params: a whole hook input (Payload),
+// or one built from Tool, Command and Input.
+type HooksTestParams struct {
+	Event   string          `json:"event,omitempty"` // "": pre_tool
+	Tool    string          `json:"tool,omitempty"`
+	Command string          `json:"command,omitempty"`
+	Input   json.RawMessage `json:"input,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// HooksTestResult is hooks.test's result.
+type HooksTestResult struct {
+	Result HookResult `json:"result"`
+	// Output is exactly what the hook prints for Claude Code.
+	Output string `json:"output"`
+	// Commands are, for Bash, the normalized simple commands the rules
+	// were matched against; empty for other tools.
+	Commands []string `json:"commands"`
+}
+
+// AuditRecord is one recorded hook decision
+// (common.json#/$defs/auditRecord).
+type AuditRecord struct {
+	ID        string `json:"id"` // the hook request's event id
+	Time      Time   `json:"time"`
+	SessionID string `json:"sessionId,omitempty"`
+	Event     string `json:"event"` // the method, e.g. "hook.pre_tool"
+	Tool      string `json:"tool,omitempty"`
+	// Decision is allow, deny, ask, modify, context or none.
+	Decision      string   `json:"decision"`
+	RuleIDs       []string `json:"ruleIds,omitempty"`
+	Reason        string   `json:"reason,omitempty"`
+	LatencyMicros int64    `json:"latencyMicros" schema:"optional"`
+	InstanceID    string   `json:"instanceId,omitempty"` // the cbd that decided
+}
+
+// AuditListParams are audit.list's params.
+type AuditListParams struct {
+	Session  string `json:"session,omitempty"`
+	Decision string `json:"decision,omitempty"`
+	Tool     string `json:"tool,omitempty"`
+	// Since is a duration ("1h": that long ago) or an RFC 3339 time.
+	Since string `json:"since,omitempty"`
+	Limit int    `json:"limit,omitempty"` // 0: 100
+}
+
+// AuditListResult is audit.list's result, newest first.
+type AuditListResult struct {
+	Records []AuditRecord `json:"records"`
+}

@@ -1,0 +1,134 @@
+package api
+
+import "encoding/json"
+
+// Task statuses (common.json#/$defs/taskStatus). Pending and in-progress
+// tasks are non-terminal.
+const (
+	StatusPending    = "pending"
+	StatusInProgress = "in_progress"
+	StatusCompleted  = "completed"
+	StatusFailed     = "failed"
+)
+
+// TaskStatuses lists every task status, non-terminal ones first.
+var TaskStatuses = []string{StatusPending, StatusInProgress, StatusCompleted, StatusFailed}
+
+// Task is a task (common.json#/$defs/task).
+type Task struct {
+	ID         string          `json:"id"`
+	Text       string          `json:"text"`
+	Status     string          `json:"status"`
+	Priority   int             `json:"priority"`
+	AssignedTo string          `json:"assignedTo,omitempty"`
+	Attempts   int             `json:"attempts"`
+	Metadata   json.RawMessage `json:"metadata,omitempty"` // a JSON object
+	Result     json.RawMessage `json:"result,omitempty"`   // any JSON value
+	Error      string          `json:"error,omitempty"`
+	CreatedAt  Time            `json:"createdAt"`
+	UpdatedAt  Time            `json:"updatedAt"`
+	// Version increases with every change of the task (from 1).
+	Version int64 `json:"version" schema:"optional"`
+	// LeaseExpiresAt is when an in-progress task's claim runs out unless
+	// renewed.
+	LeaseExpiresAt *Time `json:"leaseExpiresAt,omitempty"`
+}
+
+// TaskCreateParams are task.create's params.
+type TaskCreateParams struct {
+	Text     string          `json:"text"`
+	Priority *int            `json:"priority,omitempty"` // nil: 50
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+// TaskUpdateParams are task.update's params.
+type TaskUpdateParams struct {
+	ID      string      `json:"id"`
+	Updates TaskUpdates `json:"updates"`
+}
+
+// TaskUpdates are the changes of task.update; nil or empty fields stay.
+type TaskUpdates struct {
+	Text     string          `json:"text,omitempty"`
+	Status   string          `json:"status,omitempty"`
+	Priority *int            `json:"priority,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty"` // merged into the task's
+}
+
+// TaskAssignParams are task.assign's params.
+type TaskAssignParams struct {
+	TaskID     string `json:"taskId"`
+	InstanceID string `json:"instanceId"`
+}
+
+// TaskUnassignParams are task.unassign's params.
+type TaskUnassignParams struct {
+	TaskID string `json:"taskId"`
+}
+
+// TaskClaimParams are task.claim's params.
+type TaskClaimParams struct {
+	WorkerID string `json:"workerId"`
+	MaxTasks int    `json:"maxTasks,omitempty"` // 0: 1
+	LeaseMs  int64  `json:"leaseMs,omitempty"`  // 0: tasks.lease
+}
+
+// TaskClaimResult is task.claim's result.
+type TaskClaimResult struct {
+	Tasks []Task `json:"tasks"`
+}
+
+// TaskRenewParams are task.renew's params.
+type TaskRenewParams struct {
+	ID       string `json:"id"`
+	WorkerID string `json:"workerId,omitempty"` // "": not checked
+	LeaseMs  int64  `json:"leaseMs,omitempty"`  // 0: tasks.lease
+}
+
+// TaskCompleteParams are task.complete's params.
+type TaskCompleteParams struct {
+	ID       string          `json:"id"`
+	WorkerID string          `json:"workerId,omitempty"` // "": not checked
+	Result   json.RawMessage `json:"result,omitempty"`
+}
+
+// TaskFailParams are task.fail's params.
+type TaskFailParams struct {
+	ID       string `json:"id"`
+	WorkerID string `json:"workerId,omitempty"` // "": not checked
+	Error    string `json:"error"`
+}
+
+// TaskGetParams are task.get's params.
+type TaskGetParams struct {
+	ID string `json:"id"`
+}
+
+// TaskListParams are task.list's params. Zero values take the defaults:
+// limit 50, offset 0, orderBy createdAt, order desc.
+type TaskListParams struct {
+	Status     string `json:"status,omitempty"`
+	AssignedTo string `json:"assignedTo,omitempty"`
+	Limit      int    `json:"limit,omitempty"`
+	Offset     int    `json:"offset,omitempty"`
+	OrderBy    string `json:"orderBy,omitempty"` // createdAt, updatedAt, priority, id
+	Order      string `json:"order,omitempty"`   // asc, desc
+}
+
+// TaskListResult is task.list's result.
+type TaskListResult struct {
+	Tasks      []Task `json:"tasks"`
+	TotalCount int    `json:"totalCount"`
+	HasMore    bool   `json:"hasMore"`
+}
+
+// TaskDeleteParams are task.delete's params.
+type TaskDeleteParams struct {
+	ID string `json:"id"`
+}
+
+// TaskDeleteResult is task.delete's result.
+type TaskDeleteResult struct {
+	ID      string `json:"id"`
+	Deleted bool   `json:"deleted"`
+}
