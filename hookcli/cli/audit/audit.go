@@ -13,23 +13,9 @@ import (
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/spf13/cobra"
 )
-
-// record is one hook decision as audit.list answers it.
-// TODO(wire): protocol/api's AuditRecord.
-type record struct {
-	ID            string    `json:"id"`
-	Time          time.Time `json:"time"`
-	SessionID     string    `json:"sessionId"`
-	InstanceID    string    `json:"instanceId,omitempty"`
-	Event         string    `json:"event"`
-	Tool          string    `json:"tool"`
-	Decision      string    `json:"decision"`
-	RuleIDs       []string  `json:"ruleIds"`
-	Reason        string    `json:"reason"`
-	LatencyMicros int64     `json:"latencyMicros"`
-}
 
 // Options are cb audit's inputs.
 type Options struct {
@@ -71,12 +57,7 @@ latency in µs, reason).`,
 }
 
 func auditRun(ctx context.Context, opts *Options) error {
-	params := map[string]any{"limit": opts.Limit}
-	for k, v := range map[string]string{"session": opts.Session, "decision": opts.Decision, "tool": opts.Tool, "since": opts.Since} {
-		if v != "" {
-			params[k] = v
-		}
-	}
+	params := api.AuditListParams{Session: opts.Session, Decision: opts.Decision, Tool: opts.Tool, Since: opts.Since, Limit: opts.Limit}
 	c, err := opts.Caller()
 	if err != nil {
 		return err
@@ -88,7 +69,7 @@ func auditRun(ctx context.Context, opts *Options) error {
 	if opts.Print != nil {
 		return opts.Print(raw)
 	}
-	var res struct{ Records []record }
+	var res api.AuditListResult
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return fmt.Errorf("audit.list answer: %w", err)
 	}
@@ -100,7 +81,7 @@ func auditRun(ctx context.Context, opts *Options) error {
 
 // renderAudit prints the table of a terminal: aligned, with a header,
 // sessions and reasons cut short.
-func renderAudit(w io.Writer, recs []record) error {
+func renderAudit(w io.Writer, recs []api.AuditRecord) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSESSION\tEVENT\tTOOL\tDECISION\tRULES\tLATENCY\tREASON")
 	for _, r := range recs {
@@ -119,7 +100,7 @@ func renderAudit(w io.Writer, recs []record) error {
 }
 
 // writeRows prints the records for a program: whole values, tab-separated.
-func writeRows(w io.Writer, recs []record) error {
+func writeRows(w io.Writer, recs []api.AuditRecord) error {
 	rows := make([][]string, len(recs))
 	for i, r := range recs {
 		rows[i] = []string{r.Time.UTC().Format(time.RFC3339Nano), r.SessionID, r.Event, r.Tool, r.Decision,

@@ -15,51 +15,9 @@ import (
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/spf13/cobra"
 )
-
-// healthResult is system.health's answer.
-type healthResult struct {
-	Status    string        `json:"status"`
-	Instances []apiInstance `json:"instances"`
-	Redis     struct {
-		Status string `json:"status"`
-		Mode   string `json:"mode,omitempty"`
-	} `json:"redis"`
-	Store struct {
-		Status string `json:"status"`
-		Kind   string `json:"kind,omitempty"`
-	} `json:"store"`
-}
-
-// apiInstance is a registered instance (common.json#/$defs/instance).
-type apiInstance struct {
-	ID       string          `json:"id"`
-	Roles    []string        `json:"roles"`
-	Health   string          `json:"health"`
-	LastSeen time.Time       `json:"lastSeen"`
-	AgeMs    *int64          `json:"ageMs,omitempty"`
-	Metadata json.RawMessage `json:"metadata,omitempty"`
-}
-
-// metricsResult is system.metrics' answer.
-type metricsResult struct {
-	QueueDepth      int                          `json:"queueDepth"`
-	TasksByStatus   map[string]int               `json:"tasksByStatus"`
-	EventsProcessed int64                        `json:"eventsProcessed"`
-	Handlers        map[string]handlerMetricsRow `json:"handlers"`
-}
-
-// handlerMetricsRow is one method's counters in system.metrics.
-type handlerMetricsRow struct {
-	Calls        int64   `json:"calls"`
-	Errors       int64   `json:"errors"`
-	Timeouts     int64   `json:"timeouts"`
-	RateLimited  int64   `json:"rateLimited"`
-	CircuitOpen  int64   `json:"circuitOpen"`
-	AvgLatencyMs float64 `json:"avgLatencyMs"`
-	MaxLatencyMs float64 `json:"maxLatencyMs"`
-}
 
 // statusJSON is what cb status --json prints: both answers as received.
 type statusJSON struct {
@@ -107,8 +65,8 @@ func statusRun(ctx context.Context, opts *Options) error {
 	if opts.Print != nil {
 		return opts.Print(raw)
 	}
-	var h healthResult
-	var m metricsResult
+	var h api.HealthResult
+	var m api.MetricsResult
 	if err := cmdutil.DecodeResult("system.health", raw.Health, &h); err != nil {
 		return err
 	}
@@ -138,7 +96,7 @@ var statusOrder = []string{"pending", "in_progress", "completed", "failed"}
 // renderStatus prints the overview: overall health, Redis, store, queue,
 // tasks by status, events, then one line per instance with its heartbeat age
 // (ageMs from cbd, else measured from lastSeen at now).
-func renderStatus(w io.Writer, h healthResult, m metricsResult, now time.Time, p iostreams.ColorScheme) error {
+func renderStatus(w io.Writer, h api.HealthResult, m api.MetricsResult, now time.Time, p iostreams.ColorScheme) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	withDetail := func(status, detail string) string {
 		if detail == "" {
@@ -168,14 +126,14 @@ func renderStatus(w io.Writer, h healthResult, m metricsResult, now time.Time, p
 		_, err := fmt.Fprintln(w, "no instances registered")
 		return err
 	}
-	insts := append([]apiInstance(nil), h.Instances...)
+	insts := append([]api.Instance(nil), h.Instances...)
 	sort.SliceStable(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "INSTANCE\t%s\tHEARTBEAT\tROLES\n", p.Header("HEALTH"))
 	for _, in := range insts {
-		age := now.Sub(in.LastSeen)
-		if in.AgeMs != nil {
-			age = time.Duration(*in.AgeMs) * time.Millisecond
+		age := now.Sub(in.LastSeen.Time)
+		if in.AgeMs > 0 {
+			age = time.Duration(in.AgeMs) * time.Millisecond
 		}
 		roles := strings.Join(in.Roles, ",")
 		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%s\n", cmdutil.OneLine(in.ID), p.Health(cmdutil.OrDash(in.Health)), cmdutil.HumanAge(age), cmdutil.OrDash(cmdutil.OneLine(roles)))

@@ -8,26 +8,27 @@ import (
 
 	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 func TestStatusGolden(t *testing.T) {
-	var h healthResult
-	var m metricsResult
+	var h api.HealthResult
+	var m api.MetricsResult
 	clitest.LoadFixture(t, "status_health.json", &h)
 	clitest.LoadFixture(t, "status_metrics.json", &m)
-	var down healthResult
+	var down api.HealthResult
 	if err := json.Unmarshal([]byte(`{"status":"unhealthy","instances":[],"redis":{"status":"error: dial unix /run/x: connect: no such file or directory"},"store":{"status":"not configured"}}`), &down); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
 		name string
-		h    healthResult
-		m    metricsResult
+		h    api.HealthResult
+		m    api.MetricsResult
 		pal  iostreams.ColorScheme
 	}{
 		{"status.txt", h, m, iostreams.ColorScheme{}},
 		{"status_color.txt", h, m, iostreams.NewColorScheme(true)},
-		{"status_down.txt", down, metricsResult{}, iostreams.ColorScheme{}},
+		{"status_down.txt", down, api.MetricsResult{}, iostreams.ColorScheme{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,8 +68,8 @@ func TestStatusCommand(t *testing.T) {
 		t.Fatalf("--json: exit %d, stderr %q", code, errOut)
 	}
 	var got struct {
-		Health  healthResult  `json:"health"`
-		Metrics metricsResult `json:"metrics"`
+		Health  api.HealthResult  `json:"health"`
+		Metrics api.MetricsResult `json:"metrics"`
 	}
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()

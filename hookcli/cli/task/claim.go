@@ -12,6 +12,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -77,10 +78,7 @@ otherwise the task goes back to the queue (cb task get shows the lease).`,
 }
 
 func claimRun(ctx context.Context, opts *ClaimOptions) error {
-	params := map[string]any{"workerId": workerOrDefault(opts.Worker), "maxTasks": opts.Max}
-	if opts.Lease != 0 {
-		params["leaseMs"] = opts.Lease.Milliseconds()
-	}
+	params := api.TaskClaimParams{WorkerID: workerOrDefault(opts.Worker), MaxTasks: opts.Max, LeaseMs: opts.Lease.Milliseconds()}
 	if !opts.Wait {
 		raw, res, err := opts.claimOnce(ctx, params)
 		if err != nil {
@@ -99,8 +97,8 @@ func claimRun(ctx context.Context, opts *ClaimOptions) error {
 	return opts.printClaim(raw, res)
 }
 
-func (o *ClaimOptions) claimOnce(ctx context.Context, params any) (json.RawMessage, taskClaimResult, error) {
-	var res taskClaimResult
+func (o *ClaimOptions) claimOnce(ctx context.Context, params any) (json.RawMessage, api.TaskClaimResult, error) {
+	var res api.TaskClaimResult
 	raw, err := o.call(ctx, "task.claim", params)
 	if err != nil {
 		return nil, res, err
@@ -108,7 +106,7 @@ func (o *ClaimOptions) claimOnce(ctx context.Context, params any) (json.RawMessa
 	return raw, res, cmdutil.DecodeResult("task.claim", raw, &res)
 }
 
-func (o *ClaimOptions) printClaim(raw json.RawMessage, res taskClaimResult) error {
+func (o *ClaimOptions) printClaim(raw json.RawMessage, res api.TaskClaimResult) error {
 	w := o.IO.Out
 	if len(res.Tasks) == 0 {
 		fmt.Fprintln(o.IO.ErrOut, "no pending task")
@@ -144,7 +142,7 @@ func (e *claimTimeout) Error() string { return fmt.Sprintf("no task within %s", 
 // notify list (one token per task made claimable) until a token arrives,
 // then claims again. A token whose task someone else took (the queue is
 // empty again) sends it back to waiting without asking cbd.
-func (o *ClaimOptions) claimWait(ctx context.Context, params any) (json.RawMessage, taskClaimResult, error) {
+func (o *ClaimOptions) claimWait(ctx context.Context, params any) (json.RawMessage, api.TaskClaimResult, error) {
 	deadline := time.Now().Add(o.WaitTimeout)
 	for {
 		raw, res, err := o.claimOnce(ctx, params)

@@ -16,46 +16,9 @@ import (
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/spf13/cobra"
 )
-
-// apiTask is a task as the task.* methods answer it (the "task" definition
-// of schemas/methods/common.json).
-// TODO(wire): protocol/api's Task.
-type apiTask struct {
-	ID         string          `json:"id"`
-	Text       string          `json:"text"`
-	Status     string          `json:"status"`
-	Priority   int             `json:"priority"`
-	AssignedTo string          `json:"assignedTo,omitempty"`
-	CreatedAt  time.Time       `json:"createdAt"`
-	UpdatedAt  time.Time       `json:"updatedAt"`
-	Attempts   int             `json:"attempts"`
-	Result     json.RawMessage `json:"result,omitempty"`
-	Error      string          `json:"error,omitempty"`
-	Metadata   json.RawMessage `json:"metadata,omitempty"`
-	Version    int64           `json:"version,omitempty"`
-	// LeaseExpiresAt is when an in-progress task's claim runs out.
-	LeaseExpiresAt *time.Time `json:"leaseExpiresAt,omitempty"`
-}
-
-// taskListResult is task.list's answer.
-type taskListResult struct {
-	Tasks      []apiTask `json:"tasks"`
-	TotalCount int       `json:"totalCount"`
-	HasMore    bool      `json:"hasMore"`
-}
-
-// taskClaimResult is task.claim's answer.
-type taskClaimResult struct {
-	Tasks []apiTask `json:"tasks"`
-}
-
-// taskDeleteResult is task.delete's answer.
-type taskDeleteResult struct {
-	ID      string `json:"id"`
-	Deleted bool   `json:"deleted"`
-}
 
 // textWidth caps task text in tables when the terminal width is unknown.
 const textWidth = 60
@@ -120,13 +83,13 @@ func (o *Options) printResult(raw json.RawMessage, human func(w io.Writer, cs io
 
 // taskCall calls a task.* method whose answer is one task and prints it:
 // the JSON as received, or the line line(task) returns.
-func (o *Options) taskCall(ctx context.Context, method string, params any, line func(t apiTask, cs iostreams.ColorScheme) string) error {
+func (o *Options) taskCall(ctx context.Context, method string, params any, line func(t api.Task, cs iostreams.ColorScheme) string) error {
 	raw, err := o.call(ctx, method, params)
 	if err != nil {
 		return err
 	}
 	return o.printResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
-		var t apiTask
+		var t api.Task
 		if err := cmdutil.DecodeResult(method, raw, &t); err != nil {
 			return err
 		}
@@ -178,21 +141,18 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 }
 
 func createRun(ctx context.Context, opts *CreateOptions) error {
-	params := map[string]any{"text": opts.Text}
-	if opts.Priority != nil {
-		params["priority"] = *opts.Priority
-	}
+	params := api.TaskCreateParams{Text: opts.Text, Priority: opts.Priority}
 	if opts.Metadata != "" {
 		raw, err := cmdutil.ObjectFlag("metadata", opts.Metadata)
 		if err != nil {
 			return err
 		}
-		params["metadata"] = raw
+		params.Metadata = raw
 	}
 	if opts.Quiet {
 		opts.Print = nil
 	}
-	return opts.taskCall(ctx, "task.create", params, func(t apiTask, _ iostreams.ColorScheme) string {
+	return opts.taskCall(ctx, "task.create", params, func(t api.Task, _ iostreams.ColorScheme) string {
 		if opts.Quiet {
 			return t.ID
 		}
@@ -201,7 +161,8 @@ func createRun(ctx context.Context, opts *CreateOptions) error {
 }
 
 // ListOptions are cb task list's inputs: the filters set on the command
-// line, by task.list param name.
+// line, by task.list param name (a map, not api.TaskListParams, so that a
+// filter given as zero is sent as given).
 type ListOptions struct {
 	Options
 	Params map[string]any
@@ -258,7 +219,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if opts.Print != nil && !opts.Quiet {
 		return opts.Print(raw)
 	}
-	var res taskListResult
+	var res api.TaskListResult
 	if err := cmdutil.DecodeResult("task.list", raw, &res); err != nil {
 		return err
 	}
@@ -278,7 +239,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 }
 
 // writeTaskRows prints tasks for a program: whole values, tab-separated.
-func writeTaskRows(w io.Writer, tasks []apiTask) error {
+func writeTaskRows(w io.Writer, tasks []api.Task) error {
 	rows := make([][]string, len(tasks))
 	for i, t := range tasks {
 		rows[i] = []string{t.ID, t.Status, strconv.Itoa(t.Priority), t.AssignedTo, t.CreatedAt.UTC().Format(time.RFC3339Nano), t.Text}
@@ -289,7 +250,7 @@ func writeTaskRows(w io.Writer, tasks []apiTask) error {
 // renderTaskList prints tasks as a table: ID, STATUS, PRI, ASSIGNED, AGE
 // (since creation, at now) and TEXT, fitted into width columns (0: text cut
 // at 60 characters), then a count line.
-func renderTaskList(w io.Writer, res taskListResult, now time.Time, width int, p iostreams.ColorScheme) error {
+func renderTaskList(w io.Writer, res api.TaskListResult, now time.Time, width int, p iostreams.ColorScheme) error {
 	if len(res.Tasks) == 0 {
 		if res.TotalCount > 0 {
 			_, err := fmt.Fprintf(w, "no tasks on this page (%d in all; lower --offset)\n", res.TotalCount)
@@ -305,7 +266,7 @@ func renderTaskList(w io.Writer, res taskListResult, now time.Time, width int, p
 		widths[i] = len(h)
 	}
 	for i, t := range res.Tasks {
-		rows[i] = []string{t.ID, t.Status, strconv.Itoa(t.Priority), cmdutil.Truncate(cmdutil.OrDash(cmdutil.OneLine(t.AssignedTo)), assignedWidth), cmdutil.HumanAge(now.Sub(t.CreatedAt))}
+		rows[i] = []string{t.ID, t.Status, strconv.Itoa(t.Priority), cmdutil.Truncate(cmdutil.OrDash(cmdutil.OneLine(t.AssignedTo)), assignedWidth), cmdutil.HumanAge(now.Sub(t.CreatedAt.Time))}
 		for j, c := range rows[i] {
 			widths[j] = max(widths[j], utf8.RuneCountInString(c))
 		}
@@ -362,12 +323,12 @@ func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error
 }
 
 func getRun(ctx context.Context, opts *GetOptions) error {
-	raw, err := opts.call(ctx, "task.get", map[string]any{"id": opts.ID})
+	raw, err := opts.call(ctx, "task.get", api.TaskGetParams{ID: opts.ID})
 	if err != nil {
 		return err
 	}
 	return opts.printResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
-		var t apiTask
+		var t api.Task
 		if err := cmdutil.DecodeResult("task.get", raw, &t); err != nil {
 			return err
 		}
@@ -376,7 +337,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 }
 
 // renderTask prints one task as "field value" lines.
-func renderTask(w io.Writer, t apiTask, now time.Time, p iostreams.ColorScheme) error {
+func renderTask(w io.Writer, t api.Task, now time.Time, p iostreams.ColorScheme) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	line := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	line("id", t.ID)
@@ -392,8 +353,8 @@ func renderTask(w io.Writer, t apiTask, now time.Time, p iostreams.ColorScheme) 
 		}
 		line("lease", t.LeaseExpiresAt.UTC().Format(time.RFC3339)+" ("+when+")")
 	}
-	line("created", t.CreatedAt.UTC().Format(time.RFC3339)+" ("+cmdutil.HumanAge(now.Sub(t.CreatedAt))+" ago)")
-	line("updated", t.UpdatedAt.UTC().Format(time.RFC3339)+" ("+cmdutil.HumanAge(now.Sub(t.UpdatedAt))+" ago)")
+	line("created", t.CreatedAt.UTC().Format(time.RFC3339)+" ("+cmdutil.HumanAge(now.Sub(t.CreatedAt.Time))+" ago)")
+	line("updated", t.UpdatedAt.UTC().Format(time.RFC3339)+" ("+cmdutil.HumanAge(now.Sub(t.UpdatedAt.Time))+" ago)")
 	line("text", cmdutil.OneLine(t.Text))
 	if t.Error != "" {
 		line("error", cmdutil.OneLine(t.Error))
@@ -438,15 +399,15 @@ func NewCmdComplete(f *cmdutil.Factory, runF func(context.Context, *FinishOption
 }
 
 func completeRun(ctx context.Context, opts *FinishOptions) error {
-	params := map[string]any{"id": opts.ID, "workerId": workerOrDefault(opts.Worker)}
+	params := api.TaskCompleteParams{ID: opts.ID, WorkerID: workerOrDefault(opts.Worker)}
 	if opts.Result != nil {
 		if json.Valid([]byte(*opts.Result)) {
-			params["result"] = json.RawMessage(*opts.Result)
+			params.Result = json.RawMessage(*opts.Result)
 		} else {
-			params["result"] = *opts.Result // plain text is sent as a JSON string
+			params.Result, _ = json.Marshal(*opts.Result) // plain text is sent as a JSON string
 		}
 	}
-	return opts.taskCall(ctx, "task.complete", params, func(t apiTask, _ iostreams.ColorScheme) string {
+	return opts.taskCall(ctx, "task.complete", params, func(t api.Task, _ iostreams.ColorScheme) string {
 		return "completed " + t.ID
 	})
 }
@@ -479,14 +440,16 @@ func NewCmdFail(f *cmdutil.Factory, runF func(context.Context, *FinishOptions) e
 }
 
 func failRun(ctx context.Context, opts *FinishOptions) error {
-	params := map[string]any{"id": opts.ID, "workerId": workerOrDefault(opts.Worker), "error": opts.Error}
-	return opts.taskCall(ctx, "task.fail", params, func(t apiTask, cs iostreams.ColorScheme) string {
+	params := api.TaskFailParams{ID: opts.ID, WorkerID: workerOrDefault(opts.Worker), Error: opts.Error}
+	return opts.taskCall(ctx, "task.fail", params, func(t api.Task, cs iostreams.ColorScheme) string {
 		return fmt.Sprintf("%s %s: %s", cs.Status("failed"), t.ID, cmdutil.OneLine(t.Error))
 	})
 }
 
 // UpdateOptions are cb task update's inputs: the fields to change, by
-// task.update name (metadata still a JSON string to check).
+// task.update name (metadata still a JSON string to check). A map, not
+// api.TaskUpdates, so that a field given empty is sent, and refused, rather
+// than dropped.
 type UpdateOptions struct {
 	Options
 	ID       string
@@ -544,7 +507,7 @@ func updateRun(ctx context.Context, opts *UpdateOptions) error {
 		return cmdutil.FlagErrorf("nothing to update: give --text, --status, --priority or --metadata")
 	}
 	params := map[string]any{"id": opts.ID, "updates": opts.Updates}
-	return opts.taskCall(ctx, "task.update", params, func(t apiTask, cs iostreams.ColorScheme) string {
+	return opts.taskCall(ctx, "task.update", params, func(t api.Task, cs iostreams.ColorScheme) string {
 		return fmt.Sprintf("updated %s (%s, priority %d)", t.ID, cs.Status(t.Status), t.Priority)
 	})
 }
@@ -571,8 +534,8 @@ func NewCmdAssign(f *cmdutil.Factory, runF func(context.Context, *AssignOptions)
 }
 
 func assignRun(ctx context.Context, opts *AssignOptions) error {
-	params := map[string]any{"taskId": opts.TaskID, "instanceId": opts.InstanceID}
-	return opts.taskCall(ctx, "task.assign", params, func(t apiTask, _ iostreams.ColorScheme) string {
+	params := api.TaskAssignParams{TaskID: opts.TaskID, InstanceID: opts.InstanceID}
+	return opts.taskCall(ctx, "task.assign", params, func(t api.Task, _ iostreams.ColorScheme) string {
 		return fmt.Sprintf("assigned %s to %s", t.ID, cmdutil.OrDash(t.AssignedTo))
 	})
 }
@@ -593,7 +556,7 @@ func NewCmdUnassign(f *cmdutil.Factory, runF func(context.Context, *AssignOption
 }
 
 func unassignRun(ctx context.Context, opts *AssignOptions) error {
-	return opts.taskCall(ctx, "task.unassign", map[string]any{"taskId": opts.TaskID}, func(t apiTask, cs iostreams.ColorScheme) string {
+	return opts.taskCall(ctx, "task.unassign", api.TaskUnassignParams{TaskID: opts.TaskID}, func(t api.Task, cs iostreams.ColorScheme) string {
 		return fmt.Sprintf("unassigned %s (%s)", t.ID, cs.Status(t.Status))
 	})
 }
@@ -614,12 +577,12 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *GetOptions) er
 }
 
 func deleteRun(ctx context.Context, opts *GetOptions) error {
-	raw, err := opts.call(ctx, "task.delete", map[string]any{"id": opts.ID})
+	raw, err := opts.call(ctx, "task.delete", api.TaskDeleteParams{ID: opts.ID})
 	if err != nil {
 		return err
 	}
 	return opts.printResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
-		var res taskDeleteResult
+		var res api.TaskDeleteResult
 		if err := cmdutil.DecodeResult("task.delete", raw, &res); err != nil {
 			return err
 		}
@@ -677,11 +640,8 @@ lease ran out and it went back to the queue, or it was finished.`,
 }
 
 func renewRun(ctx context.Context, opts *RenewOptions) error {
-	params := map[string]any{"id": opts.ID, "workerId": workerOrDefault(opts.Worker)}
-	if opts.Lease != 0 {
-		params["leaseMs"] = opts.Lease.Milliseconds()
-	}
-	return opts.taskCall(ctx, "task.renew", params, func(t apiTask, _ iostreams.ColorScheme) string {
+	params := api.TaskRenewParams{ID: opts.ID, WorkerID: workerOrDefault(opts.Worker), LeaseMs: opts.Lease.Milliseconds()}
+	return opts.taskCall(ctx, "task.renew", params, func(t api.Task, _ iostreams.ColorScheme) string {
 		if t.LeaseExpiresAt == nil {
 			return "renewed " + t.ID
 		}

@@ -13,15 +13,16 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/redis/go-redis/v9"
 )
 
 func TestTaskListGolden(t *testing.T) {
-	var res taskListResult
+	var res api.TaskListResult
 	clitest.LoadFixture(t, "task_list.json", &res)
 	cases := []struct {
 		name  string
-		res   taskListResult
+		res   api.TaskListResult
 		width int
 		pal   iostreams.ColorScheme
 	}{
@@ -29,8 +30,8 @@ func TestTaskListGolden(t *testing.T) {
 		{"task_list_w80.txt", res, 80, iostreams.ColorScheme{}},
 		{"task_list_w200.txt", res, 200, iostreams.ColorScheme{}},
 		{"task_list_color.txt", res, 0, iostreams.NewColorScheme(true)},
-		{"task_list_empty.txt", taskListResult{Tasks: []apiTask{}}, 0, iostreams.ColorScheme{}},
-		{"task_list_past_end.txt", taskListResult{Tasks: []apiTask{}, TotalCount: 12}, 0, iostreams.ColorScheme{}},
+		{"task_list_empty.txt", api.TaskListResult{Tasks: []api.Task{}}, 0, iostreams.ColorScheme{}},
+		{"task_list_past_end.txt", api.TaskListResult{Tasks: []api.Task{}, TotalCount: 12}, 0, iostreams.ColorScheme{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -51,7 +52,7 @@ func TestTaskListGolden(t *testing.T) {
 }
 
 func TestTaskGetGolden(t *testing.T) {
-	var res taskListResult
+	var res api.TaskListResult
 	clitest.LoadFixture(t, "task_list.json", &res)
 	var buf bytes.Buffer
 	for _, task := range res.Tasks[1:3] {
@@ -156,10 +157,10 @@ func TestTaskJSONOutput(t *testing.T) {
 		raw  string
 		into any
 	}{
-		{[]string{"task", "create", "do it", "--json"}, fakeTask, &apiTask{}},
-		{[]string{"--json", "task", "list"}, list, &taskListResult{}},
-		{[]string{"task", "claim", "--json"}, `{"tasks":[` + fakeTask + `]}`, &taskClaimResult{}},
-		{[]string{"task", "delete", "t-17", "--json"}, `{"id":"t-17","deleted":true}`, &taskDeleteResult{}},
+		{[]string{"task", "create", "do it", "--json"}, fakeTask, &api.Task{}},
+		{[]string{"--json", "task", "list"}, list, &api.TaskListResult{}},
+		{[]string{"task", "claim", "--json"}, `{"tasks":[` + fakeTask + `]}`, &api.TaskClaimResult{}},
+		{[]string{"task", "delete", "t-17", "--json"}, `{"id":"t-17","deleted":true}`, &api.TaskDeleteResult{}},
 	}
 	for _, c := range cases {
 		f, _, s := clitest.NewFactory(fake)
@@ -187,9 +188,9 @@ func TestTaskJSONOutput(t *testing.T) {
 			t.Errorf("%v: output does not decode into %T: %v", c.args, c.into, err)
 		}
 	}
-	var task apiTask
+	var task api.Task
 	_ = json.Unmarshal([]byte(fakeTask), &task)
-	if task.ID != "t-17" || task.Priority != 70 || task.Version != 2 || !task.CreatedAt.Equal(time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)) || string(task.Metadata) != `{"b":1,"a":2}` {
+	if task.ID != "t-17" || task.Priority != 70 || task.Version != 2 || !task.CreatedAt.Time.Equal(time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)) || string(task.Metadata) != `{"b":1,"a":2}` {
 		t.Errorf("task = %+v", task)
 	}
 }
