@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/claudebench/cb/internal/resp"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts"
 )
@@ -230,83 +230,7 @@ func (c *respConn) await(ctx context.Context) (json.RawMessage, error) {
 }
 
 // cmd appends one command to the write buffer.
-func (c *respConn) cmd(args ...string) {
-	b := append(c.buf, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, '\r', '\n')
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, '\r', '\n')
-		b = append(b, a...)
-		b = append(b, '\r', '\n')
-	}
-	c.buf = b
-}
+func (c *respConn) cmd(args ...string) { c.buf = resp.AppendCommand(c.buf, args...) }
 
-// redisError is an error reply ("-ERR ...").
-type redisError string
-
-func (e redisError) Error() string { return string(e) }
-
-// maxBulk bounds one bulk string read (the largest answer cbd sends is a
-// hook result carrying a rewritten input).
-const maxBulk = 512 << 20
-
-// reply reads one RESP2 reply: string (simple or bulk), int64, []any, nil
-// (null bulk or array), or a redisError as the error.
-func (c *respConn) reply() (any, error) {
-	line, err := c.r.ReadSlice('\n')
-	if err != nil {
-		return nil, err
-	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return nil, errors.New("malformed reply from redis")
-	}
-	kind, body := line[0], string(line[1:len(line)-2])
-	switch kind {
-	case '+':
-		return body, nil
-	case '-':
-		return nil, redisError(body)
-	case ':':
-		return strconv.ParseInt(body, 10, 64)
-	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > maxBulk {
-			return nil, errors.New("malformed bulk length from redis")
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		// Read what is there rather than allocate the announced length
-		// up front: a corrupt length costs no more than the bytes sent.
-		b, err := io.ReadAll(io.LimitReader(c.r, int64(n)+2))
-		if err != nil {
-			return nil, err
-		}
-		if len(b) < n+2 {
-			return nil, io.ErrUnexpectedEOF
-		}
-		return string(b[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > 1<<20 {
-			return nil, errors.New("malformed array length from redis")
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		out := make([]any, n)
-		for i := range out {
-			v, err := c.reply()
-			var re redisError
-			if err != nil && !errors.As(err, &re) {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
-	}
-	return nil, errors.New("malformed reply from redis")
-}
+// reply reads one reply (see resp.Read).
+func (c *respConn) reply() (any, error) { return resp.Read(c.r) }

@@ -3,26 +3,20 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
 
-// Event tailing: one goroutine per Server reads every event stream
+// Event tailing: one streams.Follower per Server reads every event stream
 // (cb:stream:*) from Redis, so WebSocket subscribers see the events of every
 // instance, and fans each entry out to the subscribers whose patterns match.
 const (
-	scanEvery     = 2 * time.Second // how often new stream keys are looked for
-	xreadBlock    = time.Second     // XREAD BLOCK
-	xreadCount    = 512             // XREAD COUNT per stream
 	readyTimeout  = 5 * time.Second // how long subscribe waits for the tailer
 	backfillLimit = 1000            // entries one subscribe "since" replays at most
 )
@@ -40,7 +34,7 @@ type hub struct {
 type tailer struct {
 	cancel context.CancelFunc
 	ready  chan struct{} // closed once positioned: later entries are seen
-	poke   chan struct{} // look for new streams now
+	f      *streams.Follower
 }
 
 func newHub(s *Server) *hub { return &hub{s: s, subs: map[*wsConn]struct{}{}} }
@@ -58,7 +52,15 @@ func (h *hub) add(c *wsConn) *tailer {
 	h.subs[c] = struct{}{}
 	if h.cur == nil {
 		ctx, cancel := context.WithCancel(h.s.baseContext())
-		t := &tailer{cancel: cancel, ready: make(chan struct{}), poke: make(chan struct{}, 1)}
+		t := &tailer{cancel: cancel, ready: make(chan struct{})}
+		var once sync.Once
+		t.f = &streams.Follower{Redis: h.s.o.Redis,
+			Ready: func() { once.Do(func() { close(t.ready) }) },
+			Trouble: func(what string, err error) {
+				if err != nil {
+					h.s.log.Warn("event tailer: "+what, "err", err)
+				}
+			}}
 		h.cur = t
 		h.s.bg.Add(1)
 		go func() {
@@ -67,10 +69,7 @@ func (h *hub) add(c *wsConn) *tailer {
 		}()
 		return t
 	}
-	select {
-	case h.cur.poke <- struct{}{}:
-	default:
-	}
+	h.cur.f.Poke()
 	return h.cur
 }
 
@@ -160,117 +159,36 @@ func eventNotification(stream, id, typ, data string) ([]byte, error) {
 	return b, nil
 }
 
-// newEntry makes an entry of a stream message.
-func newEntry(stream string, m redis.XMessage) *entry {
-	data, _ := m.Values[protocol.StreamField].(string)
-	return &entry{stream: stream, id: m.ID, typ: strings.TrimPrefix(stream, protocol.StreamKeyPrefix), data: data}
+// newEntry makes an entry of a stream entry.
+func newEntry(e streams.Entry) *entry {
+	return &entry{stream: e.Stream(), id: e.ID, typ: e.Type, data: e.Data()}
 }
 
-// run tails the streams until ctx is done. Its start is the Redis clock
-// when it starts: streams it finds then and streams that appear later are
-// both read from that instant, so nothing written after a subscribe was
-// answered is missed, even on a stream created after the last scan.
+// run tails the streams until ctx is done. The follower starts at the
+// Redis clock when it starts: streams it finds then and streams that appear
+// later are both read from that instant, so nothing written after a
+// subscribe was answered is missed, even on a stream created after the last
+// scan. A failure that ends the follower (Redis unreachable at the start,
+// or refusing a command) is logged and the follower started again.
 func (h *hub) run(ctx context.Context, t *tailer) {
-	rdb := h.s.o.Redis
-	log := h.s.log
-	var start string
 	delay := 50 * time.Millisecond
 	for {
-		now, err := rdb.Time(ctx).Result()
-		if err == nil {
-			start = idBefore(now.UnixMilli())
-			break
-		}
+		err := t.f.Run(ctx, func(es []streams.Entry) error {
+			batch := make([]*entry, len(es))
+			for i, e := range es {
+				batch[i] = newEntry(e)
+			}
+			h.fanout(batch)
+			return nil
+		})
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("event tailer: reading the redis clock", "err", err)
+		h.s.log.Warn("event tailer", "err", err)
 		if !sleep(ctx, delay) {
 			return
 		}
 		delay = min(2*delay, 5*time.Second)
-	}
-	pos := map[string]string{} // stream key → last id read
-	rescan := func() {
-		keys, err := scanStreams(ctx, rdb)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("event tailer: listing streams", "err", err)
-			}
-			return
-		}
-		seen := make(map[string]bool, len(keys))
-		for _, k := range keys {
-			seen[k] = true
-			if _, ok := pos[k]; !ok {
-				pos[k] = start
-			}
-		}
-		for k := range pos {
-			if !seen[k] {
-				delete(pos, k)
-			}
-		}
-	}
-	rescan()
-	close(t.ready)
-	nextScan := time.Now().Add(scanEvery)
-	delay = 50 * time.Millisecond
-	for ctx.Err() == nil {
-		select {
-		case <-t.poke:
-			nextScan = time.Now()
-		default:
-		}
-		if !time.Now().Before(nextScan) {
-			rescan()
-			nextScan = time.Now().Add(scanEvery)
-		}
-		if len(pos) == 0 {
-			select {
-			case <-ctx.Done():
-			case <-t.poke:
-				nextScan = time.Now()
-			case <-time.After(time.Until(nextScan)):
-			}
-			continue
-		}
-		keys := make([]string, 0, len(pos))
-		for k := range pos {
-			keys = append(keys, k)
-		}
-		args := make([]string, 0, 2*len(keys))
-		args = append(args, keys...)
-		for _, k := range keys {
-			args = append(args, pos[k])
-		}
-		res, err := rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: xreadCount, Block: xreadBlock}).Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			log.Warn("event tailer: reading streams", "err", err)
-			if !sleep(ctx, delay) {
-				return
-			}
-			delay = min(2*delay, 5*time.Second)
-			continue
-		}
-		delay = 50 * time.Millisecond
-		var batch []*entry
-		for _, st := range res {
-			for _, m := range st.Messages {
-				batch = append(batch, newEntry(st.Stream, m))
-			}
-			if n := len(st.Messages); n > 0 {
-				pos[st.Stream] = st.Messages[n-1].ID
-			}
-		}
-		sortEntries(batch)
-		h.fanout(batch)
 	}
 }
 
@@ -286,87 +204,50 @@ func (h *hub) fanout(batch []*entry) {
 	}
 }
 
-// scanStreams lists the event stream keys.
-func scanStreams(ctx context.Context, rdb redis.UniversalClient) ([]string, error) {
-	var keys []string
-	iter := rdb.Scan(ctx, 0, protocol.StreamKeyPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return nil, fmt.Errorf("scan %s*: %w", protocol.StreamKeyPrefix, err)
-	}
-	return keys, nil
-}
-
 // backfill reads the entries since sinceMs of the streams matching
 // patterns, oldest first, at most backfillLimit.
 func backfill(ctx context.Context, rdb redis.UniversalClient, patterns map[string]bool, sinceMs int64) ([]*entry, error) {
-	keys, err := scanStreams(ctx, rdb)
+	types, err := streams.ScanTypes(ctx, rdb, "*")
 	if err != nil {
 		return nil, err
 	}
-	var all []*entry
-	for _, k := range keys {
-		if !matchAny(patterns, strings.TrimPrefix(k, protocol.StreamKeyPrefix)) {
+	var all []streams.Entry
+	for _, typ := range types {
+		if !matchAny(patterns, typ) {
 			continue
 		}
+		k := protocol.StreamKey(typ)
 		msgs, err := rdb.XRangeN(ctx, k, strconv.FormatInt(sinceMs, 10)+"-0", "+", backfillLimit).Result()
 		if err != nil {
 			return nil, fmt.Errorf("read %s since %d: %w", k, sinceMs, err)
 		}
 		for _, m := range msgs {
-			all = append(all, newEntry(k, m))
+			all = append(all, streams.Entry{Type: typ, XMessage: m})
 		}
 	}
-	sortEntries(all)
+	streams.SortEntries(all)
 	if len(all) > backfillLimit {
 		all = all[:backfillLimit]
 	}
-	return all, nil
+	out := make([]*entry, len(all))
+	for i, e := range all {
+		out[i] = newEntry(e)
+	}
+	return out, nil
 }
 
-// matchAny reports whether an event type matches one of the patterns:
-// "*" matches all, "prefix.*" every type starting with "prefix.", anything
-// else only itself.
+// matchAny reports whether an event type matches one of the patterns (see
+// the streams package for the dialect).
 func matchAny(patterns map[string]bool, typ string) bool {
 	if patterns["*"] || patterns[typ] {
 		return true
 	}
-	for i := len(typ) - 1; i > 0; i-- {
-		if typ[i] == '.' && patterns[typ[:i+1]+"*"] {
+	for p := range patterns {
+		if streams.MatchPattern(p, typ) {
 			return true
 		}
 	}
 	return false
-}
-
-// validPattern accepts "*", "prefix.*" and exact types.
-func validPattern(p string) bool {
-	if p == "*" {
-		return true
-	}
-	if p == "" || len(p) > 200 {
-		return false
-	}
-	body := strings.TrimSuffix(p, ".*")
-	return body != "" && !strings.Contains(body, "*")
-}
-
-// sortEntries orders entries by stream id (their time), stably. Ids are
-// per stream, so two streams written in the same millisecond can both hold
-// <ms>-0; such entries keep the order in which they were read, which is not
-// necessarily the order in which they were written. Task events do not tie:
-// their ids take the sequence part from one counter (emit in
-// scripts/tasks/lib.lua).
-func sortEntries(es []*entry) {
-	sort.SliceStable(es, func(i, j int) bool { return protocol.CompareStreamIDs(es[i].id, es[j].id) < 0 })
-}
-
-// idBefore is the largest stream id before millisecond ms: XREAD from it
-// returns every entry written at ms or later.
-func idBefore(ms int64) string {
-	return strconv.FormatInt(ms-1, 10) + "-" + strconv.FormatUint(math.MaxUint64, 10)
 }
 
 // sleep waits d or until ctx is done; it reports whether d passed.

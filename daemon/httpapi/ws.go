@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/internal/jsonint"
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/coder/websocket"
 )
@@ -287,9 +288,9 @@ func (c *wsConn) subscribe(ctx context.Context, params json.RawMessage) (json.Ra
 		return nil, nil, protocol.Errorf(protocol.CodeInvalidParams, "subscribe: patterns must list 1 to %d patterns", wsMaxPatterns)
 	}
 	for _, pat := range p.Patterns {
-		if !validPattern(pat) {
+		if !streams.ValidPattern(pat) {
 			return nil, nil, protocol.Errorf(protocol.CodeInvalidParams,
-				`subscribe: invalid pattern %q: use "*", "prefix.*" or an exact event type`, pat)
+				`subscribe: invalid pattern %q: use 1 to %d characters, "*" matching any run of them ("task.*", "*.claimed")`, pat, streams.MaxPatternLen)
 		}
 	}
 	since, perr := parseSince(p.Since)

@@ -112,8 +112,8 @@ func TestWebSocketEvents(t *testing.T) {
 		t.Fatalf("invalid params over ws: %+v", resp)
 	}
 	for _, params := range []any{
-		map[string]any{"patterns": []string{}}, map[string]any{"patterns": []string{"ta*sk"}},
-		map[string]any{"patterns": []string{"*.task"}}, map[string]any{"patterns": []string{"task.*"}, "since": "yesterday"},
+		map[string]any{"patterns": []string{}}, map[string]any{"patterns": []string{""}},
+		map[string]any{"patterns": []string{strings.Repeat("x", 201)}}, map[string]any{"patterns": []string{"task.*"}, "since": "yesterday"},
 		[]string{"task.*"},
 	} {
 		resp, _ = wsCall(t, ws, 7, "subscribe", params)
@@ -297,10 +297,11 @@ func TestShutdownClosesWebSockets(t *testing.T) {
 }
 
 func TestMatchPatterns(t *testing.T) {
-	pats := map[string]bool{"task.*": true, "hook.pre_tool": true, "a.b.*": true}
+	pats := map[string]bool{"task.*": true, "hook.pre_tool": true, "a.b.*": true, "*.claimed": true}
 	for typ, want := range map[string]bool{
 		"task.created": true, "task.x.y": true, "task": false, "tasks.created": false,
 		"hook.pre_tool": true, "hook.post_tool": false, "a.b.c": true, "a.c": false, "": false,
+		"job.claimed": true, "claimed": false,
 	} {
 		if got := matchAny(pats, typ); got != want {
 			t.Errorf("matchAny(%q) = %v", typ, got)
@@ -309,15 +310,21 @@ func TestMatchPatterns(t *testing.T) {
 	if !matchAny(map[string]bool{"*": true}, "anything") {
 		t.Error("* does not match")
 	}
-	for p, want := range map[string]bool{"*": true, "task.*": true, "task.created": true, "": false, "task*": false, "*.x": false, ".*": false, "a.*.*": false} {
-		if validPattern(p) != want {
-			t.Errorf("validPattern(%q) != %v", p, want)
-		}
+}
+
+// The WebSocket takes the patterns cb events tail takes: a glob whose "*"
+// matches any run of characters, dots included.
+func TestWebSocketSubscribeGlob(t *testing.T) {
+	f := newFixture(t, nil)
+	ws := f.dialWS(t, "", nil)
+	resp, _ := wsCall(t, ws, 1, "subscribe", map[string]any{"patterns": []string{"*.claimed"}})
+	if resp.Error != nil || string(resp.Result) != `{"subscribed":["*.claimed"]}` {
+		t.Fatalf("subscribe *.claimed: %+v %s", resp.Error, resp.Result)
 	}
-	if protocol.CompareStreamIDs("10-2", "9-5") <= 0 || protocol.CompareStreamIDs("10-2", "10-10") >= 0 || protocol.CompareStreamIDs("7-0", "7-0") != 0 {
-		t.Error("compareIDs")
-	}
-	if got := idBefore(1000); protocol.CompareStreamIDs(got, "999-99999") <= 0 || protocol.CompareStreamIDs(got, "1000-0") >= 0 {
-		t.Errorf("idBefore(1000) = %s", got)
+	f.publish(t, "task.created", `{"id":"t-1"}`, "other")
+	f.publish(t, "task.claimed", `{"id":"t-1"}`, "other")
+	ev := nextEvent(t, ws, 10*time.Second)
+	if ev.Params.Type != "task.claimed" || string(ev.Params.Payload) != `{"id":"t-1"}` {
+		t.Fatalf("event: %+v", ev.Params)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/spf13/cobra"
 )
 
@@ -29,7 +30,7 @@ func (a *app) completeTypes(nArgs int) cobra.CompletionFunc {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		types, err := scanStreamTypes(ctx, c.Redis(), "*")
+		types, err := streams.ScanTypes(ctx, c.Redis(), "*")
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

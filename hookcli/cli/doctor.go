@@ -18,6 +18,7 @@ import (
 
 	"github.com/claudebench/cb/hookcli"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/spf13/cobra"
@@ -355,19 +356,19 @@ func inspectScopeHooks(scope, path string, r hookRecognizer) scopeHooks {
 		sh.missing = true
 		return sh
 	}
-	hooks := f.doc.get("hooks")
+	hooks := f.doc.Get("hooks")
 	bad := map[string]bool{}
 	for _, he := range protocol.HookEvents {
-		arr := hooks.get(he.ClaudeEvent)
-		if arr == nil || arr.kind != snArray {
+		arr := hooks.Get(he.ClaudeEvent)
+		if arr == nil || arr.Kind != jsonedit.Array {
 			continue
 		}
-		for _, g := range arr.elems {
-			hs := g.get("hooks")
-			if hs == nil || hs.kind != snArray {
+		for _, g := range arr.Elems {
+			hs := g.Get("hooks")
+			if hs == nil || hs.Kind != jsonedit.Array {
 				continue
 			}
-			for _, e := range hs.elems {
+			for _, e := range hs.Elems {
 				if !r.ours(e, he.Type) {
 					continue
 				}
@@ -385,13 +386,13 @@ func inspectScopeHooks(scope, path string, r hookRecognizer) scopeHooks {
 
 // hookProgramPath is the absolute program path a command entry runs, when
 // it is a plain path ("" for shell expressions, names on PATH and http).
-func hookProgramPath(entry *settingsNode) string {
-	cmd, ok := entry.getString("command")
+func hookProgramPath(entry *jsonedit.Node) string {
+	cmd, ok := entry.GetString("command")
 	if !ok {
 		return ""
 	}
 	prog := cmd
-	if _, isExec := entry.getStrings("args"); !isExec {
+	if _, isExec := entry.GetStrings("args"); !isExec {
 		f := strings.Fields(cmd)
 		if len(f) < 3 {
 			return ""

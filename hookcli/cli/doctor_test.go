@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/internal/testenv"
 )
 
@@ -170,7 +171,7 @@ func TestHookProgramPath(t *testing.T) {
 		`{"type":"http","url":"http://127.0.0.1:7711/hooks/stop"}`:             "",
 		`{"type":"command","command":"/usr/local/bin/cb hook stop --verbose"}`: "",
 	} {
-		n, err := parseSettingsTree([]byte(entry))
+		n, err := jsonedit.Parse([]byte(entry))
 		if err != nil {
 			t.Fatal(err)
 		}

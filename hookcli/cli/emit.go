@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/claudebench/cb/internal/resp"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/claudebench/cb/scripts/redisscript"
@@ -852,7 +853,7 @@ func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bo
 				head = xaddHead(protocol.StreamKey(typ))
 				heads[typ] = head
 			}
-			b.buf = appendRESPBulk(append(b.buf, head...), data)
+			b.buf = resp.AppendBulk(append(b.buf, head...), data)
 			b.calls = append(b.calls, nil)
 		}
 		b.lines = append(b.lines, num)
@@ -868,9 +869,9 @@ func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bo
 
 // xaddHead is the RESP of `XADD key * event` without the value.
 func xaddHead(key string) []byte {
-	b := []byte("*5\r\n")
+	b := resp.AppendArray(nil, 5)
 	for _, arg := range []string{"XADD", key, "*", protocol.StreamField} {
-		b = appendRESPBulk(b, []byte(arg))
+		b = resp.AppendBulk(b, arg)
 	}
 	return b
 }
@@ -879,30 +880,19 @@ func xaddHead(key string) []byte {
 // scripts/call.lua for its KEYS and ARGV).
 func appendCallCommand(b []byte, sha string, c *emitCall) []byte {
 	keys := protocol.CallKeys(c.typ, c.rateKey)
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(3+len(keys)+6), 10)
-	b = append(b, '\r', '\n')
-	b = appendRESPBulk(b, []byte("EVALSHA"))
-	b = appendRESPBulk(b, []byte(sha))
-	b = appendRESPBulk(b, strconv.AppendInt(nil, int64(len(keys)), 10))
+	b = resp.AppendArray(b, 3+len(keys)+6)
+	b = resp.AppendBulk(b, "EVALSHA")
+	b = resp.AppendBulk(b, sha)
+	b = resp.AppendInt(b, int64(len(keys)))
 	for _, k := range keys {
-		b = appendRESPBulk(b, []byte(k))
+		b = resp.AppendBulk(b, k)
 	}
-	b = appendRESPBulk(b, strconv.AppendInt(nil, time.Now().UnixMilli(), 10))
-	b = appendRESPBulk(b, c.data)
+	b = resp.AppendInt(b, time.Now().UnixMilli())
+	b = resp.AppendBulk(b, c.data)
 	for _, arg := range []string{c.typ, protocol.StreamField, c.eventID, protocol.StreamRateCheckedField} {
-		b = appendRESPBulk(b, []byte(arg))
+		b = resp.AppendBulk(b, arg)
 	}
 	return b
-}
-
-// appendRESPBulk appends a RESP bulk string.
-func appendRESPBulk(b, s []byte) []byte {
-	b = append(b, '$')
-	b = strconv.AppendInt(b, int64(len(s)), 10)
-	b = append(b, '\r', '\n')
-	b = append(b, s...)
-	return append(b, '\r', '\n')
 }
 
 // emitWriter writes each batch, first telling the reply reader to expect
@@ -952,7 +942,7 @@ func emitReplies(ctx context.Context, cancel context.CancelCauseFunc, conn net.C
 						}
 					}
 				} else {
-					srvErr, err = readRESPReply(r)
+					srvErr, err = splitReplyError(resp.Skip(r))
 				}
 				if err != nil {
 					failed = true
@@ -977,97 +967,71 @@ func emitReplies(ctx context.Context, cancel context.CancelCauseFunc, conn net.C
 	}
 }
 
-// redisReplyError is an error reply from Redis.
-type redisReplyError string
-
-func (e redisReplyError) Error() string { return string(e) }
-
 // readCallReply reads call.lua's reply: an array whose first element is the
 // status and, when rate limited, whose next are retryAfterMs and the limit
 // (see scripts/call.lua). Bulk elements (the entry id) read as 0. err is an
 // I/O or protocol failure, srvErr an error reply.
 func readCallReply(r *bufio.Reader) (reply []int64, srvErr, err error) {
-	kind, body, line, err := readRESPLine(r)
+	kind, body, err := resp.ReadLine(r)
 	if err != nil {
 		return nil, nil, err
 	}
 	switch kind {
 	case '-':
-		return nil, redisReplyError(body), nil
+		return nil, resp.Error(body), nil
 	case '*':
 	default:
-		return nil, nil, fmt.Errorf("protocol error: call.lua answered %q", line)
+		return nil, nil, fmt.Errorf("protocol error: call.lua answered %q", append([]byte{kind}, body...))
 	}
 	n, err := strconv.Atoi(string(body))
 	if err != nil || n < 1 || n > 16 {
-		return nil, nil, fmt.Errorf("protocol error: %q", line)
+		return nil, nil, fmt.Errorf("protocol error: call.lua answered an array of %q", body)
 	}
 	reply = make([]int64, n)
 	for i := range reply {
-		kind, body, line, err := readRESPLine(r)
-		if err != nil {
+		if reply[i], err = readCallElement(r); err != nil {
 			return nil, nil, err
-		}
-		switch kind {
-		case ':':
-			if reply[i], err = strconv.ParseInt(string(body), 10, 64); err != nil {
-				return nil, nil, fmt.Errorf("protocol error: %q", line)
-			}
-		case '$':
-			size, err := strconv.Atoi(string(body))
-			if err != nil || size > 1<<20 {
-				return nil, nil, fmt.Errorf("protocol error: %q", line)
-			}
-			if size >= 0 {
-				if _, err := r.Discard(size + 2); err != nil {
-					return nil, nil, err
-				}
-			}
-		default:
-			return nil, nil, fmt.Errorf("protocol error: unexpected element %q", line)
 		}
 	}
 	return reply, nil, nil
 }
 
-// readRESPLine reads one CRLF-terminated RESP line: its type byte and the
-// text after it (valid until the next read), and the whole line for errors.
-func readRESPLine(r *bufio.Reader) (kind byte, body, line []byte, err error) {
-	line, err = r.ReadSlice('\n')
+// readCallElement reads one element of call.lua's reply: an integer, or a
+// bulk string (read as 0).
+func readCallElement(r *bufio.Reader) (int64, error) {
+	kind, body, err := resp.ReadLine(r)
 	if err != nil {
-		return 0, nil, nil, err
-	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return 0, nil, nil, fmt.Errorf("protocol error: %q", line)
-	}
-	return line[0], line[1 : len(line)-2], line, nil
-}
-
-// readRESPReply reads one RESP2 reply of a simple kind (+, -, :, $); err is an
-// I/O or protocol failure, srvErr an error reply.
-func readRESPReply(r *bufio.Reader) (srvErr, err error) {
-	kind, body, line, err := readRESPLine(r)
-	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	switch kind {
-	case '+', ':':
-		return nil, nil
-	case '-':
-		return redisReplyError(body), nil
-	case '$':
-		n, err := strconv.Atoi(string(body))
+	case ':':
+		n, err := strconv.ParseInt(string(body), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("protocol error: %q", line)
+			return 0, fmt.Errorf("protocol error: call.lua element %q", body)
 		}
-		if n >= 0 {
-			if _, err := r.Discard(n + 2); err != nil {
-				return nil, err
+		return n, nil
+	case '$':
+		size, err := strconv.Atoi(string(body))
+		if err != nil || size > 1<<20 {
+			return 0, fmt.Errorf("protocol error: call.lua element of length %q", body)
+		}
+		if size >= 0 {
+			if _, err := r.Discard(size + 2); err != nil {
+				return 0, err
 			}
 		}
-		return nil, nil
+		return 0, nil
 	}
-	return nil, fmt.Errorf("protocol error: unexpected reply %q", line)
+	return 0, fmt.Errorf("protocol error: unexpected call.lua element %q", append([]byte{kind}, body...))
+}
+
+// splitReplyError tells an error reply (srvErr) from a failure to read one.
+func splitReplyError(err error) (srvErr, ioErr error) {
+	var e resp.Error
+	if errors.As(err, &e) {
+		return e, nil
+	}
+	return nil, err
 }
 
 // dialXAdd opens a connection of its own for cb emit's streaming pipeline,
@@ -1090,12 +1054,7 @@ func dialXAdd(ctx context.Context, url string, timeout time.Duration) (net.Conn,
 	var hello []byte
 	n := 0
 	cmd := func(args ...string) {
-		hello = append(hello, '*')
-		hello = strconv.AppendInt(hello, int64(len(args)), 10)
-		hello = append(hello, '\r', '\n')
-		for _, a := range args {
-			hello = appendRESPBulk(hello, []byte(a))
-		}
+		hello = resp.AppendCommand(hello, args...)
 		n++
 	}
 	switch {
@@ -1117,11 +1076,7 @@ func dialXAdd(ctx context.Context, url string, timeout time.Duration) (net.Conn,
 	}
 	r := bufio.NewReader(conn)
 	for i := 0; i < n; i++ {
-		srvErr, err := readRESPReply(r)
-		if err == nil {
-			err = srvErr
-		}
-		if err != nil {
+		if err := resp.Skip(r); err != nil {
 			return fail(err)
 		}
 	}

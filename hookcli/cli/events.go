@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -189,7 +190,7 @@ func xrangeAll(ctx context.Context, rdb redis.UniversalClient, key, start string
 		if len(msgs) < 1000 {
 			return nil
 		}
-		start = nextStreamID(msgs[len(msgs)-1].ID)
+		start = streams.NextID(msgs[len(msgs)-1].ID)
 	}
 }
 
@@ -226,7 +227,7 @@ func parseSince(s string, now time.Time, allowDollar bool) (string, error) {
 		return strconv.FormatInt(ms, 10) + "-0", nil
 	}
 	if _, _, ok := protocol.ParseStreamID(s); ok {
-		return nextStreamID(s), nil
+		return streams.NextID(s), nil
 	}
 	return "", fmt.Errorf("%q is neither a duration (10m, 2h, 1d) nor a stream entry id (1767000000000-0)", s)
 }
@@ -244,313 +245,43 @@ func parseAge(s string) (time.Duration, bool) {
 	return 0, false
 }
 
-// nextStreamID is the smallest id after id ("<ms>" means "<ms>-<max seq>"
-// for XREAD, so "<ms>" → "<ms+1>-0").
-func nextStreamID(id string) string {
-	ms, seq, ok := protocol.ParseStreamID(id)
-	if !ok {
-		return id
-	}
-	if !strings.Contains(id, "-") || seq == ^uint64(0) {
-		return strconv.FormatUint(ms+1, 10) + "-0"
-	}
-	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq+1, 10)
-}
-
-// prevStreamID is the greatest id before id (XREAD reads after its id).
-func prevStreamID(id string) string {
-	ms, seq, ok := protocol.ParseStreamID(id)
-	switch {
-	case !ok || (ms == 0 && seq == 0):
-		return "0-0"
-	case seq == 0:
-		return strconv.FormatUint(ms-1, 10) + "-" + strconv.FormatUint(^uint64(0), 10)
-	}
-	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq-1, 10)
-}
-
-// matchType reports whether the event type t matches one of the patterns:
-// "*" matches any run of characters (dots included), all else is literal.
-func matchType(patterns []string, t string) bool {
-	for _, p := range patterns {
-		if typeGlobMatch(p, t) {
-			return true
-		}
-	}
-	return false
-}
-
-func typeGlobMatch(pattern, s string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
-		return pattern == s
-	}
-	prefix := pattern[:star]
-	if !strings.HasPrefix(s, prefix) {
-		return false
-	}
-	s, rest := s[len(prefix):], pattern[star+1:]
-	for strings.HasPrefix(rest, "*") {
-		rest = rest[1:]
-	}
-	if rest == "" {
-		return true
-	}
-	// Try every position for the rest (patterns are short).
-	for i := 0; i <= len(s); i++ {
-		if typeGlobMatch(rest, s[i:]) {
-			return true
-		}
-	}
-	return false
-}
-
-// scanStreamTypes lists the event types that have a stream, sorted.
-func scanStreamTypes(ctx context.Context, rdb redis.UniversalClient, match string) ([]string, error) {
-	var types []string
-	var cursor uint64
-	for {
-		keys, next, err := rdb.ScanType(ctx, cursor, protocol.StreamKeyPrefix+match, 1000, "stream").Result()
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			types = append(types, strings.TrimPrefix(k, protocol.StreamKeyPrefix))
-		}
-		if cursor = next; cursor == 0 {
-			break
-		}
-	}
-	slices.Sort(types)
-	return slices.Compact(types), nil // SCAN may repeat keys
-}
-
-// tailer follows the streams of the types matching patterns.
+// tailer follows the streams of the types matching patterns and prints
+// their entries.
 type tailer struct {
 	rdb      redis.UniversalClient
 	patterns []string
 	since    string // first id to include; "" = from now
 	out      *eventPrinter
 	stderr   io.Writer
-
-	types    []string          // followed types, sorted
-	last     map[string]string // type → last entry id read
-	lateFrom string            // start id of types found after the start
-	pending  []tailEntry
 }
-
-type tailEntry struct {
-	typ string
-	msg redis.XMessage
-}
-
-const (
-	tailCount = 1000        // entries per stream and XREAD
-	tailBlock = time.Second // XREAD BLOCK
-)
 
 // tailRefresh is how often the tail looks for new streams (a variable for tests).
-var tailRefresh = 2 * time.Second
+var tailRefresh = streams.DefaultRescan
 
 func (t *tailer) run(ctx context.Context) error {
 	// Ctrl-C cancels ctx; closing the client ends a blocked XREAD at once.
 	stop := context.AfterFunc(ctx, func() { _ = t.rdb.Close() })
 	defer stop()
-	err := t.follow(ctx)
-	if ctx.Err() != nil {
+	f := &streams.Follower{Redis: t.rdb, Patterns: t.patterns, Since: t.since, Rescan: tailRefresh,
+		Trouble: func(what string, err error) {
+			if err != nil {
+				fmt.Fprintf(t.stderr, "cb: %s: redis: %v (retrying)\n", what, err)
+			} else {
+				fmt.Fprintln(t.stderr, "cb: redis is back")
+			}
+		}}
+	err := f.Run(ctx, func(es []streams.Entry) error {
+		for _, e := range es {
+			if err := t.out.print(e.Type, e.XMessage); err != nil {
+				return err
+			}
+		}
 		return nil
+	})
+	if re := (*streams.RedisError)(nil); errors.As(err, &re) {
+		return redisFailure(re.What, re.Err)
 	}
 	return err
-}
-
-func (t *tailer) follow(ctx context.Context) error {
-	t.last = map[string]string{}
-	if t.since != "" {
-		t.lateFrom = prevStreamID(t.since)
-	} else {
-		now, err := t.rdb.Time(ctx).Result()
-		if err != nil {
-			return redisFailure("read the time", err)
-		}
-		t.lateFrom = strconv.FormatInt(now.UnixMilli(), 10) + "-0"
-	}
-	if err := t.refresh(ctx, true); err != nil {
-		return redisFailure("list streams", err)
-	}
-	lastScan := time.Now()
-	more := false // a stream had a full page: read again without blocking
-	failing := false
-	// retry reports a connection failure once and waits; a Redis error reply
-	// (e.g. WRONGTYPE) ends the tail.
-	retry := func(what string, err error) error {
-		var rerr redis.Error
-		if errors.As(err, &rerr) {
-			return redisFailure(what, err)
-		}
-		if !failing {
-			fmt.Fprintf(t.stderr, "cb: %s: redis: %v (retrying)\n", what, err)
-			failing = true
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-		return nil
-	}
-	for ctx.Err() == nil {
-		if time.Since(lastScan) >= tailRefresh {
-			if err := t.refresh(ctx, false); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				if err := retry("list streams", err); err != nil {
-					return err
-				}
-				continue
-			}
-			lastScan = time.Now()
-		}
-		if len(t.types) == 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(tailBlock):
-			}
-			continue
-		}
-		args := &redis.XReadArgs{Streams: make([]string, 0, 2*len(t.types)), Count: tailCount, Block: tailBlock}
-		if more {
-			args.Block = -1
-		}
-		for _, typ := range t.types {
-			args.Streams = append(args.Streams, protocol.StreamKey(typ))
-		}
-		for _, typ := range t.types {
-			args.Streams = append(args.Streams, t.last[typ])
-		}
-		res, err := t.rdb.XRead(ctx, args).Result()
-		switch {
-		case errors.Is(err, redis.Nil):
-			more = false
-			if err := t.flush(""); err != nil {
-				return err
-			}
-			continue
-		case err != nil:
-			if ctx.Err() != nil {
-				return nil
-			}
-			if err := retry("read streams", err); err != nil {
-				return err
-			}
-			continue
-		}
-		if failing {
-			fmt.Fprintln(t.stderr, "cb: redis is back")
-			failing = false
-		}
-		if err := t.take(res); err != nil {
-			return err
-		}
-		more = false
-		for _, s := range res {
-			if len(s.Messages) >= tailCount {
-				more = true
-			}
-		}
-	}
-	return nil
-}
-
-// refresh adds the types that match and have a stream. At the first call,
-// a type starts at --since or at its last entry; later, at --since or at
-// the moment the tail started.
-func (t *tailer) refresh(ctx context.Context, first bool) error {
-	all, err := scanStreamTypes(ctx, t.rdb, "*")
-	if err != nil {
-		return err
-	}
-	var added []string
-	for _, typ := range all {
-		if _, ok := t.last[typ]; ok || !matchType(t.patterns, typ) {
-			continue
-		}
-		added = append(added, typ)
-	}
-	if len(added) == 0 {
-		return nil
-	}
-	if first && t.since == "" {
-		pipe := t.rdb.Pipeline()
-		cmds := make([]*redis.XMessageSliceCmd, len(added))
-		for i, typ := range added {
-			cmds[i] = pipe.XRevRangeN(ctx, protocol.StreamKey(typ), "+", "-", 1)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		for i, typ := range added {
-			t.last[typ] = "0-0"
-			if msgs := cmds[i].Val(); len(msgs) > 0 {
-				t.last[typ] = msgs[0].ID
-			}
-		}
-	} else {
-		for _, typ := range added {
-			t.last[typ] = t.lateFrom
-		}
-	}
-	t.types = append(t.types, added...)
-	slices.Sort(t.types)
-	return nil
-}
-
-// take merges one XREAD reply into the pending entries and prints those that
-// are certainly in order: all of them, unless a stream returned a full page
-// (it may hold older entries than the other streams' newest); then those up
-// to the lowest last id among the full streams.
-func (t *tailer) take(res []redis.XStream) error {
-	watermark := ""
-	for _, s := range res {
-		typ := strings.TrimPrefix(s.Stream, protocol.StreamKeyPrefix)
-		if len(s.Messages) == 0 {
-			continue
-		}
-		for _, m := range s.Messages {
-			t.pending = append(t.pending, tailEntry{typ: typ, msg: m})
-		}
-		lastID := s.Messages[len(s.Messages)-1].ID
-		t.last[typ] = lastID
-		if len(s.Messages) >= tailCount && (watermark == "" || protocol.CompareStreamIDs(lastID, watermark) < 0) {
-			watermark = lastID
-		}
-	}
-	return t.flush(watermark)
-}
-
-// flush prints the pending entries up to watermark ("" = all) in id order.
-func (t *tailer) flush(watermark string) error {
-	if len(t.pending) == 0 {
-		return nil
-	}
-	slices.SortStableFunc(t.pending, func(x, y tailEntry) int { return protocol.CompareStreamIDs(x.msg.ID, y.msg.ID) })
-	n := len(t.pending)
-	if watermark != "" {
-		n, _ = slices.BinarySearchFunc(t.pending, watermark, func(e tailEntry, w string) int {
-			if protocol.CompareStreamIDs(e.msg.ID, w) <= 0 {
-				return -1
-			}
-			return 1
-		})
-	}
-	for _, e := range t.pending[:n] {
-		if err := t.out.print(e.typ, e.msg); err != nil {
-			return err
-		}
-	}
-	rest := copy(t.pending, t.pending[n:])
-	clear(t.pending[rest:])
-	t.pending = t.pending[:rest]
-	return nil
 }
 
 // eventPrinter writes entries as JSON lines or human lines, one Write per

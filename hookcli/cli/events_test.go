@@ -15,39 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func TestMatchType(t *testing.T) {
-	cases := []struct {
-		patterns []string
-		typ      string
-		want     bool
-	}{
-		{[]string{"*"}, "task.created", true},
-		{[]string{"*"}, "x", true},
-		{[]string{"task.*"}, "task.created", true},
-		{[]string{"task.*"}, "task.a.b", true},
-		{[]string{"task.*"}, "task", false},
-		{[]string{"task.*"}, "tasks.created", false},
-		{[]string{"task.*"}, "hook.task.x", false},
-		{[]string{"task.created"}, "task.created", true},
-		{[]string{"task.created"}, "task.created2", false},
-		{[]string{"*.failed"}, "task.failed", true},
-		{[]string{"*.failed"}, "task.failed.x", false},
-		{[]string{"hook.*_tool"}, "hook.pre_tool", true},
-		{[]string{"hook.*_tool"}, "hook.user_prompt", false},
-		{[]string{"a**b"}, "ab", true},
-		{[]string{"a*b*c"}, "a-b-b-c", true},
-		{[]string{"a*b*c"}, "a-c-b", false},
-		{[]string{"hook.*", "task.created"}, "task.created", true},
-		{[]string{"hook.*", "task.created"}, "task.claimed", false},
-		{nil, "x", false},
-	}
-	for _, c := range cases {
-		if got := matchType(c.patterns, c.typ); got != c.want {
-			t.Errorf("matchType(%q, %q) = %v", c.patterns, c.typ, got)
-		}
-	}
-}
-
 func TestParseSince(t *testing.T) {
 	now := time.UnixMilli(1_767_000_000_000)
 	cases := []struct {
@@ -89,44 +56,10 @@ func TestParseSince(t *testing.T) {
 	}
 }
 
-func TestStreamIDs(t *testing.T) {
-	for _, c := range []struct{ id, next, prev string }{
-		{"5-3", "5-4", "5-2"},
-		{"5-0", "5-1", "4-18446744073709551615"},
-		{"0-0", "0-1", "0-0"},
-		{"7", "8-0", "6-18446744073709551615"},
-	} {
-		if got := nextStreamID(c.id); got != c.next {
-			t.Errorf("next(%s) = %s, want %s", c.id, got, c.next)
-		}
-		if got := prevStreamID(c.id); got != c.prev {
-			t.Errorf("prev(%s) = %s, want %s", c.id, got, c.prev)
-		}
-	}
-	ordered := []string{"0-0", "0-1", "9-5", "10-0", "10-2", "10-10", "100-0"}
-	for i := range ordered {
-		for j := range ordered {
-			want := 0
-			if i < j {
-				want = -1
-			} else if i > j {
-				want = 1
-			}
-			if got := protocol.CompareStreamIDs(ordered[i], ordered[j]); got != want {
-				t.Errorf("compare(%s, %s) = %d", ordered[i], ordered[j], got)
-			}
-		}
-	}
-}
-
 func envelope(typ, payload, session string, ts int64) string {
 	data, _ := protocol.EncodeEvent(protocol.Event{Type: typ, Payload: json.RawMessage(payload),
 		Metadata: protocol.Metadata{ID: protocol.NewID(), Timestamp: ts, Source: "test", SessionID: session}})
 	return string(data)
-}
-
-func xmsg(id, typ, payload string) redis.XMessage {
-	return redis.XMessage{ID: id, Values: map[string]any{protocol.StreamField: envelope(typ, payload, "", 0)}}
 }
 
 // decodeLines decodes JSON lines strictly into EventRecords.
@@ -152,59 +85,6 @@ func recIDs(recs []EventRecord) string {
 		s = append(s, r.Stream+"/"+r.ID)
 	}
 	return strings.Join(s, " ")
-}
-
-func TestTailMerge(t *testing.T) {
-	var out bytes.Buffer
-	p := &eventPrinter{w: &out, stderr: &out, json: true}
-	p.enc = json.NewEncoder(&p.buf)
-	tl := &tailer{out: p, last: map[string]string{}}
-
-	// Two streams, no full page: everything, merged by id.
-	if err := tl.take([]redis.XStream{
-		{Stream: "cb:stream:a", Messages: []redis.XMessage{xmsg("1-0", "a", "{}"), xmsg("3-0", "a", "{}")}},
-		{Stream: "cb:stream:b", Messages: []redis.XMessage{xmsg("2-0", "b", "{}"), xmsg("3-1", "b", "{}")}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if got := recIDs(decodeLines(t, out.String())); got != "a/1-0 b/2-0 a/3-0 b/3-1" {
-		t.Fatalf("merged: %s", got)
-	}
-	if tl.last["a"] != "3-0" || tl.last["b"] != "3-1" {
-		t.Fatalf("last ids %v", tl.last)
-	}
-
-	// A full page from a: b's entries after a's last are held back until a
-	// has caught up.
-	out.Reset()
-	full := make([]redis.XMessage, tailCount)
-	for i := range full {
-		full[i] = xmsg(fmt.Sprintf("%d-0", 10+i), "a", "{}")
-	}
-	lastA := fmt.Sprintf("%d-0", 10+tailCount-1)
-	held := fmt.Sprintf("%d-0", 10+tailCount+5)
-	if err := tl.take([]redis.XStream{
-		{Stream: "cb:stream:a", Messages: full},
-		{Stream: "cb:stream:b", Messages: []redis.XMessage{xmsg("11-5", "b", "{}"), xmsg(held, "b", "{}")}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	recs := decodeLines(t, out.String())
-	if len(recs) != tailCount+1 || recs[len(recs)-1].ID != lastA || recs[2].ID != "11-5" {
-		t.Fatalf("%d printed, last %s", len(recs), recs[len(recs)-1].ID)
-	}
-	if len(tl.pending) != 1 || tl.pending[0].msg.ID != held {
-		t.Fatalf("pending %v", tl.pending)
-	}
-	out.Reset()
-	if err := tl.take([]redis.XStream{
-		{Stream: "cb:stream:a", Messages: []redis.XMessage{xmsg(fmt.Sprintf("%d-0", 10+tailCount+1), "a", "{}")}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if got := recIDs(decodeLines(t, out.String())); got != fmt.Sprintf("a/%d-0 b/%s", 10+tailCount+1, held) {
-		t.Fatalf("after catching up: %s", got)
-	}
 }
 
 func TestEventPrinter(t *testing.T) {

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aymanbagabas/go-udiff"
 	"github.com/claudebench/cb/hookcli"
 	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
@@ -26,8 +28,9 @@ import (
 // cb install / cb uninstall merge ClaudeBench's hook entries into one of
 // Claude Code's settings files and take them out again.
 //
-// The file is edited, never rewritten from a model of it: it is parsed into
-// an ordered tree whose nodes keep their original text, only the containers
+// The file is edited, never rewritten from a model of it (internal/jsonedit):
+// it is parsed into an ordered tree whose nodes keep their original text,
+// only the containers
 // on the path to a change (the top-level object, "hooks", hooks.<Event> and
 // the matcher groups touched) are re-printed, in the indentation the file
 // already uses, and everything else is copied byte for byte. So a second
@@ -365,32 +368,32 @@ func (p hookPlan) ref() hookRef {
 }
 
 // group is the matcher group holding the entry.
-func (p hookPlan) group() *settingsNode {
+func (p hookPlan) group() *jsonedit.Node {
 	field := "command"
 	if p.kind == "http" {
 		field = "url"
 	}
-	entry := newSettingsObject()
-	entry.set("type", newSettingsString(p.kind))
-	entry.set(field, newSettingsString(p.target))
+	entry := jsonedit.NewObject()
+	entry.Set("type", jsonedit.NewString(p.kind))
+	entry.Set(field, jsonedit.NewString(p.target))
 	if p.auth != "" {
-		entry.set("headers", p.headers())
+		entry.Set("headers", p.headers())
 	}
-	entry.set("timeout", newSettingsInt(p.timeout))
-	g := newSettingsObject()
+	entry.Set("timeout", jsonedit.NewInt(p.timeout))
+	g := jsonedit.NewObject()
 	if p.he.Matcher != "" {
-		g.set("matcher", newSettingsString(p.he.Matcher))
+		g.Set("matcher", jsonedit.NewString(p.he.Matcher))
 	}
-	hooks := newSettingsArray()
-	hooks.push(entry)
-	g.set("hooks", hooks)
+	hooks := jsonedit.NewArray()
+	hooks.Push(entry)
+	g.Set("hooks", hooks)
 	return g
 }
 
 // headers is the http entry's "headers" object.
-func (p hookPlan) headers() *settingsNode {
-	h := newSettingsObject()
-	h.set("Authorization", newSettingsString(p.auth))
+func (p hookPlan) headers() *jsonedit.Node {
+	h := jsonedit.NewObject()
+	h.Set("Authorization", jsonedit.NewString(p.auth))
 	return h
 }
 
@@ -426,21 +429,21 @@ type hookRecognizer struct {
 }
 
 // ours reports whether entry is ClaudeBench's entry for hookType.
-func (r hookRecognizer) ours(entry *settingsNode, hookType string) bool {
-	if entry == nil || entry.kind != snObject {
+func (r hookRecognizer) ours(entry *jsonedit.Node, hookType string) bool {
+	if entry == nil || entry.Kind != jsonedit.Object {
 		return false
 	}
-	typ, _ := entry.getString("type")
+	typ, _ := entry.GetString("type")
 	switch typ {
 	case "command":
-		cmd, ok := entry.getString("command")
+		cmd, ok := entry.GetString("command")
 		if !ok {
 			return false
 		}
-		args, hasArgs := entry.getStrings("args")
+		args, hasArgs := entry.GetStrings("args")
 		return r.oursCommand(cmd, args, hasArgs, hookType)
 	case "http":
-		u, ok := entry.getString("url")
+		u, ok := entry.GetString("url")
 		return ok && r.oursURL(u, hookType)
 	}
 	return false
@@ -484,12 +487,12 @@ func (r hookRecognizer) oursURL(raw, hookType string) bool {
 }
 
 // describe is an entry's command line or URL, for reports.
-func describeHookEntry(entry *settingsNode) string {
-	if u, ok := entry.getString("url"); ok {
+func describeHookEntry(entry *jsonedit.Node) string {
+	if u, ok := entry.GetString("url"); ok {
 		return u
 	}
-	cmd, _ := entry.getString("command")
-	if args, ok := entry.getStrings("args"); ok {
+	cmd, _ := entry.GetString("command")
+	if args, ok := entry.GetStrings("args"); ok {
 		return strings.Join(append([]string{cmd}, args...), " ")
 	}
 	return cmd
@@ -501,16 +504,16 @@ func settingsError(path, format string, args ...any) error {
 }
 
 // findOurHook returns ClaudeBench's entry for hookType in an event's array.
-func findOurHook(groups *settingsNode, hookType string, r hookRecognizer) *settingsNode {
-	if groups == nil || groups.kind != snArray {
+func findOurHook(groups *jsonedit.Node, hookType string, r hookRecognizer) *jsonedit.Node {
+	if groups == nil || groups.Kind != jsonedit.Array {
 		return nil
 	}
-	for _, g := range groups.elems {
-		hs := g.get("hooks")
-		if hs == nil || hs.kind != snArray {
+	for _, g := range groups.Elems {
+		hs := g.Get("hooks")
+		if hs == nil || hs.Kind != jsonedit.Array {
 			continue
 		}
-		for _, e := range hs.elems {
+		for _, e := range hs.Elems {
 			if r.ours(e, hookType) {
 				return e
 			}
@@ -521,16 +524,16 @@ func findOurHook(groups *settingsNode, hookType string, r hookRecognizer) *setti
 
 // installHooks adds the plans missing from doc (the settings' top-level
 // object). It reports the entries added and those already there.
-func installHooks(path string, doc *settingsNode, plans []hookPlan, r hookRecognizer) (added, present []hookRef, notes []string, err error) {
-	hooks := doc.get("hooks")
-	if hooks != nil && !hooks.isNull() && hooks.kind != snObject {
-		return nil, nil, nil, settingsError(path, `"hooks" must be an object, not %s`, hooks.kindName())
+func installHooks(path string, doc *jsonedit.Node, plans []hookPlan, r hookRecognizer) (added, present []hookRef, notes []string, err error) {
+	hooks := doc.Get("hooks")
+	if hooks != nil && !hooks.IsNull() && hooks.Kind != jsonedit.Object {
+		return nil, nil, nil, settingsError(path, `"hooks" must be an object, not %s`, hooks.KindName())
 	}
 	for _, p := range plans {
-		if hooks != nil && hooks.kind == snObject {
-			arr := hooks.get(p.he.ClaudeEvent)
-			if arr != nil && !arr.isNull() && arr.kind != snArray {
-				return nil, nil, nil, settingsError(path, `"hooks.%s" must be an array, not %s`, p.he.ClaudeEvent, arr.kindName())
+		if hooks != nil && hooks.Kind == jsonedit.Object {
+			arr := hooks.Get(p.he.ClaudeEvent)
+			if arr != nil && !arr.IsNull() && arr.Kind != jsonedit.Array {
+				return nil, nil, nil, settingsError(path, `"hooks.%s" must be an array, not %s`, p.he.ClaudeEvent, arr.KindName())
 			}
 			if e := findOurHook(arr, p.he.Type, r); e != nil {
 				ref := p.ref()
@@ -538,7 +541,7 @@ func installHooks(path string, doc *settingsNode, plans []hookPlan, r hookRecogn
 				if p.auth != "" && ref.Handler == p.target && !hasAuthHeader(e, p.auth) {
 					// An http hook of an older install, or of an earlier
 					// token: give it the current credential.
-					e.set("headers", p.headers())
+					e.Set("headers", p.headers())
 					notes = append(notes, fmt.Sprintf("%s (%s): updated the http hook's credential", p.he.Type, p.he.ClaudeEvent))
 					added = append(added, ref)
 					continue
@@ -550,16 +553,16 @@ func installHooks(path string, doc *settingsNode, plans []hookPlan, r hookRecogn
 				continue
 			}
 		}
-		if hooks == nil || hooks.kind != snObject {
-			hooks = newSettingsObject()
-			doc.set("hooks", hooks)
+		if hooks == nil || hooks.Kind != jsonedit.Object {
+			hooks = jsonedit.NewObject()
+			doc.Set("hooks", hooks)
 		}
-		arr := hooks.get(p.he.ClaudeEvent)
-		if arr == nil || arr.kind != snArray {
-			arr = newSettingsArray()
-			hooks.set(p.he.ClaudeEvent, arr)
+		arr := hooks.Get(p.he.ClaudeEvent)
+		if arr == nil || arr.Kind != jsonedit.Array {
+			arr = jsonedit.NewArray()
+			hooks.Set(p.he.ClaudeEvent, arr)
 		}
-		arr.push(p.group())
+		arr.Push(p.group())
 		added = append(added, p.ref())
 	}
 	return added, present, notes, nil
@@ -581,20 +584,20 @@ func gitTracksPath(path string) bool {
 }
 
 // hasAuthHeader reports whether an http entry sends exactly auth.
-func hasAuthHeader(entry *settingsNode, auth string) bool {
-	h := entry.get("headers")
-	if h == nil || h.kind != snObject {
+func hasAuthHeader(entry *jsonedit.Node, auth string) bool {
+	h := entry.Get("headers")
+	if h == nil || h.Kind != jsonedit.Object {
 		return false
 	}
-	got, ok := h.getString("Authorization")
+	got, ok := h.GetString("Authorization")
 	return ok && got == auth
 }
 
 // uninstallHooks removes ClaudeBench's entries from doc and the containers
 // that this leaves empty.
-func uninstallHooks(doc *settingsNode, r hookRecognizer) (removed []hookRef) {
-	hooks := doc.get("hooks")
-	if hooks == nil || hooks.kind != snObject {
+func uninstallHooks(doc *jsonedit.Node, r hookRecognizer) (removed []hookRef) {
+	hooks := doc.Get("hooks")
+	if hooks == nil || hooks.Kind != jsonedit.Object {
 		return nil
 	}
 	var events []string
@@ -606,37 +609,37 @@ func uninstallHooks(doc *settingsNode, r hookRecognizer) (removed []hookRef) {
 		}
 	}
 	for _, ev := range events {
-		arr := hooks.get(ev)
-		if arr == nil || arr.kind != snArray {
+		arr := hooks.Get(ev)
+		if arr == nil || arr.Kind != jsonedit.Array {
 			continue
 		}
 		before := len(removed)
-		for gi := 0; gi < len(arr.elems); gi++ {
-			hs := arr.elems[gi].get("hooks")
-			if hs == nil || hs.kind != snArray || len(hs.elems) == 0 {
+		for gi := 0; gi < len(arr.Elems); gi++ {
+			hs := arr.Elems[gi].Get("hooks")
+			if hs == nil || hs.Kind != jsonedit.Array || len(hs.Elems) == 0 {
 				continue
 			}
-			for ei := 0; ei < len(hs.elems); ei++ {
+			for ei := 0; ei < len(hs.Elems); ei++ {
 				for _, he := range protocol.HookEvents {
-					if he.ClaudeEvent == ev && r.ours(hs.elems[ei], he.Type) {
-						removed = append(removed, hookRef{Type: he.Type, Event: ev, Handler: describeHookEntry(hs.elems[ei])})
-						hs.removeAt(ei)
+					if he.ClaudeEvent == ev && r.ours(hs.Elems[ei], he.Type) {
+						removed = append(removed, hookRef{Type: he.Type, Event: ev, Handler: describeHookEntry(hs.Elems[ei])})
+						hs.RemoveAt(ei)
 						ei--
 						break
 					}
 				}
 			}
-			if len(hs.elems) == 0 && hs.dirty {
-				arr.removeAt(gi)
+			if len(hs.Elems) == 0 && hs.Dirty() {
+				arr.RemoveAt(gi)
 				gi--
 			}
 		}
-		if len(removed) > before && len(arr.elems) == 0 {
-			hooks.delete(ev)
+		if len(removed) > before && len(arr.Elems) == 0 {
+			hooks.Delete(ev)
 		}
 	}
-	if len(removed) > 0 && len(hooks.members) == 0 {
-		doc.delete("hooks")
+	if len(removed) > 0 && len(hooks.Members) == 0 {
+		doc.Delete("hooks")
 	}
 	return removed
 }
@@ -670,7 +673,7 @@ func editSettings(o installOptions) (*settingsChange, error) {
 		if err != nil {
 			return nil, err
 		}
-		if v := f.doc.get("disableAllHooks"); v != nil && string(v.raw) == "true" {
+		if v := f.doc.Get("disableAllHooks"); v != nil && string(v.Raw) == "true" {
 			ch.Notes = append(ch.Notes, `this file sets "disableAllHooks": true, so Claude Code runs none of its hooks`)
 		}
 	}
@@ -712,7 +715,7 @@ type settingsFile struct {
 	exists  bool
 	mode    fs.FileMode
 	data    []byte
-	doc     *settingsNode
+	doc     *jsonedit.Node
 	prefix  string // whitespace before the top-level object
 	suffix  string // whitespace after it
 	indent  string
@@ -726,7 +729,7 @@ func readSettingsFile(path string) (*settingsFile, error) {
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		f.doc = newSettingsObject()
+		f.doc = jsonedit.NewObject()
 		return f, nil
 	case err != nil:
 		return nil, fmt.Errorf("read settings file: %w", err)
@@ -743,7 +746,7 @@ func readSettingsFile(path string) (*settingsFile, error) {
 	body = bytes.TrimRight(body, " \t\r\n")
 	f.suffix = string(data[len(f.prefix)+len(body):])
 	if len(body) == 0 {
-		f.doc = newSettingsObject()
+		f.doc = jsonedit.NewObject()
 		f.prefix, f.suffix = "", "\n"
 		return f, nil
 	}
@@ -759,10 +762,10 @@ func readSettingsFile(path string) (*settingsFile, error) {
 	if body[0] != '{' {
 		return nil, settingsError(path, "the top level must be a JSON object")
 	}
-	if f.doc, err = parseSettingsTree(body); err != nil {
+	if f.doc, err = jsonedit.Parse(body); err != nil {
 		return nil, settingsError(path, "%v", err)
 	}
-	f.indent = detectIndent(body)
+	f.indent = jsonedit.DetectIndent(body)
 	if bytes.Contains(data, []byte("\r\n")) {
 		f.newline = "\r\n"
 	}
@@ -779,27 +782,11 @@ func lineCol(data []byte, off int64) (line, col int) {
 	return line, col
 }
 
-// detectIndent is the indentation unit of a JSON text: the whitespace
-// starting its first indented line, if that is all spaces or all tabs
-// ("  " otherwise).
-func detectIndent(body []byte) string {
-	i := bytes.IndexByte(body, '\n')
-	if i < 0 {
-		return "  "
-	}
-	rest := body[i+1:]
-	ws := rest[:len(rest)-len(bytes.TrimLeft(rest, " \t"))]
-	if len(ws) == 0 || (len(bytes.Trim(ws, " ")) != 0 && len(bytes.Trim(ws, "\t")) != 0) {
-		return "  "
-	}
-	return string(ws)
-}
-
 // render prints the edited document.
 func (f *settingsFile) render() []byte {
 	var b bytes.Buffer
 	b.WriteString(f.prefix)
-	f.doc.render(&b, snStyle{indent: f.indent, newline: f.newline}, 0)
+	f.doc.Render(&b, jsonedit.Style{Indent: f.indent, Newline: f.newline}, 0)
 	b.WriteString(f.suffix)
 	return b.Bytes()
 }
@@ -920,378 +907,8 @@ func printSettingsChange(w io.Writer, ch *settingsChange, uninstall bool) {
 	}
 }
 
-// ---- An ordered JSON tree that keeps the original text of what it does
-// not change.
-
-type snKind uint8
-
-const (
-	snScalar snKind = iota
-	snObject
-	snArray
-)
-
-type snMember struct {
-	key string
-	val *settingsNode
-}
-
-type settingsNode struct {
-	kind    snKind
-	members []snMember      // objects, in order (duplicates kept)
-	elems   []*settingsNode // arrays
-	raw     []byte          // the original text; nil for new nodes
-	dirty   bool            // members or elems changed
-}
-
-// parseSettingsTree parses one valid JSON value.
-func parseSettingsTree(raw []byte) (*settingsNode, error) {
-	raw = bytes.Trim(raw, " \t\r\n")
-	if len(raw) == 0 {
-		return nil, errors.New("empty JSON value")
-	}
-	n := &settingsNode{raw: raw}
-	if raw[0] != '{' && raw[0] != '[' {
-		return n, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	n.kind = snArray
-	if raw[0] == '{' {
-		n.kind = snObject
-	}
-	for dec.More() {
-		var key string
-		if n.kind == snObject {
-			tok, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			key, _ = tok.(string)
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		child, err := parseSettingsTree(v)
-		if err != nil {
-			return nil, err
-		}
-		if n.kind == snObject {
-			n.members = append(n.members, snMember{key, child})
-		} else {
-			n.elems = append(n.elems, child)
-		}
-	}
-	return n, nil
-}
-
-func newSettingsObject() *settingsNode { return &settingsNode{kind: snObject, dirty: true} }
-func newSettingsArray() *settingsNode  { return &settingsNode{kind: snArray, dirty: true} }
-func newSettingsString(s string) *settingsNode {
-	return &settingsNode{kind: snScalar, raw: settingsJSONString(s)}
-}
-func newSettingsInt(i int) *settingsNode {
-	return &settingsNode{kind: snScalar, raw: []byte(strconv.Itoa(i))}
-}
-
-func settingsJSONString(s string) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // strings always encode
-	return bytes.TrimRight(b.Bytes(), "\n")
-}
-
-// get returns the value of key in an object (the last one, as JSON.parse
-// does), or nil.
-func (n *settingsNode) get(key string) *settingsNode {
-	if n == nil || n.kind != snObject {
-		return nil
-	}
-	for i := len(n.members) - 1; i >= 0; i-- {
-		if n.members[i].key == key {
-			return n.members[i].val
-		}
-	}
-	return nil
-}
-
-// set replaces the value of key in place, or appends it.
-func (n *settingsNode) set(key string, v *settingsNode) {
-	n.dirty = true
-	for i := len(n.members) - 1; i >= 0; i-- {
-		if n.members[i].key == key {
-			n.members[i].val = v
-			return
-		}
-	}
-	n.members = append(n.members, snMember{key, v})
-}
-
-// delete removes every member named key.
-func (n *settingsNode) delete(key string) {
-	kept := n.members[:0]
-	for _, m := range n.members {
-		if m.key != key {
-			kept = append(kept, m)
-		}
-	}
-	n.members = kept
-	n.dirty = true
-}
-
-func (n *settingsNode) push(v *settingsNode) {
-	n.elems = append(n.elems, v)
-	n.dirty = true
-}
-
-func (n *settingsNode) removeAt(i int) {
-	n.elems = append(n.elems[:i], n.elems[i+1:]...)
-	n.dirty = true
-}
-
-func (n *settingsNode) isNull() bool { return n.kind == snScalar && string(n.raw) == "null" }
-
-func (n *settingsNode) kindName() string {
-	switch {
-	case n.kind == snObject:
-		return "an object"
-	case n.kind == snArray:
-		return "an array"
-	case n.isNull():
-		return "null"
-	case n.raw[0] == '"':
-		return "a string"
-	case string(n.raw) == "true" || string(n.raw) == "false":
-		return "a boolean"
-	}
-	return "a number"
-}
-
-// getString returns the string value of key.
-func (n *settingsNode) getString(key string) (string, bool) {
-	v := n.get(key)
-	if v == nil || v.kind != snScalar || len(v.raw) == 0 || v.raw[0] != '"' {
-		return "", false
-	}
-	var s string
-	if json.Unmarshal(v.raw, &s) != nil {
-		return "", false
-	}
-	return s, true
-}
-
-// getStrings returns key's value as a list of strings; ok is false when key
-// is absent (non-string elements are returned as "").
-func (n *settingsNode) getStrings(key string) ([]string, bool) {
-	v := n.get(key)
-	if v == nil || v.kind != snArray {
-		return nil, false
-	}
-	out := make([]string, len(v.elems))
-	for i, e := range v.elems {
-		if e.kind == snScalar {
-			_ = json.Unmarshal(e.raw, &out[i])
-		}
-	}
-	return out, true
-}
-
-// changed reports whether n or anything in it was changed.
-func (n *settingsNode) changed() bool {
-	if n.dirty || n.raw == nil {
-		return true
-	}
-	for _, m := range n.members {
-		if m.val.changed() {
-			return true
-		}
-	}
-	for _, e := range n.elems {
-		if e.changed() {
-			return true
-		}
-	}
-	return false
-}
-
-type snStyle struct{ indent, newline string }
-
-// render prints n at nesting depth: unchanged values as they were, changed
-// containers one member per line like json.MarshalIndent.
-func (n *settingsNode) render(b *bytes.Buffer, st snStyle, depth int) {
-	if n.kind == snScalar || !n.changed() {
-		b.Write(n.raw)
-		return
-	}
-	open, closing, count := byte('['), byte(']'), len(n.elems)
-	if n.kind == snObject {
-		open, closing, count = '{', '}', len(n.members)
-	}
-	b.WriteByte(open)
-	if count == 0 {
-		b.WriteByte(closing)
-		return
-	}
-	for i := 0; i < count; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(st.newline)
-		b.WriteString(strings.Repeat(st.indent, depth+1))
-		if n.kind == snObject {
-			b.Write(settingsJSONString(n.members[i].key))
-			b.WriteString(": ")
-			n.members[i].val.render(b, st, depth+1)
-		} else {
-			n.elems[i].render(b, st, depth+1)
-		}
-	}
-	b.WriteString(st.newline)
-	b.WriteString(strings.Repeat(st.indent, depth))
-	b.WriteByte(closing)
-}
-
-// ---- Unified diff of two texts, line by line (LCS; settings files are small).
-
 // unifiedDiff returns the changes from a to b as a unified diff with three
 // lines of context; "" when they are equal.
 func unifiedDiff(aName, bName string, a, b []byte) string {
-	if bytes.Equal(a, b) {
-		return ""
-	}
-	al, bl := udiffLines(a), udiffLines(b)
-	ops := udiffOps(al, bl)
-	var out strings.Builder
-	fmt.Fprintf(&out, "--- %s\n+++ %s\n", aName, bName)
-	const ctx = 3
-	for i := 0; i < len(ops); {
-		// Find the next change.
-		for i < len(ops) && ops[i].kind == ' ' {
-			i++
-		}
-		if i == len(ops) {
-			break
-		}
-		start := max(i-ctx, 0)
-		// Extend the hunk while changes are within 2*ctx lines of each other.
-		end := i
-		for j := i; j < len(ops); j++ {
-			if ops[j].kind != ' ' {
-				end = j
-			} else if j-end > 2*ctx {
-				break
-			}
-		}
-		stop := min(end+ctx+1, len(ops))
-		aStart, bStart := ops[start].a, ops[start].b
-		var aCount, bCount int
-		var body strings.Builder
-		for _, op := range ops[start:stop] {
-			switch op.kind {
-			case ' ':
-				aCount++
-				bCount++
-			case '-':
-				aCount++
-			case '+':
-				bCount++
-			}
-			body.WriteByte(op.kind)
-			body.WriteString(op.text)
-			if !strings.HasSuffix(op.text, "\n") {
-				body.WriteString("\n\\ No newline at end of file\n")
-			}
-		}
-		fmt.Fprintf(&out, "@@ -%s +%s @@\n", udiffRange(aStart, aCount), udiffRange(bStart, bCount))
-		out.WriteString(body.String())
-		i = stop
-	}
-	return out.String()
-}
-
-// udiffRange prints a hunk range; start is the 0-based index of its first line.
-func udiffRange(start, count int) string {
-	if count == 0 {
-		return fmt.Sprintf("%d,0", start)
-	}
-	if count == 1 {
-		return strconv.Itoa(start + 1)
-	}
-	return fmt.Sprintf("%d,%d", start+1, count)
-}
-
-// udiffLines splits after each newline, keeping it.
-func udiffLines(s []byte) []string {
-	var lines []string
-	for len(s) > 0 {
-		i := bytes.IndexByte(s, '\n')
-		if i < 0 {
-			lines = append(lines, string(s))
-			break
-		}
-		lines = append(lines, string(s[:i+1]))
-		s = s[i+1:]
-	}
-	return lines
-}
-
-type udiffOp struct {
-	kind byte // ' ', '-', '+'
-	text string
-	a, b int // index of the line in a and b (where it is or would be)
-}
-
-// udiffOps is the edit script from a to b: common prefix and suffix, and a
-// longest common subsequence in between.
-func udiffOps(a, b []string) []udiffOp {
-	pre := 0
-	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
-		pre++
-	}
-	suf := 0
-	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
-		suf++
-	}
-	am, bm := a[pre:len(a)-suf], b[pre:len(b)-suf]
-	// lcs[i][j] is the LCS length of am[i:] and bm[j:].
-	lcs := make([][]int32, len(am)+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, len(bm)+1)
-	}
-	for i := len(am) - 1; i >= 0; i-- {
-		for j := len(bm) - 1; j >= 0; j-- {
-			if am[i] == bm[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	ops := make([]udiffOp, 0, len(a)+len(b))
-	for k := 0; k < pre; k++ {
-		ops = append(ops, udiffOp{' ', a[k], k, k})
-	}
-	i, j := 0, 0
-	for i < len(am) || j < len(bm) {
-		switch {
-		case i < len(am) && j < len(bm) && am[i] == bm[j]:
-			ops = append(ops, udiffOp{' ', am[i], pre + i, pre + j})
-			i++
-			j++
-		case i < len(am) && (j == len(bm) || lcs[i+1][j] >= lcs[i][j+1]):
-			ops = append(ops, udiffOp{'-', am[i], pre + i, pre + j})
-			i++
-		default:
-			ops = append(ops, udiffOp{'+', bm[j], pre + i, pre + j})
-			j++
-		}
-	}
-	for k := 0; k < suf; k++ {
-		ops = append(ops, udiffOp{' ', a[len(a)-suf+k], len(a) - suf + k, len(b) - suf + k})
-	}
-	return ops
+	return udiff.Unified(aName, bName, string(a), string(b))
 }

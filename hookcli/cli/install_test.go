@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 )
@@ -687,59 +688,12 @@ func TestHookRecognizer(t *testing.T) {
 		{`{"type":"http","url":"http://127.0.0.1:7711/hooks/pre_tool"}`, "stop", false},
 		{`"cb hook stop"`, "stop", false},
 	} {
-		n, err := parseSettingsTree([]byte(tc.entry))
+		n, err := jsonedit.Parse([]byte(tc.entry))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := r.ours(n, tc.hookType); got != tc.want {
 			t.Errorf("ours(%s, %s) = %v, want %v", tc.entry, tc.hookType, got, tc.want)
-		}
-	}
-}
-
-// TestSettingsTreeRoundTrip prints an unchanged tree byte for byte.
-func TestSettingsTreeRoundTrip(t *testing.T) {
-	for _, in := range []string{
-		`{}`, `[]`, `{"a":1}`, "{\n\t\"a\" : [1, 2.50, -3e+7, true, false, null],\n\t\"b\":{}\n}",
-		`{"k":"caf\u00e9 \"quoted\" \/ \ud83d\ude00","k":"duplicate"}`,
-		`{"deep":[[[{"x":[{}]}]]],"sp" :   "  spaced  "}`,
-	} {
-		n, err := parseSettingsTree([]byte(in))
-		if err != nil {
-			t.Fatalf("%s: %v", in, err)
-		}
-		var b bytes.Buffer
-		n.render(&b, snStyle{indent: "  ", newline: "\n"}, 0)
-		if b.String() != in {
-			t.Errorf("round trip of %s gave %s", in, b.String())
-		}
-	}
-	// A change re-prints only the path to it.
-	n, _ := parseSettingsTree([]byte(`{"a": {"x":1}, "b": [1,2]}`))
-	n.set("c", newSettingsString("<&>"))
-	n.get("b").removeAt(0)
-	var b bytes.Buffer
-	n.render(&b, snStyle{indent: "  ", newline: "\n"}, 0)
-	want := "{\n  \"a\": {\"x\":1},\n  \"b\": [\n    2\n  ],\n  \"c\": \"<&>\"\n}"
-	if b.String() != want {
-		t.Errorf("got %q, want %q", b.String(), want)
-	}
-	if n.get("missing") != nil || (*settingsNode)(nil).get("x") != nil {
-		t.Error("get of a missing key")
-	}
-}
-
-func TestDetectIndent(t *testing.T) {
-	for in, want := range map[string]string{
-		`{"a":1}`:          "  ",
-		"{\n\"a\":1\n}":    "  ",
-		"{\n    \"a\":1}":  "    ",
-		"{\n\t\"a\":1}":    "\t",
-		"{\n \t \"a\":1}":  "  ",
-		"{\r\n   \"a\":1}": "   ",
-	} {
-		if got := detectIndent([]byte(in)); got != want {
-			t.Errorf("detectIndent(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -165,7 +166,7 @@ func (a *app) readHookEvents(ctx context.Context, since string) (*hookEvents, er
 		return nil, err
 	}
 	rdb := c.Redis()
-	types, err := scanStreamTypes(ctx, rdb, "hook.*")
+	types, err := streams.ScanTypes(ctx, rdb, "hook.*")
 	if err != nil {
 		return nil, redisFailure("list hook streams", err)
 	}
