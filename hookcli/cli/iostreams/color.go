@@ -77,3 +77,6 @@ func (p ColorScheme) Header(s string) string { return p.paint(sgrDefault, s) }
 // Plain paints s in the default color: a cell of a column whose other cells
 // are colored, so that every cell carries escapes of one length.
 func (p ColorScheme) Plain(s string) string { return p.paint(sgrDefault, s) }
+
+// Gray colors s bright black (timestamps).
+func (p ColorScheme) Gray(s string) string { return p.paint("90", s) }

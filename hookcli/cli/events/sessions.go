@@ -1,4 +1,4 @@
-package cli
+package events
 
 import (
 	"cmp"
@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
@@ -60,7 +62,13 @@ takes any unique prefix), or with --json an array of
 {"id","firstSeen","lastSeen","events","tools":{"Bash":3},"prompts","lastPrompt","denials","cwd"}
 (lastPrompt, denials and cwd only when known).`
 
-func (a *app) sessionsCmd() *cobra.Command {
+// NewCmdSessions is `cb sessions` and its subcommands.
+func NewCmdSessions(f *cmdutil.Factory) *cobra.Command {
+	o := &options{cmdutil.NewRun(f)}
+	return o.Prepare(o.sessionsCmd())
+}
+
+func (o *options) sessionsCmd() *cobra.Command {
 	var since string
 	cmd := &cobra.Command{
 		Use:   "sessions",
@@ -71,19 +79,19 @@ func (a *app) sessionsCmd() *cobra.Command {
   cb sessions show 3f2a9c1e`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := a.readHookEvents(cmd.Context(), since)
+			h, err := o.readHookEvents(cmd.Context(), since)
 			if err != nil {
 				return err
 			}
 			list := summarizeSessions(h.entries, h.haveDecisions)
-			if a.jsonOut {
-				return writeJSON(a.stdout, list)
+			if o.JSON {
+				return o.PrintJSON(list)
 			}
 			if len(list) == 0 {
-				fmt.Fprintf(a.stderr, "no Claude Code sessions since %s\n", h.from.Local().Format(time.DateTime))
+				fmt.Fprintf(o.IO.ErrOut, "no Claude Code sessions since %s\n", h.from.Local().Format(time.DateTime))
 				return nil
 			}
-			return printSessions(a.stdout, list, h.haveDecisions, time.Now())
+			return printSessions(o.IO.Out, list, h.haveDecisions, time.Now())
 		},
 	}
 	cmd.PersistentFlags().StringVar(&since, "since", "24h", "look back this long (10m, 2h, 1d) or from a stream entry id")
@@ -97,7 +105,7 @@ unique prefix of the id.
 ` + eventsOutputHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := a.readHookEvents(cmd.Context(), since)
+			h, err := o.readHookEvents(cmd.Context(), since)
 			if err != nil {
 				return err
 			}
@@ -105,7 +113,7 @@ unique prefix of the id.
 			if err != nil {
 				return err
 			}
-			p := a.newEventPrinter("")
+			p := o.newEventPrinter("")
 			p.hideSession = true
 			for _, e := range h.entries {
 				if e.session != id {
@@ -149,10 +157,10 @@ type hookEvents struct {
 }
 
 // readHookEvents reads every hook stream from --since on.
-func (a *app) readHookEvents(ctx context.Context, since string) (*hookEvents, error) {
+func (o *options) readHookEvents(ctx context.Context, since string) (*hookEvents, error) {
 	start, err := parseSince(since, time.Now(), false)
 	if err != nil {
-		return nil, usageError("--since: %v", err)
+		return nil, cmdutil.FlagErrorf("--since: %v", err)
 	}
 	if start == "" {
 		start = "-"
@@ -161,7 +169,7 @@ func (a *app) readHookEvents(ctx context.Context, since string) (*hookEvents, er
 	if ms, _, ok := protocol.ParseStreamID(start); ok {
 		h.from = time.UnixMilli(int64(ms))
 	}
-	c, err := a.connect()
+	c, err := o.Connect()
 	if err != nil {
 		return nil, err
 	}
@@ -288,13 +296,13 @@ func resolveSession(entries []hookEntry, arg string) (string, error) {
 		return matches[0], nil
 	}
 	slices.Sort(matches)
-	return "", usageError("%q is ambiguous: %s", arg, strings.Join(matches, ", "))
+	return "", cmdutil.Exit(1, fmt.Errorf("%q is ambiguous: %s", arg, strings.Join(matches, ", ")))
 }
 
 // printSessions writes the human table.
 func printSessions(w io.Writer, list []SessionSummary, haveDecisions bool, now time.Time) error {
-	pal := paletteFor(w)
-	width := outputWidth(w)
+	ios := iostreams.System(nil, w, nil)
+	pal, width := ios.ColorScheme(), ios.TerminalWidth()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"SESSION", "FIRST", "LAST", "EVENTS", "PROMPTS", "LAST PROMPT"}
 	if haveDecisions {
@@ -302,18 +310,18 @@ func printSessions(w io.Writer, list []SessionSummary, haveDecisions bool, now t
 	}
 	head = append(head, "TOOLS")
 	for i := range head {
-		head[i] = pal.header(head[i])
+		head[i] = pal.Header(head[i])
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	// Every cell is painted (sgrDefault when plain): escapes of one length
 	// in every cell keep tabwriter's columns aligned on a terminal.
-	plain := func(s string) string { return pal.paint(sgrDefault, s) }
+	plain := func(s string) string { return pal.Plain(s) }
 	for _, s := range list {
 		last := "-"
 		if s.LastPrompt != nil {
 			last = sessionClock(*s.LastPrompt, now)
 		}
-		row := []string{pal.paint(sgrCyan, truncateID(oneLine(s.ID))), plain(sessionClock(s.FirstSeen, now)), plain(sessionClock(s.LastSeen, now)),
+		row := []string{pal.Cyan(truncateID(cmdutil.OneLine(s.ID))), plain(sessionClock(s.FirstSeen, now)), plain(sessionClock(s.LastSeen, now)),
 			plain(strconv.Itoa(s.Events)), plain(strconv.Itoa(s.Prompts)), plain(last)}
 		if haveDecisions {
 			d := 0
@@ -321,7 +329,7 @@ func printSessions(w io.Writer, list []SessionSummary, haveDecisions bool, now t
 				d = *s.Denials
 			}
 			if d > 0 {
-				row = append(row, pal.paint(sgrRed, strconv.Itoa(d)))
+				row = append(row, pal.Red(strconv.Itoa(d)))
 			} else {
 				row = append(row, plain(strconv.Itoa(d)))
 			}
@@ -329,7 +337,7 @@ func printSessions(w io.Writer, list []SessionSummary, haveDecisions bool, now t
 		tools := toolsCell(s.Tools)
 		if width > 0 {
 			// The fixed columns take about 70 columns; the tools get the rest.
-			tools = truncate(tools, max(width-75, 20))
+			tools = cmdutil.Truncate(tools, max(width-75, 20))
 		}
 		row = append(row, tools) // the last column: no padding after it
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
@@ -373,7 +381,7 @@ func toolsCell(tools map[string]int) string {
 	})
 	parts := make([]string, len(names))
 	for i, n := range names {
-		parts[i] = oneLine(n) + " " + strconv.Itoa(tools[n])
+		parts[i] = cmdutil.OneLine(n) + " " + strconv.Itoa(tools[n])
 	}
 	return strings.Join(parts, ", ")
 }

@@ -1,4 +1,7 @@
-package cli
+// Package events is cb events (tail and get the event streams) and cb
+// sessions (the Claude Code sessions read back from the hook event
+// streams), which share the stream reading and the event printer.
+package events
 
 import (
 	"bytes"
@@ -12,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
@@ -49,17 +54,26 @@ for people: time, type, subject (payload id or tool), session, payload preview
 --since takes a duration before now (90s, 10m, 2h, 7d) or a stream entry id
 (1767000000000-0, or just the unix ms): the events after it.`
 
-func (a *app) eventsCmd() *cobra.Command {
+// options are what the cb events commands share.
+type options struct{ *cmdutil.Run }
+
+// NewCmdEvents is `cb events` and its subcommands.
+func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
+	o := &options{cmdutil.NewRun(f)}
+	return o.Prepare(o.eventsCmd())
+}
+
+func (o *options) eventsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events",
 		Short: "Follow or read the event streams",
 		Long:  eventsLong,
 	}
-	cmd.AddCommand(a.eventsTailCmd(), a.eventsGetCmd())
+	cmd.AddCommand(o.eventsTailCmd(), o.eventsGetCmd())
 	return cmd
 }
 
-func (a *app) eventsTailCmd() *cobra.Command {
+func (o *options) eventsTailCmd() *cobra.Command {
 	var since, session string
 	cmd := &cobra.Command{
 		Use:   "tail [PATTERN...]",
@@ -78,25 +92,25 @@ Without --since, only events published after cb started are shown.
 		Example: `  cb events tail
   cb events tail 'task.*' 'hook.pre_tool' --json > events.ndjson
   cb events tail 'hook.*' --session "$CLAUDE_CODE_SESSION_ID" --since 10m`,
-		ValidArgsFunction: a.completeTypes(-1),
+		ValidArgsFunction: cmdutil.CompleteEventTypes(o.Factory, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"*"}
 			}
 			for _, p := range args {
 				if p == "" {
-					return usageError("empty pattern")
+					return cmdutil.FlagErrorf("empty pattern")
 				}
 			}
 			start, err := parseSince(since, time.Now(), true)
 			if err != nil {
-				return usageError("--since: %v", err)
+				return cmdutil.FlagErrorf("--since: %v", err)
 			}
-			c, err := a.connect()
+			c, err := o.Connect()
 			if err != nil {
 				return err
 			}
-			t := &tailer{rdb: c.Redis(), patterns: args, since: start, out: a.newEventPrinter(session), stderr: a.stderr}
+			t := &tailer{rdb: c.Redis(), patterns: args, since: start, out: o.newEventPrinter(session), stderr: o.IO.ErrOut}
 			return t.run(cmd.Context())
 		},
 	}
@@ -108,7 +122,7 @@ Without --since, only events published after cb started are shown.
 const eventsOutputHelp = `Output: one JSON object per line when stdout is not a terminal or with --json:
 {"stream","id","type","payload","metadata"} (see cb events --help).`
 
-func (a *app) eventsGetCmd() *cobra.Command {
+func (o *options) eventsGetCmd() *cobra.Command {
 	var since, session string
 	var limit int
 	cmd := &cobra.Command{
@@ -123,20 +137,20 @@ A type with no events prints nothing.
 		Example: `  cb events get task.created --limit 20
   cb events get hook.pre_tool --since 1h --limit 0 --json | jq .payload.tool_name`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeTypes(1),
+		ValidArgsFunction: cmdutil.CompleteEventTypes(o.Factory, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 0 {
-				return usageError("--limit must be 0 (no limit) or more")
+				return cmdutil.FlagErrorf("--limit must be 0 (no limit) or more")
 			}
 			start, err := parseSince(since, time.Now(), false)
 			if err != nil {
-				return usageError("--since: %v", err)
+				return cmdutil.FlagErrorf("--since: %v", err)
 			}
-			c, err := a.connect()
+			c, err := o.Connect()
 			if err != nil {
 				return err
 			}
-			return a.eventsGet(cmd.Context(), c.Redis(), args[0], start, limit, a.newEventPrinter(session))
+			return o.eventsGet(cmd.Context(), c.Redis(), args[0], start, limit, o.newEventPrinter(session))
 		},
 	}
 	cmd.Flags().StringVar(&since, "since", "", "start a duration ago (10m, 2h, 1d) or after a stream entry id")
@@ -145,7 +159,7 @@ A type with no events prints nothing.
 	return cmd
 }
 
-func (a *app) eventsGet(ctx context.Context, rdb redis.UniversalClient, typ, start string, limit int, p *eventPrinter) error {
+func (o *options) eventsGet(ctx context.Context, rdb redis.UniversalClient, typ, start string, limit int, p *eventPrinter) error {
 	key := protocol.StreamKey(typ)
 	if start == "" && limit > 0 {
 		msgs, err := rdb.XRevRangeN(ctx, key, "+", "-", int64(limit)).Result()
@@ -290,7 +304,7 @@ type eventPrinter struct {
 	w       io.Writer
 	stderr  io.Writer
 	json    bool
-	pal     palette
+	pal     iostreams.ColorScheme
 	width   int
 	session string
 	// hideSession leaves session= out of human lines (one session's timeline).
@@ -300,9 +314,9 @@ type eventPrinter struct {
 	now         time.Time
 }
 
-func (a *app) newEventPrinter(session string) *eventPrinter {
-	p := &eventPrinter{w: a.stdout, stderr: a.stderr, json: a.jsonOut || !isTerminal(a.stdout),
-		pal: paletteFor(a.stdout), width: outputWidth(a.stdout), session: session, now: time.Now()}
+func (o *options) newEventPrinter(session string) *eventPrinter {
+	p := &eventPrinter{w: o.IO.Out, stderr: o.IO.ErrOut, json: o.JSON || !o.IO.IsStdoutTTY(),
+		pal: o.IO.ColorScheme(), width: o.IO.TerminalWidth(), session: session, now: time.Now()}
 	p.enc = json.NewEncoder(&p.buf)
 	p.enc.SetEscapeHTML(false)
 	return p
@@ -387,20 +401,20 @@ func (p *eventPrinter) humanLine(rec EventRecord, meta eventMeta, detail string)
 		layout = "Jan _2 15:04:05.000"
 	}
 	var b strings.Builder
-	b.WriteString(p.pal.paint("90", ts.Format(layout)))
+	b.WriteString(p.pal.Gray(ts.Format(layout)))
 	b.WriteByte(' ')
-	b.WriteString(p.pal.paint(sgrCyan, oneLine(rec.Stream)))
+	b.WriteString(p.pal.Cyan(cmdutil.OneLine(rec.Stream)))
 	if rec.Type != rec.Stream {
-		b.WriteString("(" + oneLine(rec.Type) + ")")
+		b.WriteString("(" + cmdutil.OneLine(rec.Type) + ")")
 	}
 	plain := len(ts.Format(layout)) + 1 + len(rec.Stream)
 	if subject := payloadSubject(rec.Payload); subject != "" {
-		b.WriteString(" " + oneLine(subject))
+		b.WriteString(" " + cmdutil.OneLine(subject))
 		plain += 1 + len(subject)
 	}
 	if meta.SessionID != "" && !p.hideSession {
-		s := "session=" + oneLine(meta.SessionID)
-		b.WriteString(" " + p.pal.paint(sgrYellow, s))
+		s := "session=" + cmdutil.OneLine(meta.SessionID)
+		b.WriteString(" " + p.pal.Yellow(s))
 		plain += 1 + len(s)
 	}
 	if detail == "" {
@@ -411,7 +425,7 @@ func (p *eventPrinter) humanLine(rec EventRecord, meta eventMeta, detail string)
 			detail = string(rec.Payload)
 		}
 	}
-	detail = oneLine(detail)
+	detail = cmdutil.OneLine(detail)
 	room := 200
 	if p.width > 0 {
 		room = p.width - plain - 1
@@ -419,7 +433,7 @@ func (p *eventPrinter) humanLine(rec EventRecord, meta eventMeta, detail string)
 	if room < 10 {
 		room = 10
 	}
-	b.WriteString(" " + truncate(detail, room))
+	b.WriteString(" " + cmdutil.Truncate(detail, room))
 	return b.String()
 }
 

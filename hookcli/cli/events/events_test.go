@@ -1,4 +1,4 @@
-package cli
+package events
 
 import (
 	"bufio"
@@ -163,8 +163,8 @@ func TestEventsGet(t *testing.T) {
 		t.Fatalf("unknown type: %d %q", code, out)
 	}
 	for _, args := range [][]string{{"events", "get", "x", "--since", "soon"}, {"events", "get", "x", "--limit", "-1"}, {"events", "tail", "--since", "later"}} {
-		if _, _, code := runCB("", args...); code != 1 {
-			t.Errorf("%v: exit %d, want 1", args, code)
+		if _, _, code := runCB("", args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
 		}
 	}
 }
