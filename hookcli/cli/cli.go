@@ -23,6 +23,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/call"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/dashboard"
+	"github.com/claudebench/cb/hookcli/cli/emit"
 	"github.com/claudebench/cb/hookcli/cli/events"
 	"github.com/claudebench/cb/hookcli/cli/help"
 	"github.com/claudebench/cb/hookcli/cli/hooks"
@@ -75,7 +76,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(task.NewCmdTask(f), status.NewCmdStatus(f, nil), hooks.NewCmdHooks(f), audit.NewCmdAudit(f, nil),
 		work.NewCmdWork(f, nil), dashboard.NewCmdDashboard(f, nil),
 		service.NewCmdService(f), mcp.NewCmdMCP(f, nil),
-		events.NewCmdEvents(f), events.NewCmdSessions(f))
+		events.NewCmdEvents(f), events.NewCmdSessions(f), emit.NewCmdEmit(f))
 	root.AddCommand(help.NewCmds(f)...)
 	for _, c := range a.commands() {
 		a.syncFlags(c)

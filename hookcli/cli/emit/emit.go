@@ -1,4 +1,4 @@
-package cli
+package emit
 
 import (
 	"bufio"
@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/resp"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
@@ -86,7 +88,16 @@ ends. Lines still refused then are listed as "line N: refused: ..." naming
 the setting that raises the limit, the summary counts them ("refused N"), and
 cb emit exits 5 (rate_limited).`
 
-func (a *app) emitCmd() *cobra.Command {
+// options are what cb emit's helpers share.
+type options struct{ *cmdutil.Run }
+
+// NewCmdEmit is `cb emit`.
+func NewCmdEmit(f *cmdutil.Factory) *cobra.Command {
+	o := &options{cmdutil.NewRun(f)}
+	return o.Prepare(o.emitCmd())
+}
+
+func (o *options) emitCmd() *cobra.Command {
 	var (
 		wait, strict bool
 		session      string
@@ -100,7 +111,7 @@ func (a *app) emitCmd() *cobra.Command {
   jq -c '.[]' payloads.json | cb emit metrics.sample -
   cb emit - < events.ndjson`,
 		Args:              cobra.RangeArgs(1, 2),
-		ValidArgsFunction: a.completeTypes(1),
+		ValidArgsFunction: cmdutil.CompleteEventTypes(o.Factory, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if session == "" {
 				session = os.Getenv("CLAUDE_CODE_SESSION_ID")
@@ -108,23 +119,23 @@ func (a *app) emitCmd() *cobra.Command {
 			typ := args[0]
 			stdinMode := typ == "-" || (len(args) == 2 && args[1] == "-")
 			if typ == "-" && len(args) == 2 {
-				return usageError("cb emit - takes no second argument (each stdin line carries its type)")
+				return cmdutil.FlagErrorf("cb emit - takes no second argument (each stdin line carries its type)")
 			}
 			if stdinMode && wait {
-				return usageError("--wait takes one event, not stdin")
+				return cmdutil.FlagErrorf("--wait takes one event, not stdin")
 			}
 			if typ != "-" {
 				if err := validateType(typ); err != nil {
-					return usageError("event type %q: %v", typ, err)
+					return cmdutil.FlagErrorf("event type %q: %v", typ, err)
 				}
 			}
 			if !stdinMode {
-				return a.emitOne(cmd.Context(), typ, args[1:], session, wait)
+				return o.emitOne(cmd.Context(), typ, args[1:], session, wait)
 			}
 			if typ == "-" {
 				typ = ""
 			}
-			return a.emitStream(cmd.Context(), typ, session, strict)
+			return o.emitStream(cmd.Context(), typ, session, strict)
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "treat the event as a request to a method and print cbd's answer")
@@ -140,7 +151,7 @@ type EmitResult struct {
 	EventID string `json:"eventId"` // metadata.id of the event
 }
 
-func (a *app) emitOne(ctx context.Context, typ string, args []string, session string, wait bool) error {
+func (o *options) emitOne(ctx context.Context, typ string, args []string, session string, wait bool) error {
 	payload := []byte("{}")
 	if len(args) == 1 {
 		payload = trimJSONSpace([]byte(args[0]))
@@ -148,7 +159,7 @@ func (a *app) emitOne(ctx context.Context, typ string, args []string, session st
 			return &protocol.Error{Code: protocol.CodeParseError, Message: "payload " + err.Error()}
 		}
 	}
-	c, err := a.connect()
+	c, err := o.Connect()
 	if err != nil {
 		return err
 	}
@@ -158,10 +169,10 @@ func (a *app) emitOne(ctx context.Context, typ string, args []string, session st
 		return err
 	}
 	if wait {
-		ctx, cancel := context.WithTimeout(ctx, a.timeout)
+		ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 		tries := 0
-		res, err := retryRateLimited(ctx, typ, func(ctx context.Context) (json.RawMessage, error) {
+		res, err := cmdutil.RetryRateLimited(ctx, typ, func(ctx context.Context) (json.RawMessage, error) {
 			if tries++; tries > 1 {
 				// A request cbd refused may be remembered by its id: a
 				// new try is a new request.
@@ -172,24 +183,24 @@ func (a *app) emitOne(ctx context.Context, typ string, args []string, session st
 		if err != nil {
 			return err
 		}
-		return writeJSON(a.stdout, res)
+		return o.PrintJSON(res)
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	id, err := client.PublishEvent(ctx, ev)
 	if err != nil {
 		return err
 	}
-	if isTerminal(a.stderr) {
+	if iostreams.IsTerminal(o.IO.ErrOut) {
 		// A note for people, not scripts: the event is a request nobody awaits.
 		if ok, err := c.Redis().SIsMember(ctx, protocol.MethodsKey, typ).Result(); err == nil && ok {
-			fmt.Fprintf(a.stderr, "note: %s is a method: cbd runs this as a request; its answer and any validation error are not shown (use --wait)\n", typ)
+			fmt.Fprintf(o.IO.ErrOut, "note: %s is a method: cbd runs this as a request; its answer and any validation error are not shown (use --wait)\n", typ)
 		}
 	}
-	if a.jsonOut {
-		return writeJSON(a.stdout, EmitResult{Type: typ, EntryID: id, EventID: ev.Metadata.ID})
+	if o.JSON {
+		return o.PrintJSON(EmitResult{Type: typ, EntryID: id, EventID: ev.Metadata.ID})
 	}
-	_, err = fmt.Fprintln(a.stdout, id)
+	_, err = fmt.Fprintln(o.IO.Out, id)
 	return err
 }
 
@@ -588,21 +599,21 @@ func (s *emitStatus) summary() {
 // writer sends each batch as soon as it is ready; a reply reader matches
 // Redis's answers to input lines. Redis is never left waiting for the next
 // batch (the pipeline streams), and one connection keeps the input order.
-func (a *app) emitStream(ctx context.Context, fixedType, session string, strict bool) error {
-	st := &emitStatus{w: a.stderr, tty: isTerminal(a.stderr), start: time.Now()}
+func (o *options) emitStream(ctx context.Context, fixedType, session string, strict bool) error {
+	st := &emitStatus{w: o.IO.ErrOut, tty: iostreams.IsTerminal(o.IO.ErrOut), start: time.Now()}
 	// The garbage is short-lived envelopes and the live heap a few batches:
 	// collect less often.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	url, err := a.settings.RedisURL()
+	url, err := o.Settings.RedisURL()
 	if err != nil {
 		return err
 	}
-	conn, err := dialXAdd(ctx, url, a.timeout)
+	conn, err := dialXAdd(ctx, url, o.Timeout)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	methods, err := a.emitMethods(ctx)
+	methods, err := o.emitMethods(ctx)
 	if err != nil {
 		return err
 	}
@@ -622,11 +633,11 @@ func (a *app) emitStream(ctx context.Context, fixedType, session string, strict 
 	go func() {
 		defer wg.Done()
 		defer close(inflight)
-		emitWriter(ctx, cancel, conn, a.timeout, batches, inflight, free)
+		emitWriter(ctx, cancel, conn, o.Timeout, batches, inflight, free)
 	}()
 	go func() {
 		defer wg.Done()
-		emitReplies(ctx, cancel, conn, a.timeout, st, strict, inflight, free)
+		emitReplies(ctx, cancel, conn, o.Timeout, st, strict, inflight, free)
 	}()
 	stopProgress := make(chan struct{})
 	progressDone := make(chan struct{})
@@ -649,11 +660,11 @@ func (a *app) emitStream(ctx context.Context, fixedType, session string, strict 
 		}
 	}()
 
-	readErr := a.emitRead(ctx, fixedType, session, strict, st, methods, batches, free)
+	readErr := o.emitRead(ctx, fixedType, session, strict, st, methods, batches, free)
 	close(batches)
 	wg.Wait()
 	if context.Cause(ctx) == nil && readErr == nil {
-		a.emitRetryRefused(ctx, st)
+		o.emitRetryRefused(ctx, st)
 	}
 	close(stopProgress)
 	<-progressDone
@@ -665,7 +676,7 @@ func (a *app) emitStream(ctx context.Context, fixedType, session string, strict 
 		return readErr
 	}
 	if err := ctx.Err(); err != nil {
-		return &exitError{code: 1, err: errors.New("interrupted")}
+		return cmdutil.Exit(1, errors.New("interrupted"))
 	}
 	if st.gaveUp > 0 {
 		return &protocol.Error{Code: protocol.CodeRateLimited, Message: fmt.Sprintf(
@@ -681,12 +692,12 @@ type emitMethodSet struct {
 	sha   string // "" when no method is registered: every line is an XADD
 }
 
-func (a *app) emitMethods(ctx context.Context) (emitMethodSet, error) {
-	c, err := a.connect()
+func (o *options) emitMethods(ctx context.Context) (emitMethodSet, error) {
+	c, err := o.Connect()
 	if err != nil {
 		return emitMethodSet{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	names, err := c.Redis().SMembers(ctx, protocol.MethodsKey).Result()
 	if err != nil {
@@ -709,13 +720,13 @@ func (a *app) emitMethods(ctx context.Context) (emitMethodSet, error) {
 // again, after the wait the refusals named, at most one limit's worth per
 // wait, until all are appended or --timeout has passed since the input
 // ended; those left are reported by line and counted in st.gaveUp.
-func (a *app) emitRetryRefused(ctx context.Context, st *emitStatus) {
+func (o *options) emitRetryRefused(ctx context.Context, st *emitStatus) {
 	pending := st.refused
 	if len(pending) == 0 {
 		return
 	}
-	rdb := a.client.Redis() // connected by emitMethods
-	deadline := time.Now().Add(a.timeout)
+	rdb := o.Client.Redis() // connected by emitMethods
+	deadline := time.Now().Add(o.Timeout)
 	wait := pending[0].retry
 	for len(pending) > 0 && ctx.Err() == nil {
 		if time.Now().Add(wait).After(deadline) {
@@ -770,8 +781,8 @@ func (a *app) emitRetryRefused(ctx context.Context, st *emitStatus) {
 }
 
 // emitRead parses stdin into batches until EOF, a --strict stop or ctx is done.
-func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bool, st *emitStatus, methods emitMethodSet, batches, free chan *emitBatch) error {
-	lr := newNDJSONReader(a.stdin, maxEmitLine)
+func (o *options) emitRead(ctx context.Context, fixedType, session string, strict bool, st *emitStatus, methods emitMethodSet, batches, free chan *emitBatch) error {
+	lr := newNDJSONReader(o.IO.In, maxEmitLine)
 	heads := map[string][]byte{} // event type → RESP of XADD key * field
 	var b *emitBatch
 	flush := func() bool {
@@ -810,7 +821,7 @@ func (a *app) emitRead(ctx context.Context, fixedType, session string, strict bo
 			st.report("line %d: %v", num, err)
 			if strict {
 				flush()
-				return &exitError{code: 1, err: fmt.Errorf("stopped at line %d (--strict); the lines before it were sent", num)}
+				return cmdutil.Exit(1, fmt.Errorf("stopped at line %d (--strict); the lines before it were sent", num))
 			}
 			continue
 		}
@@ -956,7 +967,7 @@ func emitReplies(ctx context.Context, cancel context.CancelCauseFunc, conn net.C
 					st.rejected.Add(1)
 					st.report("line %d: redis: %v", num, srvErr)
 					if strict && ctx.Err() == nil {
-						cancel(&exitError{code: 1, err: fmt.Errorf("stopped at line %d (--strict)", num)})
+						cancel(cmdutil.Exit(1, fmt.Errorf("stopped at line %d (--strict)", num)))
 					}
 					continue
 				}

@@ -1,4 +1,4 @@
-package cli
+package emit
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -198,24 +199,11 @@ func TestValidateType(t *testing.T) {
 	}
 }
 
-// testRedis starts a miniredis and points cb at it.
-func testRedis(t *testing.T) (*miniredis.Miniredis, *redis.Client) {
-	t.Helper()
-	m := miniredis.RunT(t)
-	t.Setenv("CB_REDIS_URL", "redis://"+m.Addr())
-	t.Setenv("CB_CONFIG", filepath.Join(t.TempDir(), "none.yaml"))
-	t.Setenv("CLAUDE_CODE_SESSION_ID", "")
-	t.Setenv("NO_COLOR", "1")
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	return m, rdb
-}
+func testRedis(t *testing.T) (*miniredis.Miniredis, *redis.Client) { return clitest.MiniRedis(t) }
 
-// runCB runs cb in-process.
+// runCB runs cb emit in-process.
 func runCB(stdin string, args ...string) (stdout, stderr string, code int) {
-	var out, errb bytes.Buffer
-	code = Main(args, strings.NewReader(stdin), &out, &errb)
-	return out.String(), errb.String(), code
+	return clitest.RunReal(nil, stdin, NewCmdEmit, args...)
 }
 
 func streamEvents(t *testing.T, rdb *redis.Client, typ string) []protocol.Event {
@@ -335,9 +323,9 @@ func TestEmitOne(t *testing.T) {
 		{[]string{"emit", "one.x", `[1]`}, 3, "payload is not a JSON object (got an array)"},
 		{[]string{"emit", "one.x", `{"a":`}, 3, "payload is not JSON"},
 		{[]string{"emit", "one.x", ``}, 3, "payload is empty"},
-		{[]string{"emit", "bad type", `{}`}, 1, `event type "bad type"`},
-		{[]string{"emit", "-", "x"}, 1, "takes no second argument"},
-		{[]string{"emit", "one.x", "-", "--wait"}, 1, "--wait takes one event"},
+		{[]string{"emit", "bad type", `{}`}, 2, `event type "bad type"`},
+		{[]string{"emit", "-", "x"}, 2, "takes no second argument"},
+		{[]string{"emit", "one.x", "-", "--wait"}, 2, "--wait takes one event"},
 		{[]string{"emit", "no.method", "--wait"}, 3, "method_not_found"},
 	} {
 		_, errs, code := runCB("", c.args...)
