@@ -27,6 +27,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/events"
 	"github.com/claudebench/cb/hookcli/cli/help"
 	"github.com/claudebench/cb/hookcli/cli/hooks"
+	"github.com/claudebench/cb/hookcli/cli/install"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/hookcli/cli/mcp"
 	"github.com/claudebench/cb/hookcli/cli/service"
@@ -71,17 +72,13 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	}
 	cmdutil.AddGlobalFlags(root, f.Flags)
 	root.AddCommand(newCmdHook(f))
-	a := newApp(f)
 	root.AddCommand(version.NewCmdVersion(f, nil), call.NewCmdCall(f, nil))
 	root.AddCommand(task.NewCmdTask(f), status.NewCmdStatus(f, nil), hooks.NewCmdHooks(f), audit.NewCmdAudit(f, nil),
 		work.NewCmdWork(f, nil), dashboard.NewCmdDashboard(f, nil),
 		service.NewCmdService(f), mcp.NewCmdMCP(f, nil),
 		events.NewCmdEvents(f), events.NewCmdSessions(f), emit.NewCmdEmit(f))
 	root.AddCommand(help.NewCmds(f)...)
-	for _, c := range a.commands() {
-		a.syncFlags(c)
-		root.AddCommand(c)
-	}
+	root.AddCommand(install.NewCmdInstall(f), install.NewCmdUninstall(f), install.NewCmdDoctor(f))
 	return root
 }
 

@@ -1,4 +1,4 @@
-package cli
+package install
 
 import (
 	"bytes"
@@ -14,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
+	"github.com/spf13/cobra"
 )
 
 var updateInstallGolden = flag.Bool("update-install-golden", false, "rewrite the golden files in testdata/install")
@@ -55,9 +58,10 @@ const installTestToken = "install-test-token"
 // cbRun runs cb in process.
 func cbRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = Main(args, strings.NewReader(""), &out, &errb)
-	return out.String(), errb.String(), code
+	newCmd := map[string]func(*cmdutil.Factory) *cobra.Command{
+		"install": NewCmdInstall, "uninstall": NewCmdUninstall, "doctor": NewCmdDoctor,
+	}[args[0]]
+	return clitest.RunReal(t, "", newCmd, args...)
 }
 
 func readFile(t *testing.T, path string) []byte {
@@ -761,8 +765,8 @@ func TestShellQuote(t *testing.T) {
 		"C:/Program Files/cb": "'C:/Program Files/cb'",
 		"/x/$HOME/cb":         "'/x/$HOME/cb'",
 	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		if got := cmdutil.ShellQuote(in); got != want {
+			t.Errorf("cmdutil.ShellQuote(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -791,7 +795,7 @@ func TestCBBinary(t *testing.T) {
 			t.Fatalf("install: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 		installed := readFile(t, path)
-		if !bytes.Contains(installed, []byte(`"command": "`+shellQuote(cbPath)+` hook pre_tool",`)) {
+		if !bytes.Contains(installed, []byte(`"command": "`+cmdutil.ShellQuote(cbPath)+` hook pre_tool",`)) {
 			t.Errorf("hooks do not run %s:\n%s", cbPath, installed)
 		}
 		r = testenv.RunCB(t, bin, h, nil, nil, "install")

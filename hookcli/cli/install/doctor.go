@@ -1,4 +1,4 @@
-package cli
+package install
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/claudebench/cb/hookcli"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
@@ -42,7 +43,13 @@ type doctorCheck struct {
 // doctorProbes is how many hook.pre_tool calls the latency check makes.
 const doctorProbes = 5
 
-func (a *app) doctorCmd() *cobra.Command {
+// NewCmdDoctor is `cb doctor`.
+func NewCmdDoctor(f *cmdutil.Factory) *cobra.Command {
+	o := &options{cmdutil.NewRun(f)}
+	return o.Prepare(o.doctorCmd())
+}
+
+func (o *options) doctorCmd() *cobra.Command {
 	var projectDir string
 	var loadErr error
 	cmd := &cobra.Command{
@@ -65,26 +72,26 @@ It exits 0 when every check passes and 1 otherwise.`,
 		// A broken config is one of the things doctor reports, so it must
 		// not stop the command the way it stops the others.
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			a.settings, loadErr = hookcli.LoadSettings(parseYAML)
+			o.Settings, loadErr = hookcli.LoadSettings(cmdutil.ParseYAML)
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			checks := a.runDoctor(cmd.Context(), loadErr, projectDir)
+			checks := o.runDoctor(cmd.Context(), loadErr, projectDir)
 			failed := 0
 			for _, c := range checks {
 				if !c.OK {
 					failed++
 				}
 			}
-			if a.jsonOut {
-				if err := writeJSON(a.stdout, map[string]any{"ok": failed == 0, "checks": checks}); err != nil {
+			if o.JSON {
+				if err := o.PrintJSON(map[string]any{"ok": failed == 0, "checks": checks}); err != nil {
 					return err
 				}
 			} else {
-				printDoctor(a.stdout, checks)
+				printDoctor(o.IO.Out, o.IO.ColorScheme(), checks)
 			}
 			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d of %d checks failed", failed, len(checks))}
+				return cmdutil.Exit(1, fmt.Errorf("%d of %d checks failed", failed, len(checks)))
 			}
 			return nil
 		},
@@ -93,23 +100,23 @@ It exits 0 when every check passes and 1 otherwise.`,
 	return cmd
 }
 
-func (a *app) runDoctor(ctx context.Context, loadErr error, projectDir string) []doctorCheck {
-	checks := []doctorCheck{a.doctorConfig(loadErr)}
-	redisOK := a.doctorRedis(ctx, &checks)
+func (o *options) runDoctor(ctx context.Context, loadErr error, projectDir string) []doctorCheck {
+	checks := []doctorCheck{o.doctorConfig(loadErr)}
+	redisOK := o.doctorRedis(ctx, &checks)
 	cbdOK := false
 	if redisOK {
-		cbdOK = a.doctorCBD(ctx, &checks)
+		cbdOK = o.doctorCBD(ctx, &checks)
 	} else {
 		c := doctorCheck{Name: "cbd", Detail: "not checked: Redis is not reachable",
 			Hint: "start cbd: `make run` (foreground) or `cb service install`"}
-		if h, ok := a.cbdHealth(ctx); ok {
+		if h, ok := o.cbdHealth(ctx); ok {
 			c.Detail += "; " + h
 		}
 		checks = append(checks, c)
 	}
-	checks = append(checks, a.doctorHooks(projectDir))
+	checks = append(checks, o.doctorHooks(projectDir))
 	if cbdOK {
-		checks = append(checks, a.doctorLatency(ctx))
+		checks = append(checks, o.doctorLatency(ctx))
 	} else {
 		checks = append(checks, doctorCheck{Name: "latency", Detail: "not measured: cbd is not reachable",
 			Hint: "start cbd: `make run` (foreground) or `cb service install`"})
@@ -117,10 +124,10 @@ func (a *app) runDoctor(ctx context.Context, loadErr error, projectDir string) [
 	return checks
 }
 
-func (a *app) doctorConfig(loadErr error) doctorCheck {
+func (o *options) doctorConfig(loadErr error) doctorCheck {
 	path := os.Getenv("CB_CONFIG")
 	if path == "" {
-		path = a.settings.Dirs().ConfigFile()
+		path = o.Settings.Dirs().ConfigFile()
 	}
 	c := doctorCheck{Name: "config"}
 	if loadErr != nil {
@@ -134,7 +141,7 @@ func (a *app) doctorConfig(loadErr error) doctorCheck {
 		c.Detail = path
 	}
 	for _, key := range []string{"hook.timeout"} {
-		if _, err := a.settings.Duration(key); err != nil {
+		if _, err := o.Settings.Duration(key); err != nil {
 			c.Detail = err.Error()
 			c.Hint = "set " + key + " to a duration like 2s in " + path + " or " + protocol.EnvName(key)
 			return c
@@ -144,18 +151,18 @@ func (a *app) doctorConfig(loadErr error) doctorCheck {
 	return c
 }
 
-func (a *app) doctorRedis(ctx context.Context, checks *[]doctorCheck) bool {
+func (o *options) doctorRedis(ctx context.Context, checks *[]doctorCheck) bool {
 	c := doctorCheck{Name: "redis", Hint: "start cbd, which serves Redis and writes its address (`make run` or `cb service install`), or set redis.url / CB_REDIS_URL"}
 	defer func() { *checks = append(*checks, c) }()
-	rawURL, err := a.settings.RedisURL()
+	rawURL, err := o.Settings.RedisURL()
 	if err != nil {
 		c.Detail = err.Error()
 		return false
 	}
-	source := "address file " + a.settings.Dirs().AddrFile() + " written by cbd"
+	source := "address file " + o.Settings.Dirs().AddrFile() + " written by cbd"
 	if _, ok := os.LookupEnv(protocol.EnvName("redis.url")); ok {
 		source = protocol.EnvName("redis.url")
-	} else if a.settings.String("redis.url") != "" {
+	} else if o.Settings.String("redis.url") != "" {
 		source = "redis.url in the config"
 	}
 	shown := rawURL
@@ -163,7 +170,7 @@ func (a *app) doctorRedis(ctx context.Context, checks *[]doctorCheck) bool {
 		shown = u.Redacted()
 		c.Warning = redisExposure(u)
 	}
-	client, err := a.connect()
+	client, err := o.Connect()
 	if err != nil {
 		c.Detail = fmt.Sprintf("%s (from %s): %v", shown, source, err)
 		return false
@@ -195,15 +202,15 @@ func redisExposure(u *url.URL) string {
 		"use cbd's managed Redis (a private unix socket), or give Redis a password (requirepass or an ACL user) and put it in redis.url"
 }
 
-func (a *app) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
+func (o *options) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
 	c := doctorCheck{Name: "cbd", Hint: "start cbd: `make run` (foreground) or `cb service install`"}
 	defer func() { *checks = append(*checks, c) }()
 	vctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	res, err := a.call(vctx, "system.version", nil)
+	res, err := o.Call(vctx, "system.version", nil)
 	if err != nil {
 		c.Detail = "no answer to system.version: " + err.Error()
-		if h, ok := a.cbdHealth(ctx); ok {
+		if h, ok := o.cbdHealth(ctx); ok {
 			c.Detail += "; " + h
 		}
 		return false
@@ -217,11 +224,11 @@ func (a *app) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
 		c.Detail = "malformed system.version answer: " + err.Error()
 		return false
 	}
-	c.Detail = fmt.Sprintf("cbd %s, instance %s", v.Version, orDash(v.InstanceID))
+	c.Detail = fmt.Sprintf("cbd %s, instance %s", v.Version, cmdutil.OrDash(v.InstanceID))
 	if v.RedisMode != "" {
 		c.Detail += ", redis mode " + v.RedisMode
 	}
-	if h, ok := a.cbdHealth(ctx); ok && strings.Contains(h, "unhealthy") {
+	if h, ok := o.cbdHealth(ctx); ok && strings.Contains(h, "unhealthy") {
 		// Another instance answered, but the one at http.addr is sick.
 		c.Detail += "; " + h
 		c.Hint = "check cbd's log: it cannot reach its Redis or is not consuming requests"
@@ -234,8 +241,8 @@ func (a *app) doctorCBD(ctx context.Context, checks *[]doctorCheck) bool {
 // cbdHealth asks the cbd at http.addr for /healthz. ok is false when there
 // is nobody to ask (HTTP off, no fixed port, nothing listening): cbd may
 // run without HTTP, so only an answer counts.
-func (a *app) cbdHealth(ctx context.Context) (detail string, ok bool) {
-	addr := a.settings.String("http.addr")
+func (o *options) cbdHealth(ctx context.Context) (detail string, ok bool) {
+	addr := o.Settings.String("http.addr")
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "" || port == "0" {
 		return "", false
@@ -264,7 +271,7 @@ func (a *app) cbdHealth(ctx context.Context) (detail string, ok bool) {
 	if resp.StatusCode == http.StatusOK {
 		return fmt.Sprintf("%s says %s", url, h.Status), true
 	}
-	return fmt.Sprintf("%s says %s (instance %s): %s", url, h.Status, orDash(h.Instance), h.Error), true
+	return fmt.Sprintf("%s says %s (instance %s): %s", url, h.Status, cmdutil.OrDash(h.Instance), h.Error), true
 }
 
 // scopeHooks is what doctor found in one settings file.
@@ -277,11 +284,11 @@ type scopeHooks struct {
 	badPrograms []string
 }
 
-func (a *app) doctorHooks(projectDir string) doctorCheck {
+func (o *options) doctorHooks(projectDir string) doctorCheck {
 	c := doctorCheck{Name: "hooks"}
-	r := hookRecognizer{httpAddr: a.settings.String("http.addr")}
+	r := hookRecognizer{httpAddr: o.Settings.String("http.addr")}
 	if exe, err := currentCBPath(); err == nil {
-		r.command = shellQuote(exe)
+		r.command = cmdutil.ShellQuote(exe)
 	}
 	var found []scopeHooks
 	seen := map[string]string{}
@@ -423,9 +430,9 @@ func eventCounts(byEvent map[string]int) string {
 	return strings.Join(out, ", ")
 }
 
-func (a *app) doctorLatency(ctx context.Context) doctorCheck {
+func (o *options) doctorLatency(ctx context.Context) doctorCheck {
 	c := doctorCheck{Name: "latency", Hint: "check cbd's log and load; cb hook gives up after hook.timeout"}
-	timeout, err := a.settings.Duration("hook.timeout")
+	timeout, err := o.Settings.Duration("hook.timeout")
 	if err != nil {
 		timeout = 2 * time.Second
 	}
@@ -434,7 +441,7 @@ func (a *app) doctorLatency(ctx context.Context) doctorCheck {
 		"session_id": "cb-doctor", "hook_event_name": "PreToolUse", "cwd": cwd,
 		"tool_name": "Bash", "tool_input": map[string]any{"command": "true", "description": "cb doctor latency probe"},
 	})
-	cl, err := a.connect()
+	cl, err := o.Connect()
 	if err != nil {
 		c.Detail = err.Error()
 		return c
@@ -474,20 +481,19 @@ func fmtMs(d time.Duration) string {
 	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 }
 
-func printDoctor(w io.Writer, checks []doctorCheck) {
-	p := paletteFor(w)
+func printDoctor(w io.Writer, p iostreams.ColorScheme, checks []doctorCheck) {
 	passed := 0
 	for _, c := range checks {
 		mark := "ok  "
-		if p.on {
-			mark = p.paint(sgrGreen, "✓")
+		if p.Enabled() {
+			mark = p.Green("✓")
 		}
 		if c.OK {
 			passed++
 		} else {
 			mark = "FAIL"
-			if p.on {
-				mark = p.paint(sgrRed, "✗")
+			if p.Enabled() {
+				mark = p.Red("✗")
 			}
 		}
 		line := fmt.Sprintf("%s %-7s %s", mark, c.Name, c.Detail)
@@ -497,8 +503,8 @@ func printDoctor(w io.Writer, checks []doctorCheck) {
 		fmt.Fprintln(w, line)
 		if c.Warning != "" {
 			warn := "warn"
-			if p.on {
-				warn = p.paint(sgrYellow, "!")
+			if p.Enabled() {
+				warn = p.Yellow("!")
 			}
 			fmt.Fprintf(w, "%s %-7s %s\n", warn, c.Name, c.Warning)
 		}

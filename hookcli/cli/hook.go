@@ -8,22 +8,18 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
-	"github.com/redis/go-redis/v9"
 )
-
-// dialRedis opens the client of a short-lived process.
-func dialRedis(url string, poolSize int) (*redis.Client, error) {
-	return cmdutil.DialRedis(url, poolSize)
-}
 
 // hookTransport runs `cb hook` with yaml and go-redis: every config file,
 // and every URL client.OpenRedis takes, TLS and Sentinel included.
 type hookTransport struct{}
 
-func (hookTransport) Settings() (*hookcli.Settings, error) { return hookcli.LoadSettings(parseYAML) }
+func (hookTransport) Settings() (*hookcli.Settings, error) {
+	return hookcli.LoadSettings(cmdutil.ParseYAML)
+}
 
 func (hookTransport) Open(url string) (hookcli.Conn, error) {
-	rdb, err := dialRedis(url, 1)
+	rdb, err := cmdutil.DialRedis(url, 1)
 	if err != nil {
 		return nil, err
 	}

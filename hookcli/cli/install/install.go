@@ -1,4 +1,7 @@
-package cli
+// Package install is cb install and cb uninstall (ClaudeBench's hooks in
+// Claude Code's settings files) and cb doctor, which checks them along with
+// the config, Redis, cbd and the hook latency.
+package install
 
 import (
 	"bytes"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/protocol"
@@ -100,7 +104,22 @@ type settingsChange struct {
 	Diff    string    `json:"diff,omitempty"`
 }
 
-func (a *app) installCmd() *cobra.Command {
+// options are what the install and doctor commands share.
+type options struct{ *cmdutil.Run }
+
+// NewCmdInstall is `cb install`.
+func NewCmdInstall(f *cmdutil.Factory) *cobra.Command {
+	o := &options{cmdutil.NewRun(f)}
+	return o.Prepare(o.installCmd())
+}
+
+// NewCmdUninstall is `cb uninstall`.
+func NewCmdUninstall(f *cmdutil.Factory) *cobra.Command {
+	o := &options{cmdutil.NewRun(f)}
+	return o.Prepare(o.uninstallCmd())
+}
+
+func (r *options) installCmd() *cobra.Command {
 	o := installOptions{}
 	cmd := &cobra.Command{
 		Use:   "install",
@@ -129,18 +148,18 @@ After the token changes, run cb install --http again: it updates the
 credential in place.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			o.httpAddr = a.settings.String("http.addr")
+			o.httpAddr = r.Settings.String("http.addr")
 			if o.http {
-				if err := checkHTTPHooks(a.settings, o.scope); err != nil {
+				if err := checkHTTPHooks(r.Settings, o.scope); err != nil {
 					return err
 				}
-				cred, err := hookCredential(a.settings, o.dryRun)
+				cred, err := hookCredential(r.Settings, o.dryRun)
 				if err != nil {
 					return err
 				}
 				o.hookCredential = cred
 			}
-			return a.runSettingsEdit(o)
+			return r.runSettingsEdit(o)
 		},
 	}
 	addScopeFlags(cmd, &o)
@@ -149,7 +168,7 @@ credential in place.`,
 	return cmd
 }
 
-func (a *app) uninstallCmd() *cobra.Command {
+func (r *options) uninstallCmd() *cobra.Command {
 	o := installOptions{uninstall: true}
 	cmd := &cobra.Command{
 		Use:   "uninstall",
@@ -161,8 +180,8 @@ this leaves empty. Everything else stays as it is. A file cb install created
 is left as {}. The previous file is copied to <file>.bak.<unix time> first.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			o.httpAddr = a.settings.String("http.addr")
-			return a.runSettingsEdit(o)
+			o.httpAddr = r.Settings.String("http.addr")
+			return r.runSettingsEdit(o)
 		},
 	}
 	addScopeFlags(cmd, &o)
@@ -175,27 +194,27 @@ func addScopeFlags(cmd *cobra.Command, o *installOptions) {
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the change as a unified diff and write nothing")
 }
 
-func (a *app) runSettingsEdit(o installOptions) error {
+func (r *options) runSettingsEdit(o installOptions) error {
 	if o.projectDir != "" && o.scope == "user" {
-		return &exitError{code: 1, err: errors.New("--project-dir applies to --scope project and local only")}
+		return cmdutil.Exit(1, errors.New("--project-dir applies to --scope project and local only"))
 	}
 	if !o.uninstall && o.command == "" {
 		exe, err := currentCBPath()
 		if err != nil {
 			return err
 		}
-		o.command = shellQuote(exe)
+		o.command = cmdutil.ShellQuote(exe)
 	} else if !o.uninstall {
-		warnMissingCommand(a.stderr, o.command)
+		warnMissingCommand(r.IO.ErrOut, o.command)
 	}
 	ch, err := editSettings(o)
 	if err != nil {
 		return err
 	}
-	if a.jsonOut {
-		return writeJSON(a.stdout, ch)
+	if r.JSON {
+		return r.PrintJSON(ch)
 	}
-	printSettingsChange(a.stdout, ch, o.uninstall)
+	printSettingsChange(r.IO.Out, ch, o.uninstall)
 	return nil
 }
 
@@ -205,17 +224,17 @@ func (a *app) runSettingsEdit(o installOptions) error {
 // git, never get a secret.
 func checkHTTPHooks(s *hookcli.Settings, scope string) error {
 	if scope == "project" {
-		return &exitError{code: 1, err: errors.New("--http: the http hooks send a credential, and project settings " +
-			"(.claude/settings.json) are usually committed to git; use --scope local (.claude/settings.local.json, " +
-			"kept out of git) or --scope user, or install command hooks")}
+		return cmdutil.Exit(1, errors.New("--http: the http hooks send a credential, and project settings "+
+			"(.claude/settings.json) are usually committed to git; use --scope local (.claude/settings.local.json, "+
+			"kept out of git) or --scope user, or install command hooks"))
 	}
 	if v := s.String("http.enabled"); v != "" {
 		if on, err := strconv.ParseBool(v); err == nil && !on {
-			return &exitError{code: 1, err: errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks")}
+			return cmdutil.Exit(1, errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks"))
 		}
 	}
 	if _, err := httpHookURL(s.String("http.addr"), "stop"); err != nil {
-		return &exitError{code: 1, err: err}
+		return cmdutil.Exit(1, err)
 	}
 	return nil
 }
@@ -230,7 +249,7 @@ func hookCredential(s *hookcli.Settings, dryRun bool) (string, error) {
 	}
 	token, err := read(file)
 	if err != nil {
-		return "", &exitError{code: 1, err: fmt.Errorf("--http: the hooks' credential comes from the API token: %w", err)}
+		return "", cmdutil.Exit(1, fmt.Errorf("--http: the hooks' credential comes from the API token: %w", err))
 	}
 	return apitoken.HookCredential(token), nil
 }
@@ -270,7 +289,7 @@ func currentCBPath() (string, error) {
 		exe = r
 	}
 	if strings.Contains(exe, "go-build") {
-		return "", &exitError{code: 1, err: fmt.Errorf("this cb runs from a temporary go build (%s); build it (make build) and run bin/cb install, or pass --command", exe)}
+		return "", cmdutil.Exit(1, fmt.Errorf("this cb runs from a temporary go build (%s); build it (make build) and run bin/cb install, or pass --command", exe))
 	}
 	name := "cb"
 	if runtime.GOOS == "windows" {
@@ -278,7 +297,7 @@ func currentCBPath() (string, error) {
 	}
 	cb := filepath.Join(filepath.Dir(exe), name)
 	if _, err := os.Stat(cb); err != nil {
-		return "", &exitError{code: 1, err: fmt.Errorf("no cb beside %s (make build puts cb, cb-cli and cbd side by side); pass --command", exe)}
+		return "", cmdutil.Exit(1, fmt.Errorf("no cb beside %s (make build puts cb, cb-cli and cbd side by side); pass --command", exe))
 	}
 	if runtime.GOOS == "windows" {
 		cb = filepath.ToSlash(cb) // Claude Code runs shell-form hooks with Git Bash there
@@ -294,21 +313,6 @@ func warnMissingCommand(w io.Writer, command string) {
 	if _, err := os.Stat(command); err != nil {
 		fmt.Fprintf(w, "cb install: warning: --command %s: %v\n", command, err)
 	}
-}
-
-// shellQuote quotes s for sh when it has characters sh would interpret.
-func shellQuote(s string) string {
-	safe := s != ""
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // claudeSettingsPath is the settings file of a scope.
@@ -343,7 +347,7 @@ func claudeSettingsPath(scope, projectDir string) (string, error) {
 			return "", err
 		}
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return "", &exitError{code: 1, err: fmt.Errorf("project directory %s does not exist", dir)}
+			return "", cmdutil.Exit(1, fmt.Errorf("project directory %s does not exist", dir))
 		}
 		name := "settings.json"
 		if scope == "local" {
@@ -351,7 +355,7 @@ func claudeSettingsPath(scope, projectDir string) (string, error) {
 		}
 		return filepath.Join(dir, ".claude", name), nil
 	}
-	return "", &exitError{code: 1, err: fmt.Errorf("--scope %q: want user, project or local", scope)}
+	return "", cmdutil.Exit(1, fmt.Errorf("--scope %q: want user, project or local", scope))
 }
 
 // hookPlan is the entry install wants for one hook type.
@@ -500,7 +504,7 @@ func describeHookEntry(entry *jsonedit.Node) string {
 
 // settingsError names the settings file in a problem with its content.
 func settingsError(path, format string, args ...any) error {
-	return &exitError{code: 1, err: fmt.Errorf("settings file %s: %s; nothing was changed", path, fmt.Sprintf(format, args...))}
+	return cmdutil.Exit(1, fmt.Errorf("settings file %s: %s; nothing was changed", path, fmt.Sprintf(format, args...)))
 }
 
 // findOurHook returns ClaudeBench's entry for hookType in an event's array.
@@ -667,7 +671,7 @@ func editSettings(o installOptions) (*settingsChange, error) {
 	} else {
 		plans, err := installPlans(o.command, o.http, o.httpAddr, o.hookCredential)
 		if err != nil {
-			return nil, &exitError{code: 1, err: err}
+			return nil, cmdutil.Exit(1, err)
 		}
 		ch.Added, ch.Present, ch.Notes, err = installHooks(path, f.doc, plans, r)
 		if err != nil {
@@ -755,9 +759,9 @@ func readSettingsFile(path string) (*settingsFile, error) {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			line, col := lineCol(data, se.Offset)
-			return nil, &exitError{code: 1, err: fmt.Errorf("settings file %s is not valid JSON: %v (line %d, column %d, byte offset %d); nothing was changed", path, se, line, col, se.Offset)}
+			return nil, cmdutil.Exit(1, fmt.Errorf("settings file %s is not valid JSON: %v (line %d, column %d, byte offset %d); nothing was changed", path, se, line, col, se.Offset))
 		}
-		return nil, &exitError{code: 1, err: fmt.Errorf("settings file %s is not valid JSON: %v; nothing was changed", path, err)}
+		return nil, cmdutil.Exit(1, fmt.Errorf("settings file %s is not valid JSON: %v; nothing was changed", path, err))
 	}
 	if body[0] != '{' {
 		return nil, settingsError(path, "the top level must be a JSON object")
