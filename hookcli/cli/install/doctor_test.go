@@ -212,7 +212,7 @@ func TestDoctorWarnsOpenTCPRedis(t *testing.T) {
 		t.Fatalf("want an ok redis line and a warning:\n%s", out)
 	}
 	out, _, _ = cbRun(t, "doctor", "--json", "--project-dir", project)
-	if !strings.Contains(out, `"warning": "Redis is on TCP without a password`) {
+	if !strings.Contains(out, `"warning":"Redis is on TCP without a password`) { // compact off a terminal
 		t.Fatalf("--json lacks the warning:\n%s", out)
 	}
 	// cbd's own socket: no warning.
