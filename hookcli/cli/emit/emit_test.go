@@ -203,7 +203,7 @@ func testRedis(t *testing.T) (*miniredis.Miniredis, *redis.Client) { return clit
 
 // runCB runs cb emit in-process.
 func runCB(stdin string, args ...string) (stdout, stderr string, code int) {
-	return clitest.RunReal(nil, stdin, NewCmdEmit, args...)
+	return clitest.RunReal(stdin, NewCmdEmit, args...)
 }
 
 func streamEvents(t *testing.T, rdb *redis.Client, typ string) []protocol.Event {

@@ -18,5 +18,5 @@ func runCB(stdin string, args ...string) (stdout, stderr string, code int) {
 	if len(args) > 0 && args[0] == "sessions" {
 		newCmd = NewCmdSessions
 	}
-	return clitest.RunReal(nil, stdin, func(f *cmdutil.Factory) *cobra.Command { return newCmd(f) }, args...)
+	return clitest.RunReal(stdin, func(f *cmdutil.Factory) *cobra.Command { return newCmd(f) }, args...)
 }

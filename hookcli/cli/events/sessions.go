@@ -91,7 +91,10 @@ func (o *options) sessionsCmd() *cobra.Command {
 				fmt.Fprintf(o.IO.ErrOut, "no Claude Code sessions since %s\n", h.from.Local().Format(time.DateTime))
 				return nil
 			}
-			return printSessions(o.IO.Out, list, h.haveDecisions, time.Now())
+			if !o.IO.IsStdoutTTY() {
+				return writeSessionRows(o.IO.Out, list, h.haveDecisions)
+			}
+			return printSessions(o.IO.Out, o.IO, list, h.haveDecisions, time.Now())
 		},
 	}
 	cmd.PersistentFlags().StringVar(&since, "since", "24h", "look back this long (10m, 2h, 1d) or from a stream entry id")
@@ -299,9 +302,32 @@ func resolveSession(entries []hookEntry, arg string) (string, error) {
 	return "", cmdutil.Exit(1, fmt.Errorf("%q is ambiguous: %s", arg, strings.Join(matches, ", ")))
 }
 
-// printSessions writes the human table.
-func printSessions(w io.Writer, list []SessionSummary, haveDecisions bool, now time.Time) error {
-	ios := iostreams.System(nil, w, nil)
+// writeSessionRows prints the sessions for a program: whole values,
+// tab-separated, no header (id, first and last seen, events, prompts, last
+// prompt, denials when known, tools).
+func writeSessionRows(w io.Writer, list []SessionSummary, haveDecisions bool) error {
+	rows := make([][]string, len(list))
+	for i, s := range list {
+		last := ""
+		if s.LastPrompt != nil {
+			last = s.LastPrompt.UTC().Format(time.RFC3339Nano)
+		}
+		row := []string{s.ID, s.FirstSeen.UTC().Format(time.RFC3339Nano), s.LastSeen.UTC().Format(time.RFC3339Nano),
+			strconv.Itoa(s.Events), strconv.Itoa(s.Prompts), last}
+		if haveDecisions {
+			d := 0
+			if s.Denials != nil {
+				d = *s.Denials
+			}
+			row = append(row, strconv.Itoa(d))
+		}
+		rows[i] = append(row, toolsCell(s.Tools))
+	}
+	return cmdutil.WriteTSV(w, rows)
+}
+
+// printSessions writes the human table of a terminal.
+func printSessions(w io.Writer, ios *iostreams.IOStreams, list []SessionSummary, haveDecisions bool, now time.Time) error {
 	pal, width := ios.ColorScheme(), ios.TerminalWidth()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"SESSION", "FIRST", "LAST", "EVENTS", "PROMPTS", "LAST PROMPT"}

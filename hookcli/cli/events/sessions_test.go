@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -72,15 +73,27 @@ func TestSessions(t *testing.T) {
 		t.Fatalf("with decisions: %+v", list)
 	}
 
-	// The table.
-	out, errs, code := runCB("", "sessions")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
+	// The table of a terminal.
+	var tbl strings.Builder
+	ios := iostreams.System(nil, &tbl, nil)
+	ios.SetStdoutTTY(true)
+	if err := printSessions(&tbl, ios, list, true, time.Now()); err != nil {
+		t.Fatal(err)
 	}
+	out := tbl.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 || !strings.Contains(lines[0], "DENIALS") || !strings.HasPrefix(lines[2], "aaaa1111 ") ||
 		!strings.HasSuffix(lines[2], "Bash 2, Read 1") {
 		t.Fatalf("table:\n%s", out)
+	}
+	// Off a terminal: tab-separated rows, whole ids, no header.
+	out, errs, code := runCB("", "sessions")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], list[1].ID+"\t") || !strings.HasSuffix(lines[1], "\tBash 2, Read 1") {
+		t.Fatalf("rows:\n%s", out)
 	}
 
 	// The timeline, by prefix.
@@ -167,7 +180,7 @@ func TestToolsCell(t *testing.T) {
 	var b bytes.Buffer
 	now := time.Now()
 	d := 0
-	err := printSessions(&b, []SessionSummary{{ID: "s", FirstSeen: now, LastSeen: now, Tools: map[string]int{}, Denials: &d}}, true, now)
+	err := printSessions(&b, iostreams.System(nil, &b, nil), []SessionSummary{{ID: "s", FirstSeen: now, LastSeen: now, Tools: map[string]int{}, Denials: &d}}, true, now)
 	if err != nil || !strings.Contains(b.String(), "DENIALS") || strings.Contains(b.String(), "\x1b") {
 		t.Fatalf("%v %q", err, b.String())
 	}

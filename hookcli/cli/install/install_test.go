@@ -61,7 +61,7 @@ func cbRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	newCmd := map[string]func(*cmdutil.Factory) *cobra.Command{
 		"install": NewCmdInstall, "uninstall": NewCmdUninstall, "doctor": NewCmdDoctor,
 	}[args[0]]
-	return clitest.RunReal(t, "", newCmd, args...)
+	return clitest.RunReal("", newCmd, args...)
 }
 
 func readFile(t *testing.T, path string) []byte {

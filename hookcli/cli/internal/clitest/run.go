@@ -2,7 +2,6 @@ package clitest
 
 import (
 	"context"
-	"testing"
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
@@ -13,7 +12,7 @@ import (
 // flags, with cb-cli's own Factory (settings from the environment, go-redis)
 // on buffers, stdin given: for the commands tested against real Redis or
 // real files. It returns stdout, stderr and the exit status.
-func RunReal(t testing.TB, stdin string, newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) (stdout, stderr string, code int) {
+func RunReal(stdin string, newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) (stdout, stderr string, code int) {
 	ios, in, out, errOut := iostreams.Test()
 	in.WriteString(stdin)
 	f, closeClient := cmdutil.New(ios)
