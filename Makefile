@@ -43,8 +43,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRESPReply -fuzztime 30s ./internal/resp
 	$(GO) test -run '^$$' -fuzz FuzzParseLeanURL -fuzztime 30s ./hookcli
 	$(GO) test -run '^$$' -fuzz FuzzReadConfigLean -fuzztime 30s -fuzzminimizetime 200x ./hookcli
-	$(GO) test -run '^$$' -fuzz FuzzParseEmitLine -fuzztime 30s ./hookcli/cli
-	$(GO) test -run '^$$' -fuzz FuzzCallReply -fuzztime 30s ./hookcli/cli
+	$(GO) test -run '^$$' -fuzz FuzzParseEmitLine -fuzztime 30s ./hookcli/cli/emit
+	$(GO) test -run '^$$' -fuzz FuzzCallReply -fuzztime 30s ./hookcli/cli/emit
 	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy/shell
 	$(GO) test -run '^$$' -fuzz FuzzAnalyzeBash -fuzztime 30s ./daemon/policy/shell
 	$(GO) test -run '^$$' -fuzz FuzzIntegral -fuzztime 30s ./internal/jsonint

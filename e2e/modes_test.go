@@ -125,7 +125,7 @@ func protocolChecks(t *testing.T, h *testenv.Home) {
 	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "update", tk.ID, "--priority", "20"); r.Code != 0 {
 		t.Fatalf("task update: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
-	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "get", tk.ID, "--json"); r.Code != 0 || !strings.Contains(r.Stdout, `"priority": 20`) {
+	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "get", tk.ID, "--json"); r.Code != 0 || !strings.Contains(r.Stdout, `"priority":20`) {
 		t.Fatalf("task get: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -59,7 +59,7 @@ func TestHookRulesLive(t *testing.T) {
 	t.Logf("rule added on rules-a decided on rules-b after %v", time.Since(added).Round(time.Millisecond))
 
 	list := testenv.RunCB(t, bin, hb, nil, nil, "hooks", "list", "--json")
-	if !strings.Contains(list.Stdout, `"no-prod-db"`) || !strings.Contains(list.Stdout, `"source": "redis"`) {
+	if !strings.Contains(list.Stdout, `"no-prod-db"`) || !strings.Contains(list.Stdout, `"source":"redis"`) {
 		t.Fatalf("hooks list: %s", list.Stdout)
 	}
 	// Disable a shipped default by id, on every instance.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/claudebench/cb/hookcli/cli"
+	"github.com/claudebench/cb/hookcli/cli/events"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
@@ -156,7 +156,7 @@ func lastLine(s string) string {
 
 // tailLine is one line cb events tail wrote, with the time the test read it.
 type tailLine struct {
-	rec  cli.EventRecord
+	rec  events.EventRecord
 	meta protocol.Metadata
 	read time.Time
 }
@@ -434,7 +434,7 @@ func TestEventsGetJSON(t *testing.T) {
 	for i, line := range lines {
 		dec := json.NewDecoder(strings.NewReader(line))
 		dec.DisallowUnknownFields()
-		var rec cli.EventRecord
+		var rec events.EventRecord
 		if err := dec.Decode(&rec); err != nil {
 			t.Fatalf("line %d: %v: %s", i, err, line)
 		}
@@ -460,7 +460,7 @@ func TestEventsGetJSON(t *testing.T) {
 		prev = rec.ID
 	}
 	// --since the third one's entry id: the four after it.
-	var third cli.EventRecord
+	var third events.EventRecord
 	all := testenv.RunCB(t, bin, e.h, nil, nil, "events", "get", "task.created", "--limit", "0")
 	allLines := strings.Split(strings.TrimSpace(all.Stdout), "\n")
 	if len(allLines) != 7 || json.Unmarshal([]byte(allLines[2]), &third) != nil {
@@ -493,7 +493,7 @@ func TestSessionsJSON(t *testing.T) {
 	hook("pre_tool", map[string]any{"hook_event_name": "PreToolUse", "tool_name": "Read", "tool_input": map[string]any{"file_path": "/tmp/project/a.go"}})
 	hook("post_tool", map[string]any{"hook_event_name": "PostToolUse", "tool_name": "Read", "tool_input": map[string]any{"file_path": "/tmp/project/a.go"}, "tool_response": map[string]any{}})
 
-	var s cli.SessionSummary
+	var s events.SessionSummary
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		res := testenv.RunCB(t, bin, e.h, nil, nil, "sessions", "--json")
@@ -502,7 +502,7 @@ func TestSessionsJSON(t *testing.T) {
 		}
 		dec := json.NewDecoder(strings.NewReader(res.Stdout))
 		dec.DisallowUnknownFields()
-		var list []cli.SessionSummary
+		var list []events.SessionSummary
 		if err := dec.Decode(&list); err != nil {
 			t.Fatalf("%v:\n%s", err, res.Stdout)
 		}
@@ -534,7 +534,7 @@ func TestSessionsJSON(t *testing.T) {
 	}
 	var streams []string
 	for _, line := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
-		var rec cli.EventRecord
+		var rec events.EventRecord
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("%v: %s", err, line)
 		}

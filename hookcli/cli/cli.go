@@ -4,43 +4,40 @@
 // names itself cb in usage and messages; its hook command runs
 // hookcli.RunHook over go-redis for Redis URLs cb's own client does not
 // serve (TLS, Sentinel).
+//
+// Each command group lives in a package of its own (task, status, ...),
+// built from a cmdutil.Factory; this package holds Main and the root
+// command.
 package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/audit"
+	"github.com/claudebench/cb/hookcli/cli/call"
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/dashboard"
+	"github.com/claudebench/cb/hookcli/cli/emit"
+	"github.com/claudebench/cb/hookcli/cli/events"
+	"github.com/claudebench/cb/hookcli/cli/help"
+	"github.com/claudebench/cb/hookcli/cli/hooks"
+	"github.com/claudebench/cb/hookcli/cli/install"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/hookcli/cli/mcp"
+	"github.com/claudebench/cb/hookcli/cli/service"
+	"github.com/claudebench/cb/hookcli/cli/status"
+	"github.com/claudebench/cb/hookcli/cli/task"
+	"github.com/claudebench/cb/hookcli/cli/version"
+	"github.com/claudebench/cb/hookcli/cli/work"
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/protocol/client"
 	"github.com/spf13/cobra"
 )
-
-// app is the state one shell command shares: settings, streams, and the
-// lazily opened connection to cbd.
-type app struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	settings       *hookcli.Settings
-	client         *client.Client
-	jsonOut        bool
-	timeout        time.Duration
-}
-
-// exitError carries an exit status out of a command.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
 
 // Main runs cb-cli with args (without the program name) and returns its exit
 // status. cb hands every command but `cb hook` over to it, so it calls
@@ -52,35 +49,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			code = 1
 		}
 	}()
-
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
-	root := a.rootCmd()
-	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	ios := iostreams.System(stdin, stdout, stderr)
+	f, closeClient := cmdutil.New(ios)
+	defer closeClient()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := root.ExecuteContext(ctx)
-	if a.client != nil {
-		_ = a.client.Redis().Close()
-	}
-	if err == nil {
-		return 0
-	}
-	fmt.Fprintf(stderr, "cb: %v\n", err)
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	var pe *protocol.Error
-	if errors.As(err, &pe) {
-		return pe.Code.Info().Exit
-	}
-	return 1
+	return cmdutil.Execute(ctx, NewCmdRoot(f), args, ios)
 }
 
-func (a *app) rootCmd() *cobra.Command {
+// NewCmdRoot is the cb command with every command group under it.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "cb",
 		Short:         "ClaudeBench: Claude Code hooks, a shared task queue and a live record of your agents",
@@ -88,129 +66,42 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := hookcli.LoadSettings(parseYAML)
-			a.settings = s
+			_, err := f.Settings()
 			return err
 		},
 	}
-	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
-	root.PersistentFlags().DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for cbd")
-	root.AddCommand(&cobra.Command{
-		// cb runs `cb hook` itself; it hands over to this command only for
-		// Redis URLs its lean client does not serve (TLS, Sentinel).
+	cmdutil.AddGlobalFlags(root, f.Flags)
+	root.AddCommand(newCmdHook(f))
+	root.AddCommand(version.NewCmdVersion(f, nil), call.NewCmdCall(f, nil))
+	root.AddCommand(task.NewCmdTask(f), status.NewCmdStatus(f, nil), hooks.NewCmdHooks(f), audit.NewCmdAudit(f, nil),
+		work.NewCmdWork(f, nil), dashboard.NewCmdDashboard(f, nil),
+		service.NewCmdService(f), mcp.NewCmdMCP(f, nil),
+		events.NewCmdEvents(f), events.NewCmdSessions(f), emit.NewCmdEmit(f))
+	root.AddCommand(help.NewCmds(f)...)
+	root.AddCommand(install.NewCmdInstall(f), install.NewCmdUninstall(f), install.NewCmdDoctor(f))
+	return root
+}
+
+// newCmdHook is `cb hook`. cb runs it itself; it hands over to this
+// command only for Redis URLs its lean client does not serve (TLS,
+// Sentinel).
+func newCmdHook(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
 		Use:   "hook <type>",
 		Short: "Claude Code hook bridge (reads hook JSON on stdin)",
 		Long:  hookcli.HookUsage,
 		Args:  cobra.ExactArgs(1),
+		// Claude Code reads exit status 2 as "block".
+		Annotations: map[string]string{cmdutil.UsageExitAnnotation: "1"},
 		// The hook reads the settings itself and applies its fail mode to
 		// their errors too.
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if code := hookcli.RunHook(args[0], a.stdin, a.stdout, a.stderr, hookTransport{}); code != 0 {
-				return &exitError{code: code, err: errors.New("hook failed")}
-			}
-			return nil
-		},
-	})
-	root.AddCommand(a.versionCmd(), a.callCmd(), a.taskCmd(), a.statusCmd())
-	root.AddCommand(a.commands()...)
-	return root
-}
-
-// connect opens the connection to Redis on first use.
-func (a *app) connect() (*client.Client, error) {
-	if a.client != nil {
-		return a.client, nil
-	}
-	url, err := a.settings.RedisURL()
-	if err != nil {
-		return nil, err
-	}
-	rdb, err := dialRedis(url, 8)
-	if err != nil {
-		return nil, err
-	}
-	a.client = client.New(rdb, cliSource)
-	return a.client, nil
-}
-
-// call sends one request to cbd and waits for the answer. A request
-// refused for being over a rate limit is sent again after the wait cbd
-// names, within --timeout.
-func (a *app) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	c, err := a.connect()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	return retryRateLimited(ctx, method, func(ctx context.Context) (json.RawMessage, error) {
-		return c.Call(ctx, method, params, client.Options{})
-	})
-}
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print cb's version and, when reachable, cbd's",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := map[string]any{"cb": protocol.Version}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
-			defer cancel()
-			if res, err := a.call(ctx, "system.version", nil); err == nil {
-				var v struct {
-					Version string `json:"version"`
-				}
-				if json.Unmarshal(res, &v) == nil {
-					out["cbd"] = v.Version
-				}
-			}
-			if a.jsonOut {
-				return writeJSON(a.stdout, out)
-			}
-			fmt.Fprintf(a.stdout, "cb %s\n", protocol.Version)
-			if v, ok := out["cbd"]; ok {
-				fmt.Fprintf(a.stdout, "cbd %s\n", v)
-			} else {
-				fmt.Fprintln(a.stdout, "cbd not reachable")
+			ios := f.IOStreams
+			if code := hookcli.RunHook(args[0], ios.In, ios.Out, ios.ErrOut, hookTransport{}); code != 0 {
+				return cmdutil.Exit(code, errors.New("hook failed"))
 			}
 			return nil
 		},
 	}
-}
-
-func (a *app) callCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "call METHOD [PARAMS_JSON|-]",
-		Short: "Call any method and print its result",
-		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			params := json.RawMessage("{}")
-			if len(args) == 2 {
-				raw := []byte(args[1])
-				if args[1] == "-" {
-					var err error
-					if raw, err = io.ReadAll(a.stdin); err != nil {
-						return fmt.Errorf("read params: %w", err)
-					}
-				}
-				if !json.Valid(raw) {
-					return &protocol.Error{Code: protocol.CodeParseError, Message: "params are not valid JSON"}
-				}
-				params = raw
-			}
-			res, err := a.call(cmd.Context(), args[0], params)
-			if err != nil {
-				return err
-			}
-			return writeJSON(a.stdout, res)
-		},
-	}
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

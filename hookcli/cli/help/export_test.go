@@ -1,0 +1,7 @@
+package help
+
+// Exported for help_test.
+var (
+	FormatConfigDefault = formatConfigDefault
+	WrapHelpText        = wrapHelpText
+)

@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/client"
+)
+
+// hookTransport runs `cb hook` with yaml and go-redis: every config file,
+// and every URL client.OpenRedis takes, TLS and Sentinel included.
+type hookTransport struct{}
+
+func (hookTransport) Settings() (*hookcli.Settings, error) {
+	return hookcli.LoadSettings(cmdutil.ParseYAML)
+}
+
+func (hookTransport) Open(url string) (hookcli.Conn, error) {
+	rdb, err := cmdutil.DialRedis(url, 1)
+	if err != nil {
+		return nil, err
+	}
+	return hookConn{client.New(rdb, "cb-hook")}, nil
+}
+
+type hookConn struct{ c *client.Client }
+
+func (h hookConn) CallEvent(ctx context.Context, ev protocol.Event) (json.RawMessage, error) {
+	return h.c.CallEvent(ctx, ev)
+}
+
+func (h hookConn) Close() error { return h.c.Redis().Close() }

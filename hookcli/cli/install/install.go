@@ -1,0 +1,909 @@
+// Package install is cb install and cb uninstall (ClaudeBench's hooks in
+// Claude Code's settings files) and cb doctor, which checks them along with
+// the config, Redis, cbd and the hook latency.
+package install
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/jsonedit"
+	"github.com/claudebench/cb/internal/loopback"
+	"github.com/claudebench/cb/protocol"
+	"github.com/spf13/cobra"
+)
+
+// cb install / cb uninstall merge ClaudeBench's hook entries into one of
+// Claude Code's settings files and take them out again.
+//
+// The file is edited, never rewritten from a model of it (internal/jsonedit):
+// it is parsed into an ordered tree whose nodes keep their original text,
+// only the containers
+// on the path to a change (the top-level object, "hooks", hooks.<Event> and
+// the matcher groups touched) are re-printed, in the indentation the file
+// already uses, and everything else is copied byte for byte. So a second
+// install changes nothing, and install then uninstall gives back the same
+// bytes for a file printed with a consistent indentation.
+//
+// An entry is ClaudeBench's when it runs `<cb> hook <type>` (shell form, or
+// exec form with args ["hook", "<type>"]) where <cb> is a program named cb
+// or the --command given, or when it is an http hook to a loopback address
+// (or http.addr) with the path /hooks/<type>. Uninstall removes exactly those
+// entries, then the matcher groups, hooks.<Event> arrays and the "hooks"
+// object that they left empty; a file that install created is left as {}.
+
+// Hook handler timeouts cb install writes, in seconds (Claude Code's unit).
+const (
+	installTimeout           = 10
+	installSessionEndTimeout = 5 // SessionEnd's 1.5 s budget is raised to the largest timeout set
+)
+
+// httpHookTypes are the observe-only hook types that --http turns into http
+// hooks (protocol.HookEvent.HTTP); the others stay command hooks (http hooks
+// always fail open, and SessionStart does not support them).
+var httpHookTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, he := range protocol.HookEvents {
+		if he.HTTP {
+			m[he.Type] = true
+		}
+	}
+	return m
+}()
+
+type installOptions struct {
+	scope      string
+	projectDir string
+	command    string // --command, used verbatim as the program part of the command line
+	dryRun     bool
+	http       bool
+	httpAddr   string // http.addr, for --http and to recognise http entries
+	uninstall  bool
+	now        func() time.Time
+
+	// hookCredential is what the http hooks send (Authorization: Bearer),
+	// derived from the API token (apitoken.HookCredential); --http only.
+	hookCredential string
+}
+
+// hookRef names one hook entry in a report.
+type hookRef struct {
+	Type    string `json:"type"`
+	Event   string `json:"event"`
+	Handler string `json:"handler"` // the command line or URL
+}
+
+// settingsChange is what install or uninstall did (or would do) to a file.
+type settingsChange struct {
+	Scope   string    `json:"scope"`
+	File    string    `json:"file"`
+	Changed bool      `json:"changed"`
+	DryRun  bool      `json:"dryRun,omitempty"`
+	Created bool      `json:"created,omitempty"`
+	Backup  string    `json:"backup,omitempty"`
+	Added   []hookRef `json:"added,omitempty"`
+	Present []hookRef `json:"present,omitempty"`
+	Removed []hookRef `json:"removed,omitempty"`
+	Notes   []string  `json:"notes,omitempty"`
+	Diff    string    `json:"diff,omitempty"`
+}
+
+// options are what the install and doctor commands share.
+type options struct{ *cmdutil.Run }
+
+// NewCmdInstall is `cb install`.
+func NewCmdInstall(f *cmdutil.Factory) *cobra.Command {
+	o := &options{cmdutil.NewRun(f)}
+	return o.Prepare(o.installCmd())
+}
+
+// NewCmdUninstall is `cb uninstall`.
+func NewCmdUninstall(f *cmdutil.Factory) *cobra.Command {
+	o := &options{cmdutil.NewRun(f)}
+	return o.Prepare(o.uninstallCmd())
+}
+
+func (r *options) installCmd() *cobra.Command {
+	o := installOptions{}
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Add ClaudeBench's hooks to Claude Code's settings",
+		Long: `Adds one hook entry per ClaudeBench hook type to Claude Code's settings:
+--scope user (~/.claude/settings.json, or $CLAUDE_CONFIG_DIR/settings.json
+when Claude Code's CLAUDE_CONFIG_DIR is set; the default), project
+(<dir>/.claude/settings.json) or local (<dir>/.claude/settings.local.json),
+where <dir> is --project-dir or the current directory.
+
+The file is merged, never replaced: your keys, their order and your own hooks
+stay; entries already there are left alone, so running it again changes
+nothing. The previous file is copied to <file>.bak.<unix time> first.
+
+Hooks run the absolute path of this cb (shell form, "<cb> hook <type>") unless
+--command gives the program to run; --command is used as written, so quote it
+for the shell yourself (e.g. '"$CLAUDE_PROJECT_DIR"/bin/cb'). With --http the
+observe-only hooks (post_tool, todo_write, session_end, stop, subagent_stop,
+notification, pre_compact) become http hooks to cbd at http.addr; pre_tool,
+user_prompt and session_start stay command hooks. Each http hook sends a
+hook-only credential (derived from the API token, which cb creates if cbd has
+not yet), good on /hooks/* only; so the file is made private (0600), and
+--http is refused for --scope project, whose settings.json is usually
+committed: use --scope local (settings.local.json, not committed) there.
+After the token changes, run cb install --http again: it updates the
+credential in place.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			o.httpAddr = r.Settings.Config().HTTP.Addr
+			if o.http {
+				if err := checkHTTPHooks(r.Settings, o.scope); err != nil {
+					return err
+				}
+				cred, err := hookCredential(r.Settings, o.dryRun)
+				if err != nil {
+					return err
+				}
+				o.hookCredential = cred
+			}
+			return r.runSettingsEdit(o)
+		},
+	}
+	addScopeFlags(cmd, &o)
+	cmd.Flags().BoolVar(&o.http, "http", false, "use http hooks to cbd for the observe-only events")
+	cmd.Flags().StringVar(&o.command, "command", "", "program the hooks run, as written in the command line (default: this cb's absolute path)")
+	return cmd
+}
+
+func (r *options) uninstallCmd() *cobra.Command {
+	o := installOptions{uninstall: true}
+	cmd := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove ClaudeBench's hooks from Claude Code's settings",
+		Long: `Removes the hook entries cb install adds (recognised by their command,
+"<cb> hook <type>", or their http URL, /hooks/<type>) from the settings file of
+--scope, and the matcher groups, hooks.<Event> arrays and "hooks" object that
+this leaves empty. Everything else stays as it is. A file cb install created
+is left as {}. The previous file is copied to <file>.bak.<unix time> first.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			o.httpAddr = r.Settings.Config().HTTP.Addr
+			return r.runSettingsEdit(o)
+		},
+	}
+	addScopeFlags(cmd, &o)
+	return cmd
+}
+
+func addScopeFlags(cmd *cobra.Command, o *installOptions) {
+	cmd.Flags().StringVar(&o.scope, "scope", "user", "settings to change: user, project or local")
+	cmd.Flags().StringVar(&o.projectDir, "project-dir", "", "project directory for --scope project and local (default: the current directory)")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the change as a unified diff and write nothing")
+}
+
+func (r *options) runSettingsEdit(o installOptions) error {
+	if o.projectDir != "" && o.scope == "user" {
+		return cmdutil.Exit(1, errors.New("--project-dir applies to --scope project and local only"))
+	}
+	if !o.uninstall && o.command == "" {
+		exe, err := currentCBPath()
+		if err != nil {
+			return err
+		}
+		o.command = cmdutil.ShellQuote(exe)
+	} else if !o.uninstall {
+		warnMissingCommand(r.IO.ErrOut, o.command)
+	}
+	ch, err := editSettings(o)
+	if err != nil {
+		return err
+	}
+	if r.JSON {
+		return r.PrintJSON(ch)
+	}
+	printSettingsChange(r.IO.Out, ch, o.uninstall)
+	return nil
+}
+
+// checkHTTPHooks refuses --http when cbd's HTTP server would turn the hooks
+// away or their credential would leak: cbd must serve HTTP on loopback (the
+// credential is sent in clear), and project settings, usually committed to
+// git, never get a secret.
+func checkHTTPHooks(s *hookcli.Settings, scope string) error {
+	if scope == "project" {
+		return cmdutil.Exit(1, errors.New("--http: the http hooks send a credential, and project settings "+
+			"(.claude/settings.json) are usually committed to git; use --scope local (.claude/settings.local.json, "+
+			"kept out of git) or --scope user, or install command hooks"))
+	}
+	if !s.Config().HTTP.Enabled {
+		return cmdutil.Exit(1, errors.New("--http: http.enabled is false, so cbd serves no http hooks; enable it or install command hooks"))
+	}
+	if _, err := httpHookURL(s.Config().HTTP.Addr, "stop"); err != nil {
+		return cmdutil.Exit(1, err)
+	}
+	return nil
+}
+
+// hookCredential reads the API token (creating the token file as cbd would,
+// unless dryRun) and derives the http hooks' credential from it.
+func hookCredential(s *hookcli.Settings, dryRun bool) (string, error) {
+	file := apitoken.File(s.Config().HTTP.TokenFile, s.Dirs().Config)
+	read := apitoken.LoadOrCreate
+	if dryRun {
+		read = apitoken.Read
+	}
+	token, err := read(file)
+	if err != nil {
+		return "", cmdutil.Exit(1, fmt.Errorf("--http: the hooks' credential comes from the API token: %w", err))
+	}
+	return apitoken.HookCredential(token), nil
+}
+
+// httpHookURL is the URL of cbd's http hook endpoint for hookType.
+func httpHookURL(addr, hookType string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--http: http.addr %q is not host:port: %v", addr, err)
+	}
+	if port == "0" || port == "" {
+		return "", fmt.Errorf("--http: http.addr %q has no fixed port for the hooks to call; set one (the default is 127.0.0.1:7711)", addr)
+	}
+	if !loopback.IsHost(host) {
+		return "", fmt.Errorf("--http: http.addr %q is not a loopback address, and the http hooks' credential would cross the network in clear; install command hooks instead", addr)
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/hooks/" + hookType, nil
+}
+
+// currentCBPath is the absolute, symlink-free path of cb: the cb beside
+// this cb-cli (cb hands its commands over to the cb-cli in its own
+// directory, and make build puts them side by side).
+func currentCBPath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find cb's path (pass --command): %w", err)
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	if strings.Contains(exe, "go-build") {
+		return "", cmdutil.Exit(1, fmt.Errorf("this cb runs from a temporary go build (%s); build it (make build) and run bin/cb install, or pass --command", exe))
+	}
+	name := "cb"
+	if runtime.GOOS == "windows" {
+		name = "cb.exe"
+	}
+	cb := filepath.Join(filepath.Dir(exe), name)
+	if _, err := os.Stat(cb); err != nil {
+		return "", cmdutil.Exit(1, fmt.Errorf("no cb beside %s (make build puts cb, cb-cli and cbd side by side); pass --command", exe))
+	}
+	if runtime.GOOS == "windows" {
+		cb = filepath.ToSlash(cb) // Claude Code runs shell-form hooks with Git Bash there
+	}
+	return cb, nil
+}
+
+// warnMissingCommand warns when --command names a path that does not exist.
+func warnMissingCommand(w io.Writer, command string) {
+	if strings.ContainsAny(command, "$'\"` ") || !strings.ContainsRune(command, '/') {
+		return // a shell expression or a name looked up on PATH
+	}
+	if _, err := os.Stat(command); err != nil {
+		fmt.Fprintf(w, "cb install: warning: --command %s: %v\n", command, err)
+	}
+}
+
+// claudeSettingsPath is the settings file of a scope.
+func claudeSettingsPath(scope, projectDir string) (string, error) {
+	switch scope {
+	case "user":
+		// Claude Code keeps its user configuration in $CLAUDE_CONFIG_DIR
+		// when that is set.
+		if dir := os.Getenv("CLAUDE_CONFIG_DIR"); dir != "" {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return "", fmt.Errorf("CLAUDE_CONFIG_DIR: %w", err)
+			}
+			return filepath.Join(abs, "settings.json"), nil
+		}
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find the home directory: %w", err)
+		}
+		return filepath.Join(home, ".claude", "settings.json"), nil
+	case "project", "local":
+		dir := projectDir
+		if dir == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				return "", fmt.Errorf("find the current directory: %w", err)
+			}
+			dir = wd
+		}
+		dir, err := filepath.Abs(dir)
+		if err != nil {
+			return "", err
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return "", cmdutil.Exit(1, fmt.Errorf("project directory %s does not exist", dir))
+		}
+		name := "settings.json"
+		if scope == "local" {
+			name = "settings.local.json"
+		}
+		return filepath.Join(dir, ".claude", name), nil
+	}
+	return "", cmdutil.Exit(1, fmt.Errorf("--scope %q: want user, project or local", scope))
+}
+
+// hookPlan is the entry install wants for one hook type.
+type hookPlan struct {
+	he      protocol.HookEvent
+	kind    string // "command" or "http"
+	target  string // the command line or the URL
+	timeout int
+	auth    string // http: the Authorization header the hook sends
+}
+
+func (p hookPlan) ref() hookRef {
+	return hookRef{Type: p.he.Type, Event: p.he.ClaudeEvent, Handler: p.target}
+}
+
+// group is the matcher group holding the entry.
+func (p hookPlan) group() *jsonedit.Node {
+	field := "command"
+	if p.kind == "http" {
+		field = "url"
+	}
+	entry := jsonedit.NewObject()
+	entry.Set("type", jsonedit.NewString(p.kind))
+	entry.Set(field, jsonedit.NewString(p.target))
+	if p.auth != "" {
+		entry.Set("headers", p.headers())
+	}
+	entry.Set("timeout", jsonedit.NewInt(p.timeout))
+	g := jsonedit.NewObject()
+	if p.he.Matcher != "" {
+		g.Set("matcher", jsonedit.NewString(p.he.Matcher))
+	}
+	hooks := jsonedit.NewArray()
+	hooks.Push(entry)
+	g.Set("hooks", hooks)
+	return g
+}
+
+// headers is the http entry's "headers" object.
+func (p hookPlan) headers() *jsonedit.Node {
+	h := jsonedit.NewObject()
+	h.Set("Authorization", jsonedit.NewString(p.auth))
+	return h
+}
+
+// installPlans lists the entries install writes: command is the program part
+// of the command line; with useHTTP the observe-only types get http hooks to
+// httpAddr that send credential.
+func installPlans(command string, useHTTP bool, httpAddr, credential string) ([]hookPlan, error) {
+	plans := make([]hookPlan, 0, len(protocol.HookEvents))
+	for _, he := range protocol.HookEvents {
+		p := hookPlan{he: he, kind: "command", target: command + " hook " + he.Type, timeout: installTimeout}
+		if he.ClaudeEvent == "SessionEnd" {
+			p.timeout = installSessionEndTimeout
+		}
+		if useHTTP && httpHookTypes[he.Type] {
+			u, err := httpHookURL(httpAddr, he.Type)
+			if err != nil {
+				return nil, err
+			}
+			p.kind, p.target = "http", u
+			if credential != "" {
+				p.auth = "Bearer " + credential
+			}
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
+}
+
+// hookRecognizer tells ClaudeBench's entries from others.
+type hookRecognizer struct {
+	command  string // the program install writes (matched besides any program named cb)
+	httpAddr string // http.addr (matched besides any loopback host)
+}
+
+// ours reports whether entry is ClaudeBench's entry for hookType.
+func (r hookRecognizer) ours(entry *jsonedit.Node, hookType string) bool {
+	if entry == nil || entry.Kind != jsonedit.Object {
+		return false
+	}
+	typ, _ := entry.GetString("type")
+	switch typ {
+	case "command":
+		cmd, ok := entry.GetString("command")
+		if !ok {
+			return false
+		}
+		args, hasArgs := entry.GetStrings("args")
+		return r.oursCommand(cmd, args, hasArgs, hookType)
+	case "http":
+		u, ok := entry.GetString("url")
+		return ok && r.oursURL(u, hookType)
+	}
+	return false
+}
+
+func (r hookRecognizer) oursCommand(cmd string, args []string, hasArgs bool, hookType string) bool {
+	var prog []string
+	if hasArgs { // exec form: command is the program
+		if len(args) != 2 || args[0] != "hook" || args[1] != hookType {
+			return false
+		}
+		prog = strings.Fields(cmd)
+	} else {
+		f := strings.Fields(cmd)
+		n := len(f)
+		if n < 3 || f[n-2] != "hook" || f[n-1] != hookType {
+			return false
+		}
+		prog = f[:n-2]
+	}
+	if len(prog) == 0 {
+		return false
+	}
+	if r.command != "" && strings.Join(prog, " ") == strings.Join(strings.Fields(r.command), " ") {
+		return true
+	}
+	last := strings.Trim(prog[len(prog)-1], `'"`)
+	if i := strings.LastIndexAny(last, `/\`); i >= 0 {
+		last = last[i+1:]
+	}
+	last = strings.Trim(last, `'"`)
+	return last == "cb" || strings.EqualFold(last, "cb.exe")
+}
+
+func (r hookRecognizer) oursURL(raw, hookType string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Path != "/hooks/"+hookType || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	return loopback.IsHost(u.Hostname()) || (r.httpAddr != "" && u.Host == r.httpAddr)
+}
+
+// describe is an entry's command line or URL, for reports.
+func describeHookEntry(entry *jsonedit.Node) string {
+	if u, ok := entry.GetString("url"); ok {
+		return u
+	}
+	cmd, _ := entry.GetString("command")
+	if args, ok := entry.GetStrings("args"); ok {
+		return strings.Join(append([]string{cmd}, args...), " ")
+	}
+	return cmd
+}
+
+// settingsError names the settings file in a problem with its content.
+func settingsError(path, format string, args ...any) error {
+	return cmdutil.Exit(1, fmt.Errorf("settings file %s: %s; nothing was changed", path, fmt.Sprintf(format, args...)))
+}
+
+// findOurHook returns ClaudeBench's entry for hookType in an event's array.
+func findOurHook(groups *jsonedit.Node, hookType string, r hookRecognizer) *jsonedit.Node {
+	if groups == nil || groups.Kind != jsonedit.Array {
+		return nil
+	}
+	for _, g := range groups.Elems {
+		hs := g.Get("hooks")
+		if hs == nil || hs.Kind != jsonedit.Array {
+			continue
+		}
+		for _, e := range hs.Elems {
+			if r.ours(e, hookType) {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// installHooks adds the plans missing from doc (the settings' top-level
+// object). It reports the entries added and those already there.
+func installHooks(path string, doc *jsonedit.Node, plans []hookPlan, r hookRecognizer) (added, present []hookRef, notes []string, err error) {
+	hooks := doc.Get("hooks")
+	if hooks != nil && !hooks.IsNull() && hooks.Kind != jsonedit.Object {
+		return nil, nil, nil, settingsError(path, `"hooks" must be an object, not %s`, hooks.KindName())
+	}
+	for _, p := range plans {
+		if hooks != nil && hooks.Kind == jsonedit.Object {
+			arr := hooks.Get(p.he.ClaudeEvent)
+			if arr != nil && !arr.IsNull() && arr.Kind != jsonedit.Array {
+				return nil, nil, nil, settingsError(path, `"hooks.%s" must be an array, not %s`, p.he.ClaudeEvent, arr.KindName())
+			}
+			if e := findOurHook(arr, p.he.Type, r); e != nil {
+				ref := p.ref()
+				ref.Handler = describeHookEntry(e)
+				if p.auth != "" && ref.Handler == p.target && !hasAuthHeader(e, p.auth) {
+					// An http hook of an older install, or of an earlier
+					// token: give it the current credential.
+					e.Set("headers", p.headers())
+					notes = append(notes, fmt.Sprintf("%s (%s): updated the http hook's credential", p.he.Type, p.he.ClaudeEvent))
+					added = append(added, ref)
+					continue
+				}
+				present = append(present, ref)
+				if ref.Handler != p.target {
+					notes = append(notes, fmt.Sprintf("%s (%s) is already installed as %q, not %q; run cb uninstall first to replace it", p.he.Type, p.he.ClaudeEvent, ref.Handler, p.target))
+				}
+				continue
+			}
+		}
+		if hooks == nil || hooks.Kind != jsonedit.Object {
+			hooks = jsonedit.NewObject()
+			doc.Set("hooks", hooks)
+		}
+		arr := hooks.Get(p.he.ClaudeEvent)
+		if arr == nil || arr.Kind != jsonedit.Array {
+			arr = jsonedit.NewArray()
+			hooks.Set(p.he.ClaudeEvent, arr)
+		}
+		arr.Push(p.group())
+		added = append(added, p.ref())
+	}
+	return added, present, notes, nil
+}
+
+// gitTracksPath reports whether path is in a git work tree and not ignored
+// there (false when git is missing or path is outside a repository).
+func gitTracksPath(path string) bool {
+	// From the project dir: .claude may not exist yet.
+	project := filepath.Dir(filepath.Dir(path))
+	rel, err := filepath.Rel(project, path)
+	if err != nil {
+		return false
+	}
+	cmd := exec.Command("git", "-C", project, "check-ignore", "-q", "--", rel)
+	err = cmd.Run()
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.ExitCode() == 1 // 0: ignored, 128: not a repository
+}
+
+// hasAuthHeader reports whether an http entry sends exactly auth.
+func hasAuthHeader(entry *jsonedit.Node, auth string) bool {
+	h := entry.Get("headers")
+	if h == nil || h.Kind != jsonedit.Object {
+		return false
+	}
+	got, ok := h.GetString("Authorization")
+	return ok && got == auth
+}
+
+// uninstallHooks removes ClaudeBench's entries from doc and the containers
+// that this leaves empty.
+func uninstallHooks(doc *jsonedit.Node, r hookRecognizer) (removed []hookRef) {
+	hooks := doc.Get("hooks")
+	if hooks == nil || hooks.Kind != jsonedit.Object {
+		return nil
+	}
+	var events []string
+	seen := map[string]bool{}
+	for _, he := range protocol.HookEvents {
+		if !seen[he.ClaudeEvent] {
+			seen[he.ClaudeEvent] = true
+			events = append(events, he.ClaudeEvent)
+		}
+	}
+	for _, ev := range events {
+		arr := hooks.Get(ev)
+		if arr == nil || arr.Kind != jsonedit.Array {
+			continue
+		}
+		before := len(removed)
+		for gi := 0; gi < len(arr.Elems); gi++ {
+			hs := arr.Elems[gi].Get("hooks")
+			if hs == nil || hs.Kind != jsonedit.Array || len(hs.Elems) == 0 {
+				continue
+			}
+			for ei := 0; ei < len(hs.Elems); ei++ {
+				for _, he := range protocol.HookEvents {
+					if he.ClaudeEvent == ev && r.ours(hs.Elems[ei], he.Type) {
+						removed = append(removed, hookRef{Type: he.Type, Event: ev, Handler: describeHookEntry(hs.Elems[ei])})
+						hs.RemoveAt(ei)
+						ei--
+						break
+					}
+				}
+			}
+			if len(hs.Elems) == 0 && hs.Dirty() {
+				arr.RemoveAt(gi)
+				gi--
+			}
+		}
+		if len(removed) > before && len(arr.Elems) == 0 {
+			hooks.Delete(ev)
+		}
+	}
+	if len(removed) > 0 && len(hooks.Members) == 0 {
+		doc.Delete("hooks")
+	}
+	return removed
+}
+
+// editSettings runs install or uninstall on the file of o.scope.
+func editSettings(o installOptions) (*settingsChange, error) {
+	path, err := claudeSettingsPath(o.scope, o.projectDir)
+	if err != nil {
+		return nil, err
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	ch := &settingsChange{Scope: o.scope, File: path, DryRun: o.dryRun}
+	f, err := readSettingsFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := hookRecognizer{command: o.command, httpAddr: o.httpAddr}
+	if o.uninstall {
+		if !f.exists {
+			return ch, nil
+		}
+		ch.Removed = uninstallHooks(f.doc, r)
+	} else {
+		plans, err := installPlans(o.command, o.http, o.httpAddr, o.hookCredential)
+		if err != nil {
+			return nil, cmdutil.Exit(1, err)
+		}
+		ch.Added, ch.Present, ch.Notes, err = installHooks(path, f.doc, plans, r)
+		if err != nil {
+			return nil, err
+		}
+		if v := f.doc.Get("disableAllHooks"); v != nil && string(v.Raw) == "true" {
+			ch.Notes = append(ch.Notes, `this file sets "disableAllHooks": true, so Claude Code runs none of its hooks`)
+		}
+	}
+	if len(ch.Added) == 0 && len(ch.Removed) == 0 {
+		return ch, nil
+	}
+	out := f.render()
+	if f.exists && bytes.Equal(out, f.data) {
+		return ch, nil
+	}
+	ch.Changed, ch.Created = true, !f.exists
+	oldName := path
+	if !f.exists {
+		oldName = "/dev/null"
+	}
+	ch.Diff = unifiedDiff(oldName, path, f.data, out)
+	if o.hookCredential != "" {
+		// The file now holds a secret: private, backups included.
+		if f.exists && f.mode&0o077 != 0 {
+			ch.Notes = append(ch.Notes, fmt.Sprintf("the http hooks' credential is in this file: its mode is now 0600 (was %04o)", f.mode))
+		}
+		f.mode = 0o600
+		ch.Diff = strings.ReplaceAll(ch.Diff, o.hookCredential, "<hook credential>")
+		if o.scope == "local" && gitTracksPath(path) {
+			ch.Notes = append(ch.Notes, fmt.Sprintf("git does not ignore %s here: add it to .gitignore, it holds the http hooks' credential", path))
+		}
+	}
+	if o.dryRun {
+		return ch, nil
+	}
+	ch.Backup, err = f.write(out, o.now())
+	return ch, err
+}
+
+// settingsFile is a settings file as read.
+type settingsFile struct {
+	path    string // as named
+	target  string // the file written (path with symlinks resolved)
+	exists  bool
+	mode    fs.FileMode
+	data    []byte
+	doc     *jsonedit.Node
+	prefix  string // whitespace before the top-level object
+	suffix  string // whitespace after it
+	indent  string
+	newline string
+}
+
+// readSettingsFile reads and parses a settings file; a missing or blank
+// file is an empty object. Malformed JSON is an error naming the place.
+func readSettingsFile(path string) (*settingsFile, error) {
+	f := &settingsFile{path: path, target: path, mode: 0o644, indent: "  ", newline: "\n", suffix: "\n"}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		f.doc = jsonedit.NewObject()
+		return f, nil
+	case err != nil:
+		return nil, fmt.Errorf("read settings file: %w", err)
+	}
+	f.exists, f.data = true, data
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		f.target = t
+	}
+	if fi, err := os.Stat(f.target); err == nil {
+		f.mode = fi.Mode().Perm()
+	}
+	body := bytes.TrimLeft(data, " \t\r\n")
+	f.prefix = string(data[:len(data)-len(body)])
+	body = bytes.TrimRight(body, " \t\r\n")
+	f.suffix = string(data[len(f.prefix)+len(body):])
+	if len(body) == 0 {
+		f.doc = jsonedit.NewObject()
+		f.prefix, f.suffix = "", "\n"
+		return f, nil
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := lineCol(data, se.Offset)
+			return nil, cmdutil.Exit(1, fmt.Errorf("settings file %s is not valid JSON: %v (line %d, column %d, byte offset %d); nothing was changed", path, se, line, col, se.Offset))
+		}
+		return nil, cmdutil.Exit(1, fmt.Errorf("settings file %s is not valid JSON: %v; nothing was changed", path, err))
+	}
+	if body[0] != '{' {
+		return nil, settingsError(path, "the top level must be a JSON object")
+	}
+	if f.doc, err = jsonedit.Parse(body); err != nil {
+		return nil, settingsError(path, "%v", err)
+	}
+	f.indent = jsonedit.DetectIndent(body)
+	if bytes.Contains(data, []byte("\r\n")) {
+		f.newline = "\r\n"
+	}
+	return f, nil
+}
+
+// lineCol turns the offset of a json.SyntaxError (the bytes read, so the
+// bad byte is the one before it) into a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	p := int(min(max(off-1, 0), int64(len(data))))
+	before := data[:p]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = p - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// render prints the edited document.
+func (f *settingsFile) render() []byte {
+	var b bytes.Buffer
+	b.WriteString(f.prefix)
+	f.doc.Render(&b, jsonedit.Style{Indent: f.indent, Newline: f.newline}, 0)
+	b.WriteString(f.suffix)
+	return b.Bytes()
+}
+
+// write backs up the old file and replaces it atomically with out, keeping
+// its mode. It returns the backup's path.
+func (f *settingsFile) write(out []byte, now time.Time) (backup string, err error) {
+	dir := filepath.Dir(f.target)
+	if !f.exists {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	if f.exists {
+		if backup, err = writeBackup(f.path, f.data, f.mode, now); err != nil {
+			return "", err
+		}
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.target)+".tmp-*")
+	if err != nil {
+		return backup, fmt.Errorf("write settings file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(out); err == nil {
+		if err = tmp.Chmod(f.mode); err == nil {
+			err = tmp.Sync()
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return backup, fmt.Errorf("write settings file: %w", err)
+	}
+	// Claude Code writes some settings files itself; do not overwrite a
+	// change made since we read the file.
+	now2, rerr := os.ReadFile(f.target)
+	if (f.exists && (rerr != nil || !bytes.Equal(now2, f.data))) || (!f.exists && rerr == nil) {
+		err = fmt.Errorf("settings file %s changed while cb was editing it; nothing was changed, run the command again", f.path)
+		return backup, err
+	}
+	if err = os.Rename(tmp.Name(), f.target); err != nil {
+		return backup, fmt.Errorf("write settings file: %w", err)
+	}
+	return backup, nil
+}
+
+// writeBackup copies the original to <path>.bak.<unix time> (with a counter
+// when that name is taken) and returns the name.
+func writeBackup(path string, data []byte, mode fs.FileMode, now time.Time) (string, error) {
+	base := path + ".bak." + strconv.FormatInt(now.Unix(), 10)
+	name := base
+	for i := 1; ; i++ {
+		bf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if errors.Is(err, fs.ErrExist) && i < 100 {
+			name = base + "." + strconv.Itoa(i)
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("back up settings file: %w", err)
+		}
+		_, err = bf.Write(data)
+		if cerr := bf.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(name)
+			return "", fmt.Errorf("back up settings file: %w", err)
+		}
+		return name, nil
+	}
+}
+
+func printSettingsChange(w io.Writer, ch *settingsChange, uninstall bool) {
+	what := map[string]string{"user": "user settings", "project": "project settings", "local": "local project settings"}[ch.Scope]
+	fmt.Fprintf(w, "%s: %s\n", what, ch.File)
+	if ch.DryRun && ch.Diff != "" {
+		fmt.Fprint(w, ch.Diff)
+	}
+	line := func(mark string, r hookRef, extra string) {
+		fmt.Fprintf(w, "  %s %-17s %-14s %s%s\n", mark, r.Event, r.Type, r.Handler, extra)
+	}
+	for _, r := range ch.Added {
+		line("+", r, "")
+	}
+	for _, r := range ch.Present {
+		line("=", r, " (already installed)")
+	}
+	for _, r := range ch.Removed {
+		line("-", r, "")
+	}
+	for _, n := range ch.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	switch {
+	case uninstall && len(ch.Removed) == 0:
+		fmt.Fprintln(w, "No ClaudeBench hooks there; nothing changed.")
+	case !uninstall && len(ch.Added) == 0:
+		fmt.Fprintf(w, "Already installed: all %d ClaudeBench hooks are there; nothing changed.\n", len(ch.Present))
+	case ch.DryRun:
+		fmt.Fprintln(w, "Dry run: nothing was written.")
+	default:
+		verb := fmt.Sprintf("Installed %d hooks", len(ch.Added))
+		if uninstall {
+			verb = fmt.Sprintf("Removed %d hooks", len(ch.Removed))
+		}
+		if ch.Created {
+			verb += " (created the file)"
+		}
+		if ch.Backup != "" {
+			verb += "; previous file saved as " + ch.Backup
+		}
+		fmt.Fprintln(w, verb+".")
+	}
+}
+
+// unifiedDiff returns the changes from a to b as a unified diff with three
+// lines of context; "" when they are equal.
+func unifiedDiff(aName, bName string, a, b []byte) string {
+	return udiff.Unified(aName, bName, string(a), string(b))
+}

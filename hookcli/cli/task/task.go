@@ -1,0 +1,650 @@
+// Package task is `cb task`: create, list, claim and finish tasks in the
+// shared queue. Each subcommand is an options struct, a NewCmd function and
+// a run function.
+package task
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/protocol/api"
+	"github.com/spf13/cobra"
+)
+
+// textWidth caps task text in tables when the terminal width is unknown.
+const textWidth = 60
+
+// assignedWidth caps the ASSIGNED column, leaving room for the text.
+const assignedWidth = 16
+
+// NewCmdTask is `cb task` and its subcommands.
+func NewCmdTask(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "task",
+		Short: "Create, list, claim and finish tasks in the shared queue",
+		Long: `Create, list, claim and finish tasks in the shared queue.
+
+Worker ids (--worker) default to $USER@$HOSTNAME, here "` + cmdutil.DefaultWorkerID() + `".
+With --json every command prints the method's result as cbd sent it
+(indented on a terminal, one line otherwise); --jq filters it.`,
+	}
+	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdClaim(f, nil),
+		NewCmdComplete(f, nil), NewCmdFail(f, nil), NewCmdUpdate(f, nil), NewCmdAssign(f, nil),
+		NewCmdUnassign(f, nil), NewCmdDelete(f, nil), NewCmdRenew(f, nil))
+	return cmd
+}
+
+// Options are what every task command shares.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Caller func() (cmdutil.Caller, error)
+	// Print prints JSON (--json, --jq); nil for human output.
+	Print func(v any) error
+	Now   func() time.Time
+}
+
+func newOptions(f *cmdutil.Factory) Options {
+	return Options{IO: f.IOStreams, Caller: f.Caller, Now: time.Now}
+}
+
+// prepare reads the global flags at run time.
+func (o *Options) prepare(f *cmdutil.Factory) {
+	o.Print = nil
+	if f.Flags.JSONOut() {
+		o.Print = f.PrintJSON
+	}
+}
+
+func (o *Options) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	c, err := o.Caller()
+	if err != nil {
+		return nil, err
+	}
+	return c.Call(ctx, method, params)
+}
+
+// printResult prints a method's result: as JSON with --json, else through
+// human.
+func (o *Options) printResult(raw json.RawMessage, human func(w io.Writer, cs iostreams.ColorScheme) error) error {
+	if o.Print != nil {
+		return o.Print(raw)
+	}
+	return human(o.IO.Out, o.IO.ColorScheme())
+}
+
+// taskCall calls a task.* method whose answer is one task and prints it:
+// the JSON as received, or the line line(task) returns.
+func (o *Options) taskCall(ctx context.Context, method string, params any, line func(t api.Task, cs iostreams.ColorScheme) string) error {
+	raw, err := o.call(ctx, method, params)
+	if err != nil {
+		return err
+	}
+	return o.printResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
+		var t api.Task
+		if err := cmdutil.DecodeResult(method, raw, &t); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintln(w, line(t, cs))
+		return err
+	})
+}
+
+// run runs runF if a test gave one, else the command's own run function.
+func run[T any](ctx context.Context, opts *T, runF, def func(context.Context, *T) error) error {
+	if runF != nil {
+		return runF(ctx, opts)
+	}
+	return def(ctx, opts)
+}
+
+// CreateOptions are cb task create's inputs.
+type CreateOptions struct {
+	Options
+	Text     string
+	Priority *int
+	Metadata string // a JSON object; "" for none
+	Quiet    bool
+}
+
+// NewCmdCreate is `cb task create`.
+func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{Options: newOptions(f)}
+	var priority int
+	cmd := &cobra.Command{
+		Use:   "create TEXT...",
+		Short: "Create a pending task (the words are joined into its text)",
+		Example: `  cb task create "Write the release notes" --priority 80
+  ID=$(cb task create -q "Review the PR")`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.Text = strings.Join(args, " ")
+			if cmd.Flags().Changed("priority") {
+				opts.Priority = &priority
+			}
+			return run(cmd.Context(), opts, runF, createRun)
+		},
+	}
+	cmd.Flags().IntVar(&priority, "priority", 50, "priority, 0-100 (higher is claimed first)")
+	cmd.Flags().StringVar(&opts.Metadata, "metadata", "", `metadata, a JSON object like {"repo":"cb"}`)
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print only the new task's id")
+	return cmd
+}
+
+func createRun(ctx context.Context, opts *CreateOptions) error {
+	params := api.TaskCreateParams{Text: opts.Text, Priority: opts.Priority}
+	if opts.Metadata != "" {
+		raw, err := cmdutil.ObjectFlag("metadata", opts.Metadata)
+		if err != nil {
+			return err
+		}
+		params.Metadata = raw
+	}
+	if opts.Quiet {
+		opts.Print = nil
+	}
+	return opts.taskCall(ctx, "task.create", params, func(t api.Task, _ iostreams.ColorScheme) string {
+		if opts.Quiet {
+			return t.ID
+		}
+		return fmt.Sprintf("created %s (priority %d)", t.ID, t.Priority)
+	})
+}
+
+// ListOptions are cb task list's inputs: the filters set on the command
+// line, by task.list param name (a map, not api.TaskListParams, so that a
+// filter given as zero is sent as given).
+type ListOptions struct {
+	Options
+	Params map[string]any
+	Quiet  bool
+}
+
+// NewCmdList is `cb task list`.
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Options: newOptions(f)}
+	var status, assignedTo, orderBy, order string
+	var limit, offset int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List tasks (newest first)",
+		Long: `List tasks, newest first: on a terminal a table fitted to its width and a
+count; otherwise tab-separated rows without a header (id, status, priority,
+assigned to, created at, text).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.prepare(f)
+			opts.Params = map[string]any{}
+			fl := cmd.Flags()
+			for flag, field := range map[string]string{"status": "status", "assigned-to": "assignedTo", "order-by": "orderBy", "order": "order"} {
+				if fl.Changed(flag) {
+					v, _ := fl.GetString(flag)
+					opts.Params[field] = v
+				}
+			}
+			if fl.Changed("limit") {
+				opts.Params["limit"] = limit
+			}
+			if fl.Changed("offset") {
+				opts.Params["offset"] = offset
+			}
+			return run(cmd.Context(), opts, runF, listRun)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&status, "status", "", "only tasks in this status: pending, in_progress, completed, failed")
+	fl.StringVar(&assignedTo, "assigned-to", "", "only tasks assigned to this worker or instance")
+	fl.IntVar(&limit, "limit", 50, "at most this many tasks (1-1000)")
+	fl.IntVar(&offset, "offset", 0, "skip this many tasks")
+	fl.StringVar(&orderBy, "order-by", "createdAt", "sort by createdAt, updatedAt, priority or id")
+	fl.StringVar(&order, "order", "desc", "asc or desc")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only the tasks' ids, one per line")
+	return cmd
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	raw, err := opts.call(ctx, "task.list", opts.Params)
+	if err != nil {
+		return err
+	}
+	if opts.Print != nil && !opts.Quiet {
+		return opts.Print(raw)
+	}
+	var res api.TaskListResult
+	if err := cmdutil.DecodeResult("task.list", raw, &res); err != nil {
+		return err
+	}
+	w := opts.IO.Out
+	switch {
+	case opts.Quiet:
+		for _, t := range res.Tasks {
+			if _, err := fmt.Fprintln(w, t.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	case !opts.IO.IsStdoutTTY():
+		return writeTaskRows(w, res.Tasks)
+	}
+	return renderTaskList(w, res, opts.Now(), opts.IO.TerminalWidth(), opts.IO.ColorScheme())
+}
+
+// writeTaskRows prints tasks for a program: whole values, tab-separated.
+func writeTaskRows(w io.Writer, tasks []api.Task) error {
+	rows := make([][]string, len(tasks))
+	for i, t := range tasks {
+		rows[i] = []string{t.ID, t.Status, strconv.Itoa(t.Priority), t.AssignedTo, t.CreatedAt.UTC().Format(time.RFC3339Nano), t.Text}
+	}
+	return cmdutil.WriteTSV(w, rows)
+}
+
+// renderTaskList prints tasks as a table: ID, STATUS, PRI, ASSIGNED, AGE
+// (since creation, at now) and TEXT, fitted into width columns (0: text cut
+// at 60 characters), then a count line.
+func renderTaskList(w io.Writer, res api.TaskListResult, now time.Time, width int, p iostreams.ColorScheme) error {
+	if len(res.Tasks) == 0 {
+		if res.TotalCount > 0 {
+			_, err := fmt.Fprintf(w, "no tasks on this page (%d in all; lower --offset)\n", res.TotalCount)
+			return err
+		}
+		_, err := fmt.Fprintln(w, "no tasks")
+		return err
+	}
+	head := []string{"ID", "STATUS", "PRI", "ASSIGNED", "AGE"}
+	rows := make([][]string, len(res.Tasks))
+	widths := make([]int, len(head))
+	for i, h := range head {
+		widths[i] = len(h)
+	}
+	for i, t := range res.Tasks {
+		rows[i] = []string{t.ID, t.Status, strconv.Itoa(t.Priority), cmdutil.Truncate(cmdutil.OrDash(cmdutil.OneLine(t.AssignedTo)), assignedWidth), cmdutil.HumanAge(now.Sub(t.CreatedAt.Time))}
+		for j, c := range rows[i] {
+			widths[j] = max(widths[j], utf8.RuneCountInString(c))
+		}
+	}
+	const pad = 2
+	budget := textWidth
+	if width > 0 {
+		used := 0
+		for _, n := range widths {
+			used += n + pad
+		}
+		budget = max(width-used, 10)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, pad, ' ', 0)
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\tTEXT\n", head[0], p.Header(head[1]), head[2], head[3], head[4])
+	for i, t := range res.Tasks {
+		r := rows[i]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r[0], p.Status(r[1]), r[2], r[3], r[4], cmdutil.Truncate(cmdutil.OneLine(t.Text), budget))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	more := ""
+	if res.HasMore {
+		more = " (more with --offset)"
+	}
+	noun := "tasks"
+	if res.TotalCount == 1 {
+		noun = "task"
+	}
+	_, err := fmt.Fprintf(w, "%d of %d %s%s\n", len(res.Tasks), res.TotalCount, noun, more)
+	return err
+}
+
+// GetOptions are cb task get's inputs.
+type GetOptions struct {
+	Options
+	ID string
+}
+
+// NewCmdGet is `cb task get`.
+func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
+	opts := &GetOptions{Options: newOptions(f)}
+	return &cobra.Command{
+		Use:   "get ID",
+		Short: "Show one task",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.ID = args[0]
+			return run(cmd.Context(), opts, runF, getRun)
+		},
+	}
+}
+
+func getRun(ctx context.Context, opts *GetOptions) error {
+	raw, err := opts.call(ctx, "task.get", api.TaskGetParams{ID: opts.ID})
+	if err != nil {
+		return err
+	}
+	return opts.printResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
+		var t api.Task
+		if err := cmdutil.DecodeResult("task.get", raw, &t); err != nil {
+			return err
+		}
+		return renderTask(w, t, opts.Now(), cs)
+	})
+}
+
+// renderTask prints one task as "field value" lines.
+func renderTask(w io.Writer, t api.Task, now time.Time, p iostreams.ColorScheme) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	line := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	line("id", t.ID)
+	line("status", p.Status(t.Status))
+	line("priority", strconv.Itoa(t.Priority))
+	line("assigned", cmdutil.OrDash(cmdutil.OneLine(t.AssignedTo)))
+	line("attempts", strconv.Itoa(t.Attempts))
+	if t.LeaseExpiresAt != nil {
+		left := t.LeaseExpiresAt.Sub(now)
+		when := "expires in " + cmdutil.HumanAge(left)
+		if left <= 0 {
+			when = "expired " + cmdutil.HumanAge(-left) + " ago; the task goes back to the queue"
+		}
+		line("lease", t.LeaseExpiresAt.UTC().Format(time.RFC3339)+" ("+when+")")
+	}
+	line("created", t.CreatedAt.UTC().Format(time.RFC3339)+" ("+cmdutil.HumanAge(now.Sub(t.CreatedAt.Time))+" ago)")
+	line("updated", t.UpdatedAt.UTC().Format(time.RFC3339)+" ("+cmdutil.HumanAge(now.Sub(t.UpdatedAt.Time))+" ago)")
+	line("text", cmdutil.OneLine(t.Text))
+	if t.Error != "" {
+		line("error", cmdutil.OneLine(t.Error))
+	}
+	if len(t.Result) > 0 {
+		line("result", cmdutil.CompactJSON(t.Result))
+	}
+	if len(t.Metadata) > 0 {
+		line("metadata", cmdutil.CompactJSON(t.Metadata))
+	}
+	return tw.Flush()
+}
+
+// FinishOptions are the inputs of cb task complete and cb task fail.
+type FinishOptions struct {
+	Options
+	ID, Worker string
+	Result     *string // complete: a JSON value, or text sent as a JSON string
+	Error      string  // fail: what went wrong
+}
+
+// NewCmdComplete is `cb task complete`.
+func NewCmdComplete(f *cmdutil.Factory, runF func(context.Context, *FinishOptions) error) *cobra.Command {
+	opts := &FinishOptions{Options: newOptions(f)}
+	var result string
+	cmd := &cobra.Command{
+		Use:   "complete ID",
+		Short: "Complete a task you claimed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.ID = args[0]
+			if cmd.Flags().Changed("result") {
+				opts.Result = &result
+			}
+			return run(cmd.Context(), opts, runF, completeRun)
+		},
+	}
+	cmd.Flags().StringVar(&result, "result", "", "the result, a JSON value (text that is not JSON is sent as a string)")
+	cmd.Flags().StringVar(&opts.Worker, "worker", "", "the worker that claimed the task (default $USER@$HOSTNAME)")
+	return cmd
+}
+
+func completeRun(ctx context.Context, opts *FinishOptions) error {
+	params := api.TaskCompleteParams{ID: opts.ID, WorkerID: workerOrDefault(opts.Worker)}
+	if opts.Result != nil {
+		if json.Valid([]byte(*opts.Result)) {
+			params.Result = json.RawMessage(*opts.Result)
+		} else {
+			params.Result, _ = json.Marshal(*opts.Result) // plain text is sent as a JSON string
+		}
+	}
+	return opts.taskCall(ctx, "task.complete", params, func(t api.Task, _ iostreams.ColorScheme) string {
+		return "completed " + t.ID
+	})
+}
+
+// workerOrDefault is worker, or $USER@$HOSTNAME when it is empty.
+func workerOrDefault(worker string) string {
+	if worker == "" {
+		return cmdutil.DefaultWorkerID()
+	}
+	return worker
+}
+
+// NewCmdFail is `cb task fail`.
+func NewCmdFail(f *cmdutil.Factory, runF func(context.Context, *FinishOptions) error) *cobra.Command {
+	opts := &FinishOptions{Options: newOptions(f)}
+	cmd := &cobra.Command{
+		Use:   "fail ID --error MSG",
+		Short: "Fail a task you claimed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.ID = args[0]
+			return run(cmd.Context(), opts, runF, failRun)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Error, "error", "", "what went wrong (required)")
+	cmd.Flags().StringVar(&opts.Worker, "worker", "", "the worker that claimed the task (default $USER@$HOSTNAME)")
+	_ = cmd.MarkFlagRequired("error")
+	return cmd
+}
+
+func failRun(ctx context.Context, opts *FinishOptions) error {
+	params := api.TaskFailParams{ID: opts.ID, WorkerID: workerOrDefault(opts.Worker), Error: opts.Error}
+	return opts.taskCall(ctx, "task.fail", params, func(t api.Task, cs iostreams.ColorScheme) string {
+		return fmt.Sprintf("%s %s: %s", cs.Status("failed"), t.ID, cmdutil.OneLine(t.Error))
+	})
+}
+
+// UpdateOptions are cb task update's inputs: the fields to change, by
+// task.update name (metadata still a JSON string to check). A map, not
+// api.TaskUpdates, so that a field given empty is sent, and refused, rather
+// than dropped.
+type UpdateOptions struct {
+	Options
+	ID       string
+	Updates  map[string]any
+	Metadata *string
+}
+
+// NewCmdUpdate is `cb task update`.
+func NewCmdUpdate(f *cmdutil.Factory, runF func(context.Context, *UpdateOptions) error) *cobra.Command {
+	opts := &UpdateOptions{Options: newOptions(f)}
+	var text, status, metadata string
+	var priority int
+	cmd := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a task's text, status, priority or metadata (merged)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.ID = args[0]
+			fl := cmd.Flags()
+			opts.Updates = map[string]any{}
+			if fl.Changed("text") {
+				opts.Updates["text"] = text
+			}
+			if fl.Changed("status") {
+				opts.Updates["status"] = status
+			}
+			if fl.Changed("priority") {
+				opts.Updates["priority"] = priority
+			}
+			opts.Metadata = nil
+			if fl.Changed("metadata") {
+				opts.Metadata = &metadata
+			}
+			return run(cmd.Context(), opts, runF, updateRun)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&text, "text", "", "new text")
+	fl.StringVar(&status, "status", "", "new status: pending, in_progress, completed, failed")
+	fl.IntVar(&priority, "priority", 50, "new priority, 0-100")
+	fl.StringVar(&metadata, "metadata", "", "metadata to merge, a JSON object")
+	return cmd
+}
+
+func updateRun(ctx context.Context, opts *UpdateOptions) error {
+	if opts.Metadata != nil {
+		raw, err := cmdutil.ObjectFlag("metadata", *opts.Metadata)
+		if err != nil {
+			return err
+		}
+		opts.Updates["metadata"] = raw
+	}
+	if len(opts.Updates) == 0 {
+		return cmdutil.FlagErrorf("nothing to update: give --text, --status, --priority or --metadata")
+	}
+	params := map[string]any{"id": opts.ID, "updates": opts.Updates}
+	return opts.taskCall(ctx, "task.update", params, func(t api.Task, cs iostreams.ColorScheme) string {
+		return fmt.Sprintf("updated %s (%s, priority %d)", t.ID, cs.Status(t.Status), t.Priority)
+	})
+}
+
+// AssignOptions are the inputs of cb task assign and unassign.
+type AssignOptions struct {
+	Options
+	TaskID, InstanceID string
+}
+
+// NewCmdAssign is `cb task assign`.
+func NewCmdAssign(f *cmdutil.Factory, runF func(context.Context, *AssignOptions) error) *cobra.Command {
+	opts := &AssignOptions{Options: newOptions(f)}
+	return &cobra.Command{
+		Use:   "assign ID INSTANCE",
+		Short: "Assign a pending task to a registered instance",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.TaskID, opts.InstanceID = args[0], args[1]
+			return run(cmd.Context(), opts, runF, assignRun)
+		},
+	}
+}
+
+func assignRun(ctx context.Context, opts *AssignOptions) error {
+	params := api.TaskAssignParams{TaskID: opts.TaskID, InstanceID: opts.InstanceID}
+	return opts.taskCall(ctx, "task.assign", params, func(t api.Task, _ iostreams.ColorScheme) string {
+		return fmt.Sprintf("assigned %s to %s", t.ID, cmdutil.OrDash(t.AssignedTo))
+	})
+}
+
+// NewCmdUnassign is `cb task unassign`.
+func NewCmdUnassign(f *cmdutil.Factory, runF func(context.Context, *AssignOptions) error) *cobra.Command {
+	opts := &AssignOptions{Options: newOptions(f)}
+	return &cobra.Command{
+		Use:   "unassign ID",
+		Short: "Put an assigned task back in the queue",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.TaskID = args[0]
+			return run(cmd.Context(), opts, runF, unassignRun)
+		},
+	}
+}
+
+func unassignRun(ctx context.Context, opts *AssignOptions) error {
+	return opts.taskCall(ctx, "task.unassign", api.TaskUnassignParams{TaskID: opts.TaskID}, func(t api.Task, cs iostreams.ColorScheme) string {
+		return fmt.Sprintf("unassigned %s (%s)", t.ID, cs.Status(t.Status))
+	})
+}
+
+// NewCmdDelete is `cb task delete`.
+func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
+	opts := &GetOptions{Options: newOptions(f)}
+	return &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a task",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.ID = args[0]
+			return run(cmd.Context(), opts, runF, deleteRun)
+		},
+	}
+}
+
+func deleteRun(ctx context.Context, opts *GetOptions) error {
+	raw, err := opts.call(ctx, "task.delete", api.TaskDeleteParams{ID: opts.ID})
+	if err != nil {
+		return err
+	}
+	return opts.printResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
+		var res api.TaskDeleteResult
+		if err := cmdutil.DecodeResult("task.delete", raw, &res); err != nil {
+			return err
+		}
+		if !res.Deleted {
+			_, err := fmt.Fprintf(w, "%s: nothing to delete\n", res.ID)
+			return err
+		}
+		_, err := fmt.Fprintf(w, "deleted %s\n", res.ID)
+		return err
+	})
+}
+
+// LeaseMs checks a --lease flag and returns it in ms, as the methods take it.
+func LeaseMs(d time.Duration) (int64, error) {
+	if d < 100*time.Millisecond || d > 7*24*time.Hour {
+		return 0, cmdutil.FlagErrorf("--lease %s: want 100ms to 168h", d)
+	}
+	return d.Milliseconds(), nil
+}
+
+// RenewOptions are cb task renew's inputs.
+type RenewOptions struct {
+	Options
+	ID, Worker string
+	Lease      time.Duration // 0: cbd's tasks.lease
+}
+
+// NewCmdRenew is `cb task renew`.
+func NewCmdRenew(f *cmdutil.Factory, runF func(context.Context, *RenewOptions) error) *cobra.Command {
+	opts := &RenewOptions{Options: newOptions(f)}
+	var lease time.Duration
+	cmd := &cobra.Command{
+		Use:   "renew ID",
+		Short: "Extend the lease of a task you claimed",
+		Long: `Extend the lease of a task you claimed to --lease (else cbd's tasks.lease)
+from now. Fails with conflict (exit 8) when the task is no longer yours: its
+lease ran out and it went back to the queue, or it was finished.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.prepare(f)
+			opts.ID = args[0]
+			opts.Lease = 0
+			if cmd.Flags().Changed("lease") {
+				if _, err := LeaseMs(lease); err != nil {
+					return err
+				}
+				opts.Lease = lease
+			}
+			return run(cmd.Context(), opts, runF, renewRun)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Worker, "worker", "", "the worker that claimed the task (default $USER@$HOSTNAME)")
+	cmd.Flags().DurationVar(&lease, "lease", 0, "the new lease, from now (default: cbd's tasks.lease)")
+	return cmd
+}
+
+func renewRun(ctx context.Context, opts *RenewOptions) error {
+	params := api.TaskRenewParams{ID: opts.ID, WorkerID: workerOrDefault(opts.Worker), LeaseMs: opts.Lease.Milliseconds()}
+	return opts.taskCall(ctx, "task.renew", params, func(t api.Task, _ iostreams.ColorScheme) string {
+		if t.LeaseExpiresAt == nil {
+			return "renewed " + t.ID
+		}
+		return fmt.Sprintf("renewed %s until %s", t.ID, t.LeaseExpiresAt.Local().Format(time.RFC3339))
+	})
+}

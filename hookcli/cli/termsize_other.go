@@ -1,8 +1,0 @@
-//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
-
-package cli
-
-import "os"
-
-// terminalColumns is unknown here; $COLUMNS still applies.
-func terminalColumns(*os.File) int { return 0 }
