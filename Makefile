@@ -39,10 +39,10 @@ lint:
 
 ## fuzz: a short run of every fuzz target (a test in internal/gendocs keeps this list whole).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseHookInput -fuzztime 30s ./hookcli
+	$(GO) test -run '^$$' -fuzz FuzzParseHookInput -fuzztime 30s ./hookcli/bridge
 	$(GO) test -run '^$$' -fuzz FuzzRESPReply -fuzztime 30s ./internal/resp
-	$(GO) test -run '^$$' -fuzz FuzzParseLeanURL -fuzztime 30s ./hookcli
-	$(GO) test -run '^$$' -fuzz FuzzReadConfigLean -fuzztime 30s -fuzzminimizetime 200x ./hookcli
+	$(GO) test -run '^$$' -fuzz FuzzParseLeanURL -fuzztime 30s ./hookcli/bridge
+	$(GO) test -run '^$$' -fuzz FuzzReadConfigLean -fuzztime 30s -fuzzminimizetime 200x ./hookcli/bridge
 	$(GO) test -run '^$$' -fuzz FuzzParseEmitLine -fuzztime 30s ./hookcli/cli/emit
 	$(GO) test -run '^$$' -fuzz FuzzCallReply -fuzztime 30s ./hookcli/cli/emit
 	$(GO) test -run '^$$' -fuzz FuzzSplitBash -fuzztime 30s ./daemon/policy/shell

@@ -6,9 +6,9 @@ package main
 import (
 	"os"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 )
 
 func main() {
-	os.Exit(hookcli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(bridge.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

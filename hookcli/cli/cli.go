@@ -2,7 +2,7 @@
 // shell commands, cb mcp, install, service, doctor), built on cobra and the
 // go-redis client of protocol/client. cb hands over to it with exec, so it
 // names itself cb in usage and messages; its hook command runs
-// hookcli.RunHook over go-redis for Redis URLs cb's own client does not
+// bridge.RunHook over go-redis for Redis URLs cb's own client does not
 // serve (TLS, Sentinel).
 //
 // Each command group lives in a package of its own (task, status, ...),
@@ -18,7 +18,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/audit"
 	"github.com/claudebench/cb/hookcli/cli/call"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
@@ -89,7 +89,7 @@ func newCmdHook(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "hook <type>",
 		Short: "Claude Code hook bridge (reads hook JSON on stdin)",
-		Long:  hookcli.HookUsage,
+		Long:  bridge.HookUsage,
 		Args:  cobra.ExactArgs(1),
 		// Claude Code reads exit status 2 as "block".
 		Annotations: map[string]string{cmdutil.UsageExitAnnotation: "1"},
@@ -98,7 +98,7 @@ func newCmdHook(f *cmdutil.Factory) *cobra.Command {
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ios := f.IOStreams
-			if code := hookcli.RunHook(args[0], ios.In, ios.Out, ios.ErrOut, hookTransport{}); code != 0 {
+			if code := bridge.RunHook(args[0], ios.In, ios.Out, ios.ErrOut, hookTransport{}); code != 0 {
 				return cmdutil.Exit(code, errors.New("hook failed"))
 			}
 			return nil

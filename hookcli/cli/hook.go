@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
@@ -14,11 +14,11 @@ import (
 // and every URL client.OpenRedis takes, TLS and Sentinel included.
 type hookTransport struct{}
 
-func (hookTransport) Settings() (*hookcli.Settings, error) {
-	return hookcli.LoadSettings(cmdutil.ParseYAML)
+func (hookTransport) Settings() (*bridge.Settings, error) {
+	return bridge.LoadSettings(cmdutil.ParseYAML)
 }
 
-func (hookTransport) Open(url string) (hookcli.Conn, error) {
+func (hookTransport) Open(url string) (bridge.Conn, error) {
 	rdb, err := cmdutil.DialRedis(url, 1)
 	if err != nil {
 		return nil, err

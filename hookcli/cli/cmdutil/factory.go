@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol/client"
 )
@@ -18,7 +18,7 @@ import (
 type Factory struct {
 	IOStreams *iostreams.IOStreams
 	// Settings reads cb's settings (config file and environment).
-	Settings func() (*hookcli.Settings, error)
+	Settings func() (*bridge.Settings, error)
 	// Client is the go-redis connection to cbd's Redis, for commands that
 	// read streams or lists themselves (events, sessions, claim --wait).
 	Client func() (*client.Client, error)
@@ -43,7 +43,7 @@ func (g *GlobalFlags) JSONOut() bool { return g.JSON || g.JQ != "" }
 // releases the connection.
 func New(ios *iostreams.IOStreams) (f *Factory, close func()) {
 	flags := &GlobalFlags{Timeout: 10 * time.Second}
-	settings := sync.OnceValues(func() (*hookcli.Settings, error) { return hookcli.LoadSettings(ParseYAML) })
+	settings := sync.OnceValues(func() (*bridge.Settings, error) { return bridge.LoadSettings(ParseYAML) })
 	var mu sync.Mutex
 	var c *client.Client
 	clientFn := func() (*client.Client, error) {

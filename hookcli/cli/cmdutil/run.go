@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol/client"
@@ -20,7 +20,7 @@ import (
 type Run struct {
 	Factory  *Factory
 	IO       *iostreams.IOStreams
-	Settings *hookcli.Settings
+	Settings *bridge.Settings
 	JSON     bool          // --json or --jq
 	Timeout  time.Duration // --timeout
 	Client   *client.Client

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/apitoken"
@@ -40,7 +40,7 @@ type dashboardLogin struct {
 // Options are cb dashboard's inputs.
 type Options struct {
 	IO       *iostreams.IOStreams
-	Settings func() (*hookcli.Settings, error)
+	Settings func() (*bridge.Settings, error)
 	Print    func(v any) error // JSON output; nil for text
 	Timeout  time.Duration
 
@@ -115,7 +115,7 @@ func dashboardRun(parent context.Context, opts *Options) error {
 }
 
 // dashboardLink mints a login code and returns the link that uses it.
-func dashboardLink(ctx context.Context, s *hookcli.Settings) (string, dashboardLogin, error) {
+func dashboardLink(ctx context.Context, s *bridge.Settings) (string, dashboardLogin, error) {
 	var login dashboardLogin
 	if !s.Config().HTTP.Enabled {
 		return "", login, cmdutil.Exit(1, errors.New("http.enabled is false: cbd serves no dashboard"))

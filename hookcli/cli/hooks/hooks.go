@@ -12,7 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/spf13/cobra"
@@ -329,7 +329,7 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 		if err != nil {
 			return fmt.Errorf("read payload: %w", err)
 		}
-		in, err := hookcli.ParseHookInput(data)
+		in, err := bridge.ParseHookInput(data)
 		if err != nil {
 			return cmdutil.Exit(3, err)
 		}

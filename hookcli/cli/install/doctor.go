@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/jsonedit"
@@ -72,7 +72,7 @@ It exits 0 when every check passes and 1 otherwise.`,
 		// A broken config is one of the things doctor reports, so it must
 		// not stop the command the way it stops the others.
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			o.Settings, loadErr = hookcli.LoadSettings(cmdutil.ParseYAML)
+			o.Settings, loadErr = bridge.LoadSettings(cmdutil.ParseYAML)
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {

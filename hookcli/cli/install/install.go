@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/aymanbagabas/go-udiff"
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/jsonedit"
@@ -223,7 +223,7 @@ func (r *options) runSettingsEdit(o installOptions) error {
 // away or their credential would leak: cbd must serve HTTP on loopback (the
 // credential is sent in clear), and project settings, usually committed to
 // git, never get a secret.
-func checkHTTPHooks(s *hookcli.Settings, scope string) error {
+func checkHTTPHooks(s *bridge.Settings, scope string) error {
 	if scope == "project" {
 		return cmdutil.Exit(1, errors.New("--http: the http hooks send a credential, and project settings "+
 			"(.claude/settings.json) are usually committed to git; use --scope local (.claude/settings.local.json, "+
@@ -240,7 +240,7 @@ func checkHTTPHooks(s *hookcli.Settings, scope string) error {
 
 // hookCredential reads the API token (creating the token file as cbd would,
 // unless dryRun) and derives the http hooks' credential from it.
-func hookCredential(s *hookcli.Settings, dryRun bool) (string, error) {
+func hookCredential(s *bridge.Settings, dryRun bool) (string, error) {
 	file := apitoken.File(s.Config().HTTP.TokenFile, s.Dirs().Config)
 	read := apitoken.LoadOrCreate
 	if dryRun {

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
@@ -97,7 +97,7 @@ func mcpRun(ctx context.Context, opts *Options) error {
 // event, so a request that did reach cbd is not carried out twice
 // (handlers are idempotent by event id).
 type reconnectingCaller struct {
-	settings func() (*hookcli.Settings, error)
+	settings func() (*bridge.Settings, error)
 	timeout  time.Duration
 
 	mu sync.Mutex // guards c

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/claudebench/cb/hookcli"
+	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
@@ -108,7 +108,7 @@ func NewFactory(caller cmdutil.Caller) (*cmdutil.Factory, *iostreams.IOStreams, 
 	ios, in, out, errOut := iostreams.Test()
 	f := &cmdutil.Factory{
 		IOStreams: ios,
-		Settings:  func() (*hookcli.Settings, error) { return hookcli.LoadSettings(cmdutil.ParseYAML) },
+		Settings:  func() (*bridge.Settings, error) { return bridge.LoadSettings(cmdutil.ParseYAML) },
 		Client: func() (*client.Client, error) {
 			return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "no Redis in this test"}
 		},

@@ -1,11 +1,11 @@
-// Package hookcli is the cb binary: the `cb hook` bridge Claude Code runs on
+// Package bridge is the lean cb binary: the `cb hook` bridge Claude Code runs on
 // every event, kept lean because every package cb links runs its init on
 // every hook call. cb links no cobra, no go-redis, no crypto/tls and no
 // daemon code (a test holds it to that); it speaks RESP2 to Redis itself.
 // Every other command, and hooks whose Redis URL needs TLS or Sentinel, are
 // handed over to the full CLI binary cb-cli (package hookcli/cli) with
 // exec, so the user still types `cb ...` for everything.
-package hookcli
+package bridge
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
 //go:build unix
 
-package hookcli
+package bridge
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package hookcli
+package bridge
 
 import (
 	"reflect"
