@@ -13,7 +13,7 @@ import (
 // shell commands live in cb-cli (package hookcli/cli) for this reason, and
 // cb reads its config file with readConfigLean instead of yaml.
 func TestCBLinksNothingHeavy(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "../cmd/cb").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "../../cmd/cb").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
@@ -35,7 +35,7 @@ func TestCBLinksNothingHeavy(t *testing.T) {
 // culprit): the linker then keeps every exported method of every type, the
 // binary grows, and every hook call pays for it at start-up.
 func TestHookBinaryKeepsDeadCodeElimination(t *testing.T) {
-	cmd := exec.Command("go", "build", "-ldflags=-dumpdep", "-o", "/dev/null", "../cmd/cb")
+	cmd := exec.Command("go", "build", "-ldflags=-dumpdep", "-o", "/dev/null", "../../cmd/cb")
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -56,7 +56,7 @@ func TestHandOverWithoutCLI(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cb := filepath.Join(dir, "cb")
-	build := exec.Command("go", "build", "-o", cb, "../cmd/cb")
+	build := exec.Command("go", "build", "-o", cb, "../../cmd/cb")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
