@@ -16,29 +16,12 @@ import (
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/schemas"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
 )
 
-var (
-	srv *testenv.Redis
-	val *validate.Validator
-)
+var srv *testenv.Redis
 
-func TestMain(m *testing.M) {
-	var err error
-	if val, err = validate.New(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if srv, err = testenv.StartRedis(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
 
 // fixture is a registry of the system handlers over a flushed Redis.
 type fixture struct {
@@ -49,15 +32,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, d Deps) *fixture {
 	t.Helper()
-	opt, err := redis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
+	rdb := srv.Flushed(t)
 	d.Redis = rdb
 	if d.RedisMode == "" {
 		d.RedisMode = "external"
@@ -71,6 +46,7 @@ func newFixture(t *testing.T, d Deps) *fixture {
 // and the answer against the output schema, and decodes it into out.
 func (f *fixture) call(method, params string, out any) error {
 	f.t.Helper()
+	val := testenv.Validator(f.t)
 	if err := val.Input(method, []byte(params)); err != nil {
 		f.t.Fatalf("%s params %s fail their schema: %v", method, params, err)
 	}
@@ -342,6 +318,7 @@ func TestDiscover(t *testing.T) {
 }
 
 func TestExpose(t *testing.T) {
+	val := testenv.Validator(t)
 	admin := map[string]bool{"system.register": true, "system.heartbeat": true, "system.unregister": true}
 	for _, h := range Handlers(Deps{}) {
 		onMCP := len(h.Expose) == 1 && h.Expose[0] == "mcp"
