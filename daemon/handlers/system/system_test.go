@@ -280,23 +280,16 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t, Deps{Methods: func() []string { return all }})
-	var res struct {
-		Methods []struct {
-			Name         string          `json:"name"`
-			Description  string          `json:"description"`
-			InputSchema  json.RawMessage `json:"inputSchema"`
-			OutputSchema json.RawMessage `json:"outputSchema"`
-		} `json:"methods"`
-	}
+	var res api.DiscoverResult
 	f.mustCall("system.discover", `{}`, &res)
 	if len(res.Methods) != len(all) {
 		t.Fatalf("%d methods, want %d", len(res.Methods), len(all))
 	}
 	for i, m := range res.Methods {
-		if m.Name != all[i] || m.Description == "" || len(m.InputSchema) == 0 || len(m.OutputSchema) == 0 {
+		if m.Name != all[i] || m.Description == "" || len(m.Input) == 0 || len(m.Output) == 0 {
 			t.Errorf("method %d = %s %q", i, m.Name, m.Description)
 		}
-		for _, s := range []json.RawMessage{m.InputSchema, m.OutputSchema} {
+		for _, s := range []json.RawMessage{m.Input, m.Output} {
 			if strings.Contains(string(s), "$ref") {
 				t.Errorf("%s: schema not self-contained: %s", m.Name, s)
 			}
@@ -307,7 +300,7 @@ func TestDiscover(t *testing.T) {
 	f2 := newFixture(t, Deps{Methods: func() []string { return []string{"system.health", "task.create"} }})
 	res.Methods = nil
 	f2.mustCall("system.discover", `{}`, &res)
-	if len(res.Methods) != 2 || res.Methods[1].Name != "task.create" || !strings.Contains(string(res.Methods[1].OutputSchema), `"^t-\\d+$"`) {
+	if len(res.Methods) != 2 || res.Methods[1].Name != "task.create" || !strings.Contains(string(res.Methods[1].Output), `"^t-\\d+$"`) {
 		t.Fatalf("discover = %+v", res.Methods)
 	}
 	// A method without a schema is an error, not a silent gap.
