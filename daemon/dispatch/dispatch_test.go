@@ -19,35 +19,18 @@ import (
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	rpc "github.com/claudebench/cb/protocol/client"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/claudebench/cb/scripts/scripttest"
 	"github.com/redis/go-redis/v9"
 )
 
 var testRedis *testenv.Redis
 
-func TestMain(m *testing.M) {
-	r, err := testenv.StartRedis()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testRedis = r
-	code := m.Run()
-	r.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &testRedis)) }
 
 func newClient(t *testing.T) *redis.Client {
 	t.Helper()
-	opt, _ := redis.ParseURL(testRedis.URL())
-	opt.PoolSize = 64
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
+	c := testRedis.Flushed(t, testenv.PoolSize(64))
 	scripttest.Check(t, c) // admit.lua and circuit.lua touch only their KEYS
-	if err := c.FlushAll(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
 	return c
 }
 
@@ -67,11 +50,7 @@ func startNode(t *testing.T, rdb *redis.Client, name string, fn registry.Func, g
 	t.Helper()
 	reg := registry.New()
 	reg.Register(registry.Handler{Event: method, Fn: fn})
-	val, err := validate.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := invoke.New(reg, val, 2*time.Second, quiet)
+	inv := invoke.New(reg, testenv.Validator(t), 2*time.Second, quiet)
 	if guard != nil {
 		inv.SetGuard(guard)
 	}
@@ -340,15 +319,8 @@ func TestCircuitRecheck(t *testing.T) {
 // TestConsumingFollowsReadRounds: Consuming (what /healthz reports) turns
 // false while Redis hangs (SIGSTOP) and true again once it answers.
 func TestConsumingFollowsReadRounds(t *testing.T) {
-	own, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(own.Close)
-	opt, _ := redis.ParseURL(own.URL())
-	opt.ContextTimeoutEnabled = true
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
+	own := testenv.NewRedis(t)
+	rdb := own.Client(t, func(o *redis.Options) { o.ContextTimeoutEnabled = true })
 	n := startNode(t, rdb, "health", version(), nil, RecoverConfig{})
 	waitFor := func(want bool) {
 		t.Helper()

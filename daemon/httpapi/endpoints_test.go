@@ -12,6 +12,7 @@ import (
 	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 func TestHooks(t *testing.T) {
@@ -149,14 +150,7 @@ func TestMethods(t *testing.T) {
 	if status != 200 || h.Get("Content-Type") != "application/json" {
 		t.Fatalf("/v1/methods: %d %s", status, b)
 	}
-	var out struct {
-		Methods []struct {
-			Name         string          `json:"name"`
-			Description  string          `json:"description"`
-			InputSchema  json.RawMessage `json:"inputSchema"`
-			OutputSchema json.RawMessage `json:"outputSchema"`
-		} `json:"methods"`
-	}
+	var out api.DiscoverResult
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +159,7 @@ func TestMethods(t *testing.T) {
 		t.Fatalf("%d methods, registry has %d", len(out.Methods), len(events))
 	}
 	for i, m := range out.Methods {
-		if m.Name != events[i] || m.Description == "" || len(m.InputSchema) < 2 || len(m.OutputSchema) < 2 {
+		if m.Name != events[i] || m.Description == "" || len(m.Input) < 2 || len(m.Output) < 2 {
 			t.Errorf("method %d: %+v", i, m)
 		}
 	}

@@ -38,18 +38,7 @@ type fixture struct {
 // Server by tweaks (before Run).
 func newFixture(t *testing.T, mutate func(o *Options), tweaks ...func(s *Server)) *fixture {
 	t.Helper()
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	opt, err := redis.ParseURL(r.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.PoolSize = 64
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := testenv.NewRedis(t).Client(t, testenv.PoolSize(64))
 
 	f := &fixture{rdb: rdb, log: &testenv.SyncBuffer{}}
 	log := slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -15,8 +15,8 @@ import (
 	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/coder/websocket"
 )
 
@@ -302,11 +302,7 @@ func TestToolLabel(t *testing.T) {
 
 func TestNonLoopbackNeedsToken(t *testing.T) {
 	reg := registry.New()
-	val, err := validate.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := invoke.New(reg, val, time.Second, nil)
+	inv := invoke.New(reg, testenv.Validator(t), time.Second, nil)
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:7711"} {
 		_, err := New(Options{Addr: addr, Invoker: inv})
 		if err == nil || err.Error() != "refusing to listen on "+addr+" without an API token" {
@@ -365,11 +361,7 @@ func TestNonLoopbackNeedsToken(t *testing.T) {
 }
 
 func TestListen(t *testing.T) {
-	val, err := validate.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := invoke.New(registry.New(), val, time.Second, nil)
+	inv := invoke.New(registry.New(), testenv.Validator(t), time.Second, nil)
 	a, err := New(Options{Addr: "127.0.0.1:0", Invoker: inv})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package instance
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -23,30 +22,30 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var srv *testenv.Redis
 
-func TestMain(m *testing.M) {
-	var err error
-	if srv, err = testenv.StartRedis(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
 
 func client(t *testing.T) redis.UniversalClient {
 	t.Helper()
-	opt, err := redis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := srv.Flushed(t)
 	scripttest.Check(t, rdb) // lease, unregister and call.lua touch only their KEYS
-	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
+	return rdb
+}
+
+// running registers cbd-1 serving method, with a 300ms lease and an hour
+// between heartbeats, and runs it until stop (or the end of the test).
+func running(t *testing.T, rdb redis.UniversalClient, method string) (inst *Instance, stop func()) {
+	t.Helper()
+	inst = New(rdb, "cbd-1", nil, []string{method}, time.Minute, time.Hour, "v1", quietLog)
+	inst.Lease = 300 * time.Millisecond
+	if err := inst.Heartbeat(context.Background(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	return rdb
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); inst.Run(ctx, time.Now()) }()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return inst, stop
 }
 
 func TestWriteListRenewRemove(t *testing.T) {
@@ -189,14 +188,7 @@ func TestLeaseLapsesWithTheProcess(t *testing.T) {
 	ctx := context.Background()
 	rdb := client(t)
 	const m = "system.version"
-	inst := New(rdb, "cbd-1", nil, []string{m}, time.Minute, time.Hour, "v1", quietLog)
-	inst.Lease = 300 * time.Millisecond
-	if err := inst.Heartbeat(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, die := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); inst.Run(runCtx, time.Now()) }()
+	_, die := running(t, rdb, m)
 	for i := 0; i < 5; i++ { // well past one lease: renewals keep it
 		time.Sleep(150 * time.Millisecond)
 		if s := callStatus(t, rdb, m); s != 1 {
@@ -204,7 +196,6 @@ func TestLeaseLapsesWithTheProcess(t *testing.T) {
 		}
 	}
 	die()
-	<-done
 	died := time.Now()
 	for callStatus(t, rdb, m) != 0 {
 		if time.Since(died) > time.Second {
@@ -267,15 +258,7 @@ func TestUnregisterIsPerProcess(t *testing.T) {
 func TestLeaseRestoresRegistration(t *testing.T) {
 	ctx := context.Background()
 	rdb := client(t)
-	inst := New(rdb, "cbd-1", nil, []string{"system.version"}, time.Minute, time.Hour, "v1", quietLog)
-	inst.Lease = 300 * time.Millisecond
-	if err := inst.Heartbeat(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); inst.Run(runCtx, time.Now()) }()
-	defer func() { stop(); <-done }()
+	running(t, rdb, "system.version")
 	rdb.FlushAll(ctx)
 	gone := time.Now()
 	for rdb.Exists(ctx, protocol.InstanceKey("cbd-1")).Val() == 0 || rdb.SIsMember(ctx, protocol.MethodsKey, "system.version").Val() == false {
@@ -292,15 +275,7 @@ func TestStopServing(t *testing.T) {
 	ctx := context.Background()
 	rdb := client(t)
 	const m = "system.version"
-	inst := New(rdb, "cbd-1", nil, []string{m}, time.Minute, time.Hour, "v1", quietLog)
-	inst.Lease = 300 * time.Millisecond
-	if err := inst.Heartbeat(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); inst.Run(runCtx, time.Now()) }()
-	defer func() { stop(); <-done }()
+	inst, _ := running(t, rdb, m)
 	if err := inst.StopServing(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -7,18 +7,15 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/schemas/validate"
 )
 
 // TestChain: what the chain makes of each way a call can end, without a
 // Guard (the Redis-backed admission is covered by the shed test and the
 // dispatch tests).
 func TestChain(t *testing.T) {
-	val, err := validate.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	val := testenv.Validator(t)
 	fallback := func(*registry.Request, *protocol.Error) (any, bool) {
 		return map[string]any{"version": "fallback", "instanceId": "x", "redisMode": "external"}, true
 	}

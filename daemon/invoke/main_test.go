@@ -2,7 +2,6 @@ package invoke
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,34 +9,11 @@ import (
 
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
-	"github.com/redis/go-redis/v9"
 )
 
 var testRedis *testenv.Redis
 
-func TestMain(m *testing.M) {
-	r, err := testenv.StartRedis()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testRedis = r
-	code := m.Run()
-	r.Close()
-	os.Exit(code)
-}
-
-// newClient connects to the package's redis-server, emptied.
-func newClient(t *testing.T) *redis.Client {
-	t.Helper()
-	opt, _ := redis.ParseURL(testRedis.URL())
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	if err := c.FlushAll(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &testRedis)) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 

@@ -7,15 +7,15 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/schemas/validate"
 )
 
 // TestGuardShedsHooksRefusesOthers: over its rate limit, a hook request
 // invoked directly (the HTTP path) still runs its handler, marked shed and
 // counted; another method is refused.
 func TestGuardShedsHooksRefusesOthers(t *testing.T) {
-	rdb := newClient(t)
+	rdb := testRedis.Flushed(t)
 	var shedRuns, runs int
 	reg := registry.New()
 	reg.Register(
@@ -28,11 +28,7 @@ func TestGuardShedsHooksRefusesOthers(t *testing.T) {
 		}},
 		registry.Handler{Event: method, Fn: version()},
 	)
-	val, err := validate.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := New(reg, val, 2*time.Second, quiet)
+	inv := New(reg, testenv.Validator(t), 2*time.Second, quiet)
 	inv.SetGuard(NewGuard(rdb, GuardConfig{RateLimit: 2}))
 	ctx := context.Background()
 	ev := func(typ string, payload string) protocol.Event {

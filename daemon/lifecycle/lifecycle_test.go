@@ -30,6 +30,14 @@ func (j *journal) String() string {
 	return strings.Join(j.log, " ")
 }
 
+// expect fails t unless the services did what want lists.
+func (j *journal) expect(t *testing.T, want string) {
+	t.Helper()
+	if got := j.String(); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
 func loopService(j *journal, name string) *Func {
 	return New(name, func(context.Context) error { j.add("start:" + name); return nil },
 		func(ctx context.Context) error { <-ctx.Done(); j.add("stop:" + name); return nil })
@@ -45,9 +53,7 @@ func TestRunnerStartsInOrderStopsInReverse(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got, want := j.String(), "start:a start:b start:c ready stop:c stop:b stop:a"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
+	j.expect(t, "start:a start:b start:c ready stop:c stop:b stop:a")
 }
 
 func TestRunnerFailedStartStopsWhatStarted(t *testing.T) {
@@ -60,9 +66,7 @@ func TestRunnerFailedStartStopsWhatStarted(t *testing.T) {
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "start bad") {
 		t.Fatalf("err %v", err)
 	}
-	if got, want := j.String(), "start:a start:b stop:b stop:a"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
+	j.expect(t, "start:a start:b stop:b stop:a")
 }
 
 func TestRunnerServiceStoppingByItselfStopsAll(t *testing.T) {
@@ -74,9 +78,7 @@ func TestRunnerServiceStoppingByItselfStopsAll(t *testing.T) {
 	if !errors.Is(err, crash) {
 		t.Fatalf("err %v", err)
 	}
-	if got, want := j.String(), "start:a stop:a"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
+	j.expect(t, "start:a stop:a")
 }
 
 func TestRunnerShutdownDeadline(t *testing.T) {

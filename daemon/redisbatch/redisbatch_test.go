@@ -12,27 +12,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func client(t *testing.T) *redis.Client {
-	t.Helper()
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	opt, err := redis.ParseURL(r.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
-
 // TestConcurrentCallersGetTheirOwnReplies: 64 goroutines × 200 commands
 // through 1, 2 and 4 flushers: every caller gets its own reply, nothing is
 // lost or run twice, and the commands did share pipelines.
 func TestConcurrentCallersGetTheirOwnReplies(t *testing.T) {
-	rdb := client(t)
+	rdb := testenv.NewRedis(t).Client(t)
 	ctx := context.Background()
 	for _, flushers := range []int{1, 2, 4} {
 		t.Run(fmt.Sprint(flushers), func(t *testing.T) {
@@ -72,7 +56,7 @@ func TestConcurrentCallersGetTheirOwnReplies(t *testing.T) {
 // TestErrorsStayWithTheirCommand: a failing command in a shared pipeline
 // fails only its own caller.
 func TestErrorsStayWithTheirCommand(t *testing.T) {
-	rdb := client(t)
+	rdb := testenv.NewRedis(t).Client(t)
 	ctx := context.Background()
 	b := redisbatch.New(rdb, 1, 0)
 	rdb.Set(ctx, "str", "x", 0)
@@ -103,7 +87,7 @@ func TestErrorsStayWithTheirCommand(t *testing.T) {
 // TestRunScriptLoadsOnNoScript: RunScript and RunScriptArgs work on a server that has never
 // seen the script (EVALSHA fails with NOSCRIPT, EVAL follows) and after.
 func TestRunScriptLoadsOnNoScript(t *testing.T) {
-	rdb := client(t)
+	rdb := testenv.NewRedis(t).Client(t)
 	ctx := context.Background()
 	b := redisbatch.New(rdb, 2, time.Second)
 	sc := redis.NewScript(`return redis.call('INCRBY', KEYS[1], ARGV[1])`)

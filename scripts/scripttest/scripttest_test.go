@@ -16,30 +16,12 @@ import (
 
 var srv *testenv.Redis
 
-func TestMain(m *testing.M) {
-	var err error
-	if srv, err = testenv.StartRedis(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
 
 func checked(t *testing.T) (*redis.Client, *Checker) {
 	t.Helper()
-	opt, err := redis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	c := Check(t, rdb)
-	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rdb, c
+	rdb := srv.Flushed(t)
+	return rdb, Check(t, rdb)
 }
 
 // TestHeaders: every script's header lists its KEYS in order; the task

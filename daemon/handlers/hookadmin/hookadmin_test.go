@@ -3,7 +3,6 @@ package hookadmin
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,29 +14,11 @@ import (
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
-	"github.com/claudebench/cb/schemas/validate"
-	"github.com/redis/go-redis/v9"
 )
 
-var (
-	srv *testenv.Redis
-	val *validate.Validator
-)
+var srv *testenv.Redis
 
-func TestMain(m *testing.M) {
-	var err error
-	if val, err = validate.New(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if srv, err = testenv.StartRedis(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
 
 // callTest runs hooks.test over the default rules, checking params and
 // answer against their schemas.
@@ -47,13 +28,8 @@ func callTest(t *testing.T, params string) (out struct {
 	Commands []string            `json:"commands"`
 }) {
 	t.Helper()
-	opt, err := redis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	rules := hookrules.New(rdb, policy.DefaultRules(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	val := testenv.Validator(t)
+	rules := hookrules.New(srv.Client(t), policy.DefaultRules(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := rules.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

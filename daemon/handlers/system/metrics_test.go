@@ -9,23 +9,12 @@ import (
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/api"
-	"github.com/redis/go-redis/v9"
 )
 
 // TestMetricsSumsCalls: system.metrics reports the counters of the chain
 // the calls ran through, cbd's methods as app.Build wires them.
 func TestMetricsSumsCalls(t *testing.T) {
-	r, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	opt, err := redis.ParseURL(r.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := testenv.NewRedis(t).Client(t)
 	a := apptest.Build(t, rdb, nil, nil)
 	inv := a.Invoker
 	ctx := context.Background()

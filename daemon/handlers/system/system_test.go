@@ -16,29 +16,12 @@ import (
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/schemas"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
 )
 
-var (
-	srv *testenv.Redis
-	val *validate.Validator
-)
+var srv *testenv.Redis
 
-func TestMain(m *testing.M) {
-	var err error
-	if val, err = validate.New(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if srv, err = testenv.StartRedis(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
 
 // fixture is a registry of the system handlers over a flushed Redis.
 type fixture struct {
@@ -49,15 +32,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, d Deps) *fixture {
 	t.Helper()
-	opt, err := redis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
+	rdb := srv.Flushed(t)
 	d.Redis = rdb
 	if d.RedisMode == "" {
 		d.RedisMode = "external"
@@ -71,6 +46,7 @@ func newFixture(t *testing.T, d Deps) *fixture {
 // and the answer against the output schema, and decodes it into out.
 func (f *fixture) call(method, params string, out any) error {
 	f.t.Helper()
+	val := testenv.Validator(f.t)
 	if err := val.Input(method, []byte(params)); err != nil {
 		f.t.Fatalf("%s params %s fail their schema: %v", method, params, err)
 	}
@@ -304,23 +280,16 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t, Deps{Methods: func() []string { return all }})
-	var res struct {
-		Methods []struct {
-			Name         string          `json:"name"`
-			Description  string          `json:"description"`
-			InputSchema  json.RawMessage `json:"inputSchema"`
-			OutputSchema json.RawMessage `json:"outputSchema"`
-		} `json:"methods"`
-	}
+	var res api.DiscoverResult
 	f.mustCall("system.discover", `{}`, &res)
 	if len(res.Methods) != len(all) {
 		t.Fatalf("%d methods, want %d", len(res.Methods), len(all))
 	}
 	for i, m := range res.Methods {
-		if m.Name != all[i] || m.Description == "" || len(m.InputSchema) == 0 || len(m.OutputSchema) == 0 {
+		if m.Name != all[i] || m.Description == "" || len(m.Input) == 0 || len(m.Output) == 0 {
 			t.Errorf("method %d = %s %q", i, m.Name, m.Description)
 		}
-		for _, s := range []json.RawMessage{m.InputSchema, m.OutputSchema} {
+		for _, s := range []json.RawMessage{m.Input, m.Output} {
 			if strings.Contains(string(s), "$ref") {
 				t.Errorf("%s: schema not self-contained: %s", m.Name, s)
 			}
@@ -331,7 +300,7 @@ func TestDiscover(t *testing.T) {
 	f2 := newFixture(t, Deps{Methods: func() []string { return []string{"system.health", "task.create"} }})
 	res.Methods = nil
 	f2.mustCall("system.discover", `{}`, &res)
-	if len(res.Methods) != 2 || res.Methods[1].Name != "task.create" || !strings.Contains(string(res.Methods[1].OutputSchema), `"^t-\\d+$"`) {
+	if len(res.Methods) != 2 || res.Methods[1].Name != "task.create" || !strings.Contains(string(res.Methods[1].Output), `"^t-\\d+$"`) {
 		t.Fatalf("discover = %+v", res.Methods)
 	}
 	// A method without a schema is an error, not a silent gap.
@@ -342,6 +311,7 @@ func TestDiscover(t *testing.T) {
 }
 
 func TestExpose(t *testing.T) {
+	val := testenv.Validator(t)
 	admin := map[string]bool{"system.register": true, "system.heartbeat": true, "system.unregister": true}
 	for _, h := range Handlers(Deps{}) {
 		onMCP := len(h.Expose) == 1 && h.Expose[0] == "mcp"

@@ -21,29 +21,12 @@ import (
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/schemas"
-	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
 )
 
-var (
-	srv *testenv.Redis
-	val *validate.Validator
-)
+var srv *testenv.Redis
 
-func TestMain(m *testing.M) {
-	var err error
-	if val, err = validate.New(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if srv, err = testenv.StartRedis(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
 
 // fixture is the task handlers over a flushed Redis and a fresh SQLite
 // store.
@@ -57,15 +40,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	opt, err := redis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.FlushAll(t.Context()).Err(); err != nil {
-		t.Fatal(err)
-	}
+	rdb := srv.Flushed(t)
 	st, err := store.Open(t.Context(), "", filepath.Join(t.TempDir(), "cb.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +62,7 @@ func newFixture(t *testing.T) *fixture {
 // returns its answer, encoded, after checking it against the output schema.
 func (f *fixture) call(method, params string) []byte {
 	f.t.Helper()
+	val := testenv.Validator(f.t)
 	if err := val.Input(method, []byte(params)); err != nil {
 		f.t.Fatalf("%s params %s fail their schema: %v", method, params, err)
 	}
