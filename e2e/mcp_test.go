@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/internal/mcptest"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -79,7 +80,7 @@ func TestMCPStdioReconnect(t *testing.T) {
 			t.Fatalf("task_create: %v", err)
 		}
 		if res.IsError {
-			t.Fatalf("task_create %q failed: %s", text, texts(res))
+			t.Fatalf("task_create %q failed: %s", text, mcptest.Texts(res))
 		}
 	}
 	create("before the restart")
@@ -165,16 +166,16 @@ func exerciseMCP(ctx context.Context, t *testing.T, cs *mcp.ClientSession, e *ta
 		t.Fatalf("task_create: %v", err)
 	}
 	if res.IsError {
-		t.Fatalf("task_create failed: %s", texts(res))
+		t.Fatalf("task_create failed: %s", mcptest.Texts(res))
 	}
-	created := structuredMap(t, res)
+	created := mcptest.Structured(t, res)
 	id, _ := created["id"].(string)
 	if !regexp.MustCompile(`^t-\d+$`).MatchString(id) || created["text"] != "created over MCP" || created["priority"] != float64(60) {
 		t.Fatalf("task_create → %v", created)
 	}
 	var fromText map[string]any
-	if err := json.Unmarshal([]byte(texts(res)[0]), &fromText); err != nil || fromText["id"] != id {
-		t.Errorf("text content %q", texts(res))
+	if err := json.Unmarshal([]byte(mcptest.Texts(res)[0]), &fromText); err != nil || fromText["id"] != id {
+		t.Errorf("text content %q", mcptest.Texts(res))
 	}
 	// The task is real: the Redis client sees it too.
 	if got := e.mustTask(t, "task.get", map[string]any{"id": id}); got.Text != "created over MCP" {
@@ -186,9 +187,9 @@ func exerciseMCP(ctx context.Context, t *testing.T, cs *mcp.ClientSession, e *ta
 		t.Fatalf("task_list: %v", err)
 	}
 	if res.IsError {
-		t.Fatalf("task_list failed: %s", texts(res))
+		t.Fatalf("task_list failed: %s", mcptest.Texts(res))
 	}
-	listed, _ := structuredMap(t, res)["tasks"].([]any)
+	listed, _ := mcptest.Structured(t, res)["tasks"].([]any)
 	if !slices.ContainsFunc(listed, func(v any) bool { m, _ := v.(map[string]any); return m["id"] == id }) {
 		t.Errorf("task_list does not list %s: %v", id, listed)
 	}
@@ -197,32 +198,9 @@ func exerciseMCP(ctx context.Context, t *testing.T, cs *mcp.ClientSession, e *ta
 	if err != nil {
 		t.Fatalf("invalid task_create is a protocol error, want a tool error: %v", err)
 	}
-	if tx := texts(res); !res.IsError || len(tx) == 0 || !strings.Contains(tx[0], "-32602") || !strings.Contains(tx[0], "/text") {
+	if tx := mcptest.Texts(res); !res.IsError || len(tx) == 0 || !strings.Contains(tx[0], "-32602") || !strings.Contains(tx[0], "/text") {
 		t.Errorf("invalid task_create: IsError %v, content %q", res.IsError, tx)
 	}
-}
-
-func texts(res *mcp.CallToolResult) []string {
-	var out []string
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			out = append(out, tc.Text)
-		}
-	}
-	return out
-}
-
-func structuredMap(t *testing.T, res *mcp.CallToolResult) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(res.StructuredContent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("structured content %s: %v", b, err)
-	}
-	return m
 }
 
 // bearer adds the API token to every request.
