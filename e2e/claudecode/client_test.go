@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/internal/policytest"
 	"github.com/claudebench/cb/internal/testenv"
 )
 
@@ -52,17 +52,6 @@ hook:
       action: context
       context: 'CB-SESSION-CONTEXT-7731: this project is watched by ClaudeBench.'
 `
-
-func defaultRuleReason(t *testing.T, id string) string {
-	t.Helper()
-	for _, r := range policy.DefaultRules() {
-		if r.ID == id {
-			return r.Reason
-		}
-	}
-	t.Fatalf("no default rule %s", id)
-	return ""
-}
 
 func bash(command string) toolUse {
 	return toolUse{Name: "Bash", Input: map[string]any{"command": command, "description": "test step"}}
@@ -113,7 +102,7 @@ func TestClientPreToolUse(t *testing.T) {
 
 	t.Run("deny: the model sees cb's reason", func(t *testing.T) {
 		b := result(0)
-		if want := defaultRuleReason(t, "deny-rm-root"); !b.IsError || !strings.Contains(b.text(), want) {
+		if want := policytest.DefaultReason(t, "deny-rm-root"); !b.IsError || !strings.Contains(b.text(), want) {
 			t.Fatalf("tool_result for rm -rf /: is_error=%v %q, want an error containing %q", b.IsError, b.text(), want)
 		}
 		denials, _ := run.result()["permission_denials"].([]any)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claudebench/cb/internal/policytest"
 	"github.com/claudebench/cb/internal/testenv"
 )
 
@@ -131,7 +132,7 @@ func TestRecordedInputs(t *testing.T) {
 	h := testenv.NewHome(t, "CB_REDIS_URL="+rs.URL(), "CB_HOOK_TIMEOUT=8s")
 	h.WriteConfig(t, clientRules)
 	testenv.StartDaemon(t, bin, h, nil)
-	denyRoot, _ := json.Marshal(defaultRuleReason(t, "deny-rm-root"))
+	denyRoot, _ := json.Marshal(policytest.DefaultReason(t, "deny-rm-root"))
 	cases := []struct {
 		file, hook string
 		want       string // "" = no opinion
