@@ -88,21 +88,7 @@ func TestClientOtherEvents(t *testing.T) {
 			continue
 		}
 		live := normalize(t, in, session, r.h.Dir)
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, live, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		saved, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("%s: %v (run with -update to record it)", ev, err)
-			continue
-		}
-		if g, w := fieldPaths(t, live), fieldPaths(t, saved); strings.Join(g, " ") != strings.Join(w, " ") {
+		if g, w, differ := diffRecording(t, path, live); differ {
 			t.Errorf("the client's %s input no longer has the recorded fields:\n got %v\nwant %v", ev, g, w)
 		}
 	}
