@@ -49,9 +49,7 @@ func TestClientOtherEvents(t *testing.T) {
 		return reply{Text: "Done."}
 	})
 	run := r.runClient(api, "exercise the hooks", "--allowedTools", "Bash(false)")
-	if run.Code != 0 || run.result() == nil {
-		t.Fatalf("client exit %d, result %v", run.Code, run.result())
-	}
+	run.finished(t, nil)
 	session := run.sessionID()
 	// cb's own hook type for the subagent's end.
 	record(t, r, "subagent_stop", session, "", "subagent_stop.json")

@@ -105,6 +105,20 @@ func (c *clientRun) result() map[string]any {
 	return nil
 }
 
+// finished fails the test unless the client exited 0 with a final result
+// message whose fields named in want have the values given.
+func (c *clientRun) finished(t *testing.T, want map[string]any) {
+	t.Helper()
+	res := c.result()
+	ok := c.Code == 0 && res != nil
+	for k, v := range want {
+		ok = ok && res[k] == v
+	}
+	if !ok {
+		t.Fatalf("client exit %d, result %v", c.Code, res)
+	}
+}
+
 // init is the run's system/init message (nil if none).
 func (c *clientRun) init() map[string]any {
 	for _, m := range c.Messages {
