@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -81,13 +80,7 @@ func TestCallerChecksRateLimit(t *testing.T) {
 		} `json:"handlers"`
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		raw, err := e.call(t, "system.metrics", map[string]any{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatal(err)
-		}
+		e.mustCall(t, "system.metrics", map[string]any{}, &m)
 		if m.Handlers["system.health"].RateLimited == 1 && m.Handlers["hook.pre_tool"].Shed == 1 && m.Handlers["hook.pre_tool"].RateLimited == 0 {
 			break
 		}
