@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,15 +23,7 @@ func TestMCPStdio(t *testing.T) {
 	e := newTaskEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	stderr := &testenv.SyncBuffer{}
-	cmd := exec.Command(bin.CB, "mcp")
-	cmd.Env = append([]string{}, e.h.Env...)
-	cmd.Stderr = stderr
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).
-		Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
-	if err != nil {
-		t.Fatalf("connect to cb mcp: %v\nstderr: %s", err, stderr)
-	}
+	cs, cmd, stderr := connectCBMCP(ctx, t, e.h.Env)
 	closed := false
 	defer func() {
 		if !closed {
@@ -56,6 +46,23 @@ func TestMCPStdio(t *testing.T) {
 	}
 }
 
+// connectCBMCP runs `cb mcp` with env and connects the go-sdk client to it
+// over its stdin and stdout, the way Claude Code does. It returns the
+// session, the process (done once the session is closed) and its stderr.
+func connectCBMCP(ctx context.Context, t *testing.T, env []string) (*mcp.ClientSession, *exec.Cmd, *testenv.SyncBuffer) {
+	t.Helper()
+	stderr := &testenv.SyncBuffer{}
+	cmd := exec.Command(bin.CB, "mcp")
+	cmd.Env = append([]string{}, env...)
+	cmd.Stderr = stderr
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).
+		Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect to cb mcp: %v\nstderr: %s", err, stderr)
+	}
+	return cs, cmd, stderr
+}
+
 // TestMCPStdioReconnect checks that a running `cb mcp` survives a cbd
 // restart that moves Redis (embedded mode: new port, new password).
 func TestMCPStdioReconnect(t *testing.T) {
@@ -63,15 +70,7 @@ func TestMCPStdioReconnect(t *testing.T) {
 	d := testenv.StartDaemon(t, bin, h, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.Command(bin.CB, "mcp")
-	cmd.Env = append([]string{}, h.Env...)
-	stderr := &testenv.SyncBuffer{}
-	cmd.Stderr = stderr
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).
-		Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
-	if err != nil {
-		t.Fatalf("connect to cb mcp: %v\nstderr: %s", err, stderr)
-	}
+	cs, _, _ := connectCBMCP(ctx, t, h.Env)
 	defer cs.Close()
 	create := func(text string) {
 		t.Helper()
@@ -93,11 +92,8 @@ func TestMCPStdioReconnect(t *testing.T) {
 // listens on CB_HTTP_ADDR and requires the API token from the file named
 // by CB_HTTP_TOKEN_FILE.
 func TestMCPHTTP(t *testing.T) {
-	addr := testenv.FreeAddr(t)
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	e := newTaskEnv(t, "CB_HTTP_ADDR="+addr, "CB_HTTP_TOKEN_FILE="+tokenFile)
-	token := waitToken(t, tokenFile)
-	endpoint := "http://" + addr + "/mcp"
+	e := startHTTPEnv(t)
+	endpoint := "http://" + e.addr + "/mcp"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -123,7 +119,7 @@ func TestMCPHTTP(t *testing.T) {
 		}
 	}
 
-	hc := &http.Client{Transport: bearer{token: token, next: http.DefaultTransport}}
+	hc := &http.Client{Transport: bearer{token: e.token, next: http.DefaultTransport}}
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).
 		Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, MaxRetries: -1}, nil)
 	if err != nil {
@@ -133,7 +129,7 @@ func TestMCPHTTP(t *testing.T) {
 	if init := cs.InitializeResult(); init.ServerInfo == nil || init.ServerInfo.Name != "claudebench" {
 		t.Errorf("initialize result %+v", init)
 	}
-	exerciseMCP(ctx, t, cs, e)
+	exerciseMCP(ctx, t, cs, e.taskEnv)
 }
 
 // exerciseMCP lists the tools and calls task_create and task_list, valid
@@ -213,19 +209,4 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
 	return b.next.RoundTrip(r)
-}
-
-// waitToken waits for cbd to create the API token file and returns the token.
-func waitToken(t *testing.T, path string) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			return strings.TrimSpace(string(b))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cbd did not create the API token file %s", path)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
