@@ -57,14 +57,7 @@ func TestClientOtherEvents(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(capture, "*.json"))
 	sort.Strings(files)
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var in map[string]any
-		if err := json.Unmarshal(b, &in); err != nil {
-			t.Fatalf("%s: %v\n%s", f, err, b)
-		}
+		in := readJSONObject(t, f)
 		ev, _ := in["hook_event_name"].(string)
 		if _, ok := got[ev]; !ok {
 			got[ev] = in
@@ -96,14 +89,7 @@ func TestClientOtherEvents(t *testing.T) {
 // input to a file in dir, to the settings cb install wrote.
 func addCaptureHooks(t *testing.T, settings, dir string) {
 	t.Helper()
-	b, err := os.ReadFile(settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s map[string]any
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
+	s := readJSONObject(t, settings)
 	hooks, _ := s["hooks"].(map[string]any)
 	for _, ev := range otherEvents {
 		groups, _ := hooks[ev].([]any)
@@ -111,7 +97,8 @@ func addCaptureHooks(t *testing.T, settings, dir string) {
 			"type": "command", "timeout": 10,
 			"command": "cat > '" + dir + "/" + ev + ".'$$'.json'"}}})
 	}
-	if b, err = json.MarshalIndent(s, "", "  "); err != nil {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(settings, b, 0o600); err != nil {
