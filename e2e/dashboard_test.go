@@ -237,21 +237,11 @@ func TestDashboard(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("event-filter"), "hook.*"),
 		chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="event-row"][data-type="task.created"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s1"]`)),
-		chromedp.Evaluate[chromedp.Void](`(() => {
-			const s = document.getElementById('event-session');
-			s.value = 'e2e-s2';
-			s.dispatchEvent(new Event('change'));
-		})()`),
+		dashSetField("event-session", "e2e-s2", "change"),
 		chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="event-row"][data-session="e2e-s1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s2"]`)),
-		chromedp.Evaluate[chromedp.Void](`(() => {
-			const s = document.getElementById('event-session');
-			s.value = '';
-			s.dispatchEvent(new Event('change'));
-			const f = document.getElementById('event-filter');
-			f.value = '';
-			f.dispatchEvent(new Event('input'));
-		})()`),
+		dashSetField("event-session", "", "change"),
+		dashSetField("event-filter", "", "input"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="task.created"]`)),
 	)
 
@@ -450,6 +440,17 @@ func dashStep(t *testing.T, ctx context.Context, what string, within time.Durati
 		}
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// dashSetField sets the value of the form field with the given id and fires
+// event, the one the page listens for ("change" on a select, "input" on a
+// text field), as a user's edit would.
+func dashSetField(id, value, event string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const f = document.getElementById(%q);
+		f.value = %q;
+		f.dispatchEvent(new Event(%q));
+	})()`, id, value, event))
 }
 
 // dashGetTask reads a task with cb call task.get.

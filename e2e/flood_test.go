@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -141,13 +140,7 @@ func TestFloodNeverChangesDecision(t *testing.T) {
 			Shed  int64 `json:"shed"`
 		} `json:"handlers"`
 	}
-	raw, err := e.call(t, "system.metrics", map[string]any{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
+	e.mustCall(t, "system.metrics", map[string]any{}, &m)
 	if m.Handlers["hook.pre_tool"].Shed == 0 {
 		t.Errorf("system.metrics hook.pre_tool: %+v, want shed > 0", m.Handlers["hook.pre_tool"])
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/internal/policytest"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	goredis "github.com/redis/go-redis/v9"
@@ -53,17 +53,6 @@ func readFixture(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("testdata", "hooks", name))
 }
 
-func ruleReason(t *testing.T, id string) string {
-	t.Helper()
-	for _, r := range policy.DefaultRules() {
-		if r.ID == id {
-			return r.Reason
-		}
-	}
-	t.Fatalf("no default rule %s", id)
-	return ""
-}
-
 // decode parses stdout as exactly one JSON object on one line.
 func decode(t *testing.T, stdout string) map[string]any {
 	t.Helper()
@@ -102,9 +91,9 @@ func TestHookRoundTrip(t *testing.T) {
 		want                string // "" = no opinion (empty stdout)
 	}{
 		{"deny rm -rf /", "pre_tool", "pre_tool_rm_root.json",
-			`{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":` + quote(ruleReason(t, "deny-rm-root")) + `}}`},
+			`{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":` + quote(policytest.DefaultReason(t, "deny-rm-root")) + `}}`},
 		{"deny compound sudo rm -rf ~", "pre_tool", "pre_tool_compound.json",
-			`{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":` + quote(ruleReason(t, "deny-rm-home")) + `}}`},
+			`{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":` + quote(policytest.DefaultReason(t, "deny-rm-home")) + `}}`},
 		{"no opinion for ls", "pre_tool", "pre_tool_ls.json", ""},
 		{"rewritten input", "pre_tool", "pre_tool_npm_test.json",
 			`{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"allow","updatedInput":{"command":"npm test","description":"Run test suite","timeout":600000,"run_in_background":false}}}`},

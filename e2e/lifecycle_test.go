@@ -46,10 +46,11 @@ func runCBD(t *testing.T, h *testenv.Home, env []string, within time.Duration) (
 	return code, out.String(), elapsed
 }
 
-// mustCreateTask creates a task through cb and fails the test if it cannot.
-func mustCreateTask(t *testing.T, h *testenv.Home, text string) string {
+// mustCreateTask creates a task through cb (extra are more `cb task
+// create` flags), fails the test if it cannot, and returns its id.
+func mustCreateTask(t *testing.T, h *testenv.Home, text string, extra ...string) string {
 	t.Helper()
-	r := testenv.RunCB(t, bin, h, []string{"CB_TIMEOUT=5s"}, nil, "task", "create", text, "--json")
+	r := testenv.RunCB(t, bin, h, []string{"CB_TIMEOUT=5s"}, nil, append([]string{"task", "create", text, "--json"}, extra...)...)
 	var tk struct{ ID string }
 	if err := json.Unmarshal([]byte(r.Stdout), &tk); r.Code != 0 || err != nil || tk.ID == "" {
 		t.Fatalf("task create %q: exit %d stdout %q stderr %q", text, r.Code, r.Stdout, r.Stderr)

@@ -4,15 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/internal/mcptest"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -24,15 +23,7 @@ func TestMCPStdio(t *testing.T) {
 	e := newTaskEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	stderr := &testenv.SyncBuffer{}
-	cmd := exec.Command(bin.CB, "mcp")
-	cmd.Env = append([]string{}, e.h.Env...)
-	cmd.Stderr = stderr
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).
-		Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
-	if err != nil {
-		t.Fatalf("connect to cb mcp: %v\nstderr: %s", err, stderr)
-	}
+	cs, cmd, stderr := connectCBMCP(ctx, t, e.h.Env)
 	closed := false
 	defer func() {
 		if !closed {
@@ -55,6 +46,23 @@ func TestMCPStdio(t *testing.T) {
 	}
 }
 
+// connectCBMCP runs `cb mcp` with env and connects the go-sdk client to it
+// over its stdin and stdout, the way Claude Code does. It returns the
+// session, the process (done once the session is closed) and its stderr.
+func connectCBMCP(ctx context.Context, t *testing.T, env []string) (*mcp.ClientSession, *exec.Cmd, *testenv.SyncBuffer) {
+	t.Helper()
+	stderr := &testenv.SyncBuffer{}
+	cmd := exec.Command(bin.CB, "mcp")
+	cmd.Env = append([]string{}, env...)
+	cmd.Stderr = stderr
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).
+		Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect to cb mcp: %v\nstderr: %s", err, stderr)
+	}
+	return cs, cmd, stderr
+}
+
 // TestMCPStdioReconnect checks that a running `cb mcp` survives a cbd
 // restart that moves Redis (embedded mode: new port, new password).
 func TestMCPStdioReconnect(t *testing.T) {
@@ -62,15 +70,7 @@ func TestMCPStdioReconnect(t *testing.T) {
 	d := testenv.StartDaemon(t, bin, h, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.Command(bin.CB, "mcp")
-	cmd.Env = append([]string{}, h.Env...)
-	stderr := &testenv.SyncBuffer{}
-	cmd.Stderr = stderr
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).
-		Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
-	if err != nil {
-		t.Fatalf("connect to cb mcp: %v\nstderr: %s", err, stderr)
-	}
+	cs, _, _ := connectCBMCP(ctx, t, h.Env)
 	defer cs.Close()
 	create := func(text string) {
 		t.Helper()
@@ -79,7 +79,7 @@ func TestMCPStdioReconnect(t *testing.T) {
 			t.Fatalf("task_create: %v", err)
 		}
 		if res.IsError {
-			t.Fatalf("task_create %q failed: %s", text, texts(res))
+			t.Fatalf("task_create %q failed: %s", text, mcptest.Texts(res))
 		}
 	}
 	create("before the restart")
@@ -92,11 +92,8 @@ func TestMCPStdioReconnect(t *testing.T) {
 // listens on CB_HTTP_ADDR and requires the API token from the file named
 // by CB_HTTP_TOKEN_FILE.
 func TestMCPHTTP(t *testing.T) {
-	addr := testenv.FreeAddr(t)
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	e := newTaskEnv(t, "CB_HTTP_ADDR="+addr, "CB_HTTP_TOKEN_FILE="+tokenFile)
-	token := waitToken(t, tokenFile)
-	endpoint := "http://" + addr + "/mcp"
+	e := startHTTPEnv(t)
+	endpoint := "http://" + e.addr + "/mcp"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -122,7 +119,7 @@ func TestMCPHTTP(t *testing.T) {
 		}
 	}
 
-	hc := &http.Client{Transport: bearer{token: token, next: http.DefaultTransport}}
+	hc := &http.Client{Transport: bearer{token: e.token, next: http.DefaultTransport}}
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).
 		Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, MaxRetries: -1}, nil)
 	if err != nil {
@@ -132,7 +129,7 @@ func TestMCPHTTP(t *testing.T) {
 	if init := cs.InitializeResult(); init.ServerInfo == nil || init.ServerInfo.Name != "claudebench" {
 		t.Errorf("initialize result %+v", init)
 	}
-	exerciseMCP(ctx, t, cs, e)
+	exerciseMCP(ctx, t, cs, e.taskEnv)
 }
 
 // exerciseMCP lists the tools and calls task_create and task_list, valid
@@ -165,16 +162,16 @@ func exerciseMCP(ctx context.Context, t *testing.T, cs *mcp.ClientSession, e *ta
 		t.Fatalf("task_create: %v", err)
 	}
 	if res.IsError {
-		t.Fatalf("task_create failed: %s", texts(res))
+		t.Fatalf("task_create failed: %s", mcptest.Texts(res))
 	}
-	created := structuredMap(t, res)
+	created := mcptest.Structured(t, res)
 	id, _ := created["id"].(string)
 	if !regexp.MustCompile(`^t-\d+$`).MatchString(id) || created["text"] != "created over MCP" || created["priority"] != float64(60) {
 		t.Fatalf("task_create → %v", created)
 	}
 	var fromText map[string]any
-	if err := json.Unmarshal([]byte(texts(res)[0]), &fromText); err != nil || fromText["id"] != id {
-		t.Errorf("text content %q", texts(res))
+	if err := json.Unmarshal([]byte(mcptest.Texts(res)[0]), &fromText); err != nil || fromText["id"] != id {
+		t.Errorf("text content %q", mcptest.Texts(res))
 	}
 	// The task is real: the Redis client sees it too.
 	if got := e.mustTask(t, "task.get", map[string]any{"id": id}); got.Text != "created over MCP" {
@@ -186,9 +183,9 @@ func exerciseMCP(ctx context.Context, t *testing.T, cs *mcp.ClientSession, e *ta
 		t.Fatalf("task_list: %v", err)
 	}
 	if res.IsError {
-		t.Fatalf("task_list failed: %s", texts(res))
+		t.Fatalf("task_list failed: %s", mcptest.Texts(res))
 	}
-	listed, _ := structuredMap(t, res)["tasks"].([]any)
+	listed, _ := mcptest.Structured(t, res)["tasks"].([]any)
 	if !slices.ContainsFunc(listed, func(v any) bool { m, _ := v.(map[string]any); return m["id"] == id }) {
 		t.Errorf("task_list does not list %s: %v", id, listed)
 	}
@@ -197,32 +194,9 @@ func exerciseMCP(ctx context.Context, t *testing.T, cs *mcp.ClientSession, e *ta
 	if err != nil {
 		t.Fatalf("invalid task_create is a protocol error, want a tool error: %v", err)
 	}
-	if tx := texts(res); !res.IsError || len(tx) == 0 || !strings.Contains(tx[0], "-32602") || !strings.Contains(tx[0], "/text") {
+	if tx := mcptest.Texts(res); !res.IsError || len(tx) == 0 || !strings.Contains(tx[0], "-32602") || !strings.Contains(tx[0], "/text") {
 		t.Errorf("invalid task_create: IsError %v, content %q", res.IsError, tx)
 	}
-}
-
-func texts(res *mcp.CallToolResult) []string {
-	var out []string
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			out = append(out, tc.Text)
-		}
-	}
-	return out
-}
-
-func structuredMap(t *testing.T, res *mcp.CallToolResult) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(res.StructuredContent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("structured content %s: %v", b, err)
-	}
-	return m
 }
 
 // bearer adds the API token to every request.
@@ -235,19 +209,4 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
 	return b.next.RoundTrip(r)
-}
-
-// waitToken waits for cbd to create the API token file and returns the token.
-func waitToken(t *testing.T, path string) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			return strings.TrimSpace(string(b))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cbd did not create the API token file %s", path)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

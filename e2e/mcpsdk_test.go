@@ -10,8 +10,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/claudebench/cb/internal/testenv"
 )
 
 // sdkNodeModules is where .ci/setup installs the official TypeScript MCP
@@ -97,14 +95,11 @@ func checkSDKResult(t *testing.T, e *taskEnv, res sdkResult, mode string) {
 // "result": true used to fail it), so this is what keeps cbd usable from
 // the most common MCP client library.
 func TestMCPTypeScriptSDK(t *testing.T) {
-	addr := testenv.FreeAddr(t)
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	e := newTaskEnv(t, "CB_HTTP_ADDR="+addr, "CB_HTTP_TOKEN_FILE="+tokenFile)
-	token := waitToken(t, tokenFile)
+	e := startHTTPEnv(t)
 
-	res := runSDKClient(t, os.Environ(), "http", "http://"+addr+"/mcp", token)
-	checkSDKResult(t, e, res, "http")
+	res := runSDKClient(t, os.Environ(), "http", "http://"+e.addr+"/mcp", e.token)
+	checkSDKResult(t, e.taskEnv, res, "http")
 
 	res = runSDKClient(t, e.h.Env, "stdio", bin.CB, "mcp")
-	checkSDKResult(t, e, res, "stdio")
+	checkSDKResult(t, e.taskEnv, res, "stdio")
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,11 +46,7 @@ func TestRedisModes(t *testing.T) {
 			if m.name == "managed" {
 				// The supervised redis-server comes back after it dies, with
 				// its data (AOF in the data dir).
-				created := testenv.RunCB(t, bin, h, nil, nil, "task", "create", "survives a redis-server crash", "--json")
-				var tk struct{ ID string }
-				if err := json.Unmarshal([]byte(created.Stdout), &tk); err != nil || tk.ID == "" {
-					t.Fatalf("task create: %q %q %v", created.Stdout, created.Stderr, err)
-				}
+				id := mustCreateTask(t, h, "survives a redis-server crash")
 				pid := strings.TrimSpace(readFile(t, filepath.Join(h.Dir, "run", "claudebench", "redis.pid")))
 				if out, err := exec.Command("kill", "-9", pid).CombinedOutput(); err != nil {
 					t.Fatalf("kill redis-server %s: %v %s", pid, err, out)
@@ -69,7 +64,7 @@ func TestRedisModes(t *testing.T) {
 				}
 				// Claimed from Redis's own queue (the store is only read at
 				// cbd start), so this proves the AOF kept it.
-				if got := testenv.RunCB(t, bin, h, nil, nil, "call", "task.claim", `{"workerId":"w"}`); !strings.Contains(got.Stdout, tk.ID) {
+				if got := testenv.RunCB(t, bin, h, nil, nil, "call", "task.claim", `{"workerId":"w"}`); !strings.Contains(got.Stdout, id) {
 					t.Fatalf("acknowledged task lost across the redis-server restart: %q %q", got.Stdout, got.Stderr)
 				}
 				if !strings.Contains(d.Log.String(), "managed redis-server restarted") {
@@ -117,15 +112,11 @@ func protocolChecks(t *testing.T, h *testenv.Home) {
 	}
 	// The task scripts (and the ids they give task events) run here too.
 	// (Low priorities: the managed check below claims its own task.)
-	r = testenv.RunCB(t, bin, h, nil, nil, "task", "create", "in every mode", "--priority", "10", "--json")
-	var tk struct{ ID string }
-	if err := json.Unmarshal([]byte(r.Stdout), &tk); r.Code != 0 || err != nil || tk.ID == "" {
-		t.Fatalf("task create: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
-	}
-	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "update", tk.ID, "--priority", "20"); r.Code != 0 {
+	id := mustCreateTask(t, h, "in every mode", "--priority", "10")
+	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "update", id, "--priority", "20"); r.Code != 0 {
 		t.Fatalf("task update: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
-	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "get", tk.ID, "--json"); r.Code != 0 || !strings.Contains(r.Stdout, `"priority":20`) {
+	if r = testenv.RunCB(t, bin, h, nil, nil, "task", "get", id, "--json"); r.Code != 0 || !strings.Contains(r.Stdout, `"priority":20`) {
 		t.Fatalf("task get: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -33,16 +32,7 @@ func TestCallerChecksRateLimit(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	var perr *protocol.Error
-	for i := 0; i < 4; i++ {
-		_, err := e.call(t, "system.health", map[string]any{})
-		if i < 3 && err != nil {
-			t.Fatalf("call %d within the limit: %v", i, err)
-		}
-		if i == 3 && !errors.As(err, &perr) {
-			t.Fatalf("call over the limit: %v", err)
-		}
-	}
+	perr := e.burst(t, "system.health", 3)
 	retry, _ := perr.Data.(map[string]any)["retryAfterMs"].(int64)
 	// retryAfterMs is an int64 only when call.lua refused the call (an
 	// answer from cbd decodes to float64).
@@ -90,13 +80,7 @@ func TestCallerChecksRateLimit(t *testing.T) {
 		} `json:"handlers"`
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		raw, err := e.call(t, "system.metrics", map[string]any{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatal(err)
-		}
+		e.mustCall(t, "system.metrics", map[string]any{}, &m)
 		if m.Handlers["system.health"].RateLimited == 1 && m.Handlers["hook.pre_tool"].Shed == 1 && m.Handlers["hook.pre_tool"].RateLimited == 0 {
 			break
 		}
@@ -107,4 +91,20 @@ func TestCallerChecksRateLimit(t *testing.T) {
 	if c := m.Handlers["system.health"].Calls; c != 3 {
 		t.Errorf("system.health calls = %d, want the 3 that reached cbd", c)
 	}
+}
+
+// burst calls method over Redis limit+1 times in a row: the calls within
+// its rate limit must succeed, and it returns the error of the one over it.
+func (e *taskEnv) burst(t *testing.T, method string, limit int) *protocol.Error {
+	t.Helper()
+	for i := range limit {
+		if _, err := e.call(t, method, map[string]any{}); err != nil {
+			t.Fatalf("call %d within the limit: %v", i, err)
+		}
+	}
+	var perr *protocol.Error
+	if _, err := e.call(t, method, map[string]any{}); !errors.As(err, &perr) {
+		t.Fatalf("call over the limit: %v", err)
+	}
+	return perr
 }

@@ -47,29 +47,30 @@ func (e *taskEnv) call(t *testing.T, method string, params any) (json.RawMessage
 // task is a task as the task.* methods answer.
 type task = api.Task
 
-func (e *taskEnv) mustTask(t *testing.T, method string, params any) task {
+// mustCall calls method over Redis and decodes its answer into out; an
+// error answer fails the test.
+func (e *taskEnv) mustCall(t *testing.T, method string, params, out any) {
 	t.Helper()
 	raw, err := e.call(t, method, params)
 	if err != nil {
 		t.Fatalf("%s %v: %v", method, params, err)
 	}
-	var tk task
-	if err := json.Unmarshal(raw, &tk); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("%s answer %s: %v", method, raw, err)
 	}
+}
+
+func (e *taskEnv) mustTask(t *testing.T, method string, params any) task {
+	t.Helper()
+	var tk task
+	e.mustCall(t, method, params, &tk)
 	return tk
 }
 
 func (e *taskEnv) claim(t *testing.T, worker string, max int) []task {
 	t.Helper()
-	raw, err := e.call(t, "task.claim", map[string]any{"workerId": worker, "maxTasks": max})
-	if err != nil {
-		t.Fatalf("claim: %v", err)
-	}
 	var res struct{ Tasks []task }
-	if err := json.Unmarshal(raw, &res); err != nil {
-		t.Fatal(err)
-	}
+	e.mustCall(t, "task.claim", map[string]any{"workerId": worker, "maxTasks": max}, &res)
 	return res.Tasks
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/claudebench/cb/daemon/app/apptest"
 	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/mcpserver"
+	"github.com/claudebench/cb/internal/mcptest"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -147,30 +148,6 @@ func TestListTools(t *testing.T) {
 	}
 }
 
-// callText returns the text of every content item.
-func callText(res *mcp.CallToolResult) []string {
-	var out []string
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			out = append(out, tc.Text)
-		}
-	}
-	return out
-}
-
-func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(res.StructuredContent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("structured content %s: %v", b, err)
-	}
-	return m
-}
-
 func TestCallTool(t *testing.T) {
 	cs := connect(t, newServer(t))
 	ctx := context.Background()
@@ -180,14 +157,14 @@ func TestCallTool(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.IsError {
-		t.Fatalf("task_create failed: %v", callText(res))
+		t.Fatalf("task_create failed: %v", mcptest.Texts(res))
 	}
-	task := structured(t, res)
+	task := mcptest.Structured(t, res)
 	id, _ := task["id"].(string)
 	if !regexp.MustCompile(`^t-\d+$`).MatchString(id) || task["text"] != "write the MCP server" || task["priority"] != float64(70) || task["status"] != "pending" {
 		t.Errorf("task = %v", task)
 	}
-	texts := callText(res)
+	texts := mcptest.Texts(res)
 	if len(texts) != 1 {
 		t.Fatalf("content %v", texts)
 	}
@@ -201,9 +178,9 @@ func TestCallTool(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.IsError {
-		t.Fatalf("task_list failed: %v", callText(res))
+		t.Fatalf("task_list failed: %v", mcptest.Texts(res))
 	}
-	list := structured(t, res)
+	list := mcptest.Structured(t, res)
 	items, _ := list["tasks"].([]any)
 	if len(items) != 1 || items[0].(map[string]any)["id"] != id || list["totalCount"] != float64(1) {
 		t.Errorf("task_list = %v", list)
@@ -214,8 +191,8 @@ func TestCallTool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := structured(t, res); res.IsError || v["version"] != protocol.Version || v["instanceId"] != apptest.InstanceID {
-		t.Errorf("system_version = %v %v", v, callText(res))
+	if v := mcptest.Structured(t, res); res.IsError || v["version"] != protocol.Version || v["instanceId"] != apptest.InstanceID {
+		t.Errorf("system_version = %v %v", v, mcptest.Texts(res))
 	}
 }
 
@@ -239,7 +216,7 @@ func TestCallInvalidArguments(t *testing.T) {
 			if err != nil {
 				t.Fatalf("protocol error instead of a tool error: %v", err)
 			}
-			texts := callText(res)
+			texts := mcptest.Texts(res)
 			if !res.IsError || len(texts) != 2 {
 				t.Fatalf("IsError %v, content %v", res.IsError, texts)
 			}
@@ -272,7 +249,7 @@ func TestCallInvalidArguments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if texts := callText(res); !res.IsError || !strings.HasPrefix(texts[0], "not_found (-32004): ") {
+	if texts := mcptest.Texts(res); !res.IsError || !strings.HasPrefix(texts[0], "not_found (-32004): ") {
 		t.Errorf("task_get of a missing task: IsError %v %v", res.IsError, texts)
 	}
 
@@ -304,14 +281,14 @@ func TestHTTPHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if call.IsError || structured(t, call)["text"] != "over http" {
-		t.Errorf("task_create over HTTP: %v", callText(call))
+	if call.IsError || mcptest.Structured(t, call)["text"] != "over http" {
+		t.Errorf("task_create over HTTP: %v", mcptest.Texts(call))
 	}
 	bad, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "task_create", Arguments: map[string]any{"text": ""}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if texts := callText(bad); !bad.IsError || !strings.Contains(texts[0], "-32602") || !strings.Contains(texts[0], "/text") {
+	if texts := mcptest.Texts(bad); !bad.IsError || !strings.Contains(texts[0], "-32602") || !strings.Contains(texts[0], "/text") {
 		t.Errorf("invalid call over HTTP: %v", texts)
 	}
 }
@@ -334,7 +311,7 @@ func TestResult(t *testing.T) {
 		}
 	}
 	res := mcpserver.Result(nil, &protocol.Error{Code: protocol.CodeConflict, Message: "busy"})
-	if texts := callText(res); !res.IsError || texts[0] != "conflict (-32005): busy" || texts[1] != `{"code":-32005,"message":"busy"}` {
+	if texts := mcptest.Texts(res); !res.IsError || texts[0] != "conflict (-32005): busy" || texts[1] != `{"code":-32005,"message":"busy"}` {
 		t.Errorf("error result %v", texts)
 	}
 	if res.GetError() == nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/internal/policytest"
 	"github.com/claudebench/cb/internal/testenv"
 )
 
@@ -53,17 +53,6 @@ hook:
       context: 'CB-SESSION-CONTEXT-7731: this project is watched by ClaudeBench.'
 `
 
-func defaultRuleReason(t *testing.T, id string) string {
-	t.Helper()
-	for _, r := range policy.DefaultRules() {
-		if r.ID == id {
-			return r.Reason
-		}
-	}
-	t.Fatalf("no default rule %s", id)
-	return ""
-}
-
 func bash(command string) toolUse {
 	return toolUse{Name: "Bash", Input: map[string]any{"command": command, "description": "test step"}}
 }
@@ -94,9 +83,7 @@ func TestClientPreToolUse(t *testing.T) {
 	// Safety net: were the hook ever not to deny, this permission rule (and
 	// headless mode, which grants nothing) still refuses rm.
 	run := r.runClient(api, "clean up the machine", "--disallowedTools", "Bash(rm:*)")
-	if run.Code != 0 || run.result() == nil || run.result()["subtype"] != "success" {
-		t.Fatalf("client exit %d, result %v", run.Code, run.result())
-	}
+	run.finished(t, map[string]any{"subtype": "success"})
 	reqs := api.agentRequests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d model requests, want 2 (the tool calls, then the answer to their results)", len(reqs))
@@ -113,7 +100,7 @@ func TestClientPreToolUse(t *testing.T) {
 
 	t.Run("deny: the model sees cb's reason", func(t *testing.T) {
 		b := result(0)
-		if want := defaultRuleReason(t, "deny-rm-root"); !b.IsError || !strings.Contains(b.text(), want) {
+		if want := policytest.DefaultReason(t, "deny-rm-root"); !b.IsError || !strings.Contains(b.text(), want) {
 			t.Fatalf("tool_result for rm -rf /: is_error=%v %q, want an error containing %q", b.IsError, b.text(), want)
 		}
 		denials, _ := run.result()["permission_denials"].([]any)
@@ -230,9 +217,7 @@ func TestClientPrompt(t *testing.T) {
 	t.Run("context reaches the model", func(t *testing.T) {
 		// acceptEdits, to see the mode reach the hook input.
 		run := r.runClient(api, "deploy the site", "--permission-mode", "acceptEdits")
-		if run.Code != 0 || run.result() == nil || run.result()["result"] != "Noted." {
-			t.Fatalf("client exit %d, result %v", run.Code, run.result())
-		}
+		run.finished(t, map[string]any{"result": "Noted."})
 		reqs := api.agentRequests()
 		if len(reqs) != 1 {
 			t.Fatalf("%d model requests, want 1", len(reqs))
@@ -276,9 +261,7 @@ func TestClientTodoSync(t *testing.T) {
 			return reply{Text: "Report written."}
 		})
 		run := r.runClient(api, "write the report")
-		if run.Code != 0 || run.result() == nil || run.result()["subtype"] != "success" {
-			t.Fatalf("client exit %d, result %v", run.Code, run.result())
-		}
+		run.finished(t, map[string]any{"subtype": "success"})
 		for id, b := range run.toolResults() {
 			if b["is_error"] == true {
 				t.Fatalf("tool %s failed: %v", id, b)
@@ -305,9 +288,7 @@ func TestClientTodoSync(t *testing.T) {
 		r.h.Env = append(append([]string{}, saved...), "CLAUDE_CODE_ENABLE_TASKS=0", "CLAUDE_CODE_ENABLE_TODO_TOOLS=1")
 		run := r.runClient(api, "fix the bug")
 		r.h.Env = saved
-		if run.Code != 0 || run.result() == nil || run.result()["subtype"] != "success" {
-			t.Fatalf("client exit %d, result %v", run.Code, run.result())
-		}
+		run.finished(t, map[string]any{"subtype": "success"})
 		got := sessionTasks(r, run.sessionID())
 		if got["Read the logs"] != "in_progress" || got["Fix the bug"] != "pending" || len(got) != 2 {
 			t.Fatalf("tasks of the session: %v", got)
@@ -347,9 +328,7 @@ func TestClientHTTPHooks(t *testing.T) {
 		return reply{Text: "Done."}
 	})
 	run := r.runClient(api, "touch the file")
-	if run.Code != 0 || run.result() == nil || run.result()["subtype"] != "success" {
-		t.Fatalf("client exit %d, result %v", run.Code, run.result())
-	}
+	run.finished(t, map[string]any{"subtype": "success"})
 	if _, err := os.Stat(filepath.Join(r.project, "cb-allowed.txt")); err != nil {
 		t.Fatalf("the command hook's allow did not take effect: %v", err)
 	}
@@ -399,9 +378,7 @@ func TestClientDaemonKilled(t *testing.T) {
 			r.h.Env = append(append([]string{}, saved...), "CB_HOOK_PRE_TOOL_FAIL_MODE="+mode)
 			run := r.runClient(api, "touch the file", "--allowedTools", "Bash(touch:*)")
 			r.h.Env = saved
-			if run.Code != 0 || run.result() == nil {
-				t.Fatalf("client exit %d, result %v", run.Code, run.result())
-			}
+			run.finished(t, nil)
 			reqs := api.agentRequests()
 			if len(reqs) != 2 || len(reqs[1].toolResults()) != 1 {
 				t.Fatalf("%d model requests, want the tool call and one tool result", len(reqs))

@@ -49,9 +49,7 @@ func TestClientOtherEvents(t *testing.T) {
 		return reply{Text: "Done."}
 	})
 	run := r.runClient(api, "exercise the hooks", "--allowedTools", "Bash(false)")
-	if run.Code != 0 || run.result() == nil {
-		t.Fatalf("client exit %d, result %v", run.Code, run.result())
-	}
+	run.finished(t, nil)
 	session := run.sessionID()
 	// cb's own hook type for the subagent's end.
 	record(t, r, "subagent_stop", session, "", "subagent_stop.json")
@@ -59,14 +57,7 @@ func TestClientOtherEvents(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(capture, "*.json"))
 	sort.Strings(files)
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var in map[string]any
-		if err := json.Unmarshal(b, &in); err != nil {
-			t.Fatalf("%s: %v\n%s", f, err, b)
-		}
+		in := readJSONObject(t, f)
 		ev, _ := in["hook_event_name"].(string)
 		if _, ok := got[ev]; !ok {
 			got[ev] = in
@@ -88,21 +79,7 @@ func TestClientOtherEvents(t *testing.T) {
 			continue
 		}
 		live := normalize(t, in, session, r.h.Dir)
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, live, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		saved, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("%s: %v (run with -update to record it)", ev, err)
-			continue
-		}
-		if g, w := fieldPaths(t, live), fieldPaths(t, saved); strings.Join(g, " ") != strings.Join(w, " ") {
+		if g, w, differ := diffRecording(t, path, live); differ {
 			t.Errorf("the client's %s input no longer has the recorded fields:\n got %v\nwant %v", ev, g, w)
 		}
 	}
@@ -112,14 +89,7 @@ func TestClientOtherEvents(t *testing.T) {
 // input to a file in dir, to the settings cb install wrote.
 func addCaptureHooks(t *testing.T, settings, dir string) {
 	t.Helper()
-	b, err := os.ReadFile(settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s map[string]any
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
+	s := readJSONObject(t, settings)
 	hooks, _ := s["hooks"].(map[string]any)
 	for _, ev := range otherEvents {
 		groups, _ := hooks[ev].([]any)
@@ -127,7 +97,8 @@ func addCaptureHooks(t *testing.T, settings, dir string) {
 			"type": "command", "timeout": 10,
 			"command": "cat > '" + dir + "/" + ev + ".'$$'.json'"}}})
 	}
-	if b, err = json.MarshalIndent(s, "", "  "); err != nil {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(settings, b, 0o600); err != nil {

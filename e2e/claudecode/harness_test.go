@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,16 +72,35 @@ func (r *rig) cb(stdin []byte, args ...string) testenv.Result {
 	return testenv.RunCB(r.t, bin, r.h, nil, stdin, args...)
 }
 
+// cbJSON runs cb with args (a command given --json) and decodes its output
+// into out; a failed command fails the test.
+func (r *rig) cbJSON(out any, args ...string) {
+	r.t.Helper()
+	res := r.cb(nil, args...)
+	if res.Code != 0 {
+		r.t.Fatalf("cb %s: exit %d %s", strings.Join(args, " "), res.Code, res.Stderr)
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), out); err != nil {
+		r.t.Fatalf("cb %s: %v\n%s", strings.Join(args, " "), err, res.Stdout)
+	}
+}
+
 // settings is the user settings file cb install wrote, parsed.
 func (r *rig) settings() map[string]any {
 	r.t.Helper()
-	b, err := os.ReadFile(filepath.Join(r.config, "settings.json"))
+	return readJSONObject(r.t, filepath.Join(r.config, "settings.json"))
+}
+
+// readJSONObject reads the JSON object in the file at path.
+func readJSONObject(t testing.TB, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		r.t.Fatalf("settings.json: %v\n%s", err, b)
+		t.Fatalf("%s: %v\n%s", path, err, b)
 	}
 	return m
 }
@@ -103,6 +123,20 @@ func (c *clientRun) result() map[string]any {
 		}
 	}
 	return nil
+}
+
+// finished fails the test unless the client exited 0 with a final result
+// message whose fields named in want have the values given.
+func (c *clientRun) finished(t *testing.T, want map[string]any) {
+	t.Helper()
+	res := c.result()
+	ok := c.Code == 0 && res != nil
+	for k, v := range want {
+		ok = ok && res[k] == v
+	}
+	if !ok {
+		t.Fatalf("client exit %d, result %v", c.Code, res)
+	}
 }
 
 // init is the run's system/init message (nil if none).
@@ -257,18 +291,10 @@ func (r *rig) audit(session string, min int) []auditRecord {
 	r.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res := r.cb(nil, "audit", "--json", "--session", session, "--limit", "1000")
-		if res.Code != 0 {
-			r.t.Fatalf("cb audit: exit %d %s", res.Code, res.Stderr)
-		}
 		var out struct{ Records []auditRecord }
-		if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
-			r.t.Fatalf("cb audit --json: %v\n%s", err, res.Stdout)
-		}
+		r.cbJSON(&out, "audit", "--json", "--session", session, "--limit", "1000")
 		if len(out.Records) >= min || time.Now().After(deadline) {
-			for i, j := 0, len(out.Records)-1; i < j; i, j = i+1, j-1 {
-				out.Records[i], out.Records[j] = out.Records[j], out.Records[i]
-			}
+			slices.Reverse(out.Records)
 			return out.Records
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -287,14 +313,8 @@ type task struct {
 // tasks returns every task cb knows.
 func (r *rig) tasks() []task {
 	r.t.Helper()
-	res := r.cb(nil, "task", "list", "--json")
-	if res.Code != 0 {
-		r.t.Fatalf("cb task list: exit %d %s", res.Code, res.Stderr)
-	}
 	var out struct{ Tasks []task }
-	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
-		r.t.Fatalf("cb task list --json: %v\n%s", err, res.Stdout)
-	}
+	r.cbJSON(&out, "task", "list", "--json")
 	return out.Tasks
 }
 

@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/claudebench/cb/internal/policytest"
 	"github.com/claudebench/cb/internal/testenv"
 )
 
@@ -44,7 +46,18 @@ func record(t *testing.T, r *rig, hookType, session, match, name string) {
 		return
 	}
 	live := normalize(t, in, session, r.h.Dir)
-	path := filepath.Join("testdata", "hooks", name)
+	if got, want, differ := diffRecording(t, filepath.Join("testdata", "hooks", name), live); differ {
+		t.Errorf("the client's %s input no longer has the recorded fields (re-record with -update once the change is handled):\n got %v\nwant %v\ninput: %s",
+			hookType, got, want, live)
+	}
+}
+
+// diffRecording compares the field paths of the normalized input live with
+// those of the recording at path and returns both when they differ. A
+// missing recording is an error of the test. With -update it writes live as
+// the recording instead.
+func diffRecording(t *testing.T, path string, live []byte) (got, want []string, differ bool) {
+	t.Helper()
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -52,17 +65,15 @@ func record(t *testing.T, r *rig, hookType, session, match, name string) {
 		if err := os.WriteFile(path, live, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return
+		return nil, nil, false
 	}
 	saved, err := os.ReadFile(path)
 	if err != nil {
-		t.Errorf("record %s: %v (run the test with -update to record it)", name, err)
-		return
+		t.Errorf("%v (run the test with -update to record it)", err)
+		return nil, nil, false
 	}
-	if got, want := fieldPaths(t, live), fieldPaths(t, saved); !reflect.DeepEqual(got, want) {
-		t.Errorf("the client's %s input no longer has the recorded fields (re-record with -update once the change is handled):\n got %v\nwant %v\ninput: %s",
-			hookType, got, want, live)
-	}
+	got, want = fieldPaths(t, live), fieldPaths(t, saved)
+	return got, want, !slices.Equal(got, want)
 }
 
 // normalize replaces what differs between runs (session, prompt and agent ids, the
@@ -131,7 +142,7 @@ func TestRecordedInputs(t *testing.T) {
 	h := testenv.NewHome(t, "CB_REDIS_URL="+rs.URL(), "CB_HOOK_TIMEOUT=8s")
 	h.WriteConfig(t, clientRules)
 	testenv.StartDaemon(t, bin, h, nil)
-	denyRoot, _ := json.Marshal(defaultRuleReason(t, "deny-rm-root"))
+	denyRoot, _ := json.Marshal(policytest.DefaultReason(t, "deny-rm-root"))
 	cases := []struct {
 		file, hook string
 		want       string // "" = no opinion
