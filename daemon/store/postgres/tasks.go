@@ -9,6 +9,7 @@ import (
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
 	"github.com/claudebench/cb/daemon/store/internal/query"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // taskColumns is the select list read by scanTask.
@@ -133,7 +134,7 @@ func (s *Store) TaskDelete(ctx context.Context, id string) error {
 func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+taskColumns+` FROM tasks WHERE NOT deleted AND status IN ($1, $2) ORDER BY created_at, id`,
-		model.StatusPending, model.StatusInProgress)
+		api.StatusPending, api.StatusInProgress)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: list non-terminal tasks: %w", err)
 	}

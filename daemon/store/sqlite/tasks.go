@@ -9,6 +9,7 @@ import (
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
 	"github.com/claudebench/cb/daemon/store/internal/query"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // taskColumns is the select list read by scanTask.
@@ -170,7 +171,7 @@ func (s *Store) TaskDelete(ctx context.Context, id string) error {
 // TaskListNonTerminal returns every live pending or in_progress task,
 // oldest first.
 func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
-	rows, err := s.stmtTaskNonTerminal.QueryContext(ctx, model.StatusPending, model.StatusInProgress)
+	rows, err := s.stmtTaskNonTerminal.QueryContext(ctx, api.StatusPending, api.StatusInProgress)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: list non-terminal tasks: %w", err)
 	}

@@ -21,14 +21,6 @@ const (
 	KindPostgres = "postgres"
 )
 
-// Task statuses.
-const (
-	StatusPending    = api.StatusPending
-	StatusInProgress = api.StatusInProgress
-	StatusCompleted  = api.StatusCompleted
-	StatusFailed     = api.StatusFailed
-)
-
 // Statuses lists every valid task status, non-terminal ones first.
 var Statuses = api.TaskStatuses
 
