@@ -30,7 +30,12 @@ func TestEveryRunsOnTickAndWakeUntilDone(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	go Every(ctx, time.Millisecond, nil, func() { calls <- struct{}{} })
+	go Every(ctx, time.Millisecond, nil, func() {
+		select {
+		case calls <- struct{}{}:
+		default:
+		}
+	})
 	select {
 	case <-calls:
 	case <-time.After(5 * time.Second):
