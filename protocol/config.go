@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Config is the configuration of both binaries, one field per key. A
@@ -411,7 +412,38 @@ func (f ConfigField) Env() string {
 
 // Field returns a pointer to the field of c that holds the key, as
 // ConfigKey.Field does.
-func (f ConfigField) Field(c *Config) any { return c.field(int(f)) }
+func (f ConfigField) Field(c *Config) any {
+	// The generated offsets are unsafe.Offsetof constants, checked against
+	// the struct by TestConfigFieldsGenerated.
+	p := unsafe.Add(unsafe.Pointer(c), configOffsets[f])
+	switch configKinds[f] {
+	case kindString:
+		return (*string)(p)
+	case kindStrings:
+		return (*[]string)(p)
+	case kindDuration:
+		return (*time.Duration)(p)
+	case kindInt:
+		return (*int)(p)
+	case kindBool:
+		return (*bool)(p)
+	case kindAny:
+		return (*any)(p)
+	}
+	return nil
+}
+
+// configKind is the Go type of a field of Config.
+type configKind uint8
+
+const (
+	kindString configKind = iota
+	kindStrings
+	kindDuration
+	kindInt
+	kindBool
+	kindAny
+)
 
 func (f ConfigField) span() (start, end int) {
 	if f > 0 {

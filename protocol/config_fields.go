@@ -2,7 +2,10 @@
 
 package protocol
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // NumConfigFields is the number of keys of Config.
 const NumConfigFields = 58
@@ -78,128 +81,70 @@ var configDocs = [...]string{
 	"Fail mode for cb hook pre_compact; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
 }
 
-// field returns a pointer to the field of key number i.
-func (c *Config) field(i int) any {
-	switch i {
-	case 0:
-		return &c.Redis.URL
-	case 1:
-		return &c.Redis.Mode
-	case 2:
-		return &c.Redis.Server
-	case 3:
-		return &c.Instance.ID
-	case 4:
-		return &c.Instance.Roles
-	case 5:
-		return &c.Instance.Heartbeat
-	case 6:
-		return &c.Instance.TTL
-	case 7:
-		return &c.Instance.Lease
-	case 8:
-		return &c.Dispatch.Concurrency
-	case 9:
-		return &c.Dispatch.Batch
-	case 10:
-		return &c.Dispatch.Block
-	case 11:
-		return &c.Dispatch.ResponseTTL
-	case 12:
-		return &c.Dispatch.ClaimIdle
-	case 13:
-		return &c.Dispatch.MaxDeliveries
-	case 14:
-		return &c.Events.Retention
-	case 15:
-		return &c.Events.MaxPayloadBytes
-	case 16:
-		return &c.Handlers.Timeout
-	case 17:
-		return &c.Handlers.RateLimit
-	case 18:
-		return &c.Handlers.CircuitFailures
-	case 19:
-		return &c.Handlers.CircuitWindow
-	case 20:
-		return &c.Handlers.CircuitOpenFor
-	case 21:
-		return &c.Handlers.CircuitProbes
-	case 22:
-		return &c.Handlers.CircuitRecheck
-	case 23:
-		return &c.Shutdown.Timeout
-	case 24:
-		return &c.Log.Level
-	case 25:
-		return &c.Log.Format
-	case 26:
-		return &c.Store.URL
-	case 27:
-		return &c.Tasks.ReclaimAfter
-	case 28:
-		return &c.Tasks.ReaperInterval
-	case 29:
-		return &c.Tasks.MaxAttempts
-	case 30:
-		return &c.Tasks.Lease
-	case 31:
-		return &c.Tasks.TodoSync
-	case 32:
-		return &c.HTTP.Enabled
-	case 33:
-		return &c.HTTP.Addr
-	case 34:
-		return &c.HTTP.AllowedHosts
-	case 35:
-		return &c.HTTP.CORSOrigins
-	case 36:
-		return &c.HTTP.MaxBodyBytes
-	case 37:
-		return &c.HTTP.WSMaxMessageBytes
-	case 38:
-		return &c.HTTP.TokenFile
-	case 39:
-		return &c.Hook.PromptTasksContext
-	case 40:
-		return &c.Hook.Audit
-	case 41:
-		return &c.Hook.Timeout
-	case 42:
-		return &c.Hook.FailMode
-	case 43:
-		return &c.Hook.MaxInputBytes
-	case 44:
-		return &c.Hook.DuplicateKeys
-	case 45:
-		return &c.Hook.DefaultRules
-	case 46:
-		return &c.Hook.DisabledRules
-	case 47:
-		return &c.Hook.Rules
-	case 48:
-		return &c.Hook.PreTool.FailMode
-	case 49:
-		return &c.Hook.PostTool.FailMode
-	case 50:
-		return &c.Hook.UserPrompt.FailMode
-	case 51:
-		return &c.Hook.TodoWrite.FailMode
-	case 52:
-		return &c.Hook.SessionStart.FailMode
-	case 53:
-		return &c.Hook.SessionEnd.FailMode
-	case 54:
-		return &c.Hook.Stop.FailMode
-	case 55:
-		return &c.Hook.SubagentStop.FailMode
-	case 56:
-		return &c.Hook.Notification.FailMode
-	case 57:
-		return &c.Hook.PreCompact.FailMode
-	}
-	return nil
+// configOffsets are the fields' offsets in Config, in field order.
+var configOffsets = [...]uintptr{
+	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.URL),                                                               // redis.url
+	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.Mode),                                                              // redis.mode
+	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.Server),                                                            // redis.server
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.ID),                                                          // instance.id
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Roles),                                                       // instance.roles
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Heartbeat),                                                   // instance.heartbeat
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.TTL),                                                         // instance.ttl
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Lease),                                                       // instance.lease
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Concurrency),                                                 // dispatch.concurrency
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Batch),                                                       // dispatch.batch
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Block),                                                       // dispatch.block
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.ResponseTTL),                                                 // dispatch.response_ttl
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.ClaimIdle),                                                   // dispatch.claim_idle
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.MaxDeliveries),                                               // dispatch.max_deliveries
+	unsafe.Offsetof(Config{}.Events) + unsafe.Offsetof(Config{}.Events.Retention),                                                       // events.retention
+	unsafe.Offsetof(Config{}.Events) + unsafe.Offsetof(Config{}.Events.MaxPayloadBytes),                                                 // events.max_payload_bytes
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.Timeout),                                                     // handlers.timeout
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.RateLimit),                                                   // handlers.rate_limit
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitFailures),                                             // handlers.circuit_failures
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitWindow),                                               // handlers.circuit_window
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitOpenFor),                                              // handlers.circuit_open_for
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitProbes),                                               // handlers.circuit_probes
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitRecheck),                                              // handlers.circuit_recheck
+	unsafe.Offsetof(Config{}.Shutdown) + unsafe.Offsetof(Config{}.Shutdown.Timeout),                                                     // shutdown.timeout
+	unsafe.Offsetof(Config{}.Log) + unsafe.Offsetof(Config{}.Log.Level),                                                                 // log.level
+	unsafe.Offsetof(Config{}.Log) + unsafe.Offsetof(Config{}.Log.Format),                                                                // log.format
+	unsafe.Offsetof(Config{}.Store) + unsafe.Offsetof(Config{}.Store.URL),                                                               // store.url
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.ReclaimAfter),                                                      // tasks.reclaim_after
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.ReaperInterval),                                                    // tasks.reaper_interval
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.MaxAttempts),                                                       // tasks.max_attempts
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.Lease),                                                             // tasks.lease
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.TodoSync),                                                          // tasks.todo_sync
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Enabled),                                                             // http.enabled
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Addr),                                                                // http.addr
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.AllowedHosts),                                                        // http.allowed_hosts
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.CORSOrigins),                                                         // http.cors_origins
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.MaxBodyBytes),                                                        // http.max_body_bytes
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.WSMaxMessageBytes),                                                   // http.ws_max_message_bytes
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.TokenFile),                                                           // http.token_file
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PromptTasksContext),                                                  // hook.prompt_tasks_context
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Audit),                                                               // hook.audit
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Timeout),                                                             // hook.timeout
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.FailMode),                                                            // hook.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.MaxInputBytes),                                                       // hook.max_input_bytes
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DuplicateKeys),                                                       // hook.duplicate_keys
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DefaultRules),                                                        // hook.default_rules
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DisabledRules),                                                       // hook.disabled_rules
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Rules),                                                               // hook.rules
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PreTool) + unsafe.Offsetof(Config{}.Hook.PreTool.FailMode),           // hook.pre_tool.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PostTool) + unsafe.Offsetof(Config{}.Hook.PostTool.FailMode),         // hook.post_tool.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.UserPrompt) + unsafe.Offsetof(Config{}.Hook.UserPrompt.FailMode),     // hook.user_prompt.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.TodoWrite) + unsafe.Offsetof(Config{}.Hook.TodoWrite.FailMode),       // hook.todo_write.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SessionStart) + unsafe.Offsetof(Config{}.Hook.SessionStart.FailMode), // hook.session_start.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SessionEnd) + unsafe.Offsetof(Config{}.Hook.SessionEnd.FailMode),     // hook.session_end.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Stop) + unsafe.Offsetof(Config{}.Hook.Stop.FailMode),                 // hook.stop.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SubagentStop) + unsafe.Offsetof(Config{}.Hook.SubagentStop.FailMode), // hook.subagent_stop.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Notification) + unsafe.Offsetof(Config{}.Hook.Notification.FailMode), // hook.notification.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PreCompact) + unsafe.Offsetof(Config{}.Hook.PreCompact.FailMode),     // hook.pre_compact.fail_mode
 }
+
+// configKinds are the fields' types, in field order.
+var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
 
 // DefaultConfig returns the configuration with every key at its default.
 func DefaultConfig() Config {

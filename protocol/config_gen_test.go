@@ -62,21 +62,26 @@ func renderConfigFields(t *testing.T) []byte {
 
 package protocol
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 `)
 	root := reflect.TypeOf(Config{})
 	defaults := map[string]any{}
-	var cases, names, envs, ends strings.Builder
-	for i, k := range ConfigKeys() {
-		var path []string
+	var offsets, kinds, names, envs, ends strings.Builder
+	for _, k := range ConfigKeys() {
+		var path, terms []string
 		for j := range k.index {
 			path = append(path, root.FieldByIndex(k.index[:j+1]).Name)
+			terms = append(terms, "unsafe.Offsetof(Config{}."+strings.Join(path, ".")+")")
 		}
 		names.WriteString(k.Name)
 		envs.WriteString(EnvName(k.Name))
 		fmt.Fprintf(&ends, "%d, ", names.Len())
-		fmt.Fprintf(&cases, "\tcase %d:\n\t\treturn &c.%s\n", i, strings.Join(path, "."))
+		fmt.Fprintf(&offsets, "\t%s, // %s\n", strings.Join(terms, " + "), k.Name)
+		fmt.Fprintf(&kinds, "%s, ", configKindOf(t, k.Name, root.FieldByIndex(k.index).Type))
 		defaults[strings.Join(path, ".")] = k.Default
 	}
 	fmt.Fprintf(&b, "// NumConfigFields is the number of keys of Config.\nconst NumConfigFields = %d\n\n", len(ConfigKeys()))
@@ -99,9 +104,10 @@ import "time"
 		}
 		fmt.Fprintf(&b, "\t%q,\n", doc)
 	}
-	b.WriteString("}\n\n// field returns a pointer to the field of key number i.\nfunc (c *Config) field(i int) any {\n\tswitch i {\n")
-	b.WriteString(cases.String())
-	b.WriteString("\t}\n\treturn nil\n}\n\n// DefaultConfig returns the configuration with every key at its default.\nfunc DefaultConfig() Config {\n\treturn ")
+	b.WriteString("}\n\n// configOffsets are the fields' offsets in Config, in field order.\nvar configOffsets = [...]uintptr{\n")
+	b.WriteString(offsets.String())
+	fmt.Fprintf(&b, "}\n\n// configKinds are the fields' types, in field order.\nvar configKinds = [...]configKind{%s}\n\n", kinds.String())
+	b.WriteString("// DefaultConfig returns the configuration with every key at its default.\nfunc DefaultConfig() Config {\n\treturn ")
 	writeLiteral(t, &b, root, "", defaults)
 	b.WriteString("\n}\n")
 	out, err := format.Source(b.Bytes())
@@ -109,6 +115,26 @@ import "time"
 		t.Fatalf("format: %v\n%s", err, b.Bytes())
 	}
 	return out
+}
+
+// configKindOf names the configKind constant for a field of type typ.
+func configKindOf(t *testing.T, key string, typ reflect.Type) string {
+	switch typ {
+	case reflect.TypeOf(""):
+		return "kindString"
+	case reflect.TypeOf([]string(nil)):
+		return "kindStrings"
+	case reflect.TypeOf(time.Duration(0)):
+		return "kindDuration"
+	case reflect.TypeOf(0):
+		return "kindInt"
+	case reflect.TypeOf(false):
+		return "kindBool"
+	case reflect.TypeOf((*any)(nil)).Elem():
+		return "kindAny"
+	}
+	t.Fatalf("%s: type %s has no configKind", key, typ)
+	return ""
 }
 
 func writeLiteral(t *testing.T, b *bytes.Buffer, typ reflect.Type, prefix string, defaults map[string]any) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Event is the envelope of everything that travels on the bus: a request to a
@@ -12,6 +13,22 @@ type Event struct {
 	Type     string          `json:"type"`
 	Payload  json.RawMessage `json:"payload"`
 	Metadata Metadata        `json:"metadata"`
+}
+
+// NewEvent returns an event of type eventType carrying payload (valid JSON),
+// with a fresh ID and the current time, from source for sessionID (which may
+// be empty).
+func NewEvent(eventType string, payload json.RawMessage, source, sessionID string) Event {
+	return Event{
+		Type:    eventType,
+		Payload: payload,
+		Metadata: Metadata{
+			ID:        NewID(),
+			Timestamp: time.Now().UnixMilli(),
+			Source:    source,
+			SessionID: sessionID,
+		},
+	}
 }
 
 // Metadata carries an event's identity and routing information.

@@ -559,16 +559,7 @@ func (s *Server) unauthorized(w http.ResponseWriter, id json.RawMessage, msg str
 
 // invoke runs one call through the Invoker and observes its latency.
 func (s *Server) invoke(ctx context.Context, transport, sessionID, method string, params json.RawMessage) (json.RawMessage, *protocol.Error) {
-	ev := protocol.Event{
-		Type:    method,
-		Payload: params,
-		Metadata: protocol.Metadata{
-			ID:        protocol.NewID(),
-			Timestamp: time.Now().UnixMilli(),
-			Source:    transport,
-			SessionID: sessionID,
-		},
-	}
+	ev := protocol.NewEvent(method, params, transport, sessionID)
 	start := time.Now()
 	res, perr := s.o.Invoker.Invoke(ctx, ev)
 	if _, ok := s.reg.Lookup(method); ok { // unknown names would be unbounded labels

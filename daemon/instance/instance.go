@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/claudebench/cb/internal/tick"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
@@ -191,16 +192,8 @@ func (i *Instance) Run(ctx context.Context, startedAt time.Time) {
 		i.runLease(ctx, beat)
 	}()
 	defer func() { <-leaseDone }()
-	t := time.NewTicker(i.Interval)
-	defer t.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-beat:
-		}
+	tick.Every(ctx, i.Interval, beat, func() {
 		hctx, cancel := context.WithTimeout(ctx, i.Interval)
 		err := i.Heartbeat(hctx, startedAt)
 		cancel()
@@ -212,7 +205,7 @@ func (i *Instance) Run(ctx context.Context, startedAt time.Time) {
 			i.Log.Info("heartbeat restored")
 			failing = false
 		}
-	}
+	})
 }
 
 // runLease renews the lease until ctx is done, asking for a heartbeat on

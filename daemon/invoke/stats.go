@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/redis/go-redis/v9"
 	"github.com/tidwall/gjson"
 )
@@ -191,29 +192,16 @@ func WatchCallerRefusals(ctx context.Context, rdb redis.UniversalClient, s *Stat
 	}
 }
 
-// Snapshot is a plain copy of one method's counters.
-type Snapshot struct {
-	Calls        int64   `json:"calls"`
-	Errors       int64   `json:"errors"`
-	Timeouts     int64   `json:"timeouts"`
-	RateLimited  int64   `json:"rateLimited"` // by this cbd, plus callers' refusals (shared)
-	CircuitOpen  int64   `json:"circuitOpen"`
-	Expired      int64   `json:"expired"` // dropped unrun: the caller's deadline had passed
-	Shed         int64   `json:"shed"`    // over the rate limit, answered without the extras
-	AvgLatencyMs float64 `json:"avgLatencyMs"`
-	MaxLatencyMs float64 `json:"maxLatencyMs"`
-}
-
-// Snapshot copies every method's counters.
-func (s *Stats) Snapshot() map[string]Snapshot {
-	out := make(map[string]Snapshot, len(s.methods))
+// Snapshot copies every method's counters, as system.metrics reports them.
+func (s *Stats) Snapshot() map[string]api.HandlerMetrics {
+	out := make(map[string]api.HandlerMetrics, len(s.methods))
 	var refused map[string]int64
 	if p := s.refused.Load(); p != nil {
 		refused = *p
 	}
 	for name, m := range s.methods {
 		calls := m.Calls.Load()
-		sn := Snapshot{
+		sn := api.HandlerMetrics{
 			Calls: calls, Errors: m.Errors.Load(), Timeouts: m.Timeouts.Load(),
 			RateLimited: m.RateLimited.Load(), CircuitOpen: m.CircuitOpen.Load(), Expired: m.Expired.Load(), Shed: m.Shed.Load(),
 			MaxLatencyMs: float64(m.MaxNs.Load()) / 1e6,

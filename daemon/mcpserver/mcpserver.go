@@ -128,15 +128,7 @@ func handler(inv *invoke.Invoker, method string) mcp.ToolHandler {
 		if len(args) == 0 || string(args) == "null" {
 			args = json.RawMessage("{}")
 		}
-		ev := protocol.Event{
-			Type:    method,
-			Payload: args,
-			Metadata: protocol.Metadata{
-				ID:        protocol.NewID(),
-				Timestamp: time.Now().UnixMilli(),
-				Source:    Source,
-			},
-		}
+		ev := protocol.NewEvent(method, args, Source, "")
 		res, perr := inv.Invoke(ctx, ev)
 		return Result(res, perr), nil
 	}

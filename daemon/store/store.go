@@ -20,6 +20,7 @@ import (
 	"github.com/claudebench/cb/daemon/store/internal/model"
 	"github.com/claudebench/cb/daemon/store/postgres"
 	"github.com/claudebench/cb/daemon/store/sqlite"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // Backend kinds returned by Store.Kind.
@@ -30,10 +31,10 @@ const (
 
 // Task statuses. Pending and in-progress tasks are non-terminal.
 const (
-	StatusPending    = model.StatusPending
-	StatusInProgress = model.StatusInProgress
-	StatusCompleted  = model.StatusCompleted
-	StatusFailed     = model.StatusFailed
+	StatusPending    = api.StatusPending
+	StatusInProgress = api.StatusInProgress
+	StatusCompleted  = api.StatusCompleted
+	StatusFailed     = api.StatusFailed
 )
 
 // List limits applied by TaskList and AuditList.

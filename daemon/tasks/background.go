@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/internal/tick"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
@@ -78,15 +79,8 @@ func (s *Service) expireLeases(ctx context.Context) error {
 
 // RunReaper calls Reap every interval until ctx is done.
 func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	tick.Every(ctx, interval, nil, func() {
 		err := s.Reap(ctx)
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:
@@ -95,7 +89,7 @@ func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
 		case err == nil && failing:
 			failing = false
 		}
-	}
+	})
 }
 
 // Restore puts the non-terminal tasks the store has and Redis lacks back into
@@ -164,19 +158,11 @@ const repairInterval = time.Second
 // store, logging the loss once and retrying a failed repair every second
 // until it succeeds. It returns when ctx is done.
 func (s *Service) RunRepair(ctx context.Context) {
-	t := time.NewTicker(repairInterval)
-	defer t.Stop()
 	repairing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.checkNow:
-		}
+	tick.Every(ctx, repairInterval, s.checkNow, func() {
 		n, err := s.rdb.Exists(ctx, protocol.DataMarkerKey).Result()
 		if err != nil || n == 1 {
-			continue // Redis unreachable: the dispatcher and heartbeat say so
+			return // Redis unreachable: the dispatcher and heartbeat say so
 		}
 		if !repairing {
 			s.log.Warn("Redis lost its data (" + protocol.DataMarkerKey + " is gone): restoring tasks and queue from the store")
@@ -187,11 +173,11 @@ func (s *Service) RunRepair(ctx context.Context) {
 			if ctx.Err() == nil {
 				s.log.Debug("repair after Redis data loss", "err", err)
 			}
-			continue
+			return
 		}
 		repairing = false
 		s.log.Info("repaired Redis after data loss", "restoredTasks", restored)
-	}
+	})
 }
 
 func (s *Service) repair(ctx context.Context) (int, error) {

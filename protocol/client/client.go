@@ -47,16 +47,7 @@ func (c *Client) NewEvent(eventType string, payload any, sessionID string) (prot
 	if err != nil {
 		return protocol.Event{}, err
 	}
-	return protocol.Event{
-		Type:    eventType,
-		Payload: raw,
-		Metadata: protocol.Metadata{
-			ID:        protocol.NewID(),
-			Timestamp: time.Now().UnixMilli(),
-			Source:    c.source,
-			SessionID: sessionID,
-		},
-	}, nil
+	return protocol.NewEvent(eventType, raw, c.source, sessionID), nil
 }
 
 func marshalPayload(payload any) (json.RawMessage, error) {

@@ -338,9 +338,7 @@ func (h *handlers) metrics(ctx context.Context, req *registry.Request) (any, err
 	res := api.MetricsResult{QueueDepth: depth, TasksByStatus: counts, Handlers: map[string]api.HandlerMetrics{}}
 	if h.d.Stats != nil {
 		if st := h.d.Stats(); st != nil {
-			for m, sn := range st.Snapshot() {
-				res.Handlers[m] = api.HandlerMetrics(sn)
-			}
+			res.Handlers = st.Snapshot()
 		}
 	}
 	for _, sn := range res.Handlers {

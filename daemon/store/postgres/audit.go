@@ -3,13 +3,15 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
+	"github.com/claudebench/cb/daemon/store/internal/query"
 )
+
+// auditInsertSQL inserts an audit record unless its id exists.
+var auditInsertSQL = query.AuditInsert(`$1, $2, $3, $4, $5, $6, $7, $8, $9, $10`)
 
 // AuditInsert records rs in one transaction (one round trip), skipping
 // ids that exist.
@@ -27,9 +29,7 @@ func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error 
 		if ruleIDs == nil {
 			ruleIDs = []string{} // a nil slice would bind as NULL
 		}
-		batch.Queue(`INSERT INTO audit_records (
-			id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id
-		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+		batch.Queue(auditInsertSQL,
 			r.ID, r.Time.Time, r.SessionID, r.Event, r.Tool, r.Decision,
 			ruleIDs, r.Reason, r.LatencyMicros, r.InstanceID)
 	}
@@ -45,30 +45,8 @@ func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) ([]model
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: list audit records: %w", err)
 	}
-	var (
-		where []string
-		args  []any
-	)
-	for _, f := range []struct{ col, val string }{
-		{"session_id", p.SessionID}, {"decision", p.Decision}, {"event", p.Event}, {"tool", p.Tool},
-	} {
-		if f.val != "" {
-			args = append(args, f.val)
-			where = append(where, f.col+" = $"+strconv.Itoa(len(args)))
-		}
-	}
-	if !p.Since.IsZero() {
-		args = append(args, p.Since)
-		where = append(where, "time >= $"+strconv.Itoa(len(args)))
-	}
-	query := `SELECT id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id FROM audit_records`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, p.Limit)
-	query += ` ORDER BY time DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
-
-	rows, err := s.pool.Query(ctx, query, args...)
+	w := query.Where{Param: param}
+	rows, err := s.pool.Query(ctx, query.AuditList(&w, p, p.Since), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: list audit records: %w", err)
 	}

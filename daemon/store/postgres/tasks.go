@@ -4,36 +4,20 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
+	"github.com/claudebench/cb/daemon/store/internal/query"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // taskColumns is the select list read by scanTask.
-const taskColumns = `id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version`
+const taskColumns = query.TaskColumns
 
 // upsertTaskSQL inserts a task or overwrites it when the stored version is
-// lower. It is one statement, so concurrent writers from any number of
-// daemons serialize on the row and the highest version wins.
-const upsertTaskSQL = `INSERT INTO tasks (
-	id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version, deleted
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-ON CONFLICT (id) DO UPDATE SET
-	text = EXCLUDED.text,
-	status = EXCLUDED.status,
-	priority = EXCLUDED.priority,
-	assigned_to = EXCLUDED.assigned_to,
-	attempts = EXCLUDED.attempts,
-	metadata = EXCLUDED.metadata,
-	result = EXCLUDED.result,
-	error = EXCLUDED.error,
-	created_at = EXCLUDED.created_at,
-	updated_at = EXCLUDED.updated_at,
-	version = EXCLUDED.version,
-	deleted = EXCLUDED.deleted
-WHERE tasks.version < EXCLUDED.version`
+// lower (query.TaskUpsert).
+var upsertTaskSQL = query.TaskUpsert(`$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13`)
 
 // TaskUpsert writes t unless a row with the same id and a version greater
 // than or equal to t.Version exists. It reports whether it wrote.
@@ -99,18 +83,16 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (model.Tas
 	if err != nil {
 		return res, fmt.Errorf("postgres store: list tasks: %w", err)
 	}
-	where := []string{"NOT deleted"}
-	var args []any
+	w := query.Where{Param: param}
+	w.Cond("NOT deleted")
 	if q.Status != "" {
-		args = append(args, q.Status)
-		where = append(where, "status = $"+strconv.Itoa(len(args)))
+		w.Cond("status = " + w.Arg(q.Status))
 	}
 	if q.AssignedTo != "" {
-		args = append(args, q.AssignedTo)
-		where = append(where, "assigned_to = $"+strconv.Itoa(len(args)))
+		w.Cond("assigned_to = " + w.Arg(q.AssignedTo))
 	}
-	cond := strings.Join(where, " AND ")
-	page := fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)+1, len(args)+2)
+	cond, args := w.String(), w.Args
+	page := " LIMIT " + w.Arg(q.Limit) + " OFFSET " + w.Arg(q.Offset)
 
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
@@ -119,7 +101,7 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (model.Tas
 			}
 			rows, err := tx.Query(ctx,
 				`SELECT `+taskColumns+` FROM tasks WHERE `+cond+` `+q.OrderClause+page,
-				append(args, q.Limit, q.Offset)...)
+				w.Args...)
 			if err != nil {
 				return err
 			}
@@ -152,7 +134,7 @@ func (s *Store) TaskDelete(ctx context.Context, id string) error {
 func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+taskColumns+` FROM tasks WHERE NOT deleted AND status IN ($1, $2) ORDER BY created_at, id`,
-		model.StatusPending, model.StatusInProgress)
+		api.StatusPending, api.StatusInProgress)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: list non-terminal tasks: %w", err)
 	}
@@ -170,10 +152,7 @@ func (s *Store) TaskCountByStatus(ctx context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: count tasks: %w", err)
 	}
-	counts := make(map[string]int, len(model.Statuses))
-	for _, st := range model.Statuses {
-		counts[st] = 0
-	}
+	counts := model.StatusCounts()
 	var (
 		st string
 		n  int
@@ -213,6 +192,9 @@ func scanTask(row pgx.Row) (model.Task, error) {
 func collectTasks(rows pgx.Rows) ([]model.Task, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Task, error) { return scanTask(r) })
 }
+
+// param writes PostgreSQL's n-th placeholder.
+func param(n int) string { return "$" + strconv.Itoa(n) }
 
 // jsonArg binds a JSON value for a jsonb parameter, or NULL when absent.
 func jsonArg(raw []byte) any {

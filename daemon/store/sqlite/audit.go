@@ -5,16 +5,14 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
+	"github.com/claudebench/cb/daemon/store/internal/query"
 )
 
 // auditInsertSQL inserts an audit record unless its id exists.
-const auditInsertSQL = `INSERT INTO audit_records (
-	id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+var auditInsertSQL = query.AuditInsert(`?, ?, ?, ?, ?, ?, ?, ?, ?, ?`)
 
 // AuditInsert records rs in one transaction, skipping ids that exist. A
 // lone record is one statement, which commits by itself.
@@ -63,30 +61,8 @@ func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) ([]model
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: list audit records: %w", err)
 	}
-	var (
-		where []string
-		args  []any
-	)
-	for _, f := range []struct{ col, val string }{
-		{"session_id", p.SessionID}, {"decision", p.Decision}, {"event", p.Event}, {"tool", p.Tool},
-	} {
-		if f.val != "" {
-			where = append(where, f.col+" = ?")
-			args = append(args, f.val)
-		}
-	}
-	if !p.Since.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, p.Since.UnixMicro())
-	}
-	query := `SELECT id, time, session_id, event, tool, decision, rule_ids, reason, latency_micros, instance_id FROM audit_records`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	query += ` ORDER BY time DESC, id DESC LIMIT ?`
-	args = append(args, p.Limit)
-
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	w := query.Where{Param: param}
+	rows, err := s.db.QueryContext(ctx, query.AuditList(&w, p, p.Since.UnixMicro()), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: list audit records: %w", err)
 	}

@@ -5,34 +5,19 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
+	"github.com/claudebench/cb/daemon/store/internal/query"
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // taskColumns is the select list read by scanTask.
-const taskColumns = `id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version`
+const taskColumns = query.TaskColumns
 
 // taskUpsertSQL inserts a task or overwrites it when the stored version is
-// lower; the version check and the write are one atomic statement.
-const taskUpsertSQL = `INSERT INTO tasks (
-	id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version, deleted
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-	text = excluded.text,
-	status = excluded.status,
-	priority = excluded.priority,
-	assigned_to = excluded.assigned_to,
-	attempts = excluded.attempts,
-	metadata = excluded.metadata,
-	result = excluded.result,
-	error = excluded.error,
-	created_at = excluded.created_at,
-	updated_at = excluded.updated_at,
-	version = excluded.version,
-	deleted = excluded.deleted
-WHERE tasks.version < excluded.version`
+// lower (query.TaskUpsert).
+var taskUpsertSQL = query.TaskUpsert(`?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`)
 
 // Fixed task queries, prepared at Open.
 const (
@@ -128,18 +113,17 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model
 	if err != nil {
 		return res, fmt.Errorf("sqlite store: list tasks: %w", err)
 	}
-	where := []string{"deleted = 0"}
-	var args []any
+	w := query.Where{Param: param}
+	w.Cond("deleted = 0")
 	if q.Status != "" {
-		where = append(where, "status = ?")
-		args = append(args, q.Status)
+		w.Cond("status = " + w.Arg(q.Status))
 	}
 	if q.AssignedTo != "" {
+		w.Cond("assigned_to = " + w.Arg(q.AssignedTo))
 		// The literal term matches the partial index tasks_assigned.
-		where = append(where, "assigned_to = ?", "assigned_to != ''")
-		args = append(args, q.AssignedTo)
+		w.Cond("assigned_to != ''")
 	}
-	cond := strings.Join(where, " AND ")
+	cond, args := w.String(), w.Args
 
 	// ReadOnly makes the driver issue a deferred BEGIN, which takes no write
 	// lock, instead of BEGIN IMMEDIATE.
@@ -153,8 +137,8 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model
 		return res, fmt.Errorf("sqlite store: list tasks: count: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx,
-		`SELECT `+taskColumns+` FROM tasks WHERE `+cond+` `+q.OrderClause+` LIMIT ? OFFSET ?`,
-		append(args, q.Limit, q.Offset)...)
+		`SELECT `+taskColumns+` FROM tasks WHERE `+cond+` `+q.OrderClause+` LIMIT `+w.Arg(q.Limit)+` OFFSET `+w.Arg(q.Offset),
+		w.Args...)
 	if err != nil {
 		return res, fmt.Errorf("sqlite store: list tasks: %w", err)
 	}
@@ -187,7 +171,7 @@ func (s *Store) TaskDelete(ctx context.Context, id string) error {
 // TaskListNonTerminal returns every live pending or in_progress task,
 // oldest first.
 func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
-	rows, err := s.stmtTaskNonTerminal.QueryContext(ctx, model.StatusPending, model.StatusInProgress)
+	rows, err := s.stmtTaskNonTerminal.QueryContext(ctx, api.StatusPending, api.StatusInProgress)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: list non-terminal tasks: %w", err)
 	}
@@ -206,10 +190,7 @@ func (s *Store) TaskCountByStatus(ctx context.Context) (map[string]int, error) {
 		return nil, fmt.Errorf("sqlite store: count tasks: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	counts := make(map[string]int, len(model.Statuses))
-	for _, st := range model.Statuses {
-		counts[st] = 0
-	}
+	counts := model.StatusCounts()
 	for rows.Next() {
 		var st string
 		var n int
@@ -265,6 +246,9 @@ func collectTasks(rows *sql.Rows) ([]model.Task, error) {
 	}
 	return tasks, nil
 }
+
+// param writes SQLite's placeholder, the same for every n.
+func param(int) string { return "?" }
 
 // jsonArg binds a JSON value as TEXT, or NULL when absent.
 func jsonArg(raw []byte) any {

@@ -825,16 +825,7 @@ func (o *options) emitRead(ctx context.Context, fixedType, session string, stric
 			}
 			continue
 		}
-		ev := protocol.Event{
-			Type:    typ,
-			Payload: payload,
-			Metadata: protocol.Metadata{
-				ID:        protocol.NewID(),
-				Timestamp: time.Now().UnixMilli(),
-				Source:    emitSource,
-				SessionID: session,
-			},
-		}
+		ev := protocol.NewEvent(typ, payload, emitSource, session)
 		data, err := protocol.EncodeEvent(ev)
 		if err != nil { // the type is valid UTF-8 and the payload checked: not expected
 			st.rejected.Add(1)

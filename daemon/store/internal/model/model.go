@@ -21,16 +21,18 @@ const (
 	KindPostgres = "postgres"
 )
 
-// Task statuses.
-const (
-	StatusPending    = api.StatusPending
-	StatusInProgress = api.StatusInProgress
-	StatusCompleted  = api.StatusCompleted
-	StatusFailed     = api.StatusFailed
-)
-
 // Statuses lists every valid task status, non-terminal ones first.
 var Statuses = api.TaskStatuses
+
+// StatusCounts returns a count of zero for every status, for a backend's
+// TaskCountByStatus to fill.
+func StatusCounts() map[string]int {
+	counts := make(map[string]int, len(Statuses))
+	for _, st := range Statuses {
+		counts[st] = 0
+	}
+	return counts
+}
 
 // Sentinel errors. Backends wrap them with context; test with errors.Is.
 var (
