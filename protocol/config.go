@@ -403,11 +403,24 @@ func (f ConfigField) Name() string {
 	return configNames[start:end]
 }
 
-// Env returns the key's environment variable, EnvName(f.Name()).
+// Env returns the key's environment variable, EnvName(f.Name()). It is
+// built, not stored: a table of them would cost cb more than building the
+// few it looks up.
 func (f ConfigField) Env() string {
-	start, end := f.span()
-	// Each variable is its key's length plus "CB_".
-	return configEnvs[start+3*int(f) : end+3*int(f)+3]
+	name := f.Name()
+	b := make([]byte, 0, len(name)+3)
+	b = append(b, "CB_"...)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			c = '_'
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // Field returns a pointer to the field of c that holds the key, as

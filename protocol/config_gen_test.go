@@ -70,7 +70,7 @@ import (
 `)
 	root := reflect.TypeOf(Config{})
 	defaults := map[string]any{}
-	var offsets, kinds, names, envs, ends strings.Builder
+	var offsets, kinds, names, ends strings.Builder
 	for _, k := range ConfigKeys() {
 		var path, terms []string
 		for j := range k.index {
@@ -78,14 +78,13 @@ import (
 			terms = append(terms, "unsafe.Offsetof(Config{}."+strings.Join(path, ".")+")")
 		}
 		names.WriteString(k.Name)
-		envs.WriteString(EnvName(k.Name))
 		fmt.Fprintf(&ends, "%d, ", names.Len())
 		fmt.Fprintf(&offsets, "\t%s, // %s\n", strings.Join(terms, " + "), k.Name)
 		fmt.Fprintf(&kinds, "%s, ", configKindOf(t, k.Name, root.FieldByIndex(k.index).Type))
 		defaults[strings.Join(path, ".")] = k.Default
 	}
 	fmt.Fprintf(&b, "// NumConfigFields is the number of keys of Config.\nconst NumConfigFields = %d\n\n", len(ConfigKeys()))
-	fmt.Fprintf(&b, "// configNames are the keys in field order, back to back, ending at\n// configNameEnds; configEnvs their variables (EnvName).\nconst (\n\tconfigNames = %q\n\tconfigEnvs = %q\n)\n\n", names.String(), envs.String())
+	fmt.Fprintf(&b, "// configNames are the keys in field order, back to back, ending at\n// configNameEnds.\nconst configNames = %q\n\n", names.String())
 	fmt.Fprintf(&b, "var configNameEnds = [...]uint16{%s}\n\n", ends.String())
 	b.WriteString("// configDocs are the fields' doc comments, in field order.\nvar configDocs = [...]string{\n")
 	docs := fieldDocs(t)
