@@ -59,10 +59,7 @@ refuses for its rate limit is sent again after the wait cbd names.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Argv = args
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return workRun(cmd.Context(), o)
+			return cmdutil.RunWith(cmd.Context(), o, runF, workRun)
 		},
 	}
 	host, _ := os.Hostname()
