@@ -257,11 +257,14 @@ type GetOptions struct {
 // NewCmdGet is `cb task get`.
 func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
 	opts := &GetOptions{Options: newOptions(f)}
-	return cmdutil.WithRun(f, &cobra.Command{
-		Use:   "get ID",
-		Short: "Show one task",
-		Args:  cobra.ExactArgs(1),
-	}, opts, opts.takeID, runF, getRun)
+	return argsCmd(f, "get ID", "Show one task", opts, opts.takeID, runF, getRun)
+}
+
+// argsCmd is a task command whose only inputs are its arguments, named in
+// use after the command's name; take reads them into opts.
+func argsCmd[P cmdutil.FlagReader](f *cmdutil.Factory, use, short string, opts P, take func(*cobra.Command, []string) error, runF, def func(context.Context, P) error) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(len(strings.Fields(use)) - 1)}
+	return cmdutil.WithRun(f, cmd, opts, take, runF, def)
 }
 
 // takeID takes the task id, the command's one argument.
@@ -458,11 +461,7 @@ type AssignOptions struct {
 // NewCmdAssign is `cb task assign`.
 func NewCmdAssign(f *cmdutil.Factory, runF func(context.Context, *AssignOptions) error) *cobra.Command {
 	opts := &AssignOptions{Options: newOptions(f)}
-	return cmdutil.WithRun(f, &cobra.Command{
-		Use:   "assign ID INSTANCE",
-		Short: "Assign a pending task to a registered instance",
-		Args:  cobra.ExactArgs(2),
-	}, opts, opts.takeArgs, runF, assignRun)
+	return argsCmd(f, "assign ID INSTANCE", "Assign a pending task to a registered instance", opts, opts.takeArgs, runF, assignRun)
 }
 
 // takeArgs takes the task id and, for assign, the instance id.
@@ -484,11 +483,7 @@ func assignRun(ctx context.Context, opts *AssignOptions) error {
 // NewCmdUnassign is `cb task unassign`.
 func NewCmdUnassign(f *cmdutil.Factory, runF func(context.Context, *AssignOptions) error) *cobra.Command {
 	opts := &AssignOptions{Options: newOptions(f)}
-	return cmdutil.WithRun(f, &cobra.Command{
-		Use:   "unassign ID",
-		Short: "Put an assigned task back in the queue",
-		Args:  cobra.ExactArgs(1),
-	}, opts, opts.takeArgs, runF, unassignRun)
+	return argsCmd(f, "unassign ID", "Put an assigned task back in the queue", opts, opts.takeArgs, runF, unassignRun)
 }
 
 func unassignRun(ctx context.Context, opts *AssignOptions) error {
@@ -500,11 +495,7 @@ func unassignRun(ctx context.Context, opts *AssignOptions) error {
 // NewCmdDelete is `cb task delete`.
 func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
 	opts := &GetOptions{Options: newOptions(f)}
-	return cmdutil.WithRun(f, &cobra.Command{
-		Use:   "delete ID",
-		Short: "Delete a task",
-		Args:  cobra.ExactArgs(1),
-	}, opts, opts.takeID, runF, deleteRun)
+	return argsCmd(f, "delete ID", "Delete a task", opts, opts.takeID, runF, deleteRun)
 }
 
 func deleteRun(ctx context.Context, opts *GetOptions) error {
