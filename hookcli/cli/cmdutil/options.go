@@ -80,3 +80,19 @@ func WithRun[P FlagReader](f *Factory, cmd *cobra.Command, opts P, take func(cmd
 	}
 	return cmd
 }
+
+// CallPrint calls method and prints its result: as received with --json,
+// else decoded into an R and printed by human.
+func CallPrint[R any](ctx context.Context, o *CallOptions, method string, params any, human func(w io.Writer, cs iostreams.ColorScheme, res R) error) error {
+	raw, err := o.Call(ctx, method, params)
+	if err != nil {
+		return err
+	}
+	return o.PrintResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
+		var res R
+		if err := DecodeResult(method, raw, &res); err != nil {
+			return err
+		}
+		return human(w, cs, res)
+	})
+}

@@ -56,15 +56,7 @@ func newOptions(f *cmdutil.Factory) Options {
 // taskCall calls a task.* method whose answer is one task and prints it:
 // the JSON as received, or the line line(task) returns.
 func (o *Options) taskCall(ctx context.Context, method string, params any, line func(t api.Task, cs iostreams.ColorScheme) string) error {
-	raw, err := o.Call(ctx, method, params)
-	if err != nil {
-		return err
-	}
-	return o.PrintResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
-		var t api.Task
-		if err := cmdutil.DecodeResult(method, raw, &t); err != nil {
-			return err
-		}
+	return cmdutil.CallPrint(ctx, &o.CallOptions, method, params, func(w io.Writer, cs iostreams.ColorScheme, t api.Task) error {
 		_, err := fmt.Fprintln(w, line(t, cs))
 		return err
 	})
@@ -274,15 +266,7 @@ func (o *GetOptions) takeID(_ *cobra.Command, args []string) error {
 }
 
 func getRun(ctx context.Context, opts *GetOptions) error {
-	raw, err := opts.Call(ctx, "task.get", api.TaskGetParams{ID: opts.ID})
-	if err != nil {
-		return err
-	}
-	return opts.PrintResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
-		var t api.Task
-		if err := cmdutil.DecodeResult("task.get", raw, &t); err != nil {
-			return err
-		}
+	return cmdutil.CallPrint(ctx, &opts.CallOptions, "task.get", api.TaskGetParams{ID: opts.ID}, func(w io.Writer, cs iostreams.ColorScheme, t api.Task) error {
 		return renderTask(w, t, opts.Now(), cs)
 	})
 }
@@ -499,15 +483,7 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *GetOptions) er
 }
 
 func deleteRun(ctx context.Context, opts *GetOptions) error {
-	raw, err := opts.Call(ctx, "task.delete", api.TaskDeleteParams{ID: opts.ID})
-	if err != nil {
-		return err
-	}
-	return opts.PrintResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
-		var res api.TaskDeleteResult
-		if err := cmdutil.DecodeResult("task.delete", raw, &res); err != nil {
-			return err
-		}
+	return cmdutil.CallPrint(ctx, &opts.CallOptions, "task.delete", api.TaskDeleteParams{ID: opts.ID}, func(w io.Writer, _ iostreams.ColorScheme, res api.TaskDeleteResult) error {
 		if !res.Deleted {
 			_, err := fmt.Fprintf(w, "%s: nothing to delete\n", res.ID)
 			return err
