@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -35,13 +36,11 @@ func TestTaskListGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := renderTaskList(&buf, c.res, clitest.GoldenNow, c.width, c.pal); err != nil {
-				t.Fatal(err)
-			}
-			clitest.Golden(t, c.name, buf.Bytes())
+			out := clitest.GoldenRender(t, c.name, func(w io.Writer) error {
+				return renderTaskList(w, c.res, clitest.GoldenNow, c.width, c.pal)
+			})
 			if c.width > 0 {
-				for _, line := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+				for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 					if n := len([]rune(line)); n > c.width {
 						t.Errorf("line of %d runes exceeds width %d: %q", n, c.width, line)
 					}
