@@ -187,17 +187,8 @@ func TestHookProgramPath(t *testing.T) {
 // line that does not fail the check.
 func TestDoctorWarnsOpenTCPRedis(t *testing.T) {
 	_, project := isolateInstall(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	_ = ln.Close()
-	r, err := testenv.StartRedis("--port", port, "--bind", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	_, port, _ := net.SplitHostPort(testenv.FreeAddr(t))
+	r := testenv.NewRedis(t, "--port", port, "--bind", "127.0.0.1")
 	t.Setenv("CB_REDIS_URL", "redis://127.0.0.1:"+port+"/0")
 	out, _, _ := cbRun(t, "doctor", "--project-dir", project)
 	var redisLine, warnLine string

@@ -810,11 +810,7 @@ func TestCBBinary(t *testing.T) {
 			t.Skip("redis-server is not on PATH; the doctor round trip needs a real cbd")
 		}
 		goBuild(t, bin.CBD, "./cmd/cbd")
-		redis, err := testenv.StartRedis()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer redis.Close()
+		redis := testenv.NewRedis(t)
 		h := testenv.NewHome(t, "CB_REDIS_URL="+redis.URL())
 		project := t.TempDir()
 		d := testenv.StartDaemon(t, bin, h, nil)
