@@ -12,16 +12,13 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
-	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol/api"
 	"github.com/spf13/cobra"
 )
 
 // Options are cb audit's inputs.
 type Options struct {
-	IO     *iostreams.IOStreams
-	Caller func() (cmdutil.Caller, error)
-	Print  func(v any) error // JSON output; nil for the table
+	cmdutil.CallOptions
 
 	Session, Decision, Tool, Since string
 	Limit                          int
@@ -29,7 +26,7 @@ type Options struct {
 
 // NewCmdAudit is `cb audit`; runF replaces auditRun in tests.
 func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Caller: f.Caller}
+	opts := &Options{CallOptions: cmdutil.NewCallOptions(f)}
 	cmd := &cobra.Command{
 		Use:   "audit [--session S] [--decision deny] [--tool T] [--since 1h] [--limit N]",
 		Short: "Recorded hook decisions, newest first",
@@ -37,16 +34,8 @@ func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 rows without a header otherwise (time, session, event, tool, decision, rules,
 latency in µs, reason).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.Flags.JSONOut() {
-				opts.Print = f.PrintJSON
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return auditRun(cmd.Context(), opts)
-		},
 	}
+	cmdutil.WithRun(f, cmd, opts, nil, runF, auditRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Session, "session", "", "only this Claude Code session")
 	fl.StringVar(&opts.Decision, "decision", "", "only this decision: allow, deny, ask, modify, context, none")
@@ -58,11 +47,7 @@ latency in µs, reason).`,
 
 func auditRun(ctx context.Context, opts *Options) error {
 	params := api.AuditListParams{Session: opts.Session, Decision: opts.Decision, Tool: opts.Tool, Since: opts.Since, Limit: opts.Limit}
-	c, err := opts.Caller()
-	if err != nil {
-		return err
-	}
-	raw, err := c.Call(ctx, "audit.list", params)
+	raw, err := opts.Call(ctx, "audit.list", params)
 	if err != nil {
 		return err
 	}

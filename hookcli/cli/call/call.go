@@ -8,16 +8,13 @@ import (
 	"io"
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
-	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
 
 // Options are cb call's inputs.
 type Options struct {
-	IO     *iostreams.IOStreams
-	Caller func() (cmdutil.Caller, error)
-	Print  func(v any) error
+	cmdutil.CallOptions // Print is always set: the result is printed as JSON
 
 	Method string
 	Params string // JSON, "-" for stdin, "" for {}
@@ -26,7 +23,7 @@ type Options struct {
 // NewCmdCall is `cb call METHOD [PARAMS_JSON|-]`; runF replaces callRun in
 // tests.
 func NewCmdCall(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Caller: f.Caller, Print: f.PrintJSON}
+	opts := &Options{CallOptions: cmdutil.CallOptions{IO: f.IOStreams, Caller: f.Caller, Print: f.PrintJSON}}
 	return &cobra.Command{
 		Use:   "call METHOD [PARAMS_JSON|-]",
 		Short: "Call any method and print its result",
@@ -36,10 +33,7 @@ func NewCmdCall(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 			if len(args) == 2 {
 				opts.Params = args[1]
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return callRun(cmd.Context(), opts)
+			return cmdutil.RunWith(cmd.Context(), opts, runF, callRun)
 		},
 	}
 }
@@ -59,11 +53,7 @@ func callRun(ctx context.Context, opts *Options) error {
 		}
 		params = raw
 	}
-	c, err := opts.Caller()
-	if err != nil {
-		return err
-	}
-	res, err := c.Call(ctx, opts.Method, params)
+	res, err := opts.Call(ctx, opts.Method, params)
 	if err != nil {
 		return err
 	}

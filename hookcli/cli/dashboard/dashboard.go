@@ -71,10 +71,7 @@ open it yourself in a browser on this machine.`,
 			if f.Flags.JSONOut() {
 				opts.Print = f.PrintJSON
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return dashboardRun(cmd.Context(), opts)
+			return cmdutil.RunWith(cmd.Context(), opts, runF, dashboardRun)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.PrintOnly, "print", false, "print the login link instead of opening a browser")

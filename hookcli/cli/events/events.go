@@ -102,9 +102,9 @@ Without --since, only events published after cb started are shown.
 					return cmdutil.FlagErrorf("empty pattern")
 				}
 			}
-			start, err := parseSince(since, time.Now(), true)
+			start, err := sinceFlag(since, true)
 			if err != nil {
-				return cmdutil.FlagErrorf("--since: %v", err)
+				return err
 			}
 			c, err := o.Connect()
 			if err != nil {
@@ -142,9 +142,9 @@ A type with no events prints nothing.
 			if limit < 0 {
 				return cmdutil.FlagErrorf("--limit must be 0 (no limit) or more")
 			}
-			start, err := parseSince(since, time.Now(), false)
+			start, err := sinceFlag(since, false)
 			if err != nil {
-				return cmdutil.FlagErrorf("--since: %v", err)
+				return err
 			}
 			c, err := o.Connect()
 			if err != nil {
@@ -216,6 +216,16 @@ func redisFailure(what string, err error) error {
 		return &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("%s: redis: %v", what, err)}
 	}
 	return &protocol.Error{Code: protocol.CodeUnavailable, Message: fmt.Sprintf("%s: redis: %v", what, err)}
+}
+
+// sinceFlag is parseSince(since) at the current time, a usage error when
+// --since is malformed.
+func sinceFlag(since string, allowDollar bool) (string, error) {
+	start, err := parseSince(since, time.Now(), allowDollar)
+	if err != nil {
+		return "", cmdutil.FlagErrorf("--since: %v", err)
+	}
+	return start, nil
 }
 
 // parseSince turns --since into the first stream id to include: "" → ""

@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -169,24 +169,6 @@ func TestEventsGet(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestTailFollow(t *testing.T) {
 	m, rdb := testRedis(t)
 	old := tailRefresh
@@ -210,7 +192,7 @@ func TestTailFollow(t *testing.T) {
 	add("hook.pre_tool", `{"n":0}`, "")
 
 	tailClient := redis.NewClient(&redis.Options{Addr: m.Addr()})
-	var out, errb syncBuffer
+	var out, errb testenv.SyncBuffer
 	p := &eventPrinter{w: &out, stderr: &errb, json: true}
 	p.enc = json.NewEncoder(&p.buf)
 	tl := &tailer{rdb: tailClient, patterns: []string{"task.*"}, out: p, stderr: &errb}

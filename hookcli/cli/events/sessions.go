@@ -161,9 +161,9 @@ type hookEvents struct {
 
 // readHookEvents reads every hook stream from --since on.
 func (o *options) readHookEvents(ctx context.Context, since string) (*hookEvents, error) {
-	start, err := parseSince(since, time.Now(), false)
+	start, err := sinceFlag(since, false)
 	if err != nil {
-		return nil, cmdutil.FlagErrorf("--since: %v", err)
+		return nil, err
 	}
 	if start == "" {
 		start = "-"

@@ -34,30 +34,9 @@ func NewCmdHooks(f *cmdutil.Factory) *cobra.Command {
 }
 
 // Options are what every hooks command shares.
-type Options struct {
-	IO     *iostreams.IOStreams
-	Caller func() (cmdutil.Caller, error)
-	Print  func(v any) error // JSON output; nil for text
-}
+type Options struct{ cmdutil.CallOptions }
 
-func newOptions(f *cmdutil.Factory) Options {
-	return Options{IO: f.IOStreams, Caller: f.Caller}
-}
-
-// setPrint picks JSON output when --json or --jq is given.
-func (o *Options) setPrint(f *cmdutil.Factory) {
-	if f.Flags.JSONOut() {
-		o.Print = f.PrintJSON
-	}
-}
-
-func (o *Options) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	c, err := o.Caller()
-	if err != nil {
-		return nil, err
-	}
-	return c.Call(ctx, method, params)
-}
+func newOptions(f *cmdutil.Factory) Options { return Options{cmdutil.NewCallOptions(f)} }
 
 // rule is a rule as hooks.list answers it.
 type rule struct {
@@ -81,22 +60,15 @@ type ListOptions struct{ Options }
 // NewCmdList is `cb hooks list`.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
 	opts := &ListOptions{newOptions(f)}
-	return &cobra.Command{
+	return cmdutil.WithRun(f, &cobra.Command{
 		Use:   "list",
 		Short: "List every rule with its source (default, config, redis) and state",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.setPrint(f)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return listRun(cmd.Context(), opts)
-		},
-	}
+	}, opts, nil, runF, listRun)
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	raw, err := opts.call(ctx, "hooks.list", nil)
+	raw, err := opts.Call(ctx, "hooks.list", nil)
 	if err != nil {
 		return err
 	}
@@ -168,14 +140,8 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error
 		Example: `  cb hooks add --id no-prod-db --tool Bash --field command --match 'psql .*prod' --action deny --reason 'needs a human'
   cb hooks add --file rule.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.setPrint(f)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return addRun(cmd.Context(), opts)
-		},
 	}
+	cmdutil.WithRun(f, cmd, opts, nil, runF, addRun)
 	fl := cmd.Flags()
 	r := &opts.Rule
 	fl.StringVar(&opts.File, "file", "", "a YAML or JSON rule (- for stdin)")
@@ -218,15 +184,14 @@ func addRun(ctx context.Context, opts *AddOptions) error {
 			rule["blocking"] = true
 		}
 	}
-	raw, err := opts.call(ctx, "hooks.add", map[string]any{"rule": rule})
+	raw, err := opts.Call(ctx, "hooks.add", map[string]any{"rule": rule})
 	if err != nil {
 		return err
 	}
-	if opts.Print != nil {
-		return opts.Print(raw)
-	}
-	_, err = fmt.Fprintf(opts.IO.Out, "added rule %v\n", rule["id"])
-	return err
+	return opts.PrintResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
+		_, err := fmt.Fprintf(w, "added rule %v\n", rule["id"])
+		return err
+	})
 }
 
 func readFileOrStdin(stdin io.Reader, path string) ([]byte, error) {
@@ -251,31 +216,25 @@ type ByIDOptions struct {
 // disable, enable.
 func NewCmdByID(f *cmdutil.Factory, use, method, short string, runF func(context.Context, *ByIDOptions) error) *cobra.Command {
 	opts := &ByIDOptions{Options: newOptions(f), Method: method}
-	return &cobra.Command{
+	return cmdutil.WithRun(f, &cobra.Command{
 		Use:   use + " ID",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.setPrint(f)
-			opts.ID = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return byIDRun(cmd.Context(), opts)
-		},
-	}
+	}, opts, func(_ *cobra.Command, args []string) error {
+		opts.ID = args[0]
+		return nil
+	}, runF, byIDRun)
 }
 
 func byIDRun(ctx context.Context, opts *ByIDOptions) error {
-	raw, err := opts.call(ctx, opts.Method, map[string]any{"id": opts.ID})
+	raw, err := opts.Call(ctx, opts.Method, map[string]any{"id": opts.ID})
 	if err != nil {
 		return err
 	}
-	if opts.Print != nil {
-		return opts.Print(raw)
-	}
-	_, err = fmt.Fprintf(opts.IO.Out, "%s: %s\n", opts.ID, strings.TrimPrefix(opts.Method, "hooks."))
-	return err
+	return opts.PrintResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
+		_, err := fmt.Fprintf(w, "%s: %s\n", opts.ID, strings.TrimPrefix(opts.Method, "hooks."))
+		return err
+	})
 }
 
 // TestOptions are cb hooks test's inputs; with none of Tool, Command and
@@ -295,14 +254,8 @@ func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) err
   cb hooks test --tool Write --input '{"file_path":"/etc/hosts","content":"x"}'
   cb hooks test --event pre_tool < testdata/hooks/pre_tool_rm_root.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.setPrint(f)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return testRun(cmd.Context(), opts)
-		},
 	}
+	cmdutil.WithRun(f, cmd, opts, nil, runF, testRun)
 	cmd.Flags().StringVar(&opts.Event, "event", "pre_tool", "hook type")
 	cmd.Flags().StringVar(&opts.Tool, "tool", "", "tool name (Bash when --command is given)")
 	cmd.Flags().StringVar(&opts.Command, "command", "", "Bash command")
@@ -335,7 +288,7 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 		}
 		params["payload"] = json.RawMessage(in.Raw)
 	}
-	raw, err := opts.call(ctx, "hooks.test", params)
+	raw, err := opts.Call(ctx, "hooks.test", params)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/internal/testenv"
 )
@@ -17,7 +18,7 @@ import (
 func fakeCB(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "cb")
-	writeFile(t, p, []byte("#!/bin/sh\n"), 0o755)
+	clitest.WriteFile(t, p, []byte("#!/bin/sh\n"), 0o755)
 	return p
 }
 
@@ -111,12 +112,12 @@ func TestDoctorConfigAndHooks(t *testing.T) {
 	home, project := isolateInstall(t)
 	t.Setenv("CB_REDIS_URL", "unix://"+filepath.Join(t.TempDir(), "no.sock"))
 	cfg := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "claudebench", "config.yaml")
-	writeFile(t, cfg, []byte("hook: [\n"), 0o600)
+	clitest.WriteFile(t, cfg, []byte("hook: [\n"), 0o600)
 	lines, out, _, _ := doctorLines(t, "--project-dir", project)
 	if !strings.HasPrefix(lines["config"], "FAIL config  parse config "+cfg) || !strings.Contains(lines["config"], "fix: fix "+cfg) {
 		t.Errorf("config line %q\n%s", lines["config"], out)
 	}
-	writeFile(t, cfg, []byte("hook:\n  timeout: soon\n"), 0o600)
+	clitest.WriteFile(t, cfg, []byte("hook:\n  timeout: soon\n"), 0o600)
 	if lines, _, _, _ = doctorLines(t, "--project-dir", project); !strings.Contains(lines["config"], `"soon" is not a duration`) {
 		t.Errorf("config line %q", lines["config"])
 	}
@@ -132,7 +133,7 @@ func TestDoctorConfigAndHooks(t *testing.T) {
 
 	// One hook in the project file, all in the local file, pointing at a
 	// program that does not exist.
-	writeFile(t, filepath.Join(project, ".claude", "settings.json"),
+	clitest.WriteFile(t, filepath.Join(project, ".claude", "settings.json"),
 		[]byte(`{"hooks":{"PreToolUse":[{"matcher":"*","hooks":[{"type":"command","command":"cb hook pre_tool"}]}]}}`), 0o644)
 	if _, _, code := cbRun(t, "install", "--scope", "local", "--project-dir", project, "--command", "/nonexistent/cb"); code != 0 {
 		t.Fatal("install failed")
@@ -153,7 +154,7 @@ func TestDoctorConfigAndHooks(t *testing.T) {
 	}
 
 	// A malformed file fails the check and is named.
-	writeFile(t, filepath.Join(project, ".claude", "settings.json"), []byte(`{"hooks":`), 0o644)
+	clitest.WriteFile(t, filepath.Join(project, ".claude", "settings.json"), []byte(`{"hooks":`), 0o644)
 	lines, _, _, _ = doctorLines(t, "--project-dir", project)
 	if !strings.HasPrefix(lines["hooks"], "FAIL") || !strings.Contains(lines["hooks"], "project: settings file "+filepath.Join(project, ".claude", "settings.json")+" is not valid JSON") {
 		t.Errorf("hooks line %q", lines["hooks"])
@@ -186,17 +187,8 @@ func TestHookProgramPath(t *testing.T) {
 // line that does not fail the check.
 func TestDoctorWarnsOpenTCPRedis(t *testing.T) {
 	_, project := isolateInstall(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	_ = ln.Close()
-	r, err := testenv.StartRedis("--port", port, "--bind", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	_, port, _ := net.SplitHostPort(testenv.FreeAddr(t))
+	r := testenv.NewRedis(t, "--port", port, "--bind", "127.0.0.1")
 	t.Setenv("CB_REDIS_URL", "redis://127.0.0.1:"+port+"/0")
 	out, _, _ := cbRun(t, "doctor", "--project-dir", project)
 	var redisLine, warnLine string

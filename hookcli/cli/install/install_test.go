@@ -48,7 +48,7 @@ func isolateInstall(t *testing.T) (home, project string) {
 	t.Setenv("NO_COLOR", "1")
 	t.Setenv("CB_HTTP_TOKEN_FILE", "")
 	// A fixed API token, so the http hooks' credential in golden files is too.
-	writeFile(t, filepath.Join(dir, "config", "claudebench", "token"), []byte(installTestToken+"\n"), 0o600)
+	clitest.WriteFile(t, filepath.Join(dir, "config", "claudebench", "token"), []byte(installTestToken+"\n"), 0o600)
 	return home, project
 }
 
@@ -62,28 +62,6 @@ func cbRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 		"install": NewCmdInstall, "uninstall": NewCmdUninstall, "doctor": NewCmdDoctor,
 	}[args[0]]
 	return clitest.RunReal("", newCmd, args...)
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func writeFile(t *testing.T, path string, data []byte, mode fs.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func backups(t *testing.T, path string) []string {
@@ -147,8 +125,8 @@ func TestInstallUninstall(t *testing.T) {
 			path := filepath.Join(home, ".claude", "settings.json")
 			var orig []byte
 			if tc.fixture != "" {
-				orig = readFile(t, filepath.Join("testdata", "install", tc.fixture))
-				writeFile(t, path, orig, tc.mode)
+				orig = clitest.ReadFile(t, filepath.Join("testdata", "install", tc.fixture))
+				clitest.WriteFile(t, path, orig, tc.mode)
 			}
 
 			out, errOut, code := cbRun(t, append([]string{"install", "--command", testCommand}, tc.args...)...)
@@ -158,7 +136,7 @@ func TestInstallUninstall(t *testing.T) {
 			if !strings.Contains(out, "Installed 10 hooks") {
 				t.Errorf("install output: %q", out)
 			}
-			installed := readFile(t, path)
+			installed := clitest.ReadFile(t, path)
 			checkGolden(t, tc.golden, installed)
 			fi, err := os.Stat(path)
 			if err != nil {
@@ -183,7 +161,7 @@ func TestInstallUninstall(t *testing.T) {
 				if len(b) != 1 {
 					t.Fatalf("backups %v, want 1", b)
 				}
-				if !bytes.Equal(readFile(t, b[0]), orig) {
+				if !bytes.Equal(clitest.ReadFile(t, b[0]), orig) {
 					t.Errorf("backup %s is not the original", b[0])
 				}
 				if !strings.Contains(out, b[0]) {
@@ -197,7 +175,7 @@ func TestInstallUninstall(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "Already installed: all 10 ClaudeBench hooks") {
 				t.Fatalf("second install: exit %d\n%s%s", code, out, errOut)
 			}
-			if !bytes.Equal(readFile(t, path), installed) {
+			if !bytes.Equal(clitest.ReadFile(t, path), installed) {
 				t.Error("second install changed the file")
 			}
 			if n := len(backups(t, path)); n != nBackups {
@@ -209,7 +187,7 @@ func TestInstallUninstall(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "Removed 10 hooks") {
 				t.Fatalf("uninstall: exit %d\n%s%s", code, out, errOut)
 			}
-			after := readFile(t, path)
+			after := clitest.ReadFile(t, path)
 			switch {
 			case tc.fixture == "":
 				if string(after) != "{}\n" {
@@ -234,7 +212,7 @@ func TestInstallUninstall(t *testing.T) {
 
 			// And a second uninstall changes nothing.
 			out, _, code = cbRun(t, "uninstall")
-			if code != 0 || !strings.Contains(out, "No ClaudeBench hooks there") || !bytes.Equal(readFile(t, path), after) {
+			if code != 0 || !strings.Contains(out, "No ClaudeBench hooks there") || !bytes.Equal(clitest.ReadFile(t, path), after) {
 				t.Errorf("second uninstall: exit %d %q", code, out)
 			}
 		})
@@ -254,7 +232,7 @@ func TestInstallScopes(t *testing.T) {
 		if !strings.Contains(out, path) {
 			t.Errorf("output does not name %s: %q", path, out)
 		}
-		if n := countOurEntries(t, readFile(t, path)); n != len(protocol.HookEvents) {
+		if n := countOurEntries(t, clitest.ReadFile(t, path)); n != len(protocol.HookEvents) {
 			t.Errorf("%s: %d entries, want %d", path, n, len(protocol.HookEvents))
 		}
 	}
@@ -290,7 +268,7 @@ func TestInstallClaudeConfigDir(t *testing.T) {
 	if code != 0 || !strings.Contains(out, path) {
 		t.Fatalf("install: exit %d, output %q %q; want it to name %s", code, out, errOut, path)
 	}
-	if n := countOurEntries(t, readFile(t, path)); n != len(protocol.HookEvents) {
+	if n := countOurEntries(t, clitest.ReadFile(t, path)); n != len(protocol.HookEvents) {
 		t.Errorf("%s: %d entries, want %d", path, n, len(protocol.HookEvents))
 	}
 	if _, err := os.Stat(filepath.Join(home, ".claude")); err == nil {
@@ -299,7 +277,7 @@ func TestInstallClaudeConfigDir(t *testing.T) {
 	if _, errOut, code := cbRun(t, "uninstall"); code != 0 {
 		t.Fatalf("uninstall: exit %d %s", code, errOut)
 	}
-	if n := countOurEntries(t, readFile(t, path)); n != 0 {
+	if n := countOurEntries(t, clitest.ReadFile(t, path)); n != 0 {
 		t.Errorf("after uninstall %s still has %d entries", path, n)
 	}
 }
@@ -333,7 +311,7 @@ func countOurEntries(t *testing.T, data []byte) int {
 // TestInstallRefusesBadSettings leaves files it cannot edit untouched and
 // names the problem.
 func TestInstallRefusesBadSettings(t *testing.T) {
-	malformed := readFile(t, filepath.Join("testdata", "install", "malformed.json"))
+	malformed := clitest.ReadFile(t, filepath.Join("testdata", "install", "malformed.json"))
 	for _, tc := range []struct {
 		name, content string
 		want          []string
@@ -347,7 +325,7 @@ func TestInstallRefusesBadSettings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			home, _ := isolateInstall(t)
 			path := filepath.Join(home, ".claude", "settings.json")
-			writeFile(t, path, []byte(tc.content), 0o644)
+			clitest.WriteFile(t, path, []byte(tc.content), 0o644)
 			runs := [][]string{{"install", "--command", testCommand}}
 			if strings.Contains(tc.want[0], "not valid JSON") {
 				// Uninstall has nothing to remove from the others.
@@ -364,7 +342,7 @@ func TestInstallRefusesBadSettings(t *testing.T) {
 						t.Errorf("%s: stderr %q lacks %q", cmd, errOut, w)
 					}
 				}
-				if got := readFile(t, path); string(got) != tc.content {
+				if got := clitest.ReadFile(t, path); string(got) != tc.content {
 					t.Errorf("%s changed the file: %q", cmd, got)
 				}
 				if b := backups(t, path); len(b) != 0 {
@@ -394,26 +372,26 @@ func TestInstallDryRun(t *testing.T) {
 		t.Fatal("dry run created ~/.claude")
 	}
 
-	orig := readFile(t, filepath.Join("testdata", "install", "user_settings.json"))
-	writeFile(t, path, orig, 0o644)
+	orig := clitest.ReadFile(t, filepath.Join("testdata", "install", "user_settings.json"))
+	clitest.WriteFile(t, path, orig, 0o644)
 	out, _, code = cbRun(t, "install", "--dry-run", "--command", testCommand)
 	if code != 0 || !strings.Contains(out, "--- "+path+"\n+++ "+path+"\n@@ -") || !strings.Contains(out, `+            "command": "/opt/cb/bin/cb hook stop",`) {
 		t.Errorf("dry run on a file: exit %d\n%s", code, out)
 	}
-	if !bytes.Equal(readFile(t, path), orig) || len(backups(t, path)) != 0 {
+	if !bytes.Equal(clitest.ReadFile(t, path), orig) || len(backups(t, path)) != 0 {
 		t.Error("dry run changed the file or made a backup")
 	}
 
 	if _, _, code := cbRun(t, "install", "--command", testCommand); code != 0 {
 		t.Fatal("install failed")
 	}
-	installed := readFile(t, path)
+	installed := clitest.ReadFile(t, path)
 	nb := len(backups(t, path))
 	out, _, code = cbRun(t, "uninstall", "--dry-run")
 	if code != 0 || !strings.Contains(out, `-            "command": "/opt/cb/bin/cb hook pre_tool",`) || !strings.Contains(out, "Dry run") {
 		t.Errorf("uninstall dry run: exit %d\n%s", code, out)
 	}
-	if !bytes.Equal(readFile(t, path), installed) || len(backups(t, path)) != nb {
+	if !bytes.Equal(clitest.ReadFile(t, path), installed) || len(backups(t, path)) != nb {
 		t.Error("uninstall dry run changed something")
 	}
 }
@@ -432,7 +410,7 @@ func TestInstallHTTP(t *testing.T) {
 			Hooks   []map[string]any
 		}
 	}
-	if err := json.Unmarshal(readFile(t, path), &s); err != nil {
+	if err := json.Unmarshal(clitest.ReadFile(t, path), &s); err != nil {
 		t.Fatal(err)
 	}
 	for _, he := range protocol.HookEvents {
@@ -482,20 +460,20 @@ func TestInstallHTTP(t *testing.T) {
 		t.Errorf("command install after http install: exit %d %q", code, out)
 	}
 	out, _, code = cbRun(t, "uninstall")
-	if code != 0 || !strings.Contains(out, "Removed 10 hooks") || string(readFile(t, path)) != "{}\n" {
-		t.Errorf("uninstall of http hooks: exit %d %q %q", code, out, readFile(t, path))
+	if code != 0 || !strings.Contains(out, "Removed 10 hooks") || string(clitest.ReadFile(t, path)) != "{}\n" {
+		t.Errorf("uninstall of http hooks: exit %d %q %q", code, out, clitest.ReadFile(t, path))
 	}
 
 	// --http is refused when cbd would turn the hooks away.
 	for _, env := range [][2]string{{"CB_HTTP_ADDR", "0.0.0.0:7711"}, {"CB_HTTP_ADDR", "192.0.2.1:7711"}, {"CB_HTTP_ADDR", "127.0.0.1:0"}, {"CB_HTTP_ADDR", "7711"}, {"CB_HTTP_ENABLED", "false"}} {
 		t.Run(env[0]+"="+env[1], func(t *testing.T) {
 			t.Setenv(env[0], env[1])
-			before := readFile(t, path)
+			before := clitest.ReadFile(t, path)
 			_, errOut, code := cbRun(t, "install", "--http", "--command", testCommand)
 			if code != 1 || !strings.Contains(errOut, "--http") {
 				t.Errorf("exit %d %q, want 1 naming --http", code, errOut)
 			}
-			if !bytes.Equal(readFile(t, path), before) {
+			if !bytes.Equal(clitest.ReadFile(t, path), before) {
 				t.Error("file changed")
 			}
 		})
@@ -542,7 +520,7 @@ func TestInstallRecognisesOtherForms(t *testing.T) {
   }
 }
 `
-	writeFile(t, path, []byte(orig), 0o644)
+	clitest.WriteFile(t, path, []byte(orig), 0o644)
 	out, errOut, code := cbRun(t, "install", "--command", testCommand)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
@@ -573,7 +551,7 @@ func TestInstallRecognisesOtherForms(t *testing.T) {
   }
 }
 `
-	if got := string(readFile(t, path)); got != want {
+	if got := string(clitest.ReadFile(t, path)); got != want {
 		t.Errorf("after uninstall:\n%s", unifiedDiff("want", "got", []byte(want), []byte(got)))
 	}
 }
@@ -592,11 +570,11 @@ func TestInstallFormatting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			home, _ := isolateInstall(t)
 			path := filepath.Join(home, ".claude", "settings.json")
-			writeFile(t, path, []byte(tc.content), 0o644)
+			clitest.WriteFile(t, path, []byte(tc.content), 0o644)
 			if out, errOut, code := cbRun(t, "install", "--command", testCommand); code != 0 {
 				t.Fatalf("exit %d\n%s%s", code, out, errOut)
 			}
-			got := readFile(t, path)
+			got := clitest.ReadFile(t, path)
 			if !json.Valid(got) || !bytes.Contains(got, []byte(tc.wantLine)) {
 				t.Errorf("installed file lacks %q:\n%s", tc.wantLine, got)
 			}
@@ -610,7 +588,7 @@ func TestInstallFormatting(t *testing.T) {
 			if want == "" {
 				want = "{}\n"
 			}
-			if got := string(readFile(t, path)); got != want {
+			if got := string(clitest.ReadFile(t, path)); got != want {
 				t.Errorf("uninstall gave %q, want %q", got, want)
 			}
 		})
@@ -619,7 +597,7 @@ func TestInstallFormatting(t *testing.T) {
 	t.Run("symlink", func(t *testing.T) {
 		home, project := isolateInstall(t)
 		target := filepath.Join(project, "dotfiles", "claude-settings.json")
-		writeFile(t, target, []byte("{\n  \"model\": \"opus\"\n}\n"), 0o600)
+		clitest.WriteFile(t, target, []byte("{\n  \"model\": \"opus\"\n}\n"), 0o600)
 		path := filepath.Join(home, ".claude", "settings.json")
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -633,7 +611,7 @@ func TestInstallFormatting(t *testing.T) {
 		if fi, err := os.Lstat(path); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 			t.Fatalf("settings.json is no longer a symlink: %v", err)
 		}
-		if n := countOurEntries(t, readFile(t, target)); n != len(protocol.HookEvents) {
+		if n := countOurEntries(t, clitest.ReadFile(t, target)); n != len(protocol.HookEvents) {
 			t.Errorf("target has %d entries", n)
 		}
 		if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
@@ -752,7 +730,7 @@ func TestWriteBackupNames(t *testing.T) {
 	if fi, _ := os.Stat(names[0]); fi.Mode().Perm() != 0o600 {
 		t.Errorf("backup mode %v", fi.Mode().Perm())
 	}
-	if string(readFile(t, names[2])) != "2" {
+	if string(clitest.ReadFile(t, names[2])) != "2" {
 		t.Error("backup content")
 	}
 }
@@ -794,28 +772,28 @@ func TestCBBinary(t *testing.T) {
 		if r.Code != 0 || !strings.Contains(r.Stdout, "Installed 10 hooks (created the file).") {
 			t.Fatalf("install: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
-		installed := readFile(t, path)
+		installed := clitest.ReadFile(t, path)
 		if !bytes.Contains(installed, []byte(`"command": "`+cmdutil.ShellQuote(cbPath)+` hook pre_tool",`)) {
 			t.Errorf("hooks do not run %s:\n%s", cbPath, installed)
 		}
 		r = testenv.RunCB(t, bin, h, nil, nil, "install")
-		if r.Code != 0 || !strings.Contains(r.Stdout, "Already installed") || !bytes.Equal(readFile(t, path), installed) {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "Already installed") || !bytes.Equal(clitest.ReadFile(t, path), installed) {
 			t.Errorf("second install: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 		r = testenv.RunCB(t, bin, h, nil, nil, "uninstall", "--dry-run")
-		if r.Code != 0 || !strings.Contains(r.Stdout, "+{}\n") || !bytes.Equal(readFile(t, path), installed) {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "+{}\n") || !bytes.Equal(clitest.ReadFile(t, path), installed) {
 			t.Errorf("uninstall --dry-run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 		r = testenv.RunCB(t, bin, h, nil, nil, "uninstall")
-		if r.Code != 0 || !strings.Contains(r.Stdout, "Removed 10 hooks") || string(readFile(t, path)) != "{}\n" {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "Removed 10 hooks") || string(clitest.ReadFile(t, path)) != "{}\n" {
 			t.Errorf("uninstall: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 
 		bad := []byte("{\n  \"hooks\": {\n    \"Stop\": [,]\n  }\n}\n")
-		writeFile(t, path, bad, 0o644)
+		clitest.WriteFile(t, path, bad, 0o644)
 		r = testenv.RunCB(t, bin, h, nil, nil, "install")
 		want := "cb: settings file " + path + " is not valid JSON: invalid character ',' looking for beginning of value (line 3, column 14, byte offset 29); nothing was changed\n"
-		if r.Code != 1 || r.Stderr != want || r.Stdout != "" || !bytes.Equal(readFile(t, path), bad) {
+		if r.Code != 1 || r.Stderr != want || r.Stdout != "" || !bytes.Equal(clitest.ReadFile(t, path), bad) {
 			t.Errorf("malformed: exit %d stdout %q stderr %q, want 1 and %q", r.Code, r.Stdout, r.Stderr, want)
 		}
 		r = testenv.RunCB(t, bin, h, nil, nil, "install", "--scope", "everywhere")
@@ -832,11 +810,7 @@ func TestCBBinary(t *testing.T) {
 			t.Skip("redis-server is not on PATH; the doctor round trip needs a real cbd")
 		}
 		goBuild(t, bin.CBD, "./cmd/cbd")
-		redis, err := testenv.StartRedis()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer redis.Close()
+		redis := testenv.NewRedis(t)
 		h := testenv.NewHome(t, "CB_REDIS_URL="+redis.URL())
 		project := t.TempDir()
 		d := testenv.StartDaemon(t, bin, h, nil)
@@ -877,7 +851,7 @@ func goBuild(t *testing.T, out, pkg string) {
 func TestInstallHTTPCredential(t *testing.T) {
 	home, project := isolateInstall(t)
 	path := filepath.Join(home, ".claude", "settings.json")
-	writeFile(t, path, []byte("{}\n"), 0o644)
+	clitest.WriteFile(t, path, []byte("{}\n"), 0o644)
 
 	// Project settings are usually committed: refused, nothing written.
 	_, errOut, code := cbRun(t, "install", "--http", "--scope", "project", "--project-dir", project, "--command", testCommand)
@@ -898,8 +872,8 @@ func TestInstallHTTPCredential(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "mode is now 0600") {
 		t.Fatalf("install: exit %d\n%s", code, out)
 	}
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 || !strings.Contains(string(readFile(t, path)), "Bearer "+cred) {
-		t.Fatalf("settings: mode %v\n%s", fi.Mode(), readFile(t, path))
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 || !strings.Contains(string(clitest.ReadFile(t, path)), "Bearer "+cred) {
+		t.Fatalf("settings: mode %v\n%s", fi.Mode(), clitest.ReadFile(t, path))
 	}
 	for _, b := range backups(t, path) {
 		if fi, _ := os.Stat(b); fi.Mode().Perm() != 0o600 {
@@ -909,9 +883,9 @@ func TestInstallHTTPCredential(t *testing.T) {
 
 	// A new token: installing again puts the new credential in place.
 	tokenFile := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "claudebench", "token")
-	writeFile(t, tokenFile, []byte("rotated-token\n"), 0o600)
+	clitest.WriteFile(t, tokenFile, []byte("rotated-token\n"), 0o600)
 	out, _, code = cbRun(t, "install", "--http", "--command", testCommand)
-	settings := string(readFile(t, path))
+	settings := string(clitest.ReadFile(t, path))
 	if code != 0 || !strings.Contains(out, "updated the http hook's credential") ||
 		strings.Contains(settings, cred) || strings.Count(settings, "Bearer "+apitoken.HookCredential("rotated-token")) != len(httpHookTypes) {
 		t.Fatalf("reinstall after a new token: exit %d\n%s\n%s", code, out, settings)
@@ -930,8 +904,8 @@ func TestInstallHTTPCredential(t *testing.T) {
 		t.Fatalf("install --scope local: exit %d %s %s", code, out, errOut)
 	}
 	tok, err := apitoken.Read(tokenFile)
-	if err != nil || !strings.Contains(string(readFile(t, local)), "Bearer "+apitoken.HookCredential(tok)) {
-		t.Fatalf("token created by cb install: %v\n%s", err, readFile(t, local))
+	if err != nil || !strings.Contains(string(clitest.ReadFile(t, local)), "Bearer "+apitoken.HookCredential(tok)) {
+		t.Fatalf("token created by cb install: %v\n%s", err, clitest.ReadFile(t, local))
 	}
 	if fi, _ := os.Stat(local); fi.Mode().Perm() != 0o600 {
 		t.Errorf("settings.local.json: mode %v", fi.Mode())
@@ -952,7 +926,7 @@ func TestInstallHTTPLocalNotIgnored(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "add it to .gitignore") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	writeFile(t, filepath.Join(project, ".gitignore"), []byte(".claude/settings.local.json\n"), 0o644)
+	clitest.WriteFile(t, filepath.Join(project, ".gitignore"), []byte(".claude/settings.local.json\n"), 0o644)
 	if err := os.Remove(filepath.Join(project, ".claude", "settings.local.json")); err != nil {
 		t.Fatal(err)
 	}

@@ -75,10 +75,7 @@ func NewCmdMCP(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 				defer rc.close()
 				opts.Caller = rc
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return mcpRun(cmd.Context(), opts)
+			return cmdutil.RunWith(cmd.Context(), opts, runF, mcpRun)
 		},
 	}
 }

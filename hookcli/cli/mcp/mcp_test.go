@@ -8,13 +8,13 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
@@ -317,7 +317,7 @@ func TestMCPMessages(t *testing.T) {
 func TestMCPCancel(t *testing.T) {
 	f := newFakeCBD(false)
 	pr, pw := io.Pipe()
-	var out syncBuf
+	var out testenv.SyncBuffer
 	s := newMCPServer(f, io.Discard)
 	done := make(chan error, 1)
 	go func() { done <- s.serve(context.Background(), pr, &out) }()
@@ -385,23 +385,6 @@ func TestMCPCommandEOF(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[0], `"protocolVersion":"2025-06-18"`) || !strings.Contains(lines[1], `"code":-32006`) {
 		t.Errorf("stdout %q", out.String())
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func waitFor(t *testing.T, cond func() bool) {

@@ -175,52 +175,27 @@ status exits 0 when the service runs and 1 otherwise.`,
 		},
 	}
 	cmd.PersistentFlags().BoolVar(&env.dryRun, "dry-run", false, "print what would be written and run, and change nothing")
-	prepare := func() (*serviceEnv, error) {
-		e, err := newServiceEnv(env.dryRun, f.IOStreams.Out, f.IOStreams.ErrOut)
-		if err != nil {
-			return nil, err
+	// sub is a subcommand that runs do on the service environment.
+	sub := func(use, short string, do func(*serviceEnv, context.Context) error) *cobra.Command {
+		return &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				e, err := newServiceEnv(env.dryRun, f.IOStreams.Out, f.IOStreams.ErrOut)
+				if err != nil {
+					return err
+				}
+				e.cbd = env.cbd
+				return do(e, cmd.Context())
+			},
 		}
-		e.cbd = env.cbd
-		return e, nil
 	}
-	install := &cobra.Command{
-		Use:   "install",
-		Short: "Install and start the cbd service",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := prepare()
-			if err != nil {
-				return err
-			}
-			return e.install(cmd.Context())
-		},
-	}
+	install := sub("install", "Install and start the cbd service", (*serviceEnv).install)
 	install.Flags().StringVar(&env.cbd, "cbd", "", "path of the cbd to run (default: next to cb, else on PATH)")
 	cmd.AddCommand(install,
-		&cobra.Command{
-			Use:   "uninstall",
-			Short: "Stop and remove the cbd service",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				e, err := prepare()
-				if err != nil {
-					return err
-				}
-				return e.uninstall(cmd.Context())
-			},
-		},
-		&cobra.Command{
-			Use:   "status",
-			Short: "Show the cbd service's state",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				e, err := prepare()
-				if err != nil {
-					return err
-				}
-				return e.status(cmd.Context())
-			},
-		})
+		sub("uninstall", "Stop and remove the cbd service", (*serviceEnv).uninstall),
+		sub("status", "Show the cbd service's state", (*serviceEnv).status))
 	return cmd
 }
 

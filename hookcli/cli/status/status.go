@@ -27,30 +27,18 @@ type statusJSON struct {
 
 // Options are cb status's inputs.
 type Options struct {
-	IO     *iostreams.IOStreams
-	Caller func() (cmdutil.Caller, error)
-	// Print prints JSON (--json, --jq); nil for the human overview.
-	Print func(v any) error
-	Now   func() time.Time
+	cmdutil.CallOptions
+	Now func() time.Time
 }
 
 // NewCmdStatus is `cb status`; runF replaces statusRun in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Caller: f.Caller, Now: time.Now}
-	return &cobra.Command{
+	opts := &Options{CallOptions: cmdutil.NewCallOptions(f), Now: time.Now}
+	return cmdutil.WithRun(f, &cobra.Command{
 		Use:   "status",
 		Short: "Show instances, queue depth, tasks by status, Redis and store health",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.Flags.JSONOut() {
-				opts.Print = f.PrintJSON
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return statusRun(cmd.Context(), opts)
-		},
-	}
+	}, opts, nil, runF, statusRun)
 }
 
 func statusRun(ctx context.Context, opts *Options) error {

@@ -3,6 +3,7 @@ package status
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -32,11 +33,9 @@ func TestStatusGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := renderStatus(&buf, c.h, c.m, clitest.GoldenNow, c.pal); err != nil {
-				t.Fatal(err)
-			}
-			clitest.Golden(t, c.name, buf.Bytes())
+			clitest.GoldenRender(t, c.name, func(w io.Writer) error {
+				return renderStatus(w, c.h, c.m, clitest.GoldenNow, c.pal)
+			})
 		})
 	}
 }

@@ -51,22 +51,18 @@ A claim holds its task for a lease (--lease, else cbd's tasks.lease, 30m by
 default): complete or fail it before then, or extend it with cb task renew;
 otherwise the task goes back to the queue (cb task get shows the lease).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.prepare(f)
-			opts.Timeout = f.Flags.Timeout
-			opts.Lease = 0
-			if cmd.Flags().Changed("lease") {
-				if _, err := LeaseMs(lease); err != nil {
-					return err
-				}
-				opts.Lease = lease
-			}
-			if opts.Wait && opts.WaitTimeout <= 0 {
-				return cmdutil.FlagErrorf("--wait-timeout must be positive")
-			}
-			return run(cmd.Context(), opts, runF, claimRun)
-		},
 	}
+	cmdutil.WithRun(f, cmd, opts, func(cmd *cobra.Command, _ []string) error {
+		opts.Timeout = f.Flags.Timeout
+		var err error
+		if opts.Lease, err = leaseFlag(cmd, lease); err != nil {
+			return err
+		}
+		if opts.Wait && opts.WaitTimeout <= 0 {
+			return cmdutil.FlagErrorf("--wait-timeout must be positive")
+		}
+		return nil
+	}, runF, claimRun)
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.Wait, "wait", false, "block until a task can be claimed (up to --wait-timeout)")
 	fl.StringVar(&opts.Worker, "worker", "", "worker id to claim for (default $USER@$HOSTNAME)")
@@ -99,7 +95,7 @@ func claimRun(ctx context.Context, opts *ClaimOptions) error {
 
 func (o *ClaimOptions) claimOnce(ctx context.Context, params any) (json.RawMessage, api.TaskClaimResult, error) {
 	var res api.TaskClaimResult
-	raw, err := o.call(ctx, "task.claim", params)
+	raw, err := o.Call(ctx, "task.claim", params)
 	if err != nil {
 		return nil, res, err
 	}
@@ -123,7 +119,7 @@ func (o *ClaimOptions) printClaim(raw json.RawMessage, res api.TaskClaimResult) 
 		}
 		return nil
 	}
-	return o.printResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
+	return o.PrintResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
 		for _, t := range res.Tasks {
 			if _, err := fmt.Fprintf(w, "claimed %s (priority %d): %s\n", t.ID, t.Priority, cmdutil.OneLine(t.Text)); err != nil {
 				return err

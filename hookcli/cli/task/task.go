@@ -45,65 +45,21 @@ With --json every command prints the method's result as cbd sent it
 
 // Options are what every task command shares.
 type Options struct {
-	IO     *iostreams.IOStreams
-	Caller func() (cmdutil.Caller, error)
-	// Print prints JSON (--json, --jq); nil for human output.
-	Print func(v any) error
-	Now   func() time.Time
+	cmdutil.CallOptions
+	Now func() time.Time
 }
 
 func newOptions(f *cmdutil.Factory) Options {
-	return Options{IO: f.IOStreams, Caller: f.Caller, Now: time.Now}
-}
-
-// prepare reads the global flags at run time.
-func (o *Options) prepare(f *cmdutil.Factory) {
-	o.Print = nil
-	if f.Flags.JSONOut() {
-		o.Print = f.PrintJSON
-	}
-}
-
-func (o *Options) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	c, err := o.Caller()
-	if err != nil {
-		return nil, err
-	}
-	return c.Call(ctx, method, params)
-}
-
-// printResult prints a method's result: as JSON with --json, else through
-// human.
-func (o *Options) printResult(raw json.RawMessage, human func(w io.Writer, cs iostreams.ColorScheme) error) error {
-	if o.Print != nil {
-		return o.Print(raw)
-	}
-	return human(o.IO.Out, o.IO.ColorScheme())
+	return Options{CallOptions: cmdutil.NewCallOptions(f), Now: time.Now}
 }
 
 // taskCall calls a task.* method whose answer is one task and prints it:
 // the JSON as received, or the line line(task) returns.
 func (o *Options) taskCall(ctx context.Context, method string, params any, line func(t api.Task, cs iostreams.ColorScheme) string) error {
-	raw, err := o.call(ctx, method, params)
-	if err != nil {
-		return err
-	}
-	return o.printResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
-		var t api.Task
-		if err := cmdutil.DecodeResult(method, raw, &t); err != nil {
-			return err
-		}
+	return cmdutil.CallPrint(ctx, &o.CallOptions, method, params, func(w io.Writer, cs iostreams.ColorScheme, t api.Task) error {
 		_, err := fmt.Fprintln(w, line(t, cs))
 		return err
 	})
-}
-
-// run runs runF if a test gave one, else the command's own run function.
-func run[T any](ctx context.Context, opts *T, runF, def func(context.Context, *T) error) error {
-	if runF != nil {
-		return runF(ctx, opts)
-	}
-	return def(ctx, opts)
 }
 
 // CreateOptions are cb task create's inputs.
@@ -119,21 +75,19 @@ type CreateOptions struct {
 func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
 	opts := &CreateOptions{Options: newOptions(f)}
 	var priority int
-	cmd := &cobra.Command{
+	cmd := cmdutil.WithRun(f, &cobra.Command{
 		Use:   "create TEXT...",
 		Short: "Create a pending task (the words are joined into its text)",
 		Example: `  cb task create "Write the release notes" --priority 80
   ID=$(cb task create -q "Review the PR")`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.Text = strings.Join(args, " ")
-			if cmd.Flags().Changed("priority") {
-				opts.Priority = &priority
-			}
-			return run(cmd.Context(), opts, runF, createRun)
-		},
-	}
+	}, opts, func(cmd *cobra.Command, args []string) error {
+		opts.Text = strings.Join(args, " ")
+		if cmd.Flags().Changed("priority") {
+			opts.Priority = &priority
+		}
+		return nil
+	}, runF, createRun)
 	cmd.Flags().IntVar(&priority, "priority", 50, "priority, 0-100 (higher is claimed first)")
 	cmd.Flags().StringVar(&opts.Metadata, "metadata", "", `metadata, a JSON object like {"repo":"cb"}`)
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print only the new task's id")
@@ -172,8 +126,6 @@ type ListOptions struct {
 // NewCmdList is `cb task list`.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
 	opts := &ListOptions{Options: newOptions(f)}
-	var status, assignedTo, orderBy, order string
-	var limit, offset int
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List tasks (newest first)",
@@ -181,38 +133,25 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 count; otherwise tab-separated rows without a header (id, status, priority,
 assigned to, created at, text).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.prepare(f)
-			opts.Params = map[string]any{}
-			fl := cmd.Flags()
-			for flag, field := range map[string]string{"status": "status", "assigned-to": "assignedTo", "order-by": "orderBy", "order": "order"} {
-				if fl.Changed(flag) {
-					v, _ := fl.GetString(flag)
-					opts.Params[field] = v
-				}
-			}
-			if fl.Changed("limit") {
-				opts.Params["limit"] = limit
-			}
-			if fl.Changed("offset") {
-				opts.Params["offset"] = offset
-			}
-			return run(cmd.Context(), opts, runF, listRun)
-		},
 	}
+	cmdutil.WithRun(f, cmd, opts, func(cmd *cobra.Command, _ []string) error {
+		opts.Params = changedFlags(cmd, map[string]string{"status": "status", "assigned-to": "assignedTo",
+			"order-by": "orderBy", "order": "order", "limit": "limit", "offset": "offset"})
+		return nil
+	}, runF, listRun)
 	fl := cmd.Flags()
-	fl.StringVar(&status, "status", "", "only tasks in this status: pending, in_progress, completed, failed")
-	fl.StringVar(&assignedTo, "assigned-to", "", "only tasks assigned to this worker or instance")
-	fl.IntVar(&limit, "limit", 50, "at most this many tasks (1-1000)")
-	fl.IntVar(&offset, "offset", 0, "skip this many tasks")
-	fl.StringVar(&orderBy, "order-by", "createdAt", "sort by createdAt, updatedAt, priority or id")
-	fl.StringVar(&order, "order", "desc", "asc or desc")
+	fl.String("status", "", "only tasks in this status: pending, in_progress, completed, failed")
+	fl.String("assigned-to", "", "only tasks assigned to this worker or instance")
+	fl.Int("limit", 50, "at most this many tasks (1-1000)")
+	fl.Int("offset", 0, "skip this many tasks")
+	fl.String("order-by", "createdAt", "sort by createdAt, updatedAt, priority or id")
+	fl.String("order", "desc", "asc or desc")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only the tasks' ids, one per line")
 	return cmd
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	raw, err := opts.call(ctx, "task.list", opts.Params)
+	raw, err := opts.Call(ctx, "task.list", opts.Params)
 	if err != nil {
 		return err
 	}
@@ -310,28 +249,24 @@ type GetOptions struct {
 // NewCmdGet is `cb task get`.
 func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
 	opts := &GetOptions{Options: newOptions(f)}
-	return &cobra.Command{
-		Use:   "get ID",
-		Short: "Show one task",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.ID = args[0]
-			return run(cmd.Context(), opts, runF, getRun)
-		},
-	}
+	return argsCmd(f, "get ID", "Show one task", opts, opts.takeID, runF, getRun)
+}
+
+// argsCmd is a task command whose only inputs are its arguments, named in
+// use after the command's name; take reads them into opts.
+func argsCmd[P cmdutil.FlagReader](f *cmdutil.Factory, use, short string, opts P, take func(*cobra.Command, []string) error, runF, def func(context.Context, P) error) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(len(strings.Fields(use)) - 1)}
+	return cmdutil.WithRun(f, cmd, opts, take, runF, def)
+}
+
+// takeID takes the task id, the command's one argument.
+func (o *GetOptions) takeID(_ *cobra.Command, args []string) error {
+	o.ID = args[0]
+	return nil
 }
 
 func getRun(ctx context.Context, opts *GetOptions) error {
-	raw, err := opts.call(ctx, "task.get", api.TaskGetParams{ID: opts.ID})
-	if err != nil {
-		return err
-	}
-	return opts.printResult(raw, func(w io.Writer, cs iostreams.ColorScheme) error {
-		var t api.Task
-		if err := cmdutil.DecodeResult("task.get", raw, &t); err != nil {
-			return err
-		}
+	return cmdutil.CallPrint(ctx, &opts.CallOptions, "task.get", api.TaskGetParams{ID: opts.ID}, func(w io.Writer, cs iostreams.ColorScheme, t api.Task) error {
 		return renderTask(w, t, opts.Now(), cs)
 	})
 }
@@ -380,21 +315,19 @@ type FinishOptions struct {
 func NewCmdComplete(f *cmdutil.Factory, runF func(context.Context, *FinishOptions) error) *cobra.Command {
 	opts := &FinishOptions{Options: newOptions(f)}
 	var result string
-	cmd := &cobra.Command{
+	cmd := cmdutil.WithRun(f, &cobra.Command{
 		Use:   "complete ID",
 		Short: "Complete a task you claimed",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.ID = args[0]
-			if cmd.Flags().Changed("result") {
-				opts.Result = &result
-			}
-			return run(cmd.Context(), opts, runF, completeRun)
-		},
-	}
+	}, opts, func(cmd *cobra.Command, args []string) error {
+		opts.ID = args[0]
+		if cmd.Flags().Changed("result") {
+			opts.Result = &result
+		}
+		return nil
+	}, runF, completeRun)
 	cmd.Flags().StringVar(&result, "result", "", "the result, a JSON value (text that is not JSON is sent as a string)")
-	cmd.Flags().StringVar(&opts.Worker, "worker", "", "the worker that claimed the task (default $USER@$HOSTNAME)")
+	workerFlag(cmd, &opts.Worker)
 	return cmd
 }
 
@@ -412,6 +345,11 @@ func completeRun(ctx context.Context, opts *FinishOptions) error {
 	})
 }
 
+// workerFlag is the --worker flag of the commands on a claimed task.
+func workerFlag(cmd *cobra.Command, worker *string) {
+	cmd.Flags().StringVar(worker, "worker", "", "the worker that claimed the task (default $USER@$HOSTNAME)")
+}
+
 // workerOrDefault is worker, or $USER@$HOSTNAME when it is empty.
 func workerOrDefault(worker string) string {
 	if worker == "" {
@@ -423,18 +361,16 @@ func workerOrDefault(worker string) string {
 // NewCmdFail is `cb task fail`.
 func NewCmdFail(f *cmdutil.Factory, runF func(context.Context, *FinishOptions) error) *cobra.Command {
 	opts := &FinishOptions{Options: newOptions(f)}
-	cmd := &cobra.Command{
+	cmd := cmdutil.WithRun(f, &cobra.Command{
 		Use:   "fail ID --error MSG",
 		Short: "Fail a task you claimed",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.ID = args[0]
-			return run(cmd.Context(), opts, runF, failRun)
-		},
-	}
+	}, opts, func(_ *cobra.Command, args []string) error {
+		opts.ID = args[0]
+		return nil
+	}, runF, failRun)
 	cmd.Flags().StringVar(&opts.Error, "error", "", "what went wrong (required)")
-	cmd.Flags().StringVar(&opts.Worker, "worker", "", "the worker that claimed the task (default $USER@$HOSTNAME)")
+	workerFlag(cmd, &opts.Worker)
 	_ = cmd.MarkFlagRequired("error")
 	return cmd
 }
@@ -460,37 +396,25 @@ type UpdateOptions struct {
 // NewCmdUpdate is `cb task update`.
 func NewCmdUpdate(f *cmdutil.Factory, runF func(context.Context, *UpdateOptions) error) *cobra.Command {
 	opts := &UpdateOptions{Options: newOptions(f)}
-	var text, status, metadata string
-	var priority int
+	var metadata string
 	cmd := &cobra.Command{
 		Use:   "update ID",
 		Short: "Change a task's text, status, priority or metadata (merged)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.ID = args[0]
-			fl := cmd.Flags()
-			opts.Updates = map[string]any{}
-			if fl.Changed("text") {
-				opts.Updates["text"] = text
-			}
-			if fl.Changed("status") {
-				opts.Updates["status"] = status
-			}
-			if fl.Changed("priority") {
-				opts.Updates["priority"] = priority
-			}
-			opts.Metadata = nil
-			if fl.Changed("metadata") {
-				opts.Metadata = &metadata
-			}
-			return run(cmd.Context(), opts, runF, updateRun)
-		},
 	}
+	cmdutil.WithRun(f, cmd, opts, func(cmd *cobra.Command, args []string) error {
+		opts.ID = args[0]
+		opts.Updates = changedFlags(cmd, map[string]string{"text": "text", "status": "status", "priority": "priority"})
+		opts.Metadata = nil
+		if cmd.Flags().Changed("metadata") {
+			opts.Metadata = &metadata
+		}
+		return nil
+	}, runF, updateRun)
 	fl := cmd.Flags()
-	fl.StringVar(&text, "text", "", "new text")
-	fl.StringVar(&status, "status", "", "new status: pending, in_progress, completed, failed")
-	fl.IntVar(&priority, "priority", 50, "new priority, 0-100")
+	fl.String("text", "", "new text")
+	fl.String("status", "", "new status: pending, in_progress, completed, failed")
+	fl.Int("priority", 50, "new priority, 0-100")
 	fl.StringVar(&metadata, "metadata", "", "metadata to merge, a JSON object")
 	return cmd
 }
@@ -521,16 +445,16 @@ type AssignOptions struct {
 // NewCmdAssign is `cb task assign`.
 func NewCmdAssign(f *cmdutil.Factory, runF func(context.Context, *AssignOptions) error) *cobra.Command {
 	opts := &AssignOptions{Options: newOptions(f)}
-	return &cobra.Command{
-		Use:   "assign ID INSTANCE",
-		Short: "Assign a pending task to a registered instance",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.TaskID, opts.InstanceID = args[0], args[1]
-			return run(cmd.Context(), opts, runF, assignRun)
-		},
+	return argsCmd(f, "assign ID INSTANCE", "Assign a pending task to a registered instance", opts, opts.takeArgs, runF, assignRun)
+}
+
+// takeArgs takes the task id and, for assign, the instance id.
+func (o *AssignOptions) takeArgs(_ *cobra.Command, args []string) error {
+	o.TaskID = args[0]
+	if len(args) > 1 {
+		o.InstanceID = args[1]
 	}
+	return nil
 }
 
 func assignRun(ctx context.Context, opts *AssignOptions) error {
@@ -543,16 +467,7 @@ func assignRun(ctx context.Context, opts *AssignOptions) error {
 // NewCmdUnassign is `cb task unassign`.
 func NewCmdUnassign(f *cmdutil.Factory, runF func(context.Context, *AssignOptions) error) *cobra.Command {
 	opts := &AssignOptions{Options: newOptions(f)}
-	return &cobra.Command{
-		Use:   "unassign ID",
-		Short: "Put an assigned task back in the queue",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.TaskID = args[0]
-			return run(cmd.Context(), opts, runF, unassignRun)
-		},
-	}
+	return argsCmd(f, "unassign ID", "Put an assigned task back in the queue", opts, opts.takeArgs, runF, unassignRun)
 }
 
 func unassignRun(ctx context.Context, opts *AssignOptions) error {
@@ -564,28 +479,11 @@ func unassignRun(ctx context.Context, opts *AssignOptions) error {
 // NewCmdDelete is `cb task delete`.
 func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
 	opts := &GetOptions{Options: newOptions(f)}
-	return &cobra.Command{
-		Use:   "delete ID",
-		Short: "Delete a task",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.ID = args[0]
-			return run(cmd.Context(), opts, runF, deleteRun)
-		},
-	}
+	return argsCmd(f, "delete ID", "Delete a task", opts, opts.takeID, runF, deleteRun)
 }
 
 func deleteRun(ctx context.Context, opts *GetOptions) error {
-	raw, err := opts.call(ctx, "task.delete", api.TaskDeleteParams{ID: opts.ID})
-	if err != nil {
-		return err
-	}
-	return opts.printResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
-		var res api.TaskDeleteResult
-		if err := cmdutil.DecodeResult("task.delete", raw, &res); err != nil {
-			return err
-		}
+	return cmdutil.CallPrint(ctx, &opts.CallOptions, "task.delete", api.TaskDeleteParams{ID: opts.ID}, func(w io.Writer, _ iostreams.ColorScheme, res api.TaskDeleteResult) error {
 		if !res.Deleted {
 			_, err := fmt.Fprintf(w, "%s: nothing to delete\n", res.ID)
 			return err
@@ -601,6 +499,36 @@ func LeaseMs(d time.Duration) (int64, error) {
 		return 0, cmdutil.FlagErrorf("--lease %s: want 100ms to 168h", d)
 	}
 	return d.Milliseconds(), nil
+}
+
+// leaseFlag is --lease, checked, when it is given; else 0, for cbd's
+// tasks.lease.
+func leaseFlag(cmd *cobra.Command, lease time.Duration) (time.Duration, error) {
+	if !cmd.Flags().Changed("lease") {
+		return 0, nil
+	}
+	if _, err := LeaseMs(lease); err != nil {
+		return 0, err
+	}
+	return lease, nil
+}
+
+// changedFlags are the flags given on cmd's command line, by the name a
+// method's params call them (fields maps flag to param name), so that a
+// value given as zero is sent as given.
+func changedFlags(cmd *cobra.Command, fields map[string]string) map[string]any {
+	params := map[string]any{}
+	fl := cmd.Flags()
+	for flag, field := range fields {
+		switch {
+		case !fl.Changed(flag):
+		case fl.Lookup(flag).Value.Type() == "int":
+			params[field], _ = fl.GetInt(flag)
+		default:
+			params[field], _ = fl.GetString(flag)
+		}
+	}
+	return params
 }
 
 // RenewOptions are cb task renew's inputs.
@@ -621,20 +549,14 @@ func NewCmdRenew(f *cmdutil.Factory, runF func(context.Context, *RenewOptions) e
 from now. Fails with conflict (exit 8) when the task is no longer yours: its
 lease ran out and it went back to the queue, or it was finished.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.prepare(f)
-			opts.ID = args[0]
-			opts.Lease = 0
-			if cmd.Flags().Changed("lease") {
-				if _, err := LeaseMs(lease); err != nil {
-					return err
-				}
-				opts.Lease = lease
-			}
-			return run(cmd.Context(), opts, runF, renewRun)
-		},
 	}
-	cmd.Flags().StringVar(&opts.Worker, "worker", "", "the worker that claimed the task (default $USER@$HOSTNAME)")
+	cmdutil.WithRun(f, cmd, opts, func(cmd *cobra.Command, args []string) error {
+		opts.ID = args[0]
+		var err error
+		opts.Lease, err = leaseFlag(cmd, lease)
+		return err
+	}, runF, renewRun)
+	workerFlag(cmd, &opts.Worker)
 	cmd.Flags().DurationVar(&lease, "lease", 0, "the new lease, from now (default: cbd's tasks.lease)")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -35,13 +36,11 @@ func TestTaskListGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := renderTaskList(&buf, c.res, clitest.GoldenNow, c.width, c.pal); err != nil {
-				t.Fatal(err)
-			}
-			clitest.Golden(t, c.name, buf.Bytes())
+			out := clitest.GoldenRender(t, c.name, func(w io.Writer) error {
+				return renderTaskList(w, c.res, clitest.GoldenNow, c.width, c.pal)
+			})
 			if c.width > 0 {
-				for _, line := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+				for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 					if n := len([]rune(line)); n > c.width {
 						t.Errorf("line of %d runes exceeds width %d: %q", n, c.width, line)
 					}
@@ -250,6 +249,14 @@ func TestTaskClaim(t *testing.T) {
 		}
 		return n
 	}
+	// waitClaim runs cb task claim --wait and returns, besides its output,
+	// how long it took and how many claims it sent.
+	waitClaim := func(t *testing.T, timeout string) (out, errOut string, code int, took time.Duration, sent int) {
+		before := claims()
+		start := time.Now()
+		out, errOut, code = runTaskRedis(t, "claim", "--wait", "--wait-timeout", timeout)
+		return out, errOut, code, time.Since(start), claims() - before
+	}
 
 	t.Run("empty", func(t *testing.T) {
 		out, errOut, code := runTaskRedis(t, "claim", "--worker", "w1", "--max", "2")
@@ -267,31 +274,27 @@ func TestTaskClaim(t *testing.T) {
 	})
 
 	t.Run("wait timeout", func(t *testing.T) {
-		before := claims()
-		start := time.Now()
-		out, errOut, code := runTaskRedis(t, "claim", "--wait", "--wait-timeout", "1300ms")
-		took := time.Since(start)
+		out, errOut, code, took, sent := waitClaim(t, "1300ms")
 		if code != 6 || out != "" || !strings.Contains(errOut, "no task within 1.3s") {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 		if took < 1300*time.Millisecond || took > 4*time.Second {
 			t.Errorf("returned after %s, want about 1.3s", took)
 		}
-		if n := claims() - before; n != 1 {
-			t.Errorf("%d claims while waiting: it polls", n)
+		if sent != 1 {
+			t.Errorf("%d claims while waiting: it polls", sent)
 		}
 	})
 
 	t.Run("stale tokens do not reach cbd", func(t *testing.T) {
 		// Tokens of tasks somebody else already took: the queue is empty.
 		f.Rdb.LPush(ctx, protocol.QueueNotifyKey, "t-1", "t-2", "t-3")
-		before := claims()
-		_, _, code := runTaskRedis(t, "claim", "--wait", "--wait-timeout", "300ms")
+		_, _, code, _, sent := waitClaim(t, "300ms")
 		if code != 6 {
 			t.Fatalf("exit %d", code)
 		}
-		if n := claims() - before; n != 1 {
-			t.Errorf("%d claims for stale tokens", n)
+		if sent != 1 {
+			t.Errorf("%d claims for stale tokens", sent)
 		}
 		if n := f.Rdb.LLen(ctx, protocol.QueueNotifyKey).Val(); n != 0 {
 			t.Errorf("%d tokens left", n)
@@ -299,7 +302,6 @@ func TestTaskClaim(t *testing.T) {
 	})
 
 	t.Run("woken by a new task", func(t *testing.T) {
-		before := claims()
 		go func() {
 			time.Sleep(400 * time.Millisecond)
 			mu.Lock()
@@ -309,17 +311,15 @@ func TestTaskClaim(t *testing.T) {
 			f.Rdb.ZAdd(ctx, protocol.QueueTasksKey, redis.Z{Score: -70, Member: "t-17"})
 			f.Rdb.LPush(ctx, protocol.QueueNotifyKey, "t-17")
 		}()
-		start := time.Now()
-		out, errOut, code := runTaskRedis(t, "claim", "--wait", "--wait-timeout", "10s")
-		took := time.Since(start)
+		out, errOut, code, took, sent := waitClaim(t, "10s")
 		if code != 0 || out != "claimed t-17 (priority 70): do it\n" {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 		if took < 400*time.Millisecond || took > 3*time.Second {
 			t.Errorf("claimed after %s, want soon after 400ms", took)
 		}
-		if n := claims() - before; n != 2 {
-			t.Errorf("%d claims, want 2 (before and after the wake-up)", n)
+		if sent != 2 {
+			t.Errorf("%d claims, want 2 (before and after the wake-up)", sent)
 		}
 	})
 

@@ -59,10 +59,7 @@ refuses for its rate limit is sent again after the wait cbd names.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Argv = args
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return workRun(cmd.Context(), o)
+			return cmdutil.RunWith(cmd.Context(), o, runF, workRun)
 		},
 	}
 	host, _ := os.Hostname()
@@ -100,24 +97,13 @@ func workRun(parent context.Context, o *Options) error {
 			fmt.Fprintf(o.IO.ErrOut, "cb work: unregister: %v\n", err)
 		}
 	}()
-	hbDone := make(chan struct{})
-	hbCtx, stopHB := context.WithCancel(context.Background())
-	defer func() { stopHB(); <-hbDone }()
-	go func() {
-		defer close(hbDone)
-		t := time.NewTicker(o.Heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbCtx.Done():
-				return
-			case <-t.C:
-				if _, err := o.call(hbCtx, "system.heartbeat", map[string]any{"instanceId": o.Worker}); err != nil && hbCtx.Err() == nil {
-					fmt.Fprintf(o.IO.ErrOut, "cb work: heartbeat: %v\n", err)
-				}
-			}
+	stopHB := every(o.Heartbeat, func(hbCtx context.Context) bool {
+		if _, err := o.call(hbCtx, "system.heartbeat", map[string]any{"instanceId": o.Worker}); err != nil && hbCtx.Err() == nil {
+			fmt.Fprintf(o.IO.ErrOut, "cb work: heartbeat: %v\n", err)
 		}
-	}()
+		return true
+	})
+	defer stopHB()
 	idleSince := time.Now()
 	for ctx.Err() == nil {
 		raw, err := o.call(ctx, "task.claim", map[string]any{"workerId": o.Worker, "maxTasks": o.MaxTasks})
@@ -228,12 +214,29 @@ func firstLine(s string) string {
 // is called. A renewal refused with conflict means the task is no longer
 // this worker's; that is reported once and renewing stops.
 func (o *Options) renewWhileRunning(worker, id string, lease time.Duration) (stop func()) {
-	every := max(lease/3, 50*time.Millisecond)
+	return every(max(lease/3, 50*time.Millisecond), func(ctx context.Context) bool {
+		_, err := o.call(ctx, "task.renew", map[string]any{"id": id, "workerId": worker})
+		switch {
+		case err == nil, ctx.Err() != nil:
+		case protocol.CodeOf(err) == protocol.CodeConflict:
+			fmt.Fprintf(o.IO.ErrOut, "cb work: %s is no longer ours (its lease ran out): %v\n", id, err)
+			return false
+		default:
+			fmt.Fprintf(o.IO.ErrOut, "cb work: renew the lease of %s: %v\n", id, err)
+		}
+		return true
+	})
+}
+
+// every runs do every d in a goroutine until do returns false or the
+// returned stop is called; stop cancels the ctx do is given and waits for
+// the goroutine to end.
+func every(d time.Duration, do func(ctx context.Context) bool) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(every)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
@@ -241,14 +244,8 @@ func (o *Options) renewWhileRunning(worker, id string, lease time.Duration) (sto
 				return
 			case <-t.C:
 			}
-			_, err := o.call(ctx, "task.renew", map[string]any{"id": id, "workerId": worker})
-			switch {
-			case err == nil, ctx.Err() != nil:
-			case protocol.CodeOf(err) == protocol.CodeConflict:
-				fmt.Fprintf(o.IO.ErrOut, "cb work: %s is no longer ours (its lease ran out): %v\n", id, err)
+			if !do(ctx) {
 				return
-			default:
-				fmt.Fprintf(o.IO.ErrOut, "cb work: renew the lease of %s: %v\n", id, err)
 			}
 		}
 	}()

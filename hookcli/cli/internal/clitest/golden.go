@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,6 +34,18 @@ func Golden(t *testing.T, name string, got []byte) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
+}
+
+// GoldenRender checks what render writes against testdata/golden/name (or
+// rewrites it) and returns it.
+func GoldenRender(t *testing.T, name string, render func(w io.Writer) error) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		t.Fatal(err)
+	}
+	Golden(t, name, buf.Bytes())
+	return buf.String()
 }
 
 // LoadFixture decodes testdata/name into v (unknown fields are an error)

@@ -32,16 +32,8 @@ type RedisCBD struct {
 // NewRedisCBD starts redis-server and serves fns on it until the test ends.
 func NewRedisCBD(t *testing.T, fns map[string]Handler) *RedisCBD {
 	t.Helper()
-	srv, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	opt, err := redis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &RedisCBD{t: t, Rdb: redis.NewClient(opt), fns: fns}
+	srv := testenv.NewRedis(t)
+	f := &RedisCBD{t: t, Rdb: srv.Client(t), fns: fns}
 	ctx, cancel := context.WithCancel(context.Background())
 	var streams []string
 	for m := range fns {
@@ -51,7 +43,7 @@ func NewRedisCBD(t *testing.T, fns map[string]Handler) *RedisCBD {
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); f.serve(ctx, streams) }()
-	t.Cleanup(func() { cancel(); <-done; _ = f.Rdb.Close() })
+	t.Cleanup(func() { cancel(); <-done })
 	t.Setenv("CB_REDIS_URL", srv.URL())
 	t.Setenv("CB_CONFIG", filepath.Join(t.TempDir(), "none.yaml"))
 	t.Setenv("NO_COLOR", "1")
