@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/internal/tick"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -131,24 +132,11 @@ func (r *Rules) Load(ctx context.Context) error {
 func (r *Rules) Watch(ctx context.Context, interval time.Duration) {
 	sub := r.rdb.Subscribe(ctx, protocol.HooksChannel)
 	defer sub.Close()
-	ch := sub.Channel()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-ch:
-			if !ok {
-				ch = nil // the subscription is gone: the ticker still reloads
-				continue
-			}
-		case <-t.C:
-		}
+	tick.Every(ctx, interval, sub.Channel(), func() {
 		if err := r.Load(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("reloading hook rules", "err", err)
 		}
-	}
+	})
 }
 
 // Add stores (or replaces, by id) a run-time rule after checking that the

@@ -80,7 +80,7 @@ func (s *Service) expireLeases(ctx context.Context) error {
 // RunReaper calls Reap every interval until ctx is done.
 func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
 	failing := false
-	tick.Every(ctx, interval, nil, func() {
+	tick.Every[struct{}](ctx, interval, nil, func() {
 		err := s.Reap(ctx)
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:

@@ -1,4 +1,5 @@
-// Package tick runs the periodic loops of cbd's background services.
+// Package tick runs periodic loops: cbd's background services and the
+// lease renewal of cb work.
 package tick
 
 import (
@@ -7,10 +8,11 @@ import (
 )
 
 // Every calls fn every interval, and at once whenever wake delivers (a nil
-// wake never does), until ctx is done. fn runs on the caller's goroutine, so
-// calls never overlap; a tick missed while fn runs is dropped, as
-// time.Ticker drops it.
-func Every(ctx context.Context, interval time.Duration, wake <-chan struct{}, fn func()) {
+// wake never does; a closed one is ignored from then on), until ctx is done.
+// What wake delivers is dropped, so any channel can serve, such as a
+// subscription's. fn runs on the caller's goroutine, so calls never overlap;
+// a tick missed while fn runs is dropped, as time.Ticker drops it.
+func Every[T any](ctx context.Context, interval time.Duration, wake <-chan T, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -18,7 +20,11 @@ func Every(ctx context.Context, interval time.Duration, wake <-chan struct{}, fn
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-wake:
+		case _, ok := <-wake:
+			if !ok {
+				wake = nil // the ticker still runs fn
+				continue
+			}
 		}
 		fn()
 	}

@@ -30,7 +30,7 @@ func TestEveryRunsOnTickAndWakeUntilDone(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	go Every(ctx, time.Millisecond, nil, func() {
+	go Every[struct{}](ctx, time.Millisecond, nil, func() {
 		select {
 		case calls <- struct{}{}:
 		default:
@@ -40,5 +40,22 @@ func TestEveryRunsOnTickAndWakeUntilDone(t *testing.T) {
 	case <-calls:
 	case <-time.After(5 * time.Second):
 		t.Fatal("a tick did not run fn")
+	}
+}
+
+func TestEveryIgnoresClosedWake(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wake := make(chan int)
+	close(wake)
+	calls := 0
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+	}()
+	// With a closed wake taken as a wake, fn would run in a tight loop.
+	Every(ctx, time.Hour, wake, func() { calls++ })
+	if calls != 0 {
+		t.Fatalf("fn ran %d times on a closed wake and no tick", calls)
 	}
 }

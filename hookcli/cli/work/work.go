@@ -18,6 +18,7 @@ import (
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/internal/tick"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/redis/go-redis/v9"
@@ -236,18 +237,12 @@ func every(d time.Duration, do func(ctx context.Context) bool) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(d)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
+		tick.Every[struct{}](ctx, d, nil, func() {
+			// A tick that raced the cancel must not run do on a dead ctx.
+			if ctx.Err() == nil && !do(ctx) {
+				cancel()
 			}
-			if !do(ctx) {
-				return
-			}
-		}
+		})
 	}()
 	return func() { cancel(); <-done }
 }
