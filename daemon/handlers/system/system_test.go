@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var srv *testenv.Redis
-
-func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
+func TestMain(m *testing.M) { testenv.SharedRedisMain(m) }
 
 // fixture is a registry of the system handlers over a flushed Redis.
 type fixture struct {
@@ -32,7 +29,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, d Deps) *fixture {
 	t.Helper()
-	rdb := srv.Flushed(t)
+	rdb := testenv.SharedRedis(t).Flushed(t)
 	d.Redis = rdb
 	if d.RedisMode == "" {
 		d.RedisMode = "external"
@@ -180,7 +177,7 @@ func TestHealthUnhealthyStoreOrRedis(t *testing.T) {
 	}
 
 	// A Redis nobody listens on: health still answers.
-	dead := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Dir + "/nobody.sock", MaxRetries: -1, DialerRetries: 1})
+	dead := redis.NewClient(&redis.Options{Network: "unix", Addr: testenv.SharedRedis(t).Dir + "/nobody.sock", MaxRetries: -1, DialerRetries: 1})
 	defer dead.Close()
 	reg := registry.New()
 	reg.Register(Handlers(Deps{Redis: dead, RedisMode: "external"})...)

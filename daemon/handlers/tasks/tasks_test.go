@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,9 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var srv *testenv.Redis
-
-func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
+func TestMain(m *testing.M) { testenv.SharedRedisMain(m) }
 
 // fixture is the task handlers over a flushed Redis and a fresh SQLite
 // store.
@@ -40,7 +37,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	rdb := srv.Flushed(t)
+	rdb := testenv.SharedRedis(t).Flushed(t)
 	st, err := store.Open(t.Context(), "", filepath.Join(t.TempDir(), "cb.db"))
 	if err != nil {
 		t.Fatal(err)
