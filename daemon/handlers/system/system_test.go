@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/daemon/handlers/handlertest"
 	"github.com/claudebench/cb/daemon/instance"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
@@ -43,25 +44,9 @@ func newFixture(t *testing.T, d Deps) *fixture {
 // and the answer against the output schema, and decodes it into out.
 func (f *fixture) call(method, params string, out any) error {
 	f.t.Helper()
-	val := testenv.Validator(f.t)
-	if err := val.Input(method, []byte(params)); err != nil {
-		f.t.Fatalf("%s params %s fail their schema: %v", method, params, err)
-	}
-	h, ok := f.reg.Lookup(method)
-	if !ok {
-		f.t.Fatalf("no handler %s", method)
-	}
-	req := &registry.Request{Event: protocol.Event{Type: method, Payload: json.RawMessage(params)}, Params: json.RawMessage(params)}
-	res, err := h.Fn(context.Background(), req)
+	data, err := handlertest.Call(f.t, f.reg, protocol.Event{Type: method, Payload: json.RawMessage(params)})
 	if err != nil {
 		return err
-	}
-	data, err := json.Marshal(res)
-	if err != nil {
-		f.t.Fatalf("%s: encode: %v", method, err)
-	}
-	if err := val.Output(method, data); err != nil {
-		f.t.Fatalf("%s answer %s fails its output schema: %v", method, data, err)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

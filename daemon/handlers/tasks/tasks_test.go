@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/daemon/handlers/handlertest"
 	"github.com/claudebench/cb/daemon/instance"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
@@ -59,27 +60,11 @@ func newFixture(t *testing.T) *fixture {
 // returns its answer, encoded, after checking it against the output schema.
 func (f *fixture) call(method, params string) []byte {
 	f.t.Helper()
-	val := testenv.Validator(f.t)
-	if err := val.Input(method, []byte(params)); err != nil {
-		f.t.Fatalf("%s params %s fail their schema: %v", method, params, err)
-	}
-	h, ok := f.reg.Lookup(method)
-	if !ok {
-		f.t.Fatalf("no handler %s", method)
-	}
 	f.n++
-	req := &registry.Request{Event: protocol.Event{Type: method, Payload: json.RawMessage(params),
-		Metadata: protocol.Metadata{ID: fmt.Sprintf("e-test-%d", f.n)}}, Params: json.RawMessage(params)}
-	res, err := h.Fn(f.t.Context(), req)
+	data, err := handlertest.Call(f.t, f.reg, protocol.Event{Type: method, Payload: json.RawMessage(params),
+		Metadata: protocol.Metadata{ID: fmt.Sprintf("e-test-%d", f.n)}})
 	if err != nil {
 		f.t.Fatalf("%s %s: %v", method, params, err)
-	}
-	data, err := json.Marshal(res)
-	if err != nil {
-		f.t.Fatalf("%s: encode: %v", method, err)
-	}
-	if err := val.Output(method, data); err != nil {
-		f.t.Fatalf("%s answer %s fails its output schema: %v", method, data, err)
 	}
 	return data
 }
