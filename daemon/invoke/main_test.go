@@ -4,16 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
 )
 
-var testRedis *testenv.Redis
-
-func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &testRedis)) }
+func TestMain(m *testing.M) { testenv.SharedRedisMain(m) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 

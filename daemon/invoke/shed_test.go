@@ -15,7 +15,7 @@ import (
 // invoked directly (the HTTP path) still runs its handler, marked shed and
 // counted; another method is refused.
 func TestGuardShedsHooksRefusesOthers(t *testing.T) {
-	rdb := testRedis.Flushed(t)
+	rdb := testenv.SharedRedis(t).Flushed(t)
 	var shedRuns, runs int
 	reg := registry.New()
 	reg.Register(

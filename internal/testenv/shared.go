@@ -28,6 +28,24 @@ func RedisMain(m *testing.M, srv **Redis) int {
 	return m.Run()
 }
 
+// shared is the server SharedRedisMain started for the test binary.
+var shared *Redis
+
+// SharedRedisMain is the whole TestMain of a package whose tests share one
+// redis-server, one test at a time: it runs RedisMain and exits with its
+// code. The tests reach the server with SharedRedis.
+func SharedRedisMain(m *testing.M) { os.Exit(RedisMain(m, &shared)) }
+
+// SharedRedis is the server SharedRedisMain started; a test takes it
+// emptied with Flushed.
+func SharedRedis(t testing.TB) *Redis {
+	t.Helper()
+	if shared == nil {
+		t.Fatal("no shared redis-server: TestMain must call testenv.SharedRedisMain")
+	}
+	return shared
+}
+
 // Flushed is a Client of the server (opts as for Client) after FLUSHALL:
 // a test on a shared server starts from an empty one.
 func (r *Redis) Flushed(t testing.TB, opts ...func(*goredis.Options)) *goredis.Client {

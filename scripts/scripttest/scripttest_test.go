@@ -3,7 +3,6 @@ package scripttest
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -14,13 +13,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var srv *testenv.Redis
-
-func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
+func TestMain(m *testing.M) { testenv.SharedRedisMain(m) }
 
 func checked(t *testing.T) (*redis.Client, *Checker) {
 	t.Helper()
-	rdb := srv.Flushed(t)
+	rdb := testenv.SharedRedis(t).Flushed(t)
 	return rdb, Check(t, rdb)
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"testing"
 
@@ -16,9 +15,7 @@ import (
 	"github.com/claudebench/cb/protocol"
 )
 
-var srv *testenv.Redis
-
-func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
+func TestMain(m *testing.M) { testenv.SharedRedisMain(m) }
 
 // callTest runs hooks.test over the default rules, checking params and
 // answer against their schemas.
@@ -29,7 +26,7 @@ func callTest(t *testing.T, params string) (out struct {
 }) {
 	t.Helper()
 	val := testenv.Validator(t)
-	rules := hookrules.New(srv.Client(t), policy.DefaultRules(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rules := hookrules.New(testenv.SharedRedis(t).Client(t), policy.DefaultRules(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := rules.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/daemon/handlers/handlertest"
 	"github.com/claudebench/cb/daemon/instance"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/internal/testenv"
@@ -19,9 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var srv *testenv.Redis
-
-func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
+func TestMain(m *testing.M) { testenv.SharedRedisMain(m) }
 
 // fixture is a registry of the system handlers over a flushed Redis.
 type fixture struct {
@@ -32,7 +30,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, d Deps) *fixture {
 	t.Helper()
-	rdb := srv.Flushed(t)
+	rdb := testenv.SharedRedis(t).Flushed(t)
 	d.Redis = rdb
 	if d.RedisMode == "" {
 		d.RedisMode = "external"
@@ -46,25 +44,9 @@ func newFixture(t *testing.T, d Deps) *fixture {
 // and the answer against the output schema, and decodes it into out.
 func (f *fixture) call(method, params string, out any) error {
 	f.t.Helper()
-	val := testenv.Validator(f.t)
-	if err := val.Input(method, []byte(params)); err != nil {
-		f.t.Fatalf("%s params %s fail their schema: %v", method, params, err)
-	}
-	h, ok := f.reg.Lookup(method)
-	if !ok {
-		f.t.Fatalf("no handler %s", method)
-	}
-	req := &registry.Request{Event: protocol.Event{Type: method, Payload: json.RawMessage(params)}, Params: json.RawMessage(params)}
-	res, err := h.Fn(context.Background(), req)
+	data, err := handlertest.Call(f.t, f.reg, protocol.Event{Type: method, Payload: json.RawMessage(params)})
 	if err != nil {
 		return err
-	}
-	data, err := json.Marshal(res)
-	if err != nil {
-		f.t.Fatalf("%s: encode: %v", method, err)
-	}
-	if err := val.Output(method, data); err != nil {
-		f.t.Fatalf("%s answer %s fails its output schema: %v", method, data, err)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -180,7 +162,7 @@ func TestHealthUnhealthyStoreOrRedis(t *testing.T) {
 	}
 
 	// A Redis nobody listens on: health still answers.
-	dead := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Dir + "/nobody.sock", MaxRetries: -1, DialerRetries: 1})
+	dead := redis.NewClient(&redis.Options{Network: "unix", Addr: testenv.SharedRedis(t).Dir + "/nobody.sock", MaxRetries: -1, DialerRetries: 1})
 	defer dead.Close()
 	reg := registry.New()
 	reg.Register(Handlers(Deps{Redis: dead, RedisMode: "external"})...)

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/claudebench/cb/daemon/handlers/handlertest"
 	"github.com/claudebench/cb/daemon/instance"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
@@ -24,9 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var srv *testenv.Redis
-
-func TestMain(m *testing.M) { os.Exit(testenv.RedisMain(m, &srv)) }
+func TestMain(m *testing.M) { testenv.SharedRedisMain(m) }
 
 // fixture is the task handlers over a flushed Redis and a fresh SQLite
 // store.
@@ -40,7 +38,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	rdb := srv.Flushed(t)
+	rdb := testenv.SharedRedis(t).Flushed(t)
 	st, err := store.Open(t.Context(), "", filepath.Join(t.TempDir(), "cb.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,27 +60,11 @@ func newFixture(t *testing.T) *fixture {
 // returns its answer, encoded, after checking it against the output schema.
 func (f *fixture) call(method, params string) []byte {
 	f.t.Helper()
-	val := testenv.Validator(f.t)
-	if err := val.Input(method, []byte(params)); err != nil {
-		f.t.Fatalf("%s params %s fail their schema: %v", method, params, err)
-	}
-	h, ok := f.reg.Lookup(method)
-	if !ok {
-		f.t.Fatalf("no handler %s", method)
-	}
 	f.n++
-	req := &registry.Request{Event: protocol.Event{Type: method, Payload: json.RawMessage(params),
-		Metadata: protocol.Metadata{ID: fmt.Sprintf("e-test-%d", f.n)}}, Params: json.RawMessage(params)}
-	res, err := h.Fn(f.t.Context(), req)
+	data, err := handlertest.Call(f.t, f.reg, protocol.Event{Type: method, Payload: json.RawMessage(params),
+		Metadata: protocol.Metadata{ID: fmt.Sprintf("e-test-%d", f.n)}})
 	if err != nil {
 		f.t.Fatalf("%s %s: %v", method, params, err)
-	}
-	data, err := json.Marshal(res)
-	if err != nil {
-		f.t.Fatalf("%s: encode: %v", method, err)
-	}
-	if err := val.Output(method, data); err != nil {
-		f.t.Fatalf("%s answer %s fails its output schema: %v", method, data, err)
 	}
 	return data
 }

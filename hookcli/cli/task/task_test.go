@@ -224,6 +224,17 @@ func runTaskRedis(t *testing.T, args ...string) (stdout, stderr string, code int
 	return s.Out.String(), s.Err.String(), code
 }
 
+// wantWait is what one cb task claim --wait should do: exit code, stdout,
+// a part of stderr, how long it takes (not checked when max is 0) and how
+// many claims it sends.
+type wantWait struct {
+	code     int
+	out      string
+	errHas   string
+	min, max time.Duration
+	sent     int
+}
+
 func TestTaskClaim(t *testing.T) {
 	var mu sync.Mutex
 	var available []string // tasks the fake hands out, one per claim
@@ -249,13 +260,23 @@ func TestTaskClaim(t *testing.T) {
 		}
 		return n
 	}
-	// waitClaim runs cb task claim --wait and returns, besides its output,
-	// how long it took and how many claims it sent.
-	waitClaim := func(t *testing.T, timeout string) (out, errOut string, code int, took time.Duration, sent int) {
+	// waitClaim runs cb task claim --wait and checks its exit code, its
+	// output, how long it took and how many claims it sent against w.
+	waitClaim := func(t *testing.T, timeout string, w wantWait) {
+		t.Helper()
 		before := claims()
 		start := time.Now()
-		out, errOut, code = runTaskRedis(t, "claim", "--wait", "--wait-timeout", timeout)
-		return out, errOut, code, time.Since(start), claims() - before
+		out, errOut, code := runTaskRedis(t, "claim", "--wait", "--wait-timeout", timeout)
+		took, sent := time.Since(start), claims()-before
+		if code != w.code || out != w.out || !strings.Contains(errOut, w.errHas) {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		if w.max > 0 && (took < w.min || took > w.max) {
+			t.Errorf("returned after %s, want between %s and %s", took, w.min, w.max)
+		}
+		if sent != w.sent {
+			t.Errorf("%d claims, want %d", sent, w.sent)
+		}
 	}
 
 	t.Run("empty", func(t *testing.T) {
@@ -274,28 +295,14 @@ func TestTaskClaim(t *testing.T) {
 	})
 
 	t.Run("wait timeout", func(t *testing.T) {
-		out, errOut, code, took, sent := waitClaim(t, "1300ms")
-		if code != 6 || out != "" || !strings.Contains(errOut, "no task within 1.3s") {
-			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
-		}
-		if took < 1300*time.Millisecond || took > 4*time.Second {
-			t.Errorf("returned after %s, want about 1.3s", took)
-		}
-		if sent != 1 {
-			t.Errorf("%d claims while waiting: it polls", sent)
-		}
+		// One claim while waiting: it does not poll.
+		waitClaim(t, "1300ms", wantWait{code: 6, errHas: "no task within 1.3s", min: 1300 * time.Millisecond, max: 4 * time.Second, sent: 1})
 	})
 
 	t.Run("stale tokens do not reach cbd", func(t *testing.T) {
 		// Tokens of tasks somebody else already took: the queue is empty.
 		f.Rdb.LPush(ctx, protocol.QueueNotifyKey, "t-1", "t-2", "t-3")
-		_, _, code, _, sent := waitClaim(t, "300ms")
-		if code != 6 {
-			t.Fatalf("exit %d", code)
-		}
-		if sent != 1 {
-			t.Errorf("%d claims for stale tokens", sent)
-		}
+		waitClaim(t, "300ms", wantWait{code: 6, sent: 1})
 		if n := f.Rdb.LLen(ctx, protocol.QueueNotifyKey).Val(); n != 0 {
 			t.Errorf("%d tokens left", n)
 		}
@@ -311,16 +318,8 @@ func TestTaskClaim(t *testing.T) {
 			f.Rdb.ZAdd(ctx, protocol.QueueTasksKey, redis.Z{Score: -70, Member: "t-17"})
 			f.Rdb.LPush(ctx, protocol.QueueNotifyKey, "t-17")
 		}()
-		out, errOut, code, took, sent := waitClaim(t, "10s")
-		if code != 0 || out != "claimed t-17 (priority 70): do it\n" {
-			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
-		}
-		if took < 400*time.Millisecond || took > 3*time.Second {
-			t.Errorf("claimed after %s, want soon after 400ms", took)
-		}
-		if sent != 2 {
-			t.Errorf("%d claims, want 2 (before and after the wake-up)", sent)
-		}
+		// Two claims: before and after the wake-up.
+		waitClaim(t, "10s", wantWait{out: "claimed t-17 (priority 70): do it\n", min: 400 * time.Millisecond, max: 3 * time.Second, sent: 2})
 	})
 
 	t.Run("interrupt", func(t *testing.T) {
