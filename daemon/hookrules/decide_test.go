@@ -6,25 +6,17 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/claudebench/cb/daemon/policy"
+	"github.com/claudebench/cb/internal/policytest"
+
 	"github.com/claudebench/cb/protocol"
 )
-
-func defaultEngine(t testing.TB) *policy.Engine {
-	t.Helper()
-	e, err := policy.New(policy.DefaultRules())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
 
 // TestDuplicateKeysJudgedAsClaudeCodeReadsThem: an input that names a key
 // twice is judged on the value JavaScript's JSON.parse keeps (the last),
 // and fields are matched by their exact name (encoding/json would match
 // "Tool_Name" to tool_name).
 func TestDuplicateKeysJudgedAsClaudeCodeReadsThem(t *testing.T) {
-	e := defaultEngine(t)
+	e := policytest.DefaultEngine(t)
 	cases := []struct {
 		name, in string
 		deny     bool

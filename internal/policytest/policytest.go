@@ -1,4 +1,4 @@
-// Package policytest looks up cbd's built-in policy rules for tests that
+// Package policytest serves cbd's built-in policy rules to tests that
 // check the answers a hook gets, without each test reading them anew.
 package policytest
 
@@ -19,4 +19,14 @@ func DefaultReason(t testing.TB, id string) string {
 	}
 	t.Fatalf("no default rule %s", id)
 	return ""
+}
+
+// DefaultEngine returns an engine of the built-in rules.
+func DefaultEngine(t testing.TB) *policy.Engine {
+	t.Helper()
+	e, err := policy.New(policy.DefaultRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -7,20 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claudebench/cb/internal/policytest"
+
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/api"
 )
-
-func defaultEngine(t testing.TB) *policy.Engine {
-	t.Helper()
-	e, err := policy.New(policy.DefaultRules())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
 
 // preTool is the hook.pre_tool handler of Handlers(d).
 func preTool(t *testing.T, d Deps) registry.Handler {
@@ -38,7 +31,7 @@ func preTool(t *testing.T, d Deps) registry.Handler {
 // input is not judged: the answer is the fail mode's (closed denies, open
 // has no opinion), and the audit says why.
 func TestDuplicateKeysRefuse(t *testing.T) {
-	e := defaultEngine(t)
+	e := policytest.DefaultEngine(t)
 	for _, closed := range []bool{false, true} {
 		var audited []api.AuditRecord
 		h := preTool(t, Deps{
@@ -75,7 +68,7 @@ func TestDuplicateKeysRefuse(t *testing.T) {
 // TestShedSkipsOnlyNoOpinionAudit: a request run over its rate limit is
 // decided as always; its audit record is kept when it decided something.
 func TestShedSkipsOnlyNoOpinionAudit(t *testing.T) {
-	e := defaultEngine(t)
+	e := policytest.DefaultEngine(t)
 	var audited []string
 	h := preTool(t, Deps{Engine: func() *policy.Engine { return e },
 		Audit: func(r api.AuditRecord) { audited = append(audited, r.Decision) }})
