@@ -31,7 +31,7 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 		}},
 		{Event: "hooks.add", Persist: true, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
 			var p api.HooksAddParams
-			if err := json.Unmarshal(r.Params, &p); err != nil {
+			if err := jsonint.Unmarshal(r.Params, &p); err != nil { // "priority": 5.0 too
 				return nil, invalid(err)
 			}
 			if err := rules.Add(ctx, policy.Rule(p.Rule)); err != nil {

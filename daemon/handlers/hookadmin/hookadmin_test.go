@@ -77,3 +77,25 @@ func TestHooksTestShowsCommands(t *testing.T) {
 		t.Errorf("Read: commands = %#v, result %+v", out.Commands, out.Result)
 	}
 }
+
+// TestHooksAddIntegralPriority: a rule's priority written as a JSON number
+// with a fraction or exponent that is a whole number (5.0, 1e1), valid for
+// the schema's "integer", is accepted as that integer.
+func TestHooksAddIntegralPriority(t *testing.T) {
+	rules := hookrules.New(testenv.SharedRedis(t).Flushed(t), nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := rules.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.New()
+	reg.Register(Handlers(rules, nil)...)
+	h, _ := reg.Lookup("hooks.add")
+	for i, prio := range []string{"5.0", "1e1"} {
+		params := `{"rule":{"id":"r` + string(rune('a'+i)) + `","event":"pre_tool","tool":"Bash","action":"deny","reason":"no","priority":` + prio + `}}`
+		if err := testenv.Validator(t).Input("hooks.add", []byte(params)); err != nil {
+			t.Fatalf("params %s fail their schema: %v", params, err)
+		}
+		if _, err := h.Fn(t.Context(), &registry.Request{Event: protocol.Event{Type: "hooks.add"}, Params: json.RawMessage(params)}); err != nil {
+			t.Errorf("hooks.add with priority %s: %v", prio, err)
+		}
+	}
+}
