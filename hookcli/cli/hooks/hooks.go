@@ -15,6 +15,7 @@ import (
 	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -38,22 +39,6 @@ type Options struct{ cmdutil.CallOptions }
 
 func newOptions(f *cmdutil.Factory) Options { return Options{cmdutil.NewCallOptions(f)} }
 
-// rule is a rule as hooks.list answers it.
-type rule struct {
-	ID       string `json:"id"`
-	Event    string `json:"event"`
-	Tool     string `json:"tool"`
-	Field    string `json:"field"`
-	Match    string `json:"match"`
-	Special  string `json:"special"`
-	Action   string `json:"action"`
-	Priority int    `json:"priority"`
-	Blocking bool   `json:"blocking"`
-	Reason   string `json:"reason"`
-	Source   string `json:"source"`
-	Disabled bool   `json:"disabled"`
-}
-
 // ListOptions are cb hooks list's inputs.
 type ListOptions struct{ Options }
 
@@ -75,7 +60,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if opts.Print != nil {
 		return opts.Print(raw)
 	}
-	var res struct{ Rules []rule }
+	var res api.HooksListResult
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return fmt.Errorf("hooks.list answer: %w", err)
 	}
@@ -84,7 +69,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 
 // renderRules prints the rules: on a terminal an aligned table with a
 // header and long matches cut short, else tab-separated rows.
-func renderRules(w io.Writer, rules []rule, tty bool) error {
+func renderRules(w io.Writer, rules []api.ListedRule, tty bool) error {
 	var rows [][]string
 	for _, r := range rules {
 		state := "on"
@@ -126,9 +111,8 @@ func renderRules(w io.Writer, rules []rule, tty bool) error {
 // AddOptions are cb hooks add's inputs: a rule from flags, or File.
 type AddOptions struct {
 	Options
-	Rule    rule
-	Context string
-	File    string
+	Rule api.Rule
+	File string
 }
 
 // NewCmdAdd is `cb hooks add`.
@@ -152,7 +136,7 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error
 	fl.StringVar(&r.Match, "match", "", "regex on the field (each simple command for Bash)")
 	fl.StringVar(&r.Action, "action", "", "allow, deny, ask, modify or context")
 	fl.StringVar(&r.Reason, "reason", "", "reason shown with the decision")
-	fl.StringVar(&opts.Context, "context", "", "text added for action context")
+	fl.StringVar(&r.Context, "context", "", "text added for action context")
 	fl.StringVar(&r.Special, "special", "", "built-in predicate (outside_cwd, system_dir, pipe_to_shell, ...)")
 	fl.IntVar(&r.Priority, "priority", 0, "higher runs first")
 	fl.BoolVar(&r.Blocking, "blocking", false, "a deny or ask stops the chain")
@@ -160,36 +144,27 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error
 }
 
 func addRun(ctx context.Context, opts *AddOptions) error {
-	var rule map[string]any
+	var rule any = opts.Rule
+	id := opts.Rule.ID
 	if opts.File != "" {
 		data, err := readFileOrStdin(opts.IO.In, opts.File)
 		if err != nil {
 			return err
 		}
-		if err := yaml.Unmarshal(data, &rule); err != nil {
+		// Kept as the file has it, so that cbd's schema names any field
+		// it does not know.
+		var fromFile map[string]any
+		if err := yaml.Unmarshal(data, &fromFile); err != nil {
 			return fmt.Errorf("rule file %s: %w", opts.File, err)
 		}
-	} else {
-		r := opts.Rule
-		rule = map[string]any{"id": r.ID, "action": r.Action}
-		for k, v := range map[string]string{"event": r.Event, "tool": r.Tool, "field": r.Field, "match": r.Match, "reason": r.Reason, "context": opts.Context, "special": r.Special} {
-			if v != "" {
-				rule[k] = v
-			}
-		}
-		if r.Priority != 0 {
-			rule["priority"] = r.Priority
-		}
-		if r.Blocking {
-			rule["blocking"] = true
-		}
+		rule, id = fromFile, fmt.Sprint(fromFile["id"])
 	}
 	raw, err := opts.Call(ctx, "hooks.add", map[string]any{"rule": rule})
 	if err != nil {
 		return err
 	}
 	return opts.PrintResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
-		_, err := fmt.Fprintf(w, "added rule %v\n", rule["id"])
+		_, err := fmt.Fprintf(w, "added rule %s\n", id)
 		return err
 	})
 }
@@ -295,16 +270,7 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	if opts.Print != nil {
 		return opts.Print(raw)
 	}
-	var res struct {
-		Result struct {
-			Decision          string   `json:"decision"`
-			Reason            string   `json:"reason"`
-			RuleIDs           []string `json:"ruleIds"`
-			AdditionalContext string   `json:"additionalContext"`
-		} `json:"result"`
-		Output   string   `json:"output"`
-		Commands []string `json:"commands"`
-	}
+	var res api.HooksTestResult
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return fmt.Errorf("hooks.test answer: %w", err)
 	}

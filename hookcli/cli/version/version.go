@@ -9,6 +9,7 @@ import (
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/spf13/cobra"
 )
 
@@ -30,9 +31,7 @@ func versionRun(ctx context.Context, opts *Options) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if res, err := opts.Call(ctx, "system.version", nil); err == nil {
-		var v struct {
-			Version string `json:"version"`
-		}
+		var v api.VersionResult
 		if json.Unmarshal(res, &v) == nil {
 			out["cbd"] = v.Version
 		}
