@@ -423,6 +423,29 @@ func (f ConfigField) Env() string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
+// IsEnv reports whether name is the key's environment variable,
+// f.Env(), without building it: cb hook matches the few CB_ variables the
+// environment holds against every key.
+func (f ConfigField) IsEnv(name string) bool {
+	key := f.Name()
+	if len(name) != len(key)+3 || name[:3] != "CB_" {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c == '.':
+			c = '_'
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		if name[3+i] != c {
+			return false
+		}
+	}
+	return true
+}
+
 // Field returns a pointer to the field of c that holds the key, as
 // ConfigKey.Field does.
 func (f ConfigField) Field(c *Config) any {

@@ -81,12 +81,8 @@ func (s *Settings) Check(keys ...string) error {
 	return nil
 }
 
-// raw returns the value of key and whether anything set it; env is the
-// key's variable (protocol.EnvName).
-func (s *Settings) raw(key, env string) (any, bool) {
-	if v, ok := os.LookupEnv(env); ok {
-		return v, true
-	}
+// fromFile returns the value the config file gives key, if any.
+func (s *Settings) fromFile(key string) (any, bool) {
 	var cur any = s.file
 	for rest, more := key, true; more; {
 		var part string
@@ -123,9 +119,13 @@ func hasOpaque(v any) bool {
 // decode fills the struct: defaults, then every key that is set.
 func (s *Settings) decode() {
 	s.cfg = protocol.DefaultConfig()
+	env := cbEnv()
 	// ConfigField, not ConfigKeys: no reflection on cb hook's start.
 	for f := range protocol.ConfigField(protocol.NumConfigFields) {
-		v, ok := s.raw(f.Name(), f.Env())
+		v, ok := envValue(env, f)
+		if !ok {
+			v, ok = s.fromFile(f.Name())
+		}
 		if !ok {
 			continue
 		}
@@ -136,6 +136,30 @@ func (s *Settings) decode() {
 			s.errs[f.Name()] = fmt.Errorf("config %s: %w", f.Name(), err)
 		}
 	}
+}
+
+// cbEnv returns the environment's CB_ entries ("CB_X=v"), usually none or
+// a few: matching those against the keys costs cb hook less than looking
+// up every key's variable.
+func cbEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "CB_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// envValue returns the value env gives f's variable; the first entry wins,
+// as with os.LookupEnv.
+func envValue(env []string, f protocol.ConfigField) (any, bool) {
+	for _, kv := range env {
+		if name, v, ok := strings.Cut(kv, "="); ok && f.IsEnv(name) {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // setField stores v, as YAML or the environment gives it, in the field p

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/claudebench/cb/protocol"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -112,8 +111,8 @@ func checkLeanAgainstYAML(t *testing.T, data string) (accepted bool) {
 	ls := &Settings{file: lean}
 	fs := &Settings{file: full}
 	for _, k := range hookLookups() {
-		lv, lok := ls.raw(k, protocol.EnvName(k))
-		fv, fok := fs.raw(k, protocol.EnvName(k))
+		lv, lok := ls.fromFile(k)
+		fv, fok := fs.fromFile(k)
 		if lok != fok || !reflect.DeepEqual(lv, fv) {
 			t.Errorf("%q: %s = %#v (%v), yaml %#v (%v)", data, k, lv, lok, fv, fok)
 		}
