@@ -179,9 +179,11 @@ func (c *respConn) send(ctx context.Context, deadline time.Time, ev protocol.Eve
 	// anyway, and a NOSCRIPT could not be retried ahead of a BLPOP already
 	// sent.
 	keys := protocol.CallKeys(ev.Type, protocol.RequestRateKey(ev))
-	c.cmd(append(append([]string{"EVAL", scripts.Call, strconv.Itoa(len(keys))}, keys...),
-		strconv.FormatInt(time.Now().UnixMilli(), 10), string(data), ev.Type, protocol.StreamField,
-		ev.Metadata.ID, protocol.StreamRateCheckedField)...)
+	args := make([]string, 0, 3+len(keys)+6)
+	args = append(args, "EVAL", scripts.Call, strconv.Itoa(len(keys)))
+	args = append(args, keys...)
+	c.cmd(append(args, strconv.FormatInt(time.Now().UnixMilli(), 10), string(data), ev.Type,
+		protocol.StreamField, ev.Metadata.ID, protocol.StreamRateCheckedField)...)
 	c.cmd("BLPOP", protocol.ResponseKey(ev.Metadata.CorrelationID), protocol.BLPOPTimeout(c.wait))
 	if _, err := c.c.Write(c.buf); err != nil {
 		return nil, err
