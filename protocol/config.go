@@ -403,29 +403,9 @@ func (f ConfigField) Name() string {
 	return configNames[start:end]
 }
 
-// Env returns the key's environment variable, EnvName(f.Name()). It is
-// built, not stored: a table of them would cost cb more than building the
-// few it looks up.
-func (f ConfigField) Env() string {
-	name := f.Name()
-	b := make([]byte, 0, len(name)+3)
-	b = append(b, "CB_"...)
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '.':
-			c = '_'
-		case 'a' <= c && c <= 'z':
-			c -= 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	return unsafe.String(unsafe.SliceData(b), len(b))
-}
-
 // IsEnv reports whether name is the key's environment variable,
-// f.Env(), without building it: cb hook matches the few CB_ variables the
-// environment holds against every key.
+// EnvName(f.Name()), without building it: cb hook matches the few CB_
+// variables the environment holds against every key.
 func (f ConfigField) IsEnv(name string) bool {
 	key := f.Name()
 	if len(name) != len(key)+3 || name[:3] != "CB_" {

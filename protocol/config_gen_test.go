@@ -44,8 +44,8 @@ func TestConfigFieldsGenerated(t *testing.T) {
 	var c Config
 	for i, k := range keys {
 		f := ConfigField(i)
-		if f.Name() != k.Name || f.Env() != EnvName(k.Name) || !f.IsEnv(EnvName(k.Name)) || f.IsEnv(EnvName(k.Name)+"_") || f.Field(&c) != k.Field(&c) {
-			t.Errorf("field %d: %s %s, key %s", i, f.Name(), f.Env(), k.Name)
+		if f.Name() != k.Name || !f.IsEnv(EnvName(k.Name)) || f.IsEnv(EnvName(k.Name)+"_") || f.Field(&c) != k.Field(&c) {
+			t.Errorf("field %d: %s, key %s", i, f.Name(), k.Name)
 		}
 	}
 	d := DefaultConfig()
