@@ -211,7 +211,8 @@ type HookConfig struct {
 	Timeout time.Duration `cb:"timeout" default:"2s"`
 	// What cb hook does when it gets no answer: open (no opinion, exit 0) or
 	// closed (deny / block with a reason naming the problem). Inherited only by
-	// the hooks that gate an action (pre_tool, user_prompt): a block from the
+	// the hooks that gate an action (pre_tool, user_prompt, user_prompt_expansion,
+	// permission_request, pre_model_switch): a block from the
 	// others stops nothing or makes Claude keep working (Stop), so they fail
 	// closed only when set per type.
 	FailMode string `cb:"fail_mode" default:"open"`
@@ -229,23 +230,48 @@ type HookConfig struct {
 	// Your own rules (a YAML list; see README, Hook rules).
 	Rules any `cb:"rules" default:"[]"`
 	// Per hook type (hook.<type>.fail_mode), one field per HookEvents entry.
-	PreTool      HookTypeConfig `cb:"pre_tool"`
-	PostTool     HookTypeConfig `cb:"post_tool"`
-	UserPrompt   HookTypeConfig `cb:"user_prompt"`
-	TodoWrite    HookTypeConfig `cb:"todo_write"`
-	SessionStart HookTypeConfig `cb:"session_start"`
-	SessionEnd   HookTypeConfig `cb:"session_end"`
-	Stop         HookTypeConfig `cb:"stop"`
-	SubagentStop HookTypeConfig `cb:"subagent_stop"`
-	Notification HookTypeConfig `cb:"notification"`
-	PreCompact   HookTypeConfig `cb:"pre_compact"`
+	PreTool             HookTypeConfig `cb:"pre_tool"`
+	PostTool            HookTypeConfig `cb:"post_tool"`
+	UserPrompt          HookTypeConfig `cb:"user_prompt"`
+	TodoWrite           HookTypeConfig `cb:"todo_write"`
+	SessionStart        HookTypeConfig `cb:"session_start"`
+	SessionEnd          HookTypeConfig `cb:"session_end"`
+	Stop                HookTypeConfig `cb:"stop"`
+	SubagentStop        HookTypeConfig `cb:"subagent_stop"`
+	Notification        HookTypeConfig `cb:"notification"`
+	PreCompact          HookTypeConfig `cb:"pre_compact"`
+	PostToolUseFailure  HookTypeConfig `cb:"post_tool_use_failure"`
+	PostToolBatch       HookTypeConfig `cb:"post_tool_batch"`
+	UserPromptExpansion HookTypeConfig `cb:"user_prompt_expansion"`
+	StopFailure         HookTypeConfig `cb:"stop_failure"`
+	SubagentStart       HookTypeConfig `cb:"subagent_start"`
+	PostCompact         HookTypeConfig `cb:"post_compact"`
+	PreModelSwitch      HookTypeConfig `cb:"pre_model_switch"`
+	PostModelSwitch     HookTypeConfig `cb:"post_model_switch"`
+	PermissionRequest   HookTypeConfig `cb:"permission_request"`
+	PermissionDenied    HookTypeConfig `cb:"permission_denied"`
+	Setup               HookTypeConfig `cb:"setup"`
+	TeammateIdle        HookTypeConfig `cb:"teammate_idle"`
+	TaskCreated         HookTypeConfig `cb:"task_created"`
+	TaskCompleted       HookTypeConfig `cb:"task_completed"`
+	Elicitation         HookTypeConfig `cb:"elicitation"`
+	ElicitationResult   HookTypeConfig `cb:"elicitation_result"`
+	ConfigChange        HookTypeConfig `cb:"config_change"`
+	WorktreeCreate      HookTypeConfig `cb:"worktree_create"`
+	WorktreeRemove      HookTypeConfig `cb:"worktree_remove"`
+	InstructionsLoaded  HookTypeConfig `cb:"instructions_loaded"`
+	CwdChanged          HookTypeConfig `cb:"cwd_changed"`
+	FileChanged         HookTypeConfig `cb:"file_changed"`
+	DirectoryAdded      HookTypeConfig `cb:"directory_added"`
+	MessageDisplay      HookTypeConfig `cb:"message_display"`
 }
 
 // HookTypeConfig holds the keys of one hook type, hook.<type>.*; "<type>"
 // in a doc comment stands for the type.
 type HookTypeConfig struct {
-	// Fail mode for cb hook <type>; empty inherits hook.fail_mode (pre_tool and
-	// user_prompt only; the others stay open).
+	// Fail mode for cb hook <type>; empty inherits hook.fail_mode (the events
+	// that gate an action: pre_tool, user_prompt, user_prompt_expansion,
+	// permission_request, pre_model_switch; the others stay open).
 	FailMode string `cb:"fail_mode" default:""`
 }
 
@@ -273,6 +299,54 @@ func (h *HookConfig) Type(hookType string) *HookTypeConfig {
 		return &h.Notification
 	case "pre_compact":
 		return &h.PreCompact
+	case "post_tool_use_failure":
+		return &h.PostToolUseFailure
+	case "post_tool_batch":
+		return &h.PostToolBatch
+	case "user_prompt_expansion":
+		return &h.UserPromptExpansion
+	case "stop_failure":
+		return &h.StopFailure
+	case "subagent_start":
+		return &h.SubagentStart
+	case "post_compact":
+		return &h.PostCompact
+	case "pre_model_switch":
+		return &h.PreModelSwitch
+	case "post_model_switch":
+		return &h.PostModelSwitch
+	case "permission_request":
+		return &h.PermissionRequest
+	case "permission_denied":
+		return &h.PermissionDenied
+	case "setup":
+		return &h.Setup
+	case "teammate_idle":
+		return &h.TeammateIdle
+	case "task_created":
+		return &h.TaskCreated
+	case "task_completed":
+		return &h.TaskCompleted
+	case "elicitation":
+		return &h.Elicitation
+	case "elicitation_result":
+		return &h.ElicitationResult
+	case "config_change":
+		return &h.ConfigChange
+	case "worktree_create":
+		return &h.WorktreeCreate
+	case "worktree_remove":
+		return &h.WorktreeRemove
+	case "instructions_loaded":
+		return &h.InstructionsLoaded
+	case "cwd_changed":
+		return &h.CwdChanged
+	case "file_changed":
+		return &h.FileChanged
+	case "directory_added":
+		return &h.DirectoryAdded
+	case "message_display":
+		return &h.MessageDisplay
 	}
 	return nil
 }

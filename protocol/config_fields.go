@@ -8,13 +8,13 @@ import (
 )
 
 // NumConfigFields is the number of keys of Config.
-const NumConfigFields = 58
+const NumConfigFields = 82
 
 // configNames are the keys in field order, back to back, ending at
 // configNameEnds.
-const configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synchttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_mode"
+const configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synchttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_modehook.post_tool_use_failure.fail_modehook.post_tool_batch.fail_modehook.user_prompt_expansion.fail_modehook.stop_failure.fail_modehook.subagent_start.fail_modehook.post_compact.fail_modehook.pre_model_switch.fail_modehook.post_model_switch.fail_modehook.permission_request.fail_modehook.permission_denied.fail_modehook.setup.fail_modehook.teammate_idle.fail_modehook.task_created.fail_modehook.task_completed.fail_modehook.elicitation.fail_modehook.elicitation_result.fail_modehook.config_change.fail_modehook.worktree_create.fail_modehook.worktree_remove.fail_modehook.instructions_loaded.fail_modehook.cwd_changed.fail_modehook.file_changed.fail_modehook.directory_added.fail_modehook.message_display.fail_mode"
 
-var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 546, 555, 573, 590, 609, 634, 649, 674, 684, 696, 710, 730, 749, 767, 786, 796, 819, 843, 869, 894, 922, 948, 967, 995, 1022, 1048}
+var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 546, 555, 573, 590, 609, 634, 649, 674, 684, 696, 710, 730, 749, 767, 786, 796, 819, 843, 869, 894, 922, 948, 967, 995, 1022, 1048, 1084, 1114, 1150, 1177, 1206, 1233, 1264, 1296, 1329, 1361, 1381, 1409, 1436, 1465, 1491, 1524, 1552, 1582, 1612, 1646, 1672, 1699, 1729, 1759}
 
 // configDocs are the fields' doc comments, in field order.
 var configDocs = [...]string{
@@ -60,88 +60,136 @@ var configDocs = [...]string{
 	"On UserPromptSubmit, add the session's in-progress tasks to Claude's context.",
 	"Record every hook decision in the store (cb audit) and on cb:stream:hook.decision.",
 	"cb hook's own deadline for the whole round trip; keep it below the timeout in Claude Code's settings.",
-	"What cb hook does when it gets no answer: open (no opinion, exit 0) or closed (deny / block with a reason naming the problem). Inherited only by the hooks that gate an action (pre_tool, user_prompt): a block from the others stops nothing or makes Claude keep working (Stop), so they fail closed only when set per type.",
+	"What cb hook does when it gets no answer: open (no opinion, exit 0) or closed (deny / block with a reason naming the problem). Inherited only by the hooks that gate an action (pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch): a block from the others stops nothing or makes Claude keep working (Stop), so they fail closed only when set per type.",
 	"Largest hook input cb hook accepts on stdin.",
 	"A hook input that names a key twice in one object (e.g. two \"command\" in tool_input) is judged on the last value, as Claude Code (JavaScript) reads it (last), or not judged at all and answered per the hook's fail mode (refuse).",
 	"Apply the shipped default rules (README, Hook rules).",
 	"Ids of rules to switch off.",
 	"Your own rules (a YAML list; see README, Hook rules).",
-	"Fail mode for cb hook pre_tool; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook post_tool; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook user_prompt; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook todo_write; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook session_start; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook session_end; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook stop; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook subagent_stop; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook notification; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
-	"Fail mode for cb hook pre_compact; empty inherits hook.fail_mode (pre_tool and user_prompt only; the others stay open).",
+	"Fail mode for cb hook pre_tool; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook post_tool; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook user_prompt; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook todo_write; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook session_start; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook session_end; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook stop; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook subagent_stop; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook notification; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook pre_compact; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook post_tool_use_failure; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook post_tool_batch; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook user_prompt_expansion; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook stop_failure; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook subagent_start; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook post_compact; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook pre_model_switch; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook post_model_switch; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook permission_request; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook permission_denied; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook setup; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook teammate_idle; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook task_created; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook task_completed; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook elicitation; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook elicitation_result; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook config_change; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook worktree_create; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook worktree_remove; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook instructions_loaded; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook cwd_changed; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook file_changed; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook directory_added; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
+	"Fail mode for cb hook message_display; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
 }
 
 // configOffsets are the fields' offsets in Config, in field order.
 var configOffsets = [...]uintptr{
-	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.URL),                                                               // redis.url
-	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.Mode),                                                              // redis.mode
-	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.Server),                                                            // redis.server
-	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.ID),                                                          // instance.id
-	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Roles),                                                       // instance.roles
-	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Heartbeat),                                                   // instance.heartbeat
-	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.TTL),                                                         // instance.ttl
-	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Lease),                                                       // instance.lease
-	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Concurrency),                                                 // dispatch.concurrency
-	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Batch),                                                       // dispatch.batch
-	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Block),                                                       // dispatch.block
-	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.ResponseTTL),                                                 // dispatch.response_ttl
-	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.ClaimIdle),                                                   // dispatch.claim_idle
-	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.MaxDeliveries),                                               // dispatch.max_deliveries
-	unsafe.Offsetof(Config{}.Events) + unsafe.Offsetof(Config{}.Events.Retention),                                                       // events.retention
-	unsafe.Offsetof(Config{}.Events) + unsafe.Offsetof(Config{}.Events.MaxPayloadBytes),                                                 // events.max_payload_bytes
-	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.Timeout),                                                     // handlers.timeout
-	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.RateLimit),                                                   // handlers.rate_limit
-	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitFailures),                                             // handlers.circuit_failures
-	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitWindow),                                               // handlers.circuit_window
-	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitOpenFor),                                              // handlers.circuit_open_for
-	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitProbes),                                               // handlers.circuit_probes
-	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitRecheck),                                              // handlers.circuit_recheck
-	unsafe.Offsetof(Config{}.Shutdown) + unsafe.Offsetof(Config{}.Shutdown.Timeout),                                                     // shutdown.timeout
-	unsafe.Offsetof(Config{}.Log) + unsafe.Offsetof(Config{}.Log.Level),                                                                 // log.level
-	unsafe.Offsetof(Config{}.Log) + unsafe.Offsetof(Config{}.Log.Format),                                                                // log.format
-	unsafe.Offsetof(Config{}.Store) + unsafe.Offsetof(Config{}.Store.URL),                                                               // store.url
-	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.ReclaimAfter),                                                      // tasks.reclaim_after
-	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.ReaperInterval),                                                    // tasks.reaper_interval
-	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.MaxAttempts),                                                       // tasks.max_attempts
-	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.Lease),                                                             // tasks.lease
-	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.TodoSync),                                                          // tasks.todo_sync
-	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Enabled),                                                             // http.enabled
-	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Addr),                                                                // http.addr
-	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.AllowedHosts),                                                        // http.allowed_hosts
-	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.CORSOrigins),                                                         // http.cors_origins
-	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.MaxBodyBytes),                                                        // http.max_body_bytes
-	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.WSMaxMessageBytes),                                                   // http.ws_max_message_bytes
-	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.TokenFile),                                                           // http.token_file
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PromptTasksContext),                                                  // hook.prompt_tasks_context
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Audit),                                                               // hook.audit
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Timeout),                                                             // hook.timeout
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.FailMode),                                                            // hook.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.MaxInputBytes),                                                       // hook.max_input_bytes
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DuplicateKeys),                                                       // hook.duplicate_keys
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DefaultRules),                                                        // hook.default_rules
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DisabledRules),                                                       // hook.disabled_rules
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Rules),                                                               // hook.rules
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PreTool) + unsafe.Offsetof(Config{}.Hook.PreTool.FailMode),           // hook.pre_tool.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PostTool) + unsafe.Offsetof(Config{}.Hook.PostTool.FailMode),         // hook.post_tool.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.UserPrompt) + unsafe.Offsetof(Config{}.Hook.UserPrompt.FailMode),     // hook.user_prompt.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.TodoWrite) + unsafe.Offsetof(Config{}.Hook.TodoWrite.FailMode),       // hook.todo_write.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SessionStart) + unsafe.Offsetof(Config{}.Hook.SessionStart.FailMode), // hook.session_start.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SessionEnd) + unsafe.Offsetof(Config{}.Hook.SessionEnd.FailMode),     // hook.session_end.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Stop) + unsafe.Offsetof(Config{}.Hook.Stop.FailMode),                 // hook.stop.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SubagentStop) + unsafe.Offsetof(Config{}.Hook.SubagentStop.FailMode), // hook.subagent_stop.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Notification) + unsafe.Offsetof(Config{}.Hook.Notification.FailMode), // hook.notification.fail_mode
-	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PreCompact) + unsafe.Offsetof(Config{}.Hook.PreCompact.FailMode),     // hook.pre_compact.fail_mode
+	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.URL),                                                                             // redis.url
+	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.Mode),                                                                            // redis.mode
+	unsafe.Offsetof(Config{}.Redis) + unsafe.Offsetof(Config{}.Redis.Server),                                                                          // redis.server
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.ID),                                                                        // instance.id
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Roles),                                                                     // instance.roles
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Heartbeat),                                                                 // instance.heartbeat
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.TTL),                                                                       // instance.ttl
+	unsafe.Offsetof(Config{}.Instance) + unsafe.Offsetof(Config{}.Instance.Lease),                                                                     // instance.lease
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Concurrency),                                                               // dispatch.concurrency
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Batch),                                                                     // dispatch.batch
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.Block),                                                                     // dispatch.block
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.ResponseTTL),                                                               // dispatch.response_ttl
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.ClaimIdle),                                                                 // dispatch.claim_idle
+	unsafe.Offsetof(Config{}.Dispatch) + unsafe.Offsetof(Config{}.Dispatch.MaxDeliveries),                                                             // dispatch.max_deliveries
+	unsafe.Offsetof(Config{}.Events) + unsafe.Offsetof(Config{}.Events.Retention),                                                                     // events.retention
+	unsafe.Offsetof(Config{}.Events) + unsafe.Offsetof(Config{}.Events.MaxPayloadBytes),                                                               // events.max_payload_bytes
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.Timeout),                                                                   // handlers.timeout
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.RateLimit),                                                                 // handlers.rate_limit
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitFailures),                                                           // handlers.circuit_failures
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitWindow),                                                             // handlers.circuit_window
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitOpenFor),                                                            // handlers.circuit_open_for
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitProbes),                                                             // handlers.circuit_probes
+	unsafe.Offsetof(Config{}.Handlers) + unsafe.Offsetof(Config{}.Handlers.CircuitRecheck),                                                            // handlers.circuit_recheck
+	unsafe.Offsetof(Config{}.Shutdown) + unsafe.Offsetof(Config{}.Shutdown.Timeout),                                                                   // shutdown.timeout
+	unsafe.Offsetof(Config{}.Log) + unsafe.Offsetof(Config{}.Log.Level),                                                                               // log.level
+	unsafe.Offsetof(Config{}.Log) + unsafe.Offsetof(Config{}.Log.Format),                                                                              // log.format
+	unsafe.Offsetof(Config{}.Store) + unsafe.Offsetof(Config{}.Store.URL),                                                                             // store.url
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.ReclaimAfter),                                                                    // tasks.reclaim_after
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.ReaperInterval),                                                                  // tasks.reaper_interval
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.MaxAttempts),                                                                     // tasks.max_attempts
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.Lease),                                                                           // tasks.lease
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.TodoSync),                                                                        // tasks.todo_sync
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Enabled),                                                                           // http.enabled
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Addr),                                                                              // http.addr
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.AllowedHosts),                                                                      // http.allowed_hosts
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.CORSOrigins),                                                                       // http.cors_origins
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.MaxBodyBytes),                                                                      // http.max_body_bytes
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.WSMaxMessageBytes),                                                                 // http.ws_max_message_bytes
+	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.TokenFile),                                                                         // http.token_file
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PromptTasksContext),                                                                // hook.prompt_tasks_context
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Audit),                                                                             // hook.audit
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Timeout),                                                                           // hook.timeout
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.FailMode),                                                                          // hook.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.MaxInputBytes),                                                                     // hook.max_input_bytes
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DuplicateKeys),                                                                     // hook.duplicate_keys
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DefaultRules),                                                                      // hook.default_rules
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DisabledRules),                                                                     // hook.disabled_rules
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Rules),                                                                             // hook.rules
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PreTool) + unsafe.Offsetof(Config{}.Hook.PreTool.FailMode),                         // hook.pre_tool.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PostTool) + unsafe.Offsetof(Config{}.Hook.PostTool.FailMode),                       // hook.post_tool.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.UserPrompt) + unsafe.Offsetof(Config{}.Hook.UserPrompt.FailMode),                   // hook.user_prompt.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.TodoWrite) + unsafe.Offsetof(Config{}.Hook.TodoWrite.FailMode),                     // hook.todo_write.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SessionStart) + unsafe.Offsetof(Config{}.Hook.SessionStart.FailMode),               // hook.session_start.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SessionEnd) + unsafe.Offsetof(Config{}.Hook.SessionEnd.FailMode),                   // hook.session_end.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Stop) + unsafe.Offsetof(Config{}.Hook.Stop.FailMode),                               // hook.stop.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SubagentStop) + unsafe.Offsetof(Config{}.Hook.SubagentStop.FailMode),               // hook.subagent_stop.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Notification) + unsafe.Offsetof(Config{}.Hook.Notification.FailMode),               // hook.notification.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PreCompact) + unsafe.Offsetof(Config{}.Hook.PreCompact.FailMode),                   // hook.pre_compact.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PostToolUseFailure) + unsafe.Offsetof(Config{}.Hook.PostToolUseFailure.FailMode),   // hook.post_tool_use_failure.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PostToolBatch) + unsafe.Offsetof(Config{}.Hook.PostToolBatch.FailMode),             // hook.post_tool_batch.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.UserPromptExpansion) + unsafe.Offsetof(Config{}.Hook.UserPromptExpansion.FailMode), // hook.user_prompt_expansion.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.StopFailure) + unsafe.Offsetof(Config{}.Hook.StopFailure.FailMode),                 // hook.stop_failure.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.SubagentStart) + unsafe.Offsetof(Config{}.Hook.SubagentStart.FailMode),             // hook.subagent_start.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PostCompact) + unsafe.Offsetof(Config{}.Hook.PostCompact.FailMode),                 // hook.post_compact.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PreModelSwitch) + unsafe.Offsetof(Config{}.Hook.PreModelSwitch.FailMode),           // hook.pre_model_switch.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PostModelSwitch) + unsafe.Offsetof(Config{}.Hook.PostModelSwitch.FailMode),         // hook.post_model_switch.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PermissionRequest) + unsafe.Offsetof(Config{}.Hook.PermissionRequest.FailMode),     // hook.permission_request.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PermissionDenied) + unsafe.Offsetof(Config{}.Hook.PermissionDenied.FailMode),       // hook.permission_denied.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Setup) + unsafe.Offsetof(Config{}.Hook.Setup.FailMode),                             // hook.setup.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.TeammateIdle) + unsafe.Offsetof(Config{}.Hook.TeammateIdle.FailMode),               // hook.teammate_idle.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.TaskCreated) + unsafe.Offsetof(Config{}.Hook.TaskCreated.FailMode),                 // hook.task_created.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.TaskCompleted) + unsafe.Offsetof(Config{}.Hook.TaskCompleted.FailMode),             // hook.task_completed.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Elicitation) + unsafe.Offsetof(Config{}.Hook.Elicitation.FailMode),                 // hook.elicitation.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.ElicitationResult) + unsafe.Offsetof(Config{}.Hook.ElicitationResult.FailMode),     // hook.elicitation_result.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.ConfigChange) + unsafe.Offsetof(Config{}.Hook.ConfigChange.FailMode),               // hook.config_change.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.WorktreeCreate) + unsafe.Offsetof(Config{}.Hook.WorktreeCreate.FailMode),           // hook.worktree_create.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.WorktreeRemove) + unsafe.Offsetof(Config{}.Hook.WorktreeRemove.FailMode),           // hook.worktree_remove.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.InstructionsLoaded) + unsafe.Offsetof(Config{}.Hook.InstructionsLoaded.FailMode),   // hook.instructions_loaded.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.CwdChanged) + unsafe.Offsetof(Config{}.Hook.CwdChanged.FailMode),                   // hook.cwd_changed.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.FileChanged) + unsafe.Offsetof(Config{}.Hook.FileChanged.FailMode),                 // hook.file_changed.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DirectoryAdded) + unsafe.Offsetof(Config{}.Hook.DirectoryAdded.FailMode),           // hook.directory_added.fail_mode
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.MessageDisplay) + unsafe.Offsetof(Config{}.Hook.MessageDisplay.FailMode),           // hook.message_display.fail_mode
 }
 
 // configKinds are the fields' types, in field order.
-var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
+var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
 
 // DefaultConfig returns the configuration with every key at its default.
 func DefaultConfig() Config {
@@ -201,24 +249,48 @@ func DefaultConfig() Config {
 			WSMaxMessageBytes: 1048576,
 		},
 		Hook: HookConfig{
-			Audit:         true,
-			Timeout:       2 * time.Second,
-			FailMode:      "open",
-			MaxInputBytes: 16777216,
-			DuplicateKeys: "last",
-			DefaultRules:  true,
-			DisabledRules: []string{},
-			Rules:         []any{},
-			PreTool:       HookTypeConfig{},
-			PostTool:      HookTypeConfig{},
-			UserPrompt:    HookTypeConfig{},
-			TodoWrite:     HookTypeConfig{},
-			SessionStart:  HookTypeConfig{},
-			SessionEnd:    HookTypeConfig{},
-			Stop:          HookTypeConfig{},
-			SubagentStop:  HookTypeConfig{},
-			Notification:  HookTypeConfig{},
-			PreCompact:    HookTypeConfig{},
+			Audit:               true,
+			Timeout:             2 * time.Second,
+			FailMode:            "open",
+			MaxInputBytes:       16777216,
+			DuplicateKeys:       "last",
+			DefaultRules:        true,
+			DisabledRules:       []string{},
+			Rules:               []any{},
+			PreTool:             HookTypeConfig{},
+			PostTool:            HookTypeConfig{},
+			UserPrompt:          HookTypeConfig{},
+			TodoWrite:           HookTypeConfig{},
+			SessionStart:        HookTypeConfig{},
+			SessionEnd:          HookTypeConfig{},
+			Stop:                HookTypeConfig{},
+			SubagentStop:        HookTypeConfig{},
+			Notification:        HookTypeConfig{},
+			PreCompact:          HookTypeConfig{},
+			PostToolUseFailure:  HookTypeConfig{},
+			PostToolBatch:       HookTypeConfig{},
+			UserPromptExpansion: HookTypeConfig{},
+			StopFailure:         HookTypeConfig{},
+			SubagentStart:       HookTypeConfig{},
+			PostCompact:         HookTypeConfig{},
+			PreModelSwitch:      HookTypeConfig{},
+			PostModelSwitch:     HookTypeConfig{},
+			PermissionRequest:   HookTypeConfig{},
+			PermissionDenied:    HookTypeConfig{},
+			Setup:               HookTypeConfig{},
+			TeammateIdle:        HookTypeConfig{},
+			TaskCreated:         HookTypeConfig{},
+			TaskCompleted:       HookTypeConfig{},
+			Elicitation:         HookTypeConfig{},
+			ElicitationResult:   HookTypeConfig{},
+			ConfigChange:        HookTypeConfig{},
+			WorktreeCreate:      HookTypeConfig{},
+			WorktreeRemove:      HookTypeConfig{},
+			InstructionsLoaded:  HookTypeConfig{},
+			CwdChanged:          HookTypeConfig{},
+			FileChanged:         HookTypeConfig{},
+			DirectoryAdded:      HookTypeConfig{},
+			MessageDisplay:      HookTypeConfig{},
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/claudebench/cb/protocol"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -23,13 +24,15 @@ const (
 	ActionContext = "context"
 )
 
-// Canonical event names (Rule.Event, Input.Event). Claude Code's names
-// (PreToolUse, UserPromptSubmit, ...) are accepted as aliases.
+// Canonical event names (Rule.Event, Input.Event) are the hook types of
+// protocol.HookEvents. Their aliases (pre_tool_use) and Claude Code's names
+// (PreToolUse, in any case) are accepted too.
 const (
 	EventPreTool           = "pre_tool"
 	EventPostTool          = "post_tool"
-	EventPostToolFailure   = "post_tool_failure"
+	EventPostToolFailure   = "post_tool_use_failure"
 	EventPermissionRequest = "permission_request"
+	EventPermissionDenied  = "permission_denied"
 	EventUserPrompt        = "user_prompt"
 	EventStop              = "stop"
 	EventSubagentStop      = "subagent_stop"
@@ -37,21 +40,32 @@ const (
 	EventSessionEnd        = "session_end"
 	EventNotification      = "notification"
 	EventPreCompact        = "pre_compact"
+	EventConfigChange      = "config_change"
+	EventElicitation       = "elicitation"
+	EventElicitationResult = "elicitation_result"
 )
 
-var eventAliases = map[string]string{
-	"pre_tool": EventPreTool, "pretooluse": EventPreTool, "pre_tool_use": EventPreTool,
-	"post_tool": EventPostTool, "posttooluse": EventPostTool, "post_tool_use": EventPostTool,
-	"post_tool_failure": EventPostToolFailure, "posttoolusefailure": EventPostToolFailure, "post_tool_use_failure": EventPostToolFailure,
-	"permission_request": EventPermissionRequest, "permissionrequest": EventPermissionRequest,
-	"user_prompt": EventUserPrompt, "userpromptsubmit": EventUserPrompt, "user_prompt_submit": EventUserPrompt,
-	"stop":          EventStop,
-	"subagent_stop": EventSubagentStop, "subagentstop": EventSubagentStop,
-	"session_start": EventSessionStart, "sessionstart": EventSessionStart,
-	"session_end": EventSessionEnd, "sessionend": EventSessionEnd,
-	"notification": EventNotification,
-	"pre_compact":  EventPreCompact, "precompact": EventPreCompact,
-}
+// eventAliases maps every accepted name, lower case, to its canonical
+// event; toolEvents are the events whose input has tool_name and
+// tool_input.
+var eventAliases, toolEvents = func() (map[string]string, map[string]bool) {
+	names := map[string]string{"post_tool_failure": EventPostToolFailure}
+	tools := map[string]bool{}
+	for _, he := range protocol.HookEvents {
+		names[he.Type] = he.Type
+		if he.Alias != "" {
+			names[he.Alias] = he.Type
+		}
+		if he.Tool {
+			tools[he.Type] = true
+		}
+		if k := strings.ToLower(he.ClaudeEvent); names[k] == "" {
+			// PostToolUse is post_tool (the table's first), not todo_write.
+			names[k] = he.Type
+		}
+	}
+	return names, tools
+}()
 
 // CanonicalEvent maps an event name or Claude Code hook_event_name
 // ("PreToolUse") to its canonical form ("pre_tool"). It returns "" for
@@ -65,13 +79,7 @@ func CanonicalEvent(name string) string {
 }
 
 // isToolEvent reports whether an event carries tool_name / tool_input.
-func isToolEvent(ev string) bool {
-	switch ev {
-	case EventPreTool, EventPostTool, EventPostToolFailure, EventPermissionRequest:
-		return true
-	}
-	return false
-}
+func isToolEvent(ev string) bool { return toolEvents[ev] }
 
 // Rule is one hook definition.
 type Rule struct {

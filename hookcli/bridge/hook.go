@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/claudebench/cb/protocol"
@@ -53,13 +52,16 @@ type hookRun struct {
 func RunHook(hookType string, stdin io.Reader, stdout, stderr io.Writer, t Transport) (code int) {
 	ev, ok := protocol.LookupHookEvent(hookType)
 	if !ok {
-		names := make([]string, len(protocol.HookEvents))
-		for i, he := range protocol.HookEvents {
-			names[i] = he.Type
+		// An event this cb does not know (a newer Claude Code's) is
+		// recorded through hook.other and gets no opinion.
+		if hookType == "" {
+			fmt.Fprintln(stderr, "cb hook: missing hook type")
+			return exitUsage
 		}
-		fmt.Fprintf(stderr, "cb hook: unknown hook type %q (known: %s)\n", hookType, strings.Join(names, ", "))
-		return exitUsage
+		fmt.Fprintf(stderr, "cb hook: unknown hook type %q: recording it as hook.%s, no opinion\n", hookType, protocol.OtherHookType)
+		ev = protocol.HookEvent{Type: protocol.OtherHookType}
 	}
+	hookType = ev.Type
 	h := &hookRun{event: ev, stdout: stdout, stderr: stderr, failMode: "open"}
 	defer func() {
 		if r := recover(); r != nil {

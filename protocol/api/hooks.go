@@ -9,20 +9,30 @@ const (
 	DecisionAllow = "allow"
 	DecisionDeny  = "deny"
 	DecisionAsk   = "ask"
+	// DecisionCancel cancels an MCP elicitation (Elicitation,
+	// ElicitationResult); the other events read it as no opinion.
+	DecisionCancel = "cancel"
 )
 
 // HookDecisions lists the decisions a hook result may name.
-var HookDecisions = []string{DecisionAllow, DecisionDeny, DecisionAsk}
+var HookDecisions = []string{DecisionAllow, DecisionDeny, DecisionAsk, DecisionCancel}
 
 // HookResult is what every hook.* method answers. An empty result means
 // "no opinion".
 type HookResult struct {
-	// Decision is "", allow, deny or ask.
+	// Decision is "", allow, deny, ask or cancel. What each means per event
+	// is protocol.RenderHookOutput's table.
 	Decision string `json:"decision,omitempty"`
 	// Reason explains a decision (shown to Claude on deny).
 	Reason string `json:"reason,omitempty"`
-	// UpdatedInput is the whole rewritten tool input (PreToolUse).
+	// UpdatedInput is the whole rewritten tool input (PreToolUse,
+	// PermissionRequest), or the content of an accepted elicitation.
 	UpdatedInput json.RawMessage `json:"updatedInput,omitempty"`
+	// UpdatedPermissions are permission updates an allowed
+	// PermissionRequest applies (Claude Code's PermissionUpdate list).
+	UpdatedPermissions json.RawMessage `json:"updatedPermissions,omitempty"`
+	// Interrupt: a denied PermissionRequest also stops the turn.
+	Interrupt bool `json:"interrupt,omitempty"`
 	// AdditionalContext is added to Claude's context.
 	AdditionalContext string `json:"additionalContext,omitempty"`
 	// RuleIDs names the rules that fired.

@@ -54,12 +54,17 @@ const (
 // tool_name is whatever the caller sent).
 const maxAuditTool = 200
 
-// Handlers returns a handler for every hook type in protocol.HookEvents.
+// Handlers returns a handler for every hook type in protocol.HookEvents,
+// and hook.other for events this cb does not know.
 func Handlers(d Deps) []registry.Handler {
 	todos := d.Todos
-	hs := make([]registry.Handler, 0, len(protocol.HookEvents))
+	types := make([]string, 0, len(protocol.HookEvents)+1)
 	for _, he := range protocol.HookEvents {
-		hookType := he.Type
+		types = append(types, he.Type)
+	}
+	types = append(types, protocol.OtherHookType)
+	hs := make([]registry.Handler, 0, len(types))
+	for _, hookType := range types {
 		hs = append(hs, registry.Handler{
 			Event:   protocol.HookMethod(hookType),
 			Persist: true,
