@@ -10,6 +10,8 @@ package bridge
 import (
 	"fmt"
 	"io"
+
+	"github.com/claudebench/cb/protocol"
 )
 
 // CLIName is the full CLI binary cb hands everything but `cb hook` to. It
@@ -31,7 +33,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			fmt.Fprint(stderr, HookUsage)
 			return exitUsage
 		}
-		return RunHook(args[1], stdin, stdout, stderr, &leanTransport{hookType: args[1]})
+		if he, ok := protocol.LookupHookEvent(args[1]); !ok || !worktreeEvent(he.ClaudeEvent) {
+			return RunHook(args[1], stdin, stdout, stderr, &leanTransport{hookType: args[1]})
+		}
+		// A worktree hook replaces Claude Code's own git worktree step;
+		// cb-cli records the event and does that step (os/exec, not linked here).
 	}
 	code, err := execCLI(args)
 	if err != nil {
@@ -41,11 +47,21 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	return code
 }
 
+// worktreeEvent reports whether a hook on a Claude Code event must create or
+// remove the worktree itself.
+func worktreeEvent(claudeEvent string) bool {
+	return claudeEvent == "WorktreeCreate" || claudeEvent == "WorktreeRemove"
+}
+
 // HookUsage is the help of `cb hook`.
 const HookUsage = `Usage: cb hook <type>
 
 Reads Claude Code's hook JSON on stdin, asks cbd for a decision and prints the
-hook output Claude Code understands. Types: pre_tool, post_tool, user_prompt,
-todo_write, session_start, session_end, stop, subagent_stop, notification,
-pre_compact. It always exits 0 (1 on usage errors), never 2.
+hook output Claude Code understands. The type is the Claude Code event in
+snake_case (pre_tool_use, permission_request, stop, task_created, ...; the
+older names pre_tool, post_tool and user_prompt work too), or todo_write for
+the todo tools' PostToolUse; README, Hook events, lists all 33. An event this
+cb does not know is recorded, with no opinion. It exits 0 (1 on usage errors),
+never 2; worktree_create and worktree_remove, which replace Claude Code's own
+git worktree step, exit 1 when that step fails.
 `

@@ -11,6 +11,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/task"
 	"github.com/claudebench/cb/hookcli/cli/version"
 	"github.com/claudebench/cb/hookcli/cli/work"
+	"github.com/claudebench/cb/hookcli/cli/worktree"
 	"github.com/claudebench/cb/protocol"
 	"github.com/spf13/cobra"
 )
@@ -98,10 +100,41 @@ func newCmdHook(f *cmdutil.Factory) *cobra.Command {
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ios := f.IOStreams
+			if he, ok := protocol.LookupHookEvent(args[0]); ok && (he.ClaudeEvent == "WorktreeCreate" || he.ClaudeEvent == "WorktreeRemove") {
+				return runWorktreeHook(cmd.Context(), he, ios)
+			}
 			if code := bridge.RunHook(args[0], ios.In, ios.Out, ios.ErrOut, hookTransport{}); code != 0 {
 				return cmdutil.Exit(code, errors.New("hook failed"))
 			}
 			return nil
 		},
 	}
+}
+
+// runWorktreeHook serves WorktreeCreate and WorktreeRemove, whose hook
+// replaces Claude Code's own step: it records the event like any hook (its
+// answer is not printed: only the worktree path may be), then creates or
+// removes the git worktree. A failure exits 1, which fails the creation.
+func runWorktreeHook(ctx context.Context, he protocol.HookEvent, ios *iostreams.IOStreams) error {
+	data, err := io.ReadAll(io.LimitReader(ios.In, 1<<20))
+	if err != nil {
+		return cmdutil.Exit(1, fmt.Errorf("read hook input: %w", err))
+	}
+	bridge.RunHook(he.Type, bytes.NewReader(data), io.Discard, ios.ErrOut, hookTransport{})
+	in, err := worktree.Parse(data)
+	if err != nil {
+		return cmdutil.Exit(1, err)
+	}
+	if he.ClaudeEvent == "WorktreeRemove" {
+		if err := worktree.Remove(ctx, in); err != nil {
+			return cmdutil.Exit(1, err)
+		}
+		return nil
+	}
+	path, err := worktree.Create(ctx, in)
+	if err != nil {
+		return cmdutil.Exit(1, err)
+	}
+	fmt.Fprintln(ios.Out, path)
+	return nil
 }
