@@ -85,6 +85,14 @@ var feedEvents = func() map[string]string {
 	return m
 }()
 
+// renewType is the hook type after each tool call (post_tool): it renews
+// the lease of the task a worker was fed, so a task that takes longer than
+// tasks.lease stays claimed while the session works on it.
+var renewType = func() string {
+	he, _ := protocol.LookupClaudeEvent("PostToolUse")
+	return he.Type
+}()
+
 // maxWorkerID is the schemas' limit on a worker (instance) id.
 const maxWorkerID = 200
 
@@ -117,11 +125,18 @@ func WorkerID(sessionID, agentID, teammate string) string {
 
 // Hook is the hook handlers' Feed: for a Stop, SubagentStop or
 // TeammateIdle of a session fed work (see FeedsSession) it returns the
-// reason to block the stop with, "" for no opinion. Any other hook type
-// returns "" at once.
+// reason to block the stop with, "" for no opinion. After a tool call
+// (post_tool) it renews the lease of the task the caller was fed. Any
+// other hook type returns "" at once.
 func (f *Feeder) Hook(ctx context.Context, eventID, hookType, sessionID string, hook json.RawMessage) (string, error) {
+	if sessionID == "" {
+		return "", nil
+	}
+	if hookType == renewType {
+		return "", f.renew(ctx, WorkerID(sessionID, gjson.GetBytes(hook, "agent_id").String(), ""))
+	}
 	event, ok := feedEvents[hookType]
-	if !ok || sessionID == "" {
+	if !ok {
 		return "", nil
 	}
 	feed, err := f.FeedsSession(ctx, sessionID)
@@ -194,6 +209,23 @@ func (f *Feeder) Hook(ctx context.Context, eventID, hookType, sessionID string, 
 		return "", err
 	}
 	return assignment(t, worker), nil
+}
+
+// renew extends the lease of the task worker was fed, if any (one HGET
+// for a session that was fed nothing).
+func (f *Feeder) renew(ctx context.Context, worker string) error {
+	id, err := f.rdb.HGet(ctx, protocol.FeedKey(worker), "task").Result()
+	switch {
+	case errors.Is(err, redis.Nil) || id == "":
+		return nil
+	case err != nil:
+		return fmt.Errorf("work feed state of %s: %w", worker, err)
+	}
+	_, err = f.tasks.Renew(ctx, "", api.TaskRenewParams{ID: id, WorkerID: worker})
+	if c := protocol.CodeOf(err); c == protocol.CodeConflict || c == protocol.CodeNotFound {
+		return nil // finished, or no longer its: the next stop sorts it out
+	}
+	return err
 }
 
 func (f *Feeder) save(ctx context.Context, key, taskID string, blocks int) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/claudebench/cb/daemon/app"
 	"github.com/claudebench/cb/daemon/app/apptest"
@@ -206,6 +207,29 @@ func TestRemindThenRelease(t *testing.T) {
 	// A new turn: the count starts again and the task is handed out again.
 	res, rendered = f.stop(session, false)
 	fedTask(t, res, rendered, id, "write the notes", worker)
+}
+
+// TestRenewOnToolUse: each tool call of the session renews the lease of
+// the task it was fed; other sessions' tool calls change nothing.
+func TestRenewOnToolUse(t *testing.T) {
+	f := newFixture(t, workfeed.Config{})
+	id := f.create("write the notes")
+	f.mustCall("task.work", "", api.TaskWorkParams{SessionID: session}, nil)
+	f.stop(session, false)
+	postTool := map[string]any{"tool_name": "Bash", "tool_input": map[string]any{"command": "ls"}, "tool_response": map[string]any{}}
+	lease := f.get(id).LeaseExpiresAt.Time
+	time.Sleep(5 * time.Millisecond)
+	f.hook("post_tool", "PostToolUse", "0b7e1c4d-1111-4222-8333-444455556666", postTool)
+	if got := f.get(id).LeaseExpiresAt.Time; !got.Equal(lease) {
+		t.Fatalf("another session's tool call moved the lease from %v to %v", lease, got)
+	}
+	f.hook("post_tool", "PostToolUse", session, postTool)
+	if got := f.get(id).LeaseExpiresAt.Time; !got.After(lease) {
+		t.Fatalf("lease %v after a tool call, want it renewed past %v", got, lease)
+	}
+	// Once completed, a tool call has nothing to renew and fails nothing.
+	f.mustCall("task.complete", "", api.TaskCompleteParams{ID: id, WorkerID: worker}, nil)
+	f.hook("post_tool", "PostToolUse", session, postTool)
 }
 
 // TestLimitCountsNewTasks: the client's cap counts every block in a row,
