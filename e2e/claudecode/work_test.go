@@ -121,3 +121,46 @@ func TestClientWorkFeeding(t *testing.T) {
 		t.Fatalf("Stop decisions %v, want deny,deny,none", decisions)
 	}
 }
+
+// TestClientWorkFeedingCap: a fed session that keeps stopping without
+// completing its task is reminded until tasks.feed_max_blocks (8, Claude
+// Code's default CLAUDE_CODE_STOP_HOOK_BLOCK_CAP) blocks in a row; the client
+// honours all of them and asks once more, and that stop gives the task back
+// to the queue and lets the run end normally.
+func TestClientWorkFeedingCap(t *testing.T) {
+	r := newRig(t, "", nil)
+	const session = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+	res := r.cb(nil, "task", "create", "-q", "Refactor the parser")
+	if res.Code != 0 {
+		t.Fatalf("cb task create: exit %d %s", res.Code, res.Stderr)
+	}
+	id := strings.TrimSpace(res.Stdout)
+	if res := r.cb(nil, "task", "work", "--session", session); res.Code != 0 {
+		t.Fatalf("cb task work: exit %d %s", res.Code, res.Stderr)
+	}
+	api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Not now."} })
+	run := r.runClient(api, "idle", "--session-id", session)
+	run.finished(t, map[string]any{"subtype": "success"})
+	stops := r.hookInputs("stop", session)
+	if len(stops) != workfeed.DefaultMaxBlocks+1 {
+		t.Fatalf("%d Stop hooks, want %d", len(stops), workfeed.DefaultMaxBlocks+1)
+	}
+	var decisions []string
+	for _, a := range r.audit(session, workfeed.DefaultMaxBlocks+2) {
+		if a.Event == "hook.stop" {
+			decisions = append(decisions, a.Decision)
+		}
+	}
+	want := strings.Repeat("deny,", workfeed.DefaultMaxBlocks) + "none"
+	if strings.Join(decisions, ",") != want {
+		t.Fatalf("Stop decisions %v, want %s", decisions, want)
+	}
+	var tk struct {
+		Status     string `json:"status"`
+		AssignedTo string `json:"assignedTo"`
+	}
+	r.cbJSON(&tk, "task", "get", id, "--json")
+	if tk.Status != "pending" || tk.AssignedTo != "" {
+		t.Fatalf("task %s: %+v, want it back in the queue", id, tk)
+	}
+}
