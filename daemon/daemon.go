@@ -34,6 +34,7 @@ import (
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/daemon/web"
+	"github.com/claudebench/cb/daemon/workfeed"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
@@ -75,6 +76,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 	defaults, user, err := ruleSources(cfg)
 	if err != nil {
 		return d, err
+	}
+	feedSessions := cfg.Tasks.FeedSessions
+	if feedSessions != workfeed.SessionsNone && feedSessions != workfeed.SessionsAll {
+		return d, fmt.Errorf("config tasks.feed_sessions: %q is neither %s nor %s", feedSessions, workfeed.SessionsNone, workfeed.SessionsAll)
+	}
+	feedMaxBlocks := cfg.Tasks.FeedMaxBlocks
+	if feedMaxBlocks <= 0 {
+		feedMaxBlocks = -1 // no limit
 	}
 	dupKeys := cfg.Hook.DuplicateKeys
 	if dupKeys != hooks.DuplicateKeysLast && dupKeys != hooks.DuplicateKeysRefuse {
@@ -146,6 +155,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		Audit:             auditRecord,
 		TodoSync:          cfg.Tasks.TodoSync,
 		PromptContext:     cfg.Hook.PromptTasksContext,
+		WorkFeed:          workfeed.Config{All: feedSessions == workfeed.SessionsAll, MaxBlocks: feedMaxBlocks},
 		FailClosed:        func(hookType string) bool { return cfg.FailMode(hookType) == "closed" },
 		DuplicateKeys:     dupKeys,
 		HeartbeatInterval: cfg.Instance.Heartbeat,

@@ -172,8 +172,19 @@ type TasksConfig struct {
 	// runs). An expired lease gives the task back to the queue like a dead
 	// worker's, counting the attempt. A claim can ask for its own lease (leaseMs).
 	Lease time.Duration `cb:"lease" default:"30m"`
-	// Turn Claude Code's todos (TodoWrite, TaskCreate, TaskUpdate) into tasks.
+	// Turn Claude Code's todos and tasks (TodoWrite, TaskCreate, TaskUpdate, the
+	// TaskCreated and TaskCompleted events) into tasks, one per todo.
 	TodoSync bool `cb:"todo_sync" default:"true"`
+	// Which Claude Code sessions are handed their next queued task when they would
+	// stop (work feeding): none (only those opted in with cb task work --session)
+	// or all (every session but those opted out with cb task work --off).
+	FeedSessions string `cb:"feed_sessions" default:"none"`
+	// Most times in a row work feeding blocks one session's stop (new tasks and
+	// reminders alike), then it gives an unfinished task back to the queue and
+	// lets the session stop. Keep it at or below Claude Code's
+	// CLAUDE_CODE_STOP_HOOK_BLOCK_CAP (8), past which the client ends the turn
+	// anyway; 0 or less: no limit.
+	FeedMaxBlocks int `cb:"feed_max_blocks" default:"8"`
 }
 
 // HTTPConfig holds the http.* keys.

@@ -8,13 +8,13 @@ import (
 )
 
 // NumConfigFields is the number of keys of Config.
-const NumConfigFields = 82
+const NumConfigFields = 84
 
 // configNames are the keys in field order, back to back, ending at
 // configNameEnds.
-const configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synchttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_modehook.post_tool_use_failure.fail_modehook.post_tool_batch.fail_modehook.user_prompt_expansion.fail_modehook.stop_failure.fail_modehook.subagent_start.fail_modehook.post_compact.fail_modehook.pre_model_switch.fail_modehook.post_model_switch.fail_modehook.permission_request.fail_modehook.permission_denied.fail_modehook.setup.fail_modehook.teammate_idle.fail_modehook.task_created.fail_modehook.task_completed.fail_modehook.elicitation.fail_modehook.elicitation_result.fail_modehook.config_change.fail_modehook.worktree_create.fail_modehook.worktree_remove.fail_modehook.instructions_loaded.fail_modehook.cwd_changed.fail_modehook.file_changed.fail_modehook.directory_added.fail_modehook.message_display.fail_mode"
+const configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synctasks.feed_sessionstasks.feed_max_blockshttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_modehook.post_tool_use_failure.fail_modehook.post_tool_batch.fail_modehook.user_prompt_expansion.fail_modehook.stop_failure.fail_modehook.subagent_start.fail_modehook.post_compact.fail_modehook.pre_model_switch.fail_modehook.post_model_switch.fail_modehook.permission_request.fail_modehook.permission_denied.fail_modehook.setup.fail_modehook.teammate_idle.fail_modehook.task_created.fail_modehook.task_completed.fail_modehook.elicitation.fail_modehook.elicitation_result.fail_modehook.config_change.fail_modehook.worktree_create.fail_modehook.worktree_remove.fail_modehook.instructions_loaded.fail_modehook.cwd_changed.fail_modehook.file_changed.fail_modehook.directory_added.fail_modehook.message_display.fail_mode"
 
-var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 546, 555, 573, 590, 609, 634, 649, 674, 684, 696, 710, 730, 749, 767, 786, 796, 819, 843, 869, 894, 922, 948, 967, 995, 1022, 1048, 1084, 1114, 1150, 1177, 1206, 1233, 1264, 1296, 1329, 1361, 1381, 1409, 1436, 1465, 1491, 1524, 1552, 1582, 1612, 1646, 1672, 1699, 1729, 1759}
+var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 553, 574, 586, 595, 613, 630, 649, 674, 689, 714, 724, 736, 750, 770, 789, 807, 826, 836, 859, 883, 909, 934, 962, 988, 1007, 1035, 1062, 1088, 1124, 1154, 1190, 1217, 1246, 1273, 1304, 1336, 1369, 1401, 1421, 1449, 1476, 1505, 1531, 1564, 1592, 1622, 1652, 1686, 1712, 1739, 1769, 1799}
 
 // configDocs are the fields' doc comments, in field order.
 var configDocs = [...]string{
@@ -49,7 +49,9 @@ var configDocs = [...]string{
 	"How often each cbd looks for tasks held by dead instances or past their lease.",
 	"Claims a task gets before a dead worker or an expired lease makes it failed instead of pending.",
 	"How long a claim (task.claim by any worker, task.assign, a todo in progress) holds a task unless renewed (task.renew; cb work renews while its command runs). An expired lease gives the task back to the queue like a dead worker's, counting the attempt. A claim can ask for its own lease (leaseMs).",
-	"Turn Claude Code's todos (TodoWrite, TaskCreate, TaskUpdate) into tasks.",
+	"Turn Claude Code's todos and tasks (TodoWrite, TaskCreate, TaskUpdate, the TaskCreated and TaskCompleted events) into tasks, one per todo.",
+	"Which Claude Code sessions are handed their next queued task when they would stop (work feeding): none (only those opted in with cb task work --session) or all (every session but those opted out with cb task work --off).",
+	"Most times in a row work feeding blocks one session's stop (new tasks and reminders alike), then it gives an unfinished task back to the queue and lets the session stop. Keep it at or below Claude Code's CLAUDE_CODE_STOP_HOOK_BLOCK_CAP (8), past which the client ends the turn anyway; 0 or less: no limit.",
 	"Serve HTTP (JSON-RPC, WebSocket, MCP, dashboard, metrics, Claude Code http hooks).",
 	"HTTP listen address; anything but loopback requires the API token on every request.",
 	"Host header values accepted besides localhost, 127.0.0.1, [::1] and the listen address (DNS-rebinding guard).",
@@ -136,6 +138,8 @@ var configOffsets = [...]uintptr{
 	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.MaxAttempts),                                                                     // tasks.max_attempts
 	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.Lease),                                                                           // tasks.lease
 	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.TodoSync),                                                                        // tasks.todo_sync
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.FeedSessions),                                                                    // tasks.feed_sessions
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.FeedMaxBlocks),                                                                   // tasks.feed_max_blocks
 	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Enabled),                                                                           // http.enabled
 	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Addr),                                                                              // http.addr
 	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.AllowedHosts),                                                                      // http.allowed_hosts
@@ -189,7 +193,7 @@ var configOffsets = [...]uintptr{
 }
 
 // configKinds are the fields' types, in field order.
-var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
+var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindString, kindInt, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
 
 // DefaultConfig returns the configuration with every key at its default.
 func DefaultConfig() Config {
@@ -239,6 +243,8 @@ func DefaultConfig() Config {
 			MaxAttempts:    3,
 			Lease:          30 * time.Minute,
 			TodoSync:       true,
+			FeedSessions:   "none",
+			FeedMaxBlocks:  8,
 		},
 		HTTP: HTTPConfig{
 			Enabled:           true,

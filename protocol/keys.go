@@ -111,6 +111,15 @@ func TaskIdemKey(eventID string) string { return "cb:idem:task:" + eventID }
 // TodoKey maps a Claude Code session's todo (by content) to its task id.
 func TodoKey(sessionID string) string { return "cb:todo:" + sessionID }
 
+// WorkKey marks a Claude Code session that opted in to work feeding ("on")
+// or out of it ("off"), with the TTL of the opt-in (task.work).
+func WorkKey(sessionID string) string { return "cb:work:" + sessionID }
+
+// FeedKey holds what work feeding handed a worker (a session, or one of
+// its subagents or teammates): the task it works on and how many times in
+// a row its stop was blocked.
+func FeedKey(workerID string) string { return "cb:feed:" + workerID }
+
 // DeadLetterStream is the event type of requests that kept failing; its
 // entries carry the original event, the stream and the error.
 const DeadLetterStream = "system.deadletter"

@@ -16,7 +16,7 @@ import (
 // The rule: every method is published except the hook.* methods (only
 // Claude Code's hooks call those) and the administrative ones (mcpHidden):
 // those that manage instances, change the hook rules that guard the agent
-// itself, or destroy data. cbd additionally requires the handler to list
+// itself, keep the agent working (task.work), or destroy data. cbd additionally requires the handler to list
 // "mcp" in its Expose field; a test in daemon/mcpserver checks that the two
 // agree for every registered method, so a new method must be added to both
 // or to neither.
@@ -31,6 +31,9 @@ var mcpHidden = map[string]bool{
 	"hooks.remove":      true,
 	"hooks.disable":     true,
 	"hooks.enable":      true,
+	// Opting a session in to work feeding keeps it working past its
+	// stops: the user's choice, not one the agent makes for itself.
+	"task.work": true,
 }
 
 // MCPExposed reports whether MCP publishes method as a tool.

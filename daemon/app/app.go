@@ -21,6 +21,7 @@ import (
 	"github.com/claudebench/cb/daemon/registry"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/tasks"
+	"github.com/claudebench/cb/daemon/workfeed"
 	"github.com/claudebench/cb/schemas/validate"
 	"github.com/redis/go-redis/v9"
 )
@@ -51,6 +52,10 @@ type Deps struct {
 	Audit func(store.AuditRecord)
 	// TodoSync turns Claude Code's todos into tasks (tasks.todo_sync).
 	TodoSync bool
+	// WorkFeed configures work feeding (tasks.feed_sessions,
+	// tasks.feed_max_blocks; the zero value feeds only sessions opted in
+	// with task.work).
+	WorkFeed workfeed.Config
 	// PromptContext adds the session's in-progress tasks to
 	// UserPromptSubmit's context (hook.prompt_tasks_context).
 	PromptContext bool
@@ -112,11 +117,14 @@ func Build(d Deps) (*App, error) {
 	if d.PromptContext {
 		hookDeps.PromptContext = d.Tasks.SessionContext
 	}
+	feeder := workfeed.New(d.Redis, d.Tasks, d.WorkFeed)
+	hookDeps.Feed = feeder.Hook
 	var inv *invoke.Invoker // built below, once the registry is complete
 	var hs []registry.Handler
 	hs = append(hs, hooks.Handlers(hookDeps)...)
 	hs = append(hs, hookadmin.Handlers(d.Rules, d.Store)...)
 	hs = append(hs, taskhandlers.Handlers(d.Tasks)...)
+	hs = append(hs, feeder.Handlers()...)
 	hs = append(hs, system.Handlers(system.Deps{
 		Redis:             d.Redis,
 		RedisMode:         d.RedisMode,

@@ -24,7 +24,20 @@ const todoTTL = 7 * 24 * time.Hour
 // with metadata.source "todo_write"; in_progress ones get priority 75 and
 // are assigned to this instance (the one serving the session); completed
 // ones complete their task.
+//
+// The TaskCreated and TaskCompleted events (hook.task_created,
+// hook.task_completed) name the task by Claude's task id and subject, the
+// same names TaskCreate and TaskUpdate use, so the event and the tool call
+// of one Claude task keep one task between them, whichever arrives first:
+// TaskCreated makes it (pending), TaskCompleted completes it (making it
+// first if it was never seen), and an event sent again changes nothing.
 func (s *Service) SyncTodos(ctx context.Context, eventID, sessionID string, hook json.RawMessage) error {
+	switch gjson.GetBytes(hook, "hook_event_name").String() {
+	case "TaskCreated":
+		return s.syncTaskEvent(ctx, eventID, sessionID, hook, "pending")
+	case "TaskCompleted":
+		return s.syncTaskEvent(ctx, eventID, sessionID, hook, "completed")
+	}
 	tool := gjson.GetBytes(hook, "tool_name").String()
 	input := gjson.GetBytes(hook, "tool_input")
 	switch tool {
@@ -69,11 +82,39 @@ func (s *Service) SyncTodos(ctx context.Context, eventID, sessionID string, hook
 	return nil
 }
 
+// syncTaskEvent syncs the Claude task a TaskCreated or TaskCompleted input
+// names to status.
+func (s *Service) syncTaskEvent(ctx context.Context, eventID, sessionID string, hook json.RawMessage, status string) error {
+	id := gjson.GetBytes(hook, "task_id").String()
+	subject := gjson.GetBytes(hook, "task_subject").String()
+	var keys []string
+	if id != "" {
+		keys = append(keys, "id:"+id)
+	}
+	if subject != "" {
+		keys = append(keys, "c:"+subject)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.syncTodo(ctx, eventID, sessionID, keys, subject, status)
+}
+
 // syncTodo brings the task of one todo to the todo's status. keys are the
 // todo's names in the session's mapping; text == "" means "only update".
 func (s *Service) syncTodo(ctx context.Context, eventID, sessionID string, keys []string, text, status string) error {
 	mapKey := protocol.TodoKey(sessionID)
-	ids, err := s.rdb.HMGet(ctx, mapKey, keys...).Result()
+	// A todo with Claude's task id is known by the id alone: two Claude
+	// tasks may share a subject. The content key is still written, for a
+	// later TodoWrite-style match.
+	lookup := keys
+	for _, k := range keys {
+		if strings.HasPrefix(k, "id:") {
+			lookup = []string{k}
+			break
+		}
+	}
+	ids, err := s.rdb.HMGet(ctx, mapKey, lookup...).Result()
 	if err != nil {
 		return fmt.Errorf("todo mapping: %w", err)
 	}

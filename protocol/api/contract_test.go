@@ -79,6 +79,7 @@ var contract = map[string]struct{ params, result any }{
 	"task.renew":    {api.TaskRenewParams{}, api.Task{}},
 	"task.unassign": {api.TaskUnassignParams{}, api.Task{}},
 	"task.update":   {api.TaskUpdateParams{}, api.Task{}},
+	"task.work":     {api.TaskWorkParams{}, api.TaskWorkResult{}},
 }
 
 // TestContractMatchesSchemas fails when a method's schema and its Go types

@@ -132,3 +132,20 @@ type TaskDeleteResult struct {
 	ID      string `json:"id"`
 	Deleted bool   `json:"deleted"`
 }
+
+// TaskWorkParams are task.work's params: opt a Claude Code session in to
+// work feeding (or, with Off, out of it) for TTLMs.
+type TaskWorkParams struct {
+	SessionID string `json:"sessionId"`
+	Off       bool   `json:"off,omitempty"`
+	TTLMs     int64  `json:"ttlMs,omitempty"` // 0: 24 hours
+}
+
+// TaskWorkResult is task.work's result: whether the session is fed work
+// when it would stop, as its worker, until when.
+type TaskWorkResult struct {
+	SessionID string `json:"sessionId"`
+	WorkerID  string `json:"workerId"`
+	Feed      bool   `json:"feed"`
+	Until     Time   `json:"until"`
+}

@@ -19,6 +19,10 @@ import (
 // TodoSync turns a todo tool call (the hook.todo_write input) into tasks.
 type TodoSync func(ctx context.Context, eventID, sessionID string, hook json.RawMessage) error
 
+// WorkFeed may answer a hook with work for the session: the reason to
+// block its stop with, "" for no opinion.
+type WorkFeed func(ctx context.Context, eventID, hookType, sessionID string, hook json.RawMessage) (string, error)
+
 // Deps are what the hook handlers use.
 type Deps struct {
 	// Engine returns the current rule engine (it changes when rules do).
@@ -30,8 +34,12 @@ type Deps struct {
 	PromptContext func(ctx context.Context, sessionID string) (string, error)
 	// InstanceID is recorded with each decision.
 	InstanceID string
-	// Todos, when not nil, runs for hook.todo_write.
+	// Todos, when not nil, runs for hook.todo_write, and for
+	// hook.task_created and hook.task_completed unless the rules deny them.
 	Todos TodoSync
+	// Feed, when not nil, runs for every hook the rules neither denied nor
+	// interrupted; a reason it returns becomes a deny (a block of the stop).
+	Feed WorkFeed
 	// FailClosed reports whether a hook type's fail mode is closed; then a
 	// hook that cannot be decided (circuit open, timeout, failure) denies
 	// instead of answering "no opinion".
@@ -77,13 +85,26 @@ func Handlers(d Deps) []registry.Handler {
 				}
 				tool := ""
 				if !refused {
-					if hookType == "todo_write" && todos != nil {
+					if res, tool, err = hookrules.Evaluate(d.Engine(), hookType, params); err != nil {
+						return nil, err
+					}
+					// A denied TaskCreated is rolled back by Claude Code and a
+					// denied TaskCompleted stays open: no task follows them.
+					sync := hookType == "todo_write" ||
+						(hookType == "task_created" || hookType == "task_completed") && res.Decision != protocol.DecisionDeny
+					if sync && todos != nil {
 						if err := todos(ctx, req.Event.Metadata.ID, req.Event.Metadata.SessionID, params); err != nil {
 							return nil, err
 						}
 					}
-					if res, tool, err = hookrules.Evaluate(d.Engine(), hookType, params); err != nil {
-						return nil, err
+					if d.Feed != nil && res.Decision != protocol.DecisionDeny && !res.Interrupt {
+						reason, err := d.Feed(ctx, req.Event.Metadata.ID, hookType, req.Event.Metadata.SessionID, params)
+						if err != nil {
+							return nil, err
+						}
+						if reason != "" {
+							res.Decision, res.Reason = protocol.DecisionDeny, reason
+						}
 					}
 					if hookType == "user_prompt" && d.PromptContext != nil {
 						extra, err := d.PromptContext(ctx, req.Event.Metadata.SessionID)

@@ -39,7 +39,7 @@ With --json every command prints the method's result as cbd sent it
 	}
 	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdClaim(f, nil),
 		NewCmdComplete(f, nil), NewCmdFail(f, nil), NewCmdUpdate(f, nil), NewCmdAssign(f, nil),
-		NewCmdUnassign(f, nil), NewCmdDelete(f, nil), NewCmdRenew(f, nil))
+		NewCmdUnassign(f, nil), NewCmdDelete(f, nil), NewCmdRenew(f, nil), NewCmdWork(f, nil))
 	return cmd
 }
 
