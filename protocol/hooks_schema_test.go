@@ -197,3 +197,24 @@ func TestRecordedInputsMatchSchemas(t *testing.T) {
 		}
 	}
 }
+
+// TestHookSchemasAllowNewFields: Claude Code adds optional fields often, so
+// no hook input schema refuses a field it does not name, at the top or
+// inside the base fields' objects.
+func TestHookSchemasAllowNewFields(t *testing.T) {
+	v, err := validate.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := []string{protocol.OtherHookType}
+	for _, he := range protocol.HookEvents {
+		types = append(types, he.Type)
+	}
+	for _, typ := range types {
+		in := `{"session_id":"s","hook_event_name":"X","effort":{"level":"high","budget":3},` +
+			`"tool_name":"Bash","tool_input":{},"prompt":"p","error":"e","future_field":{"x":[1]}}`
+		if err := v.Input(protocol.HookMethod(typ), []byte(in)); err != nil {
+			t.Errorf("hook.%s refuses new fields: %v", typ, err)
+		}
+	}
+}
