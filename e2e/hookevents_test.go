@@ -28,7 +28,7 @@ func hookPayload(t *testing.T, he protocol.HookEvent, session string) []byte {
 		}
 	} else {
 		in["transcript_path"] = "/tmp/t.jsonl"
-		in["cwd"] = "/tmp"
+		in["cwd"] = t.TempDir() // not a git checkout: a worktree hook changes nothing
 		if he.Tool {
 			in["tool_name"], in["tool_input"] = "Read", map[string]any{"file_path": "/tmp/x"}
 		}
