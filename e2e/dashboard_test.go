@@ -204,6 +204,34 @@ func TestDashboard(t *testing.T) {
 	dashStep(t, page, "see the hook events in the stream", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s2"]`)),
 	)
+	// Events beyond the first ten, and one this cb does not know, each
+	// with a line that says what it is about.
+	newer := []struct{ hook, in, summary string }{
+		{"task_created", `{"session_id":"e2e-s3","hook_event_name":"TaskCreated","task_id":"7","task_subject":"Check the events"}`, `created #7 “Check the events”`},
+		{"permission_request", `{"session_id":"e2e-s3","hook_event_name":"PermissionRequest","tool_name":"Bash","tool_input":{"command":"touch x"}}`, "asks: Bash: touch x"},
+		{"pre_model_switch", `{"session_id":"e2e-s3","hook_event_name":"PreModelSwitch","from_model":"claude-a","to_model":"claude-b","source":"command"}`, "claude-a → claude-b (command)"},
+		{"brand_new_event", `{"session_id":"e2e-s3","hook_event_name":"BrandNewEvent","novelty":"yes"}`, "novelty: yes"},
+	}
+	for _, n := range newer {
+		if r := testenv.RunCB(t, bin, h, nil, []byte(n.in), "hook", n.hook); r.Code != 0 {
+			t.Fatalf("cb hook %s: exit %d %s", n.hook, r.Code, r.Stderr)
+		}
+	}
+	for _, n := range newer {
+		typ := "hook." + n.hook
+		if n.hook == "brand_new_event" {
+			typ = "hook.other"
+		}
+		row := `[data-testid="event-row"][data-type="` + typ + `"][data-session="e2e-s3"]`
+		dashStep(t, page, "see "+typ+" in the stream", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(row)))
+		summary, err := chromedp.Run(page, chromedp.Text(chromedp.CSS(row+` .ev-summary`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if summary != n.summary {
+			t.Errorf("%s row says %q, want %q", typ, summary, n.summary)
+		}
+	}
 	// Entry ids are per stream: two events written in the same millisecond
 	// to two streams can carry the same id, and the page must show both.
 	same := strconv.FormatInt(time.Now().UnixMilli(), 10) + "-7"

@@ -140,7 +140,7 @@ const maxHookString = 10000
 // What each decision means per event (reference §2.3):
 //
 //   - PreToolUse, PreModelSwitch: allow / deny / ask as permissionDecision
-//     (PreToolUse also updatedInput and context).
+//     (PreToolUse also context, and updatedInput unless it denies).
 //   - PermissionRequest: allow (with updatedInput, updatedPermissions) or
 //     deny (reason as the message, interrupt); ask is no opinion: the
 //     dialog is shown.
@@ -184,7 +184,9 @@ func RenderHookOutput(claudeEvent string, res HookResult) []byte {
 			out["hookSpecificOutput"] = specific
 		}
 		if claudeEvent == "PreToolUse" {
-			if len(res.UpdatedInput) > 0 {
+			// Claude Code applies updatedInput with allow or ask from the
+			// same hook, or alone; beside a deny it means nothing.
+			if len(res.UpdatedInput) > 0 && res.Decision != DecisionDeny {
 				specific["updatedInput"] = res.UpdatedInput
 				out["hookSpecificOutput"] = specific
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/schemas"
 )
 
@@ -260,6 +261,23 @@ func TestCardFieldsAreTaskFields(t *testing.T) {
 	for _, f := range fields {
 		if _, ok := doc.Defs.Task.Properties[string(f[1])]; !ok {
 			t.Errorf("the dashboard shows task field %q, which the task schema does not have", f[1])
+		}
+	}
+}
+
+// TestHookSummaryEveryEvent: the live view's hookSummary has a case for
+// every Claude Code event whose input is not a tool call or a prompt
+// (those are summarized by toolSummary and the prompt branch), so a new
+// event in protocol.HookEvents does not show up as a bare field list.
+func TestHookSummaryEveryEvent(t *testing.T) {
+	app, _ := fs.ReadFile(Assets(), "app.js")
+	for _, he := range protocol.HookEvents {
+		switch he.ClaudeEvent {
+		case "PreToolUse", "PostToolUse", "UserPromptSubmit":
+			continue
+		}
+		if !bytes.Contains(app, []byte("case '"+he.ClaudeEvent+"':")) {
+			t.Errorf("app.js hookSummary has no case for %s (hook.%s)", he.ClaudeEvent, he.Type)
 		}
 	}
 }

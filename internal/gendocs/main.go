@@ -1,6 +1,7 @@
 // Command gendocs writes the README tables that have a source of truth in
 // code: config keys (the tags of protocol.Config), error codes
-// (protocol.Codes) and the default hook rules (daemon/policy). `make docs`
+// (protocol.Codes), the default hook rules (daemon/policy) and the hook
+// events (protocol.HookEvents with their schemas' descriptions). `make docs`
 // runs it with -w; the test in this package fails when README.md is out of
 // date.
 package main
@@ -15,6 +16,7 @@ import (
 
 	"github.com/claudebench/cb/daemon/policy"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/schemas"
 )
 
 func main() {
@@ -50,6 +52,7 @@ func Sections() map[string]string {
 		"config": configTable(),
 		"errors": errorTable(),
 		"rules":  policy.DefaultRulesTable(),
+		"events": eventsTable(),
 	}
 }
 
@@ -102,6 +105,46 @@ func errorTable() string {
 	for _, c := range protocol.Codes {
 		fmt.Fprintf(&b, "| %d | `%s` | %s | %d |\n", int(c.Code), c.Name, escape(c.Doc), c.Exit)
 	}
+	return b.String()
+}
+
+// eventPrefix is how a hook schema's description names its event
+// ("Claude Code Stop: ", "Claude Code PostToolUse for TodoWrite, ...: ").
+var eventPrefix = regexp.MustCompile(`^Claude Code \w+( for [^:]*)?: `)
+
+// eventsTable lists every hook type: its Claude Code event, what cb does
+// with it (its schema's description) and whether cb install adds it by
+// default.
+func eventsTable() string {
+	var b strings.Builder
+	b.WriteString("| Claude Code event | `cb hook` type | what cb does | installed by default |\n|---|---|---|---|\n")
+	for _, he := range protocol.HookEvents {
+		m, err := schemas.Load(protocol.HookMethod(he.Type))
+		if err != nil {
+			panic(err) // every type has a schema (protocol/api's contract test)
+		}
+		event := he.ClaudeEvent
+		if he.Matcher != "" && he.Matcher != "*" {
+			event += " (`" + he.Matcher + "`)"
+		}
+		typ := "`" + he.Type + "`"
+		if he.Alias != "" {
+			typ += " or `" + he.Alias + "`"
+		}
+		installed := "no"
+		switch {
+		case he.Default:
+			installed = "yes"
+		case he.Replaces:
+			installed = "only when named"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", escape(event), escape(typ), escape(eventPrefix.ReplaceAllString(m.Description, "")), installed)
+	}
+	m, err := schemas.Load(protocol.HookMethod(protocol.OtherHookType))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Fprintf(&b, "| any other | `%s` | %s | — |\n", protocol.OtherHookType, escape(m.Description))
 	return b.String()
 }
 

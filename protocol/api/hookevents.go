@@ -14,10 +14,9 @@ type MCPServer struct {
 // PostToolUseFailureInput is hook.post_tool_use_failure's input.
 type PostToolUseFailureInput struct {
 	ToolEvent
-	Error       string     `json:"error"`
-	IsInterrupt bool       `json:"is_interrupt,omitempty"`
-	DurationMS  float64    `json:"duration_ms,omitempty"`
-	MCPServer   *MCPServer `json:"mcp_server,omitempty"`
+	Error       string  `json:"error"`
+	IsInterrupt bool    `json:"is_interrupt,omitempty"`
+	DurationMS  float64 `json:"duration_ms,omitempty"`
 }
 
 // ToolCall is one call of a PostToolBatch.
@@ -93,8 +92,7 @@ type PermissionRequestInput struct {
 // PermissionDeniedInput is hook.permission_denied's input.
 type PermissionDeniedInput struct {
 	ToolEvent
-	Reason    string     `json:"reason,omitempty"`
-	MCPServer *MCPServer `json:"mcp_server,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // SetupInput is hook.setup's input.

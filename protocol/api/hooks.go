@@ -49,33 +49,61 @@ type HookCommon struct {
 	HookEventName  string `json:"hook_event_name,omitempty"`
 	AgentID        string `json:"agent_id,omitempty"`
 	AgentType      string `json:"agent_type,omitempty"`
+	// PromptID is the UUID of the current user prompt (absent before the
+	// first one).
+	PromptID string `json:"prompt_id,omitempty"`
+	// Effort is sent on events with full tool context when the model
+	// supports effort.
+	Effort *Effort `json:"effort,omitempty"`
+	// ScratchpadDir is sent only behind a Claude Code feature flag.
+	ScratchpadDir string `json:"scratchpad_dir,omitempty"`
+}
+
+// Effort is the effort level of a hook event's model (low, medium, high,
+// xhigh, max).
+type Effort struct {
+	Level string `json:"level,omitempty"`
 }
 
 // ToolEvent is the input of a tool hook (common.json#/$defs/toolEvent):
-// hook.pre_tool and hook.todo_write.
+// hook.pre_tool.
 type ToolEvent struct {
 	HookCommon
 	ToolName  string          `json:"tool_name"`
 	ToolInput json.RawMessage `json:"tool_input"`
 	ToolUseID string          `json:"tool_use_id,omitempty"`
+	// MCPServer is sent for mcp__* tools only.
+	MCPServer *MCPServer `json:"mcp_server,omitempty"`
 }
 
-// PostToolInput is hook.post_tool's input.
+// PostToolInput is the input of hook.post_tool and hook.todo_write.
 type PostToolInput struct {
 	ToolEvent
 	ToolResponse json.RawMessage `json:"tool_response,omitempty"` // any JSON value
+	DurationMS   float64         `json:"duration_ms,omitempty"`   // execution time only
 }
 
 // UserPromptInput is hook.user_prompt's input.
 type UserPromptInput struct {
 	HookCommon
-	Prompt string `json:"prompt"`
+	Prompt       string `json:"prompt"`
+	SessionTitle string `json:"session_title,omitempty"`
+	// Source is declared by Claude Code's SDK schema but not filled by
+	// 2.1.328.
+	Source string `json:"source,omitempty"`
 }
 
 // SessionStartInput is hook.session_start's input.
 type SessionStartInput struct {
 	HookCommon
-	Source string `json:"source,omitempty"`
+	Source       string `json:"source,omitempty"`
+	Model        string `json:"model,omitempty"`
+	SessionTitle string `json:"session_title,omitempty"`
+	// Sent on resume and fork only.
+	SecondsSinceLastResponse float64 `json:"seconds_since_last_response,omitempty"`
+	ContextTokens            float64 `json:"context_tokens,omitempty"`
+	PromptCacheLikelyExpired bool    `json:"prompt_cache_likely_expired,omitempty"`
+	EstimatedCacheWriteUSD   float64 `json:"estimated_cache_write_usd,omitempty"`
 }
 
 // SessionEndInput is hook.session_end's input.
@@ -84,23 +112,56 @@ type SessionEndInput struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// StopInput is the input of hook.stop and hook.subagent_stop.
+// StopInput is hook.stop's input.
 type StopInput struct {
 	HookCommon
-	StopHookActive bool `json:"stop_hook_active,omitempty"`
+	StopHookActive       bool   `json:"stop_hook_active,omitempty"`
+	LastAssistantMessage string `json:"last_assistant_message,omitempty"`
+	// BackgroundTasks and SessionCrons tell "done" from "waiting".
+	BackgroundTasks []BackgroundTask `json:"background_tasks,omitempty"`
+	SessionCrons    []SessionCron    `json:"session_crons,omitempty"`
+}
+
+// SubagentStopInput is hook.subagent_stop's input.
+type SubagentStopInput struct {
+	StopInput
+	AgentTranscriptPath string `json:"agent_transcript_path,omitempty"`
+}
+
+// BackgroundTask is in-flight background work of a stopping agent.
+type BackgroundTask struct {
+	ID          string `json:"id,omitempty"`
+	Type        string `json:"type,omitempty"`
+	Status      string `json:"status,omitempty"`
+	Description string `json:"description,omitempty"`
+	Command     string `json:"command,omitempty"`
+	AgentType   string `json:"agent_type,omitempty"`
+	Server      string `json:"server,omitempty"`
+	Tool        string `json:"tool,omitempty"`
+	Name        string `json:"name,omitempty"`
+}
+
+// SessionCron is a scheduled prompt of a stopping session.
+type SessionCron struct {
+	ID        string `json:"id,omitempty"`
+	Schedule  string `json:"schedule,omitempty"`
+	Recurring bool   `json:"recurring,omitempty"`
+	Prompt    string `json:"prompt,omitempty"`
 }
 
 // NotificationInput is hook.notification's input.
 type NotificationInput struct {
 	HookCommon
 	Message          string `json:"message,omitempty"`
+	Title            string `json:"title,omitempty"`
 	NotificationType string `json:"notification_type,omitempty"`
 }
 
 // PreCompactInput is hook.pre_compact's input.
 type PreCompactInput struct {
 	HookCommon
-	Trigger string `json:"trigger,omitempty"`
+	Trigger            string  `json:"trigger,omitempty"`
+	CustomInstructions *string `json:"custom_instructions,omitempty"` // string or null
 }
 
 // RuleActions are the actions a rule may take (common.json#/$defs/rule).

@@ -53,27 +53,18 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 			if err := json.Unmarshal(r.Params, &p); err != nil {
 				return nil, invalid(err)
 			}
-			hookType := p.Event
-			if hookType == "" {
-				hookType = "pre_tool"
+			// The type, its alias or Claude Code's event name; "" is pre_tool.
+			hookType := policy.CanonicalEvent(p.Event)
+			he, ok := protocol.LookupHookEvent(hookType)
+			if !ok {
+				return nil, invalid(fmt.Errorf("event %q: not a hook type (cb hook types: pre_tool, permission_request, config_change, ...; see README, Hook events)", p.Event))
 			}
 			payload := p.Payload
 			if len(payload) == 0 {
-				doc := map[string]any{"session_id": "cb-hooks-test", "cwd": ".", "tool_name": p.Tool}
-				input := map[string]any{}
-				if len(p.Input) > 0 {
-					if err := json.Unmarshal(p.Input, &input); err != nil {
-						return nil, invalid(err)
-					}
+				var err error
+				if payload, err = testPayload(he, p); err != nil {
+					return nil, invalid(err)
 				}
-				if p.Command != "" {
-					if p.Tool == "" {
-						doc["tool_name"] = "Bash"
-					}
-					input["command"] = p.Command
-				}
-				doc["tool_input"] = input
-				payload, _ = json.Marshal(doc)
 			}
 			res, err := hookrules.Decide(rules.Engine(), hookType, payload)
 			if err != nil {
@@ -82,9 +73,14 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 			if res.RuleIDs == nil {
 				res.RuleIDs = []string{}
 			}
-			claude := ""
-			if he, ok := protocol.LookupHookEvent(hookType); ok {
-				claude = he.ClaudeEvent
+			// As cb hook does: the event the input names decides the
+			// output's shape (PostToolUse for todo_write).
+			claude := he.ClaudeEvent
+			var named struct {
+				Name string `json:"hook_event_name"`
+			}
+			if json.Unmarshal(payload, &named) == nil && named.Name != "" {
+				claude = named.Name
 			}
 			out := protocol.RenderHookOutput(claude, res)
 			return api.HooksTestResult{Result: res, Output: string(out), Commands: bashCommands(hookType, payload)}, nil
@@ -116,6 +112,37 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 		hs[i].Roles = []string{"admin"}
 	}
 	return hs
+}
+
+// testPayload builds the hook input hooks.test evaluates when it is given
+// no payload: the base fields and hook_event_name, then for a tool event
+// tool_name and tool_input (tool, command, input), for any other event the
+// fields of input as the event's own.
+func testPayload(he protocol.HookEvent, p api.HooksTestParams) (json.RawMessage, error) {
+	doc := map[string]any{"session_id": "cb-hooks-test", "cwd": ".", "hook_event_name": he.ClaudeEvent}
+	input := map[string]any{}
+	if len(p.Input) > 0 {
+		if err := json.Unmarshal(p.Input, &input); err != nil {
+			return nil, err
+		}
+	}
+	if !he.Tool && p.Tool == "" && p.Command == "" {
+		for k, v := range input {
+			if _, base := doc[k]; !base {
+				doc[k] = v
+			}
+		}
+		return json.Marshal(doc)
+	}
+	doc["tool_name"] = p.Tool
+	if p.Command != "" {
+		if p.Tool == "" {
+			doc["tool_name"] = "Bash"
+		}
+		input["command"] = p.Command
+	}
+	doc["tool_input"] = input
+	return json.Marshal(doc)
 }
 
 // bashCommands returns the normalized simple commands the Bash rules were

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/claudebench/cb/daemon/hookrules"
@@ -17,16 +19,29 @@ import (
 
 func TestMain(m *testing.M) { testenv.SharedRedisMain(m) }
 
-// callTest runs hooks.test over the default rules, checking params and
-// answer against their schemas.
-func callTest(t *testing.T, params string) (out struct {
+// testResult is hooks.test's answer.
+type testResult struct {
 	Result   protocol.HookResult `json:"result"`
 	Output   string              `json:"output"`
 	Commands []string            `json:"commands"`
-}) {
+}
+
+// callTest runs hooks.test over the default rules, checking params and
+// answer against their schemas.
+func callTest(t *testing.T, params string) testResult {
+	t.Helper()
+	out, err := callTestRules(t, policy.DefaultRules(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// callTestRules runs hooks.test over rules.
+func callTestRules(t *testing.T, ruleSet []policy.Rule, params string) (out testResult, _ error) {
 	t.Helper()
 	val := testenv.Validator(t)
-	rules := hookrules.New(testenv.SharedRedis(t).Client(t), policy.DefaultRules(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rules := hookrules.New(testenv.SharedRedis(t).Client(t), ruleSet, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := rules.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +56,7 @@ func callTest(t *testing.T, params string) (out struct {
 	}
 	res, err := h.Fn(context.Background(), &registry.Request{Event: protocol.Event{Type: "hooks.test"}, Params: json.RawMessage(params)})
 	if err != nil {
-		t.Fatal(err)
+		return out, err
 	}
 	data, err := json.Marshal(res)
 	if err != nil {
@@ -53,7 +68,7 @@ func callTest(t *testing.T, params string) (out struct {
 	if err := json.Unmarshal(data, &out); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return out, nil
 }
 
 // TestHooksTestShowsCommands: hooks.test returns the normalized simple
@@ -97,5 +112,51 @@ func TestHooksAddIntegralPriority(t *testing.T) {
 		if _, err := h.Fn(t.Context(), &registry.Request{Event: protocol.Event{Type: "hooks.add"}, Params: json.RawMessage(params)}); err != nil {
 			t.Errorf("hooks.add with priority %s: %v", prio, err)
 		}
+	}
+}
+
+// TestHooksTestAnyEvent: hooks.test evaluates the rules of any hook type,
+// named as the type, its alias or Claude Code's event, with a recorded
+// payload or one built from input, and renders that event's exact output.
+func TestHooksTestAnyEvent(t *testing.T) {
+	rules := append(policy.DefaultRules(),
+		policy.Rule{ID: "t-allow-ls", Event: "permission_request", Tool: "Bash", Field: "command", Match: "^ls( |$)", Action: "allow"},
+		policy.Rule{ID: "t-deny-touch", Event: "permission_request", Tool: "Bash", Field: "command", Match: "^touch ", Action: "deny", Reason: "no touching"},
+		policy.Rule{ID: "t-frozen-settings", Event: "config_change", Field: "source", Match: "^user_settings$", Action: "deny", Reason: "settings are frozen"},
+	)
+	recorded, err := os.ReadFile("../../../e2e/claudecode/testdata/events/PermissionRequest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const denyTouch = `{"hookSpecificOutput":{"decision":{"behavior":"deny","message":"no touching"},"hookEventName":"PermissionRequest"}}`
+	const blockSettings = `{"decision":"block","reason":"settings are frozen"}`
+	for _, c := range []struct {
+		name, params, decision, rule, output string
+	}{
+		{"recorded PermissionRequest", `{"event":"permission_request","payload":` + string(recorded) + `}`, "deny", "t-deny-touch", denyTouch},
+		{"PermissionRequest by its event name", `{"event":"PermissionRequest","command":"touch x"}`, "deny", "t-deny-touch", denyTouch},
+		{"PermissionRequest allowed", `{"event":"permission_request","command":"ls -la"}`, "allow", "t-allow-ls",
+			`{"hookSpecificOutput":{"decision":{"behavior":"allow"},"hookEventName":"PermissionRequest"}}`},
+		{"PermissionRequest no opinion", `{"event":"permission_request","tool":"Read","input":{"file_path":"/tmp/x"}}`, "", "", ""},
+		{"ConfigChange payload", `{"event":"config_change","payload":{"hook_event_name":"ConfigChange","session_id":"s","source":"user_settings","file_path":"/h/.claude/settings.json"}}`,
+			"deny", "t-frozen-settings", blockSettings},
+		{"ConfigChange from input", `{"event":"config_change","input":{"source":"user_settings"}}`, "deny", "t-frozen-settings", blockSettings},
+		{"ConfigChange other source", `{"event":"config_change","input":{"source":"project_settings"}}`, "", "", ""},
+		{"alias", `{"event":"pre_tool_use","command":"rm -rf /"}`, "deny", "deny-rm-root", ""},
+	} {
+		out, err := callTestRules(t, rules, c.params)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if out.Result.Decision != c.decision || (c.rule != "" && !slices.Contains(out.Result.RuleIDs, c.rule)) {
+			t.Errorf("%s: result %+v, want %q by %s", c.name, out.Result, c.decision, c.rule)
+		}
+		if c.name != "alias" && out.Output != c.output {
+			t.Errorf("%s: output\n got %s\nwant %s", c.name, out.Output, c.output)
+		}
+	}
+	if _, err := callTestRules(t, rules, `{"event":"brand_new_event"}`); err == nil || !strings.Contains(err.Error(), "not a hook type") {
+		t.Errorf("unknown event: %v, want an invalid-params error", err)
 	}
 }

@@ -320,7 +320,8 @@
 
   const TASK_CHANGES = new Set(['task.created', 'task.claimed', 'task.completed', 'task.failed', 'task.updated',
     'task.assigned', 'task.unassigned', 'task.requeued']);
-  const HOOK_COMMON = new Set(['session_id', 'transcript_path', 'cwd', 'permission_mode', 'hook_event_name']);
+  // The base fields of every hook input (reference §1.2): they say little.
+  const HOOK_COMMON = new Set(['session_id', 'transcript_path', 'cwd', 'permission_mode', 'hook_event_name', 'prompt_id', 'effort', 'scratchpad_dir']);
   const READS = /^(system\.(health|metrics|get_state|discover|version|heartbeat)|task\.(list|get)|audit\.list)$/;
 
   const events = {
@@ -394,6 +395,76 @@
     return main ? `${name}: ${truncate(main, 140)}` : `${name} ${compact(input, 120)}`;
   }
 
+  // hookSummary says what a hook event is about, per Claude Code event
+  // (cb sessions show's hookDetail says the same); '' leaves it to the
+  // generic summary.
+  function hookSummary(p) {
+    const join = (sep, ...parts) => parts.filter((x) => x !== undefined && x !== null && x !== '').join(sep);
+    const str = (v) => (typeof v === 'string' ? v : '');
+    const quoted = (v) => (str(v) ? `“${truncate(str(v).replace(/\s+/g, ' '), 100)}”` : '');
+    const paren = (v) => (str(v) ? `(${v})` : '');
+    switch (p.hook_event_name) {
+      case 'PostToolUseFailure':
+        return join(' → ', toolSummary(p.tool_name, p.tool_input), p.is_interrupt ? 'interrupted' : truncate(str(p.error), 100));
+      case 'PermissionRequest':
+        return `asks: ${toolSummary(p.tool_name, p.tool_input)}`;
+      case 'PermissionDenied':
+        return join(' → denied: ', toolSummary(p.tool_name, p.tool_input), truncate(str(p.reason), 100));
+      case 'PostToolBatch': {
+        const calls = Array.isArray(p.tool_calls) ? p.tool_calls : [];
+        return `${calls.length} tool calls: ${calls.map((c) => (c && c.tool_name) || '?').join(', ')}`;
+      }
+      case 'UserPromptExpansion':
+        return join(' ', `/${str(p.command_name)}`, truncate(str(p.command_args), 100));
+      case 'SessionStart':
+        return join(', model ', str(p.source), str(p.model));
+      case 'Stop':
+      case 'SubagentStop':
+        return join(' ', str(p.agent_type), p.stop_hook_active ? '(continuing after a block)' : '', quoted(p.last_assistant_message));
+      case 'StopFailure':
+        return join(': ', str(p.error), truncate(str(p.error_details), 100));
+      case 'SubagentStart':
+        return join(' ', str(p.agent_type), str(p.agent_id));
+      case 'TeammateIdle':
+        return str(p.teammate_name);
+      case 'TaskCreated':
+      case 'TaskCompleted':
+        return join(' ', `${p.hook_event_name === 'TaskCreated' ? 'created' : 'completed'} #${str(p.task_id)}`, quoted(p.task_subject), paren(p.teammate_name));
+      case 'PreModelSwitch':
+      case 'PostModelSwitch':
+        return join(' ', `${str(p.from_model)} → ${str(p.to_model)}`, paren(p.source));
+      case 'Notification':
+        return join(': ', str(p.notification_type), truncate(str(p.message), 140));
+      case 'Elicitation':
+        return join(': ', str(p.mcp_server_name), truncate(str(p.message), 140));
+      case 'ElicitationResult':
+        return join(': ', str(p.mcp_server_name), str(p.action));
+      case 'ConfigChange':
+        return join(' ', str(p.source), str(p.file_path));
+      case 'InstructionsLoaded':
+        return join(' ', str(p.file_path), paren(p.load_reason));
+      case 'CwdChanged':
+        return `${str(p.old_cwd)} → ${str(p.new_cwd)}`;
+      case 'FileChanged':
+        return join(' ', str(p.event), str(p.file_path));
+      case 'DirectoryAdded':
+        return join(' ', str(p.directory), paren(p.source));
+      case 'WorktreeCreate':
+        return str(p.name);
+      case 'WorktreeRemove':
+        return str(p.worktree_path);
+      case 'MessageDisplay':
+        return quoted(p.delta);
+      case 'SessionEnd':
+        return str(p.reason);
+      case 'Setup':
+      case 'PreCompact':
+      case 'PostCompact':
+        return str(p.trigger);
+    }
+    return '';
+  }
+
   function eventSummary(e) {
     const p = e.payload;
     if (!p || typeof p !== 'object') return compact(p, 160);
@@ -407,6 +478,10 @@
       if (Array.isArray(p.ruleIds) && p.ruleIds.length) s += ` · ${p.ruleIds.join(', ')}`;
       if (p.reason) s += ` · ${truncate(p.reason, 100)}`;
       return s;
+    }
+    if (e.type.startsWith('hook.')) {
+      const s = hookSummary(p);
+      if (s) return s;
     }
     if (p.tool_name) return toolSummary(p.tool_name, p.tool_input);
     if (typeof p.prompt === 'string') return `“${truncate(p.prompt.replace(/\s+/g, ' '), 150)}”`;

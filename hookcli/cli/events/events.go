@@ -385,7 +385,12 @@ func (p *eventPrinter) printCounted(typ string, m redis.XMessage) (bool, error) 
 	if p.session != "" && meta.SessionID != p.session {
 		return false, nil
 	}
-	return true, p.write(rec, meta, "")
+	detail := ""
+	if strings.HasPrefix(typ, "hook.") {
+		// What the hook event is about, as cb sessions show says it.
+		detail = hookDetail(hookEntry{rec: rec})
+	}
+	return true, p.write(rec, meta, detail)
 }
 
 // write prints one record; detail replaces the payload preview of human lines.

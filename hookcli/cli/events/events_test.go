@@ -107,6 +107,16 @@ func TestEventPrinter(t *testing.T) {
 	if !strings.Contains(errb.String(), "skipping entry 3-0 of task.created") {
 		t.Fatalf("stderr %q", errb.String())
 	}
+	// A hook event's line says what it is about.
+	out.Reset()
+	hook := redis.XMessage{ID: "4-0", Values: map[string]any{protocol.StreamField: envelope("hook.task_created",
+		`{"session_id":"s1","hook_event_name":"TaskCreated","task_id":"3","task_subject":"Check it","prompt_id":"p"}`, "s1", ts)}}
+	if err := p.print("hook.task_created", hook); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Jan  2 15:04:05.006 hook.task_created session=s1 TaskCreated: #3 \"Check it\"\n"; out.String() != want {
+		t.Fatalf("got  %q\nwant %q", out.String(), want)
+	}
 }
 
 func TestEventsGet(t *testing.T) {

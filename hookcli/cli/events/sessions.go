@@ -412,7 +412,9 @@ func toolsCell(tools map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// hookDetail is the human summary of a hook event for a timeline line.
+// hookDetail is the human summary of a hook event for a timeline line: the
+// prompt, what a tool call works on, or per event what it is about (a
+// task's subject, a model switch, a file, an error, ...).
 func hookDetail(e hookEntry) string {
 	var p map[string]json.RawMessage
 	if json.Unmarshal(e.rec.Payload, &p) != nil {
@@ -425,6 +427,23 @@ func hookDetail(e hookEntry) string {
 		}
 		return s
 	}
+	// join leaves out the empty parts.
+	join := func(sep string, parts ...string) string {
+		return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), sep)
+	}
+	// quoted and paren wrap a value, and leave an absent one absent.
+	quoted := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return strconv.Quote(s)
+	}
+	paren := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "(" + s + ")"
+	}
 	if e.rec.Stream == decisionType {
 		d := cmp.Or(str(p, "decision"), "none")
 		if r := str(p, "reason"); r != "" {
@@ -432,24 +451,108 @@ func hookDetail(e hookEntry) string {
 		}
 		return d
 	}
+	event := str(p, "hook_event_name")
+	if event == "UserPromptExpansion" {
+		return join(" ", "/"+str(p, "command_name"), str(p, "command_args"))
+	}
 	if prompt := str(p, "prompt"); prompt != "" {
 		return strconv.Quote(prompt)
 	}
 	if raw, ok := p["tool_input"]; ok {
-		var in map[string]json.RawMessage
-		if json.Unmarshal(raw, &in) == nil {
-			for _, k := range []string{"command", "file_path", "notebook_path", "path", "pattern", "url", "query", "description"} {
-				if v := str(in, k); v != "" {
-					return v
-				}
+		d := toolDetail(raw, str)
+		switch event {
+		case "PostToolUseFailure":
+			var interrupted bool
+			_ = json.Unmarshal(p["is_interrupt"], &interrupted)
+			if interrupted {
+				return d + " (interrupted)"
+			}
+			return join(" → ", d, str(p, "error"))
+		case "PermissionRequest":
+			return "asks: " + d
+		case "PermissionDenied":
+			return join(" → denied: ", d, str(p, "reason"))
+		}
+		return d
+	}
+	var summary string
+	switch event {
+	case "PostToolBatch":
+		var calls []struct {
+			ToolName string `json:"tool_name"`
+		}
+		_ = json.Unmarshal(p["tool_calls"], &calls)
+		names := make([]string, len(calls))
+		for i, c := range calls {
+			names[i] = c.ToolName
+		}
+		summary = fmt.Sprintf("%d tool calls: %s", len(calls), strings.Join(names, ", "))
+	case "SessionStart":
+		summary = join(", model ", str(p, "source"), str(p, "model"))
+	case "Stop", "SubagentStop":
+		var active bool
+		_ = json.Unmarshal(p["stop_hook_active"], &active)
+		cont := ""
+		if active {
+			cont = "(continuing after a block)"
+		}
+		summary = join(" ", str(p, "agent_type"), cont, quoted(str(p, "last_assistant_message")))
+	case "StopFailure":
+		summary = join(": ", str(p, "error"), str(p, "error_details"))
+	case "SubagentStart":
+		summary = join(" ", str(p, "agent_type"), str(p, "agent_id"))
+	case "TeammateIdle":
+		summary = str(p, "teammate_name")
+	case "TaskCreated", "TaskCompleted":
+		summary = join(" ", "#"+str(p, "task_id"), quoted(str(p, "task_subject")), paren(str(p, "teammate_name")))
+	case "PreModelSwitch", "PostModelSwitch":
+		summary = join(" ", str(p, "from_model")+" → "+str(p, "to_model"), paren(str(p, "source")))
+	case "Notification":
+		summary = join(": ", str(p, "notification_type"), str(p, "message"))
+	case "Elicitation":
+		summary = join(": ", str(p, "mcp_server_name"), str(p, "message"))
+	case "ElicitationResult":
+		summary = join(": ", str(p, "mcp_server_name"), str(p, "action"))
+	case "ConfigChange":
+		summary = join(" ", str(p, "source"), str(p, "file_path"))
+	case "InstructionsLoaded":
+		summary = join(" ", str(p, "file_path"), paren(str(p, "load_reason")))
+	case "CwdChanged":
+		summary = str(p, "old_cwd") + " → " + str(p, "new_cwd")
+	case "FileChanged":
+		summary = join(" ", str(p, "event"), str(p, "file_path"))
+	case "DirectoryAdded":
+		summary = join(" ", str(p, "directory"), paren(str(p, "source")))
+	case "WorktreeCreate":
+		summary = str(p, "name")
+	case "WorktreeRemove":
+		summary = str(p, "worktree_path")
+	case "MessageDisplay":
+		summary = str(p, "delta")
+	}
+	if summary == "" {
+		for _, k := range []string{"message", "source", "reason", "trigger", "error"} {
+			if summary = str(p, k); summary != "" {
+				break
 			}
 		}
-		return string(raw)
 	}
-	for _, k := range []string{"message", "source", "reason", "trigger"} {
-		if v := str(p, k); v != "" {
-			return cmp.Or(str(p, "hook_event_name"), e.rec.Stream) + ": " + v
+	if summary != "" {
+		return cmp.Or(event, e.rec.Stream) + ": " + summary
+	}
+	return event
+}
+
+// toolDetail is what a tool call works on: its command, file, pattern, ...
+// or its whole input.
+func toolDetail(raw json.RawMessage, str func(map[string]json.RawMessage, string) string) string {
+	var in map[string]json.RawMessage
+	if json.Unmarshal(raw, &in) == nil {
+		for _, k := range []string{"command", "file_path", "notebook_path", "path", "pattern", "url", "query", "subject", "description"} {
+			if v := str(in, k); v != "" {
+				return v
+			}
 		}
 	}
-	return cmp.Or(str(p, "hook_event_name"), "")
+	return string(raw)
 }

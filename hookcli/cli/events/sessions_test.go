@@ -153,19 +153,67 @@ func TestHookDetail(t *testing.T) {
 	mk := func(stream, payload string) hookEntry {
 		return hookEntry{rec: EventRecord{Stream: stream, Payload: json.RawMessage(payload)}}
 	}
+	covered := map[string]bool{}
 	for _, c := range []struct {
 		e    hookEntry
 		want string
 	}{
-		{mk("hook.pre_tool", `{"tool_name":"Bash","tool_input":{"command":"go test ./...","description":"x"}}`), "go test ./..."},
+		{mk("hook.pre_tool", `{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"go test ./...","description":"x"}}`), "go test ./..."},
+		{mk("hook.post_tool", `{"hook_event_name":"PostToolUse","tool_name":"WebFetch","tool_input":{"url":"https://x","prompt":"p"}}`), "https://x"},
+		{mk("hook.pre_compact", `{"hook_event_name":"PreCompact","trigger":"manual","custom_instructions":null}`), "PreCompact: manual"},
 		{mk("hook.pre_tool", `{"tool_name":"Read","tool_input":{"file_path":"/a/b.go"}}`), "/a/b.go"},
-		{mk("hook.user_prompt", `{"prompt":"hello\nworld"}`), `"hello\nworld"`},
+		{mk("hook.user_prompt", `{"hook_event_name":"UserPromptSubmit","prompt":"hello\nworld"}`), `"hello\nworld"`},
 		{mk("hook.session_start", `{"hook_event_name":"SessionStart","source":"resume"}`), "SessionStart: resume"},
 		{mk("hook.stop", `{"hook_event_name":"Stop"}`), "Stop"},
 		{mk(decisionType, `{"decision":"deny","reason":"rm -rf /"}`), "deny: rm -rf /"},
+		// The events beyond the first ten: what each is about.
+		{mk("hook.post_tool_use_failure", `{"hook_event_name":"PostToolUseFailure","tool_name":"Bash","tool_input":{"command":"false"},"error":"Exit code 1"}`), "false → Exit code 1"},
+		{mk("hook.post_tool_use_failure", `{"hook_event_name":"PostToolUseFailure","tool_name":"Bash","tool_input":{"command":"sleep 9"},"error":"x","is_interrupt":true}`), "sleep 9 (interrupted)"},
+		{mk("hook.permission_request", `{"hook_event_name":"PermissionRequest","tool_name":"Bash","tool_input":{"command":"touch a"}}`), "asks: touch a"},
+		{mk("hook.permission_denied", `{"hook_event_name":"PermissionDenied","tool_name":"Bash","tool_input":{"command":"rm a"},"reason":"destructive"}`), "rm a → denied: destructive"},
+		{mk("hook.todo_write", `{"hook_event_name":"PostToolUse","tool_name":"TaskCreate","tool_input":{"subject":"Write it","description":"all"}}`), "Write it"},
+		{mk("hook.post_tool_batch", `{"hook_event_name":"PostToolBatch","tool_calls":[{"tool_name":"Bash"},{"tool_name":"Read"}]}`), "PostToolBatch: 2 tool calls: Bash, Read"},
+		{mk("hook.user_prompt_expansion", `{"hook_event_name":"UserPromptExpansion","command_name":"review","command_args":"pr 12","prompt":"long"}`), "/review pr 12"},
+		{mk("hook.session_start", `{"hook_event_name":"SessionStart","source":"startup","model":"claude-x"}`), "SessionStart: startup, model claude-x"},
+		{mk("hook.stop", `{"hook_event_name":"Stop","stop_hook_active":true,"last_assistant_message":"Done."}`), `Stop: (continuing after a block) "Done."`},
+		{mk("hook.subagent_stop", `{"hook_event_name":"SubagentStop","agent_type":"Explore","last_assistant_message":"ok"}`), `SubagentStop: Explore "ok"`},
+		{mk("hook.stop_failure", `{"hook_event_name":"StopFailure","error":"rate_limit","error_details":"429"}`), "StopFailure: rate_limit: 429"},
+		{mk("hook.subagent_start", `{"hook_event_name":"SubagentStart","agent_type":"general-purpose","agent_id":"a01"}`), "SubagentStart: general-purpose a01"},
+		{mk("hook.teammate_idle", `{"hook_event_name":"TeammateIdle","teammate_name":"bob"}`), "TeammateIdle: bob"},
+		{mk("hook.task_created", `{"hook_event_name":"TaskCreated","task_id":"1","task_subject":"Check the events"}`), `TaskCreated: #1 "Check the events"`},
+		{mk("hook.task_completed", `{"hook_event_name":"TaskCompleted","task_id":"2","task_subject":"x","teammate_name":"bob"}`), `TaskCompleted: #2 "x" (bob)`},
+		{mk("hook.pre_model_switch", `{"hook_event_name":"PreModelSwitch","from_model":"a","to_model":"b","source":"command"}`), "PreModelSwitch: a → b (command)"},
+		{mk("hook.post_model_switch", `{"hook_event_name":"PostModelSwitch","from_model":"a","to_model":"b"}`), "PostModelSwitch: a → b"},
+		{mk("hook.notification", `{"hook_event_name":"Notification","notification_type":"idle_prompt","message":"waiting"}`), "Notification: idle_prompt: waiting"},
+		{mk("hook.elicitation", `{"hook_event_name":"Elicitation","mcp_server_name":"gh","message":"token?"}`), "Elicitation: gh: token?"},
+		{mk("hook.elicitation_result", `{"hook_event_name":"ElicitationResult","mcp_server_name":"gh","action":"decline"}`), "ElicitationResult: gh: decline"},
+		{mk("hook.config_change", `{"hook_event_name":"ConfigChange","source":"user_settings","file_path":"/h/.claude/settings.json"}`), "ConfigChange: user_settings /h/.claude/settings.json"},
+		{mk("hook.instructions_loaded", `{"hook_event_name":"InstructionsLoaded","file_path":"/p/CLAUDE.md","load_reason":"session_start"}`), "InstructionsLoaded: /p/CLAUDE.md (session_start)"},
+		{mk("hook.cwd_changed", `{"hook_event_name":"CwdChanged","old_cwd":"/a","new_cwd":"/b"}`), "CwdChanged: /a → /b"},
+		{mk("hook.file_changed", `{"hook_event_name":"FileChanged","file_path":"/p/.env","event":"change"}`), "FileChanged: change /p/.env"},
+		{mk("hook.directory_added", `{"hook_event_name":"DirectoryAdded","directory":"/q","source":"slash_command"}`), "DirectoryAdded: /q (slash_command)"},
+		{mk("hook.worktree_create", `{"hook_event_name":"WorktreeCreate","name":"fix-1"}`), "WorktreeCreate: fix-1"},
+		{mk("hook.worktree_remove", `{"hook_event_name":"WorktreeRemove","worktree_path":"/w/fix-1"}`), "WorktreeRemove: /w/fix-1"},
+		{mk("hook.message_display", `{"hook_event_name":"MessageDisplay","delta":"Hello"}`), "MessageDisplay: Hello"},
+		{mk("hook.setup", `{"hook_event_name":"Setup","trigger":"init"}`), "Setup: init"},
+		{mk("hook.post_compact", `{"hook_event_name":"PostCompact","trigger":"auto","compact_summary":"..."}`), "PostCompact: auto"},
+		{mk("hook.session_end", `{"hook_event_name":"SessionEnd","reason":"other"}`), "SessionEnd: other"},
+		{mk("hook.other", `{"hook_event_name":"BrandNewEvent"}`), "BrandNewEvent"},
+		{mk("hook.other", `{"hook_event_name":"BrandNewEvent","message":"hi"}`), "BrandNewEvent: hi"},
 	} {
 		if got := hookDetail(c.e); got != c.want {
 			t.Errorf("%s: %q, want %q", c.e.rec.Payload, got, c.want)
+		}
+		var ev struct {
+			Name string `json:"hook_event_name"`
+		}
+		_ = json.Unmarshal(c.e.rec.Payload, &ev)
+		covered[ev.Name] = true
+		covered[c.e.rec.Stream] = true
+	}
+	for _, he := range protocol.HookEvents {
+		if !covered[he.ClaudeEvent] || !covered[protocol.HookMethod(he.Type)] {
+			t.Errorf("no case for %s (%s)", he.Type, he.ClaudeEvent)
 		}
 	}
 }

@@ -227,14 +227,16 @@ func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) err
 		Short: "Show the decision, the rules that fire and the Bash commands they saw, without Claude Code",
 		Example: `  cb hooks test --tool Bash --command 'ls; rm -rf /'
   cb hooks test --tool Write --input '{"file_path":"/etc/hosts","content":"x"}'
-  cb hooks test --event pre_tool < testdata/hooks/pre_tool_rm_root.json`,
+  cb hooks test --event pre_tool < testdata/hooks/pre_tool_rm_root.json
+  cb hooks test --event permission_request --command 'git status'
+  cb hooks test --event config_change --input '{"source":"user_settings","file_path":"/home/me/.claude/settings.json"}'`,
 		Args: cobra.NoArgs,
 	}
 	cmdutil.WithRun(f, cmd, opts, nil, runF, testRun)
-	cmd.Flags().StringVar(&opts.Event, "event", "pre_tool", "hook type")
+	cmd.Flags().StringVar(&opts.Event, "event", "pre_tool", "hook type, its alias or Claude Code's event name (PermissionRequest)")
 	cmd.Flags().StringVar(&opts.Tool, "tool", "", "tool name (Bash when --command is given)")
 	cmd.Flags().StringVar(&opts.Command, "command", "", "Bash command")
-	cmd.Flags().StringVar(&opts.Input, "input", "", "tool input JSON")
+	cmd.Flags().StringVar(&opts.Input, "input", "", "tool input JSON; for an event without a tool, the event's own fields")
 	return cmd
 }
 
