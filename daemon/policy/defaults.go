@@ -49,6 +49,9 @@ func DefaultRulesTable() string {
 		if tool == "" {
 			tool = "*"
 		}
+		if ev := CanonicalEvent(r.Event); !isToolEvent(ev) {
+			tool = "(" + ev + ")" // no tool: the event it answers
+		}
 		action := r.Action
 		if r.Blocking {
 			action += " (blocking)"

@@ -53,9 +53,21 @@ var specials = map[string]special{
 		"Bash: a disk device is erased: shred, blkdiscard, mkswap, wipefs -a, sgdisk --zap-all, badblocks -w, diskutil erase* or cryptsetup luksFormat of /dev/sda, /dev/nvme0n1, ..., or cp/mv onto one"},
 	"read_only": {specialReadOnly,
 		"the call only reads, inside the project (the input cwd): Bash where EVERY simple command is read-only (ls, cat, head, tail, wc, grep, rg, find without -exec/-delete/-fprint, git status/log/diff/show/blame, git branch/tag listing, ...; see README, Read-only rule set), with no output redirection to a file, no variable assignment, no wrapper (env, xargs, sudo, ...), nothing computed at run time, no secret file and no path outside the cwd; or a read-only tool (" + strings.Join(readOnlyTools, ", ") + ") whose path is inside the cwd and not a secret file"},
+	"disables_cb_hooks": {func(c *evalCtx) bool { return c.facts[FactDropsCbHooks] || c.facts[FactDisablesAllHooks] },
+		"config_change: the changed settings file no longer holds ClaudeBench's hooks although it did (fact " + FactDropsCbHooks + "), or sets disableAllHooks: true (fact " + FactDisablesAllHooks + "); the facts come from cbd, which reads the file and remembers which settings files held its hooks"},
 	"reads_secret": {specialReadsSecret,
 		"Read/Grep path, or a Bash reader (cat, less, head, tail, grep, sed, awk, base64, ...) operand or < redirect, is a secret file: .env / .env.* (not .example/.sample/.template/.dist), *.env, SSH private keys (id_rsa, id_ed25519, ...), *.pem, *.key, *.p12, *.pfx, .netrc, .pgpass, .git-credentials, .aws/credentials"},
 }
+
+// Facts cbd establishes for an input (Input.Facts).
+const (
+	// FactDropsCbHooks: a ConfigChange's settings file held ClaudeBench's
+	// hooks and no longer does.
+	FactDropsCbHooks = "drops_cb_hooks"
+	// FactDisablesAllHooks: a ConfigChange's settings file sets
+	// disableAllHooks: true.
+	FactDisablesAllHooks = "disables_all_hooks"
+)
 
 // bashFact turns a fact of the Bash analysis into a special; false for
 // other tools.
