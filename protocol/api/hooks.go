@@ -188,6 +188,10 @@ type HooksTestParams struct {
 	Command string          `json:"command,omitempty"`
 	Input   json.RawMessage `json:"input,omitempty"`
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// Cwd is the session directory of the input built from the other
+	// fields ("": "."); rules about the project (special read_only,
+	// outside_cwd) judge paths against it. cb hooks test sends its own.
+	Cwd string `json:"cwd,omitempty"`
 }
 
 // HooksTestResult is hooks.test's result.

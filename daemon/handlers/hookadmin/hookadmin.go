@@ -59,7 +59,11 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 			}
 			payload := p.Payload
 			if len(payload) == 0 {
-				doc := map[string]any{"session_id": "cb-hooks-test", "cwd": ".", "tool_name": p.Tool}
+				cwd := p.Cwd
+				if cwd == "" {
+					cwd = "."
+				}
+				doc := map[string]any{"session_id": "cb-hooks-test", "cwd": cwd, "tool_name": p.Tool}
 				input := map[string]any{}
 				if len(p.Input) > 0 {
 					if err := json.Unmarshal(p.Input, &input); err != nil {

@@ -227,7 +227,9 @@ func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) err
 		Short: "Show the decision, the rules that fire and the Bash commands they saw, without Claude Code",
 		Example: `  cb hooks test --tool Bash --command 'ls; rm -rf /'
   cb hooks test --tool Write --input '{"file_path":"/etc/hosts","content":"x"}'
-  cb hooks test --event pre_tool < testdata/hooks/pre_tool_rm_root.json`,
+  cb hooks test --event permission_request --command 'git log --oneline | head'
+  cb hooks test --event pre_tool < testdata/hooks/pre_tool_rm_root.json
+  echo '{"task_id":"1","task_subject":"WIP"}' | cb hooks test --event task_created`,
 		Args: cobra.NoArgs,
 	}
 	cmdutil.WithRun(f, cmd, opts, nil, runF, testRun)
@@ -252,7 +254,12 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 		}
 		params["input"] = json.RawMessage(opts.Input)
 	}
-	if opts.Tool == "" && opts.Command == "" && opts.Input == "" {
+	if opts.Tool != "" || opts.Command != "" || opts.Input != "" {
+		// The input is judged as if Claude Code ran here.
+		if wd, err := os.Getwd(); err == nil {
+			params["cwd"] = wd
+		}
+	} else {
 		data, err := io.ReadAll(opts.IO.In)
 		if err != nil {
 			return fmt.Errorf("read payload: %w", err)
