@@ -134,12 +134,13 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error
 	fl.StringVar(&r.Tool, "tool", "", "tool name, A|B list or anchored regex (default all)")
 	fl.StringVar(&r.Field, "field", "", "field of the tool input to match (command, file_path, url, prompt)")
 	fl.StringVar(&r.Match, "match", "", "regex on the field (each simple command for Bash)")
-	fl.StringVar(&r.Action, "action", "", "allow, deny, ask, modify or context")
+	fl.StringVar(&r.Action, "action", "", "allow, deny, ask, cancel, modify or context (which ones an event takes: README, Decisions on the other events)")
 	fl.StringVar(&r.Reason, "reason", "", "reason shown with the decision")
 	fl.StringVar(&r.Context, "context", "", "text added for action context")
 	fl.StringVar(&r.Special, "special", "", "built-in predicate (outside_cwd, system_dir, pipe_to_shell, ...)")
 	fl.IntVar(&r.Priority, "priority", 0, "higher runs first")
-	fl.BoolVar(&r.Blocking, "blocking", false, "a deny or ask stops the chain")
+	fl.BoolVar(&r.Blocking, "blocking", false, "a deny, cancel or ask stops the chain")
+	fl.BoolVar(&r.Interrupt, "interrupt", false, "a deny on permission_request also stops the turn (permissions: use --file)")
 	return cmd
 }
 
