@@ -163,19 +163,15 @@ func specialReadOnly(c *evalCtx) bool {
 		return false
 	}
 	if c.tool == "Glob" {
-		// An absolute or climbing pattern reads outside path.
+		// The pattern may name a directory of its own. ** can match no
+		// directory at all, so "**/../x" climbs out although it cleans to
+		// "x": any .. is refused.
 		pat := gjson.GetBytes(c.toolInput, "pattern").String()
-		if strings.HasPrefix(pat, "~") || strings.Contains(pat, "$") {
+		if strings.HasPrefix(pat, "~") || strings.Contains(pat, "$") || strings.Contains(pat, "..") {
 			return false
 		}
-		if filepath.IsAbs(pat) || strings.Contains(pat, "..") {
-			base := cwd
-			if p := c.absTarget(); p != "" {
-				base = p
-			}
-			if !within(filepath.Clean(filepath.Join(base, pat)), cwd) || filepath.IsAbs(pat) && !within(filepath.Clean(pat), cwd) {
-				return false
-			}
+		if filepath.IsAbs(pat) && !within(filepath.Clean(pat), cwd) {
+			return false
 		}
 	}
 	p := c.targetPath()

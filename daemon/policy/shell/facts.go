@@ -90,6 +90,9 @@ func pathInside(w, dir string) bool {
 		return false
 	case path.IsAbs(w):
 	case w == ".." || strings.HasPrefix(w, "../") || strings.Contains(w, "/../") || strings.HasSuffix(w, "/.."):
+		if strings.ContainsAny(w, "*?[") {
+			return false // a glob before .. may match more or less than one directory
+		}
 		w = path.Join(dir, w)
 	default:
 		return true
