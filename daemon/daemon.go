@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/claudebench/cb/daemon/app"
@@ -158,6 +159,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		WorkFeed:          workfeed.Config{All: feedSessions == workfeed.SessionsAll, MaxBlocks: feedMaxBlocks},
 		FailClosed:        func(hookType string) bool { return cfg.FailMode(hookType) == "closed" },
 		DuplicateKeys:     dupKeys,
+		HTTPAddr:          cfg.HTTP.Addr,
 		HeartbeatInterval: cfg.Instance.Heartbeat,
 		InstanceTTL:       cfg.Instance.TTL,
 		ReclaimAfter:      cfg.Tasks.ReclaimAfter,
@@ -296,6 +298,15 @@ func applyOverrides(cfg *config.Config, hs []registry.Handler) []registry.Handle
 func ruleSources(cfg *config.Config) (defaults, user []policy.Rule, err error) {
 	if cfg.Hook.DefaultRules {
 		defaults = policy.DefaultRules()
+	}
+	// Opt-in rule sets are shipped rules too: listed as default, and a
+	// user rule with the same id replaces one.
+	for _, name := range cfg.Hook.RuleSets {
+		set, err := policy.RuleSet(strings.TrimSpace(name))
+		if err != nil {
+			return nil, nil, fmt.Errorf("config hook.rule_sets: %w", err)
+		}
+		defaults = append(defaults, set...)
 	}
 	if raw := cfg.Hook.Rules; raw != nil {
 		data, err := json.Marshal(raw)

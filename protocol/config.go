@@ -238,6 +238,10 @@ type HookConfig struct {
 	DefaultRules bool `cb:"default_rules" default:"true"`
 	// Ids of rules to switch off.
 	DisabledRules []string `cb:"disabled_rules" default:""`
+	// Opt-in rule sets shipped with cb, by name: read_only approves Claude
+	// Code's permission dialog for calls that only read inside the project
+	// (README, Read-only rule set).
+	RuleSets []string `cb:"rule_sets" default:""`
 	// Your own rules (a YAML list; see README, Hook rules).
 	Rules any `cb:"rules" default:"[]"`
 	// Per hook type (hook.<type>.fail_mode), one field per HookEvents entry.

@@ -8,13 +8,13 @@ import (
 )
 
 // NumConfigFields is the number of keys of Config.
-const NumConfigFields = 84
+const NumConfigFields = 85
 
 // configNames are the keys in field order, back to back, ending at
 // configNameEnds.
-const configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synctasks.feed_sessionstasks.feed_max_blockshttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_modehook.post_tool_use_failure.fail_modehook.post_tool_batch.fail_modehook.user_prompt_expansion.fail_modehook.stop_failure.fail_modehook.subagent_start.fail_modehook.post_compact.fail_modehook.pre_model_switch.fail_modehook.post_model_switch.fail_modehook.permission_request.fail_modehook.permission_denied.fail_modehook.setup.fail_modehook.teammate_idle.fail_modehook.task_created.fail_modehook.task_completed.fail_modehook.elicitation.fail_modehook.elicitation_result.fail_modehook.config_change.fail_modehook.worktree_create.fail_modehook.worktree_remove.fail_modehook.instructions_loaded.fail_modehook.cwd_changed.fail_modehook.file_changed.fail_modehook.directory_added.fail_modehook.message_display.fail_mode"
+const configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synctasks.feed_sessionstasks.feed_max_blockshttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.rule_setshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_modehook.post_tool_use_failure.fail_modehook.post_tool_batch.fail_modehook.user_prompt_expansion.fail_modehook.stop_failure.fail_modehook.subagent_start.fail_modehook.post_compact.fail_modehook.pre_model_switch.fail_modehook.post_model_switch.fail_modehook.permission_request.fail_modehook.permission_denied.fail_modehook.setup.fail_modehook.teammate_idle.fail_modehook.task_created.fail_modehook.task_completed.fail_modehook.elicitation.fail_modehook.elicitation_result.fail_modehook.config_change.fail_modehook.worktree_create.fail_modehook.worktree_remove.fail_modehook.instructions_loaded.fail_modehook.cwd_changed.fail_modehook.file_changed.fail_modehook.directory_added.fail_modehook.message_display.fail_mode"
 
-var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 553, 574, 586, 595, 613, 630, 649, 674, 689, 714, 724, 736, 750, 770, 789, 807, 826, 836, 859, 883, 909, 934, 962, 988, 1007, 1035, 1062, 1088, 1124, 1154, 1190, 1217, 1246, 1273, 1304, 1336, 1369, 1401, 1421, 1449, 1476, 1505, 1531, 1564, 1592, 1622, 1652, 1686, 1712, 1739, 1769, 1799}
+var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 553, 574, 586, 595, 613, 630, 649, 674, 689, 714, 724, 736, 750, 770, 789, 807, 826, 840, 850, 873, 897, 923, 948, 976, 1002, 1021, 1049, 1076, 1102, 1138, 1168, 1204, 1231, 1260, 1287, 1318, 1350, 1383, 1415, 1435, 1463, 1490, 1519, 1545, 1578, 1606, 1636, 1666, 1700, 1726, 1753, 1783, 1813}
 
 // configDocs are the fields' doc comments, in field order.
 var configDocs = [...]string{
@@ -67,6 +67,7 @@ var configDocs = [...]string{
 	"A hook input that names a key twice in one object (e.g. two \"command\" in tool_input) is judged on the last value, as Claude Code (JavaScript) reads it (last), or not judged at all and answered per the hook's fail mode (refuse).",
 	"Apply the shipped default rules (README, Hook rules).",
 	"Ids of rules to switch off.",
+	"Opt-in rule sets shipped with cb, by name: read_only approves Claude Code's permission dialog for calls that only read inside the project (README, Read-only rule set).",
 	"Your own rules (a YAML list; see README, Hook rules).",
 	"Fail mode for cb hook pre_tool; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
 	"Fail mode for cb hook post_tool; empty inherits hook.fail_mode (the events that gate an action: pre_tool, user_prompt, user_prompt_expansion, permission_request, pre_model_switch; the others stay open).",
@@ -155,6 +156,7 @@ var configOffsets = [...]uintptr{
 	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DuplicateKeys),                                                                     // hook.duplicate_keys
 	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DefaultRules),                                                                      // hook.default_rules
 	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.DisabledRules),                                                                     // hook.disabled_rules
+	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.RuleSets),                                                                          // hook.rule_sets
 	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.Rules),                                                                             // hook.rules
 	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PreTool) + unsafe.Offsetof(Config{}.Hook.PreTool.FailMode),                         // hook.pre_tool.fail_mode
 	unsafe.Offsetof(Config{}.Hook) + unsafe.Offsetof(Config{}.Hook.PostTool) + unsafe.Offsetof(Config{}.Hook.PostTool.FailMode),                       // hook.post_tool.fail_mode
@@ -193,7 +195,7 @@ var configOffsets = [...]uintptr{
 }
 
 // configKinds are the fields' types, in field order.
-var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindString, kindInt, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
+var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindString, kindInt, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
 
 // DefaultConfig returns the configuration with every key at its default.
 func DefaultConfig() Config {
@@ -262,6 +264,7 @@ func DefaultConfig() Config {
 			DuplicateKeys:       "last",
 			DefaultRules:        true,
 			DisabledRules:       []string{},
+			RuleSets:            []string{},
 			Rules:               []any{},
 			PreTool:             HookTypeConfig{},
 			PostTool:            HookTypeConfig{},

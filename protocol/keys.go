@@ -127,6 +127,17 @@ const DeadLetterStream = "system.deadletter"
 // HooksDisabledKey is the set of rule ids switched off at run time.
 const HooksDisabledKey = "cb:hooks-disabled"
 
+// SettingsGuardKey is the set of Claude Code settings files (absolute
+// paths) known to hold ClaudeBench's hooks, cb:settings-guard. cbd's
+// settings guard sets each member from the file itself: on SessionStart
+// for the user (the session's config dir), project and local settings
+// files, and on every ConfigChange of a file. A ConfigChange that leaves
+// a member without ClaudeBench's hooks is one that switches the guard off
+// (policy special disables_cb_hooks). Members are removed only when a
+// SessionStart finds the file without them; no TTL: it holds one path per
+// settings file, and a file forgotten would be an unguarded one.
+const SettingsGuardKey = "cb:settings-guard"
+
 // HooksChannel is the pub/sub channel that announces a rule change; every
 // cbd reloads its rules when a message arrives.
 const HooksChannel = "cb:hooks-changed"

@@ -19,6 +19,7 @@ import (
 	"github.com/claudebench/cb/daemon/hookrules"
 	"github.com/claudebench/cb/daemon/invoke"
 	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/daemon/settingsguard"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/daemon/workfeed"
@@ -64,6 +65,9 @@ type Deps struct {
 	FailClosed func(hookType string) bool
 	// DuplicateKeys is hook.duplicate_keys ("": hooks.DuplicateKeysLast).
 	DuplicateKeys string
+	// HTTPAddr is http.addr: the settings guard counts http hooks to it
+	// (besides loopback ones) as ClaudeBench's.
+	HTTPAddr string
 
 	// HeartbeatInterval, InstanceTTL and ReclaimAfter are instance.heartbeat,
 	// instance.ttl and tasks.reclaim_after, as system.health judges
@@ -110,6 +114,7 @@ func Build(d Deps) (*App, error) {
 	hookDeps := hooks.Deps{
 		Engine: d.Rules.Engine, Audit: d.Audit, InstanceID: d.InstanceID,
 		FailClosed: d.FailClosed, DuplicateKeys: d.DuplicateKeys,
+		Facts: settingsguard.New(d.Redis, d.HTTPAddr).Facts,
 	}
 	if d.TodoSync {
 		hookDeps.Todos = d.Tasks.SyncTodos

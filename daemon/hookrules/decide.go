@@ -27,6 +27,12 @@ func Decide(engine *policy.Engine, hookType string, params json.RawMessage) (pro
 // as JavaScript reads them (not encoding/json's case-insensitive
 // matching).
 func Evaluate(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, string, error) {
+	return EvaluateFacts(engine, hookType, params, nil)
+}
+
+// EvaluateFacts is Evaluate with what cbd knows about the input beyond its
+// text (policy.Input.Facts), for the specials that read it.
+func EvaluateFacts(engine *policy.Engine, hookType string, params json.RawMessage, facts map[string]bool) (protocol.HookResult, string, error) {
 	r := parse(params)
 	if !r.IsObject() {
 		return protocol.HookResult{}, "", &protocol.Error{Code: protocol.CodeInvalidParams, Message: "hook input: not a JSON object"}
@@ -37,6 +43,7 @@ func Evaluate(engine *policy.Engine, hookType string, params json.RawMessage) (p
 		Cwd:      r.Get("cwd").String(),
 		Prompt:   r.Get("prompt").String(),
 		Raw:      params,
+		Facts:    facts,
 	}
 	if ti := r.Get("tool_input"); ti.Exists() {
 		// A slice of params, not a copy: tool_input is most of a large input.
@@ -53,6 +60,10 @@ func Evaluate(engine *policy.Engine, hookType string, params json.RawMessage) (p
 		UpdatedInput:      d.UpdatedInput,
 		AdditionalContext: d.AdditionalContext,
 		RuleIDs:           d.RuleIDs,
+		// Only set by the engine for the decision they belong to (allow,
+		// deny on permission_request).
+		UpdatedPermissions: d.UpdatedPermissions,
+		Interrupt:          d.Interrupt,
 	}
 	if len(res.UpdatedInput) > 0 && res.Decision == protocol.DecisionNone {
 		// A rewrite alone takes effect only with a decision; allow keeps the

@@ -79,6 +79,13 @@ func (r *Rules) stored(ctx context.Context) ([]policy.Rule, []string, error) {
 				r.log.Warn("skipping a malformed rule in Redis", "rule", m, "err", err)
 				continue
 			}
+			if err := rule.Validate(); err != nil {
+				// Added by an older cb whose checks were looser (an action
+				// the event ignores): one such rule must not stop every
+				// other from loading.
+				r.log.Warn("skipping a rule in Redis that is no longer valid; remove it with cb hooks rm", "rule", m, "err", err)
+				continue
+			}
 			rules = append(rules, rule)
 		}
 	}

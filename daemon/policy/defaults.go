@@ -1,9 +1,10 @@
 package policy
 
 import (
-	_ "embed"
+	"embed"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -48,6 +49,9 @@ func DefaultRulesTable() string {
 		if tool == "" {
 			tool = "*"
 		}
+		if ev := CanonicalEvent(r.Event); !isToolEvent(ev) {
+			tool = "(" + ev + ")" // no tool: the event it answers
+		}
 		action := r.Action
 		if r.Blocking {
 			action += " (blocking)"
@@ -61,4 +65,36 @@ func DefaultRulesTable() string {
 func mdCell(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	return strings.ReplaceAll(s, "|", `\|`)
+}
+
+//go:embed rulesets/*.yaml
+var ruleSetFS embed.FS
+
+// RuleSetNames lists the opt-in rule sets (hook.rule_sets), sorted.
+func RuleSetNames() []string {
+	entries, err := ruleSetFS.ReadDir("rulesets")
+	if err != nil {
+		panic(fmt.Sprintf("policy: embedded rule sets: %v", err))
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	return out
+}
+
+// RuleSet returns the rules of an opt-in rule set by name.
+func RuleSet(name string) ([]Rule, error) {
+	if !slices.Contains(RuleSetNames(), name) {
+		return nil, fmt.Errorf("policy: unknown rule set %q (want one of %s)", name, strings.Join(RuleSetNames(), ", "))
+	}
+	data, err := ruleSetFS.ReadFile("rulesets/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("policy: rule set %s: %w", name, err)
+	}
+	rules, err := ParseRules(data)
+	if err != nil {
+		return nil, fmt.Errorf("policy: rule set %s: %w", name, err)
+	}
+	return rules, nil
 }

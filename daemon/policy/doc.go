@@ -1,16 +1,20 @@
 // Package policy is the decision engine of the ClaudeBench daemon (cbd).
 //
-// cb hook pre_tool forwards Claude Code's PreToolUse hook JSON to cbd, which
-// asks an Engine for a Decision: allow, deny, ask, an updated tool input,
-// and/or additional context. The package is pure Go; its only input besides
-// the rules and the hook payload is the embedded defaults.yaml.
+// cb hook <type> forwards a Claude Code hook event's JSON to cbd, which
+// asks an Engine for a Decision: allow, deny, ask, cancel, an updated input,
+// permission updates, and/or additional context. Which actions a rule may
+// take depends on its event (EventActions, derived from what
+// protocol.RenderHookOutput renders for each event). The package is pure
+// Go; its inputs besides the rules and the hook payload are the embedded
+// defaults.yaml and rule sets (RuleSet), and the facts cbd establishes
+// (Input.Facts: the settings guard's).
 //
 // # Rules
 //
 // A Rule matches on the hook event, the tool name, a gjson field of the
 // tool input (optionally filtered by an RE2 regex) and an optional named
 // special predicate; see Engine for the exact evaluation semantics and
-// Decision for how fired rules combine (deny > ask > allow, blocking rules
+// Decision for how fired rules combine (deny > cancel > ask > allow, blocking rules
 // halt the chain, contexts are joined, modify rules produce the whole
 // updated tool_input). A modify rule alone gives Action "" with
 // UpdatedInput set; the caller turns that into allow + updatedInput.

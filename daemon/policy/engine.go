@@ -23,6 +23,10 @@ type Input struct {
 	Cwd       string
 	Prompt    string
 	Raw       json.RawMessage // whole hook input
+	// Facts are what cbd knows about the input beyond its text (state kept
+	// in Redis, files it read), by name (the Fact* constants); specials
+	// read them. Absent facts are false.
+	Facts map[string]bool
 }
 
 // ParseInput builds an Input from a Claude Code hook payload (stdin JSON).
@@ -50,7 +54,7 @@ func ParseInput(raw []byte) (Input, error) {
 // Decision is the outcome of evaluating the rules for one input.
 //
 // Action is the strongest decision among the rules that fired
-// (deny > ask > allow), or "" when no deciding rule fired. Reason is the
+// (deny > cancel > ask > allow), or "" when no deciding rule fired. Reason is the
 // reason of the first rule (in evaluation order) that set the winning
 // Action ("policy rule <id>" when that rule has no reason).
 //
@@ -61,14 +65,24 @@ func ParseInput(raw []byte) (Input, error) {
 // and UpdatedInput is set; the caller turns that into allow + updatedInput.
 // When Action is deny, UpdatedInput is still reported and should be ignored.
 //
+// The base of UpdatedInput is tool_input for tool events and the input's
+// content for elicitation_result (the user's answer), an empty object
+// otherwise.
+//
 // AdditionalContext joins the context text of every fired context rule with
 // "\n", in evaluation order.
+//
+// UpdatedPermissions, only when Action is allow, concatenates the
+// permissions of every fired allow rule (a JSON array); Interrupt, only when
+// Action is deny, is set when a fired deny rule has interrupt.
 type Decision struct {
-	Action            string          // "" (no opinion), "allow", "deny", "ask"
-	Reason            string          // reason of the winning rule
-	RuleIDs           []string        // every rule that fired, in evaluation order
-	UpdatedInput      json.RawMessage // whole tool_input after modify rules, nil if none
-	AdditionalContext string          // contexts of all fired context rules joined with "\n"
+	Action             string          // "" (no opinion), "allow", "deny", "ask", "cancel"
+	Reason             string          // reason of the winning rule
+	RuleIDs            []string        // every rule that fired, in evaluation order
+	UpdatedInput       json.RawMessage // whole tool_input after modify rules, nil if none
+	AdditionalContext  string          // contexts of all fired context rules joined with "\n"
+	UpdatedPermissions json.RawMessage // permissions of the fired allow rules, nil if none
+	Interrupt          bool            // a fired deny rule stops the turn
 }
 
 // Engine evaluates a fixed rule set. It is immutable after New and safe for
@@ -87,8 +101,8 @@ type Decision struct {
 //   - if Special is set, the named predicate holds (see SpecialNames).
 //
 // All conditions see the original input, not the output of modify rules.
-// A fired allow/deny/ask rule competes for Action (deny > ask > allow); a
-// fired Blocking deny or ask rule stops evaluation, so later (lower
+// A fired allow/deny/ask/cancel rule competes for Action (deny > cancel >
+// ask > allow); a fired Blocking deny, cancel or ask rule stops evaluation, so later (lower
 // priority) rules neither fire nor appear in RuleIDs. No rule fired gives
 // the zero Decision.
 type Engine struct {
@@ -142,6 +156,7 @@ type evalCtx struct {
 	raw       []byte
 	cwd       string
 	prompt    string
+	facts     map[string]bool
 
 	bashDone   bool
 	hasCommand bool // tool_input.command exists (Bash)
@@ -155,6 +170,7 @@ func newEvalCtx(in Input) *evalCtx {
 		raw:       in.Raw,
 		cwd:       in.Cwd,
 		prompt:    in.Prompt,
+		facts:     in.Facts,
 	}
 	ev := in.Event
 	if ev == "" && len(in.Raw) > 0 {
@@ -275,6 +291,8 @@ func (r *compiled) fieldMatches(c *evalCtx) bool {
 func strength(action string) int {
 	switch action {
 	case ActionDeny:
+		return 4
+	case ActionCancel:
 		return 3
 	case ActionAsk:
 		return 2
@@ -294,6 +312,7 @@ func (e *Engine) Evaluate(in Input) Decision {
 	c := newEvalCtx(in)
 	var contexts []string
 	var updated map[string]json.RawMessage
+	var perms []json.RawMessage
 	modified := false
 loop:
 	for _, r := range e.rules {
@@ -307,7 +326,7 @@ loop:
 		case ActionModify:
 			if !modified {
 				modified = true
-				if err := json.Unmarshal(c.toolInput, &updated); err != nil || updated == nil {
+				if err := json.Unmarshal(c.modifyBase(), &updated); err != nil || updated == nil {
 					updated = map[string]json.RawMessage{}
 				}
 			}
@@ -315,6 +334,12 @@ loop:
 				updated[k] = v
 			}
 		default:
+			if r.Action == ActionAllow && r.permissions != nil {
+				perms = append(perms, r.permissions)
+			}
+			if r.Action == ActionDeny && r.Interrupt {
+				d.Interrupt = true
+			}
 			if strength(r.Action) > strength(d.Action) {
 				d.Action = r.Action
 				d.Reason = r.Reason
@@ -322,7 +347,7 @@ loop:
 					d.Reason = "policy rule " + r.ID
 				}
 			}
-			if r.Blocking && (r.Action == ActionDeny || r.Action == ActionAsk) {
+			if r.Blocking && (r.Action == ActionDeny || r.Action == ActionAsk || r.Action == ActionCancel) {
 				break loop
 			}
 		}
@@ -334,5 +359,38 @@ loop:
 		}
 	}
 	d.AdditionalContext = strings.Join(contexts, "\n")
+	if d.Action != ActionDeny {
+		d.Interrupt = false
+	}
+	if d.Action == ActionAllow && len(perms) > 0 {
+		d.UpdatedPermissions = joinArrays(perms)
+	}
 	return d
+}
+
+// modifyBase is what modify rules' replacements are merged into.
+func (c *evalCtx) modifyBase() []byte {
+	switch {
+	case isToolEvent(c.event):
+		return c.toolInput
+	case c.event == EventElicitationResult:
+		return []byte(gjson.GetBytes(c.raw, "content").Raw)
+	}
+	return nil
+}
+
+// joinArrays concatenates JSON arrays.
+func joinArrays(arrays []json.RawMessage) json.RawMessage {
+	var all []json.RawMessage
+	for _, a := range arrays {
+		var items []json.RawMessage
+		if json.Unmarshal(a, &items) == nil {
+			all = append(all, items...)
+		}
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return nil
+	}
+	return b
 }

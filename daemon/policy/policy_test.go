@@ -485,7 +485,7 @@ func TestDefaultRules(t *testing.T) {
 	want := []string{
 		"deny-rm-root", "deny-rm-home", "deny-rm-git", "deny-rm-system", "deny-cd-rm-wildcard",
 		"deny-mkfs", "deny-dd-device", "deny-write-block-device", "deny-fork-bomb", "deny-chmod-777-root",
-		"deny-find-delete", "deny-rsync-delete", "deny-move-dangerous-dir", "deny-clobber-system-file", "deny-wipe-device",
+		"deny-find-delete", "deny-rsync-delete", "deny-move-dangerous-dir", "deny-clobber-system-file", "deny-wipe-device", "deny-disable-cb-hooks",
 		"ask-force-push-main", "ask-pipe-to-shell", "ask-computed-command", "ask-interpreter-delete", "ask-find-delete-filtered",
 		"ask-read-secrets", "ask-write-outside-project", "ask-write-system-dir",
 	}
@@ -548,7 +548,11 @@ func TestDefaultRulesTable(t *testing.T) {
 		if !strings.HasPrefix(cells[2], rules[i].Action) {
 			t.Errorf("row %d action = %q", i, cells[2])
 		}
-		if strings.ReplaceAll(cells[1], `\|`, "|") != "`"+rules[i].Tool+"`" {
+		wantTool := rules[i].Tool
+		if ev := CanonicalEvent(rules[i].Event); !isToolEvent(ev) {
+			wantTool = "(" + ev + ")"
+		}
+		if strings.ReplaceAll(cells[1], `\|`, "|") != "`"+wantTool+"`" {
 			t.Errorf("row %d tool = %q", i, cells[1])
 		}
 	}

@@ -22,6 +22,8 @@ const (
 	ActionAsk     = "ask"
 	ActionModify  = "modify"
 	ActionContext = "context"
+	// ActionCancel cancels an elicitation (Elicitation, ElicitationResult).
+	ActionCancel = "cancel"
 )
 
 // Canonical event names (Rule.Event, Input.Event) are the hook types of
@@ -88,7 +90,7 @@ type Rule struct {
 	Tool     string         `json:"tool,omitempty" yaml:"tool,omitempty"`         // "" or "*" = all; "Bash" exact; "Edit|Write" list (exact names); anything else containing regex metachars = regex anchored as ^(?:...)$ e.g. "mcp__github__.*"
 	Field    string         `json:"field,omitempty" yaml:"field,omitempty"`       // gjson path into tool_input ("command", "file_path", "url"), or into the whole input for non-tool events ("prompt"); "" = no field condition
 	Match    string         `json:"match,omitempty" yaml:"match,omitempty"`       // RE2 regex applied to the field; for Bash "command" it is applied to EACH simple command, not to the raw string
-	Action   string         `json:"action" yaml:"action"`                         // allow|deny|ask|modify|context
+	Action   string         `json:"action" yaml:"action"`                         // allow|deny|ask|cancel|modify|context; which ones an event takes: EventActions
 	Reason   string         `json:"reason,omitempty" yaml:"reason,omitempty"`     // shown to the user / model; also the "what" column of DefaultRulesTable
 	Context  string         `json:"context,omitempty" yaml:"context,omitempty"`   // text added for action=context
 	Priority int            `json:"priority,omitempty" yaml:"priority,omitempty"` // higher runs first
@@ -96,6 +98,12 @@ type Rule struct {
 	Replace  map[string]any `json:"replace,omitempty" yaml:"replace,omitempty"`   // for modify: fields set in tool_input (shallow merge); the result is the WHOLE updated tool_input
 	Disabled bool           `json:"disabled,omitempty" yaml:"disabled,omitempty"`
 	Special  string         `json:"special,omitempty" yaml:"special,omitempty"` // optional named built-in predicate, see Specials
+	// Permissions are Claude Code PermissionUpdate objects an allow rule on
+	// permission_request applies with the approval (updatedPermissions),
+	// e.g. {type: addRules, rules: [{toolName: Bash, ruleContent: "git log:*"}], behavior: allow, destination: session}.
+	Permissions []map[string]any `json:"permissions,omitempty" yaml:"permissions,omitempty"`
+	// Interrupt: a deny rule on permission_request also stops Claude's turn.
+	Interrupt bool `json:"interrupt,omitempty" yaml:"interrupt,omitempty"`
 }
 
 var plainToolRe = regexp.MustCompile(`^[A-Za-z0-9_\-]+(?:\|[A-Za-z0-9_\-]+)*$`)
@@ -118,6 +126,8 @@ type compiled struct {
 	matchLit string
 	special  specialFunc
 	replace  map[string]json.RawMessage
+	// permissions is Permissions encoded once (a JSON array).
+	permissions json.RawMessage
 }
 
 func compileRule(r Rule) (*compiled, error) {
@@ -138,23 +148,24 @@ func compileRule(r Rule) (*compiled, error) {
 		return nil, fail("unknown event %q (want one of %s)", r.Event, strings.Join(knownEvents(), ", "))
 	}
 
+	const want = "allow, deny, ask, cancel, modify or context"
 	switch r.Action {
-	case ActionAllow, ActionDeny, ActionAsk:
+	case "":
+		return nil, fail("missing action (want %s)", want)
+	case ActionAllow, ActionDeny, ActionAsk, ActionCancel:
 	case ActionModify:
 		if len(r.Replace) == 0 {
 			return nil, fail("action modify needs a non-empty replace map")
-		}
-		if c.event != EventPreTool && c.event != EventPermissionRequest {
-			return nil, fail("action modify is only supported for pre_tool and permission_request events, not %s", c.event)
 		}
 	case ActionContext:
 		if strings.TrimSpace(r.Context) == "" {
 			return nil, fail("action context needs a non-empty context text")
 		}
-	case "":
-		return nil, fail("missing action (want allow, deny, ask, modify or context)")
 	default:
-		return nil, fail("unknown action %q (want allow, deny, ask, modify or context)", r.Action)
+		return nil, fail("unknown action %q (want %s)", r.Action, want)
+	}
+	if err := checkEventAction(c.event, r.Action); err != nil {
+		return nil, fail("%v", err)
 	}
 	if len(r.Replace) > 0 && r.Action != ActionModify {
 		return nil, fail("replace is only valid with action modify, not %s", r.Action)
@@ -162,8 +173,26 @@ func compileRule(r Rule) (*compiled, error) {
 	if r.Context != "" && r.Action != ActionContext {
 		return nil, fail("context text is only valid with action context, not %s", r.Action)
 	}
-	if r.Blocking && r.Action != ActionDeny && r.Action != ActionAsk {
-		return nil, fail("blocking only applies to deny and ask rules, not %s", r.Action)
+	if r.Blocking && r.Action != ActionDeny && r.Action != ActionAsk && r.Action != ActionCancel {
+		return nil, fail("blocking only applies to deny, ask and cancel rules, not %s", r.Action)
+	}
+	if len(r.Permissions) > 0 {
+		if r.Action != ActionAllow || !capsByEvent[c.event].permissions {
+			return nil, fail("permissions only apply to allow rules on %s, not %s on %s",
+				eventsWith(func(c eventCaps) bool { return c.permissions }), r.Action, c.event)
+		}
+		if err := checkPermissions(r.Permissions); err != nil {
+			return nil, fail("%v", err)
+		}
+		b, err := json.Marshal(r.Permissions)
+		if err != nil {
+			return nil, fail("permissions are not JSON-encodable: %v", err)
+		}
+		c.permissions = b
+	}
+	if r.Interrupt && (r.Action != ActionDeny || !capsByEvent[c.event].interrupt) {
+		return nil, fail("interrupt only applies to deny rules on %s, not %s on %s",
+			eventsWith(func(c eventCaps) bool { return c.interrupt }), r.Action, c.event)
 	}
 
 	tool := strings.TrimSpace(r.Tool)

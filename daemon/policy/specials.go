@@ -51,9 +51,23 @@ var specials = map[string]special{
 		"Bash: a critical system file (/etc/passwd, shadow, group, gshadow, sudoers, fstab, /etc/pam.d/*, /boot/*) or system program (/bin, /usr/bin, /lib, ...) is truncated (>, truncate), overwritten (cp, tee, dd of=), edited in place (sed -i, perl -i), deleted (rm, unlink, shred) or moved"},
 	"wipes_device": {bashFact((*shell.Analysis).WipesDevice),
 		"Bash: a disk device is erased: shred, blkdiscard, mkswap, wipefs -a, sgdisk --zap-all, badblocks -w, diskutil erase* or cryptsetup luksFormat of /dev/sda, /dev/nvme0n1, ..., or cp/mv onto one"},
+	"read_only": {specialReadOnly,
+		"the call only reads, inside the project (the input cwd): Bash where EVERY simple command is read-only (ls, cat, head, tail, wc, grep, rg, find without -exec/-delete/-fprint, git status/log/diff/show/blame, git branch/tag listing, ...; see README, Read-only rule set), with no output redirection to a file, no variable assignment, no wrapper (env, xargs, sudo, ...), nothing computed at run time, no secret file and no path outside the cwd; or a read-only tool (" + strings.Join(readOnlyTools, ", ") + ") whose path is inside the cwd and not a secret file"},
+	"disables_cb_hooks": {func(c *evalCtx) bool { return c.facts[FactDropsCbHooks] || c.facts[FactDisablesAllHooks] },
+		"config_change: the changed settings file no longer holds ClaudeBench's hooks although it did (fact " + FactDropsCbHooks + "), or sets disableAllHooks: true (fact " + FactDisablesAllHooks + "); the facts come from cbd, which reads the file and remembers which settings files held its hooks"},
 	"reads_secret": {specialReadsSecret,
 		"Read/Grep path, or a Bash reader (cat, less, head, tail, grep, sed, awk, base64, ...) operand or < redirect, is a secret file: .env / .env.* (not .example/.sample/.template/.dist), *.env, SSH private keys (id_rsa, id_ed25519, ...), *.pem, *.key, *.p12, *.pfx, .netrc, .pgpass, .git-credentials, .aws/credentials"},
 }
+
+// Facts cbd establishes for an input (Input.Facts).
+const (
+	// FactDropsCbHooks: a ConfigChange's settings file held ClaudeBench's
+	// hooks and no longer does.
+	FactDropsCbHooks = "drops_cb_hooks"
+	// FactDisablesAllHooks: a ConfigChange's settings file sets
+	// disableAllHooks: true.
+	FactDisablesAllHooks = "disables_all_hooks"
+)
 
 // bashFact turns a fact of the Bash analysis into a special; false for
 // other tools.
@@ -129,6 +143,42 @@ func specialSystemDir(c *evalCtx) bool {
 		}
 	}
 	return false
+}
+
+// readOnlyTools are Claude Code's tools that only read local state.
+// WebFetch and WebSearch are not among them: they send data out. MCP
+// tools are not either: only their server knows what they do.
+var readOnlyTools = []string{"Read", "Glob", "Grep", "TaskGet", "TaskList", "CronList", "ListAgents", "ToolSearch"}
+
+func specialReadOnly(c *evalCtx) bool {
+	cwd := filepath.Clean(c.cwd)
+	if c.cwd == "" || !filepath.IsAbs(cwd) {
+		return false
+	}
+	if c.tool == "Bash" {
+		b := c.bashAnalysis()
+		return b != nil && c.hasCommand && b.ReadOnlyWithin(filepath.ToSlash(cwd))
+	}
+	if !slices.Contains(readOnlyTools, c.tool) {
+		return false
+	}
+	if c.tool == "Glob" {
+		// The pattern may name a directory of its own. ** can match no
+		// directory at all, so "**/../x" climbs out although it cleans to
+		// "x": any .. is refused.
+		pat := gjson.GetBytes(c.toolInput, "pattern").String()
+		if strings.HasPrefix(pat, "~") || strings.Contains(pat, "$") || strings.Contains(pat, "..") {
+			return false
+		}
+		if filepath.IsAbs(pat) && !within(filepath.Clean(pat), cwd) {
+			return false
+		}
+	}
+	p := c.targetPath()
+	if p == "" {
+		return true // Glob and Grep default to the cwd; the task tools read no path
+	}
+	return !commands.IsSecretPath(p) && within(c.absTarget(), cwd)
 }
 
 func specialReadsSecret(c *evalCtx) bool {

@@ -165,7 +165,7 @@ type PreCompactInput struct {
 }
 
 // RuleActions are the actions a rule may take (common.json#/$defs/rule).
-var RuleActions = []string{"allow", "deny", "ask", "modify", "context"}
+var RuleActions = []string{"allow", "deny", "ask", "cancel", "modify", "context"}
 
 // Rule is a hook rule (common.json#/$defs/rule; see README, Hook rules).
 // It converts to and from policy.Rule, which has the same fields.
@@ -183,6 +183,11 @@ type Rule struct {
 	Replace  map[string]any `json:"replace,omitempty"`
 	Disabled bool           `json:"disabled,omitempty"`
 	Special  string         `json:"special,omitempty"`
+	// Permissions are Claude Code PermissionUpdate objects an allow rule on
+	// permission_request applies (updatedPermissions).
+	Permissions []map[string]any `json:"permissions,omitempty"`
+	// Interrupt: a deny rule on permission_request also stops the turn.
+	Interrupt bool `json:"interrupt,omitempty"`
 }
 
 // RuleSources are where hooks.list says a rule comes from.
@@ -244,6 +249,10 @@ type HooksTestParams struct {
 	Command string          `json:"command,omitempty"`
 	Input   json.RawMessage `json:"input,omitempty"`
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// Cwd is the session directory of the input built from the other
+	// fields ("": "."); rules about the project (special read_only,
+	// outside_cwd) judge paths against it. cb hooks test sends its own.
+	Cwd string `json:"cwd,omitempty"`
 }
 
 // HooksTestResult is hooks.test's result.

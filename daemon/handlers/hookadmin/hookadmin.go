@@ -119,7 +119,11 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 // tool_name and tool_input (tool, command, input), for any other event the
 // fields of input as the event's own.
 func testPayload(he protocol.HookEvent, p api.HooksTestParams) (json.RawMessage, error) {
-	doc := map[string]any{"session_id": "cb-hooks-test", "cwd": ".", "hook_event_name": he.ClaudeEvent}
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "."
+	}
+	doc := map[string]any{"session_id": "cb-hooks-test", "cwd": cwd, "hook_event_name": he.ClaudeEvent}
 	input := map[string]any{}
 	if len(p.Input) > 0 {
 		if err := json.Unmarshal(p.Input, &input); err != nil {

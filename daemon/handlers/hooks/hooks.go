@@ -49,6 +49,10 @@ type Deps struct {
 	// object on the last value, as Claude Code reads it;
 	// DuplicateKeysRefuse answers it per the fail mode without judging.
 	DuplicateKeys string
+	// Facts, when not nil, establishes what cbd knows about an input beyond
+	// its text (policy.Input.Facts; the settings guard's, see
+	// settingsguard.Guard.Facts) before the rules judge it.
+	Facts func(ctx context.Context, hookType string, params json.RawMessage) (map[string]bool, error)
 }
 
 // Values of hook.duplicate_keys: how a hook input that names a key twice
@@ -85,7 +89,13 @@ func Handlers(d Deps) []registry.Handler {
 				}
 				tool := ""
 				if !refused {
-					if res, tool, err = hookrules.Evaluate(d.Engine(), hookType, params); err != nil {
+					var facts map[string]bool
+					if d.Facts != nil {
+						if facts, err = d.Facts(ctx, hookType, params); err != nil {
+							return nil, err
+						}
+					}
+					if res, tool, err = hookrules.EvaluateFacts(d.Engine(), hookType, params, facts); err != nil {
 						return nil, err
 					}
 					// A denied TaskCreated is rolled back by Claude Code and a

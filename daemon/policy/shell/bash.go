@@ -69,6 +69,10 @@ type Analysis struct {
 	computed       bool // what runs is computed at run time (see special computed_command)
 	interpDelete   bool // an interpreter runs inline code that deletes files or runs commands
 	sysFileClobber bool // a redirect truncates a critical system file (> /etc/passwd)
+	writeRedir     bool // output redirected to a file (not /dev/null, not a descriptor)
+	assigns        bool // a variable is assigned (PATH=..., LD_PRELOAD=... cmd, export, declare)
+	wrapped        bool // a wrapper (env, timeout, nice, xargs, ...) was stripped from a command
+	capped         bool // more than maxBashCommands simple commands: the list is incomplete
 }
 
 type bashCmd struct {
@@ -270,6 +274,9 @@ func (a *analyzer) redirect(r *syntax.Redirect, depth int) {
 	if r.Word != nil {
 		a.scan(r.Word, depth)
 		target := a.word(r.Word)
+		if writesTarget(r.Op, target) {
+			a.res.writeRedir = true
+		}
 		switch r.Op {
 		case syntax.RdrOut, syntax.RdrClob, syntax.RdrAll, syntax.RdrAllClob, syntax.DplOut:
 			// Truncating writes.
@@ -297,6 +304,9 @@ func (a *analyzer) redirect(r *syntax.Redirect, depth int) {
 func (a *analyzer) command(c syntax.Command, s *syntax.Stmt, depth int, in *stdinInfo) simpleCmd {
 	switch c := c.(type) {
 	case *syntax.CallExpr:
+		if len(c.Assigns) > 0 {
+			a.res.assigns = true
+		}
 		for _, as := range c.Assigns {
 			a.scan(as, depth)
 		}
@@ -391,6 +401,7 @@ func (a *analyzer) command(c syntax.Command, s *syntax.Stmt, depth int, in *stdi
 	case *syntax.TestDecl:
 		a.stmt(c.Body, depth)
 	case *syntax.DeclClause:
+		a.res.assigns = true
 		for _, as := range c.Args {
 			a.scan(as, depth)
 		}
@@ -769,6 +780,9 @@ func (a *analyzer) addArgv(argv []string, flags []wordFlags, depth int, s *synta
 	if u.Privileged {
 		a.res.privileged = true
 	}
+	if u.Start > 0 || u.HasCode || u.StdinArgs {
+		a.res.wrapped = true
+	}
 	if u.Argv == nil {
 		return simpleCmd{}
 	}
@@ -1071,6 +1085,7 @@ func (a *analyzer) setPositional(cmd simpleCmd) {
 
 func (a *analyzer) record(argv []string) {
 	if len(a.res.cmds) >= maxBashCommands {
+		a.res.capped = true
 		return
 	}
 	a.res.cmds = append(a.res.cmds, bashCmd{argv: argv, text: joinWords(argv, a.expWords)})

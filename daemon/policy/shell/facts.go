@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"path"
 	"strings"
 
 	"github.com/claudebench/cb/daemon/policy/internal/commands"
@@ -32,6 +33,87 @@ func (b *Analysis) Privileged() bool { return b.privileged }
 // Computed: what runs is computed at run time, so no static reading can
 // know it (see the package documentation).
 func (b *Analysis) Computed() bool { return b.computed }
+
+// ReadOnly: the line only reads. Every simple command (including those in
+// $(...), <(...), loops, functions and find -exec) is a read-only command
+// named without a path and used without an option that writes or runs
+// something else (commands.ReadOnly: ls, cat, grep, git status/log/diff,
+// find without -exec/-delete, ...); output goes to the terminal, a
+// descriptor or /dev/null, never to a file; no variable is assigned (PATH=
+// or LD_PRELOAD= would change what runs), no wrapper (env, timeout, xargs,
+// sudo, ...) is used; what runs is not computed; no secret file is read;
+// and the line parsed completely. A read-only line has at least one
+// command.
+func (b *Analysis) ReadOnly() bool {
+	if b.Fallback || b.computed || b.privileged || b.writeRedir || b.assigns || b.wrapped || b.capped ||
+		b.pipeToShell || b.interpDelete || b.forkBomb || len(b.cmds) == 0 || b.ReadsSecret() {
+		return false
+	}
+	for _, c := range b.cmds {
+		if !commands.ReadOnly(c.argv) {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadOnlyWithin is ReadOnly, and every path a command names (a word, or
+// the value of an --opt=value word, that is absolute, starts with ~, holds
+// a variable or climbs with ..) lies inside dir, an absolute directory:
+// reading ~/.npmrc or /etc is not approved by a rule meant for the project.
+func (b *Analysis) ReadOnlyWithin(dir string) bool {
+	if !path.IsAbs(dir) || !b.ReadOnly() {
+		return false
+	}
+	dir = path.Clean(dir)
+	for _, c := range b.cmds {
+		for _, w := range c.argv[1:] {
+			if strings.HasPrefix(w, "-") {
+				_, v, ok := strings.Cut(w, "=")
+				if !ok {
+					continue
+				}
+				w = v
+			}
+			if !pathInside(w, dir) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// pathInside: w, read as a path relative to dir, stays inside dir.
+func pathInside(w, dir string) bool {
+	switch {
+	case strings.HasPrefix(w, "~") || strings.ContainsRune(w, '$'):
+		return false
+	case path.IsAbs(w):
+	case w == ".." || strings.HasPrefix(w, "../") || strings.Contains(w, "/../") || strings.HasSuffix(w, "/.."):
+		if strings.ContainsAny(w, "*?[") {
+			return false // a glob before .. may match more or less than one directory
+		}
+		w = path.Join(dir, w)
+	default:
+		return true
+	}
+	w = path.Clean(w)
+	return w == dir || dir == "/" || strings.HasPrefix(w, dir+"/")
+}
+
+// writesTarget reports whether a redirection writes to a file: any output
+// redirection except to /dev/null, and >&N / N>&M duplications of a
+// descriptor (>&file is bash's &>file).
+func writesTarget(op syntax.RedirOperator, target string) bool {
+	switch op {
+	case syntax.RdrOut, syntax.AppOut, syntax.RdrClob, syntax.AppClob, syntax.RdrAll, syntax.AppAll,
+		syntax.RdrAllClob, syntax.AppAllClob, syntax.RdrInOut:
+		return target != "/dev/null"
+	case syntax.DplOut:
+		return target != "-" && strings.Trim(target, "0123456789") != ""
+	}
+	return false
+}
 
 // InterpreterDeletes: an interpreter runs inline code that deletes files or
 // runs commands.

@@ -134,12 +134,13 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error
 	fl.StringVar(&r.Tool, "tool", "", "tool name, A|B list or anchored regex (default all)")
 	fl.StringVar(&r.Field, "field", "", "field of the tool input to match (command, file_path, url, prompt)")
 	fl.StringVar(&r.Match, "match", "", "regex on the field (each simple command for Bash)")
-	fl.StringVar(&r.Action, "action", "", "allow, deny, ask, modify or context")
+	fl.StringVar(&r.Action, "action", "", "allow, deny, ask, cancel, modify or context (which ones an event takes: README, Decisions on the other events)")
 	fl.StringVar(&r.Reason, "reason", "", "reason shown with the decision")
 	fl.StringVar(&r.Context, "context", "", "text added for action context")
 	fl.StringVar(&r.Special, "special", "", "built-in predicate (outside_cwd, system_dir, pipe_to_shell, ...)")
 	fl.IntVar(&r.Priority, "priority", 0, "higher runs first")
-	fl.BoolVar(&r.Blocking, "blocking", false, "a deny or ask stops the chain")
+	fl.BoolVar(&r.Blocking, "blocking", false, "a deny, cancel or ask stops the chain")
+	fl.BoolVar(&r.Interrupt, "interrupt", false, "a deny on permission_request also stops the turn (permissions: use --file)")
 	return cmd
 }
 
@@ -228,8 +229,9 @@ func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) err
 		Example: `  cb hooks test --tool Bash --command 'ls; rm -rf /'
   cb hooks test --tool Write --input '{"file_path":"/etc/hosts","content":"x"}'
   cb hooks test --event pre_tool < testdata/hooks/pre_tool_rm_root.json
-  cb hooks test --event permission_request --command 'git status'
-  cb hooks test --event config_change --input '{"source":"user_settings","file_path":"/home/me/.claude/settings.json"}'`,
+  cb hooks test --event permission_request --command 'git log --oneline | head'
+  cb hooks test --event config_change --input '{"source":"user_settings","file_path":"/home/me/.claude/settings.json"}'
+  echo '{"task_id":"1","task_subject":"WIP"}' | cb hooks test --event task_created`,
 		Args: cobra.NoArgs,
 	}
 	cmdutil.WithRun(f, cmd, opts, nil, runF, testRun)
@@ -254,7 +256,12 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 		}
 		params["input"] = json.RawMessage(opts.Input)
 	}
-	if opts.Tool == "" && opts.Command == "" && opts.Input == "" {
+	if opts.Tool != "" || opts.Command != "" || opts.Input != "" {
+		// The input is judged as if Claude Code ran here.
+		if wd, err := os.Getwd(); err == nil {
+			params["cwd"] = wd
+		}
+	} else {
 		data, err := io.ReadAll(opts.IO.In)
 		if err != nil {
 			return fmt.Errorf("read payload: %w", err)

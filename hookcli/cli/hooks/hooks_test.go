@@ -2,6 +2,8 @@ package hooks
 
 import (
 	"bytes"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,7 +41,7 @@ func TestHooksCommands(t *testing.T) {
 		{[]string{"hooks", "list"}, true, "ID            EVENT     TOOL  ACTION  SOURCE   STATE  MATCH\ndeny-rm-root  pre_tool  Bash  deny!   default  on     rm -rf /\n", `{}`},
 		{[]string{"hooks", "add", "--id", "x", "--action", "deny", "--tool", "Bash", "--priority", "5"}, false, "added rule x\n", `{"rule":{"id":"x","action":"deny","tool":"Bash","priority":5}}`},
 		{[]string{"hooks", "disable", "x"}, false, "x: disable\n", `{"id":"x"}`},
-		{[]string{"hooks", "test", "--command", "rm -rf /"}, false, "decision: deny\nrules:    deny-rm-root\nreason:   no\ncommands:\n  \"rm -rf /\"\n", `{"event":"pre_tool","command":"rm -rf /"}`},
+		{[]string{"hooks", "test", "--command", "rm -rf /"}, false, "decision: deny\nrules:    deny-rm-root\nreason:   no\ncommands:\n  \"rm -rf /\"\n", `{"event":"pre_tool","command":"rm -rf /","cwd":CWD}`},
 	}
 	for _, c := range cases {
 		f, ios, s := clitest.NewFactory(fake)
@@ -55,7 +57,9 @@ func TestHooksCommands(t *testing.T) {
 		if len(calls) != 1 {
 			t.Fatalf("%v: calls %v", c.args, calls)
 		}
-		clitest.JSONEq(t, calls[0].Params, c.params)
+		// cb hooks test judges a built input as if Claude Code ran here.
+		wd, _ := os.Getwd()
+		clitest.JSONEq(t, calls[0].Params, strings.ReplaceAll(c.params, "CWD", strconv.Quote(wd)))
 	}
 	f, _, s := clitest.NewFactory(fake)
 	if code := clitest.Run(f, NewCmdHooks(f), "hooks", "test", "--input", "{"); code != 3 || !strings.Contains(s.Err.String(), "--input is not valid JSON") {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/claudesettings"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/internal/loopback"
 	"github.com/claudebench/cb/protocol"
@@ -417,7 +417,8 @@ func installPlans(command string, useHTTP bool, httpAddr, credential string) ([]
 	return plans, nil
 }
 
-// hookRecognizer tells ClaudeBench's entries from others.
+// hookRecognizer tells ClaudeBench's entries from others, as
+// claudesettings.Recognizer does (cbd's settings guard uses the same).
 type hookRecognizer struct {
 	command  string // the program install writes (matched besides any program named cb)
 	httpAddr string // http.addr (matched besides any loopback host)
@@ -425,60 +426,7 @@ type hookRecognizer struct {
 
 // ours reports whether entry is ClaudeBench's entry for hookType.
 func (r hookRecognizer) ours(entry *jsonedit.Node, hookType string) bool {
-	if entry == nil || entry.Kind != jsonedit.Object {
-		return false
-	}
-	typ, _ := entry.GetString("type")
-	switch typ {
-	case "command":
-		cmd, ok := entry.GetString("command")
-		if !ok {
-			return false
-		}
-		args, hasArgs := entry.GetStrings("args")
-		return r.oursCommand(cmd, args, hasArgs, hookType)
-	case "http":
-		u, ok := entry.GetString("url")
-		return ok && r.oursURL(u, hookType)
-	}
-	return false
-}
-
-func (r hookRecognizer) oursCommand(cmd string, args []string, hasArgs bool, hookType string) bool {
-	var prog []string
-	if hasArgs { // exec form: command is the program
-		if len(args) != 2 || args[0] != "hook" || args[1] != hookType {
-			return false
-		}
-		prog = strings.Fields(cmd)
-	} else {
-		f := strings.Fields(cmd)
-		n := len(f)
-		if n < 3 || f[n-2] != "hook" || f[n-1] != hookType {
-			return false
-		}
-		prog = f[:n-2]
-	}
-	if len(prog) == 0 {
-		return false
-	}
-	if r.command != "" && strings.Join(prog, " ") == strings.Join(strings.Fields(r.command), " ") {
-		return true
-	}
-	last := strings.Trim(prog[len(prog)-1], `'"`)
-	if i := strings.LastIndexAny(last, `/\`); i >= 0 {
-		last = last[i+1:]
-	}
-	last = strings.Trim(last, `'"`)
-	return last == "cb" || strings.EqualFold(last, "cb.exe")
-}
-
-func (r hookRecognizer) oursURL(raw, hookType string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || u.Path != "/hooks/"+hookType || (u.Scheme != "http" && u.Scheme != "https") {
-		return false
-	}
-	return loopback.IsHost(u.Hostname()) || (r.httpAddr != "" && u.Host == r.httpAddr)
+	return claudesettings.Recognizer{Command: r.command, HTTPAddr: r.httpAddr}.Ours(entry, hookType)
 }
 
 // describe is an entry's command line or URL, for reports.

@@ -1,0 +1,134 @@
+// Package claudesettings reads Claude Code settings files as ClaudeBench
+// sees them: which hook entries are ClaudeBench's own. cb install uses it
+// to find the entries it wrote, cbd's settings guard to notice a change
+// that removes them; both must recognize the same entries.
+package claudesettings
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+
+	"github.com/claudebench/cb/internal/jsonedit"
+	"github.com/claudebench/cb/internal/loopback"
+	"github.com/claudebench/cb/protocol"
+)
+
+// Recognizer tells ClaudeBench's hook entries from others.
+type Recognizer struct {
+	// Command is the program cb install writes (matched besides any
+	// program named cb); "" matches programs named cb only.
+	Command string
+	// HTTPAddr is http.addr (matched besides any loopback host).
+	HTTPAddr string
+}
+
+// Ours reports whether entry (one element of a matcher group's "hooks"
+// array) is ClaudeBench's entry for hookType: a command running
+// `<cb> hook <hookType>` (shell or exec form) or an http hook posting to
+// /hooks/<hookType> on a loopback host or HTTPAddr.
+func (r Recognizer) Ours(entry *jsonedit.Node, hookType string) bool {
+	if entry == nil || entry.Kind != jsonedit.Object {
+		return false
+	}
+	typ, _ := entry.GetString("type")
+	switch typ {
+	case "command":
+		cmd, ok := entry.GetString("command")
+		if !ok {
+			return false
+		}
+		args, hasArgs := entry.GetStrings("args")
+		return r.oursCommand(cmd, args, hasArgs, hookType)
+	case "http":
+		u, ok := entry.GetString("url")
+		return ok && r.oursURL(u, hookType)
+	}
+	return false
+}
+
+func (r Recognizer) oursCommand(cmd string, args []string, hasArgs bool, hookType string) bool {
+	var prog []string
+	if hasArgs { // exec form: command is the program
+		if len(args) != 2 || args[0] != "hook" || args[1] != hookType {
+			return false
+		}
+		prog = strings.Fields(cmd)
+	} else {
+		f := strings.Fields(cmd)
+		n := len(f)
+		if n < 3 || f[n-2] != "hook" || f[n-1] != hookType {
+			return false
+		}
+		prog = f[:n-2]
+	}
+	if len(prog) == 0 {
+		return false
+	}
+	if r.Command != "" && strings.Join(prog, " ") == strings.Join(strings.Fields(r.Command), " ") {
+		return true
+	}
+	last := strings.Trim(prog[len(prog)-1], `'"`)
+	if i := strings.LastIndexAny(last, `/\`); i >= 0 {
+		last = last[i+1:]
+	}
+	last = strings.Trim(last, `'"`)
+	return last == "cb" || strings.EqualFold(last, "cb.exe")
+}
+
+func (r Recognizer) oursURL(raw, hookType string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Path != "/hooks/"+hookType || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	return loopback.IsHost(u.Hostname()) || (r.HTTPAddr != "" && u.Host == r.HTTPAddr)
+}
+
+// Summary is what a settings file says about ClaudeBench's hooks.
+type Summary struct {
+	// HasOurHooks: some hooks.<Event> array holds an entry of ours for a
+	// hook type of that event.
+	HasOurHooks bool
+	// DisableAllHooks: the file sets disableAllHooks to true, which stops
+	// every hook but the managed ones.
+	DisableAllHooks bool
+}
+
+// Summarize reads a settings file's content. Content that is not a JSON
+// object holds no hooks (Claude Code ignores such a file too).
+func (r Recognizer) Summarize(content []byte) Summary {
+	var s Summary
+	if !json.Valid(content) {
+		return s
+	}
+	doc, err := jsonedit.Parse(content)
+	if err != nil || doc == nil || doc.Kind != jsonedit.Object {
+		return s
+	}
+	if d := doc.Get("disableAllHooks"); d != nil && d.Kind == jsonedit.Scalar && string(d.Raw) == "true" {
+		s.DisableAllHooks = true
+	}
+	hooks := doc.Get("hooks")
+	if hooks == nil || hooks.Kind != jsonedit.Object {
+		return s
+	}
+	for _, he := range protocol.HookEvents {
+		groups := hooks.Get(he.ClaudeEvent)
+		if groups == nil || groups.Kind != jsonedit.Array {
+			continue
+		}
+		for _, g := range groups.Elems {
+			hs := g.Get("hooks")
+			if hs == nil || hs.Kind != jsonedit.Array {
+				continue
+			}
+			for _, e := range hs.Elems {
+				if r.Ours(e, he.Type) {
+					s.HasOurHooks = true
+					return s
+				}
+			}
+		}
+	}
+	return s
+}
