@@ -129,7 +129,7 @@ func TestListTools(t *testing.T) {
 			t.Errorf("%s: schema not self-contained:\n%s\n%s", tool.Name, in, out)
 		}
 	}
-	want := []string{"audit_list", "hooks_list", "hooks_test",
+	want := []string{"audit_list", "hook", "hooks_list", "hooks_test",
 		"system_discover", "system_get_state", "system_health", "system_metrics", "system_version",
 		"task_assign", "task_claim", "task_complete", "task_create", "task_fail", "task_get", "task_list",
 		"task_renew", "task_unassign", "task_update"}
