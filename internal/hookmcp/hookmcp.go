@@ -209,3 +209,7 @@ func Decode(hookType string, in map[string]any) (json.RawMessage, error) {
 	}
 	return b, nil
 }
+
+// ServerKey is the name cb install registers cbd's MCP server under in
+// Claude Code's MCP configuration, and the "server" of its mcp_tool hooks.
+const ServerKey = "claudebench"
