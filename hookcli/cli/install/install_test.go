@@ -971,3 +971,175 @@ func TestInstallHTTPLocalNotIgnored(t *testing.T) {
 		t.Fatalf("ignored file: exit %d\n%s", code, out)
 	}
 }
+
+// TestInstallEvents installs the sets --events names: default, all (every
+// type but the replacing ones), a list of types, aliases and Claude Code
+// event names, a replacing type when named; unknown names are usage errors.
+func TestInstallEvents(t *testing.T) {
+	nAll := 0
+	for _, he := range protocol.HookEvents {
+		if !he.Replaces {
+			nAll++
+		}
+	}
+	for _, tc := range []struct {
+		events string
+		want   []string // types; nil: count only
+		n      int
+	}{
+		{events: "default", n: nDefault},
+		{events: "all", n: nAll},
+		{events: "pre_tool_use,PermissionRequest, stop", want: []string{"pre_tool", "stop", "permission_request"}},
+		{events: "default,WorktreeCreate", n: nDefault + 1},
+		{events: "message_display", want: []string{"message_display"}},
+	} {
+		t.Run(tc.events, func(t *testing.T) {
+			home, _ := isolateInstall(t)
+			path := filepath.Join(home, ".claude", "settings.json")
+			var ch settingsChange
+			out, errOut, code := cbRun(t, "install", "--json", "--command", testCommand, "--events", tc.events)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+			if err := json.Unmarshal([]byte(out), &ch); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range ch.Added {
+				got = append(got, r.Type)
+				if he, _ := protocol.LookupHookEvent(r.Type); he.Replaces && !strings.Contains(tc.events, he.ClaudeEvent) && !strings.Contains(tc.events, he.Type) {
+					t.Errorf("replacing type %s installed without being named", r.Type)
+				}
+			}
+			if tc.want != nil && !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("installed %v, want %v (table order)", got, tc.want)
+			}
+			if tc.want == nil && len(got) != tc.n {
+				t.Errorf("installed %d types %v, want %d", len(got), got, tc.n)
+			}
+			if n := countOurEntries(t, clitest.ReadFile(t, path)); n != len(got) {
+				t.Errorf("%d entries in the file, %d reported", n, len(got))
+			}
+			// Uninstall removes whatever was installed.
+			if out, _, code := cbRun(t, "uninstall"); code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d hooks", len(got))) {
+				t.Errorf("uninstall: exit %d %q", code, out)
+			}
+		})
+	}
+	isolateInstall(t)
+	for _, bad := range []string{"pre_tol", "", "default,nope"} {
+		_, errOut, code := cbRun(t, "install", "--command", testCommand, "--events", bad)
+		if code != 2 || !strings.Contains(errOut, "--events") {
+			t.Errorf("--events %q: exit %d %q, want a usage error (2)", bad, code, errOut)
+		}
+	}
+	if _, errOut, code := cbRun(t, "install", "--command", testCommand, "--http", "--mcp"); code != 2 {
+		t.Errorf("--http --mcp: exit %d %q, want a usage error (2)", code, errOut)
+	}
+}
+
+// TestInstallMCP writes mcp_tool hooks for every chosen type and registers
+// cbd's MCP server in the scope's MCP configuration (user: .claude.json
+// beside the settings' directory; local: its projects entry; project:
+// .mcp.json), without the API token; uninstall takes both out again.
+func TestInstallMCP(t *testing.T) {
+	home, project := isolateInstall(t)
+	t.Setenv("CB_HOOK_FAIL_MODE", "closed")
+	tokenFile := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "claudebench", "token")
+	path := filepath.Join(home, ".claude", "settings.json")
+	global := filepath.Join(home, ".claude.json")
+	// Claude Code's own state in its global config stays as it is.
+	clitest.WriteFile(t, global, []byte("{\n  \"numStartups\": 3,\n  \"projects\": {}\n}\n"), 0o600)
+
+	out, errOut, code := cbRun(t, "install", "--mcp", "--command", testCommand)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "+ MCP server mcpServers.claudebench in "+global) {
+		t.Errorf("output lacks the MCP server:\n%s", out)
+	}
+	settings := clitest.ReadFile(t, path)
+	checkGolden(t, "fresh_mcp.installed.json", settings)
+	cfg := clitest.ReadFile(t, global)
+	checkGolden(t, "claude_json_mcp.installed.json", bytes.ReplaceAll(cfg, []byte(cmdutil.ShellQuote(tokenFile)), []byte("<token file>")))
+	if strings.Contains(string(settings)+string(cfg), installTestToken) {
+		t.Error("the API token was written")
+	}
+	var s struct {
+		Hooks map[string][]struct{ Hooks []map[string]any }
+	}
+	if err := json.Unmarshal(settings, &s); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ev, groups := range s.Hooks {
+		for _, g := range groups {
+			for _, e := range g.Hooks {
+				n++
+				he, _ := protocol.LookupHookEvent(e["input"].(map[string]any)["type"].(string))
+				if e["type"] != "mcp_tool" || e["server"] != "claudebench" || e["tool"] != "hook" || he.ClaudeEvent != ev {
+					t.Errorf("%s: entry %v", ev, e)
+				}
+				if want := he.Gates; (e["onFailure"] == "block") != want {
+					t.Errorf("%s: onFailure %v, want block=%v (hook.fail_mode closed)", he.Type, e["onFailure"], want)
+				}
+			}
+		}
+	}
+	if n != nDefault {
+		t.Errorf("%d mcp_tool entries, want %d", n, nDefault)
+	}
+	// Again: nothing changes.
+	if out, _, _ := cbRun(t, "install", "--mcp", "--command", testCommand); !strings.Contains(out, "Already installed") || !strings.Contains(out, "(already registered)") {
+		t.Errorf("second install:\n%s", out)
+	}
+	// cb doctor sees the hooks and the server.
+	lines, _, _, _ := doctorLines(t)
+	if !strings.Contains(lines["hooks"], fmt.Sprintf("user: %d types in ", nDefault)) || strings.Contains(lines["hooks"], "not registered") {
+		t.Errorf("doctor hooks line %q", lines["hooks"])
+	}
+	out, _, code = cbRun(t, "uninstall")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d hooks", nDefault)) || !strings.Contains(out, "- MCP server") {
+		t.Fatalf("uninstall: exit %d\n%s", code, out)
+	}
+	if got := string(clitest.ReadFile(t, global)); got != "{\n  \"numStartups\": 3,\n  \"projects\": {}\n}\n" {
+		t.Errorf("uninstall left %s", got)
+	}
+
+	// Local scope: the project's entry of .claude.json; project: .mcp.json.
+	if out, errOut, code := cbRun(t, "install", "--mcp", "--scope", "local", "--project-dir", project, "--command", testCommand, "--events", "pre_tool"); code != 0 {
+		t.Fatalf("local: exit %d\n%s%s", code, out, errOut)
+	}
+	var g struct {
+		Projects map[string]struct{ MCPServers map[string]map[string]any } `json:"projects"`
+	}
+	if err := json.Unmarshal(clitest.ReadFile(t, global), &g); err != nil {
+		t.Fatal(err)
+	}
+	if e := g.Projects[project].MCPServers["claudebench"]; e["url"] != "http://127.0.0.1:7711/mcp" || e["type"] != "http" {
+		t.Errorf("local MCP server: %v", g.Projects)
+	}
+	if out, errOut, code := cbRun(t, "install", "--mcp", "--scope", "project", "--project-dir", project, "--command", testCommand, "--events", "pre_tool"); code != 0 {
+		t.Fatalf("project: exit %d\n%s%s", code, out, errOut)
+	}
+	var m struct{ MCPServers map[string]map[string]any }
+	if err := json.Unmarshal(clitest.ReadFile(t, filepath.Join(project, ".mcp.json")), &m); err != nil || m.MCPServers["claudebench"]["url"] != "http://127.0.0.1:7711/mcp" {
+		t.Errorf(".mcp.json: %v %v", m, err)
+	}
+	for _, scope := range []string{"local", "project"} {
+		if out, _, code := cbRun(t, "uninstall", "--scope", scope, "--project-dir", project); code != 0 || !strings.Contains(out, "- MCP server") {
+			t.Errorf("uninstall %s: exit %d\n%s", scope, code, out)
+		}
+	}
+	if got := string(clitest.ReadFile(t, filepath.Join(project, ".mcp.json"))); got != "{}\n" {
+		t.Errorf(".mcp.json after uninstall: %q", got)
+	}
+	if err := json.Unmarshal(clitest.ReadFile(t, global), &g); err != nil || g.Projects[project].MCPServers != nil {
+		t.Errorf("local MCP server after uninstall: %v %v", g.Projects, err)
+	}
+	// Another server under the name is not replaced.
+	clitest.WriteFile(t, global, []byte(`{"mcpServers":{"claudebench":{"type":"stdio","command":"other"}}}`), 0o600)
+	if _, errOut, code := cbRun(t, "install", "--mcp", "--command", testCommand); code != 1 || !strings.Contains(errOut, "another MCP server") {
+		t.Errorf("install over another server: exit %d %q", code, errOut)
+	}
+}
