@@ -57,11 +57,11 @@ var (
 // those of its hook.<type> schema and of everything it includes through
 // allOf (hookCommon). Unknown types are an error.
 func Fields(hookType string) ([]Field, error) {
-	if _, ok := protocol.LookupHookEvent(hookType); !ok {
+	he, ok := protocol.LookupHookEvent(hookType)
+	if !ok {
 		return nil, fmt.Errorf("unknown hook type %q", hookType)
 	}
-	he, _ := protocol.LookupHookEvent(hookType)
-	hookType = he.Type
+	hookType = he.Type // an alias names the same schema
 	fieldsMu.Lock()
 	defer fieldsMu.Unlock()
 	if f, ok := fieldsCache[hookType]; ok {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"sort"
 	"strconv"
@@ -769,13 +770,20 @@ func installHooks(path string, doc *jsonedit.Node, plans []hookPlan, r hookRecog
 			if e := findOurHook(arr, p.he.Type, r); e != nil {
 				ref := p.ref()
 				ref.Handler = describeHookEntry(e)
-				if p.auth != "" && ref.Handler == p.target && !hasAuthHeader(e, p.auth) {
-					// An http hook of an older install, or of an earlier
-					// token: give it the current credential.
-					e.Set("headers", p.headers())
-					notes = append(notes, fmt.Sprintf("%s (%s): updated the http hook's credential", p.he.Type, p.he.ClaudeEvent))
-					added = append(added, ref)
-					continue
+				if ref.Handler == p.target {
+					var what []string
+					if p.auth != "" && !hasAuthHeader(e, p.auth) {
+						// An http hook of an older install, or of an
+						// earlier token: give it the current credential.
+						e.Set("headers", p.headers())
+						what = append(what, "credential")
+					}
+					what = append(what, syncEntry(e, p)...)
+					if len(what) > 0 {
+						notes = append(notes, fmt.Sprintf("%s (%s): updated the %s hook's %s", p.he.Type, p.he.ClaudeEvent, p.kind, strings.Join(what, " and ")))
+						added = append(added, ref)
+						continue
+					}
 				}
 				present = append(present, ref)
 				if ref.Handler != p.target {
@@ -812,6 +820,50 @@ func gitTracksPath(path string) bool {
 	err = cmd.Run()
 	var ee *exec.ExitError
 	return errors.As(err, &ee) && ee.ExitCode() == 1 // 0: ignored, 128: not a repository
+}
+
+// syncEntry brings an installed entry of the planned kind up to date with
+// what install would write now, and names what it changed: onFailure
+// follows the type's fail mode (a config change since the last install),
+// and an mcp_tool entry's input template follows the event's input schema
+// (a cb that knows more fields).
+func syncEntry(e *jsonedit.Node, p hookPlan) []string {
+	var what []string
+	if p.kind == "command" {
+		return nil
+	}
+	cur, _ := e.GetString("onFailure")
+	switch {
+	case p.onFailure && cur != "block":
+		e.Set("onFailure", jsonedit.NewString("block"))
+		what = append(what, "onFailure")
+	case !p.onFailure && cur == "block":
+		e.Delete("onFailure")
+		what = append(what, "onFailure")
+	}
+	if p.kind == "mcp_tool" {
+		want := mcpInput(p.he.Type)
+		if !sameJSON(e.Get("input"), want) {
+			e.Set("input", want)
+			what = append(what, "input")
+		}
+	}
+	return what
+}
+
+// sameJSON reports whether two nodes hold equal JSON values.
+func sameJSON(a, b *jsonedit.Node) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	var va, vb any
+	var ba, bb bytes.Buffer
+	a.Render(&ba, jsonedit.Style{Indent: ""}, 0)
+	b.Render(&bb, jsonedit.Style{Indent: ""}, 0)
+	if json.Unmarshal(ba.Bytes(), &va) != nil || json.Unmarshal(bb.Bytes(), &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // hasAuthHeader reports whether an http entry sends exactly auth.

@@ -1143,3 +1143,33 @@ func TestInstallMCP(t *testing.T) {
 		t.Errorf("install over another server: exit %d %q", code, errOut)
 	}
 }
+
+// TestInstallSyncsEntries: installing again after the fail mode changed
+// updates onFailure in place, and an mcp_tool entry whose input template
+// lacks fields gets the current one.
+func TestInstallSyncsEntries(t *testing.T) {
+	home, _ := isolateInstall(t)
+	path := filepath.Join(home, ".claude", "settings.json")
+	if _, errOut, code := cbRun(t, "install", "--mcp", "--command", testCommand, "--events", "pre_tool"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if strings.Contains(string(clitest.ReadFile(t, path)), "onFailure") {
+		t.Fatal("onFailure written with fail mode open")
+	}
+	t.Setenv("CB_HOOK_PRE_TOOL_FAIL_MODE", "closed")
+	out, _, code := cbRun(t, "install", "--mcp", "--command", testCommand, "--events", "pre_tool")
+	if code != 0 || !strings.Contains(out, "updated the mcp_tool hook's onFailure") || !strings.Contains(string(clitest.ReadFile(t, path)), `"onFailure": "block"`) {
+		t.Fatalf("reinstall with fail mode closed: exit %d\n%s\n%s", code, out, clitest.ReadFile(t, path))
+	}
+	// An older template: one field fewer.
+	old := strings.Replace(string(clitest.ReadFile(t, path)), `"tool_use_id": "${tool_use_id}",`, "", 1)
+	clitest.WriteFile(t, path, []byte(old), 0o644)
+	out, _, code = cbRun(t, "install", "--mcp", "--command", testCommand, "--events", "pre_tool")
+	if code != 0 || !strings.Contains(out, "updated the mcp_tool hook's input") || !strings.Contains(string(clitest.ReadFile(t, path)), "${tool_use_id}") {
+		t.Fatalf("reinstall over an old template: exit %d\n%s", code, out)
+	}
+	t.Setenv("CB_HOOK_PRE_TOOL_FAIL_MODE", "open")
+	if out, _, _ := cbRun(t, "install", "--mcp", "--command", testCommand, "--events", "pre_tool"); strings.Contains(string(clitest.ReadFile(t, path)), "onFailure") {
+		t.Fatalf("fail mode open again: onFailure stays\n%s", out)
+	}
+}
