@@ -83,8 +83,9 @@ func checkDenied(t *testing.T, r *rig, run *clientRun, b apiBlock) {
 // TestClientMCPToolHooks installs with `cb install --mcp`: every hook is an
 // mcp_tool hook answered by cbd's MCP server, which cb install registered
 // in the user's .claude.json. A PreToolUse deny reaches the model through
-// that path and is audited, and no hook ran as a process (the --command
-// given is a script that logs every start: it never ran).
+// that path and is audited, and no hook but SessionStart (which Claude Code
+// runs before it has an MCP connection, so it stays a command hook) ran as
+// a process: the --command given is a script that logs every start.
 func TestClientMCPToolHooks(t *testing.T) {
 	addr := testenv.FreeAddr(t)
 	spawns := newSpawnLog(t)
@@ -100,8 +101,14 @@ func TestClientMCPToolHooks(t *testing.T) {
 
 	run, b := denyRun(t, r)
 	checkDenied(t, r, run, b)
-	if got := spawns.types(t); len(got) != 0 {
-		t.Errorf("hooks ran as cb processes with --mcp: %v", got)
+	if got := spawns.types(t); !slices.Equal(got, []string{"session_start"}) {
+		t.Errorf("hooks that ran as cb processes with --mcp: %v, want session_start only", got)
+	}
+	if skipped := run.debugLines("mcp_tool hook skipped"); len(skipped) > 0 {
+		t.Errorf("the client skipped mcp_tool hooks:\n%s", strings.Join(skipped, "\n"))
+	}
+	if calls := run.debugLines("Hooks: mcp_tool calling claudebench/hook"); len(calls) < 3 {
+		t.Errorf("the client called the hook tool %d times, want at least UserPromptSubmit, PreToolUse and Stop", len(calls))
 	}
 	// The session's other events came the same way.
 	var events []string

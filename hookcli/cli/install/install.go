@@ -72,6 +72,15 @@ func httpHookKind(he protocol.HookEvent) bool {
 	return he.HTTP || he.Gates
 }
 
+// mcpHookKind tells which hook types --mcp makes mcp_tool hooks: all but
+// Setup and SessionStart, for which Claude Code 2.1.328 has no MCP client
+// yet (it skips the hook with "mcp_tool hooks are not available for the
+// 'SessionStart' hook event (no MCP client context)", except for the
+// SessionStart of /clear and compaction): those stay command hooks.
+func mcpHookKind(he protocol.HookEvent) bool {
+	return he.ClaudeEvent != "SessionStart" && he.ClaudeEvent != "Setup"
+}
+
 // onFailureIgnored are the events on which Claude Code ignores
 // onFailure:"block" (with a warning): install does not write it there.
 func onFailureIgnored(he protocol.HookEvent, kind string) bool {
@@ -207,7 +216,9 @@ Handlers, one kind per install:
                      Claude Code skips http hooks. After the token changes,
                      run cb install --http again: it updates the credential.
   --mcp              mcp_tool hooks answered by the "hook" tool of cbd's MCP
-                     server (/mcp): no process per event, every type. The
+                     server (/mcp): no process per event. SessionStart and
+                     Setup stay command hooks: Claude Code has no MCP
+                     connection yet when they run. The
                      server is registered for Claude Code as "claudebench" in
                      the scope's MCP configuration (user: ~/.claude.json, or
                      $CLAUDE_CONFIG_DIR/.claude.json; local: that file's
@@ -623,7 +634,7 @@ func installPlans(o installOptions) ([]hookPlan, error) {
 			if o.hookCredential != "" {
 				p.auth = "Bearer " + o.hookCredential
 			}
-		case o.mcp:
+		case o.mcp && mcpHookKind(he):
 			p.kind, p.target = "mcp_tool", mcpTarget()
 		}
 		if p.kind != "command" && closed(he.Type) && !onFailureIgnored(he, p.kind) {

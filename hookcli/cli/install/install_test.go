@@ -1076,6 +1076,12 @@ func TestInstallMCP(t *testing.T) {
 		for _, g := range groups {
 			for _, e := range g.Hooks {
 				n++
+				if ev == "SessionStart" {
+					if e["type"] != "command" || e["command"] != testCommand+" hook session_start" {
+						t.Errorf("SessionStart: entry %v, want the command hook (no mcp_tool there)", e)
+					}
+					continue
+				}
 				he, _ := protocol.LookupHookEvent(e["input"].(map[string]any)["type"].(string))
 				if e["type"] != "mcp_tool" || e["server"] != "claudebench" || e["tool"] != "hook" || he.ClaudeEvent != ev {
 					t.Errorf("%s: entry %v", ev, e)
@@ -1087,7 +1093,7 @@ func TestInstallMCP(t *testing.T) {
 		}
 	}
 	if n != nDefault {
-		t.Errorf("%d mcp_tool entries, want %d", n, nDefault)
+		t.Errorf("%d entries, want %d", n, nDefault)
 	}
 	// Again: nothing changes.
 	if out, _, _ := cbRun(t, "install", "--mcp", "--command", testCommand); !strings.Contains(out, "Already installed") || !strings.Contains(out, "(already registered)") {
