@@ -1,19 +1,25 @@
 package mcpserver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/internal/hookmcp"
 	"github.com/claudebench/cb/internal/mcptest"
+	"github.com/claudebench/cb/protocol"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // interpolate does what Claude Code does with an mcp_tool handler's input
 // template: every "${name}" string becomes the hook input's value of name,
 // a string as is, anything else JSON-encoded, a missing one "".
-func interpolate(t *testing.T, tpl map[string]any, hookInput map[string]any) map[string]any {
+func interpolate(t testing.TB, tpl map[string]any, hookInput map[string]any) map[string]any {
 	t.Helper()
 	in := map[string]any{}
 	for k, v := range tpl[hookmcp.ArgInput].(map[string]any) {
@@ -95,4 +101,72 @@ func TestHookTool(t *testing.T) {
 	if !res.IsError {
 		t.Fatalf("unknown type: %q, want a tool error", mcptest.Texts(res))
 	}
+}
+
+// BenchmarkHookTool splits the mcp_tool path's cost inside one process:
+// tools/call of the hook tool over streamable HTTP to Handler (go-sdk
+// client and server), a plain POST to a handler that calls the invoker the
+// way /hooks/<type> does, and the invoker alone. The first minus the second
+// is what MCP's framing costs per hook on top of an http hook.
+func BenchmarkHookTool(b *testing.B) {
+	inv := newInvoker(b)
+	srv, err := mcpserver.New(inv, "bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hookInput := map[string]any{"session_id": "bench", "transcript_path": "/t.jsonl", "cwd": "/p", "hook_event_name": "PreToolUse",
+		"permission_mode": "default", "tool_use_id": "toolu_1", "tool_name": "Bash", "tool_input": map[string]any{"command": "ls -la"}}
+	raw, _ := json.Marshal(hookInput)
+	tpl, err := hookmcp.Template("pre_tool")
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := interpolate(b, tpl, hookInput)
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", mcpserver.Handler(srv))
+	mux.HandleFunc("/hooks/pre_tool", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		res, perr := inv.Invoke(r.Context(), protocol.NewEvent("hook.pre_tool", body, "http", "bench"))
+		if perr != nil {
+			http.Error(w, perr.Error(), http.StatusInternalServerError)
+			return
+		}
+		var hr protocol.HookResult
+		_ = json.Unmarshal(res, &hr)
+		_, _ = w.Write(protocol.RenderHookOutput("PreToolUse", hr))
+	})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	ctx := context.Background()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
+		&mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", MaxRetries: -1}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cs.Close()
+	b.Run("mcp_tool", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: hookmcp.ToolName, Arguments: args})
+			if err != nil || res.IsError {
+				b.Fatal(err, res)
+			}
+		}
+	})
+	b.Run("http", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			resp, err := http.Post(ts.URL+"/hooks/pre_tool", "application/json", bytes.NewReader(raw))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	b.Run("invoker", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, perr := inv.Invoke(ctx, protocol.NewEvent("hook.pre_tool", raw, "bench", "bench")); perr != nil {
+				b.Fatal(perr)
+			}
+		}
+	})
 }

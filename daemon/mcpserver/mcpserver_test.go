@@ -25,7 +25,7 @@ import (
 
 // newInvoker builds cbd's methods with app.Build, as daemon.New does, on
 // an in-process Redis (apptest.Build).
-func newInvoker(t *testing.T) *invoke.Invoker {
+func newInvoker(t testing.TB) *invoke.Invoker {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	mr := miniredis.RunT(t)
