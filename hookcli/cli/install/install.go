@@ -47,8 +47,10 @@ import (
 //
 // An entry is ClaudeBench's when it runs `<cb> hook <type>` (shell form, or
 // exec form with args ["hook", "<type>"]) where <cb> is a program named cb
-// or the --command given, or when it is an http hook to a loopback address
-// (or http.addr) with the path /hooks/<type>. Uninstall removes exactly those
+// or the --command given, when it is an http hook to a loopback address
+// (or http.addr) with the path /hooks/<type>, or when it is an mcp_tool hook
+// calling the hook tool of the claudebench server with input.type <type>
+// (mcpserver.go registers that server). Uninstall removes exactly those
 // entries, then the matcher groups, hooks.<Event> arrays and the "hooks"
 // object that they left empty; a file that install created is left as {}.
 
@@ -314,10 +316,13 @@ func (r *options) uninstallCmd() *cobra.Command {
 		Use:   "uninstall",
 		Short: "Remove ClaudeBench's hooks from Claude Code's settings",
 		Long: `Removes the hook entries cb install adds (recognised by their command,
-"<cb> hook <type>", or their http URL, /hooks/<type>) from the settings file of
---scope, and the matcher groups, hooks.<Event> arrays and "hooks" object that
-this leaves empty. Everything else stays as it is. A file cb install created
-is left as {}. The previous file is copied to <file>.bak.<unix time> first.`,
+"<cb> hook <type>", their http URL, /hooks/<type>, or their mcp_tool call of
+the claudebench server's hook tool), whichever --events and handler kind
+installed them, from the settings file of --scope, and the matcher groups,
+hooks.<Event> arrays and "hooks" object that this leaves empty; and the
+claudebench MCP server entry cb install --mcp registered for the scope.
+Everything else stays as it is. A file cb install created is left as {}. The
+previous file is copied to <file>.bak.<unix time> first.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			o.httpAddr = r.Settings.Config().HTTP.Addr
