@@ -154,3 +154,43 @@ func TestClientHTTPDecidingHooks(t *testing.T) {
 		t.Errorf("user_prompt (a command hook under --http) did not run as a process: %v", got)
 	}
 }
+
+// TestClientMCPToolHooksDaemonKilled runs the client with mcp_tool hooks
+// after cbd was killed, so the claudebench MCP server cannot connect: with
+// the default fail mode the permission settings decide (the allowed touch
+// runs); with hook.fail_mode closed, cb install wrote onFailure "block" on
+// PreToolUse, and the touch is refused. (With every default event
+// installed, UserPromptSubmit would already refuse the prompt.)
+func TestClientMCPToolHooksDaemonKilled(t *testing.T) {
+	for _, mode := range []string{"open", "closed"} {
+		t.Run(mode, func(t *testing.T) {
+			addr := testenv.FreeAddr(t)
+			r := newRig(t, clientRules, []string{"CB_HTTP_ADDR=" + addr, "CB_HOOK_FAIL_MODE=" + mode}, "--mcp", "--events", "pre_tool")
+			if s := fmt.Sprint(r.settings()["hooks"].(map[string]any)["PreToolUse"]); strings.Contains(s, "onFailure:block") != (mode == "closed") {
+				t.Fatalf("fail mode %s: PreToolUse %s", mode, s)
+			}
+			r.d.Kill()
+			file := "cb-mcp-" + mode + ".txt"
+			api := newFakeAPI(t, func(req *apiRequest) reply {
+				if req.turn() == 0 {
+					return reply{Tools: []toolUse{bash("touch " + file)}}
+				}
+				return reply{Text: "Done."}
+			})
+			run := r.runClient(api, "touch the file", "--allowedTools", "Bash(touch:*)")
+			run.finished(t, nil)
+			reqs := api.agentRequests()
+			if len(reqs) != 2 || len(reqs[1].toolResults()) != 1 {
+				t.Fatalf("%d model requests, want the tool call and one tool result", len(reqs))
+			}
+			b := reqs[1].toolResults()[0]
+			_, statErr := os.Stat(filepath.Join(r.project, file))
+			if mode == "open" && (b.IsError || statErr != nil) {
+				t.Fatalf("fail-open: the allowed touch did not run (is_error=%v %q, %v)", b.IsError, b.text(), statErr)
+			}
+			if mode == "closed" && (!b.IsError || statErr == nil) {
+				t.Fatalf("fail-closed: is_error=%v %q, file made: %v", b.IsError, b.text(), statErr == nil)
+			}
+		})
+	}
+}
