@@ -7,6 +7,11 @@
 // invoke.Invoker chain as every other transport; handler errors, invalid
 // arguments included, come back as tool results with IsError set, as MCP
 // asks, not as protocol errors.
+//
+// Besides the methods, one tool, "hook" (hook.go), answers Claude Code's
+// mcp_tool hooks, which cb install --mcp writes: every hook event then
+// costs Claude Code a request on the MCP connection it already holds, and
+// no process.
 package mcpserver
 
 import (
@@ -52,10 +57,15 @@ func New(inv *invoke.Invoker, version string, log *slog.Logger) (*mcp.Server, er
 	if err != nil {
 		return nil, err
 	}
+	ht, err := hookToolFor(tools)
+	if err != nil {
+		return nil, err
+	}
 	srv := mcp.NewServer(&mcp.Implementation{Name: ServerName, Version: version}, &mcp.ServerOptions{Logger: log})
 	for _, t := range tools {
 		srv.AddTool(t.Tool, handler(inv, t.Method))
 	}
+	srv.AddTool(ht, hookHandler(inv))
 	return srv, nil
 }
 

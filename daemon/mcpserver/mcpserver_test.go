@@ -25,7 +25,7 @@ import (
 
 // newInvoker builds cbd's methods with app.Build, as daemon.New does, on
 // an in-process Redis (apptest.Build).
-func newInvoker(t *testing.T) *invoke.Invoker {
+func newInvoker(t testing.TB) *invoke.Invoker {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	mr := miniredis.RunT(t)
@@ -129,7 +129,7 @@ func TestListTools(t *testing.T) {
 			t.Errorf("%s: schema not self-contained:\n%s\n%s", tool.Name, in, out)
 		}
 	}
-	want := []string{"audit_list", "hooks_list", "hooks_test",
+	want := []string{"audit_list", "hook", "hooks_list", "hooks_test",
 		"system_discover", "system_get_state", "system_health", "system_metrics", "system_version",
 		"task_assign", "task_claim", "task_complete", "task_create", "task_fail", "task_get", "task_list",
 		"task_renew", "task_unassign", "task_update"}

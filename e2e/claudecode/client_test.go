@@ -310,8 +310,9 @@ func sessionTasks(r *rig, session string) map[string]string {
 }
 
 // TestClientHTTPHooks installs with `cb install --http`: the observe-only
-// events reach cbd as native http hooks (with the hook credential), while
-// PreToolUse stays a command hook that decides. The client's debug log
+// events and PreToolUse, which decides, reach cbd as native http hooks
+// (with the hook credential), while Stop, whose answer can carry the
+// user's data, stays a command hook. The client's debug log
 // shows the POSTs answered 200, and cbd audits them for the session.
 func TestClientHTTPHooks(t *testing.T) {
 	addr := testenv.FreeAddr(t)
@@ -330,9 +331,9 @@ func TestClientHTTPHooks(t *testing.T) {
 	run := r.runClient(api, "touch the file")
 	run.finished(t, map[string]any{"subtype": "success"})
 	if _, err := os.Stat(filepath.Join(r.project, "cb-allowed.txt")); err != nil {
-		t.Fatalf("the command hook's allow did not take effect: %v", err)
+		t.Fatalf("the http hook's allow did not take effect: %v", err)
 	}
-	for _, typ := range []string{"post_tool", "todo_write", "stop", "session_end"} {
+	for _, typ := range []string{"pre_tool", "post_tool", "todo_write", "session_end"} {
 		url := "http://" + addr + "/hooks/" + typ
 		if posts := run.debugLines("HTTP hook POST to " + url); len(posts) == 0 {
 			t.Errorf("the client did not POST to %s", url)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/claudebench/cb/internal/hookmcp"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/internal/loopback"
 	"github.com/claudebench/cb/protocol"
@@ -26,7 +27,8 @@ type Recognizer struct {
 // Ours reports whether entry (one element of a matcher group's "hooks"
 // array) is ClaudeBench's entry for hookType: a command running
 // `<cb> hook <hookType>` (shell or exec form) or an http hook posting to
-// /hooks/<hookType> on a loopback host or HTTPAddr.
+// /hooks/<hookType> on a loopback host or HTTPAddr, or an mcp_tool hook
+// calling cbd's hook tool for hookType.
 func (r Recognizer) Ours(entry *jsonedit.Node, hookType string) bool {
 	if entry == nil || entry.Kind != jsonedit.Object {
 		return false
@@ -43,8 +45,23 @@ func (r Recognizer) Ours(entry *jsonedit.Node, hookType string) bool {
 	case "http":
 		u, ok := entry.GetString("url")
 		return ok && r.oursURL(u, hookType)
+	case "mcp_tool":
+		return oursMCPTool(entry, hookType)
 	}
 	return false
+}
+
+// oursMCPTool reports whether an mcp_tool entry calls ClaudeBench's hook
+// tool for hookType.
+func oursMCPTool(entry *jsonedit.Node, hookType string) bool {
+	server, _ := entry.GetString("server")
+	tool, _ := entry.GetString("tool")
+	in := entry.Get("input")
+	if server != hookmcp.ServerKey || tool != hookmcp.ToolName || in == nil || in.Kind != jsonedit.Object {
+		return false
+	}
+	t, ok := in.GetString(hookmcp.ArgType)
+	return ok && t == hookType
 }
 
 func (r Recognizer) oursCommand(cmd string, args []string, hasArgs bool, hookType string) bool {

@@ -19,6 +19,7 @@ import (
 	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/internal/hookmcp"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
@@ -280,6 +281,7 @@ type scopeHooks struct {
 	missing     bool
 	err         error
 	byType      map[string]int
+	mcpTool     int // entries of type mcp_tool
 	byEvent     map[string]int
 	badPrograms []string
 }
@@ -317,9 +319,14 @@ func (o *options) doctorHooks(projectDir string) doctorCheck {
 		case len(sh.byType) == 0:
 			parts = append(parts, scope+": none in "+path)
 		default:
-			parts = append(parts, fmt.Sprintf("%s: %d/%d types in %s (%s)", scope, len(sh.byType), len(protocol.HookEvents), path, eventCounts(sh.byEvent)))
-			if len(sh.byType) == len(protocol.HookEvents) {
-				complete = true
+			// Reported against what is installed, not against every type:
+			// cb install --events chooses the set, and the settings do not
+			// say which was asked for.
+			parts = append(parts, fmt.Sprintf("%s: %d %s in %s (%s)", scope, len(sh.byType), plural(len(sh.byType), "type"), path, eventCounts(sh.byEvent)))
+			complete = true
+			if sh.mcpTool > 0 && !o.mcpServerRegistered(scope, projectDir) {
+				broken = true
+				parts = append(parts, scope+": mcp_tool hooks call the MCP server "+hookmcp.ServerKey+", which is not registered for this scope (run cb install --mcp again)")
 			}
 			if len(sh.badPrograms) > 0 {
 				broken = true
@@ -346,6 +353,26 @@ func (o *options) doctorHooks(projectDir string) doctorCheck {
 		c.OK = true
 	}
 	return c
+}
+
+// mcpServerRegistered reports whether the scope's MCP configuration has
+// ClaudeBench's server entry (cb install --mcp).
+func (o *options) mcpServerRegistered(scope, projectDir string) bool {
+	file, path, err := mcpConfigLocation(scope, projectDir)
+	if err != nil {
+		return false
+	}
+	f, err := readSettingsFile(file)
+	if err != nil || !f.exists {
+		return false
+	}
+	node := f.doc
+	for _, k := range path {
+		if node = node.Get(k); node == nil || node.Kind != jsonedit.Object {
+			return false
+		}
+	}
+	return oursMCPServer(node.Get(hookmcp.ServerKey), o.Settings.Config().HTTP.Addr)
 }
 
 // inspectScopeHooks counts ClaudeBench's entries in one settings file.
@@ -381,6 +408,9 @@ func inspectScopeHooks(scope, path string, r hookRecognizer) scopeHooks {
 				}
 				sh.byType[he.Type]++
 				sh.byEvent[he.ClaudeEvent]++
+				if t, _ := e.GetString("type"); t == "mcp_tool" {
+					sh.mcpTool++
+				}
 				if p := hookProgramPath(e); p != "" && !cmdutil.IsExecutableFile(p) && !bad[p] {
 					bad[p] = true
 					sh.badPrograms = append(sh.badPrograms, p)
@@ -415,6 +445,14 @@ func hookProgramPath(entry *jsonedit.Node) string {
 		return ""
 	}
 	return prog
+}
+
+// plural is word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // eventCounts prints entry counts per Claude Code event, in table order.

@@ -14,7 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/claudesettings"
+	"github.com/claudebench/cb/internal/hookmcp"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/internal/loopback"
 	"github.com/claudebench/cb/protocol"
@@ -44,8 +47,10 @@ import (
 //
 // An entry is ClaudeBench's when it runs `<cb> hook <type>` (shell form, or
 // exec form with args ["hook", "<type>"]) where <cb> is a program named cb
-// or the --command given, or when it is an http hook to a loopback address
-// (or http.addr) with the path /hooks/<type>. Uninstall removes exactly those
+// or the --command given, when it is an http hook to a loopback address
+// (or http.addr) with the path /hooks/<type>, or when it is an mcp_tool hook
+// calling the hook tool of the claudebench server with input.type <type>
+// (mcpserver.go registers that server). Uninstall removes exactly those
 // entries, then the matcher groups, hooks.<Event> arrays and the "hooks"
 // object that they left empty; a file that install created is left as {}.
 
@@ -55,18 +60,40 @@ const (
 	installSessionEndTimeout = 5 // SessionEnd's 1.5 s budget is raised to the largest timeout set
 )
 
-// httpHookTypes are the observe-only hook types that --http turns into http
-// hooks (protocol.HookEvent.HTTP); the others stay command hooks (http hooks
-// always fail open, and SessionStart does not support them).
-var httpHookTypes = func() map[string]bool {
-	m := map[string]bool{}
-	for _, he := range protocol.HookEvents {
-		if he.HTTP {
-			m[he.Type] = true
-		}
+// httpHookKind tells which hook types --http makes http hooks: the
+// observe-only ones (protocol.HookEvent.HTTP) and the deciding ones
+// (Gates), which get onFailure:"block" when their fail mode is closed. The
+// others stay command hooks: Private types (their answer can carry the
+// user's data, so cbd wants the API token for them, and the API token is
+// never written into a settings file), and SessionStart and Setup, on
+// which Claude Code skips http hooks.
+func httpHookKind(he protocol.HookEvent) bool {
+	if he.ClaudeEvent == "SessionStart" || he.ClaudeEvent == "Setup" || he.Private {
+		return false
 	}
-	return m
-}()
+	return he.HTTP || he.Gates
+}
+
+// mcpHookKind tells which hook types --mcp makes mcp_tool hooks: all but
+// Setup and SessionStart, for which Claude Code 2.1.328 has no MCP client
+// yet (it skips the hook with "mcp_tool hooks are not available for the
+// 'SessionStart' hook event (no MCP client context)", except for the
+// SessionStart of /clear and compaction): those stay command hooks.
+func mcpHookKind(he protocol.HookEvent) bool {
+	return he.ClaudeEvent != "SessionStart" && he.ClaudeEvent != "Setup"
+}
+
+// onFailureIgnored are the events on which Claude Code ignores
+// onFailure:"block" (with a warning): install does not write it there.
+func onFailureIgnored(he protocol.HookEvent, kind string) bool {
+	switch he.ClaudeEvent {
+	case "Stop", "SubagentStop", "TaskCompleted", "TeammateIdle":
+		return true
+	case "SessionStart", "Setup":
+		return kind == "mcp_tool"
+	}
+	return false
+}
 
 type installOptions struct {
 	scope      string
@@ -74,9 +101,20 @@ type installOptions struct {
 	command    string // --command, used verbatim as the program part of the command line
 	dryRun     bool
 	http       bool
+	mcp        bool
+	events     string // --events: default, all or a list
 	httpAddr   string // http.addr, for --http and to recognise http entries
 	uninstall  bool
 	now        func() time.Time
+
+	// failMode is the effective fail mode of a hook type
+	// (protocol.Config.FailMode): "closed" gives --http and --mcp hooks
+	// onFailure:"block". nil: every type fails open.
+	failMode func(hookType string) string
+	// tokenFile is the API token's file, which the MCP server entry of
+	// --mcp reads at connection time (headersHelper); the token itself is
+	// never written.
+	tokenFile string
 
 	// hookCredential is what the http hooks send (Authorization: Bearer),
 	// derived from the API token (apitoken.HookCredential); --http only.
@@ -103,6 +141,21 @@ type settingsChange struct {
 	Removed []hookRef `json:"removed,omitempty"`
 	Notes   []string  `json:"notes,omitempty"`
 	Diff    string    `json:"diff,omitempty"`
+	// MCPServer is the change to the MCP server entry (--mcp, and
+	// uninstall when one was there).
+	MCPServer *mcpServerChange `json:"mcpServer,omitempty"`
+}
+
+// mcpServerChange is what install or uninstall did to the MCP server entry
+// the mcp_tool hooks call.
+type mcpServerChange struct {
+	File    string `json:"file"`
+	Key     string `json:"key"` // the JSON path of the entry: "mcpServers.claudebench"
+	Added   bool   `json:"added,omitempty"`
+	Present bool   `json:"present,omitempty"`
+	Removed bool   `json:"removed,omitempty"`
+	Backup  string `json:"backup,omitempty"`
+	Diff    string `json:"diff,omitempty"`
 }
 
 // options are what the install and doctor commands share.
@@ -131,25 +184,62 @@ when Claude Code's CLAUDE_CONFIG_DIR is set; the default), project
 (<dir>/.claude/settings.json) or local (<dir>/.claude/settings.local.json),
 where <dir> is --project-dir or the current directory.
 
+--events chooses the hook types: default (the set the README lists, with
+why each is in), all (every type except those whose hook replaces what
+Claude Code does: worktree_create, worktree_remove, message_display), or a
+comma-separated list of cb types, their snake_case aliases or Claude Code
+event names (pre_tool, permission_request, PreModelSwitch), which may also
+name default and all. A replacing type is installed only when named.
+
 The file is merged, never replaced: your keys, their order and your own hooks
 stay; entries already there are left alone, so running it again changes
 nothing. The previous file is copied to <file>.bak.<unix time> first.
 
-Hooks run the absolute path of this cb (shell form, "<cb> hook <type>") unless
---command gives the program to run; --command is used as written, so quote it
-for the shell yourself (e.g. '"$CLAUDE_PROJECT_DIR"/bin/cb'). With --http the
-observe-only hooks (post_tool, todo_write, session_end, stop, subagent_stop,
-notification, pre_compact) become http hooks to cbd at http.addr; pre_tool,
-user_prompt and session_start stay command hooks. Each http hook sends a
-hook-only credential (derived from the API token, which cb creates if cbd has
-not yet), good on /hooks/* only; so the file is made private (0600), and
---http is refused for --scope project, whose settings.json is usually
-committed: use --scope local (settings.local.json, not committed) there.
-After the token changes, run cb install --http again: it updates the
-credential in place.`,
+Handlers, one kind per install:
+
+  command (default)  "<cb> hook <type>": one cb process per event. Hooks run
+                     the absolute path of this cb unless --command gives the
+                     program; --command is used as written, so quote it for
+                     the shell yourself (e.g. '"$CLAUDE_PROJECT_DIR"/bin/cb').
+  --http             native http hooks to cbd at http.addr (no process) for
+                     the observe-only types and the deciding ones (pre_tool,
+                     permission_request, user_prompt_expansion,
+                     pre_model_switch), with onFailure "block" when the
+                     type's fail mode (hook.fail_mode, hook.<type>.fail_mode)
+                     is closed. Each sends a hook-only credential derived
+                     from the API token (cb creates the token if cbd has not
+                     yet), good on /hooks/* only; so the file is made private
+                     (0600), and --http is refused for --scope project, whose
+                     settings.json is usually committed: use --scope local.
+                     Types whose answer can carry your data (user_prompt,
+                     stop, subagent_stop, teammate_idle) need the API token
+                     itself, which is never written into settings: they stay
+                     command hooks, as do session_start and setup, on which
+                     Claude Code skips http hooks. After the token changes,
+                     run cb install --http again: it updates the credential.
+  --mcp              mcp_tool hooks answered by the "hook" tool of cbd's MCP
+                     server (/mcp): no process per event. SessionStart and
+                     Setup stay command hooks: Claude Code has no MCP
+                     connection yet when they run. The
+                     server is registered for Claude Code as "claudebench" in
+                     the scope's MCP configuration (user: ~/.claude.json, or
+                     $CLAUDE_CONFIG_DIR/.claude.json; local: that file's
+                     projects entry for <dir>; project: <dir>/.mcp.json),
+                     with a headersHelper that reads the API token from its
+                     file when Claude Code connects, so no secret is written.
+                     Claude Code connects once per session and waits for the
+                     connection before the first hook.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			o.httpAddr = r.Settings.Config().HTTP.Addr
+			cfg := r.Settings.Config()
+			o.httpAddr = cfg.HTTP.Addr
+			o.failMode = cfg.FailMode
+			if _, err := selectEvents(o.events); err != nil {
+				return err
+			}
+			if o.http && o.mcp {
+				return cmdutil.FlagErrorf("--http and --mcp: choose one kind of hook")
+			}
 			if o.http {
 				if err := checkHTTPHooks(r.Settings, o.scope); err != nil {
 					return err
@@ -160,13 +250,64 @@ credential in place.`,
 				}
 				o.hookCredential = cred
 			}
+			if o.mcp {
+				if err := checkMCPHooks(r.Settings); err != nil {
+					return err
+				}
+				file, err := ensureTokenFile(r.Settings, o.dryRun)
+				if err != nil {
+					return err
+				}
+				o.tokenFile = file
+			}
 			return r.runSettingsEdit(o)
 		},
 	}
 	addScopeFlags(cmd, &o)
-	cmd.Flags().BoolVar(&o.http, "http", false, "use http hooks to cbd for the observe-only events")
+	cmd.Flags().StringVar(&o.events, "events", "default", "hook types: default, all, or a comma-separated list of types, aliases or Claude Code event names")
+	cmd.Flags().BoolVar(&o.http, "http", false, "native http hooks to cbd for the observe-only and deciding events")
+	cmd.Flags().BoolVar(&o.mcp, "mcp", false, "mcp_tool hooks answered by cbd's MCP server (no process per event)")
 	cmd.Flags().StringVar(&o.command, "command", "", "program the hooks run, as written in the command line (default: this cb's absolute path)")
 	return cmd
+}
+
+// selectEvents resolves --events: "default", "all", or a comma-separated
+// list of cb types, aliases, Claude Code event names, "default" and "all".
+// The result is in table order. An unknown name is a usage error.
+func selectEvents(spec string) ([]protocol.HookEvent, error) {
+	want := map[string]bool{}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		switch item {
+		case "":
+			continue
+		case "default", "all":
+			for _, he := range protocol.HookEvents {
+				if (item == "default" && he.Default) || (item == "all" && !he.Replaces) {
+					want[he.Type] = true
+				}
+			}
+			continue
+		}
+		he, ok := protocol.LookupHookEvent(item)
+		if !ok {
+			he, ok = protocol.LookupClaudeEvent(item)
+		}
+		if !ok {
+			return nil, cmdutil.FlagErrorf("--events: unknown hook type or event %q (the README's Hook events lists them; or use default or all)", item)
+		}
+		want[he.Type] = true
+	}
+	if len(want) == 0 {
+		return nil, cmdutil.FlagErrorf("--events %q names no hook type", spec)
+	}
+	var out []protocol.HookEvent
+	for _, he := range protocol.HookEvents {
+		if want[he.Type] {
+			out = append(out, he)
+		}
+	}
+	return out, nil
 }
 
 func (r *options) uninstallCmd() *cobra.Command {
@@ -175,10 +316,13 @@ func (r *options) uninstallCmd() *cobra.Command {
 		Use:   "uninstall",
 		Short: "Remove ClaudeBench's hooks from Claude Code's settings",
 		Long: `Removes the hook entries cb install adds (recognised by their command,
-"<cb> hook <type>", or their http URL, /hooks/<type>) from the settings file of
---scope, and the matcher groups, hooks.<Event> arrays and "hooks" object that
-this leaves empty. Everything else stays as it is. A file cb install created
-is left as {}. The previous file is copied to <file>.bak.<unix time> first.`,
+"<cb> hook <type>", their http URL, /hooks/<type>, or their mcp_tool call of
+the claudebench server's hook tool), whichever --events and handler kind
+installed them, from the settings file of --scope, and the matcher groups,
+hooks.<Event> arrays and "hooks" object that this leaves empty; and the
+claudebench MCP server entry cb install --mcp registered for the scope.
+Everything else stays as it is. A file cb install created is left as {}. The
+previous file is copied to <file>.bak.<unix time> first.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			o.httpAddr = r.Settings.Config().HTTP.Addr
@@ -255,17 +399,60 @@ func hookCredential(s *bridge.Settings, dryRun bool) (string, error) {
 
 // httpHookURL is the URL of cbd's http hook endpoint for hookType.
 func httpHookURL(addr, hookType string) (string, error) {
+	base, err := cbdBaseURL("--http", addr)
+	if err != nil {
+		return "", err
+	}
+	return base + "/hooks/" + hookType, nil
+}
+
+// mcpURL is the URL of cbd's MCP endpoint.
+func mcpURL(addr string) (string, error) {
+	base, err := cbdBaseURL("--mcp", addr)
+	if err != nil {
+		return "", err
+	}
+	return base + "/mcp", nil
+}
+
+// cbdBaseURL is http://<http.addr>, refused unless it is a loopback address
+// with a fixed port (what Claude Code sends there carries a credential).
+func cbdBaseURL(flag, addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("--http: http.addr %q is not host:port: %v", addr, err)
+		return "", fmt.Errorf("%s: http.addr %q is not host:port: %v", flag, addr, err)
 	}
 	if port == "0" || port == "" {
-		return "", fmt.Errorf("--http: http.addr %q has no fixed port for the hooks to call; set one (the default is 127.0.0.1:7711)", addr)
+		return "", fmt.Errorf("%s: http.addr %q has no fixed port for the hooks to call; set one (the default is 127.0.0.1:7711)", flag, addr)
 	}
 	if !loopback.IsHost(host) {
-		return "", fmt.Errorf("--http: http.addr %q is not a loopback address, and the http hooks' credential would cross the network in clear; install command hooks instead", addr)
+		return "", fmt.Errorf("%s: http.addr %q is not a loopback address, and the hooks' credential would cross the network in clear; install command hooks instead", flag, addr)
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/hooks/" + hookType, nil
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// checkMCPHooks refuses --mcp when cbd serves no MCP over HTTP on loopback.
+func checkMCPHooks(s *bridge.Settings) error {
+	if !s.Config().HTTP.Enabled {
+		return cmdutil.Exit(1, errors.New("--mcp: http.enabled is false, so cbd serves no /mcp; enable it or install command hooks"))
+	}
+	if _, err := mcpURL(s.Config().HTTP.Addr); err != nil {
+		return cmdutil.Exit(1, err)
+	}
+	return nil
+}
+
+// ensureTokenFile returns the API token's file, creating the token as cbd
+// would (unless dryRun): the MCP server entry reads it at connection time.
+func ensureTokenFile(s *bridge.Settings, dryRun bool) (string, error) {
+	file := apitoken.File(s.Config().HTTP.TokenFile, s.Dirs().Config)
+	if dryRun {
+		return file, nil
+	}
+	if _, err := apitoken.LoadOrCreate(file); err != nil {
+		return "", cmdutil.Exit(1, fmt.Errorf("--mcp: the MCP server's credential is the API token: %w", err))
+	}
+	return file, nil
 }
 
 // currentCBPath is the absolute, symlink-free path of cb: the cb beside
@@ -351,11 +538,12 @@ func claudeSettingsPath(scope, projectDir string) (string, error) {
 
 // hookPlan is the entry install wants for one hook type.
 type hookPlan struct {
-	he      protocol.HookEvent
-	kind    string // "command" or "http"
-	target  string // the command line or the URL
-	timeout int
-	auth    string // http: the Authorization header the hook sends
+	he        protocol.HookEvent
+	kind      string // "command", "http" or "mcp_tool"
+	target    string // the command line, the URL, or "mcp <server>/<tool>"
+	timeout   int
+	auth      string // http: the Authorization header the hook sends
+	onFailure bool   // write "onFailure": "block"
 }
 
 func (p hookPlan) ref() hookRef {
@@ -364,17 +552,25 @@ func (p hookPlan) ref() hookRef {
 
 // group is the matcher group holding the entry.
 func (p hookPlan) group() *jsonedit.Node {
-	field := "command"
-	if p.kind == "http" {
-		field = "url"
-	}
 	entry := jsonedit.NewObject()
 	entry.Set("type", jsonedit.NewString(p.kind))
-	entry.Set(field, jsonedit.NewString(p.target))
+	switch p.kind {
+	case "http":
+		entry.Set("url", jsonedit.NewString(p.target))
+	case "mcp_tool":
+		entry.Set("server", jsonedit.NewString(hookmcp.ServerKey))
+		entry.Set("tool", jsonedit.NewString(hookmcp.ToolName))
+		entry.Set("input", mcpInput(p.he.Type))
+	default:
+		entry.Set("command", jsonedit.NewString(p.target))
+	}
 	if p.auth != "" {
 		entry.Set("headers", p.headers())
 	}
 	entry.Set("timeout", jsonedit.NewInt(p.timeout))
+	if p.onFailure {
+		entry.Set("onFailure", jsonedit.NewString("block"))
+	}
 	g := jsonedit.NewObject()
 	if p.he.Matcher != "" {
 		g.Set("matcher", jsonedit.NewString(p.he.Matcher))
@@ -392,25 +588,62 @@ func (p hookPlan) headers() *jsonedit.Node {
 	return h
 }
 
-// installPlans lists the entries install writes: command is the program part
-// of the command line; with useHTTP the observe-only types get http hooks to
-// httpAddr that send credential.
-func installPlans(command string, useHTTP bool, httpAddr, credential string) ([]hookPlan, error) {
-	plans := make([]hookPlan, 0, len(protocol.HookEvents))
-	for _, he := range protocol.HookEvents {
-		p := hookPlan{he: he, kind: "command", target: command + " hook " + he.Type, timeout: installTimeout}
+// mcpInput is the "input" template of hookType's mcp_tool entry
+// (hookmcp.Template), keys sorted.
+func mcpInput(hookType string) *jsonedit.Node {
+	tpl, err := hookmcp.Template(hookType)
+	if err != nil {
+		panic(err) // every table type has a schema (hookmcp's tests)
+	}
+	in := jsonedit.NewObject()
+	in.Set(hookmcp.ArgType, jsonedit.NewString(hookType))
+	fields := tpl[hookmcp.ArgInput].(map[string]any)
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	vals := jsonedit.NewObject()
+	for _, k := range names {
+		vals.Set(k, jsonedit.NewString(fields[k].(string)))
+	}
+	in.Set(hookmcp.ArgInput, vals)
+	return in
+}
+
+// mcpTarget is how reports name an mcp_tool entry.
+func mcpTarget() string { return "mcp " + hookmcp.ServerKey + "/" + hookmcp.ToolName }
+
+// installPlans lists the entries install writes for o's events: command
+// hooks running o.command, or with o.http http hooks to o.httpAddr that
+// send o.hookCredential (httpHookKind), or with o.mcp mcp_tool hooks.
+func installPlans(o installOptions) ([]hookPlan, error) {
+	events, err := selectEvents(o.events)
+	if err != nil {
+		return nil, err
+	}
+	closed := func(t string) bool { return o.failMode != nil && o.failMode(t) == "closed" }
+	plans := make([]hookPlan, 0, len(events))
+	for _, he := range events {
+		p := hookPlan{he: he, kind: "command", target: o.command + " hook " + he.Type, timeout: installTimeout}
 		if he.ClaudeEvent == "SessionEnd" {
 			p.timeout = installSessionEndTimeout
 		}
-		if useHTTP && httpHookTypes[he.Type] {
-			u, err := httpHookURL(httpAddr, he.Type)
+		switch {
+		case o.http && httpHookKind(he):
+			u, err := httpHookURL(o.httpAddr, he.Type)
 			if err != nil {
 				return nil, err
 			}
 			p.kind, p.target = "http", u
-			if credential != "" {
-				p.auth = "Bearer " + credential
+			if o.hookCredential != "" {
+				p.auth = "Bearer " + o.hookCredential
 			}
+		case o.mcp && mcpHookKind(he):
+			p.kind, p.target = "mcp_tool", mcpTarget()
+		}
+		if p.kind != "command" && closed(he.Type) && !onFailureIgnored(he, p.kind) {
+			p.onFailure = true
 		}
 		plans = append(plans, p)
 	}
@@ -433,6 +666,11 @@ func (r hookRecognizer) ours(entry *jsonedit.Node, hookType string) bool {
 func describeHookEntry(entry *jsonedit.Node) string {
 	if u, ok := entry.GetString("url"); ok {
 		return u
+	}
+	if t, _ := entry.GetString("type"); t == "mcp_tool" {
+		server, _ := entry.GetString("server")
+		tool, _ := entry.GetString("tool")
+		return "mcp " + server + "/" + tool
 	}
 	cmd, _ := entry.GetString("command")
 	if args, ok := entry.GetStrings("args"); ok {
@@ -481,13 +719,20 @@ func installHooks(path string, doc *jsonedit.Node, plans []hookPlan, r hookRecog
 			if e := findOurHook(arr, p.he.Type, r); e != nil {
 				ref := p.ref()
 				ref.Handler = describeHookEntry(e)
-				if p.auth != "" && ref.Handler == p.target && !hasAuthHeader(e, p.auth) {
-					// An http hook of an older install, or of an earlier
-					// token: give it the current credential.
-					e.Set("headers", p.headers())
-					notes = append(notes, fmt.Sprintf("%s (%s): updated the http hook's credential", p.he.Type, p.he.ClaudeEvent))
-					added = append(added, ref)
-					continue
+				if ref.Handler == p.target {
+					var what []string
+					if p.auth != "" && !hasAuthHeader(e, p.auth) {
+						// An http hook of an older install, or of an
+						// earlier token: give it the current credential.
+						e.Set("headers", p.headers())
+						what = append(what, "credential")
+					}
+					what = append(what, syncEntry(e, p)...)
+					if len(what) > 0 {
+						notes = append(notes, fmt.Sprintf("%s (%s): updated the %s hook's %s", p.he.Type, p.he.ClaudeEvent, p.kind, strings.Join(what, " and ")))
+						added = append(added, ref)
+						continue
+					}
 				}
 				present = append(present, ref)
 				if ref.Handler != p.target {
@@ -524,6 +769,50 @@ func gitTracksPath(path string) bool {
 	err = cmd.Run()
 	var ee *exec.ExitError
 	return errors.As(err, &ee) && ee.ExitCode() == 1 // 0: ignored, 128: not a repository
+}
+
+// syncEntry brings an installed entry of the planned kind up to date with
+// what install would write now, and names what it changed: onFailure
+// follows the type's fail mode (a config change since the last install),
+// and an mcp_tool entry's input template follows the event's input schema
+// (a cb that knows more fields).
+func syncEntry(e *jsonedit.Node, p hookPlan) []string {
+	var what []string
+	if p.kind == "command" {
+		return nil
+	}
+	cur, _ := e.GetString("onFailure")
+	switch {
+	case p.onFailure && cur != "block":
+		e.Set("onFailure", jsonedit.NewString("block"))
+		what = append(what, "onFailure")
+	case !p.onFailure && cur == "block":
+		e.Delete("onFailure")
+		what = append(what, "onFailure")
+	}
+	if p.kind == "mcp_tool" {
+		want := mcpInput(p.he.Type)
+		if !sameJSON(e.Get("input"), want) {
+			e.Set("input", want)
+			what = append(what, "input")
+		}
+	}
+	return what
+}
+
+// sameJSON reports whether two nodes hold equal JSON values.
+func sameJSON(a, b *jsonedit.Node) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	var va, vb any
+	var ba, bb bytes.Buffer
+	a.Render(&ba, jsonedit.Style{Indent: ""}, 0)
+	b.Render(&bb, jsonedit.Style{Indent: ""}, 0)
+	if json.Unmarshal(ba.Bytes(), &va) != nil || json.Unmarshal(bb.Bytes(), &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // hasAuthHeader reports whether an http entry sends exactly auth.
@@ -608,7 +897,7 @@ func editSettings(o installOptions) (*settingsChange, error) {
 		}
 		ch.Removed = uninstallHooks(f.doc, r)
 	} else {
-		plans, err := installPlans(o.command, o.http, o.httpAddr, o.hookCredential)
+		plans, err := installPlans(o)
 		if err != nil {
 			return nil, cmdutil.Exit(1, err)
 		}
@@ -618,6 +907,13 @@ func editSettings(o installOptions) (*settingsChange, error) {
 		}
 		if v := f.doc.Get("disableAllHooks"); v != nil && string(v.Raw) == "true" {
 			ch.Notes = append(ch.Notes, `this file sets "disableAllHooks": true, so Claude Code runs none of its hooks`)
+		}
+	}
+	// The MCP server entry first: hooks that call a server Claude Code
+	// does not know would fail.
+	if o.mcp || o.uninstall {
+		if ch.MCPServer, err = editMCPServer(o); err != nil {
+			return nil, err
 		}
 	}
 	if len(ch.Added) == 0 && len(ch.Removed) == 0 {
@@ -824,6 +1120,23 @@ func printSettingsChange(w io.Writer, ch *settingsChange, uninstall bool) {
 	}
 	for _, r := range ch.Removed {
 		line("-", r, "")
+	}
+	if m := ch.MCPServer; m != nil {
+		if ch.DryRun && m.Diff != "" {
+			fmt.Fprint(w, m.Diff)
+		}
+		switch {
+		case m.Added:
+			fmt.Fprintf(w, "  + MCP server %s in %s", m.Key, m.File)
+		case m.Removed:
+			fmt.Fprintf(w, "  - MCP server %s in %s", m.Key, m.File)
+		default:
+			fmt.Fprintf(w, "  = MCP server %s in %s (already registered)", m.Key, m.File)
+		}
+		if m.Backup != "" {
+			fmt.Fprintf(w, "; previous file saved as %s", m.Backup)
+		}
+		fmt.Fprintln(w)
 	}
 	for _, n := range ch.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)

@@ -52,6 +52,28 @@ func isolateInstall(t *testing.T) (home, project string) {
 	return home, project
 }
 
+// nDefault is the number of hook types cb install installs by default.
+var nDefault = func() int {
+	n := 0
+	for _, he := range protocol.HookEvents {
+		if he.Default {
+			n++
+		}
+	}
+	return n
+}()
+
+// nDefaultHTTP is the number of default types --http makes http hooks.
+func nDefaultHTTP() int {
+	n := 0
+	for _, he := range protocol.HookEvents {
+		if he.Default && httpHookKind(he) {
+			n++
+		}
+	}
+	return n
+}
+
 // installTestToken is the API token isolateInstall writes.
 const installTestToken = "install-test-token"
 
@@ -133,7 +155,7 @@ func TestInstallUninstall(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
 			}
-			if !strings.Contains(out, "Installed 10 hooks") {
+			if !strings.Contains(out, fmt.Sprintf("Installed %d hooks", nDefault)) {
 				t.Errorf("install output: %q", out)
 			}
 			installed := clitest.ReadFile(t, path)
@@ -172,7 +194,7 @@ func TestInstallUninstall(t *testing.T) {
 
 			// Second run: nothing changes.
 			out, errOut, code = cbRun(t, append([]string{"install", "--command", testCommand}, tc.args...)...)
-			if code != 0 || !strings.Contains(out, "Already installed: all 10 ClaudeBench hooks") {
+			if code != 0 || !strings.Contains(out, fmt.Sprintf("Already installed: all %d ClaudeBench hooks", nDefault)) {
 				t.Fatalf("second install: exit %d\n%s%s", code, out, errOut)
 			}
 			if !bytes.Equal(clitest.ReadFile(t, path), installed) {
@@ -184,7 +206,7 @@ func TestInstallUninstall(t *testing.T) {
 
 			// Uninstall gives back the original.
 			out, errOut, code = cbRun(t, "uninstall")
-			if code != 0 || !strings.Contains(out, "Removed 10 hooks") {
+			if code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d hooks", nDefault)) {
 				t.Fatalf("uninstall: exit %d\n%s%s", code, out, errOut)
 			}
 			after := clitest.ReadFile(t, path)
@@ -232,8 +254,8 @@ func TestInstallScopes(t *testing.T) {
 		if !strings.Contains(out, path) {
 			t.Errorf("output does not name %s: %q", path, out)
 		}
-		if n := countOurEntries(t, clitest.ReadFile(t, path)); n != len(protocol.HookEvents) {
-			t.Errorf("%s: %d entries, want %d", path, n, len(protocol.HookEvents))
+		if n := countOurEntries(t, clitest.ReadFile(t, path)); n != nDefault {
+			t.Errorf("%s: %d entries, want %d", path, n, nDefault)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(home, ".claude")); err == nil {
@@ -268,8 +290,8 @@ func TestInstallClaudeConfigDir(t *testing.T) {
 	if code != 0 || !strings.Contains(out, path) {
 		t.Fatalf("install: exit %d, output %q %q; want it to name %s", code, out, errOut, path)
 	}
-	if n := countOurEntries(t, clitest.ReadFile(t, path)); n != len(protocol.HookEvents) {
-		t.Errorf("%s: %d entries, want %d", path, n, len(protocol.HookEvents))
+	if n := countOurEntries(t, clitest.ReadFile(t, path)); n != nDefault {
+		t.Errorf("%s: %d entries, want %d", path, n, nDefault)
 	}
 	if _, err := os.Stat(filepath.Join(home, ".claude")); err == nil {
 		t.Error("install with CLAUDE_CONFIG_DIR touched ~/.claude")
@@ -363,7 +385,7 @@ func TestInstallDryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	for _, w := range []string{"--- /dev/null\n", "+++ " + path + "\n", "@@ -0,0 +1,115 @@\n", `+            "command": "/opt/cb/bin/cb hook pre_tool",`, "Dry run: nothing was written."} {
+	for _, w := range []string{"--- /dev/null\n", "+++ " + path + "\n", "@@ -0,0 +1,", `+            "command": "/opt/cb/bin/cb hook pre_tool",`, "Dry run: nothing was written."} {
 		if !strings.Contains(out, w) {
 			t.Errorf("dry run output lacks %q:\n%s", w, out)
 		}
@@ -396,10 +418,13 @@ func TestInstallDryRun(t *testing.T) {
 	}
 }
 
-// TestInstallHTTP writes http hooks for the observe-only events only.
+// TestInstallHTTP writes http hooks for the observe-only and the deciding
+// events, onFailure "block" on those whose fail mode is closed, and command
+// hooks for the private ones and SessionStart.
 func TestInstallHTTP(t *testing.T) {
 	home, _ := isolateInstall(t)
 	t.Setenv("CB_HTTP_ADDR", "127.0.0.1:7799")
+	t.Setenv("CB_HOOK_FAIL_MODE", "closed") // the deciding events fail closed
 	path := filepath.Join(home, ".claude", "settings.json")
 	if out, errOut, code := cbRun(t, "install", "--http", "--command", testCommand); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
@@ -414,6 +439,9 @@ func TestInstallHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, he := range protocol.HookEvents {
+		if !he.Default {
+			continue
+		}
 		var entry map[string]any
 		for _, g := range s.Hooks[he.ClaudeEvent] {
 			m := ""
@@ -438,17 +466,25 @@ func TestInstallHTTP(t *testing.T) {
 			timeout = 5
 		}
 		want := map[string]any{"type": "command", "command": testCommand + " hook " + he.Type, "timeout": timeout}
-		if httpHookTypes[he.Type] {
+		if httpHookKind(he) {
 			want = map[string]any{"type": "http", "url": "http://127.0.0.1:7799/hooks/" + he.Type, "timeout": timeout,
 				"headers": map[string]any{"Authorization": "Bearer " + apitoken.HookCredential(installTestToken)}}
+			if he.Gates {
+				want["onFailure"] = "block"
+			}
 		}
 		if !reflect.DeepEqual(entry, want) {
 			t.Errorf("%s: entry %v, want %v", he.Type, entry, want)
 		}
 	}
-	for _, typ := range []string{"pre_tool", "user_prompt", "session_start"} {
-		if httpHookTypes[typ] {
+	for _, typ := range []string{"user_prompt", "session_start", "setup", "stop", "subagent_stop", "teammate_idle"} {
+		if he, _ := protocol.LookupHookEvent(typ); httpHookKind(he) {
 			t.Errorf("%s must stay a command hook", typ)
+		}
+	}
+	for _, typ := range []string{"pre_tool", "permission_request", "pre_model_switch", "post_tool"} {
+		if he, _ := protocol.LookupHookEvent(typ); !httpHookKind(he) {
+			t.Errorf("%s must be an http hook", typ)
 		}
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
@@ -460,7 +496,7 @@ func TestInstallHTTP(t *testing.T) {
 		t.Errorf("command install after http install: exit %d %q", code, out)
 	}
 	out, _, code = cbRun(t, "uninstall")
-	if code != 0 || !strings.Contains(out, "Removed 10 hooks") || string(clitest.ReadFile(t, path)) != "{}\n" {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d hooks", nDefault)) || string(clitest.ReadFile(t, path)) != "{}\n" {
 		t.Errorf("uninstall of http hooks: exit %d %q %q", code, out, clitest.ReadFile(t, path))
 	}
 
@@ -525,13 +561,13 @@ func TestInstallRecognisesOtherForms(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	for _, w := range []string{"Installed 8 hooks", "= PreToolUse        pre_tool       cb hook pre_tool (already installed)", "= Stop              stop           cb hook stop (already installed)", `note: pre_tool (PreToolUse) is already installed as "cb hook pre_tool", not "/opt/cb/bin/cb hook pre_tool"`} {
+	for _, w := range []string{fmt.Sprintf("Installed %d hooks", nDefault-2), "= PreToolUse        pre_tool       cb hook pre_tool (already installed)", "= Stop              stop           cb hook stop (already installed)", `note: pre_tool (PreToolUse) is already installed as "cb hook pre_tool", not "/opt/cb/bin/cb hook pre_tool"`} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}
 	}
 	out, _, code = cbRun(t, "uninstall")
-	if code != 0 || !strings.Contains(out, "Removed 10 hooks") {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d hooks", nDefault)) {
 		t.Fatalf("uninstall: exit %d %q", code, out)
 	}
 	// The user's audit.sh stays; the Stop array that only held ours goes.
@@ -611,7 +647,7 @@ func TestInstallFormatting(t *testing.T) {
 		if fi, err := os.Lstat(path); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 			t.Fatalf("settings.json is no longer a symlink: %v", err)
 		}
-		if n := countOurEntries(t, clitest.ReadFile(t, target)); n != len(protocol.HookEvents) {
+		if n := countOurEntries(t, clitest.ReadFile(t, target)); n != nDefault {
 			t.Errorf("target has %d entries", n)
 		}
 		if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
@@ -631,7 +667,7 @@ func TestInstallJSONReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &ch); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if !ch.Changed || !ch.Created || ch.Scope != "user" || ch.File != filepath.Join(home, ".claude", "settings.json") || len(ch.Added) != 10 || ch.Added[0] != (hookRef{"pre_tool", "PreToolUse", testCommand + " hook pre_tool"}) {
+	if !ch.Changed || !ch.Created || ch.Scope != "user" || ch.File != filepath.Join(home, ".claude", "settings.json") || len(ch.Added) != nDefault || ch.Added[0] != (hookRef{"pre_tool", "PreToolUse", testCommand + " hook pre_tool"}) {
 		t.Errorf("report %+v", ch)
 	}
 }
@@ -769,7 +805,7 @@ func TestCBBinary(t *testing.T) {
 		h := testenv.NewHome(t)
 		path := filepath.Join(h.Dir, "home", ".claude", "settings.json")
 		r := testenv.RunCB(t, bin, h, nil, nil, "install")
-		if r.Code != 0 || !strings.Contains(r.Stdout, "Installed 10 hooks (created the file).") {
+		if r.Code != 0 || !strings.Contains(r.Stdout, fmt.Sprintf("Installed %d hooks (created the file).", nDefault)) {
 			t.Fatalf("install: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 		installed := clitest.ReadFile(t, path)
@@ -785,7 +821,7 @@ func TestCBBinary(t *testing.T) {
 			t.Errorf("uninstall --dry-run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 		r = testenv.RunCB(t, bin, h, nil, nil, "uninstall")
-		if r.Code != 0 || !strings.Contains(r.Stdout, "Removed 10 hooks") || string(clitest.ReadFile(t, path)) != "{}\n" {
+		if r.Code != 0 || !strings.Contains(r.Stdout, fmt.Sprintf("Removed %d hooks", nDefault)) || string(clitest.ReadFile(t, path)) != "{}\n" {
 			t.Errorf("uninstall: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 
@@ -821,7 +857,7 @@ func TestCBBinary(t *testing.T) {
 		if r.Code != 0 || !strings.HasSuffix(r.Stdout, "5 of 5 checks passed\n") {
 			t.Fatalf("doctor: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
-		for _, w := range []string{"ok   redis   " + redis.URL() + " (from CB_REDIS_URL), PING ", "ok   cbd     cbd ", "ok   hooks   user: 10/10 types", "ok   latency median "} {
+		for _, w := range []string{"ok   redis   " + redis.URL() + " (from CB_REDIS_URL), PING ", "ok   cbd     cbd ", fmt.Sprintf("ok   hooks   user: %d types", nDefault), "ok   latency median "} {
 			if !strings.Contains(r.Stdout, w) {
 				t.Errorf("doctor output lacks %q:\n%s", w, r.Stdout)
 			}
@@ -887,7 +923,7 @@ func TestInstallHTTPCredential(t *testing.T) {
 	out, _, code = cbRun(t, "install", "--http", "--command", testCommand)
 	settings := string(clitest.ReadFile(t, path))
 	if code != 0 || !strings.Contains(out, "updated the http hook's credential") ||
-		strings.Contains(settings, cred) || strings.Count(settings, "Bearer "+apitoken.HookCredential("rotated-token")) != len(httpHookTypes) {
+		strings.Contains(settings, cred) || strings.Count(settings, "Bearer "+apitoken.HookCredential("rotated-token")) != nDefaultHTTP() {
 		t.Fatalf("reinstall after a new token: exit %d\n%s\n%s", code, out, settings)
 	}
 	if out, _, _ := cbRun(t, "install", "--http", "--command", testCommand); !strings.Contains(out, "Already installed") {
@@ -933,5 +969,213 @@ func TestInstallHTTPLocalNotIgnored(t *testing.T) {
 	out, _, code = cbRun(t, "install", "--http", "--scope", "local", "--project-dir", project, "--command", testCommand)
 	if code != 0 || strings.Contains(out, ".gitignore") {
 		t.Fatalf("ignored file: exit %d\n%s", code, out)
+	}
+}
+
+// TestInstallEvents installs the sets --events names: default, all (every
+// type but the replacing ones), a list of types, aliases and Claude Code
+// event names, a replacing type when named; unknown names are usage errors.
+func TestInstallEvents(t *testing.T) {
+	nAll := 0
+	for _, he := range protocol.HookEvents {
+		if !he.Replaces {
+			nAll++
+		}
+	}
+	for _, tc := range []struct {
+		events string
+		want   []string // types; nil: count only
+		n      int
+	}{
+		{events: "default", n: nDefault},
+		{events: "all", n: nAll},
+		{events: "pre_tool_use,PermissionRequest, stop", want: []string{"pre_tool", "stop", "permission_request"}},
+		{events: "default,WorktreeCreate", n: nDefault + 1},
+		{events: "message_display", want: []string{"message_display"}},
+	} {
+		t.Run(tc.events, func(t *testing.T) {
+			home, _ := isolateInstall(t)
+			path := filepath.Join(home, ".claude", "settings.json")
+			var ch settingsChange
+			out, errOut, code := cbRun(t, "install", "--json", "--command", testCommand, "--events", tc.events)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+			if err := json.Unmarshal([]byte(out), &ch); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range ch.Added {
+				got = append(got, r.Type)
+				if he, _ := protocol.LookupHookEvent(r.Type); he.Replaces && !strings.Contains(tc.events, he.ClaudeEvent) && !strings.Contains(tc.events, he.Type) {
+					t.Errorf("replacing type %s installed without being named", r.Type)
+				}
+			}
+			if tc.want != nil && !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("installed %v, want %v (table order)", got, tc.want)
+			}
+			if tc.want == nil && len(got) != tc.n {
+				t.Errorf("installed %d types %v, want %d", len(got), got, tc.n)
+			}
+			if n := countOurEntries(t, clitest.ReadFile(t, path)); n != len(got) {
+				t.Errorf("%d entries in the file, %d reported", n, len(got))
+			}
+			// Uninstall removes whatever was installed.
+			if out, _, code := cbRun(t, "uninstall"); code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d hooks", len(got))) {
+				t.Errorf("uninstall: exit %d %q", code, out)
+			}
+		})
+	}
+	isolateInstall(t)
+	for _, bad := range []string{"pre_tol", "", "default,nope"} {
+		_, errOut, code := cbRun(t, "install", "--command", testCommand, "--events", bad)
+		if code != 2 || !strings.Contains(errOut, "--events") {
+			t.Errorf("--events %q: exit %d %q, want a usage error (2)", bad, code, errOut)
+		}
+	}
+	if _, errOut, code := cbRun(t, "install", "--command", testCommand, "--http", "--mcp"); code != 2 {
+		t.Errorf("--http --mcp: exit %d %q, want a usage error (2)", code, errOut)
+	}
+}
+
+// TestInstallMCP writes mcp_tool hooks for every chosen type and registers
+// cbd's MCP server in the scope's MCP configuration (user: .claude.json
+// beside the settings' directory; local: its projects entry; project:
+// .mcp.json), without the API token; uninstall takes both out again.
+func TestInstallMCP(t *testing.T) {
+	home, project := isolateInstall(t)
+	t.Setenv("CB_HOOK_FAIL_MODE", "closed")
+	tokenFile := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "claudebench", "token")
+	path := filepath.Join(home, ".claude", "settings.json")
+	global := filepath.Join(home, ".claude.json")
+	// Claude Code's own state in its global config stays as it is.
+	clitest.WriteFile(t, global, []byte("{\n  \"numStartups\": 3,\n  \"projects\": {}\n}\n"), 0o600)
+
+	out, errOut, code := cbRun(t, "install", "--mcp", "--command", testCommand)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "+ MCP server mcpServers.claudebench in "+global) {
+		t.Errorf("output lacks the MCP server:\n%s", out)
+	}
+	settings := clitest.ReadFile(t, path)
+	checkGolden(t, "fresh_mcp.installed.json", settings)
+	cfg := clitest.ReadFile(t, global)
+	checkGolden(t, "claude_json_mcp.installed.json", bytes.ReplaceAll(cfg, []byte(cmdutil.ShellQuote(tokenFile)), []byte("<token file>")))
+	if strings.Contains(string(settings)+string(cfg), installTestToken) {
+		t.Error("the API token was written")
+	}
+	var s struct {
+		Hooks map[string][]struct{ Hooks []map[string]any }
+	}
+	if err := json.Unmarshal(settings, &s); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ev, groups := range s.Hooks {
+		for _, g := range groups {
+			for _, e := range g.Hooks {
+				n++
+				if ev == "SessionStart" {
+					if e["type"] != "command" || e["command"] != testCommand+" hook session_start" {
+						t.Errorf("SessionStart: entry %v, want the command hook (no mcp_tool there)", e)
+					}
+					continue
+				}
+				he, _ := protocol.LookupHookEvent(e["input"].(map[string]any)["type"].(string))
+				if e["type"] != "mcp_tool" || e["server"] != "claudebench" || e["tool"] != "hook" || he.ClaudeEvent != ev {
+					t.Errorf("%s: entry %v", ev, e)
+				}
+				if want := he.Gates; (e["onFailure"] == "block") != want {
+					t.Errorf("%s: onFailure %v, want block=%v (hook.fail_mode closed)", he.Type, e["onFailure"], want)
+				}
+			}
+		}
+	}
+	if n != nDefault {
+		t.Errorf("%d entries, want %d", n, nDefault)
+	}
+	// Again: nothing changes.
+	if out, _, _ := cbRun(t, "install", "--mcp", "--command", testCommand); !strings.Contains(out, "Already installed") || !strings.Contains(out, "(already registered)") {
+		t.Errorf("second install:\n%s", out)
+	}
+	// cb doctor sees the hooks and the server.
+	lines, _, _, _ := doctorLines(t)
+	if !strings.Contains(lines["hooks"], fmt.Sprintf("user: %d types in ", nDefault)) || strings.Contains(lines["hooks"], "not registered") {
+		t.Errorf("doctor hooks line %q", lines["hooks"])
+	}
+	out, _, code = cbRun(t, "uninstall")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d hooks", nDefault)) || !strings.Contains(out, "- MCP server") {
+		t.Fatalf("uninstall: exit %d\n%s", code, out)
+	}
+	if got := string(clitest.ReadFile(t, global)); got != "{\n  \"numStartups\": 3,\n  \"projects\": {}\n}\n" {
+		t.Errorf("uninstall left %s", got)
+	}
+
+	// Local scope: the project's entry of .claude.json; project: .mcp.json.
+	if out, errOut, code := cbRun(t, "install", "--mcp", "--scope", "local", "--project-dir", project, "--command", testCommand, "--events", "pre_tool"); code != 0 {
+		t.Fatalf("local: exit %d\n%s%s", code, out, errOut)
+	}
+	var g struct {
+		Projects map[string]struct{ MCPServers map[string]map[string]any } `json:"projects"`
+	}
+	if err := json.Unmarshal(clitest.ReadFile(t, global), &g); err != nil {
+		t.Fatal(err)
+	}
+	if e := g.Projects[project].MCPServers["claudebench"]; e["url"] != "http://127.0.0.1:7711/mcp" || e["type"] != "http" {
+		t.Errorf("local MCP server: %v", g.Projects)
+	}
+	if out, errOut, code := cbRun(t, "install", "--mcp", "--scope", "project", "--project-dir", project, "--command", testCommand, "--events", "pre_tool"); code != 0 {
+		t.Fatalf("project: exit %d\n%s%s", code, out, errOut)
+	}
+	var m struct{ MCPServers map[string]map[string]any }
+	if err := json.Unmarshal(clitest.ReadFile(t, filepath.Join(project, ".mcp.json")), &m); err != nil || m.MCPServers["claudebench"]["url"] != "http://127.0.0.1:7711/mcp" {
+		t.Errorf(".mcp.json: %v %v", m, err)
+	}
+	for _, scope := range []string{"local", "project"} {
+		if out, _, code := cbRun(t, "uninstall", "--scope", scope, "--project-dir", project); code != 0 || !strings.Contains(out, "- MCP server") {
+			t.Errorf("uninstall %s: exit %d\n%s", scope, code, out)
+		}
+	}
+	if got := string(clitest.ReadFile(t, filepath.Join(project, ".mcp.json"))); got != "{}\n" {
+		t.Errorf(".mcp.json after uninstall: %q", got)
+	}
+	if err := json.Unmarshal(clitest.ReadFile(t, global), &g); err != nil || g.Projects[project].MCPServers != nil {
+		t.Errorf("local MCP server after uninstall: %v %v", g.Projects, err)
+	}
+	// Another server under the name is not replaced.
+	clitest.WriteFile(t, global, []byte(`{"mcpServers":{"claudebench":{"type":"stdio","command":"other"}}}`), 0o600)
+	if _, errOut, code := cbRun(t, "install", "--mcp", "--command", testCommand); code != 1 || !strings.Contains(errOut, "another MCP server") {
+		t.Errorf("install over another server: exit %d %q", code, errOut)
+	}
+}
+
+// TestInstallSyncsEntries: installing again after the fail mode changed
+// updates onFailure in place, and an mcp_tool entry whose input template
+// lacks fields gets the current one.
+func TestInstallSyncsEntries(t *testing.T) {
+	home, _ := isolateInstall(t)
+	path := filepath.Join(home, ".claude", "settings.json")
+	if _, errOut, code := cbRun(t, "install", "--mcp", "--command", testCommand, "--events", "pre_tool"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if strings.Contains(string(clitest.ReadFile(t, path)), "onFailure") {
+		t.Fatal("onFailure written with fail mode open")
+	}
+	t.Setenv("CB_HOOK_PRE_TOOL_FAIL_MODE", "closed")
+	out, _, code := cbRun(t, "install", "--mcp", "--command", testCommand, "--events", "pre_tool")
+	if code != 0 || !strings.Contains(out, "updated the mcp_tool hook's onFailure") || !strings.Contains(string(clitest.ReadFile(t, path)), `"onFailure": "block"`) {
+		t.Fatalf("reinstall with fail mode closed: exit %d\n%s\n%s", code, out, clitest.ReadFile(t, path))
+	}
+	// An older template: one field fewer.
+	old := strings.Replace(string(clitest.ReadFile(t, path)), `"tool_use_id": "${tool_use_id}",`, "", 1)
+	clitest.WriteFile(t, path, []byte(old), 0o644)
+	out, _, code = cbRun(t, "install", "--mcp", "--command", testCommand, "--events", "pre_tool")
+	if code != 0 || !strings.Contains(out, "updated the mcp_tool hook's input") || !strings.Contains(string(clitest.ReadFile(t, path)), "${tool_use_id}") {
+		t.Fatalf("reinstall over an old template: exit %d\n%s", code, out)
+	}
+	t.Setenv("CB_HOOK_PRE_TOOL_FAIL_MODE", "open")
+	if out, _, _ := cbRun(t, "install", "--mcp", "--command", testCommand, "--events", "pre_tool"); strings.Contains(string(clitest.ReadFile(t, path)), "onFailure") {
+		t.Fatalf("fail mode open again: onFailure stays\n%s", out)
 	}
 }
