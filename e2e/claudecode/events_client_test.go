@@ -1,0 +1,318 @@
+package claudecode
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/claudebench/cb/protocol"
+)
+
+// Markers the event rules below put into what the model sees; each is
+// searched for in the raw requests the fake API got.
+const (
+	evSessionCtx  = "CB-EV-SESSION-5521"
+	evFailureCtx  = "CB-EV-FAILURE-6143"
+	evBatchCtx    = "CB-EV-BATCH-3307"
+	evSubagentCtx = "CB-EV-SUBAGENT-8819"
+	evPostBlock   = "CB-EV-POST-BLOCK-2290"
+	evPermDeny    = "CB-EV-PERM-DENY-4471"
+)
+
+// eventRules are the rules of TestClientEvents: one per event it raises,
+// each leaving a marker where the client puts that event's answer.
+const eventRules = `
+hook:
+  rules:
+    - id: ev-session-context
+      event: session_start
+      action: context
+      context: '` + evSessionCtx + `: sessions here are watched by ClaudeBench.'
+    - id: ev-failure-context
+      event: post_tool_use_failure
+      tool: Bash
+      action: context
+      context: '` + evFailureCtx + `: ClaudeBench logged the failed command.'
+    - id: ev-batch-context
+      event: post_tool_batch
+      action: context
+      context: '` + evBatchCtx + `: ClaudeBench saw this batch.'
+    - id: ev-subagent-context
+      event: subagent_start
+      field: agent_type
+      match: '^general-purpose$'
+      action: context
+      context: '` + evSubagentCtx + `: subagents report to ClaudeBench.'
+    - id: ev-post-block
+      event: post_tool
+      tool: Bash
+      field: command
+      match: '^echo post-block$'
+      action: deny
+      reason: '` + evPostBlock + `: ClaudeBench withholds this output.'
+    - id: ev-perm-allow
+      event: permission_request
+      tool: Bash
+      field: command
+      match: '^touch cb-perm-allowed\.txt$'
+      action: allow
+    - id: ev-perm-deny
+      event: permission_request
+      tool: Bash
+      field: command
+      match: '^touch cb-perm-denied\.txt$'
+      action: deny
+      priority: 200
+      blocking: true
+      reason: '` + evPermDeny + `: ClaudeBench refuses this touch.'
+    - id: ev-perm-rewrite
+      event: permission_request
+      tool: Bash
+      field: command
+      match: '^touch cb-perm-rewrite\.txt$'
+      action: modify
+      replace: {command: 'touch cb-perm-rewritten.txt'}
+`
+
+// ensureEvents makes sure the hooks of the given cb types are in the
+// settings: cb install's default set does not hold every event, and when
+// one asked for is missing the test installs the default set plus these
+// with `cb install --events` (derived from protocol.HookEvents).
+func ensureEvents(r *rig, types ...string) {
+	r.t.Helper()
+	hooks, _ := r.settings()["hooks"].(map[string]any)
+	missing := false
+	for _, typ := range types {
+		he, ok := protocol.LookupHookEvent(typ)
+		if !ok {
+			r.t.Fatalf("unknown hook type %s", typ)
+		}
+		if !strings.Contains(fmt.Sprint(hooks[he.ClaudeEvent]), "hook "+he.Type) {
+			missing = true
+		}
+	}
+	if !missing {
+		return
+	}
+	list := append([]string{}, types...)
+	for _, he := range protocol.HookEvents {
+		if he.Default {
+			list = append(list, he.Type)
+		}
+	}
+	if res := r.cb(nil, "install", "--events", strings.Join(list, ",")); res.Code != 0 {
+		r.t.Fatalf("cb install --events %s: exit %d\n%s%s", strings.Join(list, ","), res.Code, res.Stdout, res.Stderr)
+	}
+}
+
+// TestClientEvents raises, in one headless run with hooks written by cb
+// install, the events beyond PreToolUse that a headless session can raise,
+// and checks that cb's answer to each did what the protocol says:
+//
+//   - SessionStart: a context rule's text is in the model's first request.
+//   - PostToolUseFailure: a failing Bash call (false); a context rule's
+//     text reaches the model in the next request.
+//   - PostToolBatch: a context rule's text reaches the model once per
+//     batch (two batches: the Bash calls, then the Agent call).
+//   - PostToolUse: a deny (decision "block") puts cb's reason next to the
+//     result the model gets.
+//   - PermissionRequest: touches that headless mode has no permission for.
+//     An allow rule makes one run; a deny rule's reason is what the model
+//     is told; with no rule the client's default (refused, headless)
+//     holds; a modify rule's updatedInput makes the rewritten command run.
+//   - SubagentStart/SubagentStop: an Agent call; a subagent_start context
+//     rule's text reaches the subagent's request, not the main loop's; the
+//     subagent's end reaches cb with its agent_id and agent_type.
+//
+// The streams and the audit hold each event, and the inputs are kept as
+// recordings (testdata/hooks) for TestBuiltInputs.
+func TestClientEvents(t *testing.T) {
+	r := newRig(t, eventRules, nil)
+	ensureEvents(r, "post_tool_use_failure", "post_tool_batch", "permission_request", "subagent_start", "subagent_stop")
+	batch := []toolUse{
+		bash("false"),
+		bash("echo post-block"),
+		bash("touch cb-perm-allowed.txt"),
+		bash("touch cb-perm-denied.txt"),
+		bash("touch cb-perm-none.txt"),
+		bash("touch cb-perm-rewrite.txt"),
+	}
+	api := newFakeAPI(t, func(req *apiRequest) reply {
+		if strings.Contains(req.userText(), subagentMarker) {
+			return reply{Text: "Subagent finished."}
+		}
+		switch req.turn() {
+		case 0:
+			return reply{Text: "Trying things.", Tools: batch}
+		case 1:
+			return reply{Tools: []toolUse{{Name: "Agent", Input: map[string]any{"description": "look around",
+				"prompt": subagentMarker + ": say hello", "subagent_type": "general-purpose"}}}}
+		}
+		return reply{Text: "All done."}
+	})
+	run := r.runClient(api, "exercise the events", "--allowedTools", "Bash(false)", "Bash(echo post-block)")
+	run.finished(t, map[string]any{"subtype": "success"})
+	session := run.sessionID()
+
+	// The main loop's requests by turn, and the subagent's.
+	var main, sub []*apiRequest
+	for _, req := range api.agentRequests() {
+		if strings.Contains(req.userText(), subagentMarker) {
+			sub = append(sub, req)
+		} else {
+			main = append(main, req)
+		}
+	}
+	// The Agent tool runs the subagent in the background: the main loop
+	// answers, and gets one more turn when the subagent's result arrives.
+	if len(main) < 3 || len(sub) == 0 {
+		t.Fatalf("%d main-loop requests (want at least 3: the batch, the Agent call, the answer) and %d subagent requests (want some):\n%s",
+			len(main), len(sub), api.summary())
+	}
+	results := map[string]apiBlock{}
+	for _, b := range main[1].toolResults() {
+		results[b.ToolUseID] = b
+	}
+	if len(results) != len(batch) {
+		t.Fatalf("the model got %d tool results back, want %d: %+v", len(results), len(batch), main[1].toolResults())
+	}
+	result := func(i int) apiBlock { return results[toolUseID(1, i)] }
+	exists := func(name string) bool {
+		_, err := os.Stat(filepath.Join(r.project, name))
+		return err == nil
+	}
+
+	t.Run("SessionStart context in the first request", func(t *testing.T) {
+		if !bytes.Contains(main[0].Raw, []byte(evSessionCtx)) {
+			t.Fatalf("the first request lacks %s:\n%.3000s", evSessionCtx, main[0].userText())
+		}
+	})
+	t.Run("PostToolUseFailure context reaches the model", func(t *testing.T) {
+		if b := result(0); !b.IsError {
+			t.Fatalf("false did not fail: %q", b.text())
+		}
+		if n := bytes.Count(main[1].Raw, []byte(evFailureCtx)); n != 1 {
+			t.Fatalf("the request after the failure holds %s %d times, want 1", evFailureCtx, n)
+		}
+		in := r.hookInputs("post_tool_use_failure", session)
+		if len(in) != 1 {
+			t.Fatalf("%d post_tool_use_failure inputs on the stream, want 1 (the false): %v", len(in), in)
+		}
+		ti, _ := in[0]["tool_input"].(map[string]any)
+		if in[0]["hook_event_name"] != "PostToolUseFailure" || ti["command"] != "false" || in[0]["tool_use_id"] != toolUseID(1, 0) ||
+			in[0]["error"] == nil {
+			t.Fatalf("post_tool_use_failure input %v", in[0])
+		}
+	})
+	t.Run("PostToolBatch context once per batch", func(t *testing.T) {
+		// Two batches (the Bash calls, the Agent call): the context of
+		// each is in the conversation once.
+		for i, req := range main {
+			if n, want := bytes.Count(req.Raw, []byte(evBatchCtx)), min(i, 2); n != want {
+				t.Errorf("main-loop request %d holds %s %d times, want %d", i, evBatchCtx, n, want)
+			}
+		}
+		in := r.hookInputs("post_tool_batch", session)
+		if len(in) != 2 {
+			t.Fatalf("%d post_tool_batch inputs on the stream, want 2", len(in))
+		}
+		if calls, _ := in[0]["tool_calls"].([]any); len(calls) != len(batch) {
+			t.Errorf("the first batch's input lists %d tool calls, want %d: %v", len(calls), len(batch), in[0])
+		}
+	})
+	t.Run("PostToolUse block reason reaches the model", func(t *testing.T) {
+		if n := bytes.Count(main[1].Raw, []byte(evPostBlock)); n != 1 {
+			t.Fatalf("the request after the blocked echo holds %s %d times, want 1; its result: %q", evPostBlock, n, result(1).text())
+		}
+	})
+	t.Run("PermissionRequest allow runs the call", func(t *testing.T) {
+		if b := result(2); b.IsError || !exists("cb-perm-allowed.txt") {
+			t.Fatalf("allowed touch: is_error=%v %q, file made: %v", b.IsError, b.text(), exists("cb-perm-allowed.txt"))
+		}
+	})
+	t.Run("PermissionRequest deny: the model sees the message", func(t *testing.T) {
+		if b := result(3); !b.IsError || !strings.Contains(b.text(), evPermDeny) || exists("cb-perm-denied.txt") {
+			t.Fatalf("denied touch: is_error=%v %q, file made: %v", b.IsError, b.text(), exists("cb-perm-denied.txt"))
+		}
+	})
+	t.Run("PermissionRequest without an opinion: headless refuses", func(t *testing.T) {
+		if b := result(4); !b.IsError || exists("cb-perm-none.txt") {
+			t.Fatalf("touch without an opinion: is_error=%v %q, file made: %v", b.IsError, b.text(), exists("cb-perm-none.txt"))
+		}
+	})
+	t.Run("PermissionRequest allow with updatedInput runs the rewrite", func(t *testing.T) {
+		if b := result(5); b.IsError || !exists("cb-perm-rewritten.txt") || exists("cb-perm-rewrite.txt") {
+			t.Fatalf("rewritten touch: is_error=%v %q, rewritten file made: %v, original made: %v",
+				b.IsError, b.text(), exists("cb-perm-rewritten.txt"), exists("cb-perm-rewrite.txt"))
+		}
+	})
+	t.Run("PermissionRequest inputs", func(t *testing.T) {
+		var asked []string
+		for _, in := range r.hookInputs("permission_request", session) {
+			ti, _ := in["tool_input"].(map[string]any)
+			asked = append(asked, fmt.Sprint(ti["command"]))
+			if in["hook_event_name"] != "PermissionRequest" || in["tool_name"] != "Bash" {
+				t.Errorf("permission_request input %v", in)
+			}
+		}
+		sort.Strings(asked)
+		// Only the touches lack a permission; false and the echo are allowed.
+		if got := strings.Join(asked, ","); got != "touch cb-perm-allowed.txt,touch cb-perm-denied.txt,touch cb-perm-none.txt,touch cb-perm-rewrite.txt" {
+			t.Fatalf("permission requests for %s", got)
+		}
+	})
+	t.Run("SubagentStart context reaches the subagent only", func(t *testing.T) {
+		if !bytes.Contains(sub[0].Raw, []byte(evSubagentCtx)) {
+			t.Errorf("the subagent's first request lacks %s:\n%.3000s", evSubagentCtx, sub[0].userText())
+		}
+		for i, req := range main {
+			if bytes.Contains(req.Raw, []byte(evSubagentCtx)) {
+				t.Errorf("main-loop request %d holds the subagent's context", i)
+			}
+		}
+		start := r.hookInputs("subagent_start", session)
+		stop := r.hookInputs("subagent_stop", session)
+		if len(start) != 1 || len(stop) != 1 {
+			t.Fatalf("%d subagent_start and %d subagent_stop inputs, want 1 each", len(start), len(stop))
+		}
+		id, _ := start[0]["agent_id"].(string)
+		if id == "" || start[0]["agent_type"] != "general-purpose" {
+			t.Errorf("subagent_start input %v", start[0])
+		}
+		if stop[0]["agent_id"] != id || stop[0]["agent_type"] != "general-purpose" || stop[0]["last_assistant_message"] != "Subagent finished." {
+			t.Errorf("subagent_stop input %v, want agent_id %s", stop[0], id)
+		}
+	})
+	t.Run("audit", func(t *testing.T) {
+		want := []string{
+			"hook.session_start//context",
+			"hook.post_tool_use_failure/Bash/context",
+			"hook.post_tool_batch//context",
+			"hook.post_tool/Bash/deny",
+			"hook.permission_request/Bash/allow",
+			"hook.permission_request/Bash/deny",
+			"hook.permission_request/Bash/none",
+			"hook.permission_request/Bash/modify",
+			"hook.subagent_start//context",
+			"hook.subagent_stop//none",
+		}
+		var got []string
+		for _, a := range r.audit(session, 20) {
+			got = append(got, a.Event+"/"+a.Tool+"/"+a.Decision)
+		}
+		all := strings.Join(got, " ")
+		for _, w := range want {
+			if !strings.Contains(all, w) {
+				t.Errorf("audit lacks %s: %s", w, all)
+			}
+		}
+	})
+	record(t, r, "post_tool_use_failure", session, `"false"`, "post_tool_use_failure_bash.json")
+	record(t, r, "post_tool_batch", session, `"false"`, "post_tool_batch.json")
+	record(t, r, "permission_request", session, `"touch cb-perm-denied.txt"`, "permission_request_bash.json")
+	record(t, r, "subagent_start", session, "", "subagent_start.json")
+}
