@@ -2,13 +2,16 @@ package claudecode
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 )
 
@@ -315,4 +318,283 @@ func TestClientEvents(t *testing.T) {
 	record(t, r, "post_tool_batch", session, `"false"`, "post_tool_batch.json")
 	record(t, r, "permission_request", session, `"touch cb-perm-denied.txt"`, "permission_request_bash.json")
 	record(t, r, "subagent_start", session, "", "subagent_start.json")
+}
+
+// builtRules are eventRules plus a rule for each event TestBuiltInputs
+// replays that no headless run raises.
+const builtRules = eventRules + `
+    - id: bt-expansion-block
+      event: user_prompt_expansion
+      field: command_name
+      match: '^deploy$'
+      action: deny
+      reason: 'CB-BT-EXPANSION: /deploy needs the release checklist first.'
+    - id: bt-expansion-context
+      event: user_prompt_expansion
+      field: command_name
+      match: '^review$'
+      action: context
+      context: 'CB-BT-REVIEW: reviews follow CONTRIBUTING.md.'
+    - id: bt-setup-context
+      event: setup
+      action: context
+      context: 'CB-BT-SETUP: this repository is set up by ClaudeBench.'
+    - id: bt-model-deny
+      event: pre_model_switch
+      field: to_model
+      match: 'opus'
+      action: deny
+      reason: 'CB-BT-MODEL: the budget allows no switch to opus.'
+    - id: bt-model-ask
+      event: pre_model_switch
+      field: to_model
+      match: 'sonnet'
+      action: ask
+      reason: 'CB-BT-MODEL-ASK: confirm the switch.'
+    - id: bt-model-allow
+      event: pre_model_switch
+      field: to_model
+      match: 'haiku'
+      action: allow
+      reason: 'CB-BT-MODEL-ALLOW: haiku is within budget.'
+    - id: bt-post-model-context
+      event: post_model_switch
+      action: context
+      context: 'CB-BT-POST-MODEL: the model changed; re-read the plan.'
+    - id: bt-denied-retry
+      event: permission_denied
+      tool: Bash
+      field: command
+      match: '^ls\b'
+      action: allow
+    - id: bt-teammate-block
+      event: teammate_idle
+      field: teammate_name
+      match: '^reviewer$'
+      action: deny
+      reason: 'CB-BT-TEAMMATE: review the open pull request before going idle.'
+    - id: bt-elicitation-accept
+      event: elicitation
+      field: mcp_server_name
+      match: '^trusted$'
+      action: allow
+    - id: bt-elicitation-decline
+      event: elicitation
+      field: mcp_server_name
+      match: '^untrusted$'
+      action: deny
+      reason: 'CB-BT-ELICIT: this server may not ask for input.'
+    - id: bt-elicitation-result-decline
+      event: elicitation_result
+      field: mcp_server_name
+      match: '^untrusted$'
+      action: deny
+      reason: 'CB-BT-ELICIT-RESULT: answers to this server are declined.'
+    - id: bt-config-block
+      event: config_change
+      field: source
+      match: '^project_settings$'
+      action: deny
+      priority: 200
+      blocking: true
+      reason: 'CB-BT-CONFIG: project settings are managed by ClaudeBench.'
+    - id: bt-precompact-context
+      event: pre_compact
+      field: trigger
+      match: '^manual$'
+      action: context
+      context: 'CB-BT-COMPACT: keep the task list in the summary.'
+    - id: bt-precompact-block
+      event: pre_compact
+      field: trigger
+      match: '^auto$'
+      action: deny
+      reason: 'CB-BT-COMPACT-BLOCK: not now.'
+    - id: bt-ignored-context
+      event: stop_failure
+      action: context
+      context: 'CB-BT-IGNORED: StopFailure output is ignored.'
+    - id: bt-notification-context
+      event: notification
+      action: context
+      context: 'CB-BT-IGNORED: Notification output is discarded.'
+    - id: bt-worktree-deny
+      event: worktree_create
+      action: deny
+      reason: 'CB-BT-WORKTREE: cb never answers WorktreeCreate.'
+`
+
+// builtInput is a hook input built from the reference (§1.2 base fields,
+// §2.3 the event's own), shaped like the recordings: the recorded
+// session, transcript and directory stand-ins, prompt_id, and
+// permission_mode on the events whose dispatcher passes it.
+func builtInput(event string, withMode bool, fields map[string]any) []byte {
+	in := map[string]any{
+		"session_id":      recSession,
+		"transcript_path": recDir + "/home/.claude/projects/-tmp-cbrec-project/" + recSession + ".jsonl",
+		"cwd":             recDir + "/project",
+		"hook_event_name": event,
+		"prompt_id":       recPrompt,
+	}
+	if withMode {
+		in["permission_mode"] = "default"
+	}
+	for k, v := range fields {
+		in[k] = v
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		panic(err) // maps of plain values always encode
+	}
+	return b
+}
+
+// TestBuiltInputs replays through `cb hook <type>`, against a cbd with
+// builtRules, the inputs of events a headless run cannot raise (no
+// /command, model switch, elicitation, agent team, settings change,
+// compaction or worktree in `claude -p` against a fake API) and the inputs
+// TestClientEvents and TestClientOtherEvents recorded, and checks the
+// exact stdout of each: the shape reference §2.3 gives that event for
+// cb's decision (nothing where the event's output is ignored or cb must
+// not answer), exit 0, and the input on its hook stream. It needs no
+// client.
+//
+// Which inputs are which: "recorded" rows read testdata (sent by Claude
+// Code 2.1.328, normalized); "built" rows are builtInput from the
+// reference's field lists, since the pinned client cannot be made to send
+// them headless.
+func TestBuiltInputs(t *testing.T) {
+	rs := testenv.NewRedis(t)
+	h := testenv.NewHome(t, "CB_REDIS_URL="+rs.URL(), "CB_HOOK_TIMEOUT=8s")
+	h.WriteConfig(t, builtRules)
+	testenv.StartDaemon(t, bin, h, nil)
+	recorded := func(path string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	model := func(event, to string) []byte {
+		return builtInput(event, false, map[string]any{"from_model": "claude-sonnet-4-5", "to_model": to, "requested_model": to,
+			"source": "command", "context_tokens": 12000, "prompt_cache_warm": true, "cache_ttl": "5m",
+			"estimated_cache_write_usd": 0.04, "pricing": "catalog"})
+	}
+	bashCall := map[string]any{"command": "ls -la", "description": "list files"}
+	cases := []struct {
+		name, hook string
+		in         []byte
+		want       string // "" = no output (no opinion, or output the event ignores)
+		plain      bool   // want is plain text, not JSON
+	}{
+		// Recorded from the real client.
+		{"recorded PostToolUseFailure", "post_tool_use_failure", recorded("hooks/post_tool_use_failure_bash.json"),
+			`{"hookSpecificOutput":{"hookEventName":"PostToolUseFailure","additionalContext":"` + evFailureCtx + `: ClaudeBench logged the failed command."}}`, false},
+		{"recorded PostToolBatch", "post_tool_batch", recorded("hooks/post_tool_batch.json"),
+			`{"hookSpecificOutput":{"hookEventName":"PostToolBatch","additionalContext":"` + evBatchCtx + `: ClaudeBench saw this batch."}}`, false},
+		{"recorded PermissionRequest deny", "permission_request", recorded("hooks/permission_request_bash.json"),
+			`{"hookSpecificOutput":{"hookEventName":"PermissionRequest","decision":{"behavior":"deny","message":"` + evPermDeny + `: ClaudeBench refuses this touch."}}}`, false},
+		{"recorded PermissionRequest no opinion", "permission_request", recorded("events/PermissionRequest.json"), "", false},
+		{"recorded SubagentStart", "subagent_start", recorded("hooks/subagent_start.json"),
+			`{"hookSpecificOutput":{"hookEventName":"SubagentStart","additionalContext":"` + evSubagentCtx + `: subagents report to ClaudeBench."}}`, false},
+		{"recorded InstructionsLoaded", "instructions_loaded", recorded("events/InstructionsLoaded.json"), "", false},
+
+		// Built from the reference.
+		{"built UserPromptExpansion block", "user_prompt_expansion", builtInput("UserPromptExpansion", true, map[string]any{
+			"expansion_type": "slash_command", "command_name": "deploy", "command_args": "prod", "command_source": "project", "prompt": "Deploy to prod."}),
+			`{"decision":"block","reason":"CB-BT-EXPANSION: /deploy needs the release checklist first."}`, false},
+		{"built UserPromptExpansion context", "user_prompt_expansion", builtInput("UserPromptExpansion", true, map[string]any{
+			"expansion_type": "mcp_prompt", "command_name": "review", "command_args": "", "prompt": "Review the diff."}),
+			`{"hookSpecificOutput":{"hookEventName":"UserPromptExpansion","additionalContext":"CB-BT-REVIEW: reviews follow CONTRIBUTING.md."}}`, false},
+		{"built Setup context", "setup", builtInput("Setup", false, map[string]any{"trigger": "init"}),
+			`{"hookSpecificOutput":{"hookEventName":"Setup","additionalContext":"CB-BT-SETUP: this repository is set up by ClaudeBench."}}`, false},
+		{"built PreModelSwitch deny", "pre_model_switch", model("PreModelSwitch", "claude-opus-4-1"),
+			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"deny","permissionDecisionReason":"CB-BT-MODEL: the budget allows no switch to opus."}}`, false},
+		{"built PreModelSwitch ask", "pre_model_switch", model("PreModelSwitch", "claude-sonnet-4-5"),
+			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"ask","permissionDecisionReason":"CB-BT-MODEL-ASK: confirm the switch."}}`, false},
+		{"built PreModelSwitch allow", "pre_model_switch", model("PreModelSwitch", "claude-haiku-4-5"),
+			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"allow","permissionDecisionReason":"CB-BT-MODEL-ALLOW: haiku is within budget."}}`, false},
+		{"built PostModelSwitch context", "post_model_switch", model("PostModelSwitch", "claude-opus-4-1"),
+			`{"hookSpecificOutput":{"hookEventName":"PostModelSwitch","additionalContext":"CB-BT-POST-MODEL: the model changed; re-read the plan."}}`, false},
+		{"built PermissionDenied retry", "permission_denied", builtInput("PermissionDenied", true, map[string]any{
+			"tool_name": "Bash", "tool_input": bashCall, "tool_use_id": "toolu_fake0001_0", "reason": "the classifier denied it"}),
+			`{"hookSpecificOutput":{"hookEventName":"PermissionDenied","retry":true}}`, false},
+		{"built PermissionDenied no opinion", "permission_denied", builtInput("PermissionDenied", true, map[string]any{
+			"tool_name": "Bash", "tool_input": map[string]any{"command": "curl example.com"}, "tool_use_id": "toolu_fake0001_1", "reason": "network"}),
+			"", false},
+		{"built TeammateIdle block", "teammate_idle", builtInput("TeammateIdle", true, map[string]any{"teammate_name": "reviewer", "team_name": "default"}),
+			`{"decision":"block","reason":"CB-BT-TEAMMATE: review the open pull request before going idle."}`, false},
+		{"built TeammateIdle no opinion", "teammate_idle", builtInput("TeammateIdle", true, map[string]any{"teammate_name": "writer", "team_name": "default"}),
+			"", false},
+		{"built Elicitation accept", "elicitation", builtInput("Elicitation", true, map[string]any{
+			"mcp_server_name": "trusted", "message": "Pick a branch", "mode": "form", "elicitation_id": "el-1",
+			"requested_schema": map[string]any{"type": "object", "properties": map[string]any{"branch": map[string]any{"type": "string"}}}}),
+			`{"hookSpecificOutput":{"hookEventName":"Elicitation","action":"accept"}}`, false},
+		{"built Elicitation decline", "elicitation", builtInput("Elicitation", true, map[string]any{
+			"mcp_server_name": "untrusted", "message": "Open this page", "mode": "url", "url": "https://example.com/login", "elicitation_id": "el-2"}),
+			`{"decision":"block","reason":"CB-BT-ELICIT: this server may not ask for input.","hookSpecificOutput":{"hookEventName":"Elicitation","action":"decline"}}`, false},
+		{"built ElicitationResult decline", "elicitation_result", builtInput("ElicitationResult", true, map[string]any{
+			"mcp_server_name": "untrusted", "elicitation_id": "el-2", "mode": "form", "action": "accept", "content": map[string]any{"branch": "main"}}),
+			`{"decision":"block","reason":"CB-BT-ELICIT-RESULT: answers to this server are declined.","hookSpecificOutput":{"hookEventName":"ElicitationResult","action":"decline"}}`, false},
+		{"built ConfigChange block", "config_change", builtInput("ConfigChange", false, map[string]any{
+			"source": "project_settings", "file_path": recDir + "/project/.claude/settings.json"}),
+			`{"decision":"block","reason":"CB-BT-CONFIG: project settings are managed by ClaudeBench."}`, false},
+		{"built PreCompact instructions", "pre_compact", builtInput("PreCompact", false, map[string]any{"trigger": "manual", "custom_instructions": nil}),
+			"CB-BT-COMPACT: keep the task list in the summary.", true},
+		{"built PreCompact block", "pre_compact", builtInput("PreCompact", false, map[string]any{"trigger": "auto", "custom_instructions": nil}),
+			`{"decision":"block","reason":"CB-BT-COMPACT-BLOCK: not now."}`, false},
+		{"built PostCompact", "post_compact", builtInput("PostCompact", false, map[string]any{"trigger": "manual", "compact_summary": "Summary."}), "", false},
+		// Output ignored by the client: nothing, whatever the rules say.
+		{"built StopFailure", "stop_failure", builtInput("StopFailure", false, map[string]any{
+			"error": "overloaded", "error_details": "529", "last_assistant_message": "Working."}), "", false},
+		{"built Notification", "notification", builtInput("Notification", false, map[string]any{
+			"message": "Claude needs your permission", "title": "Permission", "notification_type": "permission_prompt"}), "", false},
+		// WorktreeCreate replaces the built-in: any stdout would be taken
+		// as the worktree's path, so cb never prints one.
+		{"built WorktreeCreate", "worktree_create", builtInput("WorktreeCreate", false, map[string]any{"name": "fix-bug"}), "", false},
+		{"built WorktreeRemove", "worktree_remove", builtInput("WorktreeRemove", false, map[string]any{"worktree_path": recDir + "/wt"}), "", false},
+		{"built CwdChanged", "cwd_changed", builtInput("CwdChanged", false, map[string]any{"old_cwd": recDir + "/project", "new_cwd": recDir + "/project/sub"}), "", false},
+		{"built FileChanged", "file_changed", builtInput("FileChanged", false, map[string]any{"file_path": recDir + "/project/.envrc", "event": "change"}), "", false},
+		{"built DirectoryAdded", "directory_added", builtInput("DirectoryAdded", false, map[string]any{"directory": recDir + "/other", "source": "slash_command"}), "", false},
+		{"built MessageDisplay", "message_display", builtInput("MessageDisplay", false, map[string]any{
+			"turn_id": recPrompt, "message_id": recSession, "index": 0, "final": true, "delta": "All done."}), "", false},
+	}
+	perType := map[string]int{}
+	for _, c := range cases {
+		perType[c.hook]++
+		t.Run(c.name, func(t *testing.T) {
+			res := testenv.RunCB(t, bin, h, nil, c.in, "hook", c.hook)
+			if res.Code != 0 || res.Stderr != "" {
+				t.Fatalf("exit %d, stderr %q", res.Code, res.Stderr)
+			}
+			switch {
+			case c.want == "":
+				if res.Stdout != "" {
+					t.Fatalf("want no output, got %q", res.Stdout)
+				}
+			case c.plain:
+				if res.Stdout != c.want+"\n" {
+					t.Fatalf("stdout %q, want %q", res.Stdout, c.want+"\n")
+				}
+			default:
+				var got, want any
+				if err := json.Unmarshal([]byte(res.Stdout), &got); err != nil {
+					t.Fatalf("stdout %q: %v", res.Stdout, err)
+				}
+				if err := json.Unmarshal([]byte(c.want), &want); err != nil {
+					t.Fatalf("the case's want: %v", err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("stdout\n got %s\nwant %s", res.Stdout, c.want)
+				}
+			}
+		})
+	}
+	// Every input is on its event's stream, under the recorded session.
+	r := &rig{t: t, redis: rs}
+	for hookType, n := range perType {
+		if got := len(r.hookInputs(hookType, recSession)); got != n {
+			t.Errorf("%d inputs on the hook.%s stream, want %d", got, hookType, n)
+		}
+	}
 }
