@@ -450,10 +450,11 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 }
 
 // TestBuiltInputs replays through `cb hook <type>`, against a cbd with
-// builtRules, the inputs of events a headless run cannot raise (no
-// /command, model switch, elicitation, agent team, settings change,
-// compaction or worktree in `claude -p` against a fake API) and the inputs
-// TestClientEvents and TestClientOtherEvents recorded, and checks the
+// builtRules, the inputs TestClientEvents, TestClientMoreEvents and
+// TestClientOtherEvents recorded, and inputs of the events these headless
+// runs do not raise (model switch, auto-mode denial, agent team, MCP
+// elicitation and prompt, settings change, compaction, worktree,
+// notification, directory and file events), and checks the
 // exact stdout of each: the shape reference §2.3 gives that event for
 // cb's decision (nothing where the event's output is ignored or cb must
 // not answer), exit 0, and the input on its hook stream. It needs no
@@ -498,16 +499,22 @@ func TestBuiltInputs(t *testing.T) {
 		{"recorded SubagentStart", "subagent_start", recorded("hooks/subagent_start.json"),
 			`{"hookSpecificOutput":{"hookEventName":"SubagentStart","additionalContext":"` + evSubagentCtx + `: subagents report to ClaudeBench."}}`, false},
 		{"recorded InstructionsLoaded", "instructions_loaded", recorded("events/InstructionsLoaded.json"), "", false},
+		{"recorded UserPromptExpansion block", "user_prompt_expansion", recorded("hooks/user_prompt_expansion.json"),
+			`{"decision":"block","reason":"CB-BT-EXPANSION: /deploy needs the release checklist first."}`, false},
+		{"recorded UserPromptExpansion context", "user_prompt_expansion", recorded("hooks/user_prompt_expansion_context.json"),
+			`{"hookSpecificOutput":{"hookEventName":"UserPromptExpansion","additionalContext":"CB-BT-REVIEW: reviews follow CONTRIBUTING.md."}}`, false},
+		{"recorded Setup context", "setup", recorded("hooks/setup.json"),
+			`{"hookSpecificOutput":{"hookEventName":"Setup","additionalContext":"CB-BT-SETUP: this repository is set up by ClaudeBench."}}`, false},
+		// MessageDisplay replaces the text shown: cb never answers it.
+		{"recorded MessageDisplay", "message_display", recorded("hooks/message_display.json"), "", false},
+		// StopFailure's output is ignored: nothing, whatever the rules say.
+		{"recorded StopFailure", "stop_failure", recorded("hooks/stop_failure.json"), "", false},
 
 		// Built from the reference.
-		{"built UserPromptExpansion block", "user_prompt_expansion", builtInput("UserPromptExpansion", true, map[string]any{
-			"expansion_type": "slash_command", "command_name": "deploy", "command_args": "prod", "command_source": "project", "prompt": "Deploy to prod."}),
-			`{"decision":"block","reason":"CB-BT-EXPANSION: /deploy needs the release checklist first."}`, false},
-		{"built UserPromptExpansion context", "user_prompt_expansion", builtInput("UserPromptExpansion", true, map[string]any{
-			"expansion_type": "mcp_prompt", "command_name": "review", "command_args": "", "prompt": "Review the diff."}),
+		// An MCP server's prompt (no MCP server in these runs).
+		{"built UserPromptExpansion mcp_prompt context", "user_prompt_expansion", builtInput("UserPromptExpansion", true, map[string]any{
+			"expansion_type": "mcp_prompt", "command_name": "review", "command_args": "", "command_source": "mcp", "prompt": "/review"}),
 			`{"hookSpecificOutput":{"hookEventName":"UserPromptExpansion","additionalContext":"CB-BT-REVIEW: reviews follow CONTRIBUTING.md."}}`, false},
-		{"built Setup context", "setup", builtInput("Setup", false, map[string]any{"trigger": "init"}),
-			`{"hookSpecificOutput":{"hookEventName":"Setup","additionalContext":"CB-BT-SETUP: this repository is set up by ClaudeBench."}}`, false},
 		{"built PreModelSwitch deny", "pre_model_switch", model("PreModelSwitch", "claude-opus-4-1"),
 			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"deny","permissionDecisionReason":"CB-BT-MODEL: the budget allows no switch to opus."}}`, false},
 		{"built PreModelSwitch ask", "pre_model_switch", model("PreModelSwitch", "claude-sonnet-4-5"),
@@ -544,9 +551,7 @@ func TestBuiltInputs(t *testing.T) {
 		{"built PreCompact block", "pre_compact", builtInput("PreCompact", false, map[string]any{"trigger": "auto", "custom_instructions": nil}),
 			`{"decision":"block","reason":"CB-BT-COMPACT-BLOCK: not now."}`, false},
 		{"built PostCompact", "post_compact", builtInput("PostCompact", false, map[string]any{"trigger": "manual", "compact_summary": "Summary."}), "", false},
-		// Output ignored by the client: nothing, whatever the rules say.
-		{"built StopFailure", "stop_failure", builtInput("StopFailure", false, map[string]any{
-			"error": "overloaded", "error_details": "529", "last_assistant_message": "Working."}), "", false},
+		// Output discarded by the client: nothing, whatever the rules say.
 		{"built Notification", "notification", builtInput("Notification", false, map[string]any{
 			"message": "Claude needs your permission", "title": "Permission", "notification_type": "permission_prompt"}), "", false},
 		// WorktreeCreate replaces the built-in: any stdout would be taken
@@ -556,8 +561,6 @@ func TestBuiltInputs(t *testing.T) {
 		{"built CwdChanged", "cwd_changed", builtInput("CwdChanged", false, map[string]any{"old_cwd": recDir + "/project", "new_cwd": recDir + "/project/sub"}), "", false},
 		{"built FileChanged", "file_changed", builtInput("FileChanged", false, map[string]any{"file_path": recDir + "/project/.envrc", "event": "change"}), "", false},
 		{"built DirectoryAdded", "directory_added", builtInput("DirectoryAdded", false, map[string]any{"directory": recDir + "/other", "source": "slash_command"}), "", false},
-		{"built MessageDisplay", "message_display", builtInput("MessageDisplay", false, map[string]any{
-			"turn_id": recPrompt, "message_id": recSession, "index": 0, "final": true, "delta": "All done."}), "", false},
 	}
 	perType := map[string]int{}
 	for _, c := range cases {
@@ -597,4 +600,100 @@ func TestBuiltInputs(t *testing.T) {
 			t.Errorf("%d inputs on the hook.%s stream, want %d", got, hookType, n)
 		}
 	}
+}
+
+// TestClientMoreEvents raises, with the real client, events that need
+// more than a tool call: a custom /command (UserPromptExpansion: a block
+// keeps the expansion from the model, a context rule's text reaches it),
+// the answer shown (MessageDisplay: cb prints nothing, so the text stays
+// as the model wrote it), an API error (the client runs cb's StopFailure
+// hook instead of Stop) and `claude --init-only` (Setup reaches cb). The inputs are kept as
+// recordings for TestBuiltInputs.
+func TestClientMoreEvents(t *testing.T) {
+	r := newRig(t, builtRules, nil)
+	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup")
+	commands := filepath.Join(r.project, ".claude", "commands")
+	if err := os.MkdirAll(commands, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"deploy": "Deploy $ARGUMENTS now.\n", "review": "Review $ARGUMENTS carefully.\n"} {
+		if err := os.WriteFile(filepath.Join(commands, name+".md"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("UserPromptExpansion block", func(t *testing.T) {
+		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Deployed."} })
+		run := r.runClient(api, "/deploy prod")
+		res := run.result()
+		if res == nil {
+			t.Fatalf("no result; exit %d", run.Code)
+		}
+		if text := fmt.Sprint(res["result"]); !strings.Contains(text, "CB-BT-EXPANSION") {
+			t.Errorf("result %q lacks cb's reason", text)
+		}
+		if n := len(api.agentRequests()); n != 0 {
+			t.Errorf("the blocked expansion reached the model (%d requests)", n)
+		}
+		in := r.hookInputs("user_prompt_expansion", run.sessionID())
+		if len(in) != 1 || in[0]["command_name"] != "deploy" || in[0]["command_args"] != "prod" {
+			t.Fatalf("user_prompt_expansion inputs %v", in)
+		}
+		record(t, r, "user_prompt_expansion", run.sessionID(), "", "user_prompt_expansion.json")
+	})
+	t.Run("UserPromptExpansion context and MessageDisplay", func(t *testing.T) {
+		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Reviewed the diff."} })
+		run := r.runClient(api, "/review the diff")
+		run.finished(t, map[string]any{"result": "Reviewed the diff."})
+		reqs := api.agentRequests()
+		if len(reqs) != 1 {
+			t.Fatalf("%d model requests, want 1", len(reqs))
+		}
+		for _, want := range []string{"CB-BT-REVIEW", "Review the diff carefully."} {
+			if !bytes.Contains(reqs[0].Raw, []byte(want)) {
+				t.Errorf("the model's request lacks %q:\n%.3000s", want, reqs[0].userText())
+			}
+		}
+		shown := r.hookInputs("message_display", run.sessionID())
+		if len(shown) == 0 || !strings.Contains(fmt.Sprint(shown[len(shown)-1]["delta"]), "Reviewed the diff.") {
+			t.Fatalf("message_display inputs %v", shown)
+		}
+		record(t, r, "user_prompt_expansion", run.sessionID(), "", "user_prompt_expansion_context.json")
+		record(t, r, "message_display", run.sessionID(), "", "message_display.json")
+	})
+	t.Run("StopFailure", func(t *testing.T) {
+		// The client runs StopFailure hooks fire-and-forget while it exits
+		// on the error, and in -p it may kill them before they read their
+		// input (debug log "completed with status 1"; a capture hook
+		// `tee in.json | cb hook stop_failure` then wrote nothing): a race
+		// cb cannot win every time. So the test requires that the client
+		// ran cb's hook, and checks the input against the recording when
+		// cb got it.
+		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Error: "CB-FAKE-API: this request is refused"} })
+		run := r.runClient(api, "say hello")
+		if res := run.result(); res == nil || res["is_error"] != true || !strings.Contains(fmt.Sprint(res["result"]), "CB-FAKE-API") {
+			t.Fatalf("client exit %d, result %v, want the API error", run.Code, res)
+		}
+		if ran := run.debugLines("StopFailure:unknown [" + bin.CB + " hook stop_failure]"); len(ran) == 0 {
+			t.Errorf("the client did not run cb's StopFailure hook:\n%s", strings.Join(run.debugLines("StopFailure"), "\n"))
+		}
+		session := run.sessionID()
+		if n := len(r.hookInputs("stop", session)); n != 0 {
+			t.Errorf("Stop fired (%d times) on an API error; StopFailure replaces it", n)
+		}
+		if len(r.hookInputs("stop_failure", session)) > 0 {
+			record(t, r, "stop_failure", session, "", "stop_failure.json")
+		} else {
+			t.Log("the client killed cb's StopFailure hook before it read its input")
+		}
+	})
+	t.Run("Setup", func(t *testing.T) {
+		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
+		run := r.runClient(api, "", "--init-only")
+		in := r.hookInputs("setup", "")
+		if len(in) != 1 || in[0]["trigger"] != "init" {
+			t.Fatalf("setup inputs %v (client exit %d)", in, run.Code)
+		}
+		record(t, r, "setup", fmt.Sprint(in[0]["session_id"]), "", "setup.json")
+	})
 }
