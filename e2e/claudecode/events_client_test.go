@@ -453,7 +453,7 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 // builtRules, the inputs TestClientEvents, TestClientMoreEvents and
 // TestClientOtherEvents recorded, and inputs of the events these headless
 // runs do not raise (model switch, auto-mode denial, agent team, MCP
-// elicitation and prompt, settings change, compaction, worktree,
+// elicitation and prompt, settings change, automatic compaction, worktree,
 // notification, directory and file events), and checks the
 // exact stdout of each: the shape reference §2.3 gives that event for
 // cb's decision (nothing where the event's output is ignored or cb must
@@ -505,6 +505,10 @@ func TestBuiltInputs(t *testing.T) {
 			`{"hookSpecificOutput":{"hookEventName":"UserPromptExpansion","additionalContext":"CB-BT-REVIEW: reviews follow CONTRIBUTING.md."}}`, false},
 		{"recorded Setup context", "setup", recorded("hooks/setup.json"),
 			`{"hookSpecificOutput":{"hookEventName":"Setup","additionalContext":"CB-BT-SETUP: this repository is set up by ClaudeBench."}}`, false},
+		// PreCompact's context is plain text: the compaction instructions.
+		{"recorded PreCompact instructions", "pre_compact", recorded("hooks/pre_compact.json"),
+			"CB-BT-COMPACT: keep the task list in the summary.", true},
+		{"recorded PostCompact", "post_compact", recorded("hooks/post_compact.json"), "", false},
 		// MessageDisplay replaces the text shown: cb never answers it.
 		{"recorded MessageDisplay", "message_display", recorded("hooks/message_display.json"), "", false},
 		// StopFailure's output is ignored: nothing, whatever the rules say.
@@ -546,11 +550,9 @@ func TestBuiltInputs(t *testing.T) {
 		{"built ConfigChange block", "config_change", builtInput("ConfigChange", false, map[string]any{
 			"source": "project_settings", "file_path": recDir + "/project/.claude/settings.json"}),
 			`{"decision":"block","reason":"CB-BT-CONFIG: project settings are managed by ClaudeBench."}`, false},
-		{"built PreCompact instructions", "pre_compact", builtInput("PreCompact", false, map[string]any{"trigger": "manual", "custom_instructions": nil}),
-			"CB-BT-COMPACT: keep the task list in the summary.", true},
+		// Automatic compaction (the context never fills in these runs).
 		{"built PreCompact block", "pre_compact", builtInput("PreCompact", false, map[string]any{"trigger": "auto", "custom_instructions": nil}),
 			`{"decision":"block","reason":"CB-BT-COMPACT-BLOCK: not now."}`, false},
-		{"built PostCompact", "post_compact", builtInput("PostCompact", false, map[string]any{"trigger": "manual", "compact_summary": "Summary."}), "", false},
 		// Output discarded by the client: nothing, whatever the rules say.
 		{"built Notification", "notification", builtInput("Notification", false, map[string]any{
 			"message": "Claude needs your permission", "title": "Permission", "notification_type": "permission_prompt"}), "", false},
@@ -607,11 +609,13 @@ func TestBuiltInputs(t *testing.T) {
 // keeps the expansion from the model, a context rule's text reaches it),
 // the answer shown (MessageDisplay: cb prints nothing, so the text stays
 // as the model wrote it), an API error (the client runs cb's StopFailure
-// hook instead of Stop) and `claude --init-only` (Setup reaches cb). The inputs are kept as
+// hook instead of Stop), /compact (PreCompact: cb's plain-text answer is
+// appended to the compaction instructions; PostCompact gets the summary)
+// and `claude --init-only` (Setup reaches cb). The inputs are kept as
 // recordings for TestBuiltInputs.
 func TestClientMoreEvents(t *testing.T) {
 	r := newRig(t, builtRules, nil)
-	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup")
+	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact")
 	commands := filepath.Join(r.project, ".claude", "commands")
 	if err := os.MkdirAll(commands, 0o700); err != nil {
 		t.Fatal(err)
@@ -686,6 +690,40 @@ func TestClientMoreEvents(t *testing.T) {
 		} else {
 			t.Log("the client killed cb's StopFailure hook before it read its input")
 		}
+	})
+	t.Run("PreCompact and PostCompact", func(t *testing.T) {
+		// /compact in a resumed session: the client asks the model for a
+		// summary (its request ends with the compaction instructions), and
+		// cb's PreCompact answer, plain text, is appended to them.
+		const summary = "CB-SUMMARY-3141: said hello."
+		api := newFakeAPI(t, func(req *apiRequest) reply {
+			if last := req.Messages[len(req.Messages)-1]; last.Role == "user" && strings.Contains(fmt.Sprint(last.blocks()), "<summary>") {
+				return reply{Text: "<analysis>A greeting.</analysis>\n<summary>" + summary + "</summary>"}
+			}
+			return reply{Text: "Hello there."}
+		})
+		first := r.runClient(api, "say hello")
+		first.finished(t, map[string]any{"result": "Hello there."})
+		session := first.sessionID()
+		run := r.runClient(api, "/compact", "--resume", session)
+		run.finished(t, nil)
+		reqs := api.agentRequests()
+		if len(reqs) != 2 {
+			t.Fatalf("%d model requests, want 2 (the greeting, the summary):\n%s", len(reqs), api.summary())
+		}
+		if want := "Additional Instructions:\nCB-BT-COMPACT: keep the task list in the summary."; !strings.Contains(reqs[1].userText(), want) {
+			t.Errorf("the summary request lacks cb's instructions %q:\n%s", want, tail(reqs[1].userText(), 20))
+		}
+		pre := r.hookInputs("pre_compact", session)
+		if len(pre) != 1 || pre[0]["trigger"] != "manual" {
+			t.Fatalf("pre_compact inputs %v", pre)
+		}
+		post := r.hookInputs("post_compact", session)
+		if len(post) != 1 || !strings.Contains(fmt.Sprint(post[0]["compact_summary"]), summary) {
+			t.Fatalf("post_compact inputs %v", post)
+		}
+		record(t, r, "pre_compact", session, "", "pre_compact.json")
+		record(t, r, "post_compact", session, "", "post_compact.json")
 	})
 	t.Run("Setup", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
