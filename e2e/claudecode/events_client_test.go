@@ -454,7 +454,7 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 // TestClientOtherEvents recorded, and inputs of the events these headless
 // runs do not raise (model switch, auto-mode denial, agent team, MCP
 // elicitation and prompt, settings change, automatic compaction, worktree,
-// notification, directory and file events), and checks the
+// notification, added directory, changed file), and checks the
 // exact stdout of each: the shape reference §2.3 gives that event for
 // cb's decision (nothing where the event's output is ignored or cb must
 // not answer), exit 0, and the input on its hook stream. It needs no
@@ -509,6 +509,7 @@ func TestBuiltInputs(t *testing.T) {
 		{"recorded PreCompact instructions", "pre_compact", recorded("hooks/pre_compact.json"),
 			"CB-BT-COMPACT: keep the task list in the summary.", true},
 		{"recorded PostCompact", "post_compact", recorded("hooks/post_compact.json"), "", false},
+		{"recorded CwdChanged", "cwd_changed", recorded("hooks/cwd_changed.json"), "", false},
 		// MessageDisplay replaces the text shown: cb never answers it.
 		{"recorded MessageDisplay", "message_display", recorded("hooks/message_display.json"), "", false},
 		// StopFailure's output is ignored: nothing, whatever the rules say.
@@ -560,7 +561,6 @@ func TestBuiltInputs(t *testing.T) {
 		// as the worktree's path, so cb never prints one.
 		{"built WorktreeCreate", "worktree_create", builtInput("WorktreeCreate", false, map[string]any{"name": "fix-bug"}), "", false},
 		{"built WorktreeRemove", "worktree_remove", builtInput("WorktreeRemove", false, map[string]any{"worktree_path": recDir + "/wt"}), "", false},
-		{"built CwdChanged", "cwd_changed", builtInput("CwdChanged", false, map[string]any{"old_cwd": recDir + "/project", "new_cwd": recDir + "/project/sub"}), "", false},
 		{"built FileChanged", "file_changed", builtInput("FileChanged", false, map[string]any{"file_path": recDir + "/project/.envrc", "event": "change"}), "", false},
 		{"built DirectoryAdded", "directory_added", builtInput("DirectoryAdded", false, map[string]any{"directory": recDir + "/other", "source": "slash_command"}), "", false},
 	}
@@ -610,12 +610,13 @@ func TestBuiltInputs(t *testing.T) {
 // the answer shown (MessageDisplay: cb prints nothing, so the text stays
 // as the model wrote it), an API error (the client runs cb's StopFailure
 // hook instead of Stop), /compact (PreCompact: cb's plain-text answer is
-// appended to the compaction instructions; PostCompact gets the summary)
-// and `claude --init-only` (Setup reaches cb). The inputs are kept as
+// appended to the compaction instructions; PostCompact gets the summary),
+// a Bash cd (CwdChanged, and later hooks run in the new directory) and
+// `claude --init-only` (Setup reaches cb). The inputs are kept as
 // recordings for TestBuiltInputs.
 func TestClientMoreEvents(t *testing.T) {
 	r := newRig(t, builtRules, nil)
-	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact")
+	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact", "cwd_changed")
 	commands := filepath.Join(r.project, ".claude", "commands")
 	if err := os.MkdirAll(commands, 0o700); err != nil {
 		t.Fatal(err)
@@ -724,6 +725,39 @@ func TestClientMoreEvents(t *testing.T) {
 		}
 		record(t, r, "pre_compact", session, "", "pre_compact.json")
 		record(t, r, "post_compact", session, "", "post_compact.json")
+	})
+	t.Run("CwdChanged", func(t *testing.T) {
+		sub := filepath.Join(r.project, "sub")
+		if err := os.MkdirAll(sub, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		api := newFakeAPI(t, func(req *apiRequest) reply {
+			if req.turn() == 0 {
+				return reply{Tools: []toolUse{bash("cd sub")}}
+			}
+			if req.turn() == 1 {
+				return reply{Tools: []toolUse{bash("pwd")}}
+			}
+			return reply{Text: "Moved."}
+		})
+		run := r.runClient(api, "go to sub", "--allowedTools", "Bash(cd:*)", "Bash(pwd)")
+		run.finished(t, map[string]any{"result": "Moved."})
+		session := run.sessionID()
+		in := r.hookInputs("cwd_changed", session)
+		if len(in) != 1 || in[0]["old_cwd"] != r.project || in[0]["new_cwd"] != sub {
+			t.Fatalf("cwd_changed inputs %v, want one from %s to %s", in, r.project, sub)
+		}
+		// Later hooks run in the new directory.
+		var pwd map[string]any
+		for _, p := range r.hookInputs("pre_tool", session) {
+			if ti, _ := p["tool_input"].(map[string]any); ti["command"] == "pwd" {
+				pwd = p
+			}
+		}
+		if pwd == nil || pwd["cwd"] != sub {
+			t.Errorf("pre_tool input of pwd %v, want cwd %s", pwd, sub)
+		}
+		record(t, r, "cwd_changed", session, "", "cwd_changed.json")
 	})
 	t.Run("Setup", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
