@@ -320,6 +320,35 @@ func TestClientEvents(t *testing.T) {
 	record(t, r, "subagent_start", session, "", "subagent_start.json")
 }
 
+// runTurns runs the client with the prompts as user messages on its
+// standard input (--input-format stream-json), one turn each: a /command
+// and then a prompt in one session.
+func (r *rig) runTurns(api *fakeAPI, prompts ...string) *clientRun {
+	r.t.Helper()
+	var in strings.Builder
+	for _, p := range prompts {
+		b, err := json.Marshal(map[string]any{"type": "user", "message": map[string]any{"role": "user", "content": p}})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		in.Write(append(b, '\n'))
+	}
+	r.stdin = in.String()
+	defer func() { r.stdin = "" }()
+	return r.runClient(api, "", "--input-format", "stream-json")
+}
+
+// results are the texts of the run's result messages, one per turn.
+func (c *clientRun) results() []string {
+	var out []string
+	for _, m := range c.Messages {
+		if m["type"] == "result" {
+			out = append(out, fmt.Sprint(m["result"]))
+		}
+	}
+	return out
+}
+
 // builtRules are eventRules plus a rule for each event TestBuiltInputs
 // replays that no headless run raises.
 const builtRules = eventRules + `
@@ -452,9 +481,10 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 // TestBuiltInputs replays through `cb hook <type>`, against a cbd with
 // builtRules, the inputs TestClientEvents, TestClientMoreEvents and
 // TestClientOtherEvents recorded, and inputs of the events these headless
-// runs do not raise (model switch, auto-mode denial, agent team, MCP
-// elicitation and prompt, settings change, automatic compaction, worktree,
-// notification, added directory, changed file), and checks the
+// runs do not raise (auto-mode denial, agent team, MCP elicitation and
+// prompt, settings change, automatic compaction, a model switch the user
+// is asked about, worktree, notification, added directory, changed file),
+// and checks the
 // exact stdout of each: the shape reference §2.3 gives that event for
 // cb's decision (nothing where the event's output is ignored or cb must
 // not answer), exit 0, and the input on its hook stream. It needs no
@@ -510,6 +540,12 @@ func TestBuiltInputs(t *testing.T) {
 			"CB-BT-COMPACT: keep the task list in the summary.", true},
 		{"recorded PostCompact", "post_compact", recorded("hooks/post_compact.json"), "", false},
 		{"recorded CwdChanged", "cwd_changed", recorded("hooks/cwd_changed.json"), "", false},
+		{"recorded PreModelSwitch deny", "pre_model_switch", recorded("hooks/pre_model_switch.json"),
+			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"deny","permissionDecisionReason":"CB-BT-MODEL: the budget allows no switch to opus."}}`, false},
+		{"recorded PreModelSwitch allow", "pre_model_switch", recorded("hooks/pre_model_switch_haiku.json"),
+			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"allow","permissionDecisionReason":"CB-BT-MODEL-ALLOW: haiku is within budget."}}`, false},
+		{"recorded PostModelSwitch context", "post_model_switch", recorded("hooks/post_model_switch.json"),
+			`{"hookSpecificOutput":{"hookEventName":"PostModelSwitch","additionalContext":"CB-BT-POST-MODEL: the model changed; re-read the plan."}}`, false},
 		// MessageDisplay replaces the text shown: cb never answers it.
 		{"recorded MessageDisplay", "message_display", recorded("hooks/message_display.json"), "", false},
 		// StopFailure's output is ignored: nothing, whatever the rules say.
@@ -520,14 +556,10 @@ func TestBuiltInputs(t *testing.T) {
 		{"built UserPromptExpansion mcp_prompt context", "user_prompt_expansion", builtInput("UserPromptExpansion", true, map[string]any{
 			"expansion_type": "mcp_prompt", "command_name": "review", "command_args": "", "command_source": "mcp", "prompt": "/review"}),
 			`{"hookSpecificOutput":{"hookEventName":"UserPromptExpansion","additionalContext":"CB-BT-REVIEW: reviews follow CONTRIBUTING.md."}}`, false},
-		{"built PreModelSwitch deny", "pre_model_switch", model("PreModelSwitch", "claude-opus-4-1"),
-			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"deny","permissionDecisionReason":"CB-BT-MODEL: the budget allows no switch to opus."}}`, false},
-		{"built PreModelSwitch ask", "pre_model_switch", model("PreModelSwitch", "claude-sonnet-4-5"),
+		// An ask (headless refuses it; the recorded runs switch to opus
+		// and haiku).
+		{"built PreModelSwitch ask", "pre_model_switch", model("PreModelSwitch", "claude-sonnet-4-6"),
 			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"ask","permissionDecisionReason":"CB-BT-MODEL-ASK: confirm the switch."}}`, false},
-		{"built PreModelSwitch allow", "pre_model_switch", model("PreModelSwitch", "claude-haiku-4-5"),
-			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"allow","permissionDecisionReason":"CB-BT-MODEL-ALLOW: haiku is within budget."}}`, false},
-		{"built PostModelSwitch context", "post_model_switch", model("PostModelSwitch", "claude-opus-4-1"),
-			`{"hookSpecificOutput":{"hookEventName":"PostModelSwitch","additionalContext":"CB-BT-POST-MODEL: the model changed; re-read the plan."}}`, false},
 		{"built PermissionDenied retry", "permission_denied", builtInput("PermissionDenied", true, map[string]any{
 			"tool_name": "Bash", "tool_input": bashCall, "tool_use_id": "toolu_fake0001_0", "reason": "the classifier denied it"}),
 			`{"hookSpecificOutput":{"hookEventName":"PermissionDenied","retry":true}}`, false},
@@ -611,12 +643,15 @@ func TestBuiltInputs(t *testing.T) {
 // as the model wrote it), an API error (the client runs cb's StopFailure
 // hook instead of Stop), /compact (PreCompact: cb's plain-text answer is
 // appended to the compaction instructions; PostCompact gets the summary),
-// a Bash cd (CwdChanged, and later hooks run in the new directory) and
-// `claude --init-only` (Setup reaches cb). The inputs are kept as
+// a Bash cd (CwdChanged, and later hooks run in the new directory),
+// /model (PreModelSwitch: a deny keeps the model and the user reads cb's
+// reason, an allow switches; PostModelSwitch's context reaches the new
+// model) and `claude --init-only` (Setup reaches cb). The inputs are kept as
 // recordings for TestBuiltInputs.
 func TestClientMoreEvents(t *testing.T) {
 	r := newRig(t, builtRules, nil)
-	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact", "cwd_changed")
+	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact", "cwd_changed",
+		"pre_model_switch", "post_model_switch")
 	commands := filepath.Join(r.project, ".claude", "commands")
 	if err := os.MkdirAll(commands, 0o700); err != nil {
 		t.Fatal(err)
@@ -758,6 +793,48 @@ func TestClientMoreEvents(t *testing.T) {
 			t.Errorf("pre_tool input of pwd %v, want cwd %s", pwd, sub)
 		}
 		record(t, r, "cwd_changed", session, "", "cwd_changed.json")
+	})
+	t.Run("PreModelSwitch deny", func(t *testing.T) {
+		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Hi."} })
+		run := r.runTurns(api, "/model claude-opus-4-1", "say hello")
+		results := run.results()
+		if len(results) != 2 || !strings.Contains(results[0], "CB-BT-MODEL: the budget allows no switch to opus.") || results[1] != "Hi." {
+			t.Fatalf("results %q, want the switch refused with cb's reason, then the answer", results)
+		}
+		reqs := api.agentRequests()
+		if len(reqs) != 1 || reqs[0].Model != "claude-sonnet-4-5" {
+			t.Fatalf("%d model requests, want one to the unchanged model:\n%s", len(reqs), api.summary())
+		}
+		session := run.sessionID()
+		in := r.hookInputs("pre_model_switch", session)
+		if len(in) != 1 || in[0]["requested_model"] != "claude-opus-4-1" || in[0]["from_model"] != "claude-sonnet-4-5" || in[0]["source"] != "command" {
+			t.Fatalf("pre_model_switch inputs %v", in)
+		}
+		if n := len(r.hookInputs("post_model_switch", session)); n != 0 {
+			t.Errorf("PostModelSwitch fired (%d) for a refused switch", n)
+		}
+		record(t, r, "pre_model_switch", session, "", "pre_model_switch.json")
+	})
+	t.Run("PreModelSwitch allow, PostModelSwitch context", func(t *testing.T) {
+		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Hi."} })
+		run := r.runTurns(api, "/model claude-haiku-4-5", "say hello")
+		if results := run.results(); len(results) != 2 || results[1] != "Hi." {
+			t.Fatalf("results %q", results)
+		}
+		reqs := api.agentRequests()
+		if len(reqs) != 1 || reqs[0].Model != "claude-haiku-4-5" {
+			t.Fatalf("%d model requests, want one to the new model:\n%s", len(reqs), api.summary())
+		}
+		if !bytes.Contains(reqs[0].Raw, []byte("CB-BT-POST-MODEL: the model changed; re-read the plan.")) {
+			t.Errorf("the new model's request lacks cb's PostModelSwitch context:\n%.3000s", reqs[0].userText())
+		}
+		session := run.sessionID()
+		post := r.hookInputs("post_model_switch", session)
+		if len(post) != 1 || post[0]["to_model"] != "claude-haiku-4-5" {
+			t.Fatalf("post_model_switch inputs %v", post)
+		}
+		record(t, r, "pre_model_switch", session, "", "pre_model_switch_haiku.json")
+		record(t, r, "post_model_switch", session, "", "post_model_switch.json")
 	})
 	t.Run("Setup", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
