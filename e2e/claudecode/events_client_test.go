@@ -394,7 +394,7 @@ const builtRules = eventRules + `
       event: permission_denied
       tool: Bash
       field: command
-      match: '^ls\b'
+      match: '^git push\b'
       action: allow
     - id: bt-teammate-block
       event: teammate_idle
@@ -481,7 +481,7 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 // TestBuiltInputs replays through `cb hook <type>`, against a cbd with
 // builtRules, the inputs TestClientEvents, TestClientMoreEvents and
 // TestClientOtherEvents recorded, and inputs of the events these headless
-// runs do not raise (auto-mode denial, agent team, MCP elicitation and
+// runs do not raise (agent team, MCP elicitation and
 // prompt, settings change, automatic compaction, a model switch the user
 // is asked about, worktree, notification, added directory, changed file),
 // and checks the
@@ -511,7 +511,6 @@ func TestBuiltInputs(t *testing.T) {
 			"source": "command", "context_tokens": 12000, "prompt_cache_warm": true, "cache_ttl": "5m",
 			"estimated_cache_write_usd": 0.04, "pricing": "catalog"})
 	}
-	bashCall := map[string]any{"command": "ls -la", "description": "list files"}
 	cases := []struct {
 		name, hook string
 		in         []byte
@@ -540,6 +539,9 @@ func TestBuiltInputs(t *testing.T) {
 			"CB-BT-COMPACT: keep the task list in the summary.", true},
 		{"recorded PostCompact", "post_compact", recorded("hooks/post_compact.json"), "", false},
 		{"recorded CwdChanged", "cwd_changed", recorded("hooks/cwd_changed.json"), "", false},
+		{"recorded PermissionDenied retry", "permission_denied", recorded("hooks/permission_denied_bash.json"),
+			`{"hookSpecificOutput":{"hookEventName":"PermissionDenied","retry":true}}`, false},
+		{"recorded PermissionDenied no opinion", "permission_denied", recorded("hooks/permission_denied_curl.json"), "", false},
 		{"recorded PreModelSwitch deny", "pre_model_switch", recorded("hooks/pre_model_switch.json"),
 			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"deny","permissionDecisionReason":"CB-BT-MODEL: the budget allows no switch to opus."}}`, false},
 		{"recorded PreModelSwitch allow", "pre_model_switch", recorded("hooks/pre_model_switch_haiku.json"),
@@ -560,12 +562,6 @@ func TestBuiltInputs(t *testing.T) {
 		// and haiku).
 		{"built PreModelSwitch ask", "pre_model_switch", model("PreModelSwitch", "claude-sonnet-4-6"),
 			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"ask","permissionDecisionReason":"CB-BT-MODEL-ASK: confirm the switch."}}`, false},
-		{"built PermissionDenied retry", "permission_denied", builtInput("PermissionDenied", true, map[string]any{
-			"tool_name": "Bash", "tool_input": bashCall, "tool_use_id": "toolu_fake0001_0", "reason": "the classifier denied it"}),
-			`{"hookSpecificOutput":{"hookEventName":"PermissionDenied","retry":true}}`, false},
-		{"built PermissionDenied no opinion", "permission_denied", builtInput("PermissionDenied", true, map[string]any{
-			"tool_name": "Bash", "tool_input": map[string]any{"command": "curl example.com"}, "tool_use_id": "toolu_fake0001_1", "reason": "network"}),
-			"", false},
 		{"built TeammateIdle block", "teammate_idle", builtInput("TeammateIdle", true, map[string]any{"teammate_name": "reviewer", "team_name": "default"}),
 			`{"decision":"block","reason":"CB-BT-TEAMMATE: review the open pull request before going idle."}`, false},
 		{"built TeammateIdle no opinion", "teammate_idle", builtInput("TeammateIdle", true, map[string]any{"teammate_name": "writer", "team_name": "default"}),
@@ -646,12 +642,13 @@ func TestBuiltInputs(t *testing.T) {
 // a Bash cd (CwdChanged, and later hooks run in the new directory),
 // /model (PreModelSwitch: a deny keeps the model and the user reads cb's
 // reason, an allow switches; PostModelSwitch's context reaches the new
-// model) and `claude --init-only` (Setup reaches cb). The inputs are kept as
+// model), auto mode without its classifier (PermissionDenied: cb's retry
+// reaches the model) and `claude --init-only` (Setup reaches cb). The inputs are kept as
 // recordings for TestBuiltInputs.
 func TestClientMoreEvents(t *testing.T) {
 	r := newRig(t, builtRules, nil)
 	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact", "cwd_changed",
-		"pre_model_switch", "post_model_switch")
+		"pre_model_switch", "post_model_switch", "permission_denied")
 	commands := filepath.Join(r.project, ".claude", "commands")
 	if err := os.MkdirAll(commands, 0o700); err != nil {
 		t.Fatal(err)
@@ -835,6 +832,49 @@ func TestClientMoreEvents(t *testing.T) {
 		}
 		record(t, r, "pre_model_switch", session, "", "pre_model_switch_haiku.json")
 		record(t, r, "post_model_switch", session, "", "post_model_switch.json")
+	})
+	t.Run("PermissionDenied retry", func(t *testing.T) {
+		// Auto mode (a model that supports it) asks a server-side
+		// classifier, which does not run against the fake API: the client
+		// denies each call that needs it and raises PermissionDenied.
+		api := newFakeAPI(t, func(req *apiRequest) reply {
+			if req.turn() == 0 {
+				return reply{Tools: []toolUse{bash("git push origin main"), bash("curl -X POST http://example.invalid/api")}}
+			}
+			return reply{Text: "Blocked."}
+		})
+		run := r.runClient(api, "publish it", "--permission-mode", "auto", "--model", "claude-opus-4-1")
+		run.finished(t, map[string]any{"result": "Blocked."})
+		session := run.sessionID()
+		in := r.hookInputs("permission_denied", session)
+		if len(in) != 2 {
+			t.Fatalf("%d permission_denied inputs, want 2: %v", len(in), in)
+		}
+		for _, d := range in {
+			if d["permission_mode"] != "auto" || d["reason"] == "" || d["tool_name"] != "Bash" {
+				t.Errorf("permission_denied input %v", d)
+			}
+		}
+		reqs := api.agentRequests()
+		if len(reqs) != 2 {
+			t.Fatalf("%d model requests, want 2", len(reqs))
+		}
+		// cb's retry (for git push only) is what the model is told.
+		if n := bytes.Count(reqs[1].Raw, []byte("The PermissionDenied hook indicated you may retry this tool call.")); n != 1 {
+			t.Errorf("the request after the denials holds the retry note %d times, want 1 (git push)", n)
+		}
+		var got []string
+		for _, a := range r.audit(session, 6) {
+			if a.Event == "hook.permission_denied" {
+				got = append(got, a.Decision)
+			}
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != "allow,none" {
+			t.Errorf("permission_denied audit decisions %v, want allow (git push) and none (curl)", got)
+		}
+		record(t, r, "permission_denied", session, `"git push origin main"`, "permission_denied_bash.json")
+		record(t, r, "permission_denied", session, `"curl -X POST http://example.invalid/api"`, "permission_denied_curl.json")
 	})
 	t.Run("Setup", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
