@@ -416,7 +416,7 @@ const builtRules = eventRules + `
     - id: bt-elicitation-result-decline
       event: elicitation_result
       field: mcp_server_name
-      match: '^untrusted$'
+      match: '^other$'
       action: deny
       reason: 'CB-BT-ELICIT-RESULT: answers to this server are declined.'
     - id: bt-config-block
@@ -481,8 +481,8 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 // TestBuiltInputs replays through `cb hook <type>`, against a cbd with
 // builtRules, the inputs TestClientEvents, TestClientMoreEvents and
 // TestClientOtherEvents recorded, and inputs of the events these headless
-// runs do not raise (agent team, MCP elicitation and
-// prompt, settings change, automatic compaction, a model switch the user
+// runs do not raise (agent team, url-mode elicitation, MCP prompt,
+// settings change, automatic compaction, a model switch the user
 // is asked about, worktree, notification, added directory, changed file),
 // and checks the
 // exact stdout of each: the shape reference §2.3 gives that event for
@@ -539,6 +539,12 @@ func TestBuiltInputs(t *testing.T) {
 			"CB-BT-COMPACT: keep the task list in the summary.", true},
 		{"recorded PostCompact", "post_compact", recorded("hooks/post_compact.json"), "", false},
 		{"recorded CwdChanged", "cwd_changed", recorded("hooks/cwd_changed.json"), "", false},
+		{"recorded Elicitation accept", "elicitation", recorded("hooks/elicitation.json"),
+			`{"hookSpecificOutput":{"hookEventName":"Elicitation","action":"accept"}}`, false},
+		{"recorded Elicitation decline", "elicitation", recorded("hooks/elicitation_untrusted.json"),
+			`{"decision":"block","reason":"CB-BT-ELICIT: this server may not ask for input.","hookSpecificOutput":{"hookEventName":"Elicitation","action":"decline"}}`, false},
+		{"recorded ElicitationResult decline", "elicitation_result", recorded("hooks/elicitation_result.json"),
+			`{"decision":"block","reason":"CB-BT-ELICIT-RESULT: answers to this server are declined.","hookSpecificOutput":{"hookEventName":"ElicitationResult","action":"decline"}}`, false},
 		{"recorded PermissionDenied retry", "permission_denied", recorded("hooks/permission_denied_bash.json"),
 			`{"hookSpecificOutput":{"hookEventName":"PermissionDenied","retry":true}}`, false},
 		{"recorded PermissionDenied no opinion", "permission_denied", recorded("hooks/permission_denied_curl.json"), "", false},
@@ -566,16 +572,10 @@ func TestBuiltInputs(t *testing.T) {
 			`{"decision":"block","reason":"CB-BT-TEAMMATE: review the open pull request before going idle."}`, false},
 		{"built TeammateIdle no opinion", "teammate_idle", builtInput("TeammateIdle", true, map[string]any{"teammate_name": "writer", "team_name": "default"}),
 			"", false},
-		{"built Elicitation accept", "elicitation", builtInput("Elicitation", true, map[string]any{
-			"mcp_server_name": "trusted", "message": "Pick a branch", "mode": "form", "elicitation_id": "el-1",
-			"requested_schema": map[string]any{"type": "object", "properties": map[string]any{"branch": map[string]any{"type": "string"}}}}),
-			`{"hookSpecificOutput":{"hookEventName":"Elicitation","action":"accept"}}`, false},
-		{"built Elicitation decline", "elicitation", builtInput("Elicitation", true, map[string]any{
+		// A url-mode elicitation (the recorded ones are forms).
+		{"built Elicitation url decline", "elicitation", builtInput("Elicitation", true, map[string]any{
 			"mcp_server_name": "untrusted", "message": "Open this page", "mode": "url", "url": "https://example.com/login", "elicitation_id": "el-2"}),
 			`{"decision":"block","reason":"CB-BT-ELICIT: this server may not ask for input.","hookSpecificOutput":{"hookEventName":"Elicitation","action":"decline"}}`, false},
-		{"built ElicitationResult decline", "elicitation_result", builtInput("ElicitationResult", true, map[string]any{
-			"mcp_server_name": "untrusted", "elicitation_id": "el-2", "mode": "form", "action": "accept", "content": map[string]any{"branch": "main"}}),
-			`{"decision":"block","reason":"CB-BT-ELICIT-RESULT: answers to this server are declined.","hookSpecificOutput":{"hookEventName":"ElicitationResult","action":"decline"}}`, false},
 		{"built ConfigChange block", "config_change", builtInput("ConfigChange", false, map[string]any{
 			"source": "project_settings", "file_path": recDir + "/project/.claude/settings.json"}),
 			`{"decision":"block","reason":"CB-BT-CONFIG: project settings are managed by ClaudeBench."}`, false},
@@ -643,12 +643,14 @@ func TestBuiltInputs(t *testing.T) {
 // /model (PreModelSwitch: a deny keeps the model and the user reads cb's
 // reason, an allow switches; PostModelSwitch's context reaches the new
 // model), auto mode without its classifier (PermissionDenied: cb's retry
-// reaches the model) and `claude --init-only` (Setup reaches cb). The inputs are kept as
+// reaches the model), an MCP server's elicitation (cb accepts or declines
+// it for the server, or overrides headless mode's cancel) and `claude
+// --init-only` (Setup reaches cb). The inputs are kept as
 // recordings for TestBuiltInputs.
 func TestClientMoreEvents(t *testing.T) {
 	r := newRig(t, builtRules, nil)
 	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact", "cwd_changed",
-		"pre_model_switch", "post_model_switch", "permission_denied")
+		"pre_model_switch", "post_model_switch", "permission_denied", "elicitation", "elicitation_result")
 	commands := filepath.Join(r.project, ".claude", "commands")
 	if err := os.MkdirAll(commands, 0o700); err != nil {
 		t.Fatal(err)
@@ -875,6 +877,68 @@ func TestClientMoreEvents(t *testing.T) {
 		}
 		record(t, r, "permission_denied", session, `"git push origin main"`, "permission_denied_bash.json")
 		record(t, r, "permission_denied", session, `"curl -X POST http://example.invalid/api"`, "permission_denied_curl.json")
+	})
+	t.Run("Elicitation", func(t *testing.T) {
+		// Three MCP servers (this test binary, see serveElicitation) whose
+		// tool asks the user for a branch: cb's Elicitation rules accept
+		// for "trusted" and decline for "untrusted"; for "other" they have
+		// no opinion, headless mode cancels, and cb's ElicitationResult
+		// rule turns the cancel into a decline.
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := map[string]any{"type": "stdio", "command": exe, "args": []string{"-test.run=^$"},
+			"env": map[string]any{elicitServerEnv: "1"}}
+		cfg, err := json.Marshal(map[string]any{"mcpServers": map[string]any{"trusted": server, "untrusted": server, "other": server}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mcpConfig := filepath.Join(r.h.Dir, "mcp-elicit.json")
+		if err := os.WriteFile(mcpConfig, cfg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		servers := []string{"trusted", "untrusted", "other"}
+		var calls []toolUse
+		allowed := []string{"--mcp-config", mcpConfig, "--allowedTools"}
+		for _, s := range servers {
+			calls = append(calls, toolUse{Name: "mcp__" + s + "__ask_branch", Input: map[string]any{}})
+			allowed = append(allowed, "mcp__"+s+"__ask_branch")
+		}
+		api := newFakeAPI(t, func(req *apiRequest) reply {
+			if req.turn() == 0 {
+				return reply{Tools: calls}
+			}
+			return reply{Text: "Asked."}
+		})
+		run := r.runClient(api, "ask for a branch", allowed...)
+		run.finished(t, map[string]any{"result": "Asked."})
+		results := run.toolResults()
+		// What each server got back, as its tool result says.
+		want := []string{"elicitation action=accept", "elicitation action=decline", "elicitation action=decline"}
+		for i := range servers {
+			got := fmt.Sprint(results[toolUseID(1, i)]["content"])
+			if !strings.Contains(got, want[i]) {
+				t.Errorf("%s: tool result %s, want %q", servers[i], got, want[i])
+			}
+		}
+		session := run.sessionID()
+		var asked []string
+		for _, in := range r.hookInputs("elicitation", session) {
+			asked = append(asked, fmt.Sprint(in["mcp_server_name"]))
+		}
+		sort.Strings(asked)
+		if strings.Join(asked, ",") != "other,trusted,untrusted" {
+			t.Fatalf("elicitation inputs for servers %v, want one per server", asked)
+		}
+		// Only the elicitation no hook answered gets a result.
+		res := r.hookInputs("elicitation_result", session)
+		if len(res) != 1 || res[0]["mcp_server_name"] != "other" || res[0]["action"] != "cancel" {
+			t.Fatalf("elicitation_result inputs %v, want one: other, cancel", res)
+		}
+		record(t, r, "elicitation", session, `"trusted"`, "elicitation.json")
+		record(t, r, "elicitation", session, `"untrusted"`, "elicitation_untrusted.json")
+		record(t, r, "elicitation_result", session, "", "elicitation_result.json")
 	})
 	t.Run("Setup", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
