@@ -14,7 +14,8 @@ import (
 const elicitServerEnv = "CB_TEST_ELICIT_SERVER"
 
 // serveElicitation serves one tool, ask_branch, which asks the user (an
-// MCP elicitation) for a branch and answers with what came back.
+// MCP elicitation) for a branch and answers with what came back, and one
+// prompt, review.
 func serveElicitation() int {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "cb-elicit-test", Version: "1"}, nil)
 	srv.AddTool(&mcp.Tool{Name: "ask_branch", Description: "Ask the user for a branch.",
@@ -34,6 +35,11 @@ func serveElicitation() int {
 				text = fmt.Sprintf("elicitation action=%s content=%s", res.Action, b)
 			}
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil
+		})
+	srv.AddPrompt(&mcp.Prompt{Name: "review", Description: "Review the change."},
+		func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user",
+				Content: &mcp.TextContent{Text: "Review the change from the MCP prompt."}}}}, nil
 		})
 	if err := srv.Run(context.Background(), &mcp.StdioTransport{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)

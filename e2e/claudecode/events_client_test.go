@@ -320,6 +320,30 @@ func TestClientEvents(t *testing.T) {
 	record(t, r, "subagent_start", session, "", "subagent_start.json")
 }
 
+// testMCPConfig writes an --mcp-config file naming MCP servers that are
+// this test binary (serveElicitation), one per name, and returns its path.
+func testMCPConfig(t *testing.T, r *rig, names ...string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := map[string]any{}
+	for _, n := range names {
+		servers[n] = map[string]any{"type": "stdio", "command": exe, "args": []string{"-test.run=^$"},
+			"env": map[string]any{elicitServerEnv: "1"}}
+	}
+	b, err := json.Marshal(map[string]any{"mcpServers": servers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(r.h.Dir, "mcp-"+strings.Join(names, "-")+".json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // runTurns runs the client with the prompts as user messages on its
 // standard input (--input-format stream-json), one turn each: a /command
 // and then a prompt in one session.
@@ -364,6 +388,12 @@ const builtRules = eventRules + `
       match: '^review$'
       action: context
       context: 'CB-BT-REVIEW: reviews follow CONTRIBUTING.md.'
+    - id: bt-expansion-mcp
+      event: user_prompt_expansion
+      field: command_name
+      match: '^mcp__trusted__review$'
+      action: context
+      context: 'CB-BT-MCP-PROMPT: MCP prompts are logged by ClaudeBench.'
     - id: bt-setup-context
       event: setup
       action: context
@@ -481,8 +511,7 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 // TestBuiltInputs replays through `cb hook <type>`, against a cbd with
 // builtRules, the inputs TestClientEvents, TestClientMoreEvents and
 // TestClientOtherEvents recorded, and inputs of the events these headless
-// runs do not raise (agent team, url-mode elicitation, MCP prompt,
-// settings change, automatic compaction, a model switch the user
+// runs do not raise (agent team, url-mode elicitation, settings change, automatic compaction, a model switch the user
 // is asked about, worktree, notification, added directory, changed file),
 // and checks the
 // exact stdout of each: the shape reference §2.3 gives that event for
@@ -532,6 +561,8 @@ func TestBuiltInputs(t *testing.T) {
 			`{"decision":"block","reason":"CB-BT-EXPANSION: /deploy needs the release checklist first."}`, false},
 		{"recorded UserPromptExpansion context", "user_prompt_expansion", recorded("hooks/user_prompt_expansion_context.json"),
 			`{"hookSpecificOutput":{"hookEventName":"UserPromptExpansion","additionalContext":"CB-BT-REVIEW: reviews follow CONTRIBUTING.md."}}`, false},
+		{"recorded UserPromptExpansion mcp_prompt context", "user_prompt_expansion", recorded("hooks/user_prompt_expansion_mcp.json"),
+			`{"hookSpecificOutput":{"hookEventName":"UserPromptExpansion","additionalContext":"CB-BT-MCP-PROMPT: MCP prompts are logged by ClaudeBench."}}`, false},
 		{"recorded Setup context", "setup", recorded("hooks/setup.json"),
 			`{"hookSpecificOutput":{"hookEventName":"Setup","additionalContext":"CB-BT-SETUP: this repository is set up by ClaudeBench."}}`, false},
 		// PreCompact's context is plain text: the compaction instructions.
@@ -560,10 +591,6 @@ func TestBuiltInputs(t *testing.T) {
 		{"recorded StopFailure", "stop_failure", recorded("hooks/stop_failure.json"), "", false},
 
 		// Built from the reference.
-		// An MCP server's prompt (no MCP server in these runs).
-		{"built UserPromptExpansion mcp_prompt context", "user_prompt_expansion", builtInput("UserPromptExpansion", true, map[string]any{
-			"expansion_type": "mcp_prompt", "command_name": "review", "command_args": "", "command_source": "mcp", "prompt": "/review"}),
-			`{"hookSpecificOutput":{"hookEventName":"UserPromptExpansion","additionalContext":"CB-BT-REVIEW: reviews follow CONTRIBUTING.md."}}`, false},
 		// An ask (headless refuses it; the recorded runs switch to opus
 		// and haiku).
 		{"built PreModelSwitch ask", "pre_model_switch", model("PreModelSwitch", "claude-sonnet-4-6"),
@@ -633,8 +660,9 @@ func TestBuiltInputs(t *testing.T) {
 }
 
 // TestClientMoreEvents raises, with the real client, events that need
-// more than a tool call: a custom /command (UserPromptExpansion: a block
-// keeps the expansion from the model, a context rule's text reaches it),
+// more than a tool call: a custom /command and an MCP server's prompt
+// (UserPromptExpansion: a block keeps the expansion from the model, a
+// context rule's text reaches it),
 // the answer shown (MessageDisplay: cb prints nothing, so the text stays
 // as the model wrote it), an API error (the client runs cb's StopFailure
 // hook instead of Stop), /compact (PreCompact: cb's plain-text answer is
@@ -884,21 +912,8 @@ func TestClientMoreEvents(t *testing.T) {
 		// for "trusted" and decline for "untrusted"; for "other" they have
 		// no opinion, headless mode cancels, and cb's ElicitationResult
 		// rule turns the cancel into a decline.
-		exe, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
-		server := map[string]any{"type": "stdio", "command": exe, "args": []string{"-test.run=^$"},
-			"env": map[string]any{elicitServerEnv: "1"}}
-		cfg, err := json.Marshal(map[string]any{"mcpServers": map[string]any{"trusted": server, "untrusted": server, "other": server}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mcpConfig := filepath.Join(r.h.Dir, "mcp-elicit.json")
-		if err := os.WriteFile(mcpConfig, cfg, 0o600); err != nil {
-			t.Fatal(err)
-		}
 		servers := []string{"trusted", "untrusted", "other"}
+		mcpConfig := testMCPConfig(t, r, servers...)
 		var calls []toolUse
 		allowed := []string{"--mcp-config", mcpConfig, "--allowedTools"}
 		for _, s := range servers {
@@ -939,6 +954,25 @@ func TestClientMoreEvents(t *testing.T) {
 		record(t, r, "elicitation", session, `"trusted"`, "elicitation.json")
 		record(t, r, "elicitation", session, `"untrusted"`, "elicitation_untrusted.json")
 		record(t, r, "elicitation_result", session, "", "elicitation_result.json")
+	})
+	t.Run("UserPromptExpansion mcp_prompt", func(t *testing.T) {
+		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Reviewed."} })
+		run := r.runClient(api, "/mcp__trusted__review", "--mcp-config", testMCPConfig(t, r, "trusted"))
+		run.finished(t, map[string]any{"result": "Reviewed."})
+		reqs := api.agentRequests()
+		if len(reqs) != 1 {
+			t.Fatalf("%d model requests, want 1", len(reqs))
+		}
+		for _, want := range []string{"CB-BT-MCP-PROMPT", "Review the change from the MCP prompt."} {
+			if !bytes.Contains(reqs[0].Raw, []byte(want)) {
+				t.Errorf("the model's request lacks %q:\n%.3000s", want, reqs[0].userText())
+			}
+		}
+		in := r.hookInputs("user_prompt_expansion", run.sessionID())
+		if len(in) != 1 || in[0]["expansion_type"] != "mcp_prompt" || in[0]["command_name"] != "mcp__trusted__review" {
+			t.Fatalf("user_prompt_expansion inputs %v", in)
+		}
+		record(t, r, "user_prompt_expansion", run.sessionID(), "", "user_prompt_expansion_mcp.json")
 	})
 	t.Run("Setup", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
