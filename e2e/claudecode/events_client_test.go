@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -511,18 +512,17 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 // TestBuiltInputs replays through `cb hook <type>`, against a cbd with
 // builtRules, the inputs TestClientEvents, TestClientMoreEvents and
 // TestClientOtherEvents recorded, and inputs of the events these headless
-// runs do not raise (agent team, url-mode elicitation, settings change, automatic compaction, a model switch the user
-// is asked about, worktree, notification, added directory, changed file),
-// and checks the
-// exact stdout of each: the shape reference §2.3 gives that event for
-// cb's decision (nothing where the event's output is ignored or cb must
-// not answer), exit 0, and the input on its hook stream. It needs no
-// client.
+// runs do not raise (agent team, url-mode elicitation, settings change,
+// automatic compaction, worktree removal, notification, added directory,
+// changed file), and checks the exact stdout of each: the shape reference
+// §2.3 gives that event for cb's decision (nothing where the event's
+// output is ignored or cb must not answer), exit 0, and the input on its
+// hook stream. It needs no client.
 //
 // Which inputs are which: "recorded" rows read testdata (sent by Claude
 // Code 2.1.328, normalized); "built" rows are builtInput from the
-// reference's field lists, since the pinned client cannot be made to send
-// them headless.
+// reference's field lists, since these runs do not make the pinned
+// client send them.
 func TestBuiltInputs(t *testing.T) {
 	rs := testenv.NewRedis(t)
 	h := testenv.NewHome(t, "CB_REDIS_URL="+rs.URL(), "CB_HOOK_TIMEOUT=8s")
@@ -534,11 +534,6 @@ func TestBuiltInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		return b
-	}
-	model := func(event, to string) []byte {
-		return builtInput(event, false, map[string]any{"from_model": "claude-sonnet-4-5", "to_model": to, "requested_model": to,
-			"source": "command", "context_tokens": 12000, "prompt_cache_warm": true, "cache_ttl": "5m",
-			"estimated_cache_write_usd": 0.04, "pricing": "catalog"})
 	}
 	cases := []struct {
 		name, hook string
@@ -570,6 +565,9 @@ func TestBuiltInputs(t *testing.T) {
 			"CB-BT-COMPACT: keep the task list in the summary.", true},
 		{"recorded PostCompact", "post_compact", recorded("hooks/post_compact.json"), "", false},
 		{"recorded CwdChanged", "cwd_changed", recorded("hooks/cwd_changed.json"), "", false},
+		// WorktreeCreate replaces the built-in: any stdout would be taken
+		// as the worktree's path, so cb never prints one.
+		{"recorded WorktreeCreate", "worktree_create", recorded("hooks/worktree_create.json"), "", false},
 		{"recorded Elicitation accept", "elicitation", recorded("hooks/elicitation.json"),
 			`{"hookSpecificOutput":{"hookEventName":"Elicitation","action":"accept"}}`, false},
 		{"recorded Elicitation decline", "elicitation", recorded("hooks/elicitation_untrusted.json"),
@@ -581,6 +579,8 @@ func TestBuiltInputs(t *testing.T) {
 		{"recorded PermissionDenied no opinion", "permission_denied", recorded("hooks/permission_denied_curl.json"), "", false},
 		{"recorded PreModelSwitch deny", "pre_model_switch", recorded("hooks/pre_model_switch.json"),
 			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"deny","permissionDecisionReason":"CB-BT-MODEL: the budget allows no switch to opus."}}`, false},
+		{"recorded PreModelSwitch ask", "pre_model_switch", recorded("hooks/pre_model_switch_sonnet.json"),
+			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"ask","permissionDecisionReason":"CB-BT-MODEL-ASK: confirm the switch."}}`, false},
 		{"recorded PreModelSwitch allow", "pre_model_switch", recorded("hooks/pre_model_switch_haiku.json"),
 			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"allow","permissionDecisionReason":"CB-BT-MODEL-ALLOW: haiku is within budget."}}`, false},
 		{"recorded PostModelSwitch context", "post_model_switch", recorded("hooks/post_model_switch.json"),
@@ -591,10 +591,6 @@ func TestBuiltInputs(t *testing.T) {
 		{"recorded StopFailure", "stop_failure", recorded("hooks/stop_failure.json"), "", false},
 
 		// Built from the reference.
-		// An ask (headless refuses it; the recorded runs switch to opus
-		// and haiku).
-		{"built PreModelSwitch ask", "pre_model_switch", model("PreModelSwitch", "claude-sonnet-4-6"),
-			`{"hookSpecificOutput":{"hookEventName":"PreModelSwitch","permissionDecision":"ask","permissionDecisionReason":"CB-BT-MODEL-ASK: confirm the switch."}}`, false},
 		{"built TeammateIdle block", "teammate_idle", builtInput("TeammateIdle", true, map[string]any{"teammate_name": "reviewer", "team_name": "default"}),
 			`{"decision":"block","reason":"CB-BT-TEAMMATE: review the open pull request before going idle."}`, false},
 		{"built TeammateIdle no opinion", "teammate_idle", builtInput("TeammateIdle", true, map[string]any{"teammate_name": "writer", "team_name": "default"}),
@@ -612,9 +608,6 @@ func TestBuiltInputs(t *testing.T) {
 		// Output discarded by the client: nothing, whatever the rules say.
 		{"built Notification", "notification", builtInput("Notification", false, map[string]any{
 			"message": "Claude needs your permission", "title": "Permission", "notification_type": "permission_prompt"}), "", false},
-		// WorktreeCreate replaces the built-in: any stdout would be taken
-		// as the worktree's path, so cb never prints one.
-		{"built WorktreeCreate", "worktree_create", builtInput("WorktreeCreate", false, map[string]any{"name": "fix-bug"}), "", false},
 		{"built WorktreeRemove", "worktree_remove", builtInput("WorktreeRemove", false, map[string]any{"worktree_path": recDir + "/wt"}), "", false},
 		{"built FileChanged", "file_changed", builtInput("FileChanged", false, map[string]any{"file_path": recDir + "/project/.envrc", "event": "change"}), "", false},
 		{"built DirectoryAdded", "directory_added", builtInput("DirectoryAdded", false, map[string]any{"directory": recDir + "/other", "source": "slash_command"}), "", false},
@@ -672,13 +665,14 @@ func TestBuiltInputs(t *testing.T) {
 // reason, an allow switches; PostModelSwitch's context reaches the new
 // model), auto mode without its classifier (PermissionDenied: cb's retry
 // reaches the model), an MCP server's elicitation (cb accepts or declines
-// it for the server, or overrides headless mode's cancel) and `claude
-// --init-only` (Setup reaches cb). The inputs are kept as
+// it for the server, or overrides headless mode's cancel), --worktree
+// (WorktreeCreate: cb's hook, installed by name, makes creation fail) and
+// `claude --init-only` (Setup reaches cb). The inputs are kept as
 // recordings for TestBuiltInputs.
 func TestClientMoreEvents(t *testing.T) {
 	r := newRig(t, builtRules, nil)
 	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact", "cwd_changed",
-		"pre_model_switch", "post_model_switch", "permission_denied", "elicitation", "elicitation_result")
+		"pre_model_switch", "post_model_switch", "permission_denied", "elicitation", "elicitation_result", "worktree_create")
 	commands := filepath.Join(r.project, ".claude", "commands")
 	if err := os.MkdirAll(commands, 0o700); err != nil {
 		t.Fatal(err)
@@ -821,12 +815,14 @@ func TestClientMoreEvents(t *testing.T) {
 		}
 		record(t, r, "cwd_changed", session, "", "cwd_changed.json")
 	})
-	t.Run("PreModelSwitch deny", func(t *testing.T) {
+	t.Run("PreModelSwitch deny and ask", func(t *testing.T) {
+		// An ask cannot be asked headless: the client refuses the switch.
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Hi."} })
-		run := r.runTurns(api, "/model claude-opus-4-1", "say hello")
+		run := r.runTurns(api, "/model claude-opus-4-1", "/model claude-sonnet-4-6", "say hello")
 		results := run.results()
-		if len(results) != 2 || !strings.Contains(results[0], "CB-BT-MODEL: the budget allows no switch to opus.") || results[1] != "Hi." {
-			t.Fatalf("results %q, want the switch refused with cb's reason, then the answer", results)
+		if len(results) != 3 || !strings.Contains(results[0], "CB-BT-MODEL: the budget allows no switch to opus.") ||
+			!strings.Contains(results[1], "CB-BT-MODEL-ASK: confirm the switch.") || results[2] != "Hi." {
+			t.Fatalf("results %q, want both switches refused with cb's reasons, then the answer", results)
 		}
 		reqs := api.agentRequests()
 		if len(reqs) != 1 || reqs[0].Model != "claude-sonnet-4-5" {
@@ -834,13 +830,15 @@ func TestClientMoreEvents(t *testing.T) {
 		}
 		session := run.sessionID()
 		in := r.hookInputs("pre_model_switch", session)
-		if len(in) != 1 || in[0]["requested_model"] != "claude-opus-4-1" || in[0]["from_model"] != "claude-sonnet-4-5" || in[0]["source"] != "command" {
+		if len(in) != 2 || in[0]["requested_model"] != "claude-opus-4-1" || in[0]["from_model"] != "claude-sonnet-4-5" || in[0]["source"] != "command" ||
+			in[1]["to_model"] != "claude-sonnet-4-6" {
 			t.Fatalf("pre_model_switch inputs %v", in)
 		}
 		if n := len(r.hookInputs("post_model_switch", session)); n != 0 {
 			t.Errorf("PostModelSwitch fired (%d) for a refused switch", n)
 		}
-		record(t, r, "pre_model_switch", session, "", "pre_model_switch.json")
+		record(t, r, "pre_model_switch", session, `"claude-opus-4-1"`, "pre_model_switch.json")
+		record(t, r, "pre_model_switch", session, `"claude-sonnet-4-6"`, "pre_model_switch_sonnet.json")
 	})
 	t.Run("PreModelSwitch allow, PostModelSwitch context", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Hi."} })
@@ -973,6 +971,32 @@ func TestClientMoreEvents(t *testing.T) {
 			t.Fatalf("user_prompt_expansion inputs %v", in)
 		}
 		record(t, r, "user_prompt_expansion", run.sessionID(), "", "user_prompt_expansion_mcp.json")
+	})
+	t.Run("WorktreeCreate replaces creation", func(t *testing.T) {
+		// cb installs WorktreeCreate only when named: a hook there
+		// replaces git's worktree creation, and cb answers no path, so
+		// `claude --worktree` fails. This is that reason, as the client
+		// shows it.
+		for _, c := range [][]string{{"init", "-q"}, {"-c", "user.name=cb", "-c", "user.email=cb@example.invalid", "commit", "-q", "--allow-empty", "-m", "init"}} {
+			cmd := exec.Command("git", c...)
+			cmd.Dir = r.project
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("git %v: %v\n%s", c, err, out)
+			}
+		}
+		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Hi."} })
+		run := r.runClient(api, "say hello", "--worktree", "feature-x")
+		if run.Code == 0 || !strings.Contains(run.Stderr, "WorktreeCreate hook failed") {
+			t.Fatalf("claude --worktree with cb's WorktreeCreate hook: exit %d, stderr %q; want the creation to fail", run.Code, run.Stderr)
+		}
+		if n := len(api.agentRequests()); n != 0 {
+			t.Errorf("the session went on without its worktree (%d model requests)", n)
+		}
+		in := r.hookInputs("worktree_create", "")
+		if len(in) != 1 || in[0]["name"] != "feature-x" {
+			t.Fatalf("worktree_create inputs %v", in)
+		}
+		record(t, r, "worktree_create", fmt.Sprint(in[0]["session_id"]), "", "worktree_create.json")
 	})
 	t.Run("Setup", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
