@@ -749,9 +749,9 @@ func TestClientMoreEvents(t *testing.T) {
 		}
 	})
 	t.Run("PreCompact and PostCompact", func(t *testing.T) {
-		// /compact in a resumed session: the client asks the model for a
-		// summary (its request ends with the compaction instructions), and
-		// cb's PreCompact answer, plain text, is appended to them.
+		// /compact after a turn: the client asks the model for a summary
+		// (its request ends with the compaction instructions), and cb's
+		// PreCompact answer, plain text, is appended to them.
 		const summary = "CB-SUMMARY-3141: said hello."
 		api := newFakeAPI(t, func(req *apiRequest) reply {
 			if last := req.Messages[len(req.Messages)-1]; last.Role == "user" && strings.Contains(fmt.Sprint(last.blocks()), "<summary>") {
@@ -759,11 +759,9 @@ func TestClientMoreEvents(t *testing.T) {
 			}
 			return reply{Text: "Hello there."}
 		})
-		first := r.runClient(api, "say hello")
-		first.finished(t, map[string]any{"result": "Hello there."})
-		session := first.sessionID()
-		run := r.runClient(api, "/compact", "--resume", session)
+		run := r.runTurns(api, "say hello", "/compact")
 		run.finished(t, nil)
+		session := run.sessionID()
 		reqs := api.agentRequests()
 		if len(reqs) != 2 {
 			t.Fatalf("%d model requests, want 2 (the greeting, the summary):\n%s", len(reqs), api.summary())
@@ -815,36 +813,17 @@ func TestClientMoreEvents(t *testing.T) {
 		}
 		record(t, r, "cwd_changed", session, "", "cwd_changed.json")
 	})
-	t.Run("PreModelSwitch deny and ask", func(t *testing.T) {
-		// An ask cannot be asked headless: the client refuses the switch.
+	t.Run("PreModelSwitch and PostModelSwitch", func(t *testing.T) {
+		// Three /model commands, then a prompt, in one session: cb denies
+		// opus (the user reads cb's reason), asks for sonnet 4.6 (which
+		// headless mode cannot ask, so the client refuses with cb's reason)
+		// and allows haiku; PostModelSwitch's context reaches the new model.
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Hi."} })
-		run := r.runTurns(api, "/model claude-opus-4-1", "/model claude-sonnet-4-6", "say hello")
+		run := r.runTurns(api, "/model claude-opus-4-1", "/model claude-sonnet-4-6", "/model claude-haiku-4-5", "say hello")
 		results := run.results()
-		if len(results) != 3 || !strings.Contains(results[0], "CB-BT-MODEL: the budget allows no switch to opus.") ||
-			!strings.Contains(results[1], "CB-BT-MODEL-ASK: confirm the switch.") || results[2] != "Hi." {
-			t.Fatalf("results %q, want both switches refused with cb's reasons, then the answer", results)
-		}
-		reqs := api.agentRequests()
-		if len(reqs) != 1 || reqs[0].Model != "claude-sonnet-4-5" {
-			t.Fatalf("%d model requests, want one to the unchanged model:\n%s", len(reqs), api.summary())
-		}
-		session := run.sessionID()
-		in := r.hookInputs("pre_model_switch", session)
-		if len(in) != 2 || in[0]["requested_model"] != "claude-opus-4-1" || in[0]["from_model"] != "claude-sonnet-4-5" || in[0]["source"] != "command" ||
-			in[1]["to_model"] != "claude-sonnet-4-6" {
-			t.Fatalf("pre_model_switch inputs %v", in)
-		}
-		if n := len(r.hookInputs("post_model_switch", session)); n != 0 {
-			t.Errorf("PostModelSwitch fired (%d) for a refused switch", n)
-		}
-		record(t, r, "pre_model_switch", session, `"claude-opus-4-1"`, "pre_model_switch.json")
-		record(t, r, "pre_model_switch", session, `"claude-sonnet-4-6"`, "pre_model_switch_sonnet.json")
-	})
-	t.Run("PreModelSwitch allow, PostModelSwitch context", func(t *testing.T) {
-		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Hi."} })
-		run := r.runTurns(api, "/model claude-haiku-4-5", "say hello")
-		if results := run.results(); len(results) != 2 || results[1] != "Hi." {
-			t.Fatalf("results %q", results)
+		if len(results) != 4 || !strings.Contains(results[0], "CB-BT-MODEL: the budget allows no switch to opus.") ||
+			!strings.Contains(results[1], "CB-BT-MODEL-ASK: confirm the switch.") || results[3] != "Hi." {
+			t.Fatalf("results %q, want opus and sonnet refused with cb's reasons, haiku set, then the answer", results)
 		}
 		reqs := api.agentRequests()
 		if len(reqs) != 1 || reqs[0].Model != "claude-haiku-4-5" {
@@ -854,11 +833,20 @@ func TestClientMoreEvents(t *testing.T) {
 			t.Errorf("the new model's request lacks cb's PostModelSwitch context:\n%.3000s", reqs[0].userText())
 		}
 		session := run.sessionID()
+		var asked []string
+		for _, in := range r.hookInputs("pre_model_switch", session) {
+			asked = append(asked, fmt.Sprintf("%v>%v", in["from_model"], in["requested_model"]))
+		}
+		if got := strings.Join(asked, " "); got != "claude-sonnet-4-5>claude-opus-4-1 claude-sonnet-4-5>claude-sonnet-4-6 claude-sonnet-4-5>claude-haiku-4-5" {
+			t.Fatalf("pre_model_switch inputs %s", got)
+		}
 		post := r.hookInputs("post_model_switch", session)
 		if len(post) != 1 || post[0]["to_model"] != "claude-haiku-4-5" {
-			t.Fatalf("post_model_switch inputs %v", post)
+			t.Fatalf("post_model_switch inputs %v, want one (haiku)", post)
 		}
-		record(t, r, "pre_model_switch", session, "", "pre_model_switch_haiku.json")
+		record(t, r, "pre_model_switch", session, `"claude-opus-4-1"`, "pre_model_switch.json")
+		record(t, r, "pre_model_switch", session, `"claude-sonnet-4-6"`, "pre_model_switch_sonnet.json")
+		record(t, r, "pre_model_switch", session, `"claude-haiku-4-5"`, "pre_model_switch_haiku.json")
 		record(t, r, "post_model_switch", session, "", "post_model_switch.json")
 	})
 	t.Run("PermissionDenied retry", func(t *testing.T) {
