@@ -27,7 +27,8 @@ const (
 	evPermDeny    = "CB-EV-PERM-DENY-4471"
 )
 
-// eventRules are the rules of TestClientEvents: one per event it raises,
+// eventRules are the rules of TestClientEvents (and, within builtRules,
+// of TestClientMoreEvents and TestBuiltInputs): one per event it raises,
 // each leaving a marker where the client puts that event's answer.
 const eventRules = `
 hook:
@@ -114,8 +115,8 @@ func ensureEvents(r *rig, types ...string) {
 }
 
 // TestClientEvents raises, in one headless run with hooks written by cb
-// install, the events beyond PreToolUse that a headless session can raise,
-// and checks that cb's answer to each did what the protocol says:
+// install, the events beyond PreToolUse that tool calls and a subagent
+// raise, and checks that cb's answer to each did what the protocol says:
 //
 //   - SessionStart: a context rule's text is in the model's first request.
 //   - PostToolUseFailure: a failing Bash call (false); a context rule's
