@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -479,10 +478,6 @@ const builtRules = eventRules + `
       event: notification
       action: context
       context: 'CB-BT-IGNORED: Notification output is discarded.'
-    - id: bt-worktree-deny
-      event: worktree_create
-      action: deny
-      reason: 'CB-BT-WORKTREE: cb never answers WorktreeCreate.'
 `
 
 // builtInput is a hook input built from the reference (§1.2 base fields,
@@ -514,8 +509,8 @@ func builtInput(event string, withMode bool, fields map[string]any) []byte {
 // builtRules, the inputs TestClientEvents, TestClientMoreEvents and
 // TestClientOtherEvents recorded, and inputs of the events these headless
 // runs do not raise (agent team, url-mode elicitation, settings change,
-// automatic compaction, worktree removal, notification, added directory,
-// changed file), and checks the exact stdout of each: the shape reference
+// automatic compaction, notification, added directory, changed file), and
+// checks the exact stdout of each: the shape reference
 // §2.3 gives that event for cb's decision (nothing where the event's
 // output is ignored or cb must not answer), exit 0, and the input on its
 // hook stream. It needs no client.
@@ -566,9 +561,6 @@ func TestBuiltInputs(t *testing.T) {
 			"CB-BT-COMPACT: keep the task list in the summary.", true},
 		{"recorded PostCompact", "post_compact", recorded("hooks/post_compact.json"), "", false},
 		{"recorded CwdChanged", "cwd_changed", recorded("hooks/cwd_changed.json"), "", false},
-		// WorktreeCreate replaces the built-in: any stdout would be taken
-		// as the worktree's path, so cb never prints one.
-		{"recorded WorktreeCreate", "worktree_create", recorded("hooks/worktree_create.json"), "", false},
 		{"recorded Elicitation accept", "elicitation", recorded("hooks/elicitation.json"),
 			`{"hookSpecificOutput":{"hookEventName":"Elicitation","action":"accept"}}`, false},
 		{"recorded Elicitation decline", "elicitation", recorded("hooks/elicitation_untrusted.json"),
@@ -609,7 +601,6 @@ func TestBuiltInputs(t *testing.T) {
 		// Output discarded by the client: nothing, whatever the rules say.
 		{"built Notification", "notification", builtInput("Notification", false, map[string]any{
 			"message": "Claude needs your permission", "title": "Permission", "notification_type": "permission_prompt"}), "", false},
-		{"built WorktreeRemove", "worktree_remove", builtInput("WorktreeRemove", false, map[string]any{"worktree_path": recDir + "/wt"}), "", false},
 		{"built FileChanged", "file_changed", builtInput("FileChanged", false, map[string]any{"file_path": recDir + "/project/.envrc", "event": "change"}), "", false},
 		{"built DirectoryAdded", "directory_added", builtInput("DirectoryAdded", false, map[string]any{"directory": recDir + "/other", "source": "slash_command"}), "", false},
 	}
@@ -666,14 +657,13 @@ func TestBuiltInputs(t *testing.T) {
 // reason, an allow switches; PostModelSwitch's context reaches the new
 // model), auto mode without its classifier (PermissionDenied: cb's retry
 // reaches the model), an MCP server's elicitation (cb accepts or declines
-// it for the server, or overrides headless mode's cancel), --worktree
-// (WorktreeCreate: cb's hook, installed by name, makes creation fail) and
-// `claude --init-only` (Setup reaches cb). The inputs are kept as
+// it for the server, or overrides headless mode's cancel) and `claude
+// --init-only` (Setup reaches cb). The inputs are kept as
 // recordings for TestBuiltInputs.
 func TestClientMoreEvents(t *testing.T) {
 	r := newRig(t, builtRules, nil)
 	ensureEvents(r, "user_prompt_expansion", "message_display", "stop_failure", "setup", "pre_compact", "post_compact", "cwd_changed",
-		"pre_model_switch", "post_model_switch", "permission_denied", "elicitation", "elicitation_result", "worktree_create")
+		"pre_model_switch", "post_model_switch", "permission_denied", "elicitation", "elicitation_result")
 	commands := filepath.Join(r.project, ".claude", "commands")
 	if err := os.MkdirAll(commands, 0o700); err != nil {
 		t.Fatal(err)
@@ -960,32 +950,6 @@ func TestClientMoreEvents(t *testing.T) {
 			t.Fatalf("user_prompt_expansion inputs %v", in)
 		}
 		record(t, r, "user_prompt_expansion", run.sessionID(), "", "user_prompt_expansion_mcp.json")
-	})
-	t.Run("WorktreeCreate replaces creation", func(t *testing.T) {
-		// cb installs WorktreeCreate only when named: a hook there
-		// replaces git's worktree creation, and cb answers no path, so
-		// `claude --worktree` fails. This is that reason, as the client
-		// shows it.
-		for _, c := range [][]string{{"init", "-q"}, {"-c", "user.name=cb", "-c", "user.email=cb@example.invalid", "commit", "-q", "--allow-empty", "-m", "init"}} {
-			cmd := exec.Command("git", c...)
-			cmd.Dir = r.project
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("git %v: %v\n%s", c, err, out)
-			}
-		}
-		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "Hi."} })
-		run := r.runClient(api, "say hello", "--worktree", "feature-x")
-		if run.Code == 0 || !strings.Contains(run.Stderr, "WorktreeCreate hook failed") {
-			t.Fatalf("claude --worktree with cb's WorktreeCreate hook: exit %d, stderr %q; want the creation to fail", run.Code, run.Stderr)
-		}
-		if n := len(api.agentRequests()); n != 0 {
-			t.Errorf("the session went on without its worktree (%d model requests)", n)
-		}
-		in := r.hookInputs("worktree_create", "")
-		if len(in) != 1 || in[0]["name"] != "feature-x" {
-			t.Fatalf("worktree_create inputs %v", in)
-		}
-		record(t, r, "worktree_create", fmt.Sprint(in[0]["session_id"]), "", "worktree_create.json")
 	})
 	t.Run("Setup", func(t *testing.T) {
 		api := newFakeAPI(t, func(req *apiRequest) reply { return reply{Text: "unused"} })
