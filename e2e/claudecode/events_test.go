@@ -2,26 +2,33 @@ package claudecode
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/claudebench/cb/protocol"
 )
 
-// otherEvents are Claude Code events cb does not install today; the test
-// below captures what the client sends for them with a plain command hook,
-// so handlers and table tests can be built on real inputs.
+// otherEvents are Claude Code events whose raw input the test below
+// captures with a plain command hook next to cb's, so handlers and table
+// tests are built on real inputs. cb install now writes hooks for them too
+// (PostToolBatch and InstructionsLoaded only when asked for with --events
+// once the default set leaves them out): the test then also checks that
+// cb's hook saw each of them as often as the capture did.
 var otherEvents = []string{"PostToolUseFailure", "PostToolBatch", "PermissionRequest", "TaskCreated", "TaskCompleted",
 	"SubagentStart", "InstructionsLoaded"}
 
 // subagentMarker tells the subagent's requests from the main loop's.
 const subagentMarker = "CB-SUBAGENT-TASK"
 
-// TestClientOtherEvents raises events beyond cb's hook types in one
-// headless run (a failing Bash call, a permission the session lacks, the
-// task tools, a subagent, a CLAUDE.md) and checks the inputs the client
-// sent for them against testdata/events (-update records them).
+// TestClientOtherEvents raises the events of otherEvents in one headless
+// run (a failing Bash call, a permission the session lacks, the task tools,
+// a subagent, a CLAUDE.md), checks the inputs the client sent for them
+// against testdata/events (-update records them), and that every one cb
+// installed a hook for reached cb's stream as often as the capture hook ran.
 func TestClientOtherEvents(t *testing.T) {
 	r := newRig(t, clientRules, nil)
 	capture := filepath.Join(r.h.Dir, "capture")
@@ -69,6 +76,22 @@ func TestClientOtherEvents(t *testing.T) {
 	}
 	sort.Strings(names)
 	t.Logf("captured: %v", names)
+	captured := map[string]int{} // times each event's capture hook ran
+	for _, f := range files {
+		if ev, _ := readJSONObject(t, f)["hook_event_name"].(string); ev != "" {
+			captured[ev]++
+		}
+	}
+	hooks, _ := r.settings()["hooks"].(map[string]any)
+	for _, ev := range otherEvents {
+		he, ok := protocol.LookupClaudeEvent(ev)
+		if !ok || !strings.Contains(fmt.Sprint(hooks[ev]), "hook "+he.Type) {
+			continue // not installed by cb: only the capture hook runs
+		}
+		if n := len(r.hookInputs(he.Type, session)); n != captured[ev] || n == 0 {
+			t.Errorf("cb's %s hook put %d inputs on its stream, the capture hook ran %d times", he.Type, n, captured[ev])
+		}
+	}
 	for _, ev := range otherEvents {
 		in, ok := got[ev]
 		path := filepath.Join("testdata", "events", ev+".json")

@@ -147,6 +147,9 @@ type toolUse struct {
 type reply struct {
 	Text  string
 	Tools []toolUse
+	// Error, when set, is answered instead: HTTP 400 with an
+	// invalid_request_error of this message (the client does not retry it).
+	Error string
 }
 
 func newFakeAPI(t testing.TB, script func(*apiRequest) reply) *fakeAPI {
@@ -229,6 +232,13 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		rep = f.script(req)
 	} else {
 		rep = reply{Text: "ok"} // a side request (title, summary)
+	}
+	if rep.Error != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]any{"type": "error",
+			"error": map[string]any{"type": "invalid_request_error", "message": rep.Error}})
+		return
 	}
 	if !req.Stream {
 		writeJSON(w, f.message(id, req.Model, rep))

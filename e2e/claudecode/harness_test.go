@@ -32,6 +32,9 @@ type rig struct {
 	d       *testenv.Daemon
 	project string
 	config  string // CLAUDE_CONFIG_DIR
+	// stdin, when set, is the client's standard input (user messages
+	// for --input-format stream-json).
+	stdin string
 }
 
 // newRig starts a cbd with config (YAML) for one test and installs cb's
@@ -188,6 +191,9 @@ func (r *rig) runClient(api *fakeAPI, prompt string, args ...string) *clientRun 
 	cmd.Dir = r.project
 	cmd.Env = append(append([]string{}, r.h.Env...), claudeEnv(api.URL())...)
 	cmd.WaitDelay = 5 * time.Second
+	if r.stdin != "" {
+		cmd.Stdin = strings.NewReader(r.stdin)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()

@@ -29,6 +29,10 @@ import (
 var bin testenv.Binaries
 
 func TestMain(m *testing.M) {
+	if os.Getenv(elicitServerEnv) != "" {
+		// The test binary run as an MCP server by the client under test.
+		os.Exit(serveElicitation())
+	}
 	os.Exit(testenv.Main(m, &bin, nil))
 }
 
