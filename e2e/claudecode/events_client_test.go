@@ -470,14 +470,6 @@ const builtRules = eventRules + `
       match: '^auto$'
       action: deny
       reason: 'CB-BT-COMPACT-BLOCK: not now.'
-    - id: bt-ignored-context
-      event: stop_failure
-      action: context
-      context: 'CB-BT-IGNORED: StopFailure output is ignored.'
-    - id: bt-notification-context
-      event: notification
-      action: context
-      context: 'CB-BT-IGNORED: Notification output is discarded.'
 `
 
 // builtInput is a hook input built from the reference (§1.2 base fields,
@@ -580,7 +572,7 @@ func TestBuiltInputs(t *testing.T) {
 			`{"hookSpecificOutput":{"hookEventName":"PostModelSwitch","additionalContext":"CB-BT-POST-MODEL: the model changed; re-read the plan."}}`, false},
 		// MessageDisplay replaces the text shown: cb never answers it.
 		{"recorded MessageDisplay", "message_display", recorded("hooks/message_display.json"), "", false},
-		// StopFailure's output is ignored: nothing, whatever the rules say.
+		// StopFailure's output is ignored: no rule can act on it, nothing.
 		{"recorded StopFailure", "stop_failure", recorded("hooks/stop_failure.json"), "", false},
 
 		// Built from the reference.
@@ -598,7 +590,7 @@ func TestBuiltInputs(t *testing.T) {
 		// Automatic compaction (the context never fills in these runs).
 		{"built PreCompact block", "pre_compact", builtInput("PreCompact", false, map[string]any{"trigger": "auto", "custom_instructions": nil}),
 			`{"decision":"block","reason":"CB-BT-COMPACT-BLOCK: not now."}`, false},
-		// Output discarded by the client: nothing, whatever the rules say.
+		// Output discarded by the client: no rule can act on it, nothing.
 		{"built Notification", "notification", builtInput("Notification", false, map[string]any{
 			"message": "Claude needs your permission", "title": "Permission", "notification_type": "permission_prompt"}), "", false},
 		{"built FileChanged", "file_changed", builtInput("FileChanged", false, map[string]any{"file_path": recDir + "/project/.envrc", "event": "change"}), "", false},
