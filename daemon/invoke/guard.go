@@ -36,8 +36,14 @@ type Guard struct {
 	cfg   GuardConfig
 	batch *redisbatch.Batcher
 	// closedUntil: handler → unix ns until which its circuit is trusted
-	// closed (handlers without a rate limit only).
+	// closed (handlers without a rate limit, and hook requests).
 	closedUntil sync.Map
+	// shedUntil: rate key → unix ns until which its source is over the
+	// limit, as the last admission script of a hook request found.
+	shedUntil sync.Map
+	// counting bounds the counts running after their requests; when it is
+	// full a hook request is counted before it runs, as other requests are.
+	counting chan struct{}
 }
 
 // NewGuard returns a guard; zero config values take the defaults.
@@ -61,8 +67,12 @@ func NewGuard(rdb redis.UniversalClient, cfg GuardConfig) *Guard {
 	if batch == nil {
 		batch = redisbatch.New(rdb, 2, 0)
 	}
-	return &Guard{rdb: rdb, cfg: cfg, batch: batch}
+	return &Guard{rdb: rdb, cfg: cfg, batch: batch, counting: make(chan struct{}, maxCounting)}
 }
+
+// maxCounting bounds the admission scripts of hook requests in flight
+// after their requests were answered.
+const maxCounting = 256
 
 // admission is the outcome of Admit.
 type admission struct {
@@ -106,13 +116,35 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 	if member == "" {
 		member = protocol.NewID()
 	}
+	rateKey := protocol.RequestRateKey(ev)
+	if limit > 0 && g.cfg.Recheck > 0 && protocol.ShedsOverLimit(h.Event) {
+		// A hook request that did not come through call.lua (http and
+		// mcp_tool hooks) is decided whatever its rate: the count only
+		// says whether its extras are shed. So while its circuit is
+		// trusted closed it runs at once, shed as the source's last count
+		// said, and is counted after, off the hook's path: one Redis round
+		// trip less for every zero-spawn hook.
+		if until, ok := g.closedUntil.Load(h.Event); ok && time.Now().UnixNano() < until.(int64) {
+			select {
+			case g.counting <- struct{}{}:
+				shed = g.overLimit(rateKey)
+				go func() {
+					defer func() { <-g.counting }()
+					g.count(h, rateKey, limit, member)
+				}()
+				return admission{shed: shed}, nil
+			default:
+			}
+		}
+	}
 	res, err := g.batch.RunScript(ctx, redisscript.Admit(),
-		[]string{protocol.RequestRateKey(ev), protocol.CircuitKey(h.Event)},
+		[]string{rateKey, protocol.CircuitKey(h.Event)},
 		limit, 1000, member, g.cfg.Probes, g.cfg.CircuitTTL.Milliseconds()).Int64Slice()
 	if err != nil {
 		// The guard protects; when Redis is away the request fails anyway.
 		return admission{}, &protocol.Error{Code: protocol.CodeUnavailable, Message: "rate limit check: redis: " + err.Error()}
 	}
+	g.noteCount(h, rateKey, res)
 	switch res[0] {
 	case 2:
 		if protocol.ShedsOverLimit(h.Event) {
@@ -131,6 +163,53 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 		g.closedUntil.Store(h.Event, time.Now().Add(g.cfg.Recheck).UnixNano())
 	}
 	return admission{halfOpen: res[2] == 1, shed: shed}, nil
+}
+
+// count runs the admission script of a hook request already admitted (see
+// Admit) and keeps what it says for the source's and the method's next
+// requests.
+func (g *Guard) count(h *registry.Handler, rateKey string, limit int, member string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := g.batch.RunScript(ctx, redisscript.Admit(),
+		[]string{rateKey, protocol.CircuitKey(h.Event)},
+		limit, 1000, member, g.cfg.Probes, g.cfg.CircuitTTL.Milliseconds()).Int64Slice()
+	if err != nil {
+		g.closedUntil.Delete(h.Event) // the next request asks Redis itself
+		return
+	}
+	g.noteCount(h, rateKey, res)
+}
+
+// noteCount keeps, for hook requests, what an admission script said: the
+// source over its limit (until its window frees a slot), and the circuit
+// trusted closed for cfg.Recheck, or no longer when it was not.
+func (g *Guard) noteCount(h *registry.Handler, rateKey string, res []int64) {
+	if g.cfg.Recheck <= 0 || !protocol.ShedsOverLimit(h.Event) || len(res) < 3 {
+		return
+	}
+	now := time.Now()
+	if res[0] == 2 {
+		g.shedUntil.Store(rateKey, now.Add(time.Duration(max(res[1], 1))*time.Millisecond).UnixNano())
+	} else {
+		g.shedUntil.Delete(rateKey)
+	}
+	if res[0] == 3 || res[2] == 1 {
+		g.closedUntil.Delete(h.Event)
+	} else {
+		g.closedUntil.Store(h.Event, now.Add(g.cfg.Recheck).UnixNano())
+	}
+}
+
+// overLimit reports whether the last count of a hook request's source
+// found it over the limit, and its window has not freed a slot since.
+func (g *Guard) overLimit(rateKey string) bool {
+	until, ok := g.shedUntil.Load(rateKey)
+	if ok && time.Now().UnixNano() >= until.(int64) {
+		g.shedUntil.CompareAndDelete(rateKey, until) // a source that went quiet
+		return false
+	}
+	return ok
 }
 
 // Record counts a handler failure, or closes a half-open circuit on success.
