@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -96,19 +95,7 @@ func mcpToolArgs(tb testing.TB, hookType string, in []byte) map[string]any {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	args := map[string]any{}
-	for k, v := range tpl[hookmcp.ArgInput].(map[string]any) {
-		switch x := hookInput[strings.TrimSuffix(strings.TrimPrefix(v.(string), "${"), "}")].(type) {
-		case nil:
-			args[k] = ""
-		case string:
-			args[k] = x
-		default:
-			b, _ := json.Marshal(x)
-			args[k] = string(b)
-		}
-	}
-	return map[string]any{hookmcp.ArgType: hookType, hookmcp.ArgInput: args}
+	return hookmcp.Interpolate(tpl, hookInput)
 }
 
 // BenchmarkHookPaths times one PreToolUse round trip over each handler

@@ -16,34 +16,13 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// interpolate does what Claude Code does with an mcp_tool handler's input
-// template: every "${name}" string becomes the hook input's value of name,
-// a string as is, anything else JSON-encoded, a missing one "".
-func interpolate(t testing.TB, tpl map[string]any, hookInput map[string]any) map[string]any {
-	t.Helper()
-	in := map[string]any{}
-	for k, v := range tpl[hookmcp.ArgInput].(map[string]any) {
-		name := v.(string)[2 : len(v.(string))-1]
-		switch x := hookInput[name].(type) {
-		case nil:
-			in[k] = ""
-		case string:
-			in[k] = x
-		default:
-			b, _ := json.Marshal(x)
-			in[k] = string(b)
-		}
-	}
-	return map[string]any{hookmcp.ArgType: tpl[hookmcp.ArgType], hookmcp.ArgInput: in}
-}
-
 func callHook(t *testing.T, cs *mcp.ClientSession, hookType string, hookInput map[string]any) *mcp.CallToolResult {
 	t.Helper()
 	tpl, err := hookmcp.Template(hookType)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: hookmcp.ToolName, Arguments: interpolate(t, tpl, hookInput)})
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: hookmcp.ToolName, Arguments: hookmcp.Interpolate(tpl, hookInput)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +100,7 @@ func BenchmarkHookTool(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	args := interpolate(b, tpl, hookInput)
+	args := hookmcp.Interpolate(tpl, hookInput)
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", mcpserver.Handler(srv))
 	mux.HandleFunc("/hooks/pre_tool", func(w http.ResponseWriter, r *http.Request) {

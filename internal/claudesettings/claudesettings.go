@@ -126,8 +126,18 @@ func (r Recognizer) Summarize(content []byte) Summary {
 		s.DisableAllHooks = true
 	}
 	hooks := doc.Get("hooks")
+	r.Each(hooks, func(protocol.HookEvent, *jsonedit.Node) bool {
+		s.HasOurHooks = true
+		return false
+	})
+	return s
+}
+
+// Each calls fn for every ClaudeBench entry in a settings file's "hooks"
+// object, with the hook type it serves, until fn returns false.
+func (r Recognizer) Each(hooks *jsonedit.Node, fn func(he protocol.HookEvent, entry *jsonedit.Node) bool) {
 	if hooks == nil || hooks.Kind != jsonedit.Object {
-		return s
+		return
 	}
 	for _, he := range protocol.HookEvents {
 		groups := hooks.Get(he.ClaudeEvent)
@@ -140,12 +150,10 @@ func (r Recognizer) Summarize(content []byte) Summary {
 				continue
 			}
 			for _, e := range hs.Elems {
-				if r.Ours(e, he.Type) {
-					s.HasOurHooks = true
-					return s
+				if r.Ours(e, he.Type) && !fn(he, e) {
+					return
 				}
 			}
 		}
 	}
-	return s
 }

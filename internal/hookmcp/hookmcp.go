@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/claudebench/cb/protocol"
@@ -157,6 +158,29 @@ func Template(hookType string) (map[string]any, error) {
 		in[f.Name] = "${" + f.Name + "}"
 	}
 	return map[string]any{ArgType: hookType, ArgInput: in}, nil
+}
+
+// Interpolate does to a Template what Claude Code does to an mcp_tool
+// handler's input (reference §4.4), for tests and benchmarks that stand in
+// for it: every "${name}" becomes the hook input's value of name, a string
+// as is, any other value JSON-encoded, a missing or null one "".
+func Interpolate(tpl map[string]any, hookInput map[string]any) map[string]any {
+	src, _ := tpl[ArgInput].(map[string]any)
+	in := make(map[string]any, len(src))
+	for k, v := range src {
+		ref, _ := v.(string)
+		name := strings.TrimSuffix(strings.TrimPrefix(ref, "${"), "}")
+		switch x := hookInput[name].(type) {
+		case nil:
+			in[k] = ""
+		case string:
+			in[k] = x
+		default:
+			b, _ := json.Marshal(x) // a value decoded from JSON encodes again
+			in[k] = string(b)
+		}
+	}
+	return map[string]any{ArgType: tpl[ArgType], ArgInput: in}
 }
 
 // Decode rebuilds the hook input of hookType from the interpolated input

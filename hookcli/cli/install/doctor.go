@@ -19,6 +19,7 @@ import (
 	"github.com/claudebench/cb/hookcli/bridge"
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
+	"github.com/claudebench/cb/internal/claudesettings"
 	"github.com/claudebench/cb/internal/hookmcp"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/protocol"
@@ -392,32 +393,18 @@ func inspectScopeHooks(scope, path string, r hookRecognizer) scopeHooks {
 	}
 	hooks := f.doc.Get("hooks")
 	bad := map[string]bool{}
-	for _, he := range protocol.HookEvents {
-		arr := hooks.Get(he.ClaudeEvent)
-		if arr == nil || arr.Kind != jsonedit.Array {
-			continue
+	claudesettings.Recognizer{Command: r.command, HTTPAddr: r.httpAddr}.Each(hooks, func(he protocol.HookEvent, e *jsonedit.Node) bool {
+		sh.byType[he.Type]++
+		sh.byEvent[he.ClaudeEvent]++
+		if t, _ := e.GetString("type"); t == "mcp_tool" {
+			sh.mcpTool++
 		}
-		for _, g := range arr.Elems {
-			hs := g.Get("hooks")
-			if hs == nil || hs.Kind != jsonedit.Array {
-				continue
-			}
-			for _, e := range hs.Elems {
-				if !r.ours(e, he.Type) {
-					continue
-				}
-				sh.byType[he.Type]++
-				sh.byEvent[he.ClaudeEvent]++
-				if t, _ := e.GetString("type"); t == "mcp_tool" {
-					sh.mcpTool++
-				}
-				if p := hookProgramPath(e); p != "" && !cmdutil.IsExecutableFile(p) && !bad[p] {
-					bad[p] = true
-					sh.badPrograms = append(sh.badPrograms, p)
-				}
-			}
+		if p := hookProgramPath(e); p != "" && !cmdutil.IsExecutableFile(p) && !bad[p] {
+			bad[p] = true
+			sh.badPrograms = append(sh.badPrograms, p)
 		}
-	}
+		return true
+	})
 	return sh
 }
 
