@@ -181,7 +181,7 @@ func (g *Guard) count(h *registry.Handler, rateKey string, limit int, member str
 	g.noteCount(h, rateKey, res)
 }
 
-// noteCount keeps, for hook requests, what an admission script said: the
+// noteCount keeps, for hook requests, what an admission script said: a
 // source over its limit (until its window frees a slot), and the circuit
 // trusted closed for cfg.Recheck, or no longer when it was not.
 func (g *Guard) noteCount(h *registry.Handler, rateKey string, res []int64) {
@@ -190,9 +190,10 @@ func (g *Guard) noteCount(h *registry.Handler, rateKey string, res []int64) {
 	}
 	now := time.Now()
 	if res[0] == 2 {
+		// Kept until the window frees a slot. An admitted count does not
+		// clear it: counts run concurrently, and one that was admitted
+		// earlier may be read after it.
 		g.shedUntil.Store(rateKey, now.Add(time.Duration(max(res[1], 1))*time.Millisecond).UnixNano())
-	} else {
-		g.shedUntil.Delete(rateKey)
 	}
 	if res[0] == 3 || res[2] == 1 {
 		g.closedUntil.Delete(h.Event)
