@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/claudebench/cb/daemon/registry"
@@ -55,19 +57,35 @@ type Config struct {
 	// MaxBlocks is tasks.feed_max_blocks: 0 means DefaultMaxBlocks, a
 	// negative value no limit.
 	MaxBlocks int
+	// RenewEvery is how often at most a worker's tool calls look for its
+	// fed task to renew the lease of (a third of tasks.lease keeps a task
+	// that is worked on claimed); 0 means DefaultRenewEvery.
+	RenewEvery time.Duration
 }
+
+// DefaultRenewEvery is a third of tasks.lease's default (30m).
+const DefaultRenewEvery = 10 * time.Minute
 
 // Feeder feeds queued tasks to opted-in sessions.
 type Feeder struct {
 	rdb   redis.UniversalClient
 	tasks *tasks.Service
 	cfg   Config
+	// looked: feed state key → unix ns before which a tool call of that
+	// worker does not look for a task to renew again. Every PostToolUse
+	// of every session comes here; a Redis lookup on each would put a
+	// round trip on that hook for the few sessions ever fed work.
+	looked sync.Map
+	stores atomic.Int64
 }
 
 // New returns a feeder over the task service svc.
 func New(rdb redis.UniversalClient, svc *tasks.Service, cfg Config) *Feeder {
 	if cfg.MaxBlocks == 0 {
 		cfg.MaxBlocks = DefaultMaxBlocks
+	}
+	if cfg.RenewEvery <= 0 {
+		cfg.RenewEvery = DefaultRenewEvery
 	}
 	return &Feeder{rdb: rdb, tasks: svc, cfg: cfg}
 }
@@ -126,7 +144,8 @@ func WorkerID(sessionID, agentID, teammate string) string {
 // Hook is the hook handlers' Feed: for a Stop, SubagentStop or
 // TeammateIdle of a session fed work (see FeedsSession) it returns the
 // reason to block the stop with, "" for no opinion. After a tool call
-// (post_tool) it renews the lease of the task the caller was fed. Any
+// (post_tool) it renews the lease of the task the caller was fed (see
+// renew). Any
 // other hook type returns "" at once.
 func (f *Feeder) Hook(ctx context.Context, eventID, hookType, sessionID string, hook json.RawMessage) (string, error) {
 	if sessionID == "" {
@@ -211,10 +230,16 @@ func (f *Feeder) Hook(ctx context.Context, eventID, hookType, sessionID string, 
 	return assignment(t, worker), nil
 }
 
-// renew extends the lease of the task worker was fed, if any (one HGET
-// for a session that was fed nothing).
+// renew extends the lease of the task worker was fed, if any: one HGET
+// per worker every cfg.RenewEvery at most (and after each feed here).
 func (f *Feeder) renew(ctx context.Context, worker string) error {
-	id, err := f.rdb.HGet(ctx, protocol.FeedKey(worker), "task").Result()
+	key := protocol.FeedKey(worker)
+	now := time.Now().UnixNano()
+	if until, ok := f.looked.Load(key); ok && now < until.(int64) {
+		return nil
+	}
+	f.lookedAt(key, now)
+	id, err := f.rdb.HGet(ctx, key, "task").Result()
 	switch {
 	case errors.Is(err, redis.Nil) || id == "":
 		return nil
@@ -228,7 +253,22 @@ func (f *Feeder) renew(ctx context.Context, worker string) error {
 	return err
 }
 
+// lookedAt notes that worker's feed state (key) was looked at now, and
+// now and then forgets the workers whose time has passed.
+func (f *Feeder) lookedAt(key string, now int64) {
+	f.looked.Store(key, now+int64(f.cfg.RenewEvery))
+	if f.stores.Add(1)%1024 == 0 {
+		f.looked.Range(func(k, v any) bool {
+			if now >= v.(int64) {
+				f.looked.CompareAndDelete(k, v)
+			}
+			return true
+		})
+	}
+}
+
 func (f *Feeder) save(ctx context.Context, key, taskID string, blocks int) error {
+	f.looked.Delete(key) // its next tool call renews the task it was just fed
 	pipe := f.rdb.TxPipeline()
 	pipe.HSet(ctx, key, "task", taskID, "blocks", blocks)
 	pipe.Expire(ctx, key, stateTTL)

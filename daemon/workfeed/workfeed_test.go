@@ -1,8 +1,10 @@
 package workfeed_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -322,5 +324,44 @@ func TestWorkerID(t *testing.T) {
 	long := workfeed.WorkerID(strings.Repeat("s", 300), "", "")
 	if len(long) > 200 || !strings.HasPrefix(long, "session:") {
 		t.Errorf("long id %q", long)
+	}
+}
+
+// TestToolCallsLookOncePerInterval: every PostToolUse of every session
+// reaches the feeder, so a worker's feed state is looked up at most once
+// per RenewEvery (and again after a feed), not on each tool call.
+func TestToolCallsLookOncePerInterval(t *testing.T) {
+	f := newFixture(t, workfeed.Config{RenewEvery: time.Hour})
+	postTool := map[string]any{"tool_name": "Bash", "tool_input": map[string]any{"command": "ls"}, "tool_response": map[string]any{}}
+	ctx := context.Background()
+	hgets := func() int {
+		t.Helper()
+		info := f.rdb.Info(ctx, "commandstats").Val()
+		for _, line := range strings.Split(info, "\n") {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_hget:calls="); ok {
+				n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+				return n
+			}
+		}
+		return 0
+	}
+	if err := f.rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		f.hook("post_tool", "PostToolUse", session, postTool)
+	}
+	if n := hgets(); n != 1 {
+		t.Fatalf("5 tool calls of a session fed nothing made %d feed state lookups, want 1", n)
+	}
+	// Fed a task, its next tool call renews it at once.
+	id := f.create("write the notes")
+	f.mustCall("task.work", "", api.TaskWorkParams{SessionID: session}, nil)
+	f.stop(session, false)
+	lease := f.get(id).LeaseExpiresAt.Time
+	time.Sleep(5 * time.Millisecond)
+	f.hook("post_tool", "PostToolUse", session, postTool)
+	if got := f.get(id).LeaseExpiresAt.Time; !got.After(lease) {
+		t.Fatalf("lease %v after the first tool call since the feed, want it renewed past %v", got, lease)
 	}
 }
