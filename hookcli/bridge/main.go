@@ -33,7 +33,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			fmt.Fprint(stderr, HookUsage)
 			return exitUsage
 		}
-		if he, ok := protocol.LookupHookEvent(args[1]); !ok || !worktreeEvent(he.ClaudeEvent) {
+		if he, ok := protocol.LookupHookEvent(args[1]); !ok || !WorktreeStep(he) {
 			return RunHook(args[1], stdin, stdout, stderr, &leanTransport{hookType: args[1]})
 		}
 		// A worktree hook replaces Claude Code's own git worktree step;
@@ -47,10 +47,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	return code
 }
 
-// worktreeEvent reports whether a hook on a Claude Code event must create or
-// remove the worktree itself.
-func worktreeEvent(claudeEvent string) bool {
-	return claudeEvent == "WorktreeCreate" || claudeEvent == "WorktreeRemove"
+// WorktreeStep reports whether the hook of he must create or remove the
+// git worktree itself: a hook on WorktreeCreate or WorktreeRemove replaces
+// Claude Code's own step. cb-cli does it; cb hands those types over.
+func WorktreeStep(he protocol.HookEvent) bool {
+	return he.ClaudeEvent == "WorktreeCreate" || he.ClaudeEvent == "WorktreeRemove"
 }
 
 // HookUsage is the help of `cb hook`.

@@ -100,7 +100,7 @@ func newCmdHook(f *cmdutil.Factory) *cobra.Command {
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ios := f.IOStreams
-			if he, ok := protocol.LookupHookEvent(args[0]); ok && (he.ClaudeEvent == "WorktreeCreate" || he.ClaudeEvent == "WorktreeRemove") {
+			if he, ok := protocol.LookupHookEvent(args[0]); ok && bridge.WorktreeStep(he) {
 				return runWorktreeHook(cmd.Context(), he, ios)
 			}
 			if code := bridge.RunHook(args[0], ios.In, ios.Out, ios.ErrOut, hookTransport{}); code != 0 {
