@@ -48,19 +48,11 @@ func New(rdb redis.UniversalClient, httpAddr string) *Guard {
 	return &Guard{rdb: rdb, rec: claudesettings.Recognizer{HTTPAddr: httpAddr}, userConfigDir: defaultConfigDir}
 }
 
-// defaultConfigDir is $CLAUDE_CONFIG_DIR, else ~/.claude.
+// defaultConfigDir is $CLAUDE_CONFIG_DIR, else ~/.claude ("" when
+// neither can be found).
 func defaultConfigDir() string {
-	if dir := os.Getenv("CLAUDE_CONFIG_DIR"); dir != "" {
-		if abs, err := filepath.Abs(dir); err == nil {
-			return abs
-		}
-		return ""
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".claude")
+	dir, _ := claudesettings.ConfigDir()
+	return dir
 }
 
 // Facts is hooks.Deps.Facts: on session_start it records which settings

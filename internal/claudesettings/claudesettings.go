@@ -6,7 +6,10 @@ package claudesettings
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/claudebench/cb/internal/hookmcp"
@@ -156,4 +159,41 @@ func (r Recognizer) Each(hooks *jsonedit.Node, fn func(he protocol.HookEvent, en
 			}
 		}
 	}
+}
+
+// ConfigDir is Claude Code's configuration directory: $CLAUDE_CONFIG_DIR
+// (made absolute) when it is set, else ~/.claude. The user settings are
+// settings.json in it.
+func ConfigDir() (string, error) {
+	dir, _, err := configDir()
+	return dir, err
+}
+
+// GlobalConfigPath is Claude Code's global configuration file (which holds
+// the user's and the local scope's MCP servers):
+// $CLAUDE_CONFIG_DIR/.claude.json when that is set, else ~/.claude.json.
+func GlobalConfigPath() (string, error) {
+	dir, custom, err := configDir()
+	if err != nil {
+		return "", err
+	}
+	if !custom {
+		dir = filepath.Dir(dir) // the home directory
+	}
+	return filepath.Join(dir, ".claude.json"), nil
+}
+
+func configDir() (dir string, custom bool, err error) {
+	if d := os.Getenv("CLAUDE_CONFIG_DIR"); d != "" {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return "", true, fmt.Errorf("CLAUDE_CONFIG_DIR: %w", err)
+		}
+		return abs, true, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", false, fmt.Errorf("find the home directory: %w", err)
+	}
+	return filepath.Join(home, ".claude"), false, nil
 }

@@ -497,20 +497,11 @@ func warnMissingCommand(w io.Writer, command string) {
 func claudeSettingsPath(scope, projectDir string) (string, error) {
 	switch scope {
 	case "user":
-		// Claude Code keeps its user configuration in $CLAUDE_CONFIG_DIR
-		// when that is set.
-		if dir := os.Getenv("CLAUDE_CONFIG_DIR"); dir != "" {
-			abs, err := filepath.Abs(dir)
-			if err != nil {
-				return "", fmt.Errorf("CLAUDE_CONFIG_DIR: %w", err)
-			}
-			return filepath.Join(abs, "settings.json"), nil
-		}
-		home, err := os.UserHomeDir()
+		dir, err := claudesettings.ConfigDir()
 		if err != nil {
-			return "", fmt.Errorf("find the home directory: %w", err)
+			return "", err
 		}
-		return filepath.Join(home, ".claude", "settings.json"), nil
+		return filepath.Join(dir, "settings.json"), nil
 	case "project", "local":
 		dir := projectDir
 		if dir == "" {

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
+	"github.com/claudebench/cb/internal/claudesettings"
 	"github.com/claudebench/cb/internal/hookmcp"
 	"github.com/claudebench/cb/internal/jsonedit"
 	"github.com/claudebench/cb/internal/loopback"
@@ -34,29 +34,12 @@ import (
 // /mcp on a loopback host (or http.addr); uninstall removes only such an
 // entry, and the objects that this leaves empty.
 
-// claudeGlobalConfigPath is Claude Code's global configuration file, which
-// holds the user's and the local scope's MCP servers.
-func claudeGlobalConfigPath() (string, error) {
-	if dir := os.Getenv("CLAUDE_CONFIG_DIR"); dir != "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return "", fmt.Errorf("CLAUDE_CONFIG_DIR: %w", err)
-		}
-		return filepath.Join(abs, ".claude.json"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("find the home directory: %w", err)
-	}
-	return filepath.Join(home, ".claude.json"), nil
-}
-
 // mcpConfigLocation is the file and the object path of a scope's
 // "mcpServers".
 func mcpConfigLocation(scope, projectDir string) (file string, path []string, err error) {
 	switch scope {
 	case "user":
-		file, err = claudeGlobalConfigPath()
+		file, err = claudesettings.GlobalConfigPath()
 		return file, []string{"mcpServers"}, err
 	case "local", "project":
 		settings, err := claudeSettingsPath(scope, projectDir)
@@ -67,7 +50,7 @@ func mcpConfigLocation(scope, projectDir string) (file string, path []string, er
 		if scope == "project" {
 			return filepath.Join(dir, ".mcp.json"), []string{"mcpServers"}, nil
 		}
-		file, err = claudeGlobalConfigPath()
+		file, err = claudesettings.GlobalConfigPath()
 		return file, []string{"projects", dir, "mcpServers"}, err
 	}
 	return "", nil, cmdutil.Exit(1, fmt.Errorf("--scope %q: want user, project or local", scope))
