@@ -107,44 +107,43 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 	// Without a rate limit only the circuit matters, and a circuit seen
 	// closed a moment ago is closed still: skip the round trip.
 	trust := limit == 0 && g.cfg.Recheck > 0
-	if trust {
-		if until, ok := g.closedUntil.Load(h.Event); ok && time.Now().UnixNano() < until.(int64) {
-			return admission{shed: shed}, nil
-		}
+	if trust && g.trusted(h.Event) {
+		return admission{shed: shed}, nil
 	}
 	member := ev.Metadata.ID
 	if member == "" {
 		member = protocol.NewID()
 	}
 	rateKey := protocol.RequestRateKey(ev)
-	if limit > 0 && g.cfg.Recheck > 0 && protocol.ShedsOverLimit(h.Event) {
+	if limit > 0 && g.cfg.Recheck > 0 && protocol.ShedsOverLimit(h.Event) && g.trusted(h.Event) {
 		// A hook request that did not come through call.lua (http and
 		// mcp_tool hooks) is decided whatever its rate: the count only
 		// says whether its extras are shed. So while its circuit is
 		// trusted closed it runs at once, shed as the source's last count
 		// said, and is counted after, off the hook's path: one Redis round
 		// trip less for every zero-spawn hook.
-		if until, ok := g.closedUntil.Load(h.Event); ok && time.Now().UnixNano() < until.(int64) {
-			select {
-			case g.counting <- struct{}{}:
-				shed = g.overLimit(rateKey)
-				go func() {
-					defer func() { <-g.counting }()
-					g.count(h, rateKey, limit, member)
-				}()
-				return admission{shed: shed}, nil
-			default:
-			}
+		select {
+		case g.counting <- struct{}{}:
+			go func() {
+				defer func() { <-g.counting }()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if res, err := g.admit(ctx, h, rateKey, limit, member); err == nil {
+					g.note(h, rateKey, res, false)
+				} else {
+					g.closedUntil.Delete(h.Event) // the next request asks Redis itself
+				}
+			}()
+			return admission{shed: g.overLimit(rateKey)}, nil
+		default: // too many counts in flight: count this one first
 		}
 	}
-	res, err := g.batch.RunScript(ctx, redisscript.Admit(),
-		[]string{rateKey, protocol.CircuitKey(h.Event)},
-		limit, 1000, member, g.cfg.Probes, g.cfg.CircuitTTL.Milliseconds()).Int64Slice()
+	res, err := g.admit(ctx, h, rateKey, limit, member)
 	if err != nil {
 		// The guard protects; when Redis is away the request fails anyway.
 		return admission{}, &protocol.Error{Code: protocol.CodeUnavailable, Message: "rate limit check: redis: " + err.Error()}
 	}
-	g.noteCount(h, rateKey, res)
+	g.note(h, rateKey, res, trust)
 	switch res[0] {
 	case 2:
 		if protocol.ShedsOverLimit(h.Event) {
@@ -159,37 +158,35 @@ func (g *Guard) Admit(ctx context.Context, h *registry.Handler, ev protocol.Even
 			Message: fmt.Sprintf("%s is failing; its circuit is open", h.Event),
 			Data:    map[string]any{"retryAfterMs": res[1]}}
 	}
-	if trust && res[2] != 1 {
-		g.closedUntil.Store(h.Event, time.Now().Add(g.cfg.Recheck).UnixNano())
-	}
 	return admission{halfOpen: res[2] == 1, shed: shed}, nil
 }
 
-// count runs the admission script of a hook request already admitted (see
-// Admit) and keeps what it says for the source's and the method's next
-// requests.
-func (g *Guard) count(h *registry.Handler, rateKey string, limit int, member string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := g.batch.RunScript(ctx, redisscript.Admit(),
+// admit runs admit.lua for one request: {status, retryAfterMs, halfOpen}.
+func (g *Guard) admit(ctx context.Context, h *registry.Handler, rateKey string, limit int, member string) ([]int64, error) {
+	return g.batch.RunScript(ctx, redisscript.Admit(),
 		[]string{rateKey, protocol.CircuitKey(h.Event)},
 		limit, 1000, member, g.cfg.Probes, g.cfg.CircuitTTL.Milliseconds()).Int64Slice()
-	if err != nil {
-		g.closedUntil.Delete(h.Event) // the next request asks Redis itself
-		return
-	}
-	g.noteCount(h, rateKey, res)
 }
 
-// noteCount keeps, for hook requests, what an admission script said: a
-// source over its limit (until its window frees a slot), and the circuit
-// trusted closed for cfg.Recheck, or no longer when it was not.
-func (g *Guard) noteCount(h *registry.Handler, rateKey string, res []int64) {
-	if g.cfg.Recheck <= 0 || !protocol.ShedsOverLimit(h.Event) || len(res) < 3 {
+// trusted reports whether method's circuit was seen closed within
+// cfg.Recheck.
+func (g *Guard) trusted(method string) bool {
+	until, ok := g.closedUntil.Load(method)
+	return ok && time.Now().UnixNano() < until.(int64)
+}
+
+// note keeps what an admission script said for the next requests, where
+// they may skip asking (trust: a method without a rate limit; and hook
+// requests): the circuit trusted closed for cfg.Recheck, or no longer when
+// it was not; for hooks, a source over its limit until its window frees a
+// slot.
+func (g *Guard) note(h *registry.Handler, rateKey string, res []int64, trust bool) {
+	hook := protocol.ShedsOverLimit(h.Event)
+	if g.cfg.Recheck <= 0 || !(trust || hook) || len(res) < 3 {
 		return
 	}
 	now := time.Now()
-	if res[0] == 2 {
+	if hook && res[0] == 2 {
 		// Kept until the window frees a slot. An admitted count does not
 		// clear it: counts run concurrently, and one that was admitted
 		// earlier may be read after it.
