@@ -17,22 +17,17 @@ func Decide(engine *policy.Engine, hookType string, params json.RawMessage) (pro
 	if dup {
 		params = LastWins(params)
 	}
-	res, _, err := Evaluate(engine, hookType, params)
+	res, _, err := Evaluate(engine, hookType, params, nil)
 	return res, err
 }
 
 // Evaluate evaluates engine's rules for params, which names no key twice
-// (see DuplicateKey), and returns the answer and the input's tool_name (a
-// string pointing into params). Its fields are read with exact-case names,
-// as JavaScript reads them (not encoding/json's case-insensitive
-// matching).
-func Evaluate(engine *policy.Engine, hookType string, params json.RawMessage) (protocol.HookResult, string, error) {
-	return EvaluateFacts(engine, hookType, params, nil)
-}
-
-// EvaluateFacts is Evaluate with what cbd knows about the input beyond its
-// text (policy.Input.Facts), for the specials that read it.
-func EvaluateFacts(engine *policy.Engine, hookType string, params json.RawMessage, facts map[string]bool) (protocol.HookResult, string, error) {
+// (see DuplicateKey), with what cbd knows about the input beyond its text
+// (facts, for the specials that read them: policy.Input.Facts), and
+// returns the answer and the input's tool_name (a string pointing into
+// params). Its fields are read with exact-case names, as JavaScript reads
+// them (not encoding/json's case-insensitive matching).
+func Evaluate(engine *policy.Engine, hookType string, params json.RawMessage, facts map[string]bool) (protocol.HookResult, string, error) {
 	r := parse(params)
 	if !r.IsObject() {
 		return protocol.HookResult{}, "", &protocol.Error{Code: protocol.CodeInvalidParams, Message: "hook input: not a JSON object"}

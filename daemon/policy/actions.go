@@ -61,17 +61,6 @@ var capsByEvent = func() map[string]eventCaps {
 	return caps
 }()
 
-// EventActions returns the actions a rule on event (any accepted name) may
-// take; nil for an unknown event, empty for an event whose output Claude
-// Code ignores.
-func EventActions(event string) []string {
-	c, ok := capsByEvent[CanonicalEvent(event)]
-	if !ok {
-		return nil
-	}
-	return append([]string{}, c.actions...)
-}
-
 // eventsWith lists the events that accept an action, for error messages.
 func eventsWith(f func(eventCaps) bool) string {
 	var out []string

@@ -2,10 +2,10 @@
 //
 // cb hook <type> forwards a Claude Code hook event's JSON to cbd, which
 // asks an Engine for a Decision: allow, deny, ask, cancel, an updated input,
-// permission updates, and/or additional context. Which actions a rule may
-// take depends on its event (EventActions, derived from what
-// protocol.RenderHookOutput renders for each event). The package is pure
-// Go; its inputs besides the rules and the hook payload are the embedded
+// permission updates, and/or additional context. A rule on an event may
+// take the actions whose decision protocol.RenderHookOutput renders for
+// that event (rule validation names them). The package is pure Go; its
+// inputs besides the rules and the hook payload are the embedded
 // defaults.yaml and rule sets (RuleSet), and the facts cbd establishes
 // (Input.Facts: the settings guard's).
 //

@@ -90,7 +90,7 @@ type Rule struct {
 	Tool     string         `json:"tool,omitempty" yaml:"tool,omitempty"`         // "" or "*" = all; "Bash" exact; "Edit|Write" list (exact names); anything else containing regex metachars = regex anchored as ^(?:...)$ e.g. "mcp__github__.*"
 	Field    string         `json:"field,omitempty" yaml:"field,omitempty"`       // gjson path into tool_input ("command", "file_path", "url"), or into the whole input for non-tool events ("prompt"); "" = no field condition
 	Match    string         `json:"match,omitempty" yaml:"match,omitempty"`       // RE2 regex applied to the field; for Bash "command" it is applied to EACH simple command, not to the raw string
-	Action   string         `json:"action" yaml:"action"`                         // allow|deny|ask|cancel|modify|context; which ones an event takes: EventActions
+	Action   string         `json:"action" yaml:"action"`                         // allow|deny|ask|cancel|modify|context; which ones an event takes: see actions.go
 	Reason   string         `json:"reason,omitempty" yaml:"reason,omitempty"`     // shown to the user / model; also the "what" column of DefaultRulesTable
 	Context  string         `json:"context,omitempty" yaml:"context,omitempty"`   // text added for action=context
 	Priority int            `json:"priority,omitempty" yaml:"priority,omitempty"` // higher runs first

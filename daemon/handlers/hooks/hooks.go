@@ -95,7 +95,7 @@ func Handlers(d Deps) []registry.Handler {
 							return nil, err
 						}
 					}
-					if res, tool, err = hookrules.EvaluateFacts(d.Engine(), hookType, params, facts); err != nil {
+					if res, tool, err = hookrules.Evaluate(d.Engine(), hookType, params, facts); err != nil {
 						return nil, err
 					}
 					// A denied TaskCreated is rolled back by Claude Code and a
