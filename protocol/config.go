@@ -33,6 +33,7 @@ type Config struct {
 	Log      LogConfig      `cb:"log"`
 	Store    StoreConfig    `cb:"store"`
 	Tasks    TasksConfig    `cb:"tasks"`
+	Audit    AuditConfig    `cb:"audit"`
 	HTTP     HTTPConfig     `cb:"http"`
 	Hook     HookConfig     `cb:"hook"`
 }
@@ -185,6 +186,18 @@ type TasksConfig struct {
 	// CLAUDE_CODE_STOP_HOOK_BLOCK_CAP (8), past which the client ends the turn
 	// anyway; 0 or less: no limit.
 	FeedMaxBlocks int `cb:"feed_max_blocks" default:"8"`
+	// How long finished (completed or failed) tasks stay in the store after they
+	// finished: older ones are deleted in small batches by a background service
+	// (export them first with cb task export --before). Pending and in-progress
+	// tasks are never removed. 0 = keep them forever.
+	HistoryRetention time.Duration `cb:"history_retention" default:"2160h"`
+}
+
+// AuditConfig holds the audit.* keys.
+type AuditConfig struct {
+	// How long hook decisions stay in the store's audit trail: older records are
+	// deleted in small batches by a background service. 0 = keep them forever.
+	Retention time.Duration `cb:"retention" default:"720h"`
 }
 
 // HTTPConfig holds the http.* keys.

@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
 	"github.com/claudebench/cb/daemon/store/postgres"
@@ -74,22 +75,38 @@ type Task = model.Task
 // RuleIDs reads back as nil.
 type AuditRecord = model.AuditRecord
 
-// TaskListParams filters and pages TaskList. Status and AssignedTo filter by
-// exact match when non-empty. Limit defaults to DefaultTaskListLimit and is
-// capped at MaxTaskListLimit. OrderBy is one of "createdAt" (default),
-// "updatedAt", "priority" or "id" (numeric order of "t-<digits>"); Order is
-// "asc" or "desc" (default). Ties are broken by id (numeric order) in the same
-// direction.
+// TaskListParams filters and pages TaskList: task.list's params. Status,
+// AssignedTo and Session (metadata.sessionId) filter by exact match when
+// non-empty; UpdatedBefore (RFC 3339) keeps tasks last changed before it.
+// Limit defaults to DefaultTaskListLimit and is capped at MaxTaskListLimit.
+// OrderBy is one of "createdAt" (default), "updatedAt", "priority", "id"
+// (numeric order of "t-<digits>") or "queue" (priority descending, then id
+// ascending: the order a claim takes pending tasks); Order is "asc" or
+// "desc" (default; asc for queue). Ties are broken by id (numeric order) in
+// the same direction. After is a cursor, the NextCursor of the page before,
+// valid only with the same filters and order; a page read by cursor costs
+// the same at any depth. Offset and After exclude each other.
 type TaskListParams = model.TaskListParams
 
 // TaskListResult is one page of TaskList: the tasks, the number of tasks
-// matching the filters regardless of paging, and whether more follow.
+// matching the filters regardless of paging (exact, from counters, for no
+// filter or a status alone; otherwise counted up to MaxExactCount and then
+// marked TotalEstimated), whether more follow and, if so, the cursor of the
+// next page.
 type TaskListResult = model.TaskListResult
+
+// MaxExactCount is where TaskList stops counting matches no counter keeps.
+const MaxExactCount = model.MaxExactCount
 
 // AuditListParams filters AuditList. Non-empty strings filter by exact
 // match; a non-zero Since keeps records at or after it. Limit defaults to
-// DefaultAuditListLimit and is capped at MaxAuditListLimit.
+// DefaultAuditListLimit and is capped at MaxAuditListLimit. After is the
+// NextCursor of the previous page.
 type AuditListParams = model.AuditListParams
+
+// AuditListResult is one page of AuditList, newest first, with the cursor
+// of the next page when more records match.
+type AuditListResult = model.AuditListResult
 
 // Store is the durable cold store. Implementations are safe for concurrent
 // use by multiple goroutines and, for PostgreSQL, by multiple processes.
@@ -114,15 +131,29 @@ type Store interface {
 	// in_progress, oldest first.
 	TaskListNonTerminal(ctx context.Context) ([]Task, error)
 	// TaskCountByStatus counts tasks per status. Every known status is
-	// present in the map, with 0 when no task has it.
+	// present in the map, with 0 when no task has it. It reads counters
+	// the writes keep, so it costs the same at any size.
 	TaskCountByStatus(ctx context.Context) (map[string]int, error)
+	// TaskPurge deletes up to limit finished (completed or failed) tasks
+	// last updated before before, oldest first, and tombstones older than
+	// before; it never touches a pending or in-progress task. It returns
+	// how many rows it removed, so a caller deletes in small batches until
+	// it returns less than limit.
+	TaskPurge(ctx context.Context, before time.Time, limit int) (int, error)
 	// AuditInsert records rs in one transaction. It is idempotent by ID:
 	// inserting an existing id is a no-op that keeps the first record. An
 	// invalid record (ErrInvalidArgument) is left out, the others are
 	// written, and the error names it.
 	AuditInsert(ctx context.Context, rs ...AuditRecord) error
-	// AuditList returns the records matching p, newest first.
-	AuditList(ctx context.Context, p AuditListParams) ([]AuditRecord, error)
+	// AuditList returns one page of the records matching p, newest first.
+	AuditList(ctx context.Context, p AuditListParams) (AuditListResult, error)
+	// AuditPurge deletes up to limit records older than before, oldest
+	// first, and returns how many it removed.
+	AuditPurge(ctx context.Context, before time.Time, limit int) (int, error)
+	// Maintain does the store's periodic bookkeeping (PostgreSQL folds the
+	// counter deltas its writes leave); cbd calls it every few seconds. It
+	// is safe to call from several processes at once.
+	Maintain(ctx context.Context) error
 	// Ping checks that the backend is reachable.
 	Ping(ctx context.Context) error
 	// Kind returns KindSQLite or KindPostgres.

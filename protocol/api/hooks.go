@@ -289,9 +289,14 @@ type AuditListParams struct {
 	// Since is a duration ("1h": that long ago) or an RFC 3339 time.
 	Since string `json:"since,omitempty"`
 	Limit int    `json:"limit,omitempty"` // 0: 100
+	// After is the NextCursor of the previous page (same filters).
+	After string `json:"after,omitempty"`
 }
 
 // AuditListResult is audit.list's result, newest first.
 type AuditListResult struct {
 	Records []AuditRecord `json:"records"`
+	// NextCursor, set when more records match, is the After of the next
+	// page.
+	NextCursor string `json:"nextCursor,omitempty"`
 }

@@ -105,21 +105,44 @@ type TaskGetParams struct {
 }
 
 // TaskListParams are task.list's params. Zero values take the defaults:
-// limit 50, offset 0, orderBy createdAt, order desc.
+// limit 50, orderBy createdAt, order desc (asc for orderBy queue).
+//
+// Pages are read by cursor: pass a page's NextCursor as After, with the
+// same filters and order, for the page after it. A cursor costs the same at
+// any depth; Offset (kept for old callers) reads and skips Offset rows, and
+// cannot be combined with After.
 type TaskListParams struct {
 	Status     string `json:"status,omitempty"`
 	AssignedTo string `json:"assignedTo,omitempty"`
-	Limit      int    `json:"limit,omitempty"`
-	Offset     int    `json:"offset,omitempty"`
-	OrderBy    string `json:"orderBy,omitempty"` // createdAt, updatedAt, priority, id
-	Order      string `json:"order,omitempty"`   // asc, desc
+	// Session keeps the tasks of one Claude Code session: those whose
+	// metadata.sessionId is this (the tasks its todos and task tools made).
+	Session string `json:"session,omitempty"`
+	// UpdatedBefore keeps tasks last changed before this RFC 3339 time (for
+	// a finished task: finished before it).
+	UpdatedBefore string `json:"updatedBefore,omitempty"`
+	Limit         int    `json:"limit,omitempty"`
+	Offset        int    `json:"offset,omitempty"`
+	// OrderBy is createdAt, updatedAt, priority, id or queue: the order
+	// task.claim takes pending tasks (highest priority first, oldest first
+	// within a priority).
+	OrderBy string `json:"orderBy,omitempty"`
+	Order   string `json:"order,omitempty"` // asc, desc
+	// After is the NextCursor of the previous page.
+	After string `json:"after,omitempty"`
 }
 
 // TaskListResult is task.list's result.
 type TaskListResult struct {
-	Tasks      []Task `json:"tasks"`
-	TotalCount int    `json:"totalCount"`
-	HasMore    bool   `json:"hasMore"`
+	Tasks []Task `json:"tasks"`
+	// TotalCount is the number of tasks matching the filters, regardless of
+	// paging. It is exact unless TotalEstimated is set: counting by
+	// assignee, session or updatedBefore stops at a cap (see
+	// store.MaxExactCount), and TotalCount is then that cap, a lower bound.
+	TotalCount     int  `json:"totalCount"`
+	TotalEstimated bool `json:"totalEstimated,omitempty"`
+	HasMore        bool `json:"hasMore"`
+	// NextCursor, set when HasMore, is the After of the next page.
+	NextCursor string `json:"nextCursor,omitempty"`
 }
 
 // TaskDeleteParams are task.delete's params.

@@ -90,7 +90,7 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 			if err := jsonint.Unmarshal(r.Params, &p); err != nil { // "limit": 5.0 too
 				return nil, invalid(err)
 			}
-			q := store.AuditListParams{SessionID: p.Session, Decision: p.Decision, Tool: p.Tool, Limit: p.Limit}
+			q := store.AuditListParams{SessionID: p.Session, Decision: p.Decision, Tool: p.Tool, Limit: p.Limit, After: p.After}
 			if p.Since != "" {
 				since, err := parseSince(p.Since)
 				if err != nil {
@@ -98,14 +98,14 @@ func Handlers(rules *hookrules.Rules, st store.Store) []registry.Handler {
 				}
 				q.Since = since
 			}
-			recs, err := st.AuditList(ctx, q)
+			page, err := st.AuditList(ctx, q)
 			if err != nil {
 				return nil, err
 			}
-			if recs == nil {
-				recs = []api.AuditRecord{}
+			if page.Records == nil {
+				page.Records = []api.AuditRecord{}
 			}
-			return api.AuditListResult{Records: recs}, nil
+			return api.AuditListResult{Records: page.Records, NextCursor: page.NextCursor}, nil
 		}},
 	}
 	for i := range hs {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -40,7 +41,12 @@ func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error 
 }
 
 // AuditList returns the audit records matching p, newest first.
-func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) ([]model.AuditRecord, error) {
+func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) (model.AuditListResult, error) {
+	out, err := s.auditList(ctx, p)
+	return model.AuditListResult{Records: out}, err
+}
+
+func (s *Store) auditList(ctx context.Context, p model.AuditListParams) ([]model.AuditRecord, error) {
 	p, err := model.NormalizeAuditList(p)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: list audit records: %w", err)
@@ -67,3 +73,16 @@ func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) ([]model
 	}
 	return out, nil
 }
+
+// AuditPurge is not written yet.
+func (s *Store) AuditPurge(ctx context.Context, before time.Time, limit int) (int, error) {
+	return 0, fmt.Errorf("postgres store: audit purge: not implemented")
+}
+
+// TaskPurge is not written yet.
+func (s *Store) TaskPurge(ctx context.Context, before time.Time, limit int) (int, error) {
+	return 0, fmt.Errorf("postgres store: task purge: not implemented")
+}
+
+// Maintain has nothing to do yet.
+func (s *Store) Maintain(ctx context.Context) error { return nil }

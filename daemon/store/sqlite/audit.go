@@ -56,7 +56,12 @@ func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error 
 }
 
 // AuditList returns the audit records matching p, newest first.
-func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) ([]model.AuditRecord, error) {
+func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) (model.AuditListResult, error) {
+	out, err := s.auditList(ctx, p)
+	return model.AuditListResult{Records: out}, err
+}
+
+func (s *Store) auditList(ctx context.Context, p model.AuditListParams) ([]model.AuditRecord, error) {
 	p, err := model.NormalizeAuditList(p)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: list audit records: %w", err)
@@ -92,3 +97,16 @@ func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) ([]model
 	}
 	return out, nil
 }
+
+// AuditPurge is not written yet.
+func (s *Store) AuditPurge(ctx context.Context, before time.Time, limit int) (int, error) {
+	return 0, fmt.Errorf("sqlite store: audit purge: not implemented")
+}
+
+// TaskPurge is not written yet.
+func (s *Store) TaskPurge(ctx context.Context, before time.Time, limit int) (int, error) {
+	return 0, fmt.Errorf("sqlite store: task purge: not implemented")
+}
+
+// Maintain has nothing to do yet.
+func (s *Store) Maintain(ctx context.Context) error { return nil }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -69,7 +70,7 @@ func testAuditRoundTrip(t *testing.T, s store.Store) {
 	for _, r := range []store.AuditRecord{full, empty, noRules} {
 		mustAudit(t, s, r)
 	}
-	got, err := s.AuditList(ctx, store.AuditListParams{})
+	got, err := auditRecords(ctx, s, store.AuditListParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func testAuditIdempotent(t *testing.T, s store.Store) {
 	second := newAudit("e-1", 50)
 	second.Decision = "deny"
 	mustAudit(t, s, second) // same id: a no-op, not an error
-	got, err := s.AuditList(ctx, store.AuditListParams{})
+	got, err := auditRecords(ctx, s, store.AuditListParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func testAuditListFilters(t *testing.T, s store.Store) {
 		{store.AuditListParams{Decision: "allow' OR '1'='1"}, nil},
 	}
 	for _, c := range cases {
-		got, err := s.AuditList(ctx, c.p)
+		got, err := auditRecords(ctx, s, c.p)
 		if err != nil {
 			t.Fatalf("AuditList(%+v): %v", c.p, err)
 		}
@@ -150,7 +151,7 @@ func testAuditListLimit(t *testing.T, s store.Store) {
 	for i := range n {
 		mustAudit(t, s, newAudit(fmt.Sprintf("e-%03d", i), i))
 	}
-	got, err := s.AuditList(ctx, store.AuditListParams{})
+	got, err := auditRecords(ctx, s, store.AuditListParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,14 +161,14 @@ func testAuditListLimit(t *testing.T, s store.Store) {
 	if len(got) > 0 && got[0].ID != fmt.Sprintf("e-%03d", n-1) {
 		t.Errorf("AuditList first = %s, want the newest", got[0].ID)
 	}
-	got, err = s.AuditList(ctx, store.AuditListParams{Limit: store.MaxAuditListLimit * 10})
+	got, err = auditRecords(ctx, s, store.AuditListParams{Limit: store.MaxAuditListLimit * 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != n {
 		t.Errorf("AuditList large limit returned %d, want %d", len(got), n)
 	}
-	if _, err := s.AuditList(ctx, store.AuditListParams{Limit: -1}); !errors.Is(err, store.ErrInvalidArgument) {
+	if _, err := auditRecords(ctx, s, store.AuditListParams{Limit: -1}); !errors.Is(err, store.ErrInvalidArgument) {
 		t.Errorf("AuditList(Limit -1) error = %v, want ErrInvalidArgument", err)
 	}
 }
@@ -194,7 +195,7 @@ func testAuditInsertMany(t *testing.T, s store.Store) {
 	if err := s.AuditInsert(ctx, batch...); !errors.Is(err, store.ErrInvalidArgument) {
 		t.Fatalf("AuditInsert(50 records and an invalid one) error = %v, want ErrInvalidArgument", err)
 	}
-	got, err := s.AuditList(ctx, store.AuditListParams{Limit: 100})
+	got, err := auditRecords(ctx, s, store.AuditListParams{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,4 +210,10 @@ func testAuditInsertMany(t *testing.T, s store.Store) {
 	if err := s.AuditInsert(ctx); err != nil {
 		t.Fatalf("AuditInsert() with no records: %v", err)
 	}
+}
+
+// auditRecords is the records of one AuditList page.
+func auditRecords(ctx context.Context, s store.Store, p store.AuditListParams) ([]store.AuditRecord, error) {
+	page, err := s.AuditList(ctx, p)
+	return page.Records, err
 }

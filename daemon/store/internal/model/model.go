@@ -57,9 +57,11 @@ type TaskListParams = api.TaskListParams
 
 // TaskListResult is one page of TaskList. See store.TaskListResult.
 type TaskListResult struct {
-	Tasks      []Task
-	TotalCount int
-	HasMore    bool
+	Tasks          []Task
+	TotalCount     int
+	TotalEstimated bool
+	HasMore        bool
+	NextCursor     string
 }
 
 // AuditListParams filters AuditList. See store.AuditListParams.
@@ -70,4 +72,17 @@ type AuditListParams struct {
 	Tool      string
 	Since     time.Time
 	Limit     int
+	// After is the NextCursor of the previous page.
+	After string
 }
+
+// AuditListResult is one page of AuditList. See store.AuditListResult.
+type AuditListResult struct {
+	Records    []AuditRecord
+	NextCursor string
+}
+
+// MaxExactCount is where TaskList stops counting the tasks matching a
+// filter no counter keeps (assignee, session, updatedBefore): TotalCount is
+// then MaxExactCount and TotalEstimated is set.
+const MaxExactCount = 10000
