@@ -93,6 +93,7 @@ type scaleResult struct {
 // scaleEnv is one size's redis-server, store file and cbd.
 type scaleEnv struct {
 	tb       testing.TB
+	size     int
 	r        *testenv.Redis
 	rdb      *goredis.Client
 	h        *testenv.Home
@@ -119,7 +120,7 @@ var scaleSessions = []string{"scale-s0", "scale-s1", "scale-s2", "scale-s3", "sc
 func fillScaleEnv(tb testing.TB, size, pending, events int) (*scaleEnv, time.Duration) {
 	tb.Helper()
 	ctx := context.Background()
-	e := &scaleEnv{tb: tb, r: testenv.NewRedis(tb), hc: httpClient()}
+	e := &scaleEnv{tb: tb, size: size, r: testenv.NewRedis(tb), hc: httpClient()}
 	e.rdb = e.r.Client(tb, testenv.PoolSize(64))
 	dir := tb.TempDir()
 	dbPath := filepath.Join(dir, "store.db")
@@ -684,47 +685,58 @@ func redisUsedMemory(tb testing.TB, rdb *goredis.Client) int64 {
 	return 0
 }
 
-// measure runs every op in rounds, interleaved (op after op, so a busy
-// moment of the machine weighs on all alike), up to cfg.Runs samples each;
-// an op stops sampling once it has used cfg.Budget and has 5 samples.
-func measure(tb testing.TB, e *scaleEnv, ops []scaleOp, cfg scaleConfig) (map[string]time.Duration, map[string]int) {
+// measure runs every op at every size in rounds, interleaved (op after
+// op, size after size, so that a busy moment of the shared machine weighs
+// on all alike), up to cfg.Runs samples each; an op stops sampling at a
+// size once it has used cfg.Budget there and has 5 samples. envOps[s] are
+// the ops of size s, in the same order at every size.
+func measure(tb testing.TB, envs []*scaleEnv, envOps [][]scaleOp, cfg scaleConfig) (med []map[string]time.Duration, n []map[string]int) {
 	// Warm the page cache, the script cache and the connections.
 	for range 2 {
-		for _, op := range ops {
-			if _, err := op.run(); err != nil {
-				tb.Fatalf("%s %s: %v\ncbd log:\n%s", op.transport, op.name, err, e.d.Log)
+		for s, ops := range envOps {
+			for _, op := range ops {
+				if _, err := op.run(); err != nil {
+					tb.Fatalf("size %d: %s %s: %v\ncbd log:\n%s", envs[s].size, op.transport, op.name, err, envs[s].d.Log)
+				}
 			}
 		}
 	}
-	samples := make([][]time.Duration, len(ops))
-	spent := make([]time.Duration, len(ops))
+	samples := make([][][]time.Duration, len(envs))
+	spent := make([][]time.Duration, len(envs))
+	for s := range envs {
+		samples[s] = make([][]time.Duration, len(envOps[s]))
+		spent[s] = make([]time.Duration, len(envOps[s]))
+	}
 	for range cfg.Runs {
-		for i, op := range ops {
-			if len(samples[i]) >= 5 && spent[i] >= cfg.Budget {
-				continue
+		for i := range envOps[0] {
+			for s, ops := range envOps {
+				if len(samples[s][i]) >= 5 && spent[s][i] >= cfg.Budget {
+					continue
+				}
+				d, err := ops[i].run()
+				if err != nil {
+					tb.Fatalf("size %d: %s %s: %v", envs[s].size, ops[i].transport, ops[i].name, err)
+				}
+				samples[s][i] = append(samples[s][i], d)
+				spent[s][i] += d
 			}
-			d, err := op.run()
-			if err != nil {
-				tb.Fatalf("%s %s: %v", op.transport, op.name, err)
-			}
-			samples[i] = append(samples[i], d)
-			spent[i] += d
 		}
 	}
-	med := map[string]time.Duration{}
-	n := map[string]int{}
-	for i, op := range ops {
-		med[op.transport+"/"+op.name] = median(samples[i])
-		n[op.transport+"/"+op.name] = len(samples[i])
+	for s, ops := range envOps {
+		med = append(med, map[string]time.Duration{})
+		n = append(n, map[string]int{})
+		for i, op := range ops {
+			med[s][op.transport+"/"+op.name] = median(samples[s][i])
+			n[s][op.transport+"/"+op.name] = len(samples[s][i])
+		}
 	}
 	return med, n
 }
 
-// runScale fills and measures every size in turn (one environment at a
-// time, torn down before the next) and returns the results.
+// runScale fills an environment per size (all of them live at once, so
+// that the operations can be timed interleaved), measures them and
+// returns the results, one per size.
 func runScale(tb testing.TB, cfg scaleConfig) ([]scaleResult, []scaleOp) {
-	var results []scaleResult
-	var ops []scaleOp
 	largest := 0
 	for _, s := range cfg.Sizes {
 		largest = max(largest, s)
@@ -734,24 +746,30 @@ func runScale(tb testing.TB, cfg scaleConfig) ([]scaleResult, []scaleOp) {
 		tb.Fatalf("cb task list --help: %v %s", err, help)
 	}
 	cliSession := bytes.Contains(help, []byte("--session"))
+	var envs []*scaleEnv
+	var envOps [][]scaleOp
+	var results []scaleResult
 	for _, size := range cfg.Sizes {
 		events := 0
 		if size == largest && size > 0 {
 			events = cfg.Events
 		}
 		e, fill := fillScaleEnv(tb, size, cfg.Pending, events)
-		ops = e.ops(cliSession)
-		med, n := measure(tb, e, ops, cfg)
-		// Let cbd's garbage collector settle before reading its RSS.
-		time.Sleep(3 * time.Second)
-		res := scaleResult{size: size, pending: min(size, cfg.Pending), events: events, fill: fill,
-			medians: med, samples: n, rssKB: rssKB(e.d.Cmd.Process.Pid), redisBytes: redisUsedMemory(tb, e.rdb)}
-		results = append(results, res)
-		fmt.Printf("scale size %d measured: cbd RSS %d MiB, Redis used_memory %.1f MiB\n", size, res.rssKB/1024, float64(res.redisBytes)/(1<<20))
+		envs = append(envs, e)
+		envOps = append(envOps, e.ops(cliSession))
+		results = append(results, scaleResult{size: size, pending: min(size, cfg.Pending), events: events, fill: fill})
+	}
+	med, n := measure(tb, envs, envOps, cfg)
+	// Let cbd's garbage collector settle before reading its RSS.
+	time.Sleep(3 * time.Second)
+	for s, e := range envs {
+		r := &results[s]
+		r.medians, r.samples = med[s], n[s]
+		r.rssKB, r.redisBytes = rssKB(e.d.Cmd.Process.Pid), redisUsedMemory(tb, e.rdb)
 		e.d.Kill()
 		e.r.Close()
 	}
-	return results, ops
+	return results, envOps[0]
 }
 
 // scaleTable formats one transport's medians per size with each one's
