@@ -86,6 +86,8 @@ type scaleResult struct {
 	fill                  time.Duration
 	medians               map[string]time.Duration // transport/op
 	samples               map[string]int
+	errs                  map[string]int    // failed samples (timed to the failure)
+	firstErr              map[string]string // the first failure's message
 	rssKB                 int64
 	redisBytes            int64
 }
@@ -689,15 +691,38 @@ func redisUsedMemory(tb testing.TB, rdb *goredis.Client) int64 {
 // op, size after size, so that a busy moment of the shared machine weighs
 // on all alike), up to cfg.Runs samples each; an op stops sampling at a
 // size once it has used cfg.Budget there and has 5 samples. envOps[s] are
-// the ops of size s, in the same order at every size.
-func measure(tb testing.TB, envs []*scaleEnv, envOps [][]scaleOp, cfg scaleConfig) (med []map[string]time.Duration, n []map[string]int) {
+// the ops of size s, in the same order at every size. A failure at the
+// first size (the empty case) is the harness's and fails the run; at the
+// others it is a finding (a list that no longer fits in cbd's deadline):
+// the sample is timed to the failure, a lower bound, and counted in errs.
+func measure(tb testing.TB, envs []*scaleEnv, envOps [][]scaleOp, cfg scaleConfig, results []scaleResult) {
+	for s := range results {
+		results[s].medians, results[s].samples = map[string]time.Duration{}, map[string]int{}
+		results[s].errs, results[s].firstErr = map[string]int{}, map[string]string{}
+	}
+	sample := func(s, i int, warm bool) time.Duration {
+		op := envOps[s][i]
+		d, err := op.run()
+		if err == nil {
+			return d
+		}
+		if s == 0 {
+			tb.Fatalf("size %d: %s %s: %v\ncbd log:\n%s", envs[s].size, op.transport, op.name, err, envs[s].d.Log)
+		}
+		k := op.transport + "/" + op.name
+		if _, seen := results[s].firstErr[k]; !seen {
+			results[s].firstErr[k] = err.Error()
+		}
+		if !warm {
+			results[s].errs[k]++
+		}
+		return d
+	}
 	// Warm the page cache, the script cache and the connections.
 	for range 2 {
 		for s, ops := range envOps {
-			for _, op := range ops {
-				if _, err := op.run(); err != nil {
-					tb.Fatalf("size %d: %s %s: %v\ncbd log:\n%s", envs[s].size, op.transport, op.name, err, envs[s].d.Log)
-				}
+			for i := range ops {
+				sample(s, i, true)
 			}
 		}
 	}
@@ -709,28 +734,22 @@ func measure(tb testing.TB, envs []*scaleEnv, envOps [][]scaleOp, cfg scaleConfi
 	}
 	for range cfg.Runs {
 		for i := range envOps[0] {
-			for s, ops := range envOps {
+			for s := range envOps {
 				if len(samples[s][i]) >= 5 && spent[s][i] >= cfg.Budget {
 					continue
 				}
-				d, err := ops[i].run()
-				if err != nil {
-					tb.Fatalf("size %d: %s %s: %v", envs[s].size, ops[i].transport, ops[i].name, err)
-				}
+				d := sample(s, i, false)
 				samples[s][i] = append(samples[s][i], d)
 				spent[s][i] += d
 			}
 		}
 	}
 	for s, ops := range envOps {
-		med = append(med, map[string]time.Duration{})
-		n = append(n, map[string]int{})
 		for i, op := range ops {
-			med[s][op.transport+"/"+op.name] = median(samples[s][i])
-			n[s][op.transport+"/"+op.name] = len(samples[s][i])
+			results[s].medians[op.transport+"/"+op.name] = median(samples[s][i])
+			results[s].samples[op.transport+"/"+op.name] = len(samples[s][i])
 		}
 	}
-	return med, n
 }
 
 // runScale fills an environment per size (all of them live at once, so
@@ -759,12 +778,11 @@ func runScale(tb testing.TB, cfg scaleConfig) ([]scaleResult, []scaleOp) {
 		envOps = append(envOps, e.ops(cliSession))
 		results = append(results, scaleResult{size: size, pending: min(size, cfg.Pending), events: events, fill: fill})
 	}
-	med, n := measure(tb, envs, envOps, cfg)
+	measure(tb, envs, envOps, cfg, results)
 	// Let cbd's garbage collector settle before reading its RSS.
 	time.Sleep(3 * time.Second)
 	for s, e := range envs {
 		r := &results[s]
-		r.medians, r.samples = med[s], n[s]
 		r.rssKB, r.redisBytes = rssKB(e.d.Cmd.Process.Pid), redisUsedMemory(tb, e.rdb)
 		e.d.Kill()
 		e.r.Close()
@@ -778,7 +796,7 @@ func scaleTable(results []scaleResult, ops []scaleOp, transport string) (string,
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%-22s", transport+" (median ms)")
 	for _, r := range results {
-		fmt.Fprintf(&sb, " | %20s", fmt.Sprintf("%d tasks", r.size))
+		fmt.Fprintf(&sb, " | %26s", fmt.Sprintf("%d tasks", r.size))
 	}
 	sb.WriteString("\n")
 	worst := 0.0
@@ -797,16 +815,21 @@ func scaleTable(results []scaleResult, ops []scaleOp, transport string) (string,
 				worst = max(worst, ratio)
 				cell += fmt.Sprintf(" (x%.2f)", ratio)
 			}
-			fmt.Fprintf(&sb, " | %20s", fmt.Sprintf("%s n=%d", cell, r.samples[k]))
+			cell += fmt.Sprintf(" n=%d", r.samples[k])
+			if r.errs[k] > 0 {
+				cell += fmt.Sprintf(" FAILED %d", r.errs[k])
+			}
+			fmt.Fprintf(&sb, " | %26s", cell)
 		}
 		sb.WriteString("\n")
 	}
 	return sb.String(), worst
 }
 
-// scaleReport prints the tables, the memory figures, and returns the worst
-// ratio over both transports and the largest cbd RSS ratio.
-func scaleReport(w io.Writer, results []scaleResult, ops []scaleOp) (worst, rssRatio float64) {
+// scaleReport prints the tables, the memory figures and the failures, and
+// returns the worst ratio over both transports, the largest cbd RSS ratio
+// and the number of failed samples.
+func scaleReport(w io.Writer, results []scaleResult, ops []scaleOp) (worst, rssRatio float64, failed int) {
 	for _, tr := range []string{"cli", "http"} {
 		table, wr := scaleTable(results, ops, tr)
 		fmt.Fprintln(w, table)
@@ -814,15 +837,15 @@ func scaleReport(w io.Writer, results []scaleResult, ops []scaleOp) (worst, rssR
 	}
 	fmt.Fprintf(w, "%-22s", "memory")
 	for _, r := range results {
-		fmt.Fprintf(w, " | %20s", fmt.Sprintf("%d tasks", r.size))
+		fmt.Fprintf(w, " | %26s", fmt.Sprintf("%d tasks", r.size))
 	}
 	fmt.Fprintf(w, "\n%-22s", "pending/events")
 	for _, r := range results {
-		fmt.Fprintf(w, " | %20s", fmt.Sprintf("%d/%d", r.pending, r.events))
+		fmt.Fprintf(w, " | %26s", fmt.Sprintf("%d/%d", r.pending, r.events))
 	}
 	fmt.Fprintf(w, "\n%-22s", "fill time")
 	for _, r := range results {
-		fmt.Fprintf(w, " | %20s", r.fill.Round(100*time.Millisecond))
+		fmt.Fprintf(w, " | %26s", r.fill.Round(100*time.Millisecond))
 	}
 	fmt.Fprintf(w, "\n%-22s", "cbd RSS MiB")
 	for i, r := range results {
@@ -832,23 +855,34 @@ func scaleReport(w io.Writer, results []scaleResult, ops []scaleOp) (worst, rssR
 			rssRatio = max(rssRatio, ratio)
 			cell += fmt.Sprintf(" (x%.2f)", ratio)
 		}
-		fmt.Fprintf(w, " | %20s", cell)
+		fmt.Fprintf(w, " | %26s", cell)
 	}
 	fmt.Fprintf(w, "\n%-22s", "Redis used_memory MiB")
 	for _, r := range results {
-		fmt.Fprintf(w, " | %20s", fmt.Sprintf("%.1f", float64(r.redisBytes)/(1<<20)))
+		fmt.Fprintf(w, " | %26s", fmt.Sprintf("%.1f", float64(r.redisBytes)/(1<<20)))
 	}
 	fmt.Fprintf(w, "\nworst ratio to the empty case: x%.2f (target <= 1.5); cbd RSS x%.2f (target: flat)\n", worst, rssRatio)
-	return worst, rssRatio
+	for _, r := range results {
+		for _, op := range ops {
+			k := op.transport + "/" + op.name
+			failed += r.errs[k]
+			if msg, ok := r.firstErr[k]; ok {
+				fmt.Fprintf(w, "FAILED at %d tasks, %s (%d of %d samples; a failed sample is timed to the failure): %s\n",
+					r.size, k, r.errs[k], r.samples[k], strings.TrimSpace(msg))
+			}
+		}
+	}
+	return worst, rssRatio, failed
 }
 
 // scaleBench keeps BenchmarkScale's figures: the testing package calls a
 // benchmark function more than once (b.N = 1, then the -benchtime count),
 // and the scale run is done once and reported each time.
 var scaleBench struct {
-	once       sync.Once
-	worst, rss float64
-	failed     bool
+	once          sync.Once
+	worst, rss    float64
+	failedSamples int
+	failed        bool
 }
 
 // BenchmarkScale times the operations of a working day (hook decision,
@@ -867,7 +901,7 @@ func BenchmarkScale(b *testing.B) {
 	scaleBench.once.Do(func() {
 		scaleBench.failed = true
 		results, ops := runScale(b, scaleConfigFromEnv(b))
-		scaleBench.worst, scaleBench.rss = scaleReport(os.Stdout, results, ops)
+		scaleBench.worst, scaleBench.rss, scaleBench.failedSamples = scaleReport(os.Stdout, results, ops)
 		scaleBench.failed = false
 	})
 	if scaleBench.failed {
@@ -875,6 +909,7 @@ func BenchmarkScale(b *testing.B) {
 	}
 	b.ReportMetric(scaleBench.worst, "worst-ratio")
 	b.ReportMetric(scaleBench.rss, "rss-ratio")
+	b.ReportMetric(float64(scaleBench.failedSamples), "failed-samples")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -886,10 +921,10 @@ func TestScaleHarness(t *testing.T) {
 	cfg := scaleConfig{Sizes: []int{0, 2000}, Pending: 1000, Events: 5000, Runs: 3, Budget: time.Second}
 	results, ops := runScale(t, cfg)
 	var out bytes.Buffer
-	worst, rss := scaleReport(&out, results, ops)
+	worst, rss, failed := scaleReport(&out, results, ops)
 	t.Logf("\n%s", out.String())
-	if len(results) != 2 || worst <= 0 || rss <= 0 {
-		t.Fatalf("worst ratio %v, RSS ratio %v over %d sizes", worst, rss, len(results))
+	if len(results) != 2 || worst <= 0 || rss <= 0 || failed != 0 {
+		t.Fatalf("worst ratio %v, RSS ratio %v, %d failed samples over %d sizes", worst, rss, failed, len(results))
 	}
 	for _, r := range results {
 		for _, op := range ops {
