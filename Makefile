@@ -59,7 +59,7 @@ fuzz:
 ## bench: latency and throughput against baselines measured in the same run.
 bench:
 	@bash .ci/setup
-	. ./.ci/env && $(GO) test -run "^$$" -bench . -benchtime 300x -count 1 ./e2e
+	. ./.ci/env && $(GO) test -run "^$$" -bench . -benchtime 300x -count 1 -timeout 3h ./e2e
 
 ## docs: regenerate what comes from the config struct (protocol/config_fields.go)
 ## and the README tables.
