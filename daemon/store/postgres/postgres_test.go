@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -139,5 +141,40 @@ func TestOpenMissingSchema(t *testing.T) {
 	if s, err := postgres.Open(t.Context(), u.String()); err == nil {
 		s.Close()
 		t.Fatal("Open with a search_path naming no existing schema succeeded, want an error")
+	}
+}
+
+// TestTaskListPlans: every list variant reads its page from an index in
+// order (no Seq Scan, no Sort, even with a few rows and both disabled only
+// as a last resort) and its total from the counters or an index; a page
+// after a cursor starts at the cursor (an index condition on the row).
+func TestTaskListPlans(t *testing.T) {
+	u, _ := freshSchema(t)
+	s := open(t, u)
+	cursorTask := store.Task{Task: api.Task{ID: "t-1700000000000000001", Priority: 50,
+		CreatedAt: api.TimeOf(time.Unix(1700000000, 0)), UpdatedAt: api.TimeOf(time.Unix(1700000000, 0))}}
+	for _, p := range storetest.ListVariants() {
+		if p.After != "" {
+			p.After = storetest.CursorAfter(t, p, cursorTask)
+		}
+		list, listArgs, count, countArgs := postgres.TaskListSQL(t, p)
+		for _, c := range []struct {
+			what, sql string
+			args      []any
+		}{{"page", list, listArgs}, {"count", count, countArgs}} {
+			plan := postgres.QueryPlan(t, s, c.sql, c.args...)
+			bad := ""
+			switch {
+			case strings.Contains(plan, "Sort"):
+				bad = "sorts"
+			case strings.Contains(plan, "Seq Scan on tasks"):
+				bad = "scans tasks"
+			case c.what == "page" && p.After != "" && !strings.Contains(plan, "ROW(") && !strings.Contains(plan, ") > ROW") && !strings.Contains(plan, ") < ROW"):
+				bad = "does not seek to the cursor"
+			}
+			if bad != "" {
+				t.Errorf("%s of %+v: plan %s:\n%s\n%s", c.what, p, bad, plan, c.sql)
+			}
+		}
 	}
 }

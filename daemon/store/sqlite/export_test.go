@@ -89,3 +89,23 @@ func QueryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// TaskListSQL returns the list query and its count query for p, as the
+// store would run them.
+func TaskListSQL(t *testing.T, p model.TaskListParams) (list string, listArgs []any, count string, countArgs []any) {
+	t.Helper()
+	q, err := model.NormalizeTaskList(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, listArgs = dialect.TaskList(q)
+	if q.CountedByStatus() {
+		count, countArgs = taskCountAllSQL, nil
+		if q.Status != "" {
+			count, countArgs = taskCountOneSQL, []any{q.Status}
+		}
+	} else {
+		count, countArgs = dialect.TaskCountCapped(q)
+	}
+	return list, listArgs, count, countArgs
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/store/sqlite"
@@ -216,22 +217,49 @@ func TestMigrateLeanTasks(t *testing.T) {
 	if ddl := sqlite.QueryString(t, s, `SELECT sql FROM sqlite_master WHERE name = 'tasks'`); !strings.Contains(ddl, "WITHOUT ROWID") {
 		t.Errorf("tasks table not rebuilt: %s", ddl)
 	}
-	if n := sqlite.QueryString(t, s, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL`); n != "2" {
-		t.Errorf("tasks has %s explicit indexes, want 2", n)
+	if n := sqlite.QueryString(t, s, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL`); n != "21" {
+		t.Errorf("tasks has %s explicit indexes, want 21 (migration 3: 4 filters x 5 orders and the tombstones)", n)
 	}
 }
 
-// TestTaskQueriesUseIndexes: the filtered lists and the restore query
-// read an index, not the whole table.
-func TestTaskQueriesUseIndexes(t *testing.T) {
+// TestTaskListPlans: every list variant reads its page from an index in
+// order (no full scan of tasks, no sort of the matches) and its total from
+// the counters or an index, never a scan of the table.
+func TestTaskListPlans(t *testing.T) {
 	s := openTemp(t)
-	for _, c := range []struct{ query, index string }{
-		{`SELECT id FROM tasks WHERE deleted = 0 AND assigned_to = 'w1' AND assigned_to != ''`, "tasks_assigned"},
-		{`SELECT id FROM tasks WHERE deleted = 0 AND status = 'pending' ORDER BY created_at`, "tasks_status_created"},
-		{`SELECT id FROM tasks WHERE deleted = 0 AND status IN ('pending', 'in_progress') ORDER BY created_at, id`, "tasks_status_created"},
+	cursorTask := store.Task{Task: api.Task{ID: "t-1700000000000000001", Priority: 50,
+		CreatedAt: api.TimeOf(time.Unix(1700000000, 0)), UpdatedAt: api.TimeOf(time.Unix(1700000000, 0))}}
+	for _, p := range storetest.ListVariants() {
+		if p.After != "" {
+			p.After = storetest.CursorAfter(t, p, cursorTask)
+		}
+		list, listArgs, count, countArgs := sqlite.TaskListSQL(t, p)
+		for _, c := range []struct {
+			what, sql string
+			args      []any
+		}{{"page", list, listArgs}, {"count", count, countArgs}} {
+			plan := sqlite.QueryPlan(t, s, c.sql, c.args...)
+			bad := ""
+			switch {
+			case strings.Contains(plan, "TEMP B-TREE"):
+				bad = "sorts the matches"
+			case c.what == "count" && strings.Contains(plan, "SCAN tasks"):
+				bad = "scans tasks to count"
+			case c.what == "page" && !strings.Contains(plan, "tasks USING INDEX") && !strings.Contains(plan, "tasks USING COVERING INDEX"):
+				bad = "does not read an index"
+			case c.what == "page" && p.After != "" && !strings.Contains(plan, ")>(?") && !strings.Contains(plan, ")<(?"):
+				bad = "does not seek to the cursor"
+			}
+			if bad != "" {
+				t.Errorf("%s of %+v: plan %q %s\n%s", c.what, p, plan, bad, c.sql)
+			}
+		}
+	}
+	for _, q := range []string{
+		`SELECT id FROM tasks WHERE deleted = 0 AND status IN ('pending', 'in_progress') ORDER BY created_at, id`,
 	} {
-		if plan := sqlite.QueryPlan(t, s, c.query); !strings.Contains(plan, c.index) {
-			t.Errorf("%s: plan %q does not use %s", c.query, plan, c.index)
+		if plan := sqlite.QueryPlan(t, s, q); !strings.Contains(plan, "tasks_status_created") {
+			t.Errorf("%s: plan %q does not use tasks_status_created", q, plan)
 		}
 	}
 }
