@@ -131,14 +131,16 @@ func (d Dialect) TaskList(q model.TaskListQuery) (string, []any) {
 		if q.Desc {
 			op = " < "
 		}
-		vals := []string{w.Arg(len(c.ID)), w.Arg(c.ID)}
+		// Bind in placeholder order: SQLite's "?" are positional.
+		var vals []string
 		if q.Key != "" {
 			var key any = c.Key
 			if q.KeyIsTime {
 				key = d.Time(time.UnixMicro(c.Key))
 			}
-			vals = append([]string{w.Arg(key)}, vals...)
+			vals = append(vals, w.Arg(key))
 		}
+		vals = append(vals, w.Arg(len(c.ID)), w.Arg(c.ID))
 		w.Cond("(" + strings.Join(d.orderKeys(q), ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")")
 	}
 	sql := `SELECT ` + TaskColumns + ` FROM tasks WHERE ` + w.String() + ` ` + d.OrderClause(q) + ` LIMIT ` + strconv.Itoa(q.Limit+1)
