@@ -3,6 +3,7 @@ package postgres
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -50,4 +51,12 @@ func QueryPlan(t *testing.T, s *Store, query string, args ...any) string {
 		t.Fatalf("explain %s: %v", query, err)
 	}
 	return strings.Join(out, "\n")
+}
+
+// PurgeSQL returns the task and audit purge statements as the store runs
+// them.
+func PurgeSQL(before time.Time, limit int) (tasks string, taskArgs []any, audit string, auditArgs []any) {
+	tasks, taskArgs = dialect.TaskPurge("deleted", before, limit)
+	audit, auditArgs = dialect.AuditPurge(before, limit)
+	return tasks, taskArgs, audit, auditArgs
 }

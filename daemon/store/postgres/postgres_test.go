@@ -21,7 +21,7 @@ import (
 // freshSchema creates a uniquely named schema, dropped when t ends, and
 // returns a URL whose search_path selects it, tuned for the conformance
 // suite, and its name.
-func freshSchema(t *testing.T) (schemaURL, schema string) {
+func freshSchema(t testing.TB) (schemaURL, schema string) {
 	t.Helper()
 	u, err := url.Parse(testenv.PostgresSchema(t))
 	if err != nil {
@@ -42,7 +42,7 @@ func freshSchema(t *testing.T) (schemaURL, schema string) {
 
 // open opens a store on schemaURL, closed when t ends (before the schema
 // is dropped, since cleanups run last-in first-out).
-func open(t *testing.T, schemaURL string) *postgres.Store {
+func open(t testing.TB, schemaURL string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(t.Context(), schemaURL)
 	if err != nil {
@@ -175,6 +175,16 @@ func TestTaskListPlans(t *testing.T) {
 			if bad != "" {
 				t.Errorf("%s of %+v: plan %s:\n%s\n%s", c.what, p, bad, plan, c.sql)
 			}
+		}
+	}
+	tp, tpArgs, ap, apArgs := postgres.PurgeSQL(time.Now(), 100)
+	for _, c := range []struct {
+		sql  string
+		args []any
+	}{{tp, tpArgs}, {ap, apArgs}} {
+		plan := postgres.QueryPlan(t, s, c.sql, c.args...)
+		if strings.Contains(plan, "Seq Scan on tasks") || strings.Contains(plan, "Seq Scan on audit_records") {
+			t.Errorf("purge plan scans a table:\n%s\n%s", plan, c.sql)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
 )
@@ -108,4 +109,12 @@ func TaskListSQL(t *testing.T, p model.TaskListParams) (list string, listArgs []
 		count, countArgs = dialect.TaskCountCapped(q)
 	}
 	return list, listArgs, count, countArgs
+}
+
+// PurgeSQL returns the task and audit purge statements as the store runs
+// them.
+func PurgeSQL(before time.Time, limit int) (tasks string, taskArgs []any, audit string, auditArgs []any) {
+	tasks, taskArgs = dialect.TaskPurge("deleted = 1", before, limit)
+	audit, auditArgs = dialect.AuditPurge(before, limit)
+	return tasks, taskArgs, audit, auditArgs
 }

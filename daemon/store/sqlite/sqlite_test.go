@@ -255,6 +255,27 @@ func TestTaskListPlans(t *testing.T) {
 			}
 		}
 	}
+	// The purges read their candidates by index too: (status, updated_at)
+	// for finished tasks, the tombstone index, (time, id) for audit.
+	tp, tpArgs, ap, apArgs := sqlite.PurgeSQL(time.Now(), 100)
+	for _, c := range []struct {
+		sql     string
+		args    []any
+		indexes []string
+	}{
+		{tp, tpArgs, []string{"tasks_status_updated", "tasks_tombstones"}},
+		{ap, apArgs, []string{"audit_records_time"}},
+	} {
+		plan := sqlite.QueryPlan(t, s, c.sql, c.args...)
+		if strings.Contains(plan, "SCAN tasks") && !strings.Contains(plan, "USING") || strings.Contains(plan, "SCAN audit_records") {
+			t.Errorf("purge plan %q scans a table\n%s", plan, c.sql)
+		}
+		for _, idx := range c.indexes {
+			if !strings.Contains(plan, idx) {
+				t.Errorf("purge plan %q does not use %s", plan, idx)
+			}
+		}
+	}
 	for _, q := range []string{
 		`SELECT id FROM tasks WHERE deleted = 0 AND status IN ('pending', 'in_progress') ORDER BY created_at, id`,
 	} {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
 	"github.com/claudebench/cb/protocol/api"
@@ -140,7 +141,8 @@ func (d Dialect) TaskList(q model.TaskListQuery) (string, []any) {
 			}
 			vals = append(vals, w.Arg(key))
 		}
-		vals = append(vals, w.Arg(len(c.ID)), w.Arg(c.ID))
+		// length() counts characters in both dialects.
+		vals = append(vals, w.Arg(utf8.RuneCountInString(c.ID)), w.Arg(c.ID))
 		w.Cond("(" + strings.Join(d.orderKeys(q), ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")")
 	}
 	sql := `SELECT ` + TaskColumns + ` FROM tasks WHERE ` + w.String() + ` ` + d.OrderClause(q) + ` LIMIT ` + strconv.Itoa(q.Limit+1)
