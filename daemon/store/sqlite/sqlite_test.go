@@ -284,3 +284,50 @@ func TestTaskListPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateCounts opens a database an older cbd left at migration 2: the
+// counters start from its rows (tombstones left out), and its tasks list by
+// cursor through the new indexes.
+func TestMigrateCounts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cb.db")
+	sqlite.CreateAtVersion(t, path, 2)
+	for i, st := range []string{"pending", "pending", "in_progress", "completed", "completed", "completed", "failed"} {
+		sqlite.ExecRaw(t, path, `INSERT INTO tasks (id, text, status, priority, created_at, updated_at, version, deleted)
+			VALUES (?, 'old', ?, ?, ?, ?, 1, ?)`, fmt.Sprintf("t-%d", i+1), st, i*10, i, i, i%6/5)
+	}
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer func() { _ = s.Close() }()
+	counts, err := s.TaskCountByStatus(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// t-6 (completed) is a tombstone.
+	want := map[string]int{"pending": 2, "in_progress": 1, "completed": 2, "failed": 1}
+	for st, n := range want {
+		if counts[st] != n {
+			t.Errorf("after migration counts = %v, want %v", counts, want)
+			break
+		}
+	}
+	var got []string
+	p := store.TaskListParams{OrderBy: "queue", Limit: 2}
+	for {
+		res, err := s.TaskList(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range res.Tasks {
+			got = append(got, task.ID)
+		}
+		if !res.HasMore {
+			break
+		}
+		p.After = res.NextCursor
+	}
+	if strings.Join(got, " ") != "t-7 t-5 t-4 t-3 t-2 t-1" {
+		t.Errorf("queue order after migration = %v", got)
+	}
+}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentUpsertSameTasks", testConcurrentUpsertSameTasks},
 		{"ConcurrentDistinctInserts", testConcurrentDistinctInserts},
 		{"ConcurrentAuditInsert", testConcurrentAuditInsert},
+		{"ConcurrentCounts", testConcurrentCounts},
 		{"CanceledContext", testCanceledContext},
 		{"PingKindClose", testPingKindClose},
 	}
