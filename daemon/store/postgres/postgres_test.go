@@ -169,6 +169,8 @@ func TestTaskListPlans(t *testing.T) {
 				bad = "sorts"
 			case strings.Contains(plan, "Seq Scan on tasks"):
 				bad = "scans tasks"
+			case c.what == "count" && p.AssignedTo == "" && p.Session == "" && p.UpdatedBefore == "" && strings.Contains(plan, " on tasks "):
+				bad = "counts tasks instead of reading the counters"
 			case c.what == "page" && p.After != "" && !strings.Contains(plan, "ROW(") && !strings.Contains(plan, ") > ROW") && !strings.Contains(plan, ") < ROW"):
 				bad = "does not seek to the cursor"
 			}

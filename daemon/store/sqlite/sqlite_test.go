@@ -245,6 +245,8 @@ func TestTaskListPlans(t *testing.T) {
 				bad = "sorts the matches"
 			case c.what == "count" && strings.Contains(plan, "SCAN tasks"):
 				bad = "scans tasks to count"
+			case c.what == "count" && p.AssignedTo == "" && p.Session == "" && p.UpdatedBefore == "" && strings.Contains(plan, "tasks "):
+				bad = "counts tasks instead of reading the counters"
 			case c.what == "page" && !strings.Contains(plan, "tasks USING INDEX") && !strings.Contains(plan, "tasks USING COVERING INDEX"):
 				bad = "does not read an index"
 			case c.what == "page" && p.After != "" && !strings.Contains(plan, ")>(?") && !strings.Contains(plan, ")<(?"):
