@@ -80,7 +80,7 @@ func (s *Store) TaskGet(ctx context.Context, id string) (model.Task, error) {
 var dialect = query.Dialect{
 	Param:       param,
 	Live:        "NOT deleted",
-	Session:     "(metadata->>'sessionId')",
+	Session:     "session_id", // metadata->>'sessionId', stored (migration 0002)
 	Time:        func(t time.Time) any { return t },
 	IDLen:       "length(id)",
 	NegPriority: "(-priority)",

@@ -8,9 +8,12 @@ import (
 	"github.com/claudebench/cb/daemon/store/storetest"
 )
 
-// benchRows is the size of the store the list benchmarks compare with an
-// empty one.
-const benchRows = 100_000
+// The list benchmarks compare a store of benchRows tasks with an empty one
+// and one of smallRows (full pages, small table).
+const (
+	benchRows = 100_000
+	smallRows = 2_000
+)
 
 func openBench(b *testing.B) *sqlite.Store {
 	b.Helper()
@@ -22,12 +25,15 @@ func openBench(b *testing.B) *sqlite.Store {
 	return s
 }
 
-// BenchmarkTaskList: a page costs about the same at 100k tasks as at none
-// (see the ratio metric), at the head of the list and deep in it.
+// BenchmarkTaskList: a page costs about the same at 100k tasks as at 2k
+// (ratio-2000) and a few times an empty page (ratio-0, which includes
+// reading the 50 rows), at the head of the list and deep in it.
 func BenchmarkTaskList(b *testing.B) {
-	full := openBench(b)
+	full, small := openBench(b), openBench(b)
 	storetest.FillForBench(b, full, benchRows)
-	storetest.BenchmarkTaskList(b, full, openBench(b), benchRows)
+	storetest.FillForBench(b, small, smallRows)
+	storetest.BenchmarkTaskList(b, storetest.BenchStore{S: full, N: benchRows},
+		storetest.BenchStore{S: openBench(b)}, storetest.BenchStore{S: small, N: smallRows})
 }
 
 // BenchmarkTaskWrite: the cost of one task write-through commit with the

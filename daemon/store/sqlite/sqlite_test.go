@@ -251,6 +251,10 @@ func TestTaskListPlans(t *testing.T) {
 				bad = "does not read an index"
 			case c.what == "page" && p.After != "" && !strings.Contains(plan, ")>(?") && !strings.Contains(plan, ")<(?"):
 				bad = "does not seek to the cursor"
+			case c.what == "page" && p.Status != "" && !strings.Contains(plan, "status=?"),
+				p.AssignedTo != "" && !strings.Contains(plan, "assigned_to=?"),
+				p.Session != "" && !strings.Contains(plan, "session_id=?"):
+				bad = "does not seek to the filter"
 			}
 			if bad != "" {
 				t.Errorf("%s of %+v: plan %q %s\n%s", c.what, p, plan, bad, c.sql)
@@ -294,8 +298,8 @@ func TestMigrateCounts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cb.db")
 	sqlite.CreateAtVersion(t, path, 2)
 	for i, st := range []string{"pending", "pending", "in_progress", "completed", "completed", "completed", "failed"} {
-		sqlite.ExecRaw(t, path, `INSERT INTO tasks (id, text, status, priority, created_at, updated_at, version, deleted)
-			VALUES (?, 'old', ?, ?, ?, ?, 1, ?)`, fmt.Sprintf("t-%d", i+1), st, i*10, i, i, i%6/5)
+		sqlite.ExecRaw(t, path, `INSERT INTO tasks (id, text, status, priority, metadata, created_at, updated_at, version, deleted)
+			VALUES (?, 'old', ?, ?, ?, ?, ?, 1, ?)`, fmt.Sprintf("t-%d", i+1), st, i*10, fmt.Sprintf(`{"sessionId":"s-%d"}`, i-1), i, i, i%6/5)
 	}
 	s, err := sqlite.Open(t.Context(), path)
 	if err != nil {
@@ -331,5 +335,9 @@ func TestMigrateCounts(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "t-7 t-5 t-4 t-3 t-2 t-1" {
 		t.Errorf("queue order after migration = %v", got)
+	}
+	res, err := s.TaskList(t.Context(), store.TaskListParams{Session: "s-1"})
+	if err != nil || len(res.Tasks) != 1 || res.Tasks[0].ID != "t-3" || res.TotalCount != 1 {
+		t.Errorf("session s-1 after migration = %+v, %v; want t-3", res, err)
 	}
 }

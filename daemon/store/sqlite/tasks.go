@@ -17,7 +17,9 @@ const taskColumns = query.TaskColumns
 
 // taskUpsertSQL inserts a task or overwrites it when the stored version is
 // lower (query.TaskUpsert).
-var taskUpsertSQL = query.TaskUpsert(`?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`)
+// session_id is metadata's sessionId (migration 0003), taken from the
+// metadata parameter (?7) by the statement itself.
+var taskUpsertSQL = query.TaskUpsert(`?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, json_extract(?7, '$.sessionId')`, "session_id")
 
 // Fixed task queries, prepared at Open.
 const (
@@ -113,10 +115,12 @@ func (s *Store) TaskGet(ctx context.Context, id string) (model.Task, error) {
 var dialect = query.Dialect{
 	Param:   param,
 	Live:    "deleted = 0",
-	Session: "json_extract(metadata, '$.sessionId')",
+	Session: "session_id",
 	Time:    func(t time.Time) any { return t.UnixMicro() },
 	// Generated columns (migration 0003): SQLite seeks a row-value range
-	// on an index only through plain columns, not expressions.
+	// on an index, and answers from the index alone, only through plain
+	// columns, not expressions; session_id is json_extract(metadata,
+	// '$.sessionId').
 	IDLen:       "id_len",
 	NegPriority: "neg_priority",
 }

@@ -13,8 +13,8 @@ import (
 // benchTask returns the i-th task of a benchmark fill: ids and times as
 // production makes them ("t-<ms><6 digits>", all one length); 30% pending
 // (unassigned, priorities 0..100), 10% in progress (assigned to one of 20
-// workers), 60% completed; every other task belongs to one of 1000
-// sessions.
+// workers), 60% completed; every other task belongs to one of 20
+// sessions (so that a session fills a page at any size).
 func benchTask(i int) store.Task {
 	ms := int64(1_760_000_000_000) + int64(i)
 	task := store.Task{Task: api.Task{
@@ -34,7 +34,7 @@ func benchTask(i int) store.Task {
 		task.AssignedTo = fmt.Sprintf("w-%d", i%20)
 	}
 	if i%2 == 0 {
-		task.Metadata = json.RawMessage(fmt.Sprintf(`{"sessionId":"s-%d"}`, i%1000))
+		task.Metadata = json.RawMessage(fmt.Sprintf(`{"sessionId":"s-%d"}`, i%40))
 	}
 	return task
 }
@@ -55,9 +55,9 @@ func FillForBench(b *testing.B, s store.Store, n int) {
 }
 
 // BenchListCases are the list calls BenchmarkTaskList times: a page of 50
-// in the default order, the head of the queue, one session's tasks, and a
-// page deep in the list (half-way, reached by cursor; for an empty store,
-// the first page).
+// in the default order, the head of the queue, one session's tasks, one
+// worker's, and a page deep in the list (half-way, reached by cursor; for
+// an empty store, the first page).
 var BenchListCases = []struct {
 	Name string
 	P    store.TaskListParams
@@ -70,44 +70,64 @@ var BenchListCases = []struct {
 	{"deep", store.TaskListParams{Limit: 50}, true},
 }
 
-// BenchmarkTaskList times each of BenchListCases on a store holding n
-// tasks and reports, beside ns/op, the same call's time on an empty store
-// opened by empty (ns/op-empty, measured in the same run) and their ratio.
-func BenchmarkTaskList(b *testing.B, full, empty store.Store, n int) {
+// BenchStore is a store and the number of benchmark tasks it holds.
+type BenchStore struct {
+	S store.Store
+	N int
+}
+
+// deepParams returns p, or for a deep case p with the cursor of the middle
+// of bs, walked to page by page as a client paging through would.
+func deepParams(b *testing.B, bs BenchStore, p store.TaskListParams, deep bool) store.TaskListParams {
+	if !deep {
+		return p
+	}
+	for range bs.N / 2 / p.Limit {
+		res, err := bs.S.TaskList(b.Context(), p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.After = res.NextCursor
+	}
+	return p
+}
+
+// BenchmarkTaskList times each of BenchListCases on full and reports,
+// beside ns/op, the same call on each of bases (ns/op-<N>, measured in the
+// same run) and the ratio to it (ratio-<N>). A base of 0 tasks answers
+// empty pages, so its ratio includes reading 50 rows; a base of a few
+// thousand reads full pages, so its ratio is the cost of the store's size
+// alone.
+func BenchmarkTaskList(b *testing.B, full BenchStore, bases ...BenchStore) {
 	ctx := b.Context()
 	for _, c := range BenchListCases {
 		b.Run(c.Name, func(b *testing.B) {
-			p := c.P
-			if c.Deep {
-				// Walk to the middle by cursor (cheap per page), as a
-				// client paging through would.
-				for range n / 2 / p.Limit {
-					res, err := full.TaskList(ctx, p)
-					if err != nil {
-						b.Fatal(err)
-					}
-					p.After = res.NextCursor
-				}
-			}
 			call := func(s store.Store, p store.TaskListParams) {
 				if _, err := s.TaskList(ctx, p); err != nil {
 					b.Fatal(err)
 				}
 			}
 			const baseOps = 300
-			start := time.Now()
-			for range baseOps {
-				call(empty, c.P)
+			baseNs := make([]float64, len(bases))
+			for i, base := range bases {
+				p := deepParams(b, base, c.P, c.Deep)
+				start := time.Now()
+				for range baseOps {
+					call(base.S, p)
+				}
+				baseNs[i] = float64(time.Since(start).Nanoseconds()) / baseOps
 			}
-			base := float64(time.Since(start).Nanoseconds()) / baseOps
+			p := deepParams(b, full, c.P, c.Deep)
 			b.ResetTimer()
 			for b.Loop() {
-				call(full, p)
+				call(full.S, p)
 			}
 			b.StopTimer()
 			per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			b.ReportMetric(base, "ns/op-empty")
-			b.ReportMetric(per/base, "ratio")
+			for i, base := range bases {
+				b.ReportMetric(baseNs[i], fmt.Sprintf("ns/op-%d", base.N))
+				b.ReportMetric(per/baseNs[i], fmt.Sprintf("ratio-%d", base.N))
+			}
 		})
 	}
 }

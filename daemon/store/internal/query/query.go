@@ -6,6 +6,7 @@
 package query
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,13 +30,18 @@ var taskUpdated = []string{
 }
 
 // TaskUpsert returns the statement that inserts a task (TaskColumns, then
-// deleted, bound by values: the dialect's 13 placeholders) or overwrites it
-// when the stored version is lower. It is one statement, so concurrent
-// writers serialize on the row and the highest version wins.
-func TaskUpsert(values string) string {
+// deleted, then any extra columns, bound by values: the dialect's 13
+// placeholders and the extra columns' expressions) or overwrites it when
+// the stored version is lower. It is one statement, so concurrent writers
+// serialize on the row and the highest version wins.
+func TaskUpsert(values string, extra ...string) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO tasks (" + TaskColumns + ", deleted) VALUES (" + values + ")\nON CONFLICT (id) DO UPDATE SET\n")
-	for i, c := range taskUpdated {
+	cols := TaskColumns + ", deleted"
+	for _, c := range extra {
+		cols += ", " + c
+	}
+	b.WriteString("INSERT INTO tasks (" + cols + ") VALUES (" + values + ")\nON CONFLICT (id) DO UPDATE SET\n")
+	for i, c := range append(slices.Clip(taskUpdated), extra...) {
 		if i > 0 {
 			b.WriteString(",\n")
 		}

@@ -1,6 +1,6 @@
 -- O(page) task lists, exact counts kept by the writes, and purge.
 --
--- Every list order is (key, id_len, id) in one direction (length
+-- Every list order is (key, length(id), id) in one direction (length
 -- first, so "t-<digits>" ids sort numerically; "queue" uses -priority so
 -- that priority descending, id ascending is one direction too). A page
 -- after a cursor is then a row-value range on one of these indexes, read in
@@ -10,15 +10,43 @@
 -- and session indexes leave out the tasks without one (most of the queue),
 -- so a plain pending task is written to ten of them. Secondary indexes of a
 -- WITHOUT ROWID table end with the primary key anyway, so the trailing id
--- costs nothing. length(id) and -priority are virtual generated columns
--- (computed on read, never stored in the row): SQLite seeks an index by a
+-- costs nothing.
+--
+-- The table is rebuilt with two more columns. SQLite seeks an index by a
 -- row-value range such as (neg_priority, id_len, id) > (?, ?, ?) only on
--- plain columns, and scans from the start of the index on expressions.
-ALTER TABLE tasks ADD COLUMN id_len INTEGER GENERATED ALWAYS AS (length(id)) VIRTUAL;
-ALTER TABLE tasks ADD COLUMN neg_priority INTEGER GENERATED ALWAYS AS (-priority) VIRTUAL;
+-- columns (on expressions it scans from the start of the index), so
+-- length(id) and -priority become virtual generated columns (computed, not
+-- stored). metadata's sessionId is a plain column that the upsert fills
+-- (json_extract of its metadata parameter): SQLite never answers from an
+-- index alone when the query uses a generated column, virtual or stored,
+-- so a count by session would read every matching row; and json_extract
+-- runs once per write instead of once per session index. ANY: a sessionId
+-- that is not a string must not fail the write of a STRICT row.
+CREATE TABLE tasks_v3 (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    text         TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    priority     INTEGER NOT NULL DEFAULT 0,
+    assigned_to  TEXT    NOT NULL DEFAULT '',
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    metadata     TEXT,
+    result       TEXT,
+    error        TEXT    NOT NULL DEFAULT '',
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    version      INTEGER NOT NULL,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    id_len       INTEGER GENERATED ALWAYS AS (length(id)) VIRTUAL,
+    neg_priority INTEGER GENERATED ALWAYS AS (-priority) VIRTUAL,
+    session_id   ANY
+) STRICT, WITHOUT ROWID;
 
-DROP INDEX tasks_status_created;
-DROP INDEX tasks_assigned;
+INSERT INTO tasks_v3 (id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version, deleted, session_id)
+SELECT id, text, status, priority, assigned_to, attempts, metadata, result, error, created_at, updated_at, version, deleted,
+       json_extract(metadata, '$.sessionId') FROM tasks;
+
+DROP TABLE tasks; -- and its indexes
+ALTER TABLE tasks_v3 RENAME TO tasks;
 
 CREATE INDEX tasks_created  ON tasks (created_at, id_len, id) WHERE deleted = 0;
 CREATE INDEX tasks_updated  ON tasks (updated_at, id_len, id) WHERE deleted = 0;
@@ -38,11 +66,11 @@ CREATE INDEX tasks_assigned_priority ON tasks (assigned_to, priority, id_len, id
 CREATE INDEX tasks_assigned_queue    ON tasks (assigned_to, neg_priority, id_len, id)  WHERE deleted = 0 AND assigned_to != '';
 CREATE INDEX tasks_assigned_id       ON tasks (assigned_to, id_len, id)             WHERE deleted = 0 AND assigned_to != '';
 
-CREATE INDEX tasks_session_created  ON tasks (json_extract(metadata, '$.sessionId'), created_at, id_len, id) WHERE deleted = 0 AND json_extract(metadata, '$.sessionId') IS NOT NULL;
-CREATE INDEX tasks_session_updated  ON tasks (json_extract(metadata, '$.sessionId'), updated_at, id_len, id) WHERE deleted = 0 AND json_extract(metadata, '$.sessionId') IS NOT NULL;
-CREATE INDEX tasks_session_priority ON tasks (json_extract(metadata, '$.sessionId'), priority, id_len, id)   WHERE deleted = 0 AND json_extract(metadata, '$.sessionId') IS NOT NULL;
-CREATE INDEX tasks_session_queue    ON tasks (json_extract(metadata, '$.sessionId'), neg_priority, id_len, id)  WHERE deleted = 0 AND json_extract(metadata, '$.sessionId') IS NOT NULL;
-CREATE INDEX tasks_session_id       ON tasks (json_extract(metadata, '$.sessionId'), id_len, id)             WHERE deleted = 0 AND json_extract(metadata, '$.sessionId') IS NOT NULL;
+CREATE INDEX tasks_session_created  ON tasks (session_id, created_at, id_len, id) WHERE deleted = 0 AND session_id IS NOT NULL;
+CREATE INDEX tasks_session_updated  ON tasks (session_id, updated_at, id_len, id) WHERE deleted = 0 AND session_id IS NOT NULL;
+CREATE INDEX tasks_session_priority ON tasks (session_id, priority, id_len, id)   WHERE deleted = 0 AND session_id IS NOT NULL;
+CREATE INDEX tasks_session_queue    ON tasks (session_id, neg_priority, id_len, id)  WHERE deleted = 0 AND session_id IS NOT NULL;
+CREATE INDEX tasks_session_id       ON tasks (session_id, id_len, id)             WHERE deleted = 0 AND session_id IS NOT NULL;
 
 -- Tombstones, for the purge (few: a delete is rare).
 CREATE INDEX tasks_tombstones ON tasks (updated_at) WHERE deleted = 1;
