@@ -52,7 +52,10 @@ var ErrNotFound = model.ErrNotFound
 
 // ErrInvalidArgument is returned (wrapped) when a Task, AuditRecord or list
 // parameter fails validation: an empty id, an unknown status, malformed JSON,
-// an OrderBy or Order outside the whitelist, a negative Limit or Offset.
+// an OrderBy or Order outside the whitelist, a negative Limit or Offset, an
+// UpdatedBefore that is not RFC 3339, a malformed cursor or one made for
+// other filters or another order, After with Offset, or a purge limit that
+// is not positive.
 var ErrInvalidArgument = model.ErrInvalidArgument
 
 // Task is the durable copy of one task: an api.Task (the task as the API
@@ -122,7 +125,11 @@ type Store interface {
 	// ErrNotFound if there is none (or only a tombstone).
 	TaskGet(ctx context.Context, id string) (Task, error)
 	// TaskList returns one page of tasks matching p, read from a consistent
-	// snapshot.
+	// snapshot. A page costs the same at any size of the store and any
+	// depth reached by cursor: it is read from an index in order from the
+	// cursor on, and the total comes from counters (no filter, or a status
+	// alone) or a count capped at MaxExactCount. Offset still reads and
+	// skips Offset rows.
 	TaskList(ctx context.Context, p TaskListParams) (TaskListResult, error)
 	// TaskDelete removes the task row (hard delete, tombstone included). It
 	// returns an error wrapping ErrNotFound if no live task existed.
@@ -151,8 +158,11 @@ type Store interface {
 	// first, and returns how many it removed.
 	AuditPurge(ctx context.Context, before time.Time, limit int) (int, error)
 	// Maintain does the store's periodic bookkeeping (PostgreSQL folds the
-	// counter deltas its writes leave); cbd calls it every few seconds. It
-	// is safe to call from several processes at once.
+	// counter deltas its writes leave; SQLite has nothing to do); cbd calls
+	// it every few seconds. It is safe to call from several processes at
+	// once. On PostgreSQL a count reads the deltas written since the last
+	// fold, so without Maintain counting slows as writes accumulate (it
+	// stays exact).
 	Maintain(ctx context.Context) error
 	// Ping checks that the backend is reachable.
 	Ping(ctx context.Context) error

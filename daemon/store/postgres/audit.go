@@ -40,21 +40,17 @@ func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error 
 	return invalid
 }
 
-// AuditList returns the audit records matching p, newest first.
+// AuditList returns a page of the audit records matching p, newest first,
+// read by index from its cursor on.
 func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) (model.AuditListResult, error) {
-	out, err := s.auditList(ctx, p)
-	return model.AuditListResult{Records: out}, err
-}
-
-func (s *Store) auditList(ctx context.Context, p model.AuditListParams) ([]model.AuditRecord, error) {
-	p, err := model.NormalizeAuditList(p)
+	q, err := model.NormalizeAuditList(p)
 	if err != nil {
-		return nil, fmt.Errorf("postgres store: list audit records: %w", err)
+		return model.AuditListResult{}, fmt.Errorf("postgres store: list audit records: %w", err)
 	}
-	w := query.Where{Param: param}
-	rows, err := s.pool.Query(ctx, query.AuditList(&w, p, p.Since), w.Args...)
+	listSQL, args := dialect.AuditList(q)
+	rows, err := s.pool.Query(ctx, listSQL, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres store: list audit records: %w", err)
+		return model.AuditListResult{}, fmt.Errorf("postgres store: list audit records: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.AuditRecord, error) {
 		var r model.AuditRecord
@@ -69,20 +65,72 @@ func (s *Store) auditList(ctx context.Context, p model.AuditListParams) ([]model
 		return r, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres store: list audit records: %w", err)
+		return model.AuditListResult{}, fmt.Errorf("postgres store: list audit records: %w", err)
 	}
-	return out, nil
+	res := model.AuditListResult{Records: out}
+	if len(out) > q.Limit {
+		res.Records = out[:q.Limit]
+		res.NextCursor = q.CursorFor(out[q.Limit-1])
+	}
+	return res, nil
 }
 
-// AuditPurge is not written yet.
+// AuditPurge deletes up to limit audit records older than before, oldest
+// first, in one statement.
 func (s *Store) AuditPurge(ctx context.Context, before time.Time, limit int) (int, error) {
-	return 0, fmt.Errorf("postgres store: audit purge: not implemented")
+	if limit <= 0 {
+		return 0, fmt.Errorf("postgres store: purge audit records: %w: limit %d is not positive", model.ErrInvalidArgument, limit)
+	}
+	stmt, args := dialect.AuditPurge(model.NormalizeTime(before), limit)
+	tag, err := s.pool.Exec(ctx, stmt, args...)
+	if err != nil {
+		return 0, fmt.Errorf("postgres store: purge audit records before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
-// TaskPurge is not written yet.
+// TaskPurge deletes up to limit finished tasks and tombstones last updated
+// before before, oldest first, in one statement; pending and in-progress
+// tasks are never candidates. The count triggers record the deltas.
 func (s *Store) TaskPurge(ctx context.Context, before time.Time, limit int) (int, error) {
-	return 0, fmt.Errorf("postgres store: task purge: not implemented")
+	if limit <= 0 {
+		return 0, fmt.Errorf("postgres store: purge tasks: %w: limit %d is not positive", model.ErrInvalidArgument, limit)
+	}
+	stmt, args := dialect.TaskPurge("deleted", model.NormalizeTime(before), limit)
+	tag, err := s.pool.Exec(ctx, stmt, args...)
+	if err != nil {
+		return 0, fmt.Errorf("postgres store: purge tasks before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
-// Maintain has nothing to do yet.
-func (s *Store) Maintain(ctx context.Context) error { return nil }
+// maintainLockKey is the first key of the advisory lock held while folding
+// counter deltas; the second is a hash of the schema.
+const maintainLockKey int32 = 0x63620002 // "cb" 0002
+
+// Maintain folds the per-status deltas the task triggers append into
+// task_counts, in one transaction under a transaction-scoped advisory lock
+// so that concurrent daemons never update the counter rows in opposite
+// orders (one folds, the others skip). Writers only ever append deltas, so
+// they never wait on a counter row.
+func (s *Store) Maintain(ctx context.Context) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var locked bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))`,
+			maintainLockKey).Scan(&locked); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		if !locked {
+			return nil // another daemon is folding
+		}
+		_, err := tx.Exec(ctx, `WITH d AS (DELETE FROM task_count_deltas RETURNING status, n)
+			INSERT INTO task_counts (status, n)
+			SELECT status, sum(n) FROM d GROUP BY status ORDER BY status
+			ON CONFLICT (status) DO UPDATE SET n = task_counts.n + excluded.n`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres store: maintain: fold counters: %w", err)
+	}
+	return nil
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,7 +21,7 @@ import (
 // freshSchema creates a uniquely named schema, dropped when t ends, and
 // returns a URL whose search_path selects it, tuned for the conformance
 // suite, and its name.
-func freshSchema(t *testing.T) (schemaURL, schema string) {
+func freshSchema(t testing.TB) (schemaURL, schema string) {
 	t.Helper()
 	u, err := url.Parse(testenv.PostgresSchema(t))
 	if err != nil {
@@ -40,7 +42,7 @@ func freshSchema(t *testing.T) (schemaURL, schema string) {
 
 // open opens a store on schemaURL, closed when t ends (before the schema
 // is dropped, since cleanups run last-in first-out).
-func open(t *testing.T, schemaURL string) *postgres.Store {
+func open(t testing.TB, schemaURL string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(t.Context(), schemaURL)
 	if err != nil {
@@ -140,4 +142,67 @@ func TestOpenMissingSchema(t *testing.T) {
 		s.Close()
 		t.Fatal("Open with a search_path naming no existing schema succeeded, want an error")
 	}
+}
+
+// TestTaskListPlans: every list variant reads its page from an index in
+// order (no Seq Scan, no Sort, even with a few rows and both disabled only
+// as a last resort) and its total from the counters or an index; a page
+// after a cursor starts at the cursor (an index condition on the row).
+func TestTaskListPlans(t *testing.T) {
+	u, _ := freshSchema(t)
+	s := open(t, u)
+	cursorTask := store.Task{Task: api.Task{ID: "t-1700000000000000001", Priority: 50,
+		CreatedAt: api.TimeOf(time.Unix(1700000000, 0)), UpdatedAt: api.TimeOf(time.Unix(1700000000, 0))}}
+	for _, p := range storetest.ListVariants() {
+		if p.After != "" {
+			p.After = storetest.CursorAfter(t, p, cursorTask)
+		}
+		list, listArgs, count, countArgs := postgres.TaskListSQL(t, p)
+		for _, c := range []struct {
+			what, sql string
+			args      []any
+		}{{"page", list, listArgs}, {"count", count, countArgs}} {
+			plan := postgres.QueryPlan(t, s, c.sql, c.args...)
+			bad := ""
+			switch {
+			case strings.Contains(plan, "Sort"):
+				bad = "sorts"
+			case strings.Contains(plan, "Seq Scan on tasks"):
+				bad = "scans tasks"
+			case c.what == "count" && p.AssignedTo == "" && p.Session == "" && p.UpdatedBefore == "" && strings.Contains(plan, " on tasks "):
+				bad = "counts tasks instead of reading the counters"
+			case c.what == "page" && p.After != "" && !strings.Contains(indexConds(plan), "ROW("):
+				bad = "does not seek to the cursor"
+			case p.Status != "" && !strings.Contains(indexConds(plan), "status = ") && !(c.what == "count" && p.UpdatedBefore == ""),
+				p.AssignedTo != "" && !strings.Contains(indexConds(plan), "assigned_to = "),
+				p.Session != "" && !strings.Contains(indexConds(plan), "session_id = "):
+				bad = "does not seek to the filter"
+			}
+			if bad != "" {
+				t.Errorf("%s of %+v: plan %s:\n%s\n%s", c.what, p, bad, plan, c.sql)
+			}
+		}
+	}
+	tp, tpArgs, ap, apArgs := postgres.PurgeSQL(time.Now(), 100)
+	for _, c := range []struct {
+		sql  string
+		args []any
+	}{{tp, tpArgs}, {ap, apArgs}} {
+		plan := postgres.QueryPlan(t, s, c.sql, c.args...)
+		if strings.Contains(plan, "Seq Scan on tasks") || strings.Contains(plan, "Seq Scan on audit_records") {
+			t.Errorf("purge plan scans a table:\n%s\n%s", plan, c.sql)
+		}
+	}
+}
+
+// indexConds returns the Index Cond lines of an EXPLAIN output: what the
+// scans seek to, as opposed to what they filter.
+func indexConds(plan string) string {
+	var out []string
+	for _, line := range strings.Split(plan, "\n") {
+		if strings.Contains(line, "Index Cond:") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

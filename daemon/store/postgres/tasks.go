@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -75,33 +76,47 @@ func (s *Store) TaskGet(ctx context.Context, id string) (model.Task, error) {
 	return t, nil
 }
 
+// dialect is PostgreSQL's SQL for the shared list queries.
+var dialect = query.Dialect{
+	Param:       param,
+	Live:        "NOT deleted",
+	Session:     "session_id", // metadata->>'sessionId', stored (migration 0002)
+	Time:        func(t time.Time) any { return t },
+	IDLen:       "length(id)",
+	NegPriority: "(-priority)",
+}
+
 // TaskList returns one page of live tasks matching p. The count and the page
-// come from one REPEATABLE READ snapshot, so they agree.
+// come from one REPEATABLE READ snapshot, so they agree. The page is read
+// by index from the cursor on; the total comes from the counters, or from a
+// count that stops at model.MaxExactCount.
 func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (model.TaskListResult, error) {
 	var res model.TaskListResult
 	q, err := model.NormalizeTaskList(p)
 	if err != nil {
 		return res, fmt.Errorf("postgres store: list tasks: %w", err)
 	}
-	w := query.Where{Param: param}
-	w.Cond("NOT deleted")
-	if q.Status != "" {
-		w.Cond("status = " + w.Arg(q.Status))
-	}
-	if q.AssignedTo != "" {
-		w.Cond("assigned_to = " + w.Arg(q.AssignedTo))
-	}
-	cond, args := w.String(), w.Args
-	page := " LIMIT " + w.Arg(q.Limit) + " OFFSET " + w.Arg(q.Offset)
-
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE `+cond, args...).Scan(&res.TotalCount); err != nil {
+			var err error
+			if q.CountedByStatus() {
+				countSQL, args := taskCountAllSQL, []any(nil)
+				if q.Status != "" {
+					countSQL, args = taskCountOneSQL, []any{q.Status}
+				}
+				err = tx.QueryRow(ctx, countSQL, args...).Scan(&res.TotalCount)
+			} else {
+				countSQL, args := dialect.TaskCountCapped(q)
+				err = tx.QueryRow(ctx, countSQL, args...).Scan(&res.TotalCount)
+				if res.TotalCount > model.MaxExactCount {
+					res.TotalCount, res.TotalEstimated = model.MaxExactCount, true
+				}
+			}
+			if err != nil {
 				return fmt.Errorf("count: %w", err)
 			}
-			rows, err := tx.Query(ctx,
-				`SELECT `+taskColumns+` FROM tasks WHERE `+cond+` `+q.OrderClause+page,
-				w.Args...)
+			listSQL, args := dialect.TaskList(q)
+			rows, err := tx.Query(ctx, listSQL, args...)
 			if err != nil {
 				return err
 			}
@@ -111,7 +126,10 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (model.Tas
 	if err != nil {
 		return model.TaskListResult{}, fmt.Errorf("postgres store: list tasks: %w", err)
 	}
-	res.HasMore = model.HasMore(q.Offset, len(res.Tasks), res.TotalCount)
+	if len(res.Tasks) > q.Limit {
+		res.Tasks, res.HasMore = res.Tasks[:q.Limit], true
+		res.NextCursor = q.CursorFor(res.Tasks[q.Limit-1])
+	}
 	return res, nil
 }
 
@@ -145,10 +163,21 @@ func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
 	return tasks, nil
 }
 
-// TaskCountByStatus counts live tasks per status; every known status is
-// present in the result.
+// Counter queries: task_counts as last folded plus the deltas written
+// since (see Maintain), read in one statement so they agree.
+const (
+	taskCountSQL = `SELECT status, sum(n)::bigint FROM (SELECT status, n FROM task_counts
+		UNION ALL SELECT status, n FROM task_count_deltas) AS c GROUP BY status`
+	taskCountAllSQL = `SELECT coalesce(sum(n), 0)::bigint FROM (SELECT n FROM task_counts
+		UNION ALL SELECT n FROM task_count_deltas) AS c`
+	taskCountOneSQL = `SELECT coalesce(sum(n), 0)::bigint FROM (SELECT n FROM task_counts WHERE status = $1
+		UNION ALL SELECT n FROM task_count_deltas WHERE status = $1) AS c`
+)
+
+// TaskCountByStatus returns the live tasks per status from the counters
+// the triggers keep; every known status is present in the result.
 func (s *Store) TaskCountByStatus(ctx context.Context) (map[string]int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM tasks WHERE NOT deleted GROUP BY status`)
+	rows, err := s.pool.Query(ctx, taskCountSQL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: count tasks: %w", err)
 	}
@@ -158,7 +187,9 @@ func (s *Store) TaskCountByStatus(ctx context.Context) (map[string]int, error) {
 		n  int
 	)
 	_, err = pgx.ForEachRow(rows, []any{&st, &n}, func() error {
-		counts[st] = n
+		if _, known := counts[st]; known {
+			counts[st] = n
+		}
 		return nil
 	})
 	if err != nil {

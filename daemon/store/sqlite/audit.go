@@ -55,24 +55,20 @@ func (s *Store) AuditInsert(ctx context.Context, rs ...model.AuditRecord) error 
 	return invalid
 }
 
-// AuditList returns the audit records matching p, newest first.
+// AuditList returns a page of the audit records matching p, newest first,
+// read by index from its cursor on.
 func (s *Store) AuditList(ctx context.Context, p model.AuditListParams) (model.AuditListResult, error) {
-	out, err := s.auditList(ctx, p)
-	return model.AuditListResult{Records: out}, err
-}
-
-func (s *Store) auditList(ctx context.Context, p model.AuditListParams) ([]model.AuditRecord, error) {
-	p, err := model.NormalizeAuditList(p)
+	q, err := model.NormalizeAuditList(p)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite store: list audit records: %w", err)
+		return model.AuditListResult{}, fmt.Errorf("sqlite store: list audit records: %w", err)
 	}
-	w := query.Where{Param: param}
-	rows, err := s.db.QueryContext(ctx, query.AuditList(&w, p, p.Since.UnixMicro()), w.Args...)
+	listSQL, args := dialect.AuditList(q)
+	rows, err := s.db.QueryContext(ctx, listSQL, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite store: list audit records: %w", err)
+		return model.AuditListResult{}, fmt.Errorf("sqlite store: list audit records: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var out []model.AuditRecord
+	var res model.AuditListResult
 	for rows.Next() {
 		var (
 			r       model.AuditRecord
@@ -81,32 +77,74 @@ func (s *Store) auditList(ctx context.Context, p model.AuditListParams) ([]model
 		)
 		if err := rows.Scan(&r.ID, &micros, &r.SessionID, &r.Event, &r.Tool, &r.Decision,
 			&ruleIDs, &r.Reason, &r.LatencyMicros, &r.InstanceID); err != nil {
-			return nil, fmt.Errorf("sqlite store: list audit records: %w", err)
+			return model.AuditListResult{}, fmt.Errorf("sqlite store: list audit records: %w", err)
 		}
 		if err := json.Unmarshal([]byte(ruleIDs), &r.RuleIDs); err != nil {
-			return nil, fmt.Errorf("sqlite store: list audit records: decode rule ids of %q: %w", r.ID, err)
+			return model.AuditListResult{}, fmt.Errorf("sqlite store: list audit records: decode rule ids of %q: %w", r.ID, err)
 		}
 		if len(r.RuleIDs) == 0 {
 			r.RuleIDs = nil
 		}
 		r.Time.Time = time.UnixMicro(micros).UTC()
-		out = append(out, r)
+		res.Records = append(res.Records, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite store: list audit records: %w", err)
+		return model.AuditListResult{}, fmt.Errorf("sqlite store: list audit records: %w", err)
 	}
-	return out, nil
+	if len(res.Records) > q.Limit {
+		res.Records = res.Records[:q.Limit]
+		res.NextCursor = q.CursorFor(res.Records[q.Limit-1])
+	}
+	return res, nil
 }
 
-// AuditPurge is not written yet.
+// AuditPurge deletes up to limit audit records older than before, oldest
+// first, in one transaction.
 func (s *Store) AuditPurge(ctx context.Context, before time.Time, limit int) (int, error) {
-	return 0, fmt.Errorf("sqlite store: audit purge: not implemented")
+	if limit <= 0 {
+		return 0, fmt.Errorf("sqlite store: purge audit records: %w: limit %d is not positive", model.ErrInvalidArgument, limit)
+	}
+	stmt, args := dialect.AuditPurge(model.NormalizeTime(before), limit)
+	n, err := s.execCount(ctx, stmt, args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: purge audit records before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	return n, nil
 }
 
-// TaskPurge is not written yet.
+// TaskPurge deletes up to limit finished tasks and tombstones last updated
+// before before, oldest first, in one transaction; pending and in-progress
+// tasks are never candidates. The count triggers keep task_counts exact.
 func (s *Store) TaskPurge(ctx context.Context, before time.Time, limit int) (int, error) {
-	return 0, fmt.Errorf("sqlite store: task purge: not implemented")
+	if limit <= 0 {
+		return 0, fmt.Errorf("sqlite store: purge tasks: %w: limit %d is not positive", model.ErrInvalidArgument, limit)
+	}
+	stmt, args := dialect.TaskPurge("deleted = 1", model.NormalizeTime(before), limit)
+	n, err := s.execCount(ctx, stmt, args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: purge tasks before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	return n, nil
 }
 
-// Maintain has nothing to do yet.
-func (s *Store) Maintain(ctx context.Context) error { return nil }
+// execCount runs one write statement under the write gate and returns the
+// rows it changed.
+func (s *Store) execCount(ctx context.Context, stmt string, args ...any) (int, error) {
+	if err := s.lockWrite(ctx); err != nil {
+		return 0, err
+	}
+	defer s.unlockWrite()
+	res, err := s.db.ExecContext(ctx, stmt, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return int(n), nil
+}
+
+// Maintain has nothing to do: SQLite's counters are exact at every commit
+// and the store checkpoints its WAL itself.
+func (s *Store) Maintain(ctx context.Context) error { return ctx.Err() }

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
 )
@@ -88,4 +89,32 @@ func QueryPlan(t *testing.T, s *Store, query string, args ...any) string {
 		out = append(out, detail)
 	}
 	return strings.Join(out, "; ")
+}
+
+// TaskListSQL returns the list query and its count query for p, as the
+// store would run them.
+func TaskListSQL(t *testing.T, p model.TaskListParams) (list string, listArgs []any, count string, countArgs []any) {
+	t.Helper()
+	q, err := model.NormalizeTaskList(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, listArgs = dialect.TaskList(q)
+	if q.CountedByStatus() {
+		count, countArgs = taskCountAllSQL, nil
+		if q.Status != "" {
+			count, countArgs = taskCountOneSQL, []any{q.Status}
+		}
+	} else {
+		count, countArgs = dialect.TaskCountCapped(q)
+	}
+	return list, listArgs, count, countArgs
+}
+
+// PurgeSQL returns the task and audit purge statements as the store runs
+// them.
+func PurgeSQL(before time.Time, limit int) (tasks string, taskArgs []any, audit string, auditArgs []any) {
+	tasks, taskArgs = dialect.TaskPurge("deleted = 1", before, limit)
+	audit, auditArgs = dialect.AuditPurge(before, limit)
+	return tasks, taskArgs, audit, auditArgs
 }

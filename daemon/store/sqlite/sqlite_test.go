@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/store/sqlite"
@@ -216,22 +217,127 @@ func TestMigrateLeanTasks(t *testing.T) {
 	if ddl := sqlite.QueryString(t, s, `SELECT sql FROM sqlite_master WHERE name = 'tasks'`); !strings.Contains(ddl, "WITHOUT ROWID") {
 		t.Errorf("tasks table not rebuilt: %s", ddl)
 	}
-	if n := sqlite.QueryString(t, s, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL`); n != "2" {
-		t.Errorf("tasks has %s explicit indexes, want 2", n)
+	if n := sqlite.QueryString(t, s, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL`); n != "21" {
+		t.Errorf("tasks has %s explicit indexes, want 21 (migration 3: 4 filters x 5 orders and the tombstones)", n)
 	}
 }
 
-// TestTaskQueriesUseIndexes: the filtered lists and the restore query
-// read an index, not the whole table.
-func TestTaskQueriesUseIndexes(t *testing.T) {
+// TestTaskListPlans: every list variant reads its page from an index in
+// order (no full scan of tasks, no sort of the matches) and its total from
+// the counters or an index, never a scan of the table.
+func TestTaskListPlans(t *testing.T) {
 	s := openTemp(t)
-	for _, c := range []struct{ query, index string }{
-		{`SELECT id FROM tasks WHERE deleted = 0 AND assigned_to = 'w1' AND assigned_to != ''`, "tasks_assigned"},
-		{`SELECT id FROM tasks WHERE deleted = 0 AND status = 'pending' ORDER BY created_at`, "tasks_status_created"},
-		{`SELECT id FROM tasks WHERE deleted = 0 AND status IN ('pending', 'in_progress') ORDER BY created_at, id`, "tasks_status_created"},
-	} {
-		if plan := sqlite.QueryPlan(t, s, c.query); !strings.Contains(plan, c.index) {
-			t.Errorf("%s: plan %q does not use %s", c.query, plan, c.index)
+	cursorTask := store.Task{Task: api.Task{ID: "t-1700000000000000001", Priority: 50,
+		CreatedAt: api.TimeOf(time.Unix(1700000000, 0)), UpdatedAt: api.TimeOf(time.Unix(1700000000, 0))}}
+	for _, p := range storetest.ListVariants() {
+		if p.After != "" {
+			p.After = storetest.CursorAfter(t, p, cursorTask)
 		}
+		list, listArgs, count, countArgs := sqlite.TaskListSQL(t, p)
+		for _, c := range []struct {
+			what, sql string
+			args      []any
+		}{{"page", list, listArgs}, {"count", count, countArgs}} {
+			plan := sqlite.QueryPlan(t, s, c.sql, c.args...)
+			bad := ""
+			switch {
+			case strings.Contains(plan, "TEMP B-TREE"):
+				bad = "sorts the matches"
+			case c.what == "count" && strings.Contains(plan, "SCAN tasks"):
+				bad = "scans tasks to count"
+			case c.what == "count" && p.AssignedTo == "" && p.Session == "" && p.UpdatedBefore == "" && strings.Contains(plan, "tasks "):
+				bad = "counts tasks instead of reading the counters"
+			case c.what == "page" && !strings.Contains(plan, "tasks USING INDEX") && !strings.Contains(plan, "tasks USING COVERING INDEX"):
+				bad = "does not read an index"
+			case c.what == "page" && p.After != "" && !strings.Contains(plan, ")>(?") && !strings.Contains(plan, ")<(?"):
+				bad = "does not seek to the cursor"
+			case c.what == "page" && p.Status != "" && !strings.Contains(plan, "status=?"),
+				p.AssignedTo != "" && !strings.Contains(plan, "assigned_to=?"),
+				p.Session != "" && !strings.Contains(plan, "session_id=?"):
+				bad = "does not seek to the filter"
+			}
+			if bad != "" {
+				t.Errorf("%s of %+v: plan %q %s\n%s", c.what, p, plan, bad, c.sql)
+			}
+		}
+	}
+	// The purges read their candidates by index too: (status, updated_at)
+	// for finished tasks, the tombstone index, (time, id) for audit.
+	tp, tpArgs, ap, apArgs := sqlite.PurgeSQL(time.Now(), 100)
+	for _, c := range []struct {
+		sql     string
+		args    []any
+		indexes []string
+	}{
+		{tp, tpArgs, []string{"tasks_status_updated", "tasks_tombstones"}},
+		{ap, apArgs, []string{"audit_records_time"}},
+	} {
+		plan := sqlite.QueryPlan(t, s, c.sql, c.args...)
+		if strings.Contains(plan, "SCAN tasks") && !strings.Contains(plan, "USING") || strings.Contains(plan, "SCAN audit_records") {
+			t.Errorf("purge plan %q scans a table\n%s", plan, c.sql)
+		}
+		for _, idx := range c.indexes {
+			if !strings.Contains(plan, idx) {
+				t.Errorf("purge plan %q does not use %s", plan, idx)
+			}
+		}
+	}
+	for _, q := range []string{
+		`SELECT id FROM tasks WHERE deleted = 0 AND status IN ('pending', 'in_progress') ORDER BY created_at, id`,
+	} {
+		if plan := sqlite.QueryPlan(t, s, q); !strings.Contains(plan, "tasks_status_created") {
+			t.Errorf("%s: plan %q does not use tasks_status_created", q, plan)
+		}
+	}
+}
+
+// TestMigrateCounts opens a database an older cbd left at migration 2: the
+// counters start from its rows (tombstones left out), and its tasks list by
+// cursor through the new indexes.
+func TestMigrateCounts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cb.db")
+	sqlite.CreateAtVersion(t, path, 2)
+	for i, st := range []string{"pending", "pending", "in_progress", "completed", "completed", "completed", "failed"} {
+		sqlite.ExecRaw(t, path, `INSERT INTO tasks (id, text, status, priority, metadata, created_at, updated_at, version, deleted)
+			VALUES (?, 'old', ?, ?, ?, ?, ?, 1, ?)`, fmt.Sprintf("t-%d", i+1), st, i*10, fmt.Sprintf(`{"sessionId":"s-%d"}`, i-1), i, i, i%6/5)
+	}
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer func() { _ = s.Close() }()
+	counts, err := s.TaskCountByStatus(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// t-6 (completed) is a tombstone.
+	want := map[string]int{"pending": 2, "in_progress": 1, "completed": 2, "failed": 1}
+	for st, n := range want {
+		if counts[st] != n {
+			t.Errorf("after migration counts = %v, want %v", counts, want)
+			break
+		}
+	}
+	var got []string
+	p := store.TaskListParams{OrderBy: "queue", Limit: 2}
+	for {
+		res, err := s.TaskList(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range res.Tasks {
+			got = append(got, task.ID)
+		}
+		if !res.HasMore {
+			break
+		}
+		p.After = res.NextCursor
+	}
+	if strings.Join(got, " ") != "t-7 t-5 t-4 t-3 t-2 t-1" {
+		t.Errorf("queue order after migration = %v", got)
+	}
+	res, err := s.TaskList(t.Context(), store.TaskListParams{Session: "s-1"})
+	if err != nil || len(res.Tasks) != 1 || res.Tasks[0].ID != "t-3" || res.TotalCount != 1 {
+		t.Errorf("session s-1 after migration = %+v, %v; want t-3", res, err)
 	}
 }

@@ -17,14 +17,18 @@ const taskColumns = query.TaskColumns
 
 // taskUpsertSQL inserts a task or overwrites it when the stored version is
 // lower (query.TaskUpsert).
-var taskUpsertSQL = query.TaskUpsert(`?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`)
+// session_id is metadata's sessionId (migration 0003), taken from the
+// metadata parameter (?7) by the statement itself.
+var taskUpsertSQL = query.TaskUpsert(`?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, json_extract(?7, '$.sessionId')`, "session_id")
 
 // Fixed task queries, prepared at Open.
 const (
 	taskGetSQL         = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND deleted = 0`
 	taskDeleteSQL      = `DELETE FROM tasks WHERE id = ? RETURNING deleted`
 	taskNonTerminalSQL = `SELECT ` + taskColumns + ` FROM tasks WHERE deleted = 0 AND status IN (?, ?) ORDER BY created_at, id`
-	taskCountSQL       = `SELECT status, count(*) FROM tasks WHERE deleted = 0 GROUP BY status`
+	taskCountSQL       = `SELECT status, n FROM task_counts`
+	taskCountAllSQL    = `SELECT coalesce(sum(n), 0) FROM task_counts`
+	taskCountOneSQL    = `SELECT coalesce(sum(n), 0) FROM task_counts WHERE status = ?`
 )
 
 // TaskUpsert writes t unless a row with the same id and a version greater
@@ -106,25 +110,30 @@ func (s *Store) TaskGet(ctx context.Context, id string) (model.Task, error) {
 	return t, nil
 }
 
+// dialect is SQLite's SQL for the shared list queries: times are Unix
+// microseconds.
+var dialect = query.Dialect{
+	Param:   param,
+	Live:    "deleted = 0",
+	Session: "session_id",
+	Time:    func(t time.Time) any { return t.UnixMicro() },
+	// Generated columns (migration 0003): SQLite seeks a row-value range
+	// on an index, and answers from the index alone, only through plain
+	// columns, not expressions; session_id is json_extract(metadata,
+	// '$.sessionId').
+	IDLen:       "id_len",
+	NegPriority: "neg_priority",
+}
+
 // TaskList returns one page of live tasks matching p. The count and the page
-// come from one read transaction, so they agree.
+// come from one read transaction, so they agree. The page is read by index
+// from the cursor on; the total comes from task_counts, or from a count
+// that stops at model.MaxExactCount.
 func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model.TaskListResult, err error) {
 	q, err := model.NormalizeTaskList(p)
 	if err != nil {
 		return res, fmt.Errorf("sqlite store: list tasks: %w", err)
 	}
-	w := query.Where{Param: param}
-	w.Cond("deleted = 0")
-	if q.Status != "" {
-		w.Cond("status = " + w.Arg(q.Status))
-	}
-	if q.AssignedTo != "" {
-		w.Cond("assigned_to = " + w.Arg(q.AssignedTo))
-		// The literal term matches the partial index tasks_assigned.
-		w.Cond("assigned_to != ''")
-	}
-	cond, args := w.String(), w.Args
-
 	// ReadOnly makes the driver issue a deferred BEGIN, which takes no write
 	// lock, instead of BEGIN IMMEDIATE.
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -133,12 +142,24 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tasks WHERE `+cond, args...).Scan(&res.TotalCount); err != nil {
+	if q.CountedByStatus() {
+		countSQL, args := taskCountAllSQL, []any(nil)
+		if q.Status != "" {
+			countSQL, args = taskCountOneSQL, []any{q.Status}
+		}
+		err = tx.QueryRowContext(ctx, countSQL, args...).Scan(&res.TotalCount)
+	} else {
+		countSQL, args := dialect.TaskCountCapped(q)
+		err = tx.QueryRowContext(ctx, countSQL, args...).Scan(&res.TotalCount)
+	}
+	if err != nil {
 		return res, fmt.Errorf("sqlite store: list tasks: count: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx,
-		`SELECT `+taskColumns+` FROM tasks WHERE `+cond+` `+q.OrderClause+` LIMIT `+w.Arg(q.Limit)+` OFFSET `+w.Arg(q.Offset),
-		w.Args...)
+	if res.TotalCount > model.MaxExactCount && !q.CountedByStatus() {
+		res.TotalCount, res.TotalEstimated = model.MaxExactCount, true
+	}
+	listSQL, args := dialect.TaskList(q)
+	rows, err := tx.QueryContext(ctx, listSQL, args...)
 	if err != nil {
 		return res, fmt.Errorf("sqlite store: list tasks: %w", err)
 	}
@@ -146,7 +167,10 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model
 	if err != nil {
 		return res, fmt.Errorf("sqlite store: list tasks: %w", err)
 	}
-	res.HasMore = model.HasMore(q.Offset, len(res.Tasks), res.TotalCount)
+	if len(res.Tasks) > q.Limit {
+		res.Tasks, res.HasMore = res.Tasks[:q.Limit], true
+		res.NextCursor = q.CursorFor(res.Tasks[q.Limit-1])
+	}
 	return res, nil
 }
 
@@ -182,8 +206,8 @@ func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
 	return tasks, nil
 }
 
-// TaskCountByStatus counts live tasks per status; every known status is
-// present in the result.
+// TaskCountByStatus returns the live tasks per status from task_counts,
+// which triggers keep; every known status is present in the result.
 func (s *Store) TaskCountByStatus(ctx context.Context) (map[string]int, error) {
 	rows, err := s.stmtTaskCount.QueryContext(ctx)
 	if err != nil {
@@ -197,7 +221,9 @@ func (s *Store) TaskCountByStatus(ctx context.Context) (map[string]int, error) {
 		if err := rows.Scan(&st, &n); err != nil {
 			return nil, fmt.Errorf("sqlite store: count tasks: %w", err)
 		}
-		counts[st] = n
+		if _, known := counts[st]; known {
+			counts[st] = n
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite store: count tasks: %w", err)

@@ -261,3 +261,74 @@ func OpenConcurrently[S interface{ Close() error }](t *testing.T, n int, open fu
 	}
 	return stores
 }
+
+// testConcurrentCounts: writers racing on the same tasks' versions and
+// statuses (some as tombstones), batches, and Maintain run at once, the
+// counters end equal to a count of the rows.
+func testConcurrentCounts(t *testing.T, s store.Store) {
+	const (
+		goroutines = 8
+		tasks      = 40
+		versions   = 12
+	)
+	statuses := []string{store.StatusPending, store.StatusInProgress, store.StatusCompleted, store.StatusFailed}
+	version := func(i int, v int64) store.Task {
+		task := newTask(taskID(i), v)
+		task.Status = statuses[(i+int(v))%4]
+		task.Deleted = (i+int(v))%5 == 0
+		return task
+	}
+	parallel(goroutines, func(g int) {
+		for k := range tasks * versions {
+			if k%goroutines != g {
+				continue
+			}
+			i, v := k%tasks+1, int64(k/tasks+1)
+			var err error
+			if g%2 == 0 {
+				_, err = s.TaskUpsert(t.Context(), version(i, v))
+			} else {
+				err = s.TaskUpsertMany(t.Context(), []store.Task{version(i, v), version(i%tasks+1, v)})
+			}
+			if err != nil {
+				t.Errorf("upsert: %v", err)
+				return
+			}
+			if k%17 == 0 {
+				if err := s.Maintain(t.Context()); err != nil {
+					t.Errorf("Maintain: %v", err)
+					return
+				}
+			}
+		}
+	})
+	want := map[string]int{store.StatusPending: 0, store.StatusInProgress: 0, store.StatusCompleted: 0, store.StatusFailed: 0}
+	for i := 1; i <= tasks; i++ {
+		final := version(i, versions)
+		got, err := s.TaskGet(t.Context(), taskID(i))
+		if final.Deleted {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: want a tombstone, got %v", final.ID, err)
+			}
+			continue
+		}
+		if err != nil || got.Version != versions {
+			t.Fatalf("%s: %+v, %v; want version %d", final.ID, got, err, versions)
+		}
+		want[final.Status]++
+	}
+	for _, maintained := range []bool{false, true} {
+		if maintained {
+			if err := s.Maintain(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.TaskCountByStatus(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !mapsEqual(got, want) {
+			t.Errorf("after the race (maintained %v): counts %v, want %v", maintained, got, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/daemon/store/internal/model"
 	"github.com/claudebench/cb/protocol/api"
 )
 
@@ -38,6 +39,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskListInvalidParams", testTaskListInvalidParams},
 		{"TaskListNonTerminal", testTaskListNonTerminal},
 		{"TaskCountByStatus", testTaskCountByStatus},
+		{"TaskListCursorWalk", testTaskListCursorWalk},
+		{"TaskListQueueOrder", testTaskListQueueOrder},
+		{"TaskListCursorConcurrentInserts", testTaskListCursorConcurrentInserts},
+		{"TaskListBadCursor", testTaskListBadCursor},
+		{"TaskCountsExact", testTaskCountsExact},
+		{"TaskCountEstimated", testTaskCountEstimated},
+		{"TaskPurge", testTaskPurge},
+		{"AuditCursorAndPurge", testAuditCursorAndPurge},
 		{"AuditRoundTrip", testAuditRoundTrip},
 		{"AuditIdempotent", testAuditIdempotent},
 		{"AuditListFilters", testAuditListFilters},
@@ -47,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentUpsertSameTasks", testConcurrentUpsertSameTasks},
 		{"ConcurrentDistinctInserts", testConcurrentDistinctInserts},
 		{"ConcurrentAuditInsert", testConcurrentAuditInsert},
+		{"ConcurrentCounts", testConcurrentCounts},
 		{"CanceledContext", testCanceledContext},
 		{"PingKindClose", testPingKindClose},
 	}
@@ -163,6 +173,45 @@ func ids(tasks []store.Task) []string {
 	out := make([]string, len(tasks))
 	for i, task := range tasks {
 		out[i] = task.ID
+	}
+	return out
+}
+
+// CursorAfter returns the cursor TaskList would return for p after a page
+// ending with last, for backends' white-box query plan tests.
+func CursorAfter(t testing.TB, p store.TaskListParams, last store.Task) string {
+	t.Helper()
+	p.After = ""
+	q, err := model.NormalizeTaskList(p)
+	if err != nil {
+		t.Fatalf("NormalizeTaskList(%+v): %v", p, err)
+	}
+	return q.CursorFor(last)
+}
+
+// ListVariants are the task list shapes a backend must read a page of by
+// index: every order in both directions, with no filter or one of each
+// filter, plus the finished tasks before a time by updatedAt (export and
+// purge); each first page, then the same after a cursor (After "cursor":
+// replace it with CursorAfter of a row).
+func ListVariants() []store.TaskListParams {
+	var out []store.TaskListParams
+	filters := []store.TaskListParams{{}, {Status: store.StatusPending}, {AssignedTo: "w1"}, {Session: "s-1"},
+		{Status: store.StatusCompleted, UpdatedBefore: "2026-01-01T00:00:00Z"},
+		{Status: store.StatusFailed, UpdatedBefore: "2026-01-01T00:00:00Z"}}
+	for _, f := range filters {
+		for _, orderBy := range []string{"createdAt", "updatedAt", "priority", "id", "queue"} {
+			if f.UpdatedBefore != "" && orderBy != "updatedAt" {
+				continue
+			}
+			for _, order := range []string{"asc", "desc"} {
+				p := f
+				p.OrderBy, p.Order = orderBy, order
+				out = append(out, p)
+				p.After = "cursor"
+				out = append(out, p)
+			}
+		}
 	}
 	return out
 }

@@ -32,27 +32,40 @@ func TestLoadMigrations(t *testing.T) {
 	}
 }
 
-func TestNormalizeTaskListOrderClause(t *testing.T) {
+func TestNormalizeTaskList(t *testing.T) {
 	for _, c := range []struct {
-		p    TaskListParams
-		want string
+		p       TaskListParams
+		orderBy string
+		desc    bool
 	}{
-		{TaskListParams{}, "ORDER BY created_at DESC, length(id) DESC, id DESC"},
-		{TaskListParams{OrderBy: "id", Order: "asc"}, "ORDER BY length(id) ASC, id ASC"},
-		{TaskListParams{OrderBy: "priority", Order: "ASC"}, "ORDER BY priority ASC, length(id) ASC, id ASC"},
-		{TaskListParams{OrderBy: "updatedAt"}, "ORDER BY updated_at DESC, length(id) DESC, id DESC"},
+		{TaskListParams{}, "createdAt", true},
+		{TaskListParams{OrderBy: "id", Order: "asc"}, "id", false},
+		{TaskListParams{OrderBy: "priority", Order: "ASC"}, "priority", false},
+		{TaskListParams{OrderBy: "queue"}, "queue", false},
+		{TaskListParams{OrderBy: "queue", Order: "desc"}, "queue", true},
 	} {
 		q, err := NormalizeTaskList(c.p)
-		if err != nil || q.OrderClause != c.want {
-			t.Errorf("NormalizeTaskList(%+v) = %q, %v; want %q", c.p, q.OrderClause, err, c.want)
+		if err != nil || q.OrderBy != c.orderBy || q.Desc != c.desc {
+			t.Errorf("NormalizeTaskList(%+v) = %s desc %v, %v; want %s desc %v", c.p, q.OrderBy, q.Desc, err, c.orderBy, c.desc)
 		}
 	}
 	q, _ := NormalizeTaskList(TaskListParams{Limit: 5000})
 	if q.Limit != MaxTaskListLimit {
 		t.Errorf("Limit 5000 normalized to %d, want %d", q.Limit, MaxTaskListLimit)
 	}
-	_, err := NormalizeTaskList(TaskListParams{OrderBy: "id DESC; --"})
-	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "orderBy") {
-		t.Errorf("bad OrderBy error = %v", err)
+	for _, bad := range []struct {
+		p    TaskListParams
+		want string
+	}{
+		{TaskListParams{OrderBy: "id DESC; --"}, "orderBy"},
+		{TaskListParams{UpdatedBefore: "yesterday"}, "updatedBefore"},
+		{TaskListParams{After: "!!"}, "cursor"},
+		{TaskListParams{After: Cursor{Order: "id"}.Encode()}, "cursor"},
+		{TaskListParams{Offset: 3, After: Cursor{Order: "createdAt", ID: "t-1"}.Encode()}, "offset and after"},
+	} {
+		_, err := NormalizeTaskList(bad.p)
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("NormalizeTaskList(%+v) error = %v, want ErrInvalidArgument mentioning %q", bad.p, err, bad.want)
+		}
 	}
 }

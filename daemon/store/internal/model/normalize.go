@@ -2,9 +2,12 @@ package model
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -106,45 +109,143 @@ const (
 	MaxAuditListLimit     = 1000
 )
 
-// taskOrderColumns maps the accepted TaskListParams.OrderBy values to SQL
-// sort keys. Only these constant fragments ever reach the SQL text. Every
-// ordering ends with the id, which sorts by length first so that
-// "t-<digits>" ids come in numeric order; "id" needs no other key.
-var taskOrderColumns = map[string]string{
-	"":          "created_at",
+// taskOrders maps the accepted TaskListParams.OrderBy values to their
+// leading sort key (a column, KeyNegPriority, or "" for id alone); the
+// backend's dialect turns it into SQL, so only constants reach the SQL
+// text. Every ordering ends with the id, which sorts by length first so
+// that "t-<digits>" ids come in numeric order. "queue" sorts by -priority
+// so that all its keys go one way (priority descending, then id ascending,
+// as Redis's queue ZSET scores -priority with ties by member): one index
+// serves it in both directions.
+var taskOrders = map[string]string{
 	"createdAt": "created_at",
 	"updatedAt": "updated_at",
 	"priority":  "priority",
 	"id":        "",
+	"queue":     KeyNegPriority,
 }
+
+// KeyNegPriority is the leading sort key of the queue order: -priority.
+const KeyNegPriority = "-priority"
 
 // TaskListQuery is a validated TaskListParams.
 type TaskListQuery struct {
 	Status     string
 	AssignedTo string
-	Limit      int
-	Offset     int
-	// OrderClause is a complete ORDER BY clause built only from whitelisted
-	// constants, valid in both SQLite and PostgreSQL. It always ends with the
-	// id, so that paging is deterministic.
-	OrderClause string
+	Session    string
+	// UpdatedBefore is zero when not filtering.
+	UpdatedBefore time.Time
+	Limit         int
+	Offset        int
+	// OrderBy is the canonical order name (createdAt when none was given);
+	// Desc is its direction.
+	OrderBy string
+	Desc    bool
+	// Key is the leading sort key (see taskOrders), "" for id order.
+	// KeyIsTime says it is a time column, its cursor value Unix micros.
+	Key       string
+	KeyIsTime bool
+	// After is the decoded cursor, nil for the first page.
+	After *Cursor
+}
+
+// Cursor is the position after the last row of a page: that row's leading
+// sort key and id, and the order and filters it was made for, so that it is
+// refused with any other. It travels as an opaque base64url string.
+type Cursor struct {
+	Order   string `json:"o"`
+	Desc    bool   `json:"d,omitempty"`
+	Filters string `json:"f"`
+	// Key is the leading sort key of the last row (Unix micros for a time,
+	// the priority or its negation), unused for id order.
+	Key int64  `json:"k,omitempty"`
+	ID  string `json:"i"`
+}
+
+// Encode returns the cursor's opaque string form.
+func (c Cursor) Encode() string {
+	b, _ := json.Marshal(c) // a struct of strings and numbers always encodes
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor parses an opaque cursor string. Errors wrap
+// ErrInvalidArgument.
+func DecodeCursor(s string) (Cursor, error) {
+	var c Cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&c)
+	}
+	if err != nil || c.ID == "" || c.Order == "" {
+		return Cursor{}, fmt.Errorf("%w: after %.40q is not a cursor this store made", ErrInvalidArgument, s)
+	}
+	return c, nil
+}
+
+// filterHash identifies a set of list filters inside a cursor.
+func filterHash(parts ...string) string {
+	h := fnv.New64a()
+	for _, p := range parts {
+		_, _ = h.Write([]byte(p))
+		_, _ = h.Write([]byte{0})
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// CursorFor returns the cursor that continues q after task t (the last row
+// of a page).
+func (q TaskListQuery) CursorFor(t Task) string {
+	c := Cursor{Order: q.OrderBy, Desc: q.Desc, Filters: q.filters(), ID: t.ID}
+	switch q.OrderBy {
+	case "createdAt":
+		c.Key = NormalizeTime(t.CreatedAt.Time).UnixMicro()
+	case "updatedAt":
+		c.Key = NormalizeTime(t.UpdatedAt.Time).UnixMicro()
+	case "priority":
+		c.Key = int64(t.Priority)
+	case "queue":
+		c.Key = -int64(t.Priority)
+	}
+	return c.Encode()
+}
+
+func (q TaskListQuery) filters() string {
+	before := ""
+	if !q.UpdatedBefore.IsZero() {
+		before = strconv.FormatInt(q.UpdatedBefore.UnixMicro(), 10)
+	}
+	return filterHash(q.Status, q.AssignedTo, q.Session, before)
+}
+
+// CountedByStatus reports whether the per-status counters answer q's total
+// (no filter, or a status alone).
+func (q TaskListQuery) CountedByStatus() bool {
+	return q.AssignedTo == "" && q.Session == "" && q.UpdatedBefore.IsZero()
 }
 
 // NormalizeTaskList validates p against the whitelists and applies the
-// defaults (OrderBy createdAt, Order desc, Limit 50, at most 1000).
-// Errors wrap ErrInvalidArgument.
+// defaults (OrderBy createdAt, Order desc but asc for queue, Limit 50, at
+// most 1000), and decodes and checks its cursor. Errors wrap
+// ErrInvalidArgument.
 func NormalizeTaskList(p TaskListParams) (TaskListQuery, error) {
-	col, ok := taskOrderColumns[p.OrderBy]
+	orderBy := p.OrderBy
+	if orderBy == "" {
+		orderBy = "createdAt"
+	}
+	key, ok := taskOrders[orderBy]
 	if !ok {
-		return TaskListQuery{}, fmt.Errorf("%w: orderBy %q is not one of createdAt, updatedAt, priority, id",
+		return TaskListQuery{}, fmt.Errorf("%w: orderBy %q is not one of createdAt, updatedAt, priority, id, queue",
 			ErrInvalidArgument, p.OrderBy)
 	}
-	var dir string
+	var desc bool
 	switch strings.ToLower(p.Order) {
-	case "", "desc":
-		dir = "DESC"
+	case "":
+		desc = orderBy != "queue"
+	case "desc":
+		desc = true
 	case "asc":
-		dir = "ASC"
 	default:
 		return TaskListQuery{}, fmt.Errorf("%w: order %q is not asc or desc", ErrInvalidArgument, p.Order)
 	}
@@ -155,33 +256,87 @@ func NormalizeTaskList(p TaskListParams) (TaskListQuery, error) {
 	if p.Offset < 0 {
 		return TaskListQuery{}, fmt.Errorf("%w: offset %d is negative", ErrInvalidArgument, p.Offset)
 	}
-	var b strings.Builder
-	b.WriteString("ORDER BY ")
-	if col != "" {
-		b.WriteString(col + " " + dir + ", ")
+	if p.Offset > 0 && p.After != "" {
+		return TaskListQuery{}, fmt.Errorf("%w: offset and after exclude each other: page by after alone", ErrInvalidArgument)
 	}
-	b.WriteString("length(id) " + dir + ", id " + dir)
-	return TaskListQuery{
-		Status:      p.Status,
-		AssignedTo:  p.AssignedTo,
-		Limit:       limit,
-		Offset:      p.Offset,
-		OrderClause: b.String(),
-	}, nil
+	q := TaskListQuery{
+		Status:     p.Status,
+		AssignedTo: p.AssignedTo,
+		Session:    p.Session,
+		Limit:      limit,
+		Offset:     p.Offset,
+		OrderBy:    orderBy,
+		Desc:       desc,
+		Key:        key,
+		KeyIsTime:  orderBy == "createdAt" || orderBy == "updatedAt",
+	}
+	if p.UpdatedBefore != "" {
+		t, err := time.Parse(time.RFC3339Nano, p.UpdatedBefore)
+		if err != nil {
+			return TaskListQuery{}, fmt.Errorf("%w: updatedBefore %q is not an RFC 3339 time", ErrInvalidArgument, p.UpdatedBefore)
+		}
+		q.UpdatedBefore = NormalizeTime(t)
+	}
+	if p.After != "" {
+		c, err := DecodeCursor(p.After)
+		if err != nil {
+			return TaskListQuery{}, err
+		}
+		if c.Order != q.OrderBy || c.Desc != q.Desc || c.Filters != q.filters() {
+			return TaskListQuery{}, fmt.Errorf("%w: after: the cursor was made for another order or other filters; pass the same ones as for the page before",
+				ErrInvalidArgument)
+		}
+		q.After = &c
+	}
+	return q, nil
 }
 
 // NormalizeAuditList validates p and applies the defaults (Limit 100, at
 // most 1000, Since in UTC). Errors wrap ErrInvalidArgument.
-func NormalizeAuditList(p AuditListParams) (AuditListParams, error) {
+func NormalizeAuditList(p AuditListParams) (AuditListQuery, error) {
 	limit, err := normalizeLimit(p.Limit, DefaultAuditListLimit, MaxAuditListLimit)
 	if err != nil {
-		return AuditListParams{}, err
+		return AuditListQuery{}, err
 	}
 	p.Limit = limit
 	if !p.Since.IsZero() {
 		p.Since = NormalizeTime(p.Since)
 	}
-	return p, nil
+	q := AuditListQuery{AuditListParams: p}
+	if p.After != "" {
+		c, err := DecodeCursor(p.After)
+		if err != nil {
+			return AuditListQuery{}, err
+		}
+		if c.Order != "audit" || c.Filters != q.filters() {
+			return AuditListQuery{}, fmt.Errorf("%w: after: the cursor was made for other filters; pass the same ones as for the page before",
+				ErrInvalidArgument)
+		}
+		q.Cursor = &c
+	}
+	return q, nil
+}
+
+// AuditListQuery is a validated AuditListParams with its decoded cursor.
+type AuditListQuery struct {
+	AuditListParams
+	// Cursor is the position to continue after, nil for the first page.
+	Cursor *Cursor
+}
+
+func (q AuditListQuery) filters() string {
+	since := ""
+	if !q.Since.IsZero() {
+		since = strconv.FormatInt(q.Since.UnixMicro(), 10)
+	}
+	return filterHash(q.SessionID, q.Decision, q.Event, q.Tool, since)
+}
+
+// CursorFor returns the cursor that continues q after record r (the last
+// of a page, newest first).
+func (q AuditListQuery) CursorFor(r AuditRecord) string {
+	return Cursor{Order: "audit", Desc: true, Filters: q.filters(),
+		Key: NormalizeTime(r.Time.Time).UnixMicro(), ID: r.ID}.Encode()
 }
 
 func normalizeLimit(limit, def, maxLimit int) (int, error) {
@@ -194,9 +349,4 @@ func normalizeLimit(limit, def, maxLimit int) (int, error) {
 		return maxLimit, nil
 	}
 	return limit, nil
-}
-
-// HasMore reports whether rows beyond a page of n rows at offset remain.
-func HasMore(offset, n, total int) bool {
-	return offset+n < total
 }
