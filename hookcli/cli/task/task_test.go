@@ -408,8 +408,6 @@ func TestTaskListMoreHint(t *testing.T) {
 	}
 
 	out, errOut, _ = runTask(fake, false, "list", "--json")
-
-	out, errOut, _ = runTask(fake, false, "list", "--json")
 	if out != page+"\n" || errOut != "" {
 		t.Errorf("--json: stdout %q, stderr %q", out, errOut)
 	}
