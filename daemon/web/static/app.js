@@ -741,8 +741,11 @@
 
   function takeListed(list) {
     for (const t of list) {
-      const cur = tasks.byId.get(t.id);
-      if (!cur || tasks.newer(cur, t)) tasks.byId.set(t.id, t);
+      // A list can be older than the events that came while it was on its
+      // way: those win.
+      const cur = tasks.byId.get(t.id) || tasks.known.get(t.id);
+      if (cur && !tasks.newer(cur, t)) continue;
+      tasks.byId.set(t.id, t);
       tasks.remember(t);
     }
   }
