@@ -358,16 +358,25 @@ func TestDashboardQueueHead(t *testing.T) {
 	defer cancel()
 	b := dashStartBrowser(t, ctx, browser)
 	page := b.ctx
+	shot := func(name string) {
+		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Errorf("screenshot: %v", err)
+			return
+		}
+		dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
 	defer func() {
 		if t.Failed() {
-			if png, err := chromedp.Run(page, chromedp.FullScreenshot(100)); err == nil {
-				dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
-				_ = os.MkdirAll(dir, 0o755)
-				p := filepath.Join(dir, "dashboard-queue-failed.png")
-				if os.WriteFile(p, png, 0o644) == nil {
-					t.Logf("screenshot of the failure: %s", p)
-				}
-			}
+			shot("dashboard-queue-failed.png")
 		}
 	}()
 
@@ -455,6 +464,7 @@ func TestDashboardQueueHead(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="count-pending"]').textContent === '401'`, chromedp.WithPollingTimeout(10*time.Second)),
 	)
 	sameIDs("after two live tasks", pendingIDs(), append([]string{urgentTask.ID}, idsOf(queue[1:200])...))
+	shot("dashboard-queue.png")
 
 	if errs := b.problems(); len(errs) > 0 {
 		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
