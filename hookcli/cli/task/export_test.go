@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/hookcli/cli/internal/clitest"
+	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/api"
 )
 
@@ -130,5 +131,13 @@ func TestTaskExport(t *testing.T) {
 	out, errOut, code := runTask(old, false, "export", "--before", cutoff.Format(time.RFC3339), "--status", "completed")
 	if code == 0 || !strings.Contains(errOut, "cursor") || strings.Count(out, "\n") != exportPage {
 		t.Errorf("cursor-less cbd: exit %d, %d lines, stderr %q", code, strings.Count(out, "\n"), errOut)
+	}
+
+	// cbd's errors keep their exit codes, as in the rest of cb task.
+	refusing := clitest.NewFakeCaller(map[string]clitest.Handler{"task.list": func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return nil, protocol.Errorf(protocol.CodeConflict, "busy")
+	}})
+	if _, errOut, code := runTask(refusing, false, "export", "--before", "1d"); code != 8 || !strings.Contains(errOut, "busy") {
+		t.Errorf("refused task.list: exit %d, stderr %q; want 8", code, errOut)
 	}
 }
