@@ -301,6 +301,176 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
+// TestDashboardQueueHead checks the Pending column against a queue longer
+// than a page: it shows the real head of the queue (the task task.claim
+// takes: highest priority, then oldest), the Claim button is on that card
+// and claims exactly it, "Load more" reads the next page in queue order,
+// counts come from the store, and a task arriving live beyond the loaded
+// cards only changes the count.
+func TestDashboardQueueHead(t *testing.T) {
+	browser := dashChromium(t)
+	r := testenv.NewRedis(t)
+	addr := testenv.FreeAddr(t)
+	const token = "e2e-dashboard-queue-0123456789abcdef"
+	tokenFile := filepath.Join(t.TempDir(), "api-token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := testenv.NewHome(t, "CB_REDIS_URL="+r.URL(), "CB_HTTP_ADDR="+addr, "CB_HTTP_TOKEN_FILE="+tokenFile, "CB_HANDLERS_RATE_LIMIT=0")
+	testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=cbd-dashboard-queue"})
+	base := "http://" + addr + "/"
+	dashWaitServed(t, base, token)
+
+	// 400 tasks of one priority, before the page opens: the head is the
+	// oldest. A page that lists the newest 300 and sorts them itself shows
+	// the 101st oldest there instead.
+	const n = 400
+	var lines strings.Builder
+	for i := range n {
+		fmt.Fprintf(&lines, `{"text":"queued %03d","priority":50}`+"\n", i)
+	}
+	if res := testenv.RunCB(t, bin, h, nil, []byte(lines.String()), "emit", "task.create", "-"); res.Code != 0 {
+		t.Fatalf("cb emit task.create -: exit %d %s", res.Code, res.Stderr)
+	}
+	var queue []dashTask // oldest (lowest id) first: the queue's order at one priority
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res := testenv.RunCB(t, bin, h, nil, nil, "call", "task.list", `{"status":"pending","orderBy":"id","order":"asc","limit":1000}`)
+		var list struct{ Tasks []dashTask }
+		if res.Code == 0 && json.Unmarshal([]byte(res.Stdout), &list) == nil && len(list.Tasks) == n {
+			queue = list.Tasks
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d tasks in the store after 30s: %s", len(list.Tasks), n, res.Stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	res := testenv.RunCB(t, bin, h, []string{"BROWSER=", "DISPLAY=", "WAYLAND_DISPLAY="}, nil, "dashboard", "--json")
+	var login struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &login); res.Code != 0 || err != nil {
+		t.Fatalf("cb dashboard --json: exit %d, %q %q (%v)", res.Code, res.Stdout, res.Stderr, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	b := dashStartBrowser(t, ctx, browser)
+	page := b.ctx
+	shot := func(name string) {
+		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Errorf("screenshot: %v", err)
+			return
+		}
+		dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+	defer func() {
+		if t.Failed() {
+			shot("dashboard-queue-failed.png")
+		}
+	}()
+
+	pendingCards := `[data-testid="cards-pending"] [data-testid="task-card"]`
+	// pendingIDs are the ids of the Pending column's cards, top down.
+	pendingIDs := func() []string {
+		t.Helper()
+		ids, err := chromedp.Run(page, chromedp.Evaluate[[]string](`[...document.querySelectorAll('`+pendingCards+`')].map((c) => c.dataset.taskId)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(page, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	idsOf := func(ts []dashTask) []string {
+		out := make([]string, len(ts))
+		for i, tk := range ts {
+			out[i] = tk.ID
+		}
+		return out
+	}
+	sameIDs := func(what string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("%s: %d cards %v…, want %d %v…", what, len(got), got[:min(3, len(got))], len(want), want[:min(3, len(want))])
+		}
+	}
+
+	dashStep(t, page, "open the dashboard with 400 tasks queued", 60*time.Second,
+		chromedp.EmulateViewport(1440, 1000),
+		chromedp.Navigate(login.URL),
+		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
+		chromedp.WaitVisible(chromedp.CSS(pendingCards)),
+	)
+	// The first page of the queue, in claim order; the count is the store's.
+	sameIDs("first page", pendingIDs(), idsOf(queue[:100]))
+	if c := text(`[data-testid="count-pending"]`); c != "400" {
+		t.Errorf("pending count %q, want 400", c)
+	}
+	claimable, err := chromedp.Run(page, chromedp.Evaluate[[]string](`[...document.querySelectorAll('`+pendingCards+`')].filter((c) => !c.querySelector('[data-action="claim"]').hidden).map((c) => c.dataset.taskId)`))
+	if err != nil || len(claimable) != 1 || claimable[0] != queue[0].ID {
+		t.Fatalf("Claim buttons on %v (%v), want on %s only", claimable, err, queue[0].ID)
+	}
+
+	// Claim takes exactly the card's task.
+	head := fmt.Sprintf(`[data-testid="column-pending"] [data-testid="task-card"][data-task-id=%q]`, queue[0].ID)
+	dashStep(t, page, "claim the head of the queue", 30*time.Second,
+		chromedp.Click(chromedp.CSS(head+` [data-action="claim"]`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid="column-in_progress"] [data-task-id=%q]`, queue[0].ID))),
+	)
+	if tk := dashGetTask(t, h, queue[0].ID); tk.Status != "in_progress" || tk.AssignedTo != "dashboard" {
+		t.Fatalf("the head after Claim: %+v", tk)
+	}
+	if tk := dashGetTask(t, h, queue[100].ID); tk.Status != "pending" {
+		t.Fatalf("a task past the page after Claim: %+v", tk)
+	}
+
+	// Load more: the next page, by cursor, in queue order.
+	dashStep(t, page, "load more pending", 30*time.Second,
+		chromedp.Click(chromedp.CSS(`[data-testid="load-more-pending"]`)),
+		chromedp.WaitVisible(chromedp.CSS(pendingCards+`:nth-child(150)`)),
+	)
+	sameIDs("after Load more", pendingIDs(), idsOf(queue[1:200]))
+	if c := text(`[data-testid="count-pending"]`); c != "399" {
+		t.Errorf("pending count after a claim %q, want 399", c)
+	}
+
+	// A task that sorts past the loaded cards only counts; one that sorts
+	// first shows first.
+	late := testenv.RunCB(t, bin, h, nil, nil, "call", "task.create", `{"text":"at the back","priority":50}`)
+	urgent := testenv.RunCB(t, bin, h, nil, nil, "call", "task.create", `{"text":"urgent","priority":90}`)
+	var lateTask, urgentTask dashTask
+	if json.Unmarshal([]byte(late.Stdout), &lateTask) != nil || json.Unmarshal([]byte(urgent.Stdout), &urgentTask) != nil {
+		t.Fatalf("task.create printed %q and %q", late.Stdout, urgent.Stdout)
+	}
+	dashStep(t, page, "see the urgent task at the head", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(pendingCards+`:first-child[data-task-id=%q]`, urgentTask.ID))),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="count-pending"]').textContent === '401'`, chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	sameIDs("after two live tasks", pendingIDs(), append([]string{urgentTask.ID}, idsOf(queue[1:200])...))
+	shot("dashboard-queue.png")
+
+	if errs := b.problems(); len(errs) > 0 {
+		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
+	}
+}
+
 // dashChromium finds Debian's chromium (CB_CHROMIUM overrides the path). It
 // installs the package when it is missing and the test may (root with
 // apt-get), and fails, never skips, when it cannot.

@@ -156,6 +156,30 @@ func exerciseMCP(ctx context.Context, t *testing.T, cs *mcp.ClientSession, e *ta
 			t.Errorf("no tool %s among %v", want, names)
 		}
 	}
+	// task_list offers cursors, the session filter and the queue's order
+	// (from task.list's schema).
+	for _, tool := range tools.Tools {
+		if tool.Name != "task_list" {
+			continue
+		}
+		in, _ := json.Marshal(tool.InputSchema)
+		var schema struct {
+			Properties map[string]struct {
+				Enum []string `json:"enum"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(in, &schema); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"after", "session", "updatedBefore", "status", "orderBy"} {
+			if _, ok := schema.Properties[p]; !ok {
+				t.Errorf("task_list input schema lacks %s: %s", p, in)
+			}
+		}
+		if !slices.Contains(schema.Properties["orderBy"].Enum, "queue") {
+			t.Errorf("task_list orderBy does not offer queue: %s", in)
+		}
+	}
 
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "task_create", Arguments: map[string]any{"text": "created over MCP", "priority": 60}})
 	if err != nil {

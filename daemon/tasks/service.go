@@ -334,7 +334,13 @@ func (s *Service) List(ctx context.Context, p api.TaskListParams) (api.TaskListR
 	if err != nil {
 		return api.TaskListResult{}, err
 	}
-	out := api.TaskListResult{Tasks: make([]api.Task, len(res.Tasks)), TotalCount: res.TotalCount, HasMore: res.HasMore}
+	out := api.TaskListResult{
+		Tasks:          make([]api.Task, len(res.Tasks)),
+		TotalCount:     res.TotalCount,
+		TotalEstimated: res.TotalEstimated,
+		HasMore:        res.HasMore,
+		NextCursor:     res.NextCursor,
+	}
 	for i, t := range res.Tasks {
 		out.Tasks[i] = t.Task
 	}

@@ -33,7 +33,9 @@ func Handlers(svc *tasks.Service) []registry.Handler {
 			return svc.Get(ctx, p.ID)
 		}},
 		{Event: "task.list", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
-			p := api.TaskListParams{Limit: 50, OrderBy: "createdAt", Order: "desc"}
+			// Zero values leave the defaults to the store: the order is
+			// desc except for orderBy queue, which is claim order (asc).
+			var p api.TaskListParams
 			if err := decode(r, &p); err != nil {
 				return nil, err
 			}

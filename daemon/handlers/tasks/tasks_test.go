@@ -38,6 +38,13 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWrapped(t, nil)
+}
+
+// newFixtureWrapped is newFixture with the service's store wrapped by wrap
+// (nil: not wrapped); f.st stays the real store.
+func newFixtureWrapped(t *testing.T, wrap func(store.Store) store.Store) *fixture {
+	t.Helper()
 	rdb := testenv.SharedRedis(t).Flushed(t)
 	st, err := store.Open(t.Context(), "", filepath.Join(t.TempDir(), "cb.db"))
 	if err != nil {
@@ -50,7 +57,11 @@ func newFixture(t *testing.T) *fixture {
 	done := make(chan struct{})
 	go func() { persist.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	svc := tasks.New(rdb, st, persist, tasks.Config{Source: "cbd-test"}, log)
+	var svcStore store.Store = st
+	if wrap != nil {
+		svcStore = wrap(st)
+	}
+	svc := tasks.New(rdb, svcStore, persist, tasks.Config{Source: "cbd-test"}, log)
 	reg := registry.New()
 	reg.Register(Handlers(svc)...)
 	return &fixture{t: t, rdb: rdb, st: st, reg: reg}
@@ -239,5 +250,43 @@ func TestTimestampsAgree(t *testing.T) {
 	}
 	if got := f.listed(id); got != [2]string{whole, whole} {
 		t.Errorf("task.list: %q, want %s", got, whole)
+	}
+}
+
+// listSpy is a store whose TaskList records its params and answers with a
+// cursor and an estimated count, as the store does for a deep, filtered
+// list.
+type listSpy struct {
+	store.Store
+	got []store.TaskListParams
+}
+
+func (s *listSpy) TaskList(ctx context.Context, p store.TaskListParams) (store.TaskListResult, error) {
+	s.got = append(s.got, p)
+	return store.TaskListResult{TotalCount: store.MaxExactCount, TotalEstimated: true, HasMore: true, NextCursor: "c-next"}, nil
+}
+
+// TestListPassesThrough checks that task.list hands its params to the store
+// as given, leaving the order's default to the store (desc, but asc for
+// queue), and returns the store's cursor and estimate.
+func TestListPassesThrough(t *testing.T) {
+	spy := &listSpy{}
+	f := newFixtureWrapped(t, func(st store.Store) store.Store { spy.Store = st; return spy })
+
+	var res api.TaskListResult
+	if err := json.Unmarshal(f.call("task.list", `{"status":"pending","orderBy":"queue","limit":100}`), &res); err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.TaskListParams{Status: "pending", OrderBy: "queue", Limit: 100}); spy.got[0] != want {
+		t.Errorf("store got %+v, want %+v (no order: the store's default)", spy.got[0], want)
+	}
+	if !res.TotalEstimated || res.NextCursor != "c-next" || !res.HasMore || res.TotalCount != store.MaxExactCount || res.Tasks == nil {
+		t.Errorf("task.list answered %+v, want the store's cursor and estimate", res)
+	}
+
+	f.call("task.list", `{"session":"s-1","updatedBefore":"2026-01-02T03:04:05Z","after":"c-1","order":"asc","assignedTo":"w-1"}`)
+	want := store.TaskListParams{Session: "s-1", UpdatedBefore: "2026-01-02T03:04:05Z", After: "c-1", Order: "asc", AssignedTo: "w-1"}
+	if spy.got[1] != want {
+		t.Errorf("store got %+v, want %+v", spy.got[1], want)
 	}
 }

@@ -356,7 +356,7 @@
 
   function onEvent(e) {
     if (!e || typeof e.type !== 'string' || !firstTime(e)) return;
-    if (TASK_CHANGES.has(e.type) && e.payload && e.payload.id && e.payload.status) tasks.apply(e.payload);
+    if (TASK_CHANGES.has(e.type) && e.payload && e.payload.id && e.payload.status) tasks.apply(e.payload, e.type);
     else if (e.type === 'task.deleted' && e.payload && e.payload.id) tasks.remove(e.payload.id);
     if (e.type.startsWith('hook.')) hooks.onHookEvent(e);
     const session = sessionOf(e);
@@ -597,13 +597,49 @@
 
   // ------------------------------------------------------------------ tasks
 
+  // The board shows, per column, pages of task.list in the column's order
+  // and what changed live since. Columns never hold the whole history: at
+  // 100k pending tasks a column is its first pages, counted by totalCount.
+  // A live task is shown when it sorts before the last card loaded from the
+  // store (or the column is loaded to its end): past that card the page
+  // after it, read by cursor, has the tasks in between, and a task there
+  // would show out of order. Anything else only changes the count.
+  const COLUMNS = {
+    // Pending is the queue in claim order (task.claim's: priority, then
+    // oldest), read from the store in that order: its first card is what
+    // a claim takes.
+    pending: { params: { status: 'pending', orderBy: 'queue' }, page: 100, order: queueOrder },
+    in_progress: { params: { status: 'in_progress', orderBy: 'updatedAt', order: 'desc' }, page: 100, order: recentOrder },
+    completed: { params: { status: 'completed', orderBy: 'updatedAt', order: 'desc' }, page: FINISHED_CARDS, order: recentOrder },
+    failed: { params: { status: 'failed', orderBy: 'updatedAt', order: 'desc' }, page: FINISHED_CARDS, order: recentOrder },
+  };
+  const MAX_PAGE = 1000; // task.list's largest limit
+  const RECOUNT_MS = 1500;
+  const KNOWN_IDS = 5000;
+
+  // The status each task event moves a task from, for a task this page did
+  // not know (one past the loaded cards): what the count moves by.
+  const FROM_STATUS = {
+    'task.created': null, 'task.claimed': 'pending', 'task.assigned': 'pending', 'task.unassigned': 'in_progress',
+    'task.requeued': 'in_progress', 'task.completed': 'in_progress', 'task.failed': 'in_progress',
+  };
+
+  function newColumn(spec) {
+    // want: how many cards to show (pages asked for); total: matching
+    // tasks in the store; last: the last task loaded, the column's edge
+    // while hasMore; cursor: the after of the next page.
+    return { want: spec.page, total: 0, estimated: false, hasMore: false, cursor: '', last: null, loading: false };
+  }
+
   const tasks = {
-    byId: new Map(), // id -> task
+    byId: new Map(), // id -> task, the ones a column shows or may show
     touched: new Map(), // id -> local time it last changed
-    beyond: { pending: 0, in_progress: 0, completed: 0, failed: 0 }, // not loaded, from totalCount
+    known: new Map(), // id -> {status, version} of tasks seen lately, shown or not, for counting
+    cols: Object.fromEntries(STATUSES.map((s) => [s, newColumn(COLUMNS[s])])),
     cards: new Map(), // id -> {el, sig}
     renderQueued: false,
     loadedOnce: false,
+    recountTimer: 0,
 
     // newer reports whether b is at least as recent as a.
     newer(a, b) {
@@ -611,17 +647,60 @@
       return parseTime(b.updatedAt) >= parseTime(a.updatedAt);
     },
 
-    apply(t) {
-      const cur = this.byId.get(t.id);
-      if (cur && !this.newer(cur, t)) return;
-      this.byId.set(t.id, t);
-      this.touched.set(t.id, Date.now());
+    // inWindow reports whether t sorts within what its column loaded.
+    inWindow(t) {
+      const col = this.cols[t.status];
+      if (!col) return false;
+      return !col.hasMore || !col.last || COLUMNS[t.status].order(t, col.last) <= 0;
+    },
+
+    remember(t) {
+      this.known.delete(t.id);
+      this.known.set(t.id, { status: t.status, version: t.version, updatedAt: t.updatedAt });
+      if (this.known.size > KNOWN_IDS) this.known.delete(this.known.keys().next().value);
+    },
+
+    // apply takes a task as an event or an answer carried it; type is the
+    // event's (or the method's, task.claim -> task.claimed) type.
+    apply(t, type) {
+      const seen = this.byId.get(t.id) || this.known.get(t.id);
+      if (seen && !this.newer(seen, t)) return;
+      let from = seen ? seen.status : FROM_STATUS[type];
+      if (from === undefined) from = t.status; // unknown: assume unchanged, the recount corrects it
+      if (from !== t.status) {
+        if (from && this.cols[from]) this.cols[from].total = Math.max(0, this.cols[from].total - 1);
+        if (this.cols[t.status]) this.cols[t.status].total++;
+      }
+      // A guess (a task not seen before) is checked against the store.
+      if (!seen && type !== 'task.created') this.scheduleRecount();
+      this.remember(t);
+      if (this.inWindow(t)) {
+        this.byId.set(t.id, t);
+        this.touched.set(t.id, Date.now());
+      } else {
+        this.byId.delete(t.id);
+      }
       this.queueRender();
     },
 
     remove(id) {
-      if (this.byId.delete(id)) this.queueRender();
+      const seen = this.byId.get(id) || this.known.get(id);
+      if (seen && this.cols[seen.status]) this.cols[seen.status].total = Math.max(0, this.cols[seen.status].total - 1);
+      this.known.delete(id);
+      if (this.byId.delete(id) || seen) this.queueRender();
       this.touched.delete(id);
+      this.scheduleRecount();
+    },
+
+    // scheduleRecount asks for the exact counts a little later (one
+    // task.list of one task per column: the store keeps them as counters),
+    // for what the live changes could not tell.
+    scheduleRecount() {
+      if (this.recountTimer) return;
+      this.recountTimer = setTimeout(() => {
+        this.recountTimer = 0;
+        recountTasks();
+      }, RECOUNT_MS);
     },
 
     queueRender() {
@@ -634,22 +713,48 @@
     },
   };
 
+  // idOrder orders task ids as the store does: shorter first, so that
+  // t-<digits> ids come in number order.
+  function idOrder(a, b) {
+    return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  }
+
+  // queueOrder is task.claim's order: highest priority first, then the
+  // oldest (ids grow with time).
   function queueOrder(a, b) {
-    return b.priority - a.priority || parseTime(a.createdAt) - parseTime(b.createdAt) || (a.id < b.id ? -1 : 1);
+    return b.priority - a.priority || idOrder(a.id, b.id);
   }
 
   function recentOrder(a, b) {
-    return parseTime(b.updatedAt) - parseTime(a.updatedAt) || (a.id < b.id ? 1 : -1);
+    return parseTime(b.updatedAt) - parseTime(a.updatedAt) || idOrder(b.id, a.id);
+  }
+
+  // setColumnPage records a column's answer to task.list: its count and
+  // where the next page starts.
+  function setColumnPage(col, res, list) {
+    col.total = res.totalCount || 0;
+    col.estimated = !!res.totalEstimated;
+    col.hasMore = !!res.hasMore;
+    col.cursor = res.nextCursor || '';
+    if (list.length) col.last = list[list.length - 1];
+  }
+
+  function takeListed(list) {
+    for (const t of list) {
+      // A list can be older than the events that came while it was on its
+      // way: those win.
+      const cur = tasks.byId.get(t.id) || tasks.known.get(t.id);
+      if (cur && !tasks.newer(cur, t)) continue;
+      tasks.byId.set(t.id, t);
+      tasks.remember(t);
+    }
   }
 
   async function loadTasks() {
     const started = Date.now();
-    const specs = [
-      { status: 'pending', limit: 300, orderBy: 'priority', order: 'desc' },
-      { status: 'in_progress', limit: 300, orderBy: 'updatedAt', order: 'desc' },
-      { status: 'completed', limit: FINISHED_CARDS, orderBy: 'updatedAt', order: 'desc' },
-      { status: 'failed', limit: FINISHED_CARDS, orderBy: 'updatedAt', order: 'desc' },
-    ];
+    // As many cards as each column shows, so that a refresh keeps the
+    // pages loaded with "Load more" (up to task.list's limit).
+    const specs = STATUSES.map((s) => ({ ...COLUMNS[s].params, limit: Math.min(MAX_PAGE, tasks.cols[s].want) }));
     let answers;
     try {
       answers = await rpcBatch(specs.map((params) => ({ method: 'task.list', params })));
@@ -666,25 +771,73 @@
       }
       const res = a.result || {};
       const list = Array.isArray(res.tasks) ? res.tasks : [];
-      for (const t of list) {
-        listed.add(t.id);
-        const cur = tasks.byId.get(t.id);
-        if (!cur || tasks.newer(cur, t)) tasks.byId.set(t.id, t);
-      }
-      tasks.beyond[specs[i].status] = Math.max(0, (res.totalCount || 0) - list.length);
+      for (const t of list) listed.add(t.id);
+      takeListed(list);
+      const col = tasks.cols[STATUSES[i]];
+      col.last = null;
+      setColumnPage(col, res, list);
     });
     if (failed) {
       byTestId('tasks-meta').textContent = `task.list failed: ${failed.message}`;
       return;
     }
-    // Forget tasks the store no longer lists (deleted, or out of the window),
-    // unless an event changed them while the lists were on their way.
+    // Forget tasks the store no longer lists (deleted, or out of the
+    // window), unless an event changed them while the lists were on their
+    // way.
     for (const id of [...tasks.byId.keys()]) {
-      if (!listed.has(id) && (tasks.touched.get(id) || 0) < started - 10000) tasks.remove(id);
+      const t = tasks.byId.get(id);
+      if (listed.has(id)) continue;
+      if ((tasks.touched.get(id) || 0) < started - 10000 || !tasks.inWindow(t)) {
+        tasks.byId.delete(id);
+        tasks.touched.delete(id);
+      }
     }
     tasks.loadedOnce = true;
     byTestId('tasks-meta').textContent = `updated ${clockTime(Date.now()).slice(0, 8)}`;
     tasks.queueRender();
+  }
+
+  // loadMore reads a column's next page by its cursor.
+  async function loadMore(status) {
+    const col = tasks.cols[status];
+    const spec = COLUMNS[status];
+    if (col.loading || !col.hasMore || !col.cursor) return;
+    col.loading = true;
+    tasks.queueRender();
+    try {
+      const res = await rpc('task.list', { ...spec.params, limit: spec.page, after: col.cursor });
+      const list = Array.isArray(res && res.tasks) ? res.tasks : [];
+      takeListed(list);
+      setColumnPage(col, res, list);
+      col.want += spec.page;
+    } catch (err) {
+      toast(`Could not load more ${status.replace('_', ' ')} tasks: ${err.message}`, 'error');
+    } finally {
+      col.loading = false;
+      tasks.queueRender();
+    }
+  }
+
+  async function recountTasks() {
+    let answers;
+    try {
+      answers = await rpcBatch(STATUSES.map((status) => ({ method: 'task.list', params: { status, limit: 1 } })));
+    } catch (_) {
+      return; // the next refresh counts again
+    }
+    answers.forEach((a, i) => {
+      if (a.error || !a.result) return;
+      const col = tasks.cols[STATUSES[i]];
+      col.total = a.result.totalCount || 0;
+      col.estimated = !!a.result.totalEstimated;
+    });
+    tasks.queueRender();
+  }
+
+  // countText is a count for people: "10000+" when the store stopped
+  // counting at its cap.
+  function countText(n, estimated) {
+    return estimated ? `${n}+` : String(n);
   }
 
   function cardSig(t) {
@@ -736,22 +889,14 @@
   }
 
   function renderBoard() {
-    const groups = { pending: [], in_progress: [], completed: [], failed: [] };
-    for (const t of tasks.byId.values()) if (groups[t.status]) groups[t.status].push(t);
-    groups.pending.sort(queueOrder);
-    groups.in_progress.sort(recentOrder);
-    groups.completed.sort(recentOrder);
-    groups.failed.sort(recentOrder);
     const keep = new Set();
+    const groups = { pending: [], in_progress: [], completed: [], failed: [] };
+    for (const t of tasks.byId.values()) if (groups[t.status] && tasks.inWindow(t)) groups[t.status].push(t);
     for (const status of STATUSES) {
       const column = byTestId(`column-${status}`);
       const box = byTestId(`cards-${status}`);
-      let list = groups[status];
-      let hiddenCount = tasks.beyond[status];
-      if ((status === 'completed' || status === 'failed') && list.length > FINISHED_CARDS) {
-        hiddenCount += list.length - FINISHED_CARDS;
-        list = list.slice(0, FINISHED_CARDS);
-      }
+      const col = tasks.cols[status];
+      const list = groups[status].sort(COLUMNS[status].order).slice(0, col.want);
       list.forEach((t, i) => {
         keep.add(t.id);
         let c = tasks.cards.get(t.id);
@@ -766,7 +911,8 @@
           if (c.el.isConnected) flash(c.el);
         }
         // Only the head of the queue can be claimed: task.claim takes the
-        // highest-priority pending task, not a chosen one.
+        // highest-priority, oldest pending task, not a chosen one, and the
+        // column is in that order from the store.
         $('[data-action="claim"]', c.el).hidden = !(status === 'pending' && i === 0);
         const at = box.children[i];
         if (at !== c.el) box.insertBefore(c.el, at || null);
@@ -774,14 +920,30 @@
       // Anything after the list in this column left it; a card that moved
       // to a later column is put back there by that column's pass.
       while (box.children.length > list.length) box.lastElementChild.remove();
+      // The count is the store's (kept up to date by the live changes);
+      // never less than the cards shown.
+      const total = Math.max(col.total, list.length);
+      const hidden = total - list.length;
       let more = $('.more', column);
-      if (hiddenCount > 0) {
-        if (!more) column.append((more = el('p', { class: 'more', 'data-testid': `more-${status}` })));
-        more.textContent = `+ ${hiddenCount} more`;
+      if (hidden > 0 || col.hasMore) {
+        if (!more) {
+          more = el('div', { class: 'more', 'data-testid': `more-${status}` },
+            el('span', { class: 'more-count' }),
+            el('button', { type: 'button', class: 'btn btn-small btn-quiet', 'data-action': 'load-more', 'data-status': status, 'data-testid': `load-more-${status}` }, 'Load more'));
+          column.append(more);
+        }
+        $('.more-count', more).textContent = `+ ${countText(hidden, col.estimated)} more`;
+        const btn = $('[data-action="load-more"]', more);
+        btn.hidden = !col.hasMore;
+        btn.disabled = col.loading;
+        btn.textContent = col.loading ? 'Loading…' : 'Load more';
       } else if (more) {
         more.remove();
       }
-      byTestId(`count-${status}`).textContent = String(groups[status].length + tasks.beyond[status]);
+      const count = byTestId(`count-${status}`);
+      count.textContent = countText(total, col.estimated);
+      count.title = col.estimated ? `at least ${total}: the store stops counting there` : `${total} ${status.replace('_', ' ')}`;
+      count.dataset.estimated = String(col.estimated);
       column.classList.toggle('is-empty', list.length === 0);
     }
     for (const [id, c] of tasks.cards) {
@@ -798,13 +960,15 @@
     node.classList.add('flash');
   }
 
-  async function cardAction(card, fn) {
+  // cardAction runs fn, a call whose answer is a task that had an event of
+  // type, with the card's controls disabled meanwhile.
+  async function cardAction(card, type, fn) {
     const buttons = card.querySelectorAll('button, input');
     card.classList.add('busy');
     buttons.forEach((b) => (b.disabled = true));
     try {
       const t = await fn();
-      if (t && t.id && t.status) tasks.apply(t);
+      if (t && t.id && t.status) tasks.apply(t, type);
       return t;
     } catch (err) {
       toast(err.message, 'error');
@@ -833,7 +997,7 @@
         return;
       }
       const id = card.dataset.taskId;
-      cardAction(card, () => rpc('task.fail', { id, error: reason })).then((t) => {
+      cardAction(card, 'task.failed', () => rpc('task.fail', { id, error: reason })).then((t) => {
         if (t) {
           closeFailForm(card);
           toast(`Failed ${id}`, 'info');
@@ -862,7 +1026,7 @@
       prioTimers.delete(id);
       const cur = tasks.byId.get(id);
       if (!cur || cur.priority === value) return;
-      cardAction(card, () => rpc('task.update', { id, updates: { priority: value } }));
+      cardAction(card, 'task.updated', () => rpc('task.update', { id, updates: { priority: value } }));
     }, delay));
   }
 
@@ -884,7 +1048,7 @@
       submit.disabled = true;
       try {
         const t = await rpc('task.create', params);
-        if (t && t.id) tasks.apply(t);
+        if (t && t.id) tasks.apply(t, 'task.created');
         textInput.value = '';
         toast(`Created ${t && t.id ? t.id : 'task'}`, 'ok');
       } catch (err) {
@@ -898,16 +1062,20 @@
     const board = byTestId('board');
     board.addEventListener('click', (ev) => {
       const btn = ev.target.closest('[data-action]');
+      if (btn && btn.dataset.action === 'load-more') {
+        loadMore(btn.dataset.status);
+        return;
+      }
       const card = btn && btn.closest('[data-testid="task-card"]');
       if (!card) return;
       const id = card.dataset.taskId;
       const t = tasks.byId.get(id);
       switch (btn.dataset.action) {
         case 'claim':
-          cardAction(card, async () => {
+          cardAction(card, 'task.claimed', async () => {
             const res = await rpc('task.claim', { workerId: WORKER_ID, maxTasks: 1 });
             const got = (res && res.tasks) || [];
-            for (const c of got) tasks.apply(c);
+            for (const c of got) tasks.apply(c, 'task.claimed');
             if (!got.length) toast('Nothing to claim: the queue is empty.', 'info');
             else if (got[0].id !== id) toast(`Claimed ${got[0].id}, the head of the queue.`, 'info');
             else toast(`Claimed ${id} as “${WORKER_ID}”`, 'ok');
@@ -915,7 +1083,7 @@
           });
           break;
         case 'complete':
-          cardAction(card, () => rpc('task.complete', { id })).then((r) => r && toast(`Completed ${id}`, 'ok'));
+          cardAction(card, 'task.completed', () => rpc('task.complete', { id })).then((r) => r && toast(`Completed ${id}`, 'ok'));
           break;
         case 'fail':
           openFailForm(card);

@@ -41,3 +41,24 @@ func TestAudit(t *testing.T) {
 		t.Errorf("--jq printed %q", out)
 	}
 }
+
+// A page with more after it ends with the command for the next one on
+// stderr: the same filters and the cursor; --json is the answer itself.
+func TestAuditMoreHint(t *testing.T) {
+	page := strings.Replace(records, `]}`, `],"nextCursor":"a 1"}`, 1)
+	fake := clitest.NewFakeCaller(map[string]clitest.Handler{"audit.list": clitest.Answer(page)})
+	f, ios, s := clitest.NewFactory(fake)
+	ios.SetStdoutTTY(true)
+	code := clitest.Run(f, NewCmdAudit(f, nil), "audit", "--decision", "deny", "--since", "2026-12-05T05:00:00Z", "--after", "a 0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, s.Err)
+	}
+	clitest.JSONEq(t, fake.Calls()[0].Params, `{"limit":100,"decision":"deny","since":"2026-12-05T05:00:00Z","after":"a 0"}`)
+	if want := "more: cb audit --decision deny --since 2026-12-05T05:00:00Z --after 'a 1'\n"; s.Err.String() != want {
+		t.Errorf("stderr %q, want %q", s.Err, want)
+	}
+	f, _, s = clitest.NewFactory(fake)
+	if code := clitest.Run(f, NewCmdAudit(f, nil), "audit", "--json"); code != 0 || s.Out.String() != page+"\n" || s.Err.String() != "" {
+		t.Errorf("--json: exit %d, stdout %q, stderr %q", code, s.Out, s.Err)
+	}
+}

@@ -39,3 +39,26 @@ func TestHumanAge(t *testing.T) {
 		}
 	}
 }
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 12, 5, 6, 0, 0, 0, time.FixedZone("x", 3600))
+	cases := []struct {
+		in   string
+		want time.Time
+		err  bool
+	}{
+		{"7d", time.Date(2026, 11, 28, 5, 0, 0, 0, time.UTC), false},
+		{"1.5d", time.Date(2026, 12, 3, 17, 0, 0, 0, time.UTC), false},
+		{"90m", time.Date(2026, 12, 5, 3, 30, 0, 0, time.UTC), false},
+		{"2026-01-02T03:04:05+02:00", time.Date(2026, 1, 2, 1, 4, 5, 0, time.UTC), false},
+		{"-1h", time.Time{}, true},
+		{"yesterday", time.Time{}, true},
+		{"", time.Time{}, true},
+	}
+	for _, c := range cases {
+		got, err := ParseWhen(c.in, now)
+		if (err != nil) != c.err || !got.Equal(c.want) || (err == nil && got.Location() != time.UTC) {
+			t.Errorf("ParseWhen(%q) = %v, %v; want %v (error %v)", c.in, got, err, c.want, c.err)
+		}
+	}
+}

@@ -39,7 +39,7 @@ With --json every command prints the method's result as cbd sent it
 	}
 	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdClaim(f, nil),
 		NewCmdComplete(f, nil), NewCmdFail(f, nil), NewCmdUpdate(f, nil), NewCmdAssign(f, nil),
-		NewCmdUnassign(f, nil), NewCmdDelete(f, nil), NewCmdRenew(f, nil), NewCmdWork(f, nil))
+		NewCmdUnassign(f, nil), NewCmdDelete(f, nil), NewCmdRenew(f, nil), NewCmdWork(f, nil), NewCmdExport(f, nil))
 	return cmd
 }
 
@@ -121,6 +121,17 @@ type ListOptions struct {
 	Options
 	Params map[string]any
 	Quiet  bool
+	// Again is the command line that lists the same tasks again, without
+	// --after and --offset: the start of the hint for the next page.
+	Again []string
+}
+
+// listFlags maps cb task list's flags to task.list's params, in the order
+// the next-page hint repeats them.
+var listFlags = [][2]string{
+	{"status", "status"}, {"assigned-to", "assignedTo"}, {"session", "session"},
+	{"updated-before", "updatedBefore"}, {"order-by", "orderBy"}, {"order", "order"},
+	{"limit", "limit"}, {"offset", "offset"}, {"after", "after"},
 }
 
 // NewCmdList is `cb task list`.
@@ -131,21 +142,59 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 		Short: "List tasks (newest first)",
 		Long: `List tasks, newest first: on a terminal a table fitted to its width and a
 count; otherwise tab-separated rows without a header (id, status, priority,
-assigned to, created at, text).`,
+assigned to, created at, text).
+
+One page at a time: when there are more, the command for the next page
+(the same filters with --after CURSOR) is printed on stderr; with --json the
+cursor is the answer's nextCursor. A cursor costs the same at any depth,
+where --offset reads and skips the rows before the page.
+
+--order-by queue lists pending tasks in the order cb task claim takes them
+(highest priority first, oldest first within a priority). Counts by
+assignee, session or --updated-before stop at 10000 and print as "10000+".`,
+		Example: `  cb task list --status pending --order-by queue --limit 10
+  cb task list --session "$SESSION_ID"
+  cb task list --status completed --updated-before 30d --order-by updatedAt`,
 		Args: cobra.NoArgs,
 	}
 	cmdutil.WithRun(f, cmd, opts, func(cmd *cobra.Command, _ []string) error {
-		opts.Params = changedFlags(cmd, map[string]string{"status": "status", "assigned-to": "assignedTo",
-			"order-by": "orderBy", "order": "order", "limit": "limit", "offset": "offset"})
+		fields := map[string]string{}
+		for _, fl := range listFlags {
+			fields[fl[0]] = fl[1]
+		}
+		opts.Params = changedFlags(cmd, fields)
+		if s, ok := opts.Params["updatedBefore"].(string); ok {
+			t, err := cmdutil.ParseWhen(s, opts.Now())
+			if err != nil {
+				return cmdutil.FlagErrorf("--updated-before: %v", err)
+			}
+			// Sent, and repeated in the hint, as a time: the next page
+			// must use the same cutoff, not one moved on with the clock.
+			opts.Params["updatedBefore"] = t.Format(time.RFC3339Nano)
+		}
+		if _, ok := opts.Params["after"]; ok {
+			if _, off := opts.Params["offset"]; off {
+				return cmdutil.FlagErrorf("--after and --offset cannot be combined")
+			}
+		}
+		opts.Again = []string{"cb", "task", "list"}
+		for _, fl := range listFlags {
+			if v, ok := opts.Params[fl[1]]; ok && fl[0] != "after" && fl[0] != "offset" {
+				opts.Again = append(opts.Again, "--"+fl[0], cmdutil.ShellQuote(fmt.Sprint(v)))
+			}
+		}
 		return nil
 	}, runF, listRun)
 	fl := cmd.Flags()
 	fl.String("status", "", "only tasks in this status: pending, in_progress, completed, failed")
 	fl.String("assigned-to", "", "only tasks assigned to this worker or instance")
+	fl.String("session", "", "only the tasks of this Claude Code session (metadata.sessionId)")
+	fl.String("updated-before", "", "only tasks last changed before this: an age (7d, 12h) or an RFC 3339 time")
 	fl.Int("limit", 50, "at most this many tasks (1-1000)")
-	fl.Int("offset", 0, "skip this many tasks")
-	fl.String("order-by", "createdAt", "sort by createdAt, updatedAt, priority or id")
-	fl.String("order", "desc", "asc or desc")
+	fl.String("after", "", "the page after this cursor (printed with the page before; --json: nextCursor)")
+	fl.Int("offset", 0, "skip this many tasks (reads and skips them; prefer --after)")
+	fl.String("order-by", "createdAt", "sort by createdAt, updatedAt, priority, id or queue (claim order)")
+	fl.String("order", "", "asc or desc (default desc; asc for --order-by queue)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only the tasks' ids, one per line")
 	return cmd
 }
@@ -170,11 +219,42 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 				return err
 			}
 		}
-		return nil
 	case !opts.IO.IsStdoutTTY():
-		return writeTaskRows(w, res.Tasks)
+		err = writeTaskRows(w, res.Tasks)
+	default:
+		err = renderTaskList(w, res, opts.Now(), opts.IO.TerminalWidth(), opts.IO.ColorScheme())
 	}
-	return renderTaskList(w, res, opts.Now(), opts.IO.TerminalWidth(), opts.IO.ColorScheme())
+	if err != nil {
+		return err
+	}
+	return writeMoreHint(opts.IO.ErrOut, opts.Again, opts.Params, res)
+}
+
+// writeMoreHint prints, when res has more, the command for the next page:
+// again with --after the cursor, or, from a server that sent none, with
+// the --offset past this page.
+func writeMoreHint(w io.Writer, again []string, params map[string]any, res api.TaskListResult) error {
+	if !res.HasMore || len(again) == 0 {
+		return nil
+	}
+	next := append([]string{}, again...)
+	if res.NextCursor != "" {
+		next = append(next, "--after", cmdutil.ShellQuote(res.NextCursor))
+	} else {
+		off, _ := params["offset"].(int)
+		next = append(next, "--offset", strconv.Itoa(off+len(res.Tasks)))
+	}
+	_, err := fmt.Fprintln(w, "more: "+strings.Join(next, " "))
+	return err
+}
+
+// totalText is a list's total for people: "10000+" when it is a lower
+// bound (the count stopped at a cap).
+func totalText(total int, estimated bool) string {
+	if estimated {
+		return strconv.Itoa(total) + "+"
+	}
+	return strconv.Itoa(total)
 }
 
 // writeTaskRows prints tasks for a program: whole values, tab-separated.
@@ -192,7 +272,7 @@ func writeTaskRows(w io.Writer, tasks []api.Task) error {
 func renderTaskList(w io.Writer, res api.TaskListResult, now time.Time, width int, p iostreams.ColorScheme) error {
 	if len(res.Tasks) == 0 {
 		if res.TotalCount > 0 {
-			_, err := fmt.Fprintf(w, "no tasks on this page (%d in all; lower --offset)\n", res.TotalCount)
+			_, err := fmt.Fprintf(w, "no tasks on this page (%s in all; lower --offset)\n", totalText(res.TotalCount, res.TotalEstimated))
 			return err
 		}
 		_, err := fmt.Fprintln(w, "no tasks")
@@ -228,15 +308,11 @@ func renderTaskList(w io.Writer, res api.TaskListResult, now time.Time, width in
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	more := ""
-	if res.HasMore {
-		more = " (more with --offset)"
-	}
 	noun := "tasks"
-	if res.TotalCount == 1 {
+	if res.TotalCount == 1 && !res.TotalEstimated {
 		noun = "task"
 	}
-	_, err := fmt.Fprintf(w, "%d of %d %s%s\n", len(res.Tasks), res.TotalCount, noun, more)
+	_, err := fmt.Fprintf(w, "%d of %s %s\n", len(res.Tasks), totalText(res.TotalCount, res.TotalEstimated), noun)
 	return err
 }
 

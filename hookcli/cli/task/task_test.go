@@ -33,6 +33,7 @@ func TestTaskListGolden(t *testing.T) {
 		{"task_list_color.txt", res, 0, iostreams.NewColorScheme(true)},
 		{"task_list_empty.txt", api.TaskListResult{Tasks: []api.Task{}}, 0, iostreams.ColorScheme{}},
 		{"task_list_past_end.txt", api.TaskListResult{Tasks: []api.Task{}, TotalCount: 12}, 0, iostreams.ColorScheme{}},
+		{"task_list_estimated.txt", api.TaskListResult{Tasks: res.Tasks[:1], TotalCount: 10000, TotalEstimated: true, HasMore: true}, 0, iostreams.ColorScheme{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,6 +103,10 @@ func TestTaskCommands(t *testing.T) {
 		{[]string{"task", "list"}, "task.list", `{}`, "", 0, ""},
 		{[]string{"task", "list", "--status", "pending", "--assigned-to", "w", "--limit", "5", "--offset", "10", "--order-by", "priority", "--order", "asc"},
 			"task.list", `{"status":"pending","assignedTo":"w","limit":5,"offset":10,"orderBy":"priority","order":"asc"}`, "", 0, ""},
+		{[]string{"task", "list", "--session", "s-1", "--updated-before", "2026-01-02T03:04:05+01:00", "--after", "c1", "--order-by", "queue"},
+			"task.list", `{"session":"s-1","updatedBefore":"2026-01-02T02:04:05Z","after":"c1","orderBy":"queue"}`, "", 0, ""},
+		{[]string{"task", "list", "--updated-before", "soon"}, "", "", "", 2, "--updated-before"},
+		{[]string{"task", "list", "--after", "c1", "--offset", "5"}, "", "", "", 2, "cannot be combined"},
 		{[]string{"task", "get", "t-17"}, "task.get", `{"id":"t-17"}`, "", 0, ""},
 		{[]string{"task", "update", "t-17", "--priority", "70", "--status", "pending", "--text", "t", "--metadata", `{"k":"v"}`},
 			"task.update", `{"id":"t-17","updates":{"priority":70,"status":"pending","text":"t","metadata":{"k":"v"}}}`, "updated t-17 (pending, priority 70)\n", 0, ""},
@@ -376,5 +381,34 @@ func TestTaskQuietAndPlainRows(t *testing.T) {
 	out, _, _ = runTask(fake, false, "list", "--jq", ".tasks[].id")
 	if out != "t-17\nt-18\n" {
 		t.Errorf("--jq printed %q", out)
+	}
+}
+
+// A page with more after it ends with the command for the next one on
+// stderr: the same filters (--updated-before as the time it meant) and
+// the cursor; --json is the answer itself, cursor included.
+func TestTaskListMoreHint(t *testing.T) {
+	page := `{"tasks":[` + fakeTask + `],"totalCount":10000,"totalEstimated":true,"hasMore":true,"nextCursor":"cur 2"}`
+	fake := clitest.NewFakeCaller(map[string]clitest.Handler{"task.list": clitest.Answer(page)})
+	out, errOut, code := runTask(fake, true, "list", "--session", "s 1", "--updated-before", "2026-11-28T07:00:00+01:00", "--limit", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasSuffix(out, "1 of 10000+ tasks\n") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	want := "more: cb task list --session 's 1' --updated-before 2026-11-28T06:00:00Z --limit 1 --after 'cur 2'\n"
+	if errOut != want {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+	clitest.JSONEq(t, fake.Calls()[0].Params, `{"session":"s 1","updatedBefore":"2026-11-28T06:00:00Z","limit":1}`)
+	// Off a terminal too (rows on stdout, the hint on stderr).
+	if _, errOut, _ = runTask(fake, false, "list", "--status", "pending"); errOut != "more: cb task list --status pending --after 'cur 2'\n" {
+		t.Errorf("plain rows: stderr %q", errOut)
+	}
+
+	out, errOut, _ = runTask(fake, false, "list", "--json")
+	if out != page+"\n" || errOut != "" {
+		t.Errorf("--json: stdout %q, stderr %q", out, errOut)
 	}
 }
