@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/claudebench/cb/daemon/store"
@@ -12,6 +13,7 @@ import (
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/scripts/redisscript"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 )
 
 // Reap releases the tasks of every registered instance whose last heartbeat
@@ -92,44 +94,78 @@ func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
 	})
 }
 
+// restorePage is how many tasks Restore reads from the store at a time,
+// and restoreInFlight how many of their restore scripts it has running at
+// once (the batcher pipelines them): memory stays one page whatever the
+// queue holds, and a page costs a few round trips, not one per task.
+const (
+	restorePage     = 1000
+	restoreInFlight = 64
+)
+
 // Restore puts the non-terminal tasks the store has and Redis lacks back into
 // Redis (pending ones into the queue, in-progress ones with a fresh lease;
 // completed ones never), then sets the data marker that RunRepair watches.
+// It reads the store a page at a time, by cursor.
 func (s *Service) Restore(ctx context.Context) (int, error) {
 	if err := s.persist.Flush(ctx); err != nil {
 		return 0, fmt.Errorf("restore tasks: %w", err)
 	}
-	ts, err := s.store.TaskListNonTerminal(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("restore tasks: %w", err)
-	}
-	n := 0
-	for _, t := range ts {
-		doc := map[string]any{
-			"id": t.ID, "text": t.Text, "status": t.Status, "priority": t.Priority,
-			"attempts": t.Attempts, "assignedTo": t.AssignedTo, "version": t.Version,
-			"createdAt": t.CreatedAt, "updatedAt": t.UpdatedAt,
-		}
-		if len(t.Metadata) > 0 {
-			doc["metadata"] = t.Metadata
-		}
-		b, err := json.Marshal(doc)
-		if err != nil {
-			return n, fmt.Errorf("restore task %s: %w", t.ID, err)
-		}
-		keys := restoreKeys(t.ID, t.AssignedTo)
-		raw, err := s.run(ctx, redisscript.TaskRestore(), "", keys[:], string(b))
-		if err != nil {
-			return n, fmt.Errorf("restore task %s: %w", t.ID, err)
-		}
-		if string(raw) == "true" {
-			n++
+	var restored atomic.Int64
+	for _, status := range []string{store.StatusPending, store.StatusInProgress} {
+		p := store.TaskListParams{Status: status, OrderBy: "id", Order: "asc", Limit: restorePage}
+		for {
+			page, err := s.store.TaskList(ctx, p)
+			if err != nil {
+				return int(restored.Load()), fmt.Errorf("restore %s tasks: %w", status, err)
+			}
+			g, gctx := errgroup.WithContext(ctx)
+			g.SetLimit(restoreInFlight)
+			for _, t := range page.Tasks {
+				g.Go(func() error {
+					ok, err := s.restoreOne(gctx, t)
+					if ok {
+						restored.Add(1)
+					}
+					return err
+				})
+			}
+			if err := g.Wait(); err != nil {
+				return int(restored.Load()), err
+			}
+			if !page.HasMore {
+				break
+			}
+			p.After = page.NextCursor
 		}
 	}
 	if err := s.rdb.Set(ctx, protocol.DataMarkerKey, s.cfg.Source, 0).Err(); err != nil {
-		return n, fmt.Errorf("restore tasks: set %s: %w", protocol.DataMarkerKey, err)
+		return int(restored.Load()), fmt.Errorf("restore tasks: set %s: %w", protocol.DataMarkerKey, err)
 	}
-	return n, nil
+	return int(restored.Load()), nil
+}
+
+// restoreOne puts t back into Redis unless Redis has it (or its
+// tombstone); it reports whether it did.
+func (s *Service) restoreOne(ctx context.Context, t store.Task) (bool, error) {
+	doc := map[string]any{
+		"id": t.ID, "text": t.Text, "status": t.Status, "priority": t.Priority,
+		"attempts": t.Attempts, "assignedTo": t.AssignedTo, "version": t.Version,
+		"createdAt": t.CreatedAt, "updatedAt": t.UpdatedAt,
+	}
+	if len(t.Metadata) > 0 {
+		doc["metadata"] = t.Metadata
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return false, fmt.Errorf("restore task %s: %w", t.ID, err)
+	}
+	keys := restoreKeys(t.ID, t.AssignedTo)
+	raw, err := s.run(ctx, redisscript.TaskRestore(), "", keys[:], string(b))
+	if err != nil {
+		return false, fmt.Errorf("restore task %s: %w", t.ID, err)
+	}
+	return string(raw) == "true", nil
 }
 
 // OnRedisLoss adds a repair RunRepair makes when Redis lost its data,
