@@ -38,6 +38,7 @@ import (
 	"github.com/claudebench/cb/daemon/web"
 	"github.com/claudebench/cb/daemon/workfeed"
 	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/prometheus/client_golang/prometheus"
@@ -376,7 +377,19 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 	out := []lifecycle.Service{
 		// Runs (and supervises) a managed redis-server; publishes the URL.
 		d.redis,
-		lifecycle.New("redis connection", d.waitRedis, nil),
+		lifecycle.New("redis connection", func(ctx context.Context) error {
+			if err := d.waitRedis(ctx); err != nil {
+				return err
+			}
+			// A Redis from before the index of streams: index its streams
+			// once (one SCAN), before any writer adds to the index.
+			if n, err := streams.AdoptOnce(ctx, d.rdb); err != nil {
+				d.log.Warn("indexing the event streams", "err", err)
+			} else if n > 0 {
+				d.log.Info("indexed the event streams found in Redis", "count", n)
+			}
+			return nil
+		}, nil),
 		lifecycle.New("hook rules watch", d.rules.Load, func(ctx context.Context) error {
 			d.rules.Watch(ctx, time.Second)
 			return nil
