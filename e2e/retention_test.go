@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -70,8 +72,10 @@ func TestRetentionPurgesFinishedHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	addr := testenv.FreeAddr(t)
 	d := testenv.StartDaemon(t, bin, h, []string{
 		"CB_INSTANCE_ID=cbd-retention",
+		"CB_HTTP_ADDR=" + addr,
 		"CB_STORE_URL=sqlite://" + dbPath,
 		"CB_TASKS_HISTORY_RETENTION=24h",
 		"CB_AUDIT_RETENTION=24h",
@@ -139,6 +143,22 @@ func TestRetentionPurgesFinishedHistory(t *testing.T) {
 			t.Fatalf("audit records left: %d (first %v), want recent-2 and recent-1", len(got), got[:min(len(got), 5)])
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+
+	// /metrics counts what this cbd removed.
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		fmt.Sprintf(`cb_store_purged_total{kind="tasks"} %d`, oldCompleted+oldFailed),
+		fmt.Sprintf(`cb_store_purged_total{kind="audit"} %d`, oldAudit),
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics has no %q", want)
+		}
 	}
 
 	log := d.Log.String()
