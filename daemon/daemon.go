@@ -32,13 +32,16 @@ import (
 	"github.com/claudebench/cb/daemon/redisbatch"
 	"github.com/claudebench/cb/daemon/redisserver"
 	"github.com/claudebench/cb/daemon/registry"
+	"github.com/claudebench/cb/daemon/retention"
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/daemon/web"
 	"github.com/claudebench/cb/daemon/workfeed"
 	"github.com/claudebench/cb/internal/apitoken"
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -54,6 +57,7 @@ type Daemon struct {
 	disp  *dispatch.Dispatcher
 	store store.Store
 	pers  *tasks.Persister
+	ret   *retention.Service
 	tasks *tasks.Service
 	rules *hookrules.Rules
 	audit *audit.Writer
@@ -130,6 +134,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		return d, fmt.Errorf("open store: %w", err)
 	}
 	d.pers = tasks.NewPersister(d.store, log)
+	d.ret = retention.New(d.store, retention.Config{
+		Tasks: cfg.Tasks.HistoryRetention,
+		Audit: cfg.Audit.Retention,
+	}, log)
 	// One batcher for the scripts every request runs (admission, task
 	// changes), so concurrent requests share pipelines.
 	batch := redisbatch.New(d.rdb, 2, 0)
@@ -246,6 +254,7 @@ func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log 
 		InstanceID:   id,
 		Health:       d.health,
 		Stats:        inv.Stats(),
+		Collectors:   []prometheus.Collector{d.ret},
 		Gauges: func(ctx context.Context) (httpapi.Gauges, error) {
 			depth, err := d.tasks.QueueDepth(ctx)
 			if err != nil {
@@ -368,7 +377,19 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 	out := []lifecycle.Service{
 		// Runs (and supervises) a managed redis-server; publishes the URL.
 		d.redis,
-		lifecycle.New("redis connection", d.waitRedis, nil),
+		lifecycle.New("redis connection", func(ctx context.Context) error {
+			if err := d.waitRedis(ctx); err != nil {
+				return err
+			}
+			// A Redis from before the index of streams: index its streams
+			// once (one SCAN), before any writer adds to the index.
+			if n, err := streams.AdoptOnce(ctx, d.rdb); err != nil {
+				d.log.Warn("indexing the event streams", "err", err)
+			} else if n > 0 {
+				d.log.Info("indexed the event streams found in Redis", "count", n)
+			}
+			return nil
+		}, nil),
 		lifecycle.New("hook rules watch", d.rules.Load, func(ctx context.Context) error {
 			d.rules.Watch(ctx, time.Second)
 			return nil
@@ -390,6 +411,9 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 			}
 			return nil
 		}, nil),
+		// Deletes finished tasks and audit records past their retention
+		// from the store, and runs the store's maintenance.
+		lifecycle.Loop("retention", d.ret.Run),
 		lifecycle.Loop("task reaper", func(ctx context.Context) {
 			d.tasks.RunReaper(ctx, d.cfg.Tasks.ReaperInterval)
 		}),

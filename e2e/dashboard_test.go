@@ -239,6 +239,10 @@ func TestDashboard(t *testing.T) {
 	defer rdb.Close()
 	for _, typ := range []string{"demo.first", "demo.second"} {
 		env := `{"type":"` + typ + `","payload":{"n":1},"metadata":{"id":"e-` + typ + `","timestamp":1,"source":"e2e"}}`
+		// A writer of a new stream adds its type to the index of streams.
+		if err := rdb.SAdd(t.Context(), protocol.StreamsKey, typ).Err(); err != nil {
+			t.Fatal(err)
+		}
 		if err := rdb.XAdd(t.Context(), &goredis.XAddArgs{Stream: protocol.StreamKey(typ), ID: same,
 			Values: []any{protocol.StreamField, env}}).Err(); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,12 @@ func StreamKey(eventType string) string { return "cb:stream:" + eventType }
 // StreamKeyPrefix is the common prefix of all event streams (for SCAN).
 const StreamKeyPrefix = "cb:stream:"
 
+// StreamsKey is the set of event types that have, or may soon have, a
+// stream (cb:stream:{type}): every writer adds the type (SADD, O(1)) when
+// or before it appends, so readers list the streams in O(streams) instead
+// of SCANning the whole keyspace, which holds two keys per task.
+const StreamsKey = "cb:streams"
+
 // TaskKey is the hash holding one task, cb:task:{taskId}.
 func TaskKey(taskID string) string { return "cb:task:" + taskID }
 

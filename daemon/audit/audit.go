@@ -86,6 +86,7 @@ func (w *Writer) write(first api.AuditRecord) {
 		w.log.Warn("audit insert", "records", len(batch), "err", err)
 	}
 	pipe := w.rdb.Pipeline()
+	pipe.SAdd(ctx, protocol.StreamsKey, DecisionEvent) // the index of streams
 	for _, r := range batch {
 		payload, _ := json.Marshal(r)
 		data, err := protocol.EncodeEvent(protocol.Event{Type: DecisionEvent, Payload: payload, Metadata: protocol.Metadata{

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/daemon/invoke"
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -503,6 +504,15 @@ func (d *Dispatcher) flush(batch []outcome) {
 // new group starts at the beginning of the stream, so requests sent while
 // no cbd ever ran are still handled.
 func (d *Dispatcher) ensureGroups(ctx context.Context) error {
+	// The streams this cbd serves join the index of streams (call.lua
+	// appends requests only to a method some cbd serves).
+	types := make([]string, len(d.streams))
+	for i, s := range d.streams {
+		types[i] = strings.TrimPrefix(s, protocol.StreamKeyPrefix)
+	}
+	if err := streams.Register(ctx, d.rdb, types...); err != nil {
+		return err
+	}
 	for _, s := range d.streams {
 		err := d.rdb.XGroupCreateMkStream(ctx, s, protocol.GroupName, "0").Err()
 		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {

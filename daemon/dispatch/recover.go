@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -147,6 +148,7 @@ func (d *Dispatcher) deadLetter(ctx context.Context, stream string, p redis.XPen
 		return err
 	}
 	pipe := d.rdb.TxPipeline()
+	pipe.SAdd(ctx, protocol.StreamsKey, protocol.DeadLetterStream) // the index of streams
 	pipe.XAdd(ctx, &redis.XAddArgs{Stream: protocol.StreamKey(protocol.DeadLetterStream), Values: []any{protocol.StreamField, data}})
 	pipe.XAck(ctx, stream, protocol.GroupName, p.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -176,24 +178,20 @@ func (d *Dispatcher) lastError(entryID string) string {
 
 // Trim drops events older than retention from every stream, but never an
 // entry still pending in a group, and removes consumers that have nothing
-// pending and have been idle longer than retention.
+// pending and have been idle longer than retention. It finds the streams
+// in the index of streams (streams.Types), not by scanning the keyspace.
 func Trim(ctx context.Context, rdb redis.UniversalClient, retention time.Duration) error {
-	var cursor uint64
 	minID := strconv.FormatInt(time.Now().Add(-retention).UnixMilli(), 10) + "-0"
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, protocol.StreamKeyPrefix+"*", 200).Result()
-		if err != nil {
+	types, err := streams.Types(ctx, rdb, "*")
+	if err != nil {
+		return err
+	}
+	for _, typ := range types {
+		if err := trimStream(ctx, rdb, protocol.StreamKey(typ), minID, retention); err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if err := trimStream(ctx, rdb, k, minID, retention); err != nil {
-				return err
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
 	}
+	return nil
 }
 
 func trimStream(ctx context.Context, rdb redis.UniversalClient, key, minID string, retention time.Duration) error {

@@ -207,7 +207,7 @@ func (h *hub) fanout(batch []*entry) {
 // backfill reads the entries since sinceMs of the streams matching
 // patterns, oldest first, at most backfillLimit.
 func backfill(ctx context.Context, rdb redis.UniversalClient, patterns map[string]bool, sinceMs int64) ([]*entry, error) {
-	types, err := streams.ScanTypes(ctx, rdb, "*")
+	types, err := streams.Types(ctx, rdb, "*")
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ type metrics struct {
 	unauthorized *prometheus.CounterVec
 }
 
-func newMetrics(stats *invoke.Stats) *metrics {
+func newMetrics(stats *invoke.Stats, more ...prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -50,6 +50,7 @@ func newMetrics(stats *invoke.Stats) *metrics {
 	if stats != nil {
 		m.reg.MustRegister(&statsCollector{stats: stats})
 	}
+	m.reg.MustRegister(more...)
 	return m
 }
 

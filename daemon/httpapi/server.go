@@ -41,6 +41,7 @@ import (
 	"github.com/claudebench/cb/internal/apitoken"
 	"github.com/claudebench/cb/internal/loopback"
 	"github.com/claudebench/cb/protocol"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -110,6 +111,9 @@ type Options struct {
 	// Gauges, when set, is called on every /metrics scrape for the queue
 	// depth, tasks by status and the number of live instances.
 	Gauges func(ctx context.Context) (Gauges, error)
+	// Collectors are more metrics of cbd's services (e.g. the retention
+	// service's cb_store_purged_total), registered on /metrics' registry.
+	Collectors []prometheus.Collector
 }
 
 // Mount is a handler the owner adds to the server's routes. It gets the
@@ -255,7 +259,7 @@ func New(o Options) (*Server, error) {
 			s.cors[origin] = true
 		}
 	}
-	s.metrics = newMetrics(o.Stats)
+	s.metrics = newMetrics(o.Stats, o.Collectors...)
 	s.hub = newHub(s)
 	s.methodsCache = sync.OnceValues(s.buildMethods)
 	if err := s.routes(); err != nil {

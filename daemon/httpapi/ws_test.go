@@ -33,6 +33,8 @@ func (f *fixture) publish(t *testing.T, typ, payload, source string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A writer adds the type to the index of streams, as cbd's do.
+	f.rdb.SAdd(t.Context(), protocol.StreamsKey, typ)
 	id, err := f.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: protocol.StreamKey(typ), Values: []any{protocol.StreamField, data}}).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -240,6 +242,7 @@ func TestWebSocketTooSlow(t *testing.T) {
 			t.Fatal("a client that does not keep up was never disconnected")
 		}
 		pipe := f.rdb.Pipeline()
+		pipe.SAdd(t.Context(), protocol.StreamsKey, "flood.test")
 		for range 32 {
 			ev := protocol.Event{Type: "flood.test", Payload: json.RawMessage(payload), Metadata: protocol.Metadata{ID: protocol.NewID(), Source: "flood"}}
 			data, _ := protocol.EncodeEvent(ev)

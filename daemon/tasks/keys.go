@@ -26,6 +26,12 @@ var (
 	kRequeued   any = protocol.StreamKey("task.requeued")
 )
 
+// eventTypes are the types of the task events the scripts append; their
+// streams join the index of streams when tasks are restored (at start and
+// after Redis lost its data), before a script can write one.
+var eventTypes = []string{"task.created", "task.claimed", "task.completed", "task.failed", "task.updated",
+	"task.assigned", "task.unassigned", "task.deleted", "task.requeued"}
+
 func createKeys(eventID string) [6]any {
 	return [...]any{kQueue, kNotify, kTaskSeq, kEventSeq, kCreated, protocol.TaskIdemKey(eventID)}
 }

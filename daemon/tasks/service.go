@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/claudebench/cb/daemon/redisbatch"
 	"github.com/claudebench/cb/daemon/store"
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/scripts/redisscript"
@@ -44,6 +46,11 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	ctxBase []byte // the script context without eventId, encoded once
+
+	// indexed is set once the task event types are in the index of
+	// streams (registerStreams); Restore indexes them again after Redis
+	// lost its data.
+	indexed atomic.Bool
 
 	checkNow chan struct{}                     // wakes RunRepair (see CheckRedis)
 	onLoss   []func(ctx context.Context) error // more repairs after Redis lost its data
@@ -99,6 +106,11 @@ type scriptReply struct {
 // run executes a task script with keys (its KEYS, in the order of its
 // header; see keys.go) and returns its "ok" value.
 func (s *Service) run(ctx context.Context, sc *redis.Script, eventID string, keys []any, args ...any) (json.RawMessage, error) {
+	if !s.indexed.Load() {
+		if err := s.registerStreams(ctx); err != nil {
+			return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "redis: " + err.Error()}
+		}
+	}
 	argv := make([]any, 0, len(keys)+1+len(args))
 	argv = append(append(append(argv, keys...), s.scriptCtx(eventID)), args...)
 	raw, err := s.batch.RunScriptArgs(ctx, sc, len(keys), argv...).Text()
@@ -121,6 +133,18 @@ func (s *Service) run(ctx context.Context, sc *redis.Script, eventID string, key
 		return nil, r.Err
 	}
 	return r.OK, nil
+}
+
+// registerStreams adds the task event types to the index of streams
+// (cb:streams) before a script can append to one: once per process, and
+// again by Restore after Redis lost its data. The scripts do not SADD
+// themselves, which would add a key to each.
+func (s *Service) registerStreams(ctx context.Context) error {
+	if err := streams.Register(ctx, s.rdb, eventTypes...); err != nil {
+		return err
+	}
+	s.indexed.Store(true)
+	return nil
 }
 
 // saved decodes a task answer and writes it through to the store before

@@ -235,7 +235,7 @@ func (f *Follower) run(ctx context.Context, deliver func([]Entry) error) error {
 // rescan follows the matching streams that appeared, from f.from, and
 // forgets those that are gone.
 func (f *Follower) rescan(ctx context.Context) error {
-	all, err := ScanTypes(ctx, f.Redis, "*")
+	all, err := Types(ctx, f.Redis, "*")
 	if err != nil {
 		return err
 	}
@@ -312,15 +312,91 @@ func SortEntries(es []Entry) {
 	slices.SortStableFunc(es, func(x, y Entry) int { return protocol.CompareStreamIDs(x.ID, y.ID) })
 }
 
-// ScanTypes lists the event types that have a stream and whose type
-// matches the SCAN glob match ("*" for all), sorted.
-func ScanTypes(ctx context.Context, rdb redis.UniversalClient, match string) ([]string, error) {
+// Types lists the event types that have a stream and match pattern ("*"
+// for all; see the package doc), sorted. It reads the index of streams
+// (protocol.StreamsKey) and checks which exist: O(streams), whatever else
+// the keyspace holds. When there is no index (a Redis written by an older
+// version, and no cbd of this one started on it since) it falls back to
+// SCAN, O(keys).
+func Types(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
+	members, err := rdb.SMembers(ctx, protocol.StreamsKey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", protocol.StreamsKey, err)
+	}
+	if len(members) == 0 {
+		all, err := scanTypes(ctx, rdb)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(all, func(typ string) bool { return !MatchPattern(pattern, typ) }), nil
+	}
+	members = slices.DeleteFunc(members, func(typ string) bool { return !MatchPattern(pattern, typ) })
+	// A type may be in the index before its first entry, or after its
+	// stream was deleted: keep those whose key is a stream now.
+	cmds := make([]*redis.StatusCmd, len(members))
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, typ := range members {
+			cmds[i] = p.Type(ctx, protocol.StreamKey(typ))
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("check the streams of %s: %w", protocol.StreamsKey, err)
+	}
+	types := members[:0]
+	for i, typ := range members {
+		if cmds[i].Val() == "stream" {
+			types = append(types, typ)
+		}
+	}
+	slices.Sort(types)
+	return types, nil
+}
+
+// Register adds event types to the index of streams. A writer calls it
+// before (or in the same pipeline as) its first XADD to a type; adding a
+// member the set holds is a no-op.
+func Register(ctx context.Context, rdb redis.UniversalClient, types ...string) error {
+	if len(types) == 0 {
+		return nil
+	}
+	members := make([]any, len(types))
+	for i, t := range types {
+		members[i] = t
+	}
+	if err := rdb.SAdd(ctx, protocol.StreamsKey, members...).Err(); err != nil {
+		return fmt.Errorf("register streams %v: %w", types, err)
+	}
+	return nil
+}
+
+// AdoptOnce indexes the streams a Redis holds from before the index
+// existed: if protocol.StreamsKey is missing it SCANs the keyspace once
+// (O(keys)) and registers every stream found. cbd calls it at start; it
+// reports how many types it registered.
+func AdoptOnce(ctx context.Context, rdb redis.UniversalClient) (int, error) {
+	n, err := rdb.Exists(ctx, protocol.StreamsKey).Result()
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", protocol.StreamsKey, err)
+	}
+	if n > 0 {
+		return 0, nil
+	}
+	types, err := scanTypes(ctx, rdb)
+	if err != nil {
+		return 0, err
+	}
+	return len(types), Register(ctx, rdb, types...)
+}
+
+// scanTypes lists the event types that have a stream by SCANning the whole
+// keyspace, sorted.
+func scanTypes(ctx context.Context, rdb redis.UniversalClient) ([]string, error) {
 	var types []string
 	var cursor uint64
 	for {
-		keys, next, err := rdb.ScanType(ctx, cursor, protocol.StreamKeyPrefix+match, 1000, "stream").Result()
+		keys, next, err := rdb.ScanType(ctx, cursor, protocol.StreamKeyPrefix+"*", 1000, "stream").Result()
 		if err != nil {
-			return nil, fmt.Errorf("scan %s%s: %w", protocol.StreamKeyPrefix, match, err)
+			return nil, fmt.Errorf("scan %s*: %w", protocol.StreamKeyPrefix, err)
 		}
 		for _, k := range keys {
 			types = append(types, strings.TrimPrefix(k, protocol.StreamKeyPrefix))

@@ -92,11 +92,17 @@ func (c *Client) PublishEvent(ctx context.Context, ev protocol.Event) (string, e
 	if err != nil {
 		return "", err
 	}
-	id, err := c.rdb.XAdd(ctx, args).Result()
-	if err != nil {
+	// The type joins the index of streams (cb:streams) in the same round
+	// trip, so readers find the stream without scanning the keyspace.
+	var xadd *redis.StringCmd
+	if _, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, protocol.StreamsKey, ev.Type)
+		xadd = p.XAdd(ctx, args)
+		return nil
+	}); err != nil {
 		return "", protocol.UnavailableError("publish "+ev.Type, err)
 	}
-	return id, nil
+	return xadd.Val(), nil
 }
 
 // Call sends a request and waits for its answer until ctx is done. It fails

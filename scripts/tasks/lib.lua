@@ -55,12 +55,21 @@ local function err(code, msg)
   return cjson.encode({err = {code = code, message = msg}})
 end
 
+-- optional_fields are the task hash fields that are only stored when not
+-- empty; load_task and the Go reader (fromHash) take a missing one as "".
+local optional_fields = {'metadata', 'assignedTo', 'result', 'error', 'leaseUntil'}
+
 -- load_task reads the task hash at key, or nil when there is none.
 local function load_task(key)
   local h = redis.call('HGETALL', key)
   if #h == 0 then return nil end
   local t = {}
   for i = 1, #h, 2 do t[h[i]] = h[i + 1] end
+  -- Fields with nothing in them are not stored (create and restore leave
+  -- them out, to keep a pending task small): read them as empty.
+  for _, f in ipairs(optional_fields) do
+    if t[f] == nil then t[f] = '' end
+  end
   return t
 end
 
@@ -86,7 +95,7 @@ end
 
 local nevents = 0
 -- emit appends a state-change event (payload already JSON) to key, the
--- stream of evtype.
+-- stream of evtype, and returns its entry id.
 local function emit(key, evtype, payload, ms)
   nevents = nevents + 1
   local id = C.eventId
@@ -102,8 +111,9 @@ local function emit(key, evtype, payload, ms)
   local entry = string.format('%d-%d', ms, redis.call('INCR', K.evseq))
   local r = redis.pcall('XADD', key, entry, C.field, env)
   if type(r) == 'table' and r.err then
-    redis.call('XADD', key, '*', C.field, env)
+    r = redis.call('XADD', key, '*', C.field, env)
   end
+  return r
 end
 
 -- touch bumps the version and updatedAt of task t, whose hash is at key;

@@ -24,10 +24,20 @@ if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return '{"ok":false}' end
 local meta = ''
 if t.metadata and t.metadata ~= cjson.null then meta = cjson.encode(t.metadata) end
 local assigned = t.assignedTo or ''
-redis.call('HSET', KEYS[1], 'id', t.id, 'text', t.text, 'status', t.status,
+-- Empty fields are left out, as create.lua does (load_task reads them as
+-- empty); a restored task is never finished, so it has no result or error.
+local fields = {KEYS[1], 'id', t.id, 'text', t.text, 'status', t.status,
   'priority', tostring(t.priority), 'attempts', tostring(t.attempts or 0),
-  'createdAt', t.createdAt, 'updatedAt', t.updatedAt, 'version', tostring(t.version),
-  'metadata', meta, 'assignedTo', assigned, 'result', '', 'error', '')
+  'createdAt', t.createdAt, 'updatedAt', t.updatedAt, 'version', tostring(t.version)}
+if meta ~= '' then
+  fields[#fields + 1] = 'metadata'
+  fields[#fields + 1] = meta
+end
+if assigned ~= '' then
+  fields[#fields + 1] = 'assignedTo'
+  fields[#fields + 1] = assigned
+end
+redis.call('HSET', unpack(fields))
 if t.status == 'pending' then
   enqueue({id = t.id, priority = tostring(t.priority)})
 else

@@ -81,7 +81,7 @@ func CompleteEventTypes(f *Factory, nArgs int) cobra.CompletionFunc {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		types, err := streams.ScanTypes(ctx, c.Redis(), "*")
+		types, err := streams.Types(ctx, c.Redis(), "*")
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/resp"
+	"github.com/claudebench/cb/internal/streams"
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/claudebench/cb/scripts/redisscript"
@@ -660,7 +661,14 @@ func (o *options) emitStream(ctx context.Context, fixedType, session string, str
 		}
 	}()
 
-	readErr := o.emitRead(ctx, fixedType, session, strict, st, methods, batches, free)
+	c, err := o.Connect()
+	if err != nil {
+		return err
+	}
+	// A type seen for the first time joins the index of streams before its
+	// first XADD is queued: one SADD per type, not per line.
+	register := func(typ string) error { return streams.Register(ctx, c.Redis(), typ) }
+	readErr := o.emitRead(ctx, fixedType, session, strict, st, methods, register, batches, free)
 	close(batches)
 	wg.Wait()
 	if context.Cause(ctx) == nil && readErr == nil {
@@ -781,7 +789,7 @@ func (o *options) emitRetryRefused(ctx context.Context, st *emitStatus) {
 }
 
 // emitRead parses stdin into batches until EOF, a --strict stop or ctx is done.
-func (o *options) emitRead(ctx context.Context, fixedType, session string, strict bool, st *emitStatus, methods emitMethodSet, batches, free chan *emitBatch) error {
+func (o *options) emitRead(ctx context.Context, fixedType, session string, strict bool, st *emitStatus, methods emitMethodSet, register func(typ string) error, batches, free chan *emitBatch) error {
 	lr := newNDJSONReader(o.IO.In, maxEmitLine)
 	heads := map[string][]byte{} // event type → RESP of XADD key * field
 	var b *emitBatch
@@ -852,6 +860,10 @@ func (o *options) emitRead(ctx context.Context, fixedType, session string, stric
 		} else {
 			head := heads[typ]
 			if head == nil {
+				if err := register(typ); err != nil {
+					flush()
+					return err
+				}
 				head = xaddHead(protocol.StreamKey(typ))
 				heads[typ] = head
 			}

@@ -177,7 +177,7 @@ func (o *options) readHookEvents(ctx context.Context, since string) (*hookEvents
 		return nil, err
 	}
 	rdb := c.Redis()
-	types, err := streams.ScanTypes(ctx, rdb, "hook.*")
+	types, err := streams.Types(ctx, rdb, "hook.*")
 	if err != nil {
 		return nil, redisFailure("list hook streams", err)
 	}
