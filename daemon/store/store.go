@@ -82,13 +82,16 @@ type AuditRecord = model.AuditRecord
 // AssignedTo and Session (metadata.sessionId) filter by exact match when
 // non-empty; UpdatedBefore (RFC 3339) keeps tasks last changed before it.
 // Limit defaults to DefaultTaskListLimit and is capped at MaxTaskListLimit.
-// OrderBy is one of "createdAt" (default), "updatedAt", "priority", "id"
-// (numeric order of "t-<digits>") or "queue" (priority descending, then id
-// ascending: the order a claim takes pending tasks); Order is "asc" or
-// "desc" (default; asc for queue). Ties are broken by id (numeric order) in
-// the same direction. After is a cursor, the NextCursor of the page before,
-// valid only with the same filters and order; a page read by cursor costs
-// the same at any depth. Offset and After exclude each other.
+// OrderBy is one of "createdAt" (default), "updatedAt", "id" (the same
+// order as createdAt: an id is made from its creation time), "queue"
+// (priority descending, then id ascending: the order a claim takes pending
+// tasks) or "priority" (the queue's order: desc is queue asc); Order is
+// "asc" or "desc" (default; asc for queue). Ties are broken by id (numeric
+// order) in the same direction. After is a cursor, the NextCursor of the
+// page before, valid only with the same filters and order; a page read by
+// cursor costs the same at any depth, except that queue and priority with
+// AssignedTo or Session sort that assignee's or session's tasks. Offset
+// and After exclude each other.
 type TaskListParams = model.TaskListParams
 
 // TaskListResult is one page of TaskList: the tasks, the number of tasks

@@ -124,7 +124,8 @@ type TaskListParams struct {
 	Offset        int    `json:"offset,omitempty"`
 	// OrderBy is createdAt, updatedAt, priority, id or queue: the order
 	// task.claim takes pending tasks (highest priority first, oldest first
-	// within a priority).
+	// within a priority). priority is the queue's order too (desc = queue
+	// asc), and id is createdAt's (an id is made from the creation time).
 	OrderBy string `json:"orderBy,omitempty"`
 	Order   string `json:"order,omitempty"` // asc, desc
 	// After is the NextCursor of the previous page.

@@ -35,9 +35,21 @@ func TaskListSQL(t *testing.T, p model.TaskListParams) (list string, listArgs []
 // a Sort only when no index can answer the query.
 func QueryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	t.Helper()
+	return queryPlan(t, s, `SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off`, query, args...)
+}
+
+// QueryPlanSorting is QueryPlan with sorting left to the planner's costs:
+// for queries meant to sort a few matches read by index.
+func QueryPlanSorting(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	return queryPlan(t, s, `SET LOCAL enable_seqscan = off`, query, args...)
+}
+
+func queryPlan(t *testing.T, s *Store, settings, query string, args ...any) string {
+	t.Helper()
 	var out []string
 	err := pgx.BeginFunc(t.Context(), s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(t.Context(), `SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off`); err != nil {
+		if _, err := tx.Exec(t.Context(), settings); err != nil {
 			return err
 		}
 		rows, err := tx.Query(t.Context(), "EXPLAIN "+query, args...)

@@ -217,8 +217,8 @@ func TestMigrateLeanTasks(t *testing.T) {
 	if ddl := sqlite.QueryString(t, s, `SELECT sql FROM sqlite_master WHERE name = 'tasks'`); !strings.Contains(ddl, "WITHOUT ROWID") {
 		t.Errorf("tasks table not rebuilt: %s", ddl)
 	}
-	if n := sqlite.QueryString(t, s, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL`); n != "21" {
-		t.Errorf("tasks has %s explicit indexes, want 21 (migration 3: 4 filters x 5 orders and the tombstones)", n)
+	if n := sqlite.QueryString(t, s, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL`); n != "11" {
+		t.Errorf("tasks has %s explicit indexes, want 11 (migration 3: 3 keys for no filter and status, 2 for assignee and session, the tombstones)", n)
 	}
 }
 
@@ -239,9 +239,10 @@ func TestTaskListPlans(t *testing.T) {
 			args      []any
 		}{{"page", list, listArgs}, {"count", count, countArgs}} {
 			plan := sqlite.QueryPlan(t, s, c.sql, c.args...)
+			sorts := c.what == "page" && storetest.SortsMatches(p)
 			bad := ""
 			switch {
-			case strings.Contains(plan, "TEMP B-TREE"):
+			case strings.Contains(plan, "TEMP B-TREE") && !sorts:
 				bad = "sorts the matches"
 			case c.what == "count" && strings.Contains(plan, "SCAN tasks"):
 				bad = "scans tasks to count"
@@ -249,7 +250,7 @@ func TestTaskListPlans(t *testing.T) {
 				bad = "counts tasks instead of reading the counters"
 			case c.what == "page" && !strings.Contains(plan, "tasks USING INDEX") && !strings.Contains(plan, "tasks USING COVERING INDEX"):
 				bad = "does not read an index"
-			case c.what == "page" && p.After != "" && !strings.Contains(plan, ")>(?") && !strings.Contains(plan, ")<(?"):
+			case c.what == "page" && p.After != "" && !sorts && !strings.Contains(plan, ")>(?") && !strings.Contains(plan, ")<(?"):
 				bad = "does not seek to the cursor"
 			case c.what == "page" && p.Status != "" && !strings.Contains(plan, "status=?"),
 				p.AssignedTo != "" && !strings.Contains(plan, "assigned_to=?"),

@@ -85,15 +85,16 @@ func expectList(t *testing.T, tasks []store.Task, p store.TaskListParams) []stri
 		out = append(out, task)
 	}
 	desc := p.Order == "desc" || (p.Order == "" && p.OrderBy != "queue")
+	if p.OrderBy == "priority" {
+		desc = !desc // priority descending is queue ascending: ties oldest first
+	}
 	key := func(task store.Task) int64 {
 		switch p.OrderBy {
-		case "", "createdAt":
+		case "", "createdAt", "id": // id order is creation order
 			return task.CreatedAt.UnixMicro()
 		case "updatedAt":
 			return task.UpdatedAt.UnixMicro()
-		case "priority":
-			return int64(task.Priority)
-		case "queue":
+		case "priority", "queue":
 			return -int64(task.Priority)
 		}
 		return 0

@@ -215,3 +215,11 @@ func ListVariants() []store.TaskListParams {
 	}
 	return out
 }
+
+// SortsMatches reports whether TaskList may sort p's matches instead of
+// reading them in order from an index: the assignee and session filters
+// (one worker's or one session's tasks) have indexes by creation and
+// update time only, so that every task write does not pay for more.
+func SortsMatches(p store.TaskListParams) bool {
+	return (p.AssignedTo != "" || p.Session != "") && (p.OrderBy == "priority" || p.OrderBy == "queue")
+}

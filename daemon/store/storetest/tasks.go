@@ -301,8 +301,10 @@ func testTaskListFilterAndPage(t *testing.T, s store.Store) {
 
 func testTaskListOrder(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	// Ids sort numerically (t-2 before t-10); other keys have ties broken
-	// by id in the same direction.
+	// Ids sort numerically (t-2 before t-10); createdAt and updatedAt have
+	// ties broken by id in the same direction. Id order is creation order
+	// (an id is made from its creation time), and priority is the queue's
+	// order: priority descending with ties oldest first (asc reverses it).
 	type row struct {
 		n                    int
 		created, updated, pr int
@@ -323,16 +325,16 @@ func testTaskListOrder(t *testing.T, s store.Store) {
 		orderBy, order string
 		want           []string
 	}{
-		{"id", "asc", []string{"t-1", "t-2", "t-9", "t-10", "t-100"}},
-		{"id", "desc", []string{"t-100", "t-10", "t-9", "t-2", "t-1"}},
+		{"id", "asc", []string{"t-2", "t-100", "t-10", "t-1", "t-9"}},
+		{"id", "desc", []string{"t-9", "t-1", "t-10", "t-100", "t-2"}},
 		{"createdAt", "asc", []string{"t-2", "t-100", "t-10", "t-1", "t-9"}},
 		{"createdAt", "desc", []string{"t-9", "t-1", "t-10", "t-100", "t-2"}},
 		{"", "", []string{"t-9", "t-1", "t-10", "t-100", "t-2"}},
 		{"updatedAt", "asc", []string{"t-1", "t-10", "t-9", "t-100", "t-2"}},
 		{"updatedAt", "DESC", []string{"t-2", "t-100", "t-9", "t-10", "t-1"}},
-		{"priority", "asc", []string{"t-1", "t-10", "t-100", "t-2", "t-9"}},
-		{"priority", "desc", []string{"t-9", "t-2", "t-100", "t-10", "t-1"}},
-		{"priority", "", []string{"t-9", "t-2", "t-100", "t-10", "t-1"}},
+		{"priority", "asc", []string{"t-10", "t-1", "t-100", "t-9", "t-2"}},
+		{"priority", "desc", []string{"t-2", "t-9", "t-100", "t-1", "t-10"}},
+		{"priority", "", []string{"t-2", "t-9", "t-100", "t-1", "t-10"}},
 	}
 	for _, c := range cases {
 		res, err := s.TaskList(ctx, store.TaskListParams{OrderBy: c.orderBy, Order: c.order})

@@ -40,7 +40,9 @@ func TestNormalizeTaskList(t *testing.T) {
 	}{
 		{TaskListParams{}, "createdAt", true},
 		{TaskListParams{OrderBy: "id", Order: "asc"}, "id", false},
-		{TaskListParams{OrderBy: "priority", Order: "ASC"}, "priority", false},
+		// Desc is over -priority: priority ascending reads it descending.
+		{TaskListParams{OrderBy: "priority", Order: "ASC"}, "priority", true},
+		{TaskListParams{OrderBy: "priority"}, "priority", false},
 		{TaskListParams{OrderBy: "queue"}, "queue", false},
 		{TaskListParams{OrderBy: "queue", Order: "desc"}, "queue", true},
 	} {

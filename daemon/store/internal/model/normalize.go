@@ -110,18 +110,22 @@ const (
 )
 
 // taskOrders maps the accepted TaskListParams.OrderBy values to their
-// leading sort key (a column, KeyNegPriority, or "" for id alone); the
-// backend's dialect turns it into SQL, so only constants reach the SQL
-// text. Every ordering ends with the id, which sorts by length first so
-// that "t-<digits>" ids come in numeric order. "queue" sorts by -priority
-// so that all its keys go one way (priority descending, then id ascending,
-// as Redis's queue ZSET scores -priority with ties by member): one index
+// leading sort key (a column or KeyNegPriority); the backend's dialect
+// turns it into SQL, so only constants reach the SQL text. Every ordering
+// ends with the id, which sorts by length first so that "t-<digits>" ids
+// come in numeric order. Three keys serve the five orders, so that each
+// has its index without every write paying for five: "id" is createdAt's
+// order (an id is made from its creation time: t-<ms><sequence>), and
+// "priority" is queue's order read the other way (priority descending is
+// queue ascending: ties oldest first). "queue" sorts by -priority so that
+// all its keys go one way (priority descending, then id ascending, as
+// Redis's queue ZSET scores -priority with ties by member): one index
 // serves it in both directions.
 var taskOrders = map[string]string{
 	"createdAt": "created_at",
 	"updatedAt": "updated_at",
-	"priority":  "priority",
-	"id":        "",
+	"priority":  KeyNegPriority,
+	"id":        "created_at",
 	"queue":     KeyNegPriority,
 }
 
@@ -138,11 +142,12 @@ type TaskListQuery struct {
 	Limit         int
 	Offset        int
 	// OrderBy is the canonical order name (createdAt when none was given);
-	// Desc is its direction.
+	// Desc is the direction its sort keys are read in (for priority, the
+	// opposite of its Order, as its key is -priority).
 	OrderBy string
 	Desc    bool
-	// Key is the leading sort key (see taskOrders), "" for id order.
-	// KeyIsTime says it is a time column, its cursor value Unix micros.
+	// Key is the leading sort key (see taskOrders). KeyIsTime says it is
+	// a time column, its cursor value Unix micros.
 	Key       string
 	KeyIsTime bool
 	// After is the decoded cursor, nil for the first page.
@@ -157,7 +162,7 @@ type Cursor struct {
 	Desc    bool   `json:"d,omitempty"`
 	Filters string `json:"f"`
 	// Key is the leading sort key of the last row (Unix micros for a time,
-	// the priority or its negation), unused for id order.
+	// or the negated priority).
 	Key int64  `json:"k,omitempty"`
 	ID  string `json:"i"`
 }
@@ -199,13 +204,11 @@ func filterHash(parts ...string) string {
 func (q TaskListQuery) CursorFor(t Task) string {
 	c := Cursor{Order: q.OrderBy, Desc: q.Desc, Filters: q.filters(), ID: t.ID}
 	switch q.OrderBy {
-	case "createdAt":
+	case "createdAt", "id":
 		c.Key = NormalizeTime(t.CreatedAt.Time).UnixMicro()
 	case "updatedAt":
 		c.Key = NormalizeTime(t.UpdatedAt.Time).UnixMicro()
-	case "priority":
-		c.Key = int64(t.Priority)
-	case "queue":
+	case "priority", "queue":
 		c.Key = -int64(t.Priority)
 	}
 	return c.Encode()
@@ -259,6 +262,9 @@ func NormalizeTaskList(p TaskListParams) (TaskListQuery, error) {
 	if p.Offset > 0 && p.After != "" {
 		return TaskListQuery{}, fmt.Errorf("%w: offset and after exclude each other: page by after alone", ErrInvalidArgument)
 	}
+	if orderBy == "priority" {
+		desc = !desc // over -priority: priority descending is -priority ascending
+	}
 	q := TaskListQuery{
 		Status:     p.Status,
 		AssignedTo: p.AssignedTo,
@@ -268,7 +274,7 @@ func NormalizeTaskList(p TaskListParams) (TaskListQuery, error) {
 		OrderBy:    orderBy,
 		Desc:       desc,
 		Key:        key,
-		KeyIsTime:  orderBy == "createdAt" || orderBy == "updatedAt",
+		KeyIsTime:  key == "created_at" || key == "updated_at",
 	}
 	if p.UpdatedBefore != "" {
 		t, err := time.Parse(time.RFC3339Nano, p.UpdatedBefore)

@@ -77,10 +77,7 @@ type Dialect struct {
 
 // orderKeys returns q's sort keys, all sorted in q's direction.
 func (d Dialect) orderKeys(q model.TaskListQuery) []string {
-	switch q.Key {
-	case "":
-		return []string{d.IDLen, "id"}
-	case model.KeyNegPriority:
+	if q.Key == model.KeyNegPriority {
 		return []string{d.NegPriority, d.IDLen, "id"}
 	}
 	return []string{q.Key, d.IDLen, "id"}
@@ -139,14 +136,11 @@ func (d Dialect) TaskList(q model.TaskListQuery) (string, []any) {
 			op = " < "
 		}
 		// Bind in placeholder order: SQLite's "?" are positional.
-		var vals []string
-		if q.Key != "" {
-			var key any = c.Key
-			if q.KeyIsTime {
-				key = d.Time(time.UnixMicro(c.Key))
-			}
-			vals = append(vals, w.Arg(key))
+		var key any = c.Key
+		if q.KeyIsTime {
+			key = d.Time(time.UnixMicro(c.Key))
 		}
+		vals := []string{w.Arg(key)}
 		// length() counts characters in both dialects.
 		vals = append(vals, w.Arg(utf8.RuneCountInString(c.ID)), w.Arg(c.ID))
 		w.Cond("(" + strings.Join(d.orderKeys(q), ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")")

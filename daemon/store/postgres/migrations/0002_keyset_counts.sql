@@ -1,13 +1,18 @@
 -- O(page) task lists, exact counts kept by the writes, and purge.
 --
 -- Every list order is (key, length(id), id) in one direction (length
--- first, so "t-<digits>" ids sort numerically; "queue" uses -priority so
--- that priority descending, id ascending is one direction too). A page
--- after a cursor is a row-value range on one of these indexes, read in
--- order from the cursor on: no count, no OFFSET, no sort. There is one index
--- per {filter} x {key}; each serves both directions, and the (status,
--- updated_at) ones also serve updatedBefore and the purge. The assignee
--- and session indexes leave out the tasks without one.
+-- first, so "t-<digits>" ids sort numerically). Three keys serve the five
+-- orders: created_at (createdAt, and id: an id is made from its creation
+-- time), updated_at, and -priority (queue: priority descending, id
+-- ascending, Redis's claim order; priority is the same order, desc = queue
+-- asc). A page after a cursor is a row-value range on one of these
+-- indexes, read in order from the cursor on: no count, no OFFSET, no sort.
+-- No filter and the status filter have an index per key; the assignee and
+-- session filters (one worker's or one session's tasks) have created_at and
+-- updated_at ones, and sort their matches for queue and priority. Each
+-- index serves both directions, and the (status, updated_at) one also
+-- serves updatedBefore and the purge. The assignee and session indexes
+-- leave out the tasks without one.
 -- metadata's sessionId as a stored column, so that a count by session can
 -- read its index alone (an index on the expression always fetches the row).
 ALTER TABLE tasks ADD COLUMN session_id text GENERATED ALWAYS AS (metadata->>'sessionId') STORED;
@@ -19,27 +24,17 @@ DROP INDEX tasks_assigned;
 
 CREATE INDEX tasks_created  ON tasks (created_at, length(id), id) WHERE NOT deleted;
 CREATE INDEX tasks_updated  ON tasks (updated_at, length(id), id) WHERE NOT deleted;
-CREATE INDEX tasks_priority ON tasks (priority, length(id), id)   WHERE NOT deleted;
 CREATE INDEX tasks_queue    ON tasks ((-priority), length(id), id) WHERE NOT deleted;
-CREATE INDEX tasks_id       ON tasks (length(id), id)             WHERE NOT deleted;
 
 CREATE INDEX tasks_status_created  ON tasks (status, created_at, length(id), id) WHERE NOT deleted;
 CREATE INDEX tasks_status_updated  ON tasks (status, updated_at, length(id), id) WHERE NOT deleted;
-CREATE INDEX tasks_status_priority ON tasks (status, priority, length(id), id)   WHERE NOT deleted;
 CREATE INDEX tasks_status_queue    ON tasks (status, (-priority), length(id), id) WHERE NOT deleted;
-CREATE INDEX tasks_status_id       ON tasks (status, length(id), id)             WHERE NOT deleted;
 
 CREATE INDEX tasks_assigned_created  ON tasks (assigned_to, created_at, length(id), id) WHERE NOT deleted AND assigned_to != '';
 CREATE INDEX tasks_assigned_updated  ON tasks (assigned_to, updated_at, length(id), id) WHERE NOT deleted AND assigned_to != '';
-CREATE INDEX tasks_assigned_priority ON tasks (assigned_to, priority, length(id), id)   WHERE NOT deleted AND assigned_to != '';
-CREATE INDEX tasks_assigned_queue    ON tasks (assigned_to, (-priority), length(id), id) WHERE NOT deleted AND assigned_to != '';
-CREATE INDEX tasks_assigned_id       ON tasks (assigned_to, length(id), id)             WHERE NOT deleted AND assigned_to != '';
 
 CREATE INDEX tasks_session_created  ON tasks (session_id, created_at, length(id), id) WHERE NOT deleted AND session_id IS NOT NULL;
 CREATE INDEX tasks_session_updated  ON tasks (session_id, updated_at, length(id), id) WHERE NOT deleted AND session_id IS NOT NULL;
-CREATE INDEX tasks_session_priority ON tasks (session_id, priority, length(id), id)   WHERE NOT deleted AND session_id IS NOT NULL;
-CREATE INDEX tasks_session_queue    ON tasks (session_id, (-priority), length(id), id) WHERE NOT deleted AND session_id IS NOT NULL;
-CREATE INDEX tasks_session_id       ON tasks (session_id, length(id), id)             WHERE NOT deleted AND session_id IS NOT NULL;
 
 -- Tombstones, for the purge (few: a delete is rare).
 CREATE INDEX tasks_tombstones ON tasks (updated_at) WHERE deleted;

@@ -1,16 +1,21 @@
 -- O(page) task lists, exact counts kept by the writes, and purge.
 --
 -- Every list order is (key, length(id), id) in one direction (length
--- first, so "t-<digits>" ids sort numerically; "queue" uses -priority so
--- that priority descending, id ascending is one direction too). A page
--- after a cursor is then a row-value range on one of these indexes, read in
--- order from the cursor on: no count, no OFFSET, no sort. There is one index
--- per {filter} x {key}; each serves both directions, and the (status,
--- updated_at) ones also serve updatedBefore and the purge. The assignee
--- and session indexes leave out the tasks without one (most of the queue),
--- so a plain pending task is written to ten of them. Secondary indexes of a
--- WITHOUT ROWID table end with the primary key anyway, so the trailing id
--- costs nothing.
+-- first, so "t-<digits>" ids sort numerically). Three keys serve the five
+-- orders: created_at (createdAt, and id: an id is made from its creation
+-- time), updated_at, and -priority (queue: priority descending, id
+-- ascending, Redis's claim order; priority is the same order, desc = queue
+-- asc). A page after a cursor is then a row-value range on one of these
+-- indexes, read in order from the cursor on: no count, no OFFSET, no sort.
+-- No filter and the status filter have an index per key; the assignee and
+-- session filters (one worker's or one session's tasks) have created_at and
+-- updated_at ones, and sort their matches for queue and priority. Each index
+-- serves both directions, and the (status, updated_at) one also serves
+-- updatedBefore and the purge. The assignee and session indexes leave out
+-- the tasks without one (most of the queue), so a plain pending task is
+-- written to six indexes: every task write pays for each, before it is
+-- answered. Secondary indexes of a WITHOUT ROWID table end with the primary
+-- key anyway, so the trailing id costs nothing.
 --
 -- The table is rebuilt with two more columns. SQLite seeks an index by a
 -- row-value range such as (neg_priority, id_len, id) > (?, ?, ?) only on
@@ -50,27 +55,17 @@ ALTER TABLE tasks_v3 RENAME TO tasks;
 
 CREATE INDEX tasks_created  ON tasks (created_at, id_len, id) WHERE deleted = 0;
 CREATE INDEX tasks_updated  ON tasks (updated_at, id_len, id) WHERE deleted = 0;
-CREATE INDEX tasks_priority ON tasks (priority, id_len, id)   WHERE deleted = 0;
 CREATE INDEX tasks_queue    ON tasks (neg_priority, id_len, id)  WHERE deleted = 0;
-CREATE INDEX tasks_id       ON tasks (id_len, id)             WHERE deleted = 0;
 
 CREATE INDEX tasks_status_created  ON tasks (status, created_at, id_len, id) WHERE deleted = 0;
 CREATE INDEX tasks_status_updated  ON tasks (status, updated_at, id_len, id) WHERE deleted = 0;
-CREATE INDEX tasks_status_priority ON tasks (status, priority, id_len, id)   WHERE deleted = 0;
 CREATE INDEX tasks_status_queue    ON tasks (status, neg_priority, id_len, id)  WHERE deleted = 0;
-CREATE INDEX tasks_status_id       ON tasks (status, id_len, id)             WHERE deleted = 0;
 
 CREATE INDEX tasks_assigned_created  ON tasks (assigned_to, created_at, id_len, id) WHERE deleted = 0 AND assigned_to != '';
 CREATE INDEX tasks_assigned_updated  ON tasks (assigned_to, updated_at, id_len, id) WHERE deleted = 0 AND assigned_to != '';
-CREATE INDEX tasks_assigned_priority ON tasks (assigned_to, priority, id_len, id)   WHERE deleted = 0 AND assigned_to != '';
-CREATE INDEX tasks_assigned_queue    ON tasks (assigned_to, neg_priority, id_len, id)  WHERE deleted = 0 AND assigned_to != '';
-CREATE INDEX tasks_assigned_id       ON tasks (assigned_to, id_len, id)             WHERE deleted = 0 AND assigned_to != '';
 
 CREATE INDEX tasks_session_created  ON tasks (session_id, created_at, id_len, id) WHERE deleted = 0 AND session_id IS NOT NULL;
 CREATE INDEX tasks_session_updated  ON tasks (session_id, updated_at, id_len, id) WHERE deleted = 0 AND session_id IS NOT NULL;
-CREATE INDEX tasks_session_priority ON tasks (session_id, priority, id_len, id)   WHERE deleted = 0 AND session_id IS NOT NULL;
-CREATE INDEX tasks_session_queue    ON tasks (session_id, neg_priority, id_len, id)  WHERE deleted = 0 AND session_id IS NOT NULL;
-CREATE INDEX tasks_session_id       ON tasks (session_id, id_len, id)             WHERE deleted = 0 AND session_id IS NOT NULL;
 
 -- Tombstones, for the purge (few: a delete is rare).
 CREATE INDEX tasks_tombstones ON tasks (updated_at) WHERE deleted = 1;
