@@ -651,11 +651,12 @@ func (e *scaleEnv) dashboardLoad() (time.Duration, error) {
 			return total, err
 		}
 	}
-	const finishedCards, auditRecords, denials = 60, 500, 12 // app.js FINISHED_CARDS, AUDIT_RECORDS, DENIALS
+	// app.js COLUMNS (page sizes 100, 100, FINISHED_CARDS), AUDIT_RECORDS, DENIALS.
+	const finishedCards, auditRecords, denials = 60, 500, 12
 	for _, calls := range [][]rpcSpec{
 		{
-			{"task.list", map[string]any{"status": "pending", "limit": 300, "orderBy": "priority", "order": "desc"}},
-			{"task.list", map[string]any{"status": "in_progress", "limit": 300, "orderBy": "updatedAt", "order": "desc"}},
+			{"task.list", map[string]any{"status": "pending", "limit": 100, "orderBy": "queue"}},
+			{"task.list", map[string]any{"status": "in_progress", "limit": 100, "orderBy": "updatedAt", "order": "desc"}},
 			{"task.list", map[string]any{"status": "completed", "limit": finishedCards, "orderBy": "updatedAt", "order": "desc"}},
 			{"task.list", map[string]any{"status": "failed", "limit": finishedCards, "orderBy": "updatedAt", "order": "desc"}},
 		},
