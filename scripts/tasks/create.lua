@@ -13,8 +13,9 @@
 -- ARGV[3] priority
 -- ARGV[4] metadata JSON object or ""
 --
--- Returns {"ok": task} (a replay: the same bytes, see created_answer). Ids are t-<redis ms><6-digit sequence>: unique across
--- instances (one counter in Redis) and sorted by creation time.
+-- Returns {"ok": task} (a replay: the same bytes, see created_answer). Ids
+-- are t-<redis ms><6-digit sequence>: unique across instances (one counter
+-- in Redis) and sorted by creation time.
 K.queue, K.notify, K.evseq, K.idem = KEYS[1], KEYS[2], KEYS[4], KEYS[6]
 
 -- The answer to a create is the task.created event's payload, which the
