@@ -834,7 +834,7 @@
     tasks.queueRender();
   }
 
-  // countText is a count for people: "10000+" when the store stopped
+  // countText is a count for people: "1000+" when the store stopped
   // counting at its cap.
   function countText(n, estimated) {
     return estimated ? `${n}+` : String(n);

@@ -151,7 +151,7 @@ where --offset reads and skips the rows before the page.
 
 --order-by queue lists pending tasks in the order cb task claim takes them
 (highest priority first, oldest first within a priority). Counts by
-assignee, session or --updated-before stop at 10000 and print as "10000+".`,
+assignee, session or --updated-before stop at 1000 and print as "1000+".`,
 		Example: `  cb task list --status pending --order-by queue --limit 10
   cb task list --session "$SESSION_ID"
   cb task list --status completed --updated-before 30d --order-by updatedAt`,
@@ -248,7 +248,7 @@ func writeMoreHint(w io.Writer, again []string, params map[string]any, res api.T
 	return err
 }
 
-// totalText is a list's total for people: "10000+" when it is a lower
+// totalText is a list's total for people: "1000+" when it is a lower
 // bound (the count stopped at a cap).
 func totalText(total int, estimated bool) string {
 	if estimated {
