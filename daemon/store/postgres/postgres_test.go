@@ -147,9 +147,10 @@ func TestOpenMissingSchema(t *testing.T) {
 // TestTaskListPlans: every list variant reads its page from an index in
 // order (no Seq Scan, no Sort, even with a few rows and both disabled only
 // as a last resort) and its total from the counters or an index; a page
-// after a cursor starts at the cursor (an index condition on the row). The
-// variants storetest.SortsMatches names read one assignee's or session's
-// tasks by index and sort those.
+// after a cursor starts at the cursor (an index condition on the row). A
+// list without a filter reads one range per status and sorts their union;
+// the variants storetest.SortsMatches names read one assignee's or
+// session's tasks by index and sort those.
 func TestTaskListPlans(t *testing.T) {
 	u, _ := freshSchema(t)
 	s := open(t, u)
@@ -165,13 +166,18 @@ func TestTaskListPlans(t *testing.T) {
 			args      []any
 		}{{"page", list, listArgs}, {"count", count, countArgs}} {
 			sorts := c.what == "page" && storetest.SortsMatches(p)
+			merges := c.what == "page" && storetest.MergesStatuses(p)
 			plan := postgres.QueryPlan(t, s, c.sql, c.args...)
-			if sorts {
+			if sorts || merges {
 				plan = postgres.QueryPlanSorting(t, s, c.sql, c.args...)
 			}
 			bad := ""
 			switch {
-			case strings.Contains(plan, "Sort") && !sorts:
+			case merges && strings.Count(plan, "Index Scan") < len(api.TaskStatuses):
+				bad = "does not merge one index range per status"
+			case merges && p.After != "" && strings.Count(indexConds(plan), "ROW(") < len(api.TaskStatuses):
+				bad = "does not seek every status's range to the cursor"
+			case strings.Contains(plan, "Sort") && !sorts && !merges:
 				bad = "sorts"
 			case strings.Contains(plan, "Seq Scan on tasks"):
 				bad = "scans tasks"

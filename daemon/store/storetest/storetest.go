@@ -223,3 +223,10 @@ func ListVariants() []store.TaskListParams {
 func SortsMatches(p store.TaskListParams) bool {
 	return (p.AssignedTo != "" || p.Session != "") && (p.OrderBy == "priority" || p.OrderBy == "queue")
 }
+
+// MergesStatuses reports whether TaskList reads p's page from the status
+// indexes, one range per status, and sorts the union (at most a page per
+// status): a list with no status, assignee or session filter.
+func MergesStatuses(p store.TaskListParams) bool {
+	return p.Status == "" && p.AssignedTo == "" && p.Session == ""
+}

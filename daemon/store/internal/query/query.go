@@ -127,9 +127,55 @@ func (d Dialect) taskFilters(w *Where, q model.TaskListQuery, page bool) {
 // knows whether more follow) and its arguments. A cursor becomes a row-value
 // comparison on the sort keys, all in one direction, which an index on
 // (filter, key, length(id), id) answers by a range scan.
+//
+// A list without a status, assignee or session filter reads the page of
+// each status from its (status, key) index and merges them: no index of
+// the whole table is kept for it, so that every task write pays for three
+// indexes fewer. That costs four short range reads and a sort of at most
+// four pages, the same at any size.
 func (d Dialect) TaskList(q model.TaskListQuery) (string, []any) {
 	w := d.Where()
-	d.taskFilters(w, q, true)
+	if q.Status != "" || q.AssignedTo != "" || q.Session != "" {
+		sql := `SELECT ` + TaskColumns + ` FROM tasks WHERE ` + d.pageWhere(w, q) + ` ` + d.OrderClause(q) + ` LIMIT ` + strconv.Itoa(q.Limit+1)
+		if q.Offset > 0 {
+			sql += ` OFFSET ` + w.Arg(q.Offset)
+		}
+		return sql, w.Args
+	}
+	keys := d.orderKeys(q)
+	sel := TaskColumns
+	for i, k := range keys[:len(keys)-1] { // the last key is id, a column already
+		sel += ", " + k + " AS k" + strconv.Itoa(i)
+	}
+	armLimit := strconv.Itoa(q.Offset + q.Limit + 1)
+	arms := make([]string, len(model.Statuses))
+	for i, st := range model.Statuses {
+		one := q
+		one.Status = st
+		arms[i] = `SELECT * FROM (SELECT ` + sel + ` FROM tasks WHERE ` + d.pageWhere(w, one) + ` ` + d.OrderClause(q) + ` LIMIT ` + armLimit + `) AS s` + strconv.Itoa(i)
+	}
+	dir := " ASC"
+	if q.Desc {
+		dir = " DESC"
+	}
+	var order []string
+	for i := range keys[:len(keys)-1] {
+		order = append(order, "k"+strconv.Itoa(i)+dir)
+	}
+	order = append(order, "id"+dir)
+	sql := `SELECT ` + TaskColumns + ` FROM (` + strings.Join(arms, ` UNION ALL `) + `) AS merged ORDER BY ` +
+		strings.Join(order, ", ") + ` LIMIT ` + strconv.Itoa(q.Limit+1)
+	if q.Offset > 0 {
+		sql += ` OFFSET ` + w.Arg(q.Offset)
+	}
+	return sql, w.Args
+}
+
+// pageWhere adds q's filters and cursor to w and returns its conditions.
+func (d Dialect) pageWhere(w *Where, q model.TaskListQuery) string {
+	page := d.Where()
+	page.Args = w.Args
+	d.taskFilters(page, q, true)
 	if c := q.After; c != nil {
 		op := " > "
 		if q.Desc {
@@ -140,16 +186,13 @@ func (d Dialect) TaskList(q model.TaskListQuery) (string, []any) {
 		if q.KeyIsTime {
 			key = d.Time(time.UnixMicro(c.Key))
 		}
-		vals := []string{w.Arg(key)}
+		vals := []string{page.Arg(key)}
 		// length() counts characters in both dialects.
-		vals = append(vals, w.Arg(utf8.RuneCountInString(c.ID)), w.Arg(c.ID))
-		w.Cond("(" + strings.Join(d.orderKeys(q), ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")")
+		vals = append(vals, page.Arg(utf8.RuneCountInString(c.ID)), page.Arg(c.ID))
+		page.Cond("(" + strings.Join(d.orderKeys(q), ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")")
 	}
-	sql := `SELECT ` + TaskColumns + ` FROM tasks WHERE ` + w.String() + ` ` + d.OrderClause(q) + ` LIMIT ` + strconv.Itoa(q.Limit+1)
-	if q.Offset > 0 {
-		sql += ` OFFSET ` + w.Arg(q.Offset)
-	}
-	return sql, w.Args
+	w.Args = page.Args
+	return page.String()
 }
 
 // TaskCountCapped returns the query counting the tasks matching q's

@@ -5,14 +5,17 @@
 -- orders: created_at (createdAt, and id: an id is made from its creation
 -- time), updated_at, and -priority (queue: priority descending, id
 -- ascending, Redis's claim order; priority is the same order, desc = queue
--- asc). A page after a cursor is a row-value range on one of these
+-- asc). A page after a cursor is then a row-value range on one of these
 -- indexes, read in order from the cursor on: no count, no OFFSET, no sort.
--- No filter and the status filter have an index per key; the assignee and
--- session filters (one worker's or one session's tasks) have created_at and
--- updated_at ones, and sort their matches for queue and priority. Each
--- index serves both directions, and the (status, updated_at) one also
--- serves updatedBefore and the purge. The assignee and session indexes
--- leave out the tasks without one.
+-- The status filter has an index per key; a list without a filter reads
+-- each status's page from them and merges the four (see query.TaskList),
+-- so no index of the whole table is kept. The assignee and session filters
+-- (one worker's or one session's tasks) have created_at and updated_at
+-- indexes, and sort their matches for queue and priority. Each index serves
+-- both directions, and (status, updated_at) also serves updatedBefore and
+-- the purge. The assignee and session indexes leave out the tasks without
+-- one, so a plain pending task is written to three indexes: every task
+-- write pays for each, before it is answered.
 -- metadata's sessionId as a stored column, so that a count by session can
 -- read its index alone (an index on the expression always fetches the row).
 ALTER TABLE tasks ADD COLUMN session_id text GENERATED ALWAYS AS (metadata->>'sessionId') STORED;
@@ -21,10 +24,6 @@ DROP INDEX tasks_status_created;
 DROP INDEX tasks_created;
 DROP INDEX tasks_updated;
 DROP INDEX tasks_assigned;
-
-CREATE INDEX tasks_created  ON tasks (created_at, length(id), id) WHERE NOT deleted;
-CREATE INDEX tasks_updated  ON tasks (updated_at, length(id), id) WHERE NOT deleted;
-CREATE INDEX tasks_queue    ON tasks ((-priority), length(id), id) WHERE NOT deleted;
 
 CREATE INDEX tasks_status_created  ON tasks (status, created_at, length(id), id) WHERE NOT deleted;
 CREATE INDEX tasks_status_updated  ON tasks (status, updated_at, length(id), id) WHERE NOT deleted;

@@ -7,15 +7,17 @@
 -- ascending, Redis's claim order; priority is the same order, desc = queue
 -- asc). A page after a cursor is then a row-value range on one of these
 -- indexes, read in order from the cursor on: no count, no OFFSET, no sort.
--- No filter and the status filter have an index per key; the assignee and
--- session filters (one worker's or one session's tasks) have created_at and
--- updated_at ones, and sort their matches for queue and priority. Each index
--- serves both directions, and the (status, updated_at) one also serves
--- updatedBefore and the purge. The assignee and session indexes leave out
--- the tasks without one (most of the queue), so a plain pending task is
--- written to six indexes: every task write pays for each, before it is
--- answered. Secondary indexes of a WITHOUT ROWID table end with the primary
--- key anyway, so the trailing id costs nothing.
+-- The status filter has an index per key; a list without a filter reads
+-- each status's page from them and merges the four (see query.TaskList),
+-- so no index of the whole table is kept. The assignee and session filters
+-- (one worker's or one session's tasks) have created_at and updated_at
+-- indexes, and sort their matches for queue and priority. Each index serves
+-- both directions, and (status, updated_at) also serves updatedBefore and
+-- the purge. The assignee and session indexes leave out the tasks without
+-- one (most of the queue), so a plain pending task is written to three
+-- indexes: every task write pays for each, before it is answered.
+-- Secondary indexes of a WITHOUT ROWID table end with the primary key
+-- anyway, so the trailing id costs nothing.
 --
 -- The table is rebuilt with two more columns. SQLite seeks an index by a
 -- row-value range such as (neg_priority, id_len, id) > (?, ?, ?) only on
@@ -52,10 +54,6 @@ SELECT id, text, status, priority, assigned_to, attempts, metadata, result, erro
 
 DROP TABLE tasks; -- and its indexes
 ALTER TABLE tasks_v3 RENAME TO tasks;
-
-CREATE INDEX tasks_created  ON tasks (created_at, id_len, id) WHERE deleted = 0;
-CREATE INDEX tasks_updated  ON tasks (updated_at, id_len, id) WHERE deleted = 0;
-CREATE INDEX tasks_queue    ON tasks (neg_priority, id_len, id)  WHERE deleted = 0;
 
 CREATE INDEX tasks_status_created  ON tasks (status, created_at, id_len, id) WHERE deleted = 0;
 CREATE INDEX tasks_status_updated  ON tasks (status, updated_at, id_len, id) WHERE deleted = 0;
