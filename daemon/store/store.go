@@ -69,7 +69,7 @@ var ErrInvalidArgument = model.ErrInvalidArgument
 //
 // Upserting a Task with Deleted set records a tombstone: the row keeps its
 // version, so a stale write cannot resurrect the task, but TaskGet,
-// TaskList, TaskListNonTerminal and TaskCountByStatus no longer see it.
+// TaskList and TaskCountByStatus no longer see it.
 // A later upsert with a higher version and Deleted unset brings it back.
 type Task = model.Task
 
@@ -137,9 +137,6 @@ type Store interface {
 	// TaskDelete removes the task row (hard delete, tombstone included). It
 	// returns an error wrapping ErrNotFound if no live task existed.
 	TaskDelete(ctx context.Context, id string) error
-	// TaskListNonTerminal returns every task whose status is pending or
-	// in_progress, oldest first.
-	TaskListNonTerminal(ctx context.Context) ([]Task, error)
 	// TaskCountByStatus counts tasks per status. Every known status is
 	// present in the map, with 0 when no task has it. It reads counters
 	// the writes keep, so it costs the same at any size.

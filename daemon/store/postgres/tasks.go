@@ -10,7 +10,6 @@ import (
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
 	"github.com/claudebench/cb/daemon/store/internal/query"
-	"github.com/claudebench/cb/protocol/api"
 )
 
 // taskColumns is the select list read by scanTask.
@@ -145,22 +144,6 @@ func (s *Store) TaskDelete(ctx context.Context, id string) error {
 		return fmt.Errorf("postgres store: delete task %q: %w", id, err)
 	}
 	return nil
-}
-
-// TaskListNonTerminal returns every live pending or in_progress task,
-// oldest first.
-func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
-	rows, err := s.pool.Query(ctx,
-		`SELECT `+taskColumns+` FROM tasks WHERE NOT deleted AND status IN ($1, $2) ORDER BY created_at, id`,
-		api.StatusPending, api.StatusInProgress)
-	if err != nil {
-		return nil, fmt.Errorf("postgres store: list non-terminal tasks: %w", err)
-	}
-	tasks, err := collectTasks(rows)
-	if err != nil {
-		return nil, fmt.Errorf("postgres store: list non-terminal tasks: %w", err)
-	}
-	return tasks, nil
 }
 
 // Counter queries: task_counts as last folded plus the deltas written

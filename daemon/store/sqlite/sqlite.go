@@ -64,7 +64,7 @@ type Store struct {
 
 	// Prepared statements for the fixed queries: parsing SQL is a large share
 	// of the cost of a small statement.
-	stmtTaskUpsert, stmtTaskGet, stmtTaskDelete, stmtTaskNonTerminal,
+	stmtTaskUpsert, stmtTaskGet, stmtTaskDelete,
 	stmtTaskCount, stmtAuditInsert *sql.Stmt
 
 	closeOnce sync.Once
@@ -183,7 +183,6 @@ func (s *Store) setup(ctx context.Context) error {
 		{&s.stmtTaskUpsert, taskUpsertSQL},
 		{&s.stmtTaskGet, taskGetSQL},
 		{&s.stmtTaskDelete, taskDeleteSQL},
-		{&s.stmtTaskNonTerminal, taskNonTerminalSQL},
 		{&s.stmtTaskCount, taskCountSQL},
 		{&s.stmtAuditInsert, auditInsertSQL},
 	} {
@@ -232,7 +231,7 @@ func (s *Store) Close() error {
 		close(s.stopCheckpoints)
 		<-s.checkpointsDone
 		for _, stmt := range []*sql.Stmt{s.stmtTaskUpsert, s.stmtTaskGet, s.stmtTaskDelete,
-			s.stmtTaskNonTerminal, s.stmtTaskCount, s.stmtAuditInsert} {
+			s.stmtTaskCount, s.stmtAuditInsert} {
 			if stmt != nil {
 				_ = stmt.Close()
 			}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/claudebench/cb/daemon/store/internal/model"
 	"github.com/claudebench/cb/daemon/store/internal/query"
-	"github.com/claudebench/cb/protocol/api"
 )
 
 // taskColumns is the select list read by scanTask.
@@ -23,12 +22,11 @@ var taskUpsertSQL = query.TaskUpsert(`?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?
 
 // Fixed task queries, prepared at Open.
 const (
-	taskGetSQL         = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND deleted = 0`
-	taskDeleteSQL      = `DELETE FROM tasks WHERE id = ? RETURNING deleted`
-	taskNonTerminalSQL = `SELECT ` + taskColumns + ` FROM tasks WHERE deleted = 0 AND status IN (?, ?) ORDER BY created_at, id`
-	taskCountSQL       = `SELECT status, n FROM task_counts`
-	taskCountAllSQL    = `SELECT coalesce(sum(n), 0) FROM task_counts`
-	taskCountOneSQL    = `SELECT coalesce(sum(n), 0) FROM task_counts WHERE status = ?`
+	taskGetSQL      = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND deleted = 0`
+	taskDeleteSQL   = `DELETE FROM tasks WHERE id = ? RETURNING deleted`
+	taskCountSQL    = `SELECT status, n FROM task_counts`
+	taskCountAllSQL = `SELECT coalesce(sum(n), 0) FROM task_counts`
+	taskCountOneSQL = `SELECT coalesce(sum(n), 0) FROM task_counts WHERE status = ?`
 )
 
 // TaskUpsert writes t unless a row with the same id and a version greater
@@ -190,20 +188,6 @@ func (s *Store) TaskDelete(ctx context.Context, id string) error {
 		return fmt.Errorf("sqlite store: delete task %q: %w", id, err)
 	}
 	return nil
-}
-
-// TaskListNonTerminal returns every live pending or in_progress task,
-// oldest first.
-func (s *Store) TaskListNonTerminal(ctx context.Context) ([]model.Task, error) {
-	rows, err := s.stmtTaskNonTerminal.QueryContext(ctx, api.StatusPending, api.StatusInProgress)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite store: list non-terminal tasks: %w", err)
-	}
-	tasks, err := collectTasks(rows)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite store: list non-terminal tasks: %w", err)
-	}
-	return tasks, nil
 }
 
 // TaskCountByStatus returns the live tasks per status from task_counts,

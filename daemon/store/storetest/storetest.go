@@ -37,7 +37,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskListOrder", testTaskListOrder},
 		{"TaskListDefaults", testTaskListDefaults},
 		{"TaskListInvalidParams", testTaskListInvalidParams},
-		{"TaskListNonTerminal", testTaskListNonTerminal},
 		{"TaskCountByStatus", testTaskCountByStatus},
 		{"TaskListCursorWalk", testTaskListCursorWalk},
 		{"TaskListQueueOrder", testTaskListQueueOrder},

@@ -182,13 +182,6 @@ func testTaskTombstone(t *testing.T, s store.Store) {
 	if got := ids(res.Tasks); !slices.Equal(got, []string{"t-2"}) || res.TotalCount != 1 {
 		t.Errorf("TaskList with a tombstone = %v (total %d), want [t-2] (total 1)", got, res.TotalCount)
 	}
-	nt, err := s.TaskListNonTerminal(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := ids(nt); !slices.Equal(got, []string{"t-2"}) {
-		t.Errorf("TaskListNonTerminal with a tombstone = %v, want [t-2]", got)
-	}
 	counts, err := s.TaskCountByStatus(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -391,37 +384,6 @@ func testTaskListInvalidParams(t *testing.T, s store.Store) {
 		}
 	}
 	mustGet(t, s, "t-1") // the table survived
-}
-
-func testTaskListNonTerminal(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	got, err := s.TaskListNonTerminal(ctx)
-	if err != nil || len(got) != 0 {
-		t.Fatalf("TaskListNonTerminal on empty store = %v, %v", got, err)
-	}
-	statuses := []string{store.StatusCompleted, store.StatusInProgress, store.StatusFailed, store.StatusPending}
-	for i := 1; i <= 8; i++ {
-		task := newTask(taskID(i), int64(i))
-		task.Status = statuses[i%4]
-		task.CreatedAt = at(100 - i) // newer ids are older
-		task.Metadata = json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
-		mustUpsert(t, s, task)
-	}
-	got, err = s.TaskListNonTerminal(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"t-7", "t-5", "t-3", "t-1"}; !slices.Equal(ids(got), want) {
-		t.Fatalf("TaskListNonTerminal = %v, want %v (oldest first)", ids(got), want)
-	}
-	for _, task := range got {
-		want := newTask(task.ID, 0)
-		var i int
-		fmt.Sscanf(task.ID, "t-%d", &i)
-		want.Version, want.Status, want.CreatedAt = int64(i), statuses[i%4], at(100-i)
-		want.Metadata = json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
-		checkTask(t, task, want)
-	}
 }
 
 func testTaskCountByStatus(t *testing.T, s store.Store) {
