@@ -118,3 +118,14 @@ func PurgeSQL(before time.Time, limit int) (tasks string, taskArgs []any, audit 
 	audit, auditArgs = dialect.AuditPurge(before, limit)
 	return tasks, taskArgs, audit, auditArgs
 }
+
+// AuditListSQL returns the audit list query for p, as the store would run
+// it.
+func AuditListSQL(t *testing.T, p model.AuditListParams) (string, []any) {
+	t.Helper()
+	q, err := model.NormalizeAuditList(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dialect.AuditList(q)
+}

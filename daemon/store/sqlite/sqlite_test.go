@@ -271,6 +271,21 @@ func TestTaskListPlans(t *testing.T) {
 			}
 		}
 	}
+	// The audit pages the dashboard asks for on every load (the latest
+	// records, the latest denials, a session's) read an index in order.
+	for _, c := range []struct {
+		p     store.AuditListParams
+		index string
+	}{
+		{store.AuditListParams{Limit: 500}, "audit_records_time"},
+		{store.AuditListParams{Decision: "deny", Limit: 12}, "audit_records_decision_time"},
+		{store.AuditListParams{SessionID: "s-1", Limit: 100}, "audit_records_session_time"},
+	} {
+		q, args := sqlite.AuditListSQL(t, c.p)
+		if plan := sqlite.QueryPlan(t, s, q, args...); !strings.Contains(plan, c.index) || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("audit list %+v: plan %q does not read %s in order\n%s", c.p, plan, c.index, q)
+		}
+	}
 	// The purges read their candidates by index too: (status, updated_at)
 	// for finished tasks, the tombstone index, (time, id) for audit.
 	tp, tpArgs, ap, apArgs := sqlite.PurgeSQL(time.Now(), 100)

@@ -79,6 +79,9 @@ CREATE TRIGGER tasks_count_update AFTER UPDATE OF status, deleted ON tasks
 CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks
     FOR EACH ROW WHEN (NOT OLD.deleted) EXECUTE FUNCTION tasks_count_delta();
 
--- Audit pages by (time, id) newest first; the session filter likewise.
+-- Audit pages by (time, id) newest first; the session and decision filters
+-- likewise (the dashboard asks for the latest denials on every load: rare
+-- in a large audit, they would otherwise be found by reading it backwards).
 DROP INDEX audit_records_session_time;
 CREATE INDEX audit_records_session_time ON audit_records (session_id, time, id);
+CREATE INDEX audit_records_decision_time ON audit_records (decision, time, id);

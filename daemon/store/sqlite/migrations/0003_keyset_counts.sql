@@ -96,6 +96,9 @@ BEGIN
     UPDATE task_counts SET n = n - 1 WHERE status = OLD.status;
 END;
 
--- Audit pages by (time, id) newest first; the session filter likewise.
+-- Audit pages by (time, id) newest first; the session and decision filters
+-- likewise (the dashboard asks for the latest denials on every load: rare
+-- in a large audit, they would otherwise be found by reading it backwards).
 DROP INDEX audit_records_session_time;
 CREATE INDEX audit_records_session_time ON audit_records (session_id, time, id);
+CREATE INDEX audit_records_decision_time ON audit_records (decision, time, id);
