@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claudebench/cb/internal/streams"
+	"github.com/claudebench/cb/internal/tick"
 	"github.com/claudebench/cb/protocol"
 	"github.com/redis/go-redis/v9"
 )
@@ -185,7 +186,7 @@ func (h *hub) run(ctx context.Context, t *tailer) {
 			return
 		}
 		h.s.log.Warn("event tailer", "err", err)
-		if !sleep(ctx, delay) {
+		if !tick.Sleep(ctx, delay) {
 			return
 		}
 		delay = min(2*delay, 5*time.Second)
@@ -248,16 +249,4 @@ func matchAny(patterns map[string]bool, typ string) bool {
 		}
 	}
 	return false
-}
-
-// sleep waits d or until ctx is done; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/claudebench/cb/internal/tick"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -192,7 +193,7 @@ func (s *Service) sweep(ctx context.Context, k *kind) int {
 			}
 			break
 		}
-		if n < k.batch || !sleep(ctx, s.cfg.Pause) {
+		if n < k.batch || !tick.Sleep(ctx, s.cfg.Pause) {
 			break
 		}
 	}
@@ -201,19 +202,6 @@ func (s *Service) sweep(ctx context.Context, k *kind) int {
 			"older_than", before.UTC().Format(time.RFC3339), "took", time.Since(t0).Round(time.Millisecond))
 	}
 	return total
-}
-
-// sleep waits d, or less if ctx is done first; it reports whether ctx is
-// still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // Purged returns how many rows this service removed since it was made, by

@@ -29,3 +29,16 @@ func Every[T any](ctx context.Context, interval time.Duration, wake <-chan T, fn
 		fn()
 	}
 }
+
+// Sleep waits d, or less if ctx is done first; it reports whether the whole
+// of d passed (ctx is still live).
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
