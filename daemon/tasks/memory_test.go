@@ -4,16 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/claudebench/cb/daemon/store/sqlite"
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
@@ -39,15 +35,7 @@ func measurePending(t *testing.T, n int, text string, extra ...string) memoryFig
 	defer cancel()
 	srv := testenv.NewRedis(t, extra...)
 	rdb := srv.Client(t, testenv.PoolSize(32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	persist := tasks.NewPersister(st, log)
-	go persist.Run(ctx)
-	svc := tasks.New(rdb, st, persist, tasks.Config{Source: "cbd-memory"}, log)
+	svc, _ := newService(ctx, t, rdb, tasks.Config{Source: "cbd-memory"})
 	create := func(i int) string {
 		meta := fmt.Sprintf(`{"sessionId":"3f1c9a52-7c1e-4b7e-9a43-%012d"}`, i%50)
 		eventID := protocol.NewID()
@@ -154,15 +142,7 @@ func TestCreateReplayAnswersTheSameBytes(t *testing.T) {
 	defer cancel()
 	srv := testenv.NewRedis(t)
 	rdb := srv.Client(t)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	persist := tasks.NewPersister(st, log)
-	go persist.Run(ctx)
-	svc := tasks.New(rdb, st, persist, tasks.Config{Source: "cbd-replay"}, log)
+	svc, _ := newService(ctx, t, rdb, tasks.Config{Source: "cbd-replay"})
 	eventID := protocol.NewID()
 	meta := `{"note":",\"metadata\":{\"id\":\"x/y\"}","sessionId":"s/1","k":1,"metadata":{"id":"` + eventID + `\/task.created\/1"}}`
 	p := api.TaskCreateParams{Text: `quotes " and slashes / and ,"metadata":{"id":`, Metadata: []byte(meta)}

@@ -3,14 +3,10 @@ package tasks_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/claudebench/cb/daemon/store"
-	"github.com/claudebench/cb/daemon/store/sqlite"
 	"github.com/claudebench/cb/daemon/tasks"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
@@ -35,11 +31,7 @@ func TestRestorePagesThroughTheStore(t *testing.T) {
 	}
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	svc, st := newService(ctx, t, rdb, tasks.Config{Source: "i1"})
 
 	const pending, inProgress, done = 2345, 1100, 700
 	now := time.Now().UTC()
@@ -60,10 +52,6 @@ func TestRestorePagesThroughTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	persist := tasks.NewPersister(st, log)
-	go persist.Run(ctx)
-	svc := tasks.New(rdb, st, persist, tasks.Config{Source: "i1"}, log)
 	n, err := svc.Restore(ctx)
 	if err != nil || n != pending+inProgress {
 		t.Fatalf("Restore = %d, %v; want %d", n, err, pending+inProgress)
