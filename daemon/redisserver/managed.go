@@ -22,6 +22,7 @@ const maxSocketPath = 100
 
 // managed supervises a private redis-server.
 type managed struct {
+	s       *Server
 	o       Options
 	path    string
 	sock    string
@@ -38,7 +39,7 @@ type managed struct {
 // prepareManaged checks what running redis-server needs; Start runs it.
 func prepareManaged(s *Server, o Options, path string) error {
 	m := &managed{
-		o: o, path: path,
+		s: s, o: o, path: path,
 		sock:    filepath.Join(o.Dirs.Runtime, "redis.sock"),
 		dataDir: filepath.Join(o.Dirs.Data, "redis"),
 		pidFile: filepath.Join(o.Dirs.Runtime, "redis.pid"),
@@ -171,6 +172,9 @@ func (m *managed) supervise() {
 			}
 		}()
 		err := waitReady(ctx, m.ping, 10*time.Second)
+		if err == nil {
+			m.s.restarted(ctx)
+		}
 		cancel()
 		if err == nil {
 			m.o.Log.Info("managed redis-server restarted", "socket", m.sock)
