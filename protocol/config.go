@@ -191,6 +191,14 @@ type TasksConfig struct {
 	// (export them first with cb task export --before). Pending and in-progress
 	// tasks are never removed. 0 = keep them forever.
 	HistoryRetention time.Duration `cb:"history_retention" default:"2160h"`
+	// Largest attachment value (task.attach), in bytes of its JSON: a note, a
+	// file list, links or a result. A bigger one is refused (invalid params);
+	// a task.complete result bigger than this is kept on the task but not
+	// stored as its result attachment.
+	AttachmentMaxBytes int `cb:"attachment_max_bytes" default:"65536"`
+	// Most attachments one task holds; attaching another key is refused
+	// (replacing an existing key is not).
+	MaxAttachments int `cb:"max_attachments" default:"64"`
 }
 
 // AuditConfig holds the audit.* keys.

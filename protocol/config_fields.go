@@ -8,13 +8,13 @@ import (
 )
 
 // NumConfigFields is the number of keys of Config.
-const NumConfigFields = 87
+const NumConfigFields = 89
 
 // configNames are the keys in field order, back to back, ending at
 // configNameEnds.
-const configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synctasks.feed_sessionstasks.feed_max_blockstasks.history_retentionaudit.retentionhttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.rule_setshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_modehook.post_tool_use_failure.fail_modehook.post_tool_batch.fail_modehook.user_prompt_expansion.fail_modehook.stop_failure.fail_modehook.subagent_start.fail_modehook.post_compact.fail_modehook.pre_model_switch.fail_modehook.post_model_switch.fail_modehook.permission_request.fail_modehook.permission_denied.fail_modehook.setup.fail_modehook.teammate_idle.fail_modehook.task_created.fail_modehook.task_completed.fail_modehook.elicitation.fail_modehook.elicitation_result.fail_modehook.config_change.fail_modehook.worktree_create.fail_modehook.worktree_remove.fail_modehook.instructions_loaded.fail_modehook.cwd_changed.fail_modehook.file_changed.fail_modehook.directory_added.fail_modehook.message_display.fail_mode"
+const configNames = "redis.urlredis.moderedis.serverinstance.idinstance.rolesinstance.heartbeatinstance.ttlinstance.leasedispatch.concurrencydispatch.batchdispatch.blockdispatch.response_ttldispatch.claim_idledispatch.max_deliveriesevents.retentionevents.max_payload_byteshandlers.timeouthandlers.rate_limithandlers.circuit_failureshandlers.circuit_windowhandlers.circuit_open_forhandlers.circuit_probeshandlers.circuit_recheckshutdown.timeoutlog.levellog.formatstore.urltasks.reclaim_aftertasks.reaper_intervaltasks.max_attemptstasks.leasetasks.todo_synctasks.feed_sessionstasks.feed_max_blockstasks.history_retentiontasks.attachment_max_bytestasks.max_attachmentsaudit.retentionhttp.enabledhttp.addrhttp.allowed_hostshttp.cors_originshttp.max_body_byteshttp.ws_max_message_byteshttp.token_filehook.prompt_tasks_contexthook.audithook.timeouthook.fail_modehook.max_input_byteshook.duplicate_keyshook.default_ruleshook.disabled_ruleshook.rule_setshook.ruleshook.pre_tool.fail_modehook.post_tool.fail_modehook.user_prompt.fail_modehook.todo_write.fail_modehook.session_start.fail_modehook.session_end.fail_modehook.stop.fail_modehook.subagent_stop.fail_modehook.notification.fail_modehook.pre_compact.fail_modehook.post_tool_use_failure.fail_modehook.post_tool_batch.fail_modehook.user_prompt_expansion.fail_modehook.stop_failure.fail_modehook.subagent_start.fail_modehook.post_compact.fail_modehook.pre_model_switch.fail_modehook.post_model_switch.fail_modehook.permission_request.fail_modehook.permission_denied.fail_modehook.setup.fail_modehook.teammate_idle.fail_modehook.task_created.fail_modehook.task_completed.fail_modehook.elicitation.fail_modehook.elicitation_result.fail_modehook.config_change.fail_modehook.worktree_create.fail_modehook.worktree_remove.fail_modehook.instructions_loaded.fail_modehook.cwd_changed.fail_modehook.file_changed.fail_modehook.directory_added.fail_modehook.message_display.fail_mode"
 
-var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 553, 574, 597, 612, 624, 633, 651, 668, 687, 712, 727, 752, 762, 774, 788, 808, 827, 845, 864, 878, 888, 911, 935, 961, 986, 1014, 1040, 1059, 1087, 1114, 1140, 1176, 1206, 1242, 1269, 1298, 1325, 1356, 1388, 1421, 1453, 1473, 1501, 1528, 1557, 1583, 1616, 1644, 1674, 1704, 1738, 1764, 1791, 1821, 1851}
+var configNameEnds = [...]uint16{9, 19, 31, 42, 56, 74, 86, 100, 120, 134, 148, 169, 188, 211, 227, 251, 267, 286, 311, 334, 359, 382, 406, 422, 431, 441, 450, 469, 490, 508, 519, 534, 553, 574, 597, 623, 644, 659, 671, 680, 698, 715, 734, 759, 774, 799, 809, 821, 835, 855, 874, 892, 911, 925, 935, 958, 982, 1008, 1033, 1061, 1087, 1106, 1134, 1161, 1187, 1223, 1253, 1289, 1316, 1345, 1372, 1403, 1435, 1468, 1500, 1520, 1548, 1575, 1604, 1630, 1663, 1691, 1721, 1751, 1785, 1811, 1838, 1868, 1898}
 
 // configDocs are the fields' doc comments, in field order.
 var configDocs = [...]string{
@@ -53,6 +53,8 @@ var configDocs = [...]string{
 	"Which Claude Code sessions are handed their next queued task when they would stop (work feeding): none (only those opted in with cb task work --session) or all (every session but those opted out with cb task work --off).",
 	"Most times in a row work feeding blocks one session's stop (new tasks and reminders alike), then it gives an unfinished task back to the queue and lets the session stop. Keep it at or below Claude Code's CLAUDE_CODE_STOP_HOOK_BLOCK_CAP (8), past which the client ends the turn anyway; 0 or less: no limit.",
 	"How long finished (completed or failed) tasks stay in the store after they finished: older ones are deleted in small batches by a background service (export them first with cb task export --before). Pending and in-progress tasks are never removed. 0 = keep them forever.",
+	"Largest attachment value (task.attach), in bytes of its JSON: a note, a file list, links or a result. A bigger one is refused (invalid params); a task.complete result bigger than this is kept on the task but not stored as its result attachment.",
+	"Most attachments one task holds; attaching another key is refused (replacing an existing key is not).",
 	"How long hook decisions stay in the store's audit trail: older records are deleted in small batches by a background service. 0 = keep them forever.",
 	"Serve HTTP (JSON-RPC, WebSocket, MCP, dashboard, metrics, Claude Code http hooks).",
 	"HTTP listen address; anything but loopback requires the API token on every request.",
@@ -144,6 +146,8 @@ var configOffsets = [...]uintptr{
 	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.FeedSessions),                                                                    // tasks.feed_sessions
 	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.FeedMaxBlocks),                                                                   // tasks.feed_max_blocks
 	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.HistoryRetention),                                                                // tasks.history_retention
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.AttachmentMaxBytes),                                                              // tasks.attachment_max_bytes
+	unsafe.Offsetof(Config{}.Tasks) + unsafe.Offsetof(Config{}.Tasks.MaxAttachments),                                                                  // tasks.max_attachments
 	unsafe.Offsetof(Config{}.Audit) + unsafe.Offsetof(Config{}.Audit.Retention),                                                                       // audit.retention
 	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Enabled),                                                                           // http.enabled
 	unsafe.Offsetof(Config{}.HTTP) + unsafe.Offsetof(Config{}.HTTP.Addr),                                                                              // http.addr
@@ -199,7 +203,7 @@ var configOffsets = [...]uintptr{
 }
 
 // configKinds are the fields' types, in field order.
-var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindString, kindInt, kindDuration, kindDuration, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
+var configKinds = [...]configKind{kindString, kindString, kindString, kindString, kindStrings, kindDuration, kindDuration, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindDuration, kindInt, kindDuration, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindDuration, kindInt, kindDuration, kindDuration, kindString, kindString, kindString, kindDuration, kindDuration, kindInt, kindDuration, kindBool, kindString, kindInt, kindDuration, kindInt, kindInt, kindDuration, kindBool, kindString, kindStrings, kindStrings, kindInt, kindInt, kindString, kindBool, kindBool, kindDuration, kindString, kindInt, kindString, kindBool, kindStrings, kindStrings, kindAny, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString, kindString}
 
 // DefaultConfig returns the configuration with every key at its default.
 func DefaultConfig() Config {
@@ -244,14 +248,16 @@ func DefaultConfig() Config {
 		},
 		Store: StoreConfig{},
 		Tasks: TasksConfig{
-			ReclaimAfter:     45 * time.Second,
-			ReaperInterval:   5 * time.Second,
-			MaxAttempts:      3,
-			Lease:            30 * time.Minute,
-			TodoSync:         true,
-			FeedSessions:     "none",
-			FeedMaxBlocks:    8,
-			HistoryRetention: 2160 * time.Hour,
+			ReclaimAfter:       45 * time.Second,
+			ReaperInterval:     5 * time.Second,
+			MaxAttempts:        3,
+			Lease:              30 * time.Minute,
+			TodoSync:           true,
+			FeedSessions:       "none",
+			FeedMaxBlocks:      8,
+			HistoryRetention:   2160 * time.Hour,
+			AttachmentMaxBytes: 65536,
+			MaxAttachments:     64,
 		},
 		Audit: AuditConfig{
 			Retention: 720 * time.Hour,

@@ -36,6 +36,25 @@ var mcpHidden = map[string]bool{
 	"task.work": true,
 }
 
+// mcpReadOnly are the published methods that change nothing. Both MCP
+// servers annotate their tools readOnlyHint, and cb init lets Claude call
+// them without asking.
+var mcpReadOnly = map[string]bool{
+	"task.get":         true,
+	"task.list":        true,
+	"task.attachments": true,
+	"system.health":    true,
+	"system.version":   true,
+	"system.discover":  true,
+	"system.get_state": true,
+	"system.metrics":   true,
+	"hooks.list":       true,
+	"audit.list":       true,
+}
+
+// MCPReadOnly reports whether method is published and changes nothing.
+func MCPReadOnly(method string) bool { return MCPExposed(method) && mcpReadOnly[method] }
+
 // MCPExposed reports whether MCP publishes method as a tool.
 func MCPExposed(method string) bool {
 	return method != "" && !strings.HasPrefix(method, "hook.") && !mcpHidden[method]

@@ -58,6 +58,16 @@ var ErrNotFound = model.ErrNotFound
 // is not positive.
 var ErrInvalidArgument = model.ErrInvalidArgument
 
+// ErrTooManyAttachments is returned (wrapped) by AttachmentPut when a new
+// key would take a task past its maximum number of attachments.
+var ErrTooManyAttachments = model.ErrTooManyAttachments
+
+// Attachment is one typed key/value entry of a task, an api.Attachment.
+// Stores keep its times in UTC with microsecond precision; Value
+// round-trips semantically (PostgreSQL may reformat it), and Size is the
+// byte length of Value as given to AttachmentPut.
+type Attachment = model.Attachment
+
 // Task is the durable copy of one task: an api.Task (the task as the API
 // shows it) plus Deleted, a tombstone flag that is never serialized to JSON.
 // Version increases monotonically per task and is set by the caller (Redis
@@ -147,6 +157,23 @@ type Store interface {
 	// how many rows it removed, so a caller deletes in small batches until
 	// it returns less than limit.
 	TaskPurge(ctx context.Context, before time.Time, limit int) (int, error)
+	// AttachmentPut stores a: it inserts it, or, when the task already has
+	// an attachment with a.Key, replaces its Type, Value, Size, CreatedBy
+	// and UpdatedAt (CreatedAt stays). It returns the attachment as stored.
+	// The task must exist and not be a tombstone (else ErrNotFound). A new
+	// key on a task that has max attachments already is refused with
+	// ErrTooManyAttachments (max <= 0: no limit); the count and the insert
+	// are one transaction. An empty TaskID or Key, a Type not in
+	// api.AttachmentTypes or a Value that is not JSON is ErrInvalidArgument.
+	AttachmentPut(ctx context.Context, a Attachment, max int) (Attachment, error)
+	// AttachmentList returns the attachments of the tasks taskIDs, grouped
+	// by task in the order given, each task's oldest first (CreatedAt, then
+	// Key); key != "" keeps only that key. Tasks without any (or unknown)
+	// contribute nothing. It reads an index on (task id, ...) only.
+	AttachmentList(ctx context.Context, taskIDs []string, key string) ([]Attachment, error)
+	// TaskDelete, TaskPurge and a tombstone upsert (Deleted set) remove the
+	// task's attachments with it.
+
 	// AuditInsert records rs in one transaction. It is idempotent by ID:
 	// inserting an existing id is a no-op that keeps the first record. An
 	// invalid record (ErrInvalidArgument) is left out, the others are

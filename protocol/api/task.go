@@ -32,6 +32,65 @@ type Task struct {
 	// LeaseExpiresAt is when an in-progress task's claim runs out unless
 	// renewed.
 	LeaseExpiresAt *Time `json:"leaseExpiresAt,omitempty"`
+	// Attachments are the task's context (task.attach), oldest first. Only
+	// task.claim and task.get fill them in; task.list leaves them out.
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment types (common.json#/$defs/attachmentType): what an
+// attachment's value holds.
+const (
+	AttachmentNote   = "note"   // a string: notes for whoever works on the task
+	AttachmentFiles  = "files"  // an array of file paths
+	AttachmentLinks  = "links"  // an array of URLs
+	AttachmentResult = "result" // any JSON: what the task produced
+	AttachmentJSON   = "json"   // any JSON: anything else
+)
+
+// AttachmentTypes lists every attachment type.
+var AttachmentTypes = []string{AttachmentNote, AttachmentFiles, AttachmentLinks, AttachmentResult, AttachmentJSON}
+
+// ResultAttachmentKey is the key under which task.complete stores the
+// task's result as an attachment of type result.
+const ResultAttachmentKey = "result"
+
+// Attachment is one typed key/value entry of a task's context
+// (common.json#/$defs/attachment). A task has at most one attachment per
+// key: attaching a key again replaces its value.
+type Attachment struct {
+	TaskID string `json:"taskId"`
+	Key    string `json:"key"`
+	Type   string `json:"type"`
+	// Value is the JSON value; its shape depends on Type.
+	Value json.RawMessage `json:"value"`
+	// Size is the length of Value in bytes (capped by
+	// tasks.attachment_max_bytes).
+	Size int `json:"size"`
+	// CreatedBy is who attached it (a worker or session id), if known.
+	CreatedBy string `json:"createdBy,omitempty"`
+	CreatedAt Time   `json:"createdAt"`
+	UpdatedAt Time   `json:"updatedAt"`
+}
+
+// TaskAttachParams are task.attach's params.
+type TaskAttachParams struct {
+	TaskID    string          `json:"taskId"`
+	Key       string          `json:"key"`
+	Type      string          `json:"type"`
+	Value     json.RawMessage `json:"value"`
+	CreatedBy string          `json:"createdBy,omitempty"`
+}
+
+// TaskAttachmentsParams are task.attachments' params.
+type TaskAttachmentsParams struct {
+	TaskID string `json:"taskId"`
+	Key    string `json:"key,omitempty"` // "": every attachment
+}
+
+// TaskAttachmentsResult is task.attachments' result, oldest first.
+type TaskAttachmentsResult struct {
+	TaskID      string       `json:"taskId"`
+	Attachments []Attachment `json:"attachments"`
 }
 
 // TaskCreateParams are task.create's params.

@@ -36,9 +36,13 @@ func StatusCounts() map[string]int {
 
 // Sentinel errors. Backends wrap them with context; test with errors.Is.
 var (
-	ErrNotFound        = errors.New("store: not found")
-	ErrInvalidArgument = errors.New("store: invalid argument")
+	ErrNotFound           = errors.New("store: not found")
+	ErrInvalidArgument    = errors.New("store: invalid argument")
+	ErrTooManyAttachments = errors.New("store: too many attachments")
 )
+
+// Attachment is one typed key/value entry of a task. See store.Attachment.
+type Attachment = api.Attachment
 
 // Task is the durable copy of one task: the task as the API shows it, plus
 // the tombstone flag. See store.Task. Its LeaseExpiresAt is hot state held
