@@ -56,6 +56,10 @@ func CheckAttachment(typ string, value json.RawMessage, maxBytes int) (json.RawM
 	if maxBytes > 0 && len(compact) > maxBytes {
 		return nil, invalidValue("/value", "%d bytes of JSON, more than tasks.attachment_max_bytes (%d)", len(compact), maxBytes)
 	}
+	if bytes.Contains(compact, []byte(`\u0000`)) && holdsNUL(compact) {
+		// PostgreSQL's jsonb cannot hold it: refused on every store alike.
+		return nil, invalidValue("/value", "a string holds U+0000 (NUL), which the store cannot keep")
+	}
 	switch typ {
 	case api.AttachmentNote:
 		var s string
@@ -91,6 +95,21 @@ func CheckAttachment(typ string, value json.RawMessage, maxBytes int) (json.RawM
 		}
 	}
 	return compact, nil
+}
+
+// holdsNUL reports whether a string (or an object key) in the JSON value
+// raw holds U+0000.
+func holdsNUL(raw []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if s, ok := tok.(string); ok && strings.ContainsRune(s, 0) {
+			return true
+		}
+	}
 }
 
 // checkLink accepts an absolute http, https or file URL.
