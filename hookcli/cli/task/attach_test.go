@@ -72,6 +72,24 @@ func TestAttachCommands(t *testing.T) {
 	}
 }
 
+// TestClaimShowsAttachments: cb task claim prints each claimed task with
+// its attachments below it.
+func TestClaimShowsAttachments(t *testing.T) {
+	withNote := strings.Replace(fakeTask, `"attempts"`, `"attachments":[`+fakeAttachment+`],"attempts"`, 1)
+	fake := clitest.NewFakeCaller(map[string]clitest.Handler{
+		"task.claim": clitest.Answer(`{"tasks":[` + withNote + `,` + strings.Replace(fakeTask, "t-17", "t-18", 1) + `]}`),
+	})
+	out, errOut, code := runTask(fake, false, "claim", "--max", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) != 5 || lines[0] != "claimed t-17 (priority 70): do it" || !strings.HasPrefix(lines[1], "  notes (note, 11 bytes, by w-1, ") ||
+		lines[2] != "    half done" || lines[3] != "claimed t-18 (priority 70): do it" {
+		t.Errorf("cb task claim printed\n%s", out)
+	}
+}
+
 // TestAttachmentsGolden: how cb task attachments, get and claim show
 // attachments, control characters in values made harmless.
 func TestAttachmentsGolden(t *testing.T) {
