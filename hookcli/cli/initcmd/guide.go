@@ -25,7 +25,7 @@ const (
 // method (system.discover), the cb command (and each flag used) when this
 // cb has it.
 type guide struct {
-	tools   map[string]bool                      // methods published as MCP tools
+	tools   map[string]bool                     // methods published as MCP tools
 	command func(path ...string) *cobra.Command // a cb command, nil when there is none
 }
 

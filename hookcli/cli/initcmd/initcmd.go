@@ -371,8 +371,8 @@ func apply(dir string, edits []*edit, rec *record, opts *Options, rep *Report) e
 	now := opts.Now()
 	for _, e := range edits {
 		changed := e.remove || e.file.Changed(e.out)
-		if e.remove && !e.file.Exists() {
-			changed = false
+		if opts.Undo && !e.file.Exists() {
+			changed = false // nothing to take out of a missing file
 		}
 		e.ch.Changed = changed
 		if changed {
@@ -393,7 +393,7 @@ func apply(dir string, edits []*edit, rec *record, opts *Options, rep *Report) e
 		var backup string
 		var err error
 		if e.remove {
-			backup, err = e.file.Remove(now)
+			err = e.file.Remove()
 		} else {
 			backup, err = e.file.Write(e.out, now)
 		}

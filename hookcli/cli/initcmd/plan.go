@@ -111,7 +111,7 @@ func planLocalSettings(dir string, allow []string) (*edit, error) {
 		e.ch.Added = append(e.ch.Added, "permission "+p)
 	}
 	if n := len(allow) - len(added); n > 0 {
-		e.ch.Present = append(e.ch.Present, fmt.Sprintf("%d claudebench permissions", n))
+		e.ch.Present = append(e.ch.Present, fmt.Sprintf("%d of the claudebench permissions", n))
 	}
 	enabled, err := container(path, doc, "enabledMcpjsonServers", jsonedit.Array)
 	if err != nil {

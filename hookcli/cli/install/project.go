@@ -78,23 +78,21 @@ func (f *File) Write(out []byte, now time.Time) (backup string, err error) {
 	return f.f.write(out, now)
 }
 
-// Remove backs up the file and deletes it, unless it changed since it was
-// read. It returns the backup's path.
-func (f *File) Remove(now time.Time) (backup string, err error) {
+// Remove deletes the file, unless it changed since it was read. It keeps
+// no backup: callers delete only files that hold nothing but what they
+// wrote themselves.
+func (f *File) Remove() error {
 	if !f.f.exists {
-		return "", nil
+		return nil
 	}
 	cur, err := os.ReadFile(f.f.target)
 	if err != nil || !bytes.Equal(cur, f.f.data) {
-		return "", fmt.Errorf("%s changed while cb was editing it; nothing was changed, run the command again", f.f.path)
-	}
-	if backup, err = writeBackup(f.f.path, f.f.data, f.f.mode, now); err != nil {
-		return "", err
+		return fmt.Errorf("%s changed while cb was editing it; nothing was changed, run the command again", f.f.path)
 	}
 	if err := os.Remove(f.f.target); err != nil {
-		return backup, fmt.Errorf("remove %s: %w", f.f.path, err)
+		return fmt.Errorf("remove %s: %w", f.f.path, err)
 	}
-	return backup, nil
+	return nil
 }
 
 // ProjectSettingsPath is <dir>/.claude/settings.json, the file of cb install
