@@ -37,6 +37,12 @@ import (
 // .claude/settings.local.json always (e2e/claudecode TestClientInit runs
 // claude -p on a project nobody trusted); and both are one user's choice,
 // in the file Claude Code keeps out of git.
+//
+// The server of .mcp.json needs no approval in a headless run (claude -p
+// starts a project's pending servers too); an interactive session asks
+// the user first, unless enabledMcpjsonServers of the local settings names
+// it (claude mcp get then shows it approved rather than pending, once
+// the folder is trusted: TestClientInit checks both).
 const (
 	settingsFile      = ".claude/settings.json"
 	localSettingsFile = ".claude/settings.local.json"

@@ -234,6 +234,7 @@ func TestInitFresh(t *testing.T) {
 	}
 	sameSnapshot(t, "after a second run", e.snapshot(), written)
 
+	e.caller = cbdDown // undo needs no cbd
 	out = e.mustRun("--undo")
 	if !strings.Contains(out, "Removed what cb init added.") {
 		t.Errorf("undo:\n%s", out)
@@ -547,5 +548,41 @@ func TestSectionRoundTrip(t *testing.T) {
 		if !bytes.Equal(back, []byte(text)) && !(text == "" && len(bytes.TrimSpace(back)) == 0) {
 			t.Errorf("%q → %q → %q", text, out, back)
 		}
+	}
+}
+
+// TestInitNewCBPath: a re-run from a cb at another path updates the server
+// entry init wrote (and undo then removes the new one); the hooks of the
+// first run stay, with a note.
+func TestInitNewCBPath(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun()
+	ios, _, out, _ := iostreams.Test()
+	opts := &Options{IO: ios, Caller: func() (cmdutil.Caller, error) { return e.caller, nil }, Dir: e.project,
+		CBPath: "/usr/local/bin/cb", HTTPAddr: "127.0.0.1:7711", RecordDir: e.recordDir, Home: e.home,
+		Command: commands(), Now: func() time.Time { return testNow }}
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.read(mcpFile); !strings.Contains(got, `"command": "/usr/local/bin/cb"`) {
+		t.Fatalf(".mcp.json after a run from /usr/local/bin/cb:\n%s\n%s", got, out)
+	}
+	if !strings.Contains(out.String(), "is already installed as") {
+		t.Errorf("no note on the hooks of the other cb:\n%s", out)
+	}
+	e.mustRun("--undo")
+	if _, err := os.Stat(filepath.Join(e.project, mcpFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf(".mcp.json after undo: %v %s", err, e.read(mcpFile))
+	}
+}
+
+// TestInitDisabledServer: a server the user disabled stays disabled, and
+// init says so.
+func TestInitDisabledServer(t *testing.T) {
+	e := newEnv(t)
+	e.write(localSettingsFile, `{"disabledMcpjsonServers": ["claudebench"]}`)
+	out := e.mustRun()
+	if !strings.Contains(out, "disabledMcpjsonServers") || !strings.Contains(e.read(localSettingsFile), `"disabledMcpjsonServers": ["claudebench"]`) {
+		t.Fatalf("init:\n%s\n%s", out, e.read(localSettingsFile))
 	}
 }

@@ -21,7 +21,7 @@ func planInit(dir string, tools []string, rec *record, opts *Options, rep *Repor
 	if err != nil {
 		return nil, err
 	}
-	local, err := planLocalSettings(dir, allowedTools(tools))
+	local, err := planLocalSettings(dir, allowedTools(tools), rep)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func planHooks(dir string, opts *Options, rep *Report) (*edit, error) {
 
 // planLocalSettings adds the permissions and the server's approval to
 // .claude/settings.local.json.
-func planLocalSettings(dir string, allow []string) (*edit, error) {
+func planLocalSettings(dir string, allow []string, rep *Report) (*edit, error) {
 	path, err := install.ProjectSettingsPath(dir, true)
 	if err != nil {
 		return nil, err
@@ -128,6 +128,9 @@ func planLocalSettings(dir string, allow []string) (*edit, error) {
 		e.ch.Added = append(e.ch.Added, "enabledMcpjsonServers "+hookmcp.ServerKey)
 	} else {
 		e.ch.Present = append(e.ch.Present, "enabledMcpjsonServers "+hookmcp.ServerKey)
+	}
+	if disabled, _ := container(path, doc, "disabledMcpjsonServers", jsonedit.Array); stringSet(disabled)[hookmcp.ServerKey] {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s lists %q in disabledMcpjsonServers, so Claude Code does not start it; cb init leaves that choice of yours alone", path, hookmcp.ServerKey))
 	}
 	e.out = unchanged(f, len(added) > 0 || addServer)
 	e.record = func(r *record) {
