@@ -20,7 +20,9 @@ const initGuideLine = "## Shared task queue (ClaudeBench)"
 // .mcp.json and lists its tools; the model's call of
 // mcp__claudebench__task_create runs without a permission prompt (which
 // -p would answer with a denial) and creates the task in cbd; the
-// project hooks run; and the CLAUDE.local.md section reaches the model.
+// project hooks run; and the CLAUDE.local.md section reaches the model
+// (the same permissions in .claude/settings.json would not do: the call
+// is denied in a folder nobody trusted).
 // Once the user has trusted the folder, Claude Code counts the server as
 // approved (enabledMcpjsonServers) instead of pending.
 func TestClientInit(t *testing.T) {
@@ -103,6 +105,23 @@ func TestClientInit(t *testing.T) {
 		t.Fatalf("the model's first request lacks CLAUDE.local.md's section:\n%s", tail(seen, 40))
 	}
 
+	// Why the permissions are in the local file: in .claude/settings.json
+	// of a folder nobody trusted, the same entries leave the call denied.
+	denied := permissionsInProjectSettings(t, r, func() *clientRun {
+		api := newFakeAPI(t, func(req *apiRequest) reply {
+			if req.turn() == 0 {
+				return reply{Tools: []toolUse{{Name: "mcp__claudebench__task_create", Input: map[string]any{"text": "not allowed"}}}}
+			}
+			return reply{Text: "Denied."}
+		})
+		return r.runClient(api, "queue a task")
+	})
+	for _, res := range denied.toolResults() {
+		if res["is_error"] != true || !strings.Contains(toolResultText(res), "haven't granted") {
+			t.Fatalf("with the permissions in .claude/settings.json, task_create's result: %v", res)
+		}
+	}
+
 	// Trusted, the server counts as approved, not pending.
 	trustProject(t, r)
 	if out := r.claudeCLI(t, "mcp", "get", "claudebench"); !strings.Contains(out, "Connected") || strings.Contains(out, "Pending approval") {
@@ -154,4 +173,41 @@ func (r *rig) claudeCLI(t *testing.T, args ...string) string {
 		t.Fatalf("claude %v: %v\n%s", args, err, out)
 	}
 	return string(out)
+}
+
+// permissionsInProjectSettings runs fn with cb init's permissions.allow
+// moved from .claude/settings.local.json to .claude/settings.json, then
+// puts both files back.
+func permissionsInProjectSettings(t *testing.T, r *rig, fn func() *clientRun) *clientRun {
+	t.Helper()
+	localPath := filepath.Join(r.project, ".claude", "settings.local.json")
+	projectPath := filepath.Join(r.project, ".claude", "settings.json")
+	var saved [][]byte
+	for _, p := range []string{localPath, projectPath} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved = append(saved, b)
+	}
+	defer func() {
+		for i, p := range []string{localPath, projectPath} {
+			if err := os.WriteFile(p, saved[i], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
+	local, project := readJSONObject(t, localPath), readJSONObject(t, projectPath)
+	project["permissions"] = local["permissions"]
+	delete(local, "permissions")
+	for p, v := range map[string]map[string]any{localPath: local, projectPath: project} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fn()
 }
