@@ -12,6 +12,10 @@
 // mcp_tool hooks, which cb install --mcp writes: every hook event then
 // costs Claude Code a request on the MCP connection it already holds, and
 // no process.
+//
+// Beyond tools, the server publishes internal/mcpcontent's resources
+// (cb://queue, cb://tasks/{id}, cb://sessions/{id}) and prompts
+// (content.go), which `cb mcp` serves too.
 package mcpserver
 
 import (
@@ -62,10 +66,13 @@ func New(inv *invoke.Invoker, version string, log *slog.Logger) (*mcp.Server, er
 		return nil, err
 	}
 	srv := mcp.NewServer(&mcp.Implementation{Name: ServerName, Version: version}, &mcp.ServerOptions{Logger: log})
+	published := map[string]bool{}
 	for _, t := range tools {
 		srv.AddTool(t.Tool, handler(inv, t.Method))
+		published[t.Method] = true
 	}
 	srv.AddTool(ht, hookHandler(inv))
+	addContent(srv, inv, published)
 	return srv, nil
 }
 
