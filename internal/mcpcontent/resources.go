@@ -19,6 +19,7 @@ import (
 
 	"github.com/claudebench/cb/protocol"
 	"github.com/claudebench/cb/protocol/api"
+	"golang.org/x/sync/errgroup"
 )
 
 // Caller calls one of cbd's methods and returns its result. An error
@@ -206,26 +207,50 @@ type Queue struct {
 	// them; PendingTotal counts them all.
 	Next         []api.Task `json:"next"`
 	PendingTotal int        `json:"pendingTotal"`
-	// InProgress are in-progress tasks (most recently created first) with
-	// assignedTo and leaseExpiresAt; InProgressTotal counts them all.
+	// InProgress are in-progress tasks (most recently created first), each
+	// with assignedTo and leaseExpiresAt; InProgressTotal counts them all.
 	InProgress      []api.Task `json:"inProgress"`
 	InProgressTotal int        `json:"inProgressTotal"`
 }
 
 func readQueue(ctx context.Context, call Caller) (*Queue, error) {
 	q := &Queue{ReadAt: api.TimeOf(time.Now())}
-	var state api.StateResult
-	if err := callInto(ctx, call, "system.get_state", nil, &state); err != nil {
+	var (
+		state            api.StateResult
+		pending, running api.TaskListResult
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return callInto(gctx, call, "system.get_state", nil, &state) })
+	g.Go(func() error {
+		return callInto(gctx, call, "task.list", api.TaskListParams{Status: api.StatusPending, OrderBy: "queue", Limit: QueueHead}, &pending)
+	})
+	g.Go(func() error {
+		return callInto(gctx, call, "task.list", api.TaskListParams{Status: api.StatusInProgress, Limit: QueueHead}, &running)
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// task.list reads the store, which keeps no leases: the lease of an
+	// in-progress task is in task.get's answer.
+	g, gctx = errgroup.WithContext(ctx)
+	for i := range running.Tasks {
+		g.Go(func() error {
+			var tk api.Task
+			err := callInto(gctx, call, "task.get", api.TaskGetParams{ID: running.Tasks[i].ID}, &tk)
+			switch protocol.CodeOf(err) {
+			case 0:
+				running.Tasks[i] = tk
+			case protocol.CodeNotFound: // deleted since: keep what the list said
+			default:
+				return err
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	q.QueueDepth, q.TasksByStatus = state.QueueDepth, state.TasksByStatus
-	var pending, running api.TaskListResult
-	if err := callInto(ctx, call, "task.list", api.TaskListParams{Status: api.StatusPending, OrderBy: "queue", Limit: QueueHead}, &pending); err != nil {
-		return nil, err
-	}
-	if err := callInto(ctx, call, "task.list", api.TaskListParams{Status: api.StatusInProgress, Limit: QueueHead}, &running); err != nil {
-		return nil, err
-	}
 	q.Next, q.PendingTotal = nonNil(pending.Tasks), pending.TotalCount
 	q.InProgress, q.InProgressTotal = nonNil(running.Tasks), running.TotalCount
 	return q, nil
