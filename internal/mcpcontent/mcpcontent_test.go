@@ -332,12 +332,13 @@ func TestPrompts(t *testing.T) {
 	}
 }
 
-// TestPromptsNameOnlyPublishedTools: a server without task.attach gets
-// prompts that do not name it (hand_over_task keeps the notes in the
+// TestPromptsNameOnlyPublishedTools: a server without task.attach and
+// task.attachments gets prompts that name neither (hand_over_task keeps the notes in the
 // task's metadata instead).
 func TestPromptsNameOnlyPublishedTools(t *testing.T) {
 	published := allPublished(t)
 	delete(published, "task.attach")
+	delete(published, "task.attachments")
 	pub := func(m string) bool { return published[m] }
 	for _, name := range []string{"take_next_task", "hand_over_task"} {
 		_, msgs, err := mcpcontent.Get(name, map[string]string{"taskId": "t-1", "notes": "n"}, pub)

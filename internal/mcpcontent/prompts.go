@@ -118,8 +118,12 @@ func takeNextTask(worker string, published Published) string {
 		fmt.Fprintf(&b, "%d. "+format+"\n", append([]any{step}, a...)...)
 	}
 	next("Claim one task: call %s with {\"workerId\": <workerId>}. If it returns no tasks, the queue is empty: say so and stop.", tool("task.claim"))
-	next("Read the task's text and its attachments (in the claim's answer; %s with {\"taskId\": <id>} reads them again): "+
-		"notes, files and links left by whoever worked on it before, a %q note if it was handed over.", tool("task.attachments"), HandoverKey)
+	again := ""
+	if published("task.attachments") {
+		again = fmt.Sprintf("; %s with {\"taskId\": <id>} reads them again", tool("task.attachments"))
+	}
+	next("Read the task's text and its attachments (in the claim's answer%s): notes, files and links left by whoever "+
+		"worked on it before, a %q note if it was handed over.", again, HandoverKey)
 	next("Do the task. If it takes long, call %s with {\"id\": <id>, \"workerId\": <workerId>} before its leaseExpiresAt, "+
 		"or the task goes back to the queue.", tool("task.renew"))
 	if published("task.attach") {
