@@ -111,7 +111,7 @@ func TestListings(t *testing.T) {
 			t.Errorf("template %+v", tp)
 		}
 	}
-	if !slices.Equal(uris, []string{"cb://tasks/{id}", "cb://sessions/{id}"}) {
+	if !slices.Equal(uris, []string{"cb://sessions/{id}", "cb://tasks/{id}"}) {
 		t.Errorf("templates %v", uris)
 	}
 }
@@ -294,7 +294,7 @@ func TestPrompts(t *testing.T) {
 			t.Errorf("prompt %+v lacks a title or description", p)
 		}
 	}
-	if !slices.Equal(names, []string{"take_next_task", "hand_over_task"}) {
+	if !slices.Equal(names, []string{"hand_over_task", "take_next_task"}) {
 		t.Errorf("prompts %v", names)
 	}
 

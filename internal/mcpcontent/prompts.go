@@ -44,17 +44,10 @@ type Message struct {
 // server rendering a prompt; a prompt names only tools that are.
 type Published func(method string) bool
 
-// Prompts lists the prompts.
+// Prompts lists the prompts, by name (the order the Go SDK lists them
+// in, which cb mcp keeps).
 func Prompts() []Prompt {
 	return []Prompt{
-		{
-			Name:  TakeNextTask,
-			Title: "Take the next task",
-			Description: "Claim the next task from cb's queue, read its context, do it, record what came of it and " +
-				"complete (or fail) it.",
-			Arguments: []Argument{{Name: "workerId", Title: "Worker id",
-				Description: "The worker id to claim as (no spaces); by default one the model picks for this session."}},
-		},
 		{
 			Name:        HandOverTask,
 			Title:       "Hand a task over",
@@ -65,14 +58,15 @@ func Prompts() []Prompt {
 				{Name: "to", Title: "To", Description: "A live cb instance id to assign the task to; without it the task goes back to the queue."},
 			},
 		},
+		{
+			Name:  TakeNextTask,
+			Title: "Take the next task",
+			Description: "Claim the next task from cb's queue, read its context, do it, record what came of it and " +
+				"complete (or fail) it.",
+			Arguments: []Argument{{Name: "workerId", Title: "Worker id",
+				Description: "The worker id to claim as (no spaces); by default one the model picks for this session."}},
+		},
 	}
-}
-
-// Methods lists every method a prompt may name, for the tests that check
-// they are published.
-func Methods() []string {
-	return []string{"task.claim", "task.get", "task.attach", "task.attachments", "task.renew", "task.complete",
-		"task.fail", "task.update", "task.unassign", "task.assign"}
 }
 
 // Get renders prompt name with args. published says which methods the

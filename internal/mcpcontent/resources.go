@@ -86,16 +86,10 @@ func Resources() []Resource {
 	}}
 }
 
-// Templates lists the resource templates.
+// Templates lists the resource templates, by URI template (the order
+// the Go SDK lists them in, which cb mcp keeps).
 func Templates() []Template {
 	return []Template{
-		{
-			URITemplate: TaskURITemplate,
-			Name:        "task",
-			Title:       "Task",
-			Description: "One task as JSON (what task_get returns), with its attachments: notes, files, links, results.",
-			MIMEType:    MIMEType,
-		},
 		{
 			URITemplate: SessionTemplate,
 			Name:        "session",
@@ -103,6 +97,13 @@ func Templates() []Template {
 			Description: fmt.Sprintf("A Claude Code session's timeline: the tasks it created and the hook decisions cb took "+
 				"for it, merged by time, oldest first; the newest %d entries.", TimelineLimit),
 			MIMEType: MIMEType,
+		},
+		{
+			URITemplate: TaskURITemplate,
+			Name:        "task",
+			Title:       "Task",
+			Description: "One task as JSON (what task_get returns), with its attachments: notes, files, links, results.",
+			MIMEType:    MIMEType,
 		},
 	}
 }
