@@ -1,6 +1,8 @@
 // A client of cbd's MCP server built on the official TypeScript SDK
 // (@modelcontextprotocol/sdk), run by e2e/mcpsdk_test.go. It connects, lists
-// the tools, calls task_create and prints one JSON line with what it saw.
+// the tools, calls task_create, lists and reads the resources and resource
+// templates (the queue, the task it made, an unknown task), lists and gets
+// the prompts, and prints one JSON line with what it saw.
 // Errors go to stderr with exit status 1.
 //
 //   node client.cjs http <endpoint> <token>   StreamableHTTPClientTransport
@@ -34,11 +36,35 @@ async function main() {
   // priority 50.0 reaches cbd as the JSON number 50 (JavaScript has no
   // integer type): the call must work whatever form the number takes.
   const created = await client.callTool({ name: 'task_create', arguments: { text, priority: 50.0 } });
+  const id = created.structuredContent && created.structuredContent.id;
+  const { resources } = await client.listResources();
+  const { resourceTemplates } = await client.listResourceTemplates();
+  const queue = await client.readResource({ uri: 'cb://queue' });
+  const task = await client.readResource({ uri: 'cb://tasks/' + id });
+  let missing;
+  try {
+    await client.readResource({ uri: 'cb://tasks/t-1' });
+    missing = { error: null };
+  } catch (err) {
+    missing = { code: err.code, message: err.message };
+  }
+  const { prompts } = await client.listPrompts();
+  const take = await client.getPrompt({ name: 'take_next_task', arguments: { workerId: 'ts-sdk' } });
+  const hand = await client.getPrompt({ name: 'hand_over_task', arguments: { taskId: id, notes: 'handed over by the TypeScript SDK' } });
   await client.close();
   process.stdout.write(JSON.stringify({
     server,
+    capabilities: client.getServerCapabilities(),
     tools: tools.map((t) => t.name),
     created: { isError: created.isError === true, structured: created.structuredContent, content: created.content },
+    resources: resources.map((r) => r.uri),
+    templates: resourceTemplates.map((t) => t.uriTemplate),
+    queue: queue.contents,
+    task: task.contents,
+    missing,
+    prompts: prompts.map((p) => ({ name: p.name, arguments: (p.arguments || []).map((a) => a.name + (a.required ? '!' : '')) })),
+    take: take.messages,
+    hand: hand.messages,
   }) + '\n');
 }
 
