@@ -8,8 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/claudebench/cb/daemon/app/apptest"
+	"github.com/claudebench/cb/daemon/mcpserver"
 	"github.com/claudebench/cb/internal/mcptest"
+	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -161,5 +165,85 @@ func TestPrompts(t *testing.T) {
 	_, err = cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "hand_over_task", Arguments: map[string]string{"taskId": "t-1"}})
 	if rpcCode(err) != int64(protocol.CodeInvalidParams) || !strings.Contains(err.Error(), "notes is required") {
 		t.Errorf("hand_over_task without notes: %v", err)
+	}
+}
+
+// TestQueueSubscription: a client subscribed to cb://queue is told when a
+// task changes (on any instance: the watch follows the task event
+// streams in Redis), and no longer after it unsubscribes; only cb://queue
+// can be subscribed to.
+func TestQueueSubscription(t *testing.T) {
+	rdb := testenv.NewRedis(t).Client(t)
+	inv := apptest.Build(t, rdb, nil, nil).Invoker
+	watch := mcpserver.NewQueueWatch(rdb, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); watch.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	srv, err := mcpserver.NewWithOptions(inv, "v-test", nil, mcpserver.Options{Queue: watch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := make(chan string, 100)
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ss.Close() })
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, &mcp.ClientOptions{
+		ResourceUpdatedHandler: func(_ context.Context, req *mcp.ResourceUpdatedNotificationRequest) { updated <- req.Params.URI },
+		// The revision Claude Code and the TypeScript SDK speak, with
+		// resources/subscribe (newer drafts subscribe otherwise).
+	}).Connect(ctx, ct, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.Close() })
+	if caps := cs.InitializeResult().Capabilities; caps.Resources == nil || !caps.Resources.Subscribe {
+		t.Fatalf("capabilities %+v, want resources.subscribe", caps.Resources)
+	}
+	if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: "cb://tasks/t-1"}); rpcCode(err) != int64(protocol.CodeInvalidParams) {
+		t.Errorf("subscribe cb://tasks/t-1: %v, want -32602", err)
+	}
+	if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: "cb://queue"}); err != nil {
+		t.Fatal(err)
+	}
+	create := func(text string) {
+		t.Helper()
+		if _, err := mcpserver.Caller(inv)(ctx, "task.create", map[string]any{"text": text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The watch starts following when the subscription arrives; a task
+	// made before it is positioned goes unnoticed, so make them until one
+	// is noticed.
+	deadline := time.After(10 * time.Second)
+	for notified := false; !notified; {
+		create("notice me")
+		select {
+		case uri := <-updated:
+			if uri != "cb://queue" {
+				t.Fatalf("updated %q", uri)
+			}
+			notified = true
+		case <-time.After(500 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no notifications/resources/updated for cb://queue within 10s of task changes")
+		}
+	}
+
+	if err := cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: "cb://queue"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * mcpserver.QueueUpdateInterval)
+	for len(updated) > 0 {
+		<-updated
+	}
+	create("unseen")
+	select {
+	case uri := <-updated:
+		t.Errorf("updated %q after unsubscribing", uri)
+	case <-time.After(time.Second + 2*mcpserver.QueueUpdateInterval):
 	}
 }
