@@ -55,6 +55,10 @@ type sdkResult struct {
 	} `json:"prompts"`
 	Take []sdkPromptMessage `json:"take"`
 	Hand []sdkPromptMessage `json:"hand"`
+	// Updated is the URI of the notifications/resources/updated the client
+	// got after subscribing to cb://queue ("" if the server offers no
+	// subscriptions, or never notified).
+	Updated string `json:"updated"`
 }
 
 // sdkContents is one item of a resource read.
@@ -184,6 +188,12 @@ func TestMCPTypeScriptSDK(t *testing.T) {
 
 	res := runSDKClient(t, os.Environ(), "http", "http://"+e.addr+"/mcp", e.token)
 	checkSDKResult(t, e.taskEnv, res, "http")
+
+	// cbd's /mcp offers subscriptions to cb://queue and notifies a change.
+	if !strings.Contains(string(res.Capabilities["resources"]), `"subscribe":true`) || res.Updated != "cb://queue" {
+		t.Errorf("http: resources capability %s, notified %q; want subscribe and an update of cb://queue",
+			res.Capabilities["resources"], res.Updated)
+	}
 
 	res = runSDKClient(t, e.h.Env, "stdio", bin.CB, "mcp")
 	checkSDKResult(t, e.taskEnv, res, "stdio")
