@@ -11,6 +11,7 @@ package mcpcontent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -131,7 +132,8 @@ func (e *NotFoundError) Error() string {
 // the protocol error's code and data for anything else (a failed call of
 // cbd, bad prompt arguments).
 func RPCError(err error) (code protocol.Code, message string, data any) {
-	if nf, ok := err.(*NotFoundError); ok {
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
 		return CodeResourceNotFound, nf.Error(), map[string]string{"uri": nf.URI}
 	}
 	pe := protocol.AsError(err)

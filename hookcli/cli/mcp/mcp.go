@@ -36,7 +36,11 @@ any MCP client) can use ClaudeBench's tasks and system methods as tools:
 
   claude mcp add claudebench -- cb mcp
 
-Every tool call is forwarded to cbd, which must be running. Only JSON-RPC
+It also serves the resources cb://queue, cb://tasks/{id} and
+cb://sessions/{id}, and the prompts take_next_task and hand_over_task
+(/mcp__claudebench__take_next_task in Claude Code).
+
+Every tool call and resource read is forwarded to cbd, which must be running. Only JSON-RPC
 messages are written to stdout; diagnostics go to stderr. cb mcp exits 0
 when stdin is closed.`
 
