@@ -45,6 +45,7 @@ type sdkResult struct {
 	Templates []string      `json:"templates"`
 	Queue     []sdkContents `json:"queue"`
 	Task      []sdkContents `json:"task"`
+	Session   []sdkContents `json:"session"`
 	Missing   struct {
 		Code    *int   `json:"code"`
 		Message string `json:"message"`
@@ -158,6 +159,17 @@ func checkSDKContent(t *testing.T, res sdkResult, mode, id, text string) {
 	}
 	if res.Missing.Code == nil || *res.Missing.Code != -32002 || !strings.Contains(res.Missing.Message, "cb://tasks/t-1") {
 		t.Errorf("%s: reading an unknown task: %+v, want -32002 naming the URI", mode, res.Missing)
+	}
+	var session struct {
+		SessionID string
+		Entries   []struct {
+			Kind string
+			Task struct{ Text string }
+		}
+	}
+	if len(res.Session) != 1 || json.Unmarshal([]byte(res.Session[0].Text), &session) != nil || session.SessionID != "ts-sdk-"+mode ||
+		len(session.Entries) != 1 || session.Entries[0].Kind != "task" || session.Entries[0].Task.Text != "made in session ts-sdk-"+mode {
+		t.Errorf("%s: cb://sessions/ts-sdk-%s read as %+v", mode, mode, res.Session)
 	}
 	var prompts []string
 	for _, p := range res.Prompts {

@@ -1,7 +1,8 @@
 // A client of cbd's MCP server built on the official TypeScript SDK
 // (@modelcontextprotocol/sdk), run by e2e/mcpsdk_test.go. It connects, lists
 // the tools, calls task_create, lists and reads the resources and resource
-// templates (the queue, the task it made, an unknown task), lists and gets
+// templates (the queue, the task it made, an unknown task, the timeline of
+// a session it made a task in), lists and gets
 // the prompts, subscribes to cb://queue where the server offers that (cbd's
 // /mcp) until a task change is notified, and prints one JSON line with what
 // it saw.
@@ -71,6 +72,9 @@ async function main() {
   } catch (err) {
     missing = { code: err.code, message: err.message };
   }
+  const sessionId = 'ts-sdk-' + mode;
+  await client.callTool({ name: 'task_create', arguments: { text: 'made in session ' + sessionId, priority: 0, metadata: { sessionId } } });
+  const session = await client.readResource({ uri: 'cb://sessions/' + sessionId });
   const { prompts } = await client.listPrompts();
   const take = await client.getPrompt({ name: 'take_next_task', arguments: { workerId: 'ts-sdk' } });
   const hand = await client.getPrompt({ name: 'hand_over_task', arguments: { taskId: id, notes: 'handed over by the TypeScript SDK' } });
@@ -87,6 +91,7 @@ async function main() {
     queue: queue.contents,
     task: task.contents,
     missing,
+    session: session.contents,
     prompts: prompts.map((p) => ({ name: p.name, arguments: (p.arguments || []).map((a) => a.name + (a.required ? '!' : '')) })),
     take: take.messages,
     hand: hand.messages,
