@@ -96,6 +96,11 @@ func Get(name string, args map[string]string, published Published) (description 
 	return p.Description, []Message{{Role: "user", Text: text}}, nil
 }
 
+// toolsNote says where the tools a prompt names are: an MCP client
+// prefixes them with the name the user gave the server.
+const toolsNote = "The tools named below are those of cb's MCP server (in Claude Code: mcp__<server>__<tool>, " +
+	"e.g. mcp__claudebench__task_get).\n\n"
+
 // tool is the tool name of method.
 func tool(method string) string { return protocol.MCPToolName(method) }
 
@@ -105,7 +110,8 @@ func takeNextTask(worker string, published Published) string {
 	if worker == "" {
 		who = `a worker id of your choosing that names this session (no spaces, e.g. "claude-" and a few letters)`
 	}
-	fmt.Fprintf(&b, "Take the next task from the ClaudeBench (cb) queue and do it. Use %s as workerId in every call below.\n\n", who)
+	fmt.Fprintf(&b, "Take the next task from the ClaudeBench (cb) queue and do it. Use %s as workerId in every call below.\n", who)
+	b.WriteString(toolsNote)
 	step := 0
 	next := func(format string, a ...any) {
 		step++
@@ -139,6 +145,7 @@ func handOverTask(id, notes, to string, published Published) string {
 	} else {
 		b.WriteString("the queue, for whoever claims it next.\n\n")
 	}
+	b.WriteString(toolsNote)
 	fmt.Fprintf(&b, "The hand-over notes:\n<notes>\n%s\n</notes>\n\n", notes)
 	step := 0
 	next := func(format string, a ...any) {
