@@ -185,21 +185,7 @@ func TestQueueSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	updated := make(chan string, 100)
-	st, ct := mcp.NewInMemoryTransports()
-	ss, err := srv.Connect(ctx, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ss.Close() })
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, &mcp.ClientOptions{
-		ResourceUpdatedHandler: func(_ context.Context, req *mcp.ResourceUpdatedNotificationRequest) { updated <- req.Params.URI },
-		// The revision Claude Code and the TypeScript SDK speak, with
-		// resources/subscribe (newer drafts subscribe otherwise).
-	}).Connect(ctx, ct, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.Close() })
+	cs := subscriber(t, srv, updated)
 	if caps := cs.InitializeResult().Capabilities; caps.Resources == nil || !caps.Resources.Subscribe {
 		t.Fatalf("capabilities %+v, want resources.subscribe", caps.Resources)
 	}
@@ -245,5 +231,58 @@ func TestQueueSubscription(t *testing.T) {
 	case uri := <-updated:
 		t.Errorf("updated %q after unsubscribing", uri)
 	case <-time.After(time.Second + 2*mcpserver.QueueUpdateInterval):
+	}
+	waitFollowing(t, watch, false, "after the last unsubscribe")
+
+	// A session that goes away subscribed stops counting at the next
+	// task event.
+	gone := subscriber(t, srv, make(chan string, 100))
+	if err := gone.Subscribe(ctx, &mcp.SubscribeParams{URI: "cb://queue"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFollowing(t, watch, true, "after a subscribe")
+	if err := gone.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The server learns of the close behind it: make task events until
+	// the watch stops.
+	for deadline := time.Now().Add(5 * time.Second); watch.Following(); time.Sleep(250 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("still following 5s after the only subscriber left")
+		}
+		create("after the subscriber left")
+	}
+}
+
+// subscriber connects a client to srv that passes the URIs of
+// notifications/resources/updated to updated.
+func subscriber(t *testing.T, srv *mcp.Server, updated chan<- string) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ss.Close() })
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, &mcp.ClientOptions{
+		ResourceUpdatedHandler: func(_ context.Context, req *mcp.ResourceUpdatedNotificationRequest) { updated <- req.Params.URI },
+		// The revision Claude Code and the TypeScript SDK speak, with
+		// resources/subscribe (newer drafts subscribe otherwise).
+	}).Connect(ctx, ct, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.Close() })
+	return cs
+}
+
+// waitFollowing waits up to 5 s for the watch to be following or not.
+func waitFollowing(t *testing.T, w *mcpserver.QueueWatch, want bool, when string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); w.Following() != want; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: following = %v, want %v", when, !want, want)
+		}
 	}
 }

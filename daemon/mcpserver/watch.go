@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/claudebench/cb/daemon/tasks"
@@ -30,10 +31,11 @@ type QueueWatch struct {
 	rdb redis.UniversalClient
 	log *slog.Logger
 
-	mu   sync.Mutex
-	subs int // subscriptions to cb://queue
-	srv  *mcp.Server
-	wake chan struct{}
+	mu        sync.Mutex
+	subs      map[*mcp.ServerSession]struct{} // subscribed to cb://queue
+	srv       *mcp.Server
+	wake      chan struct{}
+	following atomic.Bool
 }
 
 // NewQueueWatch returns a watch of the task events in rdb; log may be nil.
@@ -41,7 +43,7 @@ func NewQueueWatch(rdb redis.UniversalClient, log *slog.Logger) *QueueWatch {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &QueueWatch{rdb: rdb, log: log, wake: make(chan struct{}, 1)}
+	return &QueueWatch{rdb: rdb, log: log, subs: map[*mcp.ServerSession]struct{}{}, wake: make(chan struct{}, 1)}
 }
 
 // poke wakes Run to look at the subscription count again.
@@ -52,24 +54,38 @@ func (w *QueueWatch) poke() {
 	}
 }
 
-// subscribed is the number of subscriptions to cb://queue.
+// subscribed is the number of sessions subscribed to cb://queue. A
+// session that went away without unsubscribing no longer counts.
 func (w *QueueWatch) subscribed() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.subs
+	if w.srv != nil && len(w.subs) > 0 {
+		live := map[*mcp.ServerSession]bool{}
+		for ss := range w.srv.Sessions() {
+			live[ss] = true
+		}
+		for ss := range w.subs {
+			if !live[ss] {
+				delete(w.subs, ss)
+			}
+		}
+	}
+	return len(w.subs)
 }
+
+// Following reports whether the watch follows the task events now: while
+// a live session is subscribed to cb://queue.
+func (w *QueueWatch) Following() bool { return w.following.Load() }
 
 // subscribe and unsubscribe are the server's resources/subscribe and
 // resources/unsubscribe handlers: only cb://queue changes in a way worth
-// following. A session that goes away without unsubscribing leaves its
-// count behind, so the watch may follow the events for nobody until cbd
-// restarts; the notifications then reach no one.
+// following.
 func (w *QueueWatch) subscribe(_ context.Context, req *mcp.SubscribeRequest) error {
 	if req.Params == nil || req.Params.URI != mcpcontent.QueueURI {
 		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "only " + mcpcontent.QueueURI + " can be subscribed to"}
 	}
 	w.mu.Lock()
-	w.subs++
+	w.subs[req.Session] = struct{}{}
 	w.mu.Unlock()
 	w.poke()
 	return nil
@@ -80,9 +96,7 @@ func (w *QueueWatch) unsubscribe(_ context.Context, req *mcp.UnsubscribeRequest)
 		return nil
 	}
 	w.mu.Lock()
-	if w.subs > 0 {
-		w.subs--
-	}
+	delete(w.subs, req.Session)
 	w.mu.Unlock()
 	w.poke()
 	return nil
@@ -96,6 +110,8 @@ func (w *QueueWatch) attach(srv *mcp.Server) {
 }
 
 // Run follows the task events while anyone is subscribed, until ctx ends.
+// A session that leaves without unsubscribing stops counting at the next
+// task event or subscription change.
 func (w *QueueWatch) Run(ctx context.Context) {
 	for {
 		for w.subscribed() == 0 {
@@ -106,51 +122,63 @@ func (w *QueueWatch) Run(ctx context.Context) {
 			}
 		}
 		fctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			w.follow(fctx)
-		}()
-		for w.subscribed() > 0 && fctx.Err() == nil {
+		done := make(chan error, 1)
+		w.following.Store(true)
+		go func() { done <- w.follow(fctx) }()
+		var err error
+	watch:
+		for {
 			select {
 			case <-fctx.Done():
+				err = <-done
+				break watch
 			case <-w.wake:
-			case <-done:
-				// Redis refused the follow: try again after a pause.
-				tick.Sleep(ctx, time.Second)
-				cancel()
+				if w.subscribed() == 0 {
+					cancel()
+				}
+			case err = <-done:
+				break watch
 			}
 		}
 		cancel()
-		<-done
+		w.following.Store(false)
 		if ctx.Err() != nil {
 			return
+		}
+		if err != nil && !errors.Is(err, errNobody) {
+			w.log.Warn("mcp queue watch: follow the task events", "err", err)
+			tick.Sleep(ctx, time.Second)
 		}
 	}
 }
 
+// errNobody ends a follow that has no subscriber left.
+var errNobody = errors.New("no subscriber left")
+
 // follow tells the subscribers after every batch of task events, at most
-// once per QueueUpdateInterval.
-func (w *QueueWatch) follow(ctx context.Context) {
+// once per QueueUpdateInterval, until ctx ends (nil), nobody is
+// subscribed (errNobody) or Redis refuses to follow.
+func (w *QueueWatch) follow(ctx context.Context) error {
 	f := &streams.Follower{Redis: w.rdb, Patterns: tasks.EventTypes(),
 		Trouble: func(what string, err error) {
 			if err != nil {
 				w.log.Warn("mcp queue watch: "+what, "err", err)
 			}
 		}}
-	err := f.Run(ctx, func([]streams.Entry) error {
+	return f.Run(ctx, func([]streams.Entry) error {
+		if w.subscribed() == 0 {
+			return errNobody
+		}
 		w.mu.Lock()
 		srv := w.srv
 		w.mu.Unlock()
-		if srv != nil {
-			if err := srv.ResourceUpdated(ctx, &mcp.ResourceUpdatedNotificationParams{URI: mcpcontent.QueueURI}); err != nil {
-				w.log.Warn("mcp queue watch: notify", "err", err)
-			}
+		if srv == nil {
+			return errNobody
+		}
+		if err := srv.ResourceUpdated(ctx, &mcp.ResourceUpdatedNotificationParams{URI: mcpcontent.QueueURI}); err != nil {
+			w.log.Warn("mcp queue watch: notify", "err", err)
 		}
 		tick.Sleep(ctx, QueueUpdateInterval)
 		return nil
 	})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		w.log.Warn("mcp queue watch: follow the task events", "err", err)
-	}
 }
