@@ -63,6 +63,9 @@ type Daemon struct {
 	audit *audit.Writer
 	http  *httpapi.Server
 	stats *invoke.Stats
+	// mcpQueue tells /mcp clients subscribed to cb://queue that it
+	// changed; nil without HTTP.
+	mcpQueue *mcpserver.QueueWatch
 }
 
 // New prepares a daemon without starting anything another process could
@@ -247,7 +250,8 @@ func newHTTP(cfg *config.Config, inv *invoke.Invoker, d *Daemon, id string, log 
 	if err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
 	}
-	mcpSrv, err := mcpserver.New(inv, protocol.Version, log)
+	d.mcpQueue = mcpserver.NewQueueWatch(d.rdb, log)
+	mcpSrv, err := mcpserver.NewWithOptions(inv, protocol.Version, log, mcpserver.Options{Queue: d.mcpQueue})
 	if err != nil {
 		return nil, fmt.Errorf("mcp server: %w", err)
 	}
@@ -459,6 +463,9 @@ func (d *Daemon) services(started time.Time) []lifecycle.Service {
 			return nil
 		}),
 	)
+	if d.mcpQueue != nil {
+		out = append(out, lifecycle.Loop("mcp queue watch", d.mcpQueue.Run))
+	}
 	if d.http != nil {
 		out = append(out, lifecycle.New("http server", nil, d.http.Run))
 	}

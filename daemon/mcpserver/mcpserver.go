@@ -12,6 +12,10 @@
 // mcp_tool hooks, which cb install --mcp writes: every hook event then
 // costs Claude Code a request on the MCP connection it already holds, and
 // no process.
+//
+// Beyond tools, the server publishes internal/mcpcontent's resources
+// (cb://queue, cb://tasks/{id}, cb://sessions/{id}) and prompts
+// (content.go), which `cb mcp` serves too.
 package mcpserver
 
 import (
@@ -47,6 +51,19 @@ const SessionTimeout = 30 * time.Minute
 // Expose disagrees with protocol.MCPExposed is left out, with a warning; a
 // published method without a usable schema is an error.
 func New(inv *invoke.Invoker, version string, log *slog.Logger) (*mcp.Server, error) {
+	return NewWithOptions(inv, version, log, Options{})
+}
+
+// Options are the optional parts of a server.
+type Options struct {
+	// Queue, if set, makes cb://queue subscribable (resources/subscribe,
+	// notifications/resources/updated); its Run must run while the server
+	// serves.
+	Queue *QueueWatch
+}
+
+// NewWithOptions is New with opts.
+func NewWithOptions(inv *invoke.Invoker, version string, log *slog.Logger, opts Options) (*mcp.Server, error) {
 	if inv == nil {
 		return nil, fmt.Errorf("mcpserver: nil invoker")
 	}
@@ -61,11 +78,21 @@ func New(inv *invoke.Invoker, version string, log *slog.Logger) (*mcp.Server, er
 	if err != nil {
 		return nil, err
 	}
-	srv := mcp.NewServer(&mcp.Implementation{Name: ServerName, Version: version}, &mcp.ServerOptions{Logger: log})
+	so := &mcp.ServerOptions{Logger: log}
+	if opts.Queue != nil {
+		so.SubscribeHandler, so.UnsubscribeHandler = opts.Queue.subscribe, opts.Queue.unsubscribe
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: ServerName, Version: version}, so)
+	if opts.Queue != nil {
+		opts.Queue.attach(srv)
+	}
+	published := map[string]bool{}
 	for _, t := range tools {
 		srv.AddTool(t.Tool, handler(inv, t.Method))
+		published[t.Method] = true
 	}
 	srv.AddTool(ht, hookHandler(inv))
+	addContent(srv, inv, published)
 	return srv, nil
 }
 

@@ -1,6 +1,10 @@
 package tasks
 
-import "github.com/claudebench/cb/protocol"
+import (
+	"slices"
+
+	"github.com/claudebench/cb/protocol"
+)
 
 // The KEYS of each task script, in the order of its header (see the .lua
 // files in scripts/tasks). Every key is built by package protocol. The
@@ -32,6 +36,10 @@ var (
 // after Redis lost its data), before a script can write one.
 var eventTypes = []string{"task.created", "task.claimed", "task.completed", "task.failed", "task.updated",
 	"task.assigned", "task.unassigned", "task.deleted", "task.requeued", "task.attached"}
+
+// EventTypes returns the types of the task events, for those who follow
+// every change of the tasks (cb://queue's subscribers).
+func EventTypes() []string { return slices.Clone(eventTypes) }
 
 func createKeys(eventID string) [6]any {
 	return [...]any{kQueue, kNotify, kTaskSeq, kEventSeq, kCreated, protocol.TaskIdemKey(eventID)}

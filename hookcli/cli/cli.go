@@ -28,6 +28,7 @@ import (
 	"github.com/claudebench/cb/hookcli/cli/events"
 	"github.com/claudebench/cb/hookcli/cli/help"
 	"github.com/claudebench/cb/hookcli/cli/hooks"
+	"github.com/claudebench/cb/hookcli/cli/initcmd"
 	"github.com/claudebench/cb/hookcli/cli/install"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/hookcli/cli/mcp"
@@ -80,7 +81,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		service.NewCmdService(f), mcp.NewCmdMCP(f, nil),
 		events.NewCmdEvents(f), events.NewCmdSessions(f), emit.NewCmdEmit(f))
 	root.AddCommand(help.NewCmds(f)...)
-	root.AddCommand(install.NewCmdInstall(f), install.NewCmdUninstall(f), install.NewCmdDoctor(f))
+	root.AddCommand(install.NewCmdInstall(f), install.NewCmdUninstall(f), install.NewCmdDoctor(f), initcmd.NewCmdInit(f, nil))
 	return root
 }
 

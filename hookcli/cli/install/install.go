@@ -121,8 +121,8 @@ type installOptions struct {
 	hookCredential string
 }
 
-// hookRef names one hook entry in a report.
-type hookRef struct {
+// HookRef names one hook entry in a report.
+type HookRef struct {
 	Type    string `json:"type"`
 	Event   string `json:"event"`
 	Handler string `json:"handler"` // the command line or URL
@@ -136,9 +136,9 @@ type settingsChange struct {
 	DryRun  bool      `json:"dryRun,omitempty"`
 	Created bool      `json:"created,omitempty"`
 	Backup  string    `json:"backup,omitempty"`
-	Added   []hookRef `json:"added,omitempty"`
-	Present []hookRef `json:"present,omitempty"`
-	Removed []hookRef `json:"removed,omitempty"`
+	Added   []HookRef `json:"added,omitempty"`
+	Present []HookRef `json:"present,omitempty"`
+	Removed []HookRef `json:"removed,omitempty"`
 	Notes   []string  `json:"notes,omitempty"`
 	Diff    string    `json:"diff,omitempty"`
 	// MCPServer is the change to the MCP server entry (--mcp, and
@@ -537,8 +537,8 @@ type hookPlan struct {
 	onFailure bool   // write "onFailure": "block"
 }
 
-func (p hookPlan) ref() hookRef {
-	return hookRef{Type: p.he.Type, Event: p.he.ClaudeEvent, Handler: p.target}
+func (p hookPlan) ref() HookRef {
+	return HookRef{Type: p.he.Type, Event: p.he.ClaudeEvent, Handler: p.target}
 }
 
 // group is the matcher group holding the entry.
@@ -696,7 +696,7 @@ func findOurHook(groups *jsonedit.Node, hookType string, r hookRecognizer) *json
 
 // installHooks adds the plans missing from doc (the settings' top-level
 // object). It reports the entries added and those already there.
-func installHooks(path string, doc *jsonedit.Node, plans []hookPlan, r hookRecognizer) (added, present []hookRef, notes []string, err error) {
+func installHooks(path string, doc *jsonedit.Node, plans []hookPlan, r hookRecognizer) (added, present []HookRef, notes []string, err error) {
 	hooks := doc.Get("hooks")
 	if hooks != nil && !hooks.IsNull() && hooks.Kind != jsonedit.Object {
 		return nil, nil, nil, settingsError(path, `"hooks" must be an object, not %s`, hooks.KindName())
@@ -818,7 +818,13 @@ func hasAuthHeader(entry *jsonedit.Node, auth string) bool {
 
 // uninstallHooks removes ClaudeBench's entries from doc and the containers
 // that this leaves empty.
-func uninstallHooks(doc *jsonedit.Node, r hookRecognizer) (removed []hookRef) {
+func uninstallHooks(doc *jsonedit.Node, r hookRecognizer) (removed []HookRef) {
+	return uninstallHookTypes(doc, r, nil)
+}
+
+// uninstallHookTypes is uninstallHooks for the hook types only (all when
+// only is nil).
+func uninstallHookTypes(doc *jsonedit.Node, r hookRecognizer, only map[string]bool) (removed []HookRef) {
 	hooks := doc.Get("hooks")
 	if hooks == nil || hooks.Kind != jsonedit.Object {
 		return nil
@@ -844,8 +850,11 @@ func uninstallHooks(doc *jsonedit.Node, r hookRecognizer) (removed []hookRef) {
 			}
 			for ei := 0; ei < len(hs.Elems); ei++ {
 				for _, he := range protocol.HookEvents {
+					if only != nil && !only[he.Type] {
+						continue
+					}
 					if he.ClaudeEvent == ev && r.ours(hs.Elems[ei], he.Type) {
-						removed = append(removed, hookRef{Type: he.Type, Event: ev, Handler: describeHookEntry(hs.Elems[ei])})
+						removed = append(removed, HookRef{Type: he.Type, Event: ev, Handler: describeHookEntry(hs.Elems[ei])})
 						hs.RemoveAt(ei)
 						ei--
 						break
@@ -888,16 +897,8 @@ func editSettings(o installOptions) (*settingsChange, error) {
 		}
 		ch.Removed = uninstallHooks(f.doc, r)
 	} else {
-		plans, err := installPlans(o)
-		if err != nil {
-			return nil, cmdutil.Exit(1, err)
-		}
-		ch.Added, ch.Present, ch.Notes, err = installHooks(path, f.doc, plans, r)
-		if err != nil {
+		if ch.Added, ch.Present, ch.Notes, err = addHooks(path, f.doc, o, r); err != nil {
 			return nil, err
-		}
-		if v := f.doc.Get("disableAllHooks"); v != nil && string(v.Raw) == "true" {
-			ch.Notes = append(ch.Notes, `this file sets "disableAllHooks": true, so Claude Code runs none of its hooks`)
 		}
 	}
 	// The MCP server entry first: hooks that call a server Claude Code
@@ -938,6 +939,23 @@ func editSettings(o installOptions) (*settingsChange, error) {
 	return ch, err
 }
 
+// addHooks adds o's hook entries missing from doc, the top-level object of
+// the settings file at path, and notes what would keep them from running.
+func addHooks(path string, doc *jsonedit.Node, o installOptions, r hookRecognizer) (added, present []HookRef, notes []string, err error) {
+	plans, err := installPlans(o)
+	if err != nil {
+		return nil, nil, nil, cmdutil.Exit(1, err)
+	}
+	added, present, notes, err = installHooks(path, doc, plans, r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if v := doc.Get("disableAllHooks"); v != nil && string(v.Raw) == "true" {
+		notes = append(notes, `this file sets "disableAllHooks": true, so Claude Code runs none of its hooks`)
+	}
+	return added, present, notes, nil
+}
+
 // settingsFile is a settings file as read.
 type settingsFile struct {
 	path    string // as named
@@ -955,22 +973,15 @@ type settingsFile struct {
 // readSettingsFile reads and parses a settings file; a missing or blank
 // file is an empty object. Malformed JSON is an error naming the place.
 func readSettingsFile(path string) (*settingsFile, error) {
-	f := &settingsFile{path: path, target: path, mode: 0o644, indent: "  ", newline: "\n", suffix: "\n"}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	f, err := readRawFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if !f.exists {
 		f.doc = jsonedit.NewObject()
 		return f, nil
-	case err != nil:
-		return nil, fmt.Errorf("read settings file: %w", err)
 	}
-	f.exists, f.data = true, data
-	if t, err := filepath.EvalSymlinks(path); err == nil {
-		f.target = t
-	}
-	if fi, err := os.Stat(f.target); err == nil {
-		f.mode = fi.Mode().Perm()
-	}
+	data := f.data
 	body := bytes.TrimLeft(data, " \t\r\n")
 	f.prefix = string(data[:len(data)-len(body)])
 	body = bytes.TrimRight(body, " \t\r\n")
@@ -998,6 +1009,27 @@ func readSettingsFile(path string) (*settingsFile, error) {
 	f.indent = jsonedit.DetectIndent(body)
 	if bytes.Contains(data, []byte("\r\n")) {
 		f.newline = "\r\n"
+	}
+	return f, nil
+}
+
+// readRawFile reads a file's bytes, its mode and where a write goes (a
+// missing file is no error: f.exists is false).
+func readRawFile(path string) (*settingsFile, error) {
+	f := &settingsFile{path: path, target: path, mode: 0o644, indent: "  ", newline: "\n", suffix: "\n"}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return f, nil
+	case err != nil:
+		return nil, fmt.Errorf("read settings file: %w", err)
+	}
+	f.exists, f.data = true, data
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		f.target = t
+	}
+	if fi, err := os.Stat(f.target); err == nil {
+		f.mode = fi.Mode().Perm()
 	}
 	return f, nil
 }
@@ -1100,7 +1132,7 @@ func printSettingsChange(w io.Writer, ch *settingsChange, uninstall bool) {
 	if ch.DryRun && ch.Diff != "" {
 		fmt.Fprint(w, ch.Diff)
 	}
-	line := func(mark string, r hookRef, extra string) {
+	line := func(mark string, r HookRef, extra string) {
 		fmt.Fprintf(w, "  %s %-17s %-14s %s%s\n", mark, r.Event, r.Type, r.Handler, extra)
 	}
 	for _, r := range ch.Added {

@@ -667,7 +667,7 @@ func TestInstallJSONReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &ch); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if !ch.Changed || !ch.Created || ch.Scope != "user" || ch.File != filepath.Join(home, ".claude", "settings.json") || len(ch.Added) != nDefault || ch.Added[0] != (hookRef{"pre_tool", "PreToolUse", testCommand + " hook pre_tool"}) {
+	if !ch.Changed || !ch.Created || ch.Scope != "user" || ch.File != filepath.Join(home, ".claude", "settings.json") || len(ch.Added) != nDefault || ch.Added[0] != (HookRef{"pre_tool", "PreToolUse", testCommand + " hook pre_tool"}) {
 		t.Errorf("report %+v", ch)
 	}
 }

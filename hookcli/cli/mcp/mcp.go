@@ -1,6 +1,7 @@
 // Package mcp is `cb mcp`: an MCP server over stdio (newline-delimited
-// JSON-RPC 2.0) that publishes cbd's methods as tools and forwards calls to
-// cbd over Redis.
+// JSON-RPC 2.0) that publishes cbd's methods as tools, and
+// internal/mcpcontent's resources and prompts (content.go), and forwards
+// calls to cbd over Redis.
 package mcp
 
 import (
@@ -35,7 +36,11 @@ any MCP client) can use ClaudeBench's tasks and system methods as tools:
 
   claude mcp add claudebench -- cb mcp
 
-Every tool call is forwarded to cbd, which must be running. Only JSON-RPC
+It also serves the resources cb://queue, cb://tasks/{id} and
+cb://sessions/{id}, and the prompts take_next_task and hand_over_task
+(/mcp__claudebench__take_next_task in Claude Code).
+
+Every tool call and resource read is forwarded to cbd, which must be running. Only JSON-RPC
 messages are written to stdout; diagnostics go to stderr. cb mcp exits 0
 when stdin is closed.`
 
@@ -348,8 +353,14 @@ func (s *mcpServer) handle(ctx context.Context, data []byte) {
 		s.respond(msg.ID, s.initialize(msg.Params), nil)
 	case "ping":
 		s.respond(msg.ID, struct{}{}, nil)
-	case "tools/list", "tools/call":
+	case "tools/list", "tools/call", "resources/read", "prompts/get":
 		s.async(ctx, msg)
+	case "resources/list":
+		s.respond(msg.ID, resourcesList(), nil)
+	case "resources/templates/list":
+		s.respond(msg.ID, templatesList(), nil)
+	case "prompts/list":
+		s.respond(msg.ID, promptsList(), nil)
 	default:
 		s.respondError(msg.ID, protocol.CodeMethodNotFound, "method not found: "+msg.Method, nil)
 	}
@@ -423,10 +434,15 @@ func (s *mcpServer) async(ctx context.Context, msg rpcMessage) {
 			res  any
 			rerr *rpcError
 		)
-		if msg.Method == "tools/list" {
+		switch msg.Method {
+		case "tools/list":
 			res, rerr = s.toolsList(rctx)
-		} else {
+		case "tools/call":
 			res, rerr = s.toolsCall(rctx, msg.Params)
+		case "resources/read":
+			res, rerr = s.resourcesRead(rctx, msg.Params)
+		case "prompts/get":
+			res, rerr = s.promptsGet(rctx, msg.Params)
 		}
 		if rctx.Err() != nil {
 			return
@@ -453,7 +469,7 @@ func (s *mcpServer) initialize(params json.RawMessage) any {
 	s.mu.Unlock()
 	return map[string]any{
 		"protocolVersion": version,
-		"capabilities":    map[string]any{"tools": map[string]any{}},
+		"capabilities":    map[string]any{"tools": map[string]any{}, "resources": map[string]any{}, "prompts": map[string]any{}},
 		"serverInfo":      map[string]any{"name": "claudebench", "version": protocol.Version},
 	}
 }

@@ -66,7 +66,7 @@ func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // runMCP feeds input to a cb mcp session and returns every line it wrote,
 // decoded, plus the responses by id.
-func runMCP(t *testing.T, f *clitest.FakeCaller, input string) ([]map[string]any, map[string]map[string]any) {
+func runMCP(t *testing.T, f cmdutil.Caller, input string) ([]map[string]any, map[string]map[string]any) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	s := newMCPServer(f, &errb)
@@ -291,7 +291,7 @@ func TestMCPMessages(t *testing.T) {
 					t.Errorf("responses %v", all)
 				}
 			}},
-		{"unknown method", req("u", "resources/list", nil) + `{"jsonrpc":"2.0","method":"notifications/whatever"}` + "\n", false,
+		{"unknown method", req("u", "resources/subscribe", map[string]any{"uri": "cb://queue"}) + `{"jsonrpc":"2.0","method":"notifications/whatever"}` + "\n", false,
 			func(t *testing.T, all []map[string]any, byID map[string]map[string]any) {
 				if len(all) != 1 || get(byID["u"], "error", "code") != float64(-32601) {
 					t.Errorf("responses %v", all)
