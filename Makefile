@@ -54,6 +54,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime 30s ./protocol
 	$(GO) test -run '^$$' -fuzz FuzzFastPathAgrees -fuzztime 30s ./schemas/validate
 	$(GO) test -run '^$$' -fuzz FuzzResolveDuplicates -fuzztime 30s ./daemon/hookrules
+	$(GO) test -run '^$$' -fuzz FuzzCheckAttachment -fuzztime 30s ./daemon/tasks
 	$(GO) test -run '^$$' -fuzz FuzzPayload -fuzztime 30s ./daemon/eventcap
 
 ## bench: latency and throughput against baselines measured in the same run.
