@@ -147,6 +147,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		MaxAttempts:  cfg.Tasks.MaxAttempts,
 		Lease:        cfg.Tasks.Lease,
 		Batch:        batch,
+
+		AttachmentMaxBytes: cfg.Tasks.AttachmentMaxBytes,
+		MaxAttachments:     cfg.Tasks.MaxAttachments,
 	}, log)
 	// A redis-server killed mid-fsync comes back without its last writes
 	// (the marker RunRepair watches survives): restore what it lost.

@@ -56,6 +56,7 @@ const (
 	TaskRestore = "restore"
 	TaskExpire  = "expire"
 	TaskRenew   = "renew"
+	TaskAttach  = "attach"
 )
 
 // TaskSource returns the source of task script name (see the header of

@@ -160,11 +160,13 @@ type Store interface {
 	// AttachmentPut stores a: it inserts it, or, when the task already has
 	// an attachment with a.Key, replaces its Type, Value, Size, CreatedBy
 	// and UpdatedAt (CreatedAt stays). It returns the attachment as stored.
+	// A zero UpdatedAt is the time of the put, a zero CreatedAt UpdatedAt.
 	// The task must exist and not be a tombstone (else ErrNotFound). A new
 	// key on a task that has max attachments already is refused with
 	// ErrTooManyAttachments (max <= 0: no limit); the count and the insert
 	// are one transaction. An empty TaskID or Key, a Type not in
-	// api.AttachmentTypes or a Value that is not JSON is ErrInvalidArgument.
+	// api.AttachmentTypes or a Value that is not JSON is ErrInvalidArgument,
+	// as are a TaskID, Key or CreatedBy that is not UTF-8 or holds a NUL.
 	AttachmentPut(ctx context.Context, a Attachment, max int) (Attachment, error)
 	// AttachmentList returns the attachments of the tasks taskIDs, grouped
 	// by task in the order given, each task's oldest first (CreatedAt, then

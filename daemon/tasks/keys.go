@@ -24,13 +24,14 @@ var (
 	kUnassigned any = protocol.StreamKey("task.unassigned")
 	kDeleted    any = protocol.StreamKey("task.deleted")
 	kRequeued   any = protocol.StreamKey("task.requeued")
+	kAttached   any = protocol.StreamKey("task.attached")
 )
 
 // eventTypes are the types of the task events the scripts append; their
 // streams join the index of streams when tasks are restored (at start and
 // after Redis lost its data), before a script can write one.
 var eventTypes = []string{"task.created", "task.claimed", "task.completed", "task.failed", "task.updated",
-	"task.assigned", "task.unassigned", "task.deleted", "task.requeued"}
+	"task.assigned", "task.unassigned", "task.deleted", "task.requeued", "task.attached"}
 
 func createKeys(eventID string) [6]any {
 	return [...]any{kQueue, kNotify, kTaskSeq, kEventSeq, kCreated, protocol.TaskIdemKey(eventID)}
@@ -49,6 +50,10 @@ func finishKeys(eventID, id, worker, status string) [6]any {
 	}
 	return [...]any{protocol.TaskKey(id), kLeases, protocol.AssignedKey(worker), kEventSeq, stream,
 		protocol.TaskIdemKey(eventID)}
+}
+
+func attachKeys(eventID string) [3]any {
+	return [...]any{kEventSeq, kAttached, protocol.TaskIdemKey(eventID)}
 }
 
 func renewKeys(eventID, id string) [3]any {

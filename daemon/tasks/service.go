@@ -32,6 +32,12 @@ type Config struct {
 	Lease        time.Duration // tasks.lease (30m): a claim's default lease
 	FinishedTTL  time.Duration // how long finished tasks stay in Redis (7 days)
 	IdemTTL      time.Duration // how long a request's answer is remembered (24h)
+	// AttachmentMaxBytes caps an attachment's value, in bytes of compact
+	// JSON (tasks.attachment_max_bytes, 65536).
+	AttachmentMaxBytes int
+	// MaxAttachments caps the attachments of one task
+	// (tasks.max_attachments, 64).
+	MaxAttachments int
 	// Batch pipelines the task scripts of concurrent requests (nil: one
 	// of its own).
 	Batch *redisbatch.Batcher
@@ -72,6 +78,12 @@ func New(rdb redis.UniversalClient, st store.Store, persist *Persister, cfg Conf
 	}
 	if cfg.IdemTTL <= 0 {
 		cfg.IdemTTL = 24 * time.Hour
+	}
+	if cfg.AttachmentMaxBytes <= 0 {
+		cfg.AttachmentMaxBytes = 65536
+	}
+	if cfg.MaxAttachments <= 0 {
+		cfg.MaxAttachments = 64
 	}
 	base, _ := json.Marshal(map[string]any{ // strings and ints only
 		// Prefixes of the run-time keys only: every other key is passed
@@ -185,8 +197,8 @@ func (s *Service) Create(ctx context.Context, eventID string, p api.TaskCreatePa
 }
 
 // Claim gives a worker up to p.MaxTasks (0: 1) of the highest-priority
-// pending tasks, each with a lease of p.LeaseMs (0: tasks.lease). The
-// answer is an api.TaskClaimResult.
+// pending tasks, each with a lease of p.LeaseMs (0: tasks.lease), and
+// with its attachments. The answer is an api.TaskClaimResult.
 func (s *Service) Claim(ctx context.Context, eventID string, p api.TaskClaimParams) (json.RawMessage, error) {
 	maxTasks := p.MaxTasks
 	if maxTasks == 0 {
@@ -206,11 +218,29 @@ func (s *Service) Claim(ctx context.Context, eventID string, p api.TaskClaimPara
 	if err := s.persist.Save(ctx, res.Tasks...); err != nil {
 		return nil, err
 	}
+	if len(res.Tasks) == 0 {
+		return raw, nil
+	}
+	// The attachments are read after the script (a replayed claim reads
+	// them again): a worker starts with the task's context as it is now.
+	claimed := api.TaskClaimResult{Tasks: make([]api.Task, len(res.Tasks))}
+	for i, t := range res.Tasks {
+		claimed.Tasks[i] = t.Task
+	}
+	if err := s.withAttachments(ctx, claimed.Tasks); err != nil {
+		return nil, err
+	}
+	for _, t := range claimed.Tasks {
+		if len(t.Attachments) > 0 {
+			return json.Marshal(claimed)
+		}
+	}
 	return raw, nil
 }
 
-// Complete completes an in-progress task with p.Result; p.WorkerID "" is
-// not checked.
+// Complete completes an in-progress task with p.Result, which it also
+// keeps as the task's attachment api.ResultAttachmentKey (type result)
+// unless it is empty or over a cap; p.WorkerID "" is not checked.
 func (s *Service) Complete(ctx context.Context, eventID string, p api.TaskCompleteParams) (json.RawMessage, error) {
 	return s.finish(ctx, eventID, outcome{id: p.ID, worker: p.WorkerID, status: store.StatusCompleted, detail: string(p.Result)})
 }
@@ -233,7 +263,15 @@ func (s *Service) finish(ctx context.Context, eventID string, o outcome) (json.R
 	if err != nil {
 		return nil, err
 	}
-	return s.saved(ctx, raw)
+	if raw, err = s.saved(ctx, raw); err != nil {
+		return nil, err
+	}
+	if o.status == store.StatusCompleted {
+		if err := s.keepResult(ctx, o.id, o.worker, o.detail); err != nil {
+			return nil, err
+		}
+	}
+	return raw, nil
 }
 
 // Renew extends the lease of an in-progress task to p.LeaseMs from now (0:
@@ -307,8 +345,22 @@ func (s *Service) Delete(ctx context.Context, eventID string, p api.TaskDeletePa
 	}
 }
 
-// Get returns a task from Redis, or from the store once Redis let it go.
+// Get returns a task from Redis, or from the store once Redis let it go,
+// with its attachments.
 func (s *Service) Get(ctx context.Context, id string) (api.Task, error) {
+	t, err := s.load(ctx, id)
+	if err != nil {
+		return api.Task{}, err
+	}
+	one := []api.Task{t}
+	if err := s.withAttachments(ctx, one); err != nil {
+		return api.Task{}, err
+	}
+	return one[0], nil
+}
+
+// load returns a task from Redis, or from the store once Redis let it go.
+func (s *Service) load(ctx context.Context, id string) (api.Task, error) {
 	h, err := s.rdb.HGetAll(ctx, protocol.TaskKey(id)).Result()
 	if err != nil {
 		return api.Task{}, &protocol.Error{Code: protocol.CodeUnavailable, Message: "redis: " + err.Error()}
@@ -421,7 +473,7 @@ func (s *Service) syncAssigned(ctx context.Context, worker string) error {
 	}
 	var changed []store.Task
 	for _, st := range res.Tasks {
-		t, err := s.Get(ctx, st.ID)
+		t, err := s.load(ctx, st.ID)
 		if err != nil {
 			continue
 		}

@@ -153,7 +153,7 @@ func (s *Service) syncTodo(ctx context.Context, eventID, sessionID string, keys 
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("todo mapping: %w", err)
 	}
-	t, err := s.Get(ctx, taskID)
+	t, err := s.load(ctx, taskID)
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (s *Service) SessionContext(ctx context.Context, sessionID string) (string,
 			continue
 		}
 		seen[id] = true
-		t, err := s.Get(ctx, id)
+		t, err := s.load(ctx, id)
 		if err != nil || t.Status != "in_progress" {
 			continue
 		}

@@ -35,4 +35,5 @@ var (
 	TaskRestore = task(scripts.TaskRestore)
 	TaskExpire  = task(scripts.TaskExpire)
 	TaskRenew   = task(scripts.TaskRenew)
+	TaskAttach  = task(scripts.TaskAttach)
 )

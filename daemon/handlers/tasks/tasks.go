@@ -48,6 +48,20 @@ func Handlers(svc *tasks.Service) []registry.Handler {
 			}
 			return res, nil
 		}},
+		{Event: "task.attach", Persist: true, Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
+			var p api.TaskAttachParams
+			if err := decode(r, &p); err != nil {
+				return nil, err
+			}
+			return svc.Attach(ctx, r.Event.Metadata.ID, p)
+		}},
+		{Event: "task.attachments", Expose: mcp, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
+			var p api.TaskAttachmentsParams
+			if err := decode(r, &p); err != nil {
+				return nil, err
+			}
+			return svc.Attachments(ctx, p)
+		}},
 		{Event: "task.delete", Persist: true, Fn: func(ctx context.Context, r *registry.Request) (any, error) {
 			var p api.TaskDeleteParams
 			if err := decode(r, &p); err != nil {

@@ -129,3 +129,9 @@ func AuditListSQL(t *testing.T, p model.AuditListParams) (string, []any) {
 	}
 	return dialect.AuditList(q)
 }
+
+// AttachmentSQL returns the attachment statements as the store runs them:
+// the put's check and upsert, and the lists without and with a key.
+func AttachmentSQL() (check, upsert, list, listKey string) {
+	return attachmentCheckSQL, attachmentUpsertSQL, attachmentListSQL, attachmentListKeySQL
+}

@@ -65,7 +65,9 @@ type Store struct {
 	// Prepared statements for the fixed queries: parsing SQL is a large share
 	// of the cost of a small statement.
 	stmtTaskUpsert, stmtTaskGet, stmtTaskDelete,
-	stmtTaskCount, stmtAuditInsert *sql.Stmt
+	stmtTaskCount, stmtAuditInsert,
+	stmtAttachmentCheck, stmtAttachmentUpsert,
+	stmtAttachmentList, stmtAttachmentListKey *sql.Stmt
 
 	closeOnce sync.Once
 	closeErr  error
@@ -185,6 +187,10 @@ func (s *Store) setup(ctx context.Context) error {
 		{&s.stmtTaskDelete, taskDeleteSQL},
 		{&s.stmtTaskCount, taskCountSQL},
 		{&s.stmtAuditInsert, auditInsertSQL},
+		{&s.stmtAttachmentCheck, attachmentCheckSQL},
+		{&s.stmtAttachmentUpsert, attachmentUpsertSQL},
+		{&s.stmtAttachmentList, attachmentListSQL},
+		{&s.stmtAttachmentListKey, attachmentListKeySQL},
 	} {
 		stmt, err := s.db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -231,7 +237,8 @@ func (s *Store) Close() error {
 		close(s.stopCheckpoints)
 		<-s.checkpointsDone
 		for _, stmt := range []*sql.Stmt{s.stmtTaskUpsert, s.stmtTaskGet, s.stmtTaskDelete,
-			s.stmtTaskCount, s.stmtAuditInsert} {
+			s.stmtTaskCount, s.stmtAuditInsert, s.stmtAttachmentCheck, s.stmtAttachmentUpsert,
+			s.stmtAttachmentList, s.stmtAttachmentListKey} {
 			if stmt != nil {
 				_ = stmt.Close()
 			}

@@ -366,3 +366,71 @@ func TestMigrateCounts(t *testing.T) {
 		t.Errorf("session s-1 after migration = %+v, %v; want t-3", res, err)
 	}
 }
+
+// TestAttachmentPlans: a put reads the task and the task's attachments by
+// key, and a list reads each task's attachments from the (task_id,
+// created_at, key) index in order (or one by the primary key): no scan of
+// a table, no sort.
+func TestAttachmentPlans(t *testing.T) {
+	s := openTemp(t)
+	check, _, list, listKey := sqlite.AttachmentSQL()
+	for _, c := range []struct {
+		sql   string
+		args  []any
+		wants []string
+	}{
+		{check, []any{"t-1", "k"}, []string{"SEARCH tasks USING PRIMARY KEY (id=?)",
+			"SEARCH task_attachments USING COVERING INDEX task_attachments_task_created (task_id=?)",
+			"SEARCH task_attachments USING PRIMARY KEY (task_id=? AND key=?)"}},
+		{list, []any{`["t-1"]`}, []string{"SEARCH task_attachments USING INDEX task_attachments_task_created (task_id=?)"}},
+		{list, []any{`["t-2", "t-1", "t-3"]`}, []string{"SEARCH task_attachments USING INDEX task_attachments_task_created (task_id=?)"}},
+		{listKey, []any{`["t-2", "t-1"]`, "k"}, []string{"SEARCH task_attachments USING PRIMARY KEY (task_id=? AND key=?)"}},
+	} {
+		plan := sqlite.QueryPlan(t, s, c.sql, c.args...)
+		if strings.Contains(plan, "SCAN task") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("plan %q scans or sorts\n%s", plan, c.sql)
+		}
+		for _, want := range c.wants {
+			if !strings.Contains(plan, want) {
+				t.Errorf("plan %q lacks %q\n%s", plan, want, c.sql)
+			}
+		}
+	}
+}
+
+// TestMigrateAttachments opens a database an older cbd left at migration
+// 3: its tasks take attachments, and its deletes, tombstones and purges
+// take them away.
+func TestMigrateAttachments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cb.db")
+	sqlite.CreateAtVersion(t, path, 3)
+	for i, st := range []string{"pending", "completed", "pending"} {
+		sqlite.ExecRaw(t, path, `INSERT INTO tasks (id, text, status, created_at, updated_at, version)
+			VALUES (?, 'old', ?, 1000, 1000, 1)`, fmt.Sprintf("t-%d", i+1), st)
+	}
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer func() { _ = s.Close() }()
+	ctx := t.Context()
+	for i := 1; i <= 3; i++ {
+		a := store.Attachment{TaskID: fmt.Sprintf("t-%d", i), Key: "notes", Type: api.AttachmentNote, Value: []byte(`"n"`)}
+		if _, err := s.AttachmentPut(ctx, a, 64); err != nil {
+			t.Fatalf("AttachmentPut on a migrated task: %v", err)
+		}
+	}
+	if err := s.TaskDelete(ctx, "t-1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.TaskPurge(ctx, time.Now(), 10); err != nil || n != 1 {
+		t.Fatalf("TaskPurge = %d, %v; want 1 (t-2)", n, err)
+	}
+	got, err := s.AttachmentList(ctx, []string{"t-1", "t-2", "t-3"}, "")
+	if err != nil || len(got) != 1 || got[0].TaskID != "t-3" {
+		t.Errorf("attachments after delete and purge = %+v, %v; want t-3's only", got, err)
+	}
+	if n := sqlite.QueryString(t, s, `SELECT count(*) FROM task_attachments`); n != "1" {
+		t.Errorf("task_attachments has %s rows, want 1", n)
+	}
+}

@@ -197,12 +197,19 @@ func testCanceledContext(t *testing.T, s store.Store) {
 	checkCanceled("AuditInsert", err)
 	_, err = auditRecords(ctx, s, store.AuditListParams{})
 	checkCanceled("AuditList", err)
+	_, err = s.AttachmentPut(ctx, newAttachment("t-1", "k", `1`, 0), 0)
+	checkCanceled("AttachmentPut", err)
+	_, err = s.AttachmentList(ctx, []string{"t-1"}, "")
+	checkCanceled("AttachmentList", err)
 	checkCanceled("Ping", s.Ping(ctx))
 
 	// Nothing was written, and the store still works.
 	checkTask(t, mustGet(t, s, "t-1"), newTask("t-1", 1))
 	if got, err := auditRecords(t.Context(), s, store.AuditListParams{}); err != nil || len(got) != 0 {
 		t.Errorf("AuditList after canceled insert = %v, %v; want none", got, err)
+	}
+	if got := mustList(t, s, "", "t-1"); len(got) != 0 {
+		t.Errorf("AttachmentList after canceled put = %v, want none", attachmentNames(got))
 	}
 	// A deadline that expires while waiting behaves the same way.
 	dctx, dcancel := context.WithTimeout(t.Context(), time.Nanosecond)

@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/claudebench/cb/protocol/api"
 )
 
 // TimePrecision is the precision both backends store times with.
@@ -355,4 +359,57 @@ func normalizeLimit(limit, def, maxLimit int) (int, error) {
 		return maxLimit, nil
 	}
 	return limit, nil
+}
+
+// ValidAttachmentType reports whether typ is one of api.AttachmentTypes.
+func ValidAttachmentType(typ string) bool {
+	return slices.Contains(api.AttachmentTypes, typ)
+}
+
+// NormalizeAttachment validates a and returns the form a backend stores:
+// Size set to the byte length of Value as given, times in UTC at
+// TimePrecision, a zero UpdatedAt set to now and a zero CreatedAt to
+// UpdatedAt. Errors wrap ErrInvalidArgument.
+func NormalizeAttachment(a Attachment) (Attachment, error) {
+	if err := checkAttachmentName("task id", a.TaskID); err != nil {
+		return Attachment{}, err
+	}
+	if err := checkAttachmentName("key", a.Key); err != nil {
+		return Attachment{}, fmt.Errorf("task %s: %w", a.TaskID, err)
+	}
+	if !ValidAttachmentType(a.Type) {
+		return Attachment{}, fmt.Errorf("%w: task %s: attachment %q: type %q is not one of %s",
+			ErrInvalidArgument, a.TaskID, a.Key, a.Type, strings.Join(api.AttachmentTypes, ", "))
+	}
+	if !json.Valid(a.Value) {
+		return Attachment{}, fmt.Errorf("%w: task %s: attachment %q: value is not valid JSON",
+			ErrInvalidArgument, a.TaskID, a.Key)
+	}
+	if !utf8.ValidString(a.CreatedBy) || strings.ContainsRune(a.CreatedBy, 0) {
+		return Attachment{}, fmt.Errorf("%w: task %s: attachment %q: createdBy is not UTF-8 text without NUL",
+			ErrInvalidArgument, a.TaskID, a.Key)
+	}
+	a.Size = len(a.Value)
+	if a.UpdatedAt.IsZero() {
+		a.UpdatedAt.Time = time.Now()
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = a.UpdatedAt
+	}
+	a.CreatedAt.Time = NormalizeTime(a.CreatedAt.Time)
+	a.UpdatedAt.Time = NormalizeTime(a.UpdatedAt.Time)
+	return a, nil
+}
+
+// checkAttachmentName refuses an empty task id or key, and one that is not
+// UTF-8 or holds a NUL byte, which PostgreSQL's text cannot store (SQLite
+// would, so both backends refuse it alike).
+func checkAttachmentName(what, s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("%w: attachment %s is empty", ErrInvalidArgument, what)
+	case !utf8.ValidString(s) || strings.ContainsRune(s, 0):
+		return fmt.Errorf("%w: attachment %s %q is not UTF-8 text without NUL", ErrInvalidArgument, what, s)
+	}
+	return nil
 }

@@ -29,6 +29,33 @@ var taskUpdated = []string{
 	"created_at", "updated_at", "version", "deleted",
 }
 
+// AttachmentColumns are task_attachments' columns, in the order backends
+// bind and scan them.
+const AttachmentColumns = `task_id, key, type, value, size, created_by, created_at, updated_at`
+
+// GroupAttachments orders found (each task's attachments in a run, oldest
+// first) by task in the order of taskIDs, each task once.
+func GroupAttachments(found []model.Attachment, taskIDs []string) []model.Attachment {
+	if len(found) == 0 {
+		return nil
+	}
+	runs := make(map[string][]model.Attachment)
+	for i := 0; i < len(found); {
+		j := i + 1
+		for j < len(found) && found[j].TaskID == found[i].TaskID {
+			j++
+		}
+		runs[found[i].TaskID] = found[i:j:j]
+		i = j
+	}
+	out := make([]model.Attachment, 0, len(found))
+	for _, id := range taskIDs {
+		out = append(out, runs[id]...)
+		delete(runs, id) // a repeated id adds nothing
+	}
+	return out
+}
+
 // TaskUpsert returns the statement that inserts a task (TaskColumns, then
 // deleted, then any extra columns, bound by values: the dialect's 13
 // placeholders and the extra columns' expressions) or overwrites it when
