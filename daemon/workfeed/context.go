@@ -129,8 +129,8 @@ func renderValue(a api.Attachment) string {
 // works on it next.
 func howToAttach(id, worker string) string {
 	return fmt.Sprintf("To leave notes for whoever works on it next (attaching a key again replaces it): call the MCP tool %s with {\"taskId\":%q,\"key\":\"handover\",\"type\":\"note\",\"value\":\"<notes>\",\"createdBy\":%q}, or run\n"+
-		"  cb task attach %s handover --type note \"<notes>\"",
-		protocol.MCPToolName("task.attach"), id, worker, id)
+		"  cb task attach %s handover --type note --by %s \"<notes>\"",
+		protocol.MCPToolName("task.attach"), id, worker, id, worker)
 }
 
 // truncate cuts s to at most n bytes (at a rune boundary), mark included.

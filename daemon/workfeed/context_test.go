@@ -41,7 +41,7 @@ func TestHandoverContext(t *testing.T) {
 		"[links] refs (by w2, 2026-12-05 08:40 UTC):\n  - https://example.com/issue/7",
 		`[result] result (by w2, 2026-12-05 08:40 UTC):` + "\n" + `  {"ok":false,"tests":[1,2]}`,
 		`task_attach with {"taskId":"t-1","key":"handover","type":"note","value":"<notes>","createdBy":"session:s1"}`,
-		`cb task attach t-1 handover --type note "<notes>"`,
+		`cb task attach t-1 handover --type note --by session:s1 "<notes>"`,
 		"cb task complete t-1 --worker session:s1",
 	} {
 		if !strings.Contains(r, want) {

@@ -66,7 +66,7 @@ environment:
                        attachments can outgrow what an environment holds
 
 COMMAND adds notes for whoever works on the task next with
-"cb task attach $CB_TASK_ID KEY --type note TEXT". Exit status 0
+cb task attach "$CB_TASK_ID" KEY TEXT --by "$CB_WORKER_ID". Exit status 0
 completes the task with COMMAND's stdout as result (JSON if it parses, else a
 string); any other status fails it with the end of stderr. If the worker
 dies, its tasks go back to the queue after tasks.reclaim_after. While
