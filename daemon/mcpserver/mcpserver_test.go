@@ -131,7 +131,7 @@ func TestListTools(t *testing.T) {
 	}
 	want := []string{"audit_list", "hook", "hooks_list", "hooks_test",
 		"system_discover", "system_get_state", "system_health", "system_metrics", "system_version",
-		"task_assign", "task_claim", "task_complete", "task_create", "task_fail", "task_get", "task_list",
+		"task_assign", "task_attach", "task_attachments", "task_claim", "task_complete", "task_create", "task_fail", "task_get", "task_list",
 		"task_renew", "task_unassign", "task_update"}
 	slices.Sort(names)
 	if !slices.Equal(names, want) {

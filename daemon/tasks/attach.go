@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/claudebench/cb/daemon/store"
 	"github.com/claudebench/cb/protocol"
@@ -163,9 +162,9 @@ func (s *Service) Attach(ctx context.Context, eventID string, p api.TaskAttachPa
 	if err := s.persist.Flush(ctx); err != nil {
 		return api.Attachment{}, err
 	}
-	now := api.TimeOf(time.Now().UTC())
+	// The store sets the size and times.
 	a, err := s.store.AttachmentPut(ctx, store.Attachment{TaskID: p.TaskID, Key: p.Key, Type: p.Type, Value: value,
-		Size: len(value), CreatedBy: p.CreatedBy, CreatedAt: now, UpdatedAt: now}, s.cfg.MaxAttachments)
+		CreatedBy: p.CreatedBy}, s.cfg.MaxAttachments)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return api.Attachment{}, protocol.Errorf(protocol.CodeNotFound, "task %s not found", p.TaskID)
@@ -267,9 +266,8 @@ func (s *Service) keepResult(ctx context.Context, id, worker, result string) err
 		s.log.Debug("result not kept as an attachment", "task", id, "err", err)
 		return nil
 	}
-	now := api.TimeOf(time.Now().UTC())
 	_, err = s.store.AttachmentPut(ctx, store.Attachment{TaskID: id, Key: api.ResultAttachmentKey, Type: api.AttachmentResult,
-		Value: value, Size: len(value), CreatedBy: worker, CreatedAt: now, UpdatedAt: now}, s.cfg.MaxAttachments)
+		Value: value, CreatedBy: worker}, s.cfg.MaxAttachments)
 	switch {
 	case errors.Is(err, store.ErrTooManyAttachments), errors.Is(err, store.ErrNotFound):
 		// Out of room, or deleted meanwhile: the completion stands.

@@ -84,6 +84,11 @@ func TestScriptsTouchOnlyTheirKeys(t *testing.T) {
 	must(svc.Renew(ctx, "e4", api.TaskRenewParams{ID: a, WorkerID: "w1", LeaseMs: time.Minute.Milliseconds()}))
 	must(svc.Complete(ctx, "e5", api.TaskCompleteParams{ID: a, WorkerID: "w1", Result: json.RawMessage(`{"x":1}`)}))
 	must(svc.Fail(ctx, "", api.TaskFailParams{ID: b, Error: "boom"}))
+	for range 2 { // and the replay
+		if _, err := svc.Attach(ctx, "e9", api.TaskAttachParams{TaskID: a, Key: "k", Type: "note", Value: json.RawMessage(`"n"`)}); err != nil {
+			t.Fatalf("attach: %v", err)
+		}
+	}
 
 	seven := 7
 	must(svc.Update(ctx, "", api.TaskUpdateParams{ID: c, Updates: api.TaskUpdates{Status: "in_progress", Priority: &seven}}))

@@ -32,6 +32,7 @@ func TestHeaders(t *testing.T) {
 		"unregister":    {Keys: 2, Variadic: true},
 		"tasks/claim":   {Keys: 6, RunTime: []string{protocol.TaskKey("")}},
 		"tasks/renew":   {Keys: 3},
+		"tasks/attach":  {Keys: 3},
 		"tasks/restore": {Keys: 6},
 		"tasks/expire":  {Keys: 6, RunTime: []string{protocol.TaskKey(""), protocol.AssignedKey("")}},
 		"tasks/release": {Keys: 8, RunTime: []string{protocol.TaskKey("")}},

@@ -47,6 +47,9 @@ Without --wait it returns at once ("no pending task" on stderr, exit 0, when
 the queue is empty). With --wait it blocks until a task is queued (it is woken
 by cbd, it does not poll), up to --wait-timeout; then it exits with status 6.
 
+Each claimed task is printed with its attachments (cb task attach): the
+context whoever queued it or worked on it before left for you.
+
 A claim holds its task for a lease (--lease, else cbd's tasks.lease, 30m by
 default): complete or fail it before then, or extend it with cb task renew;
 otherwise the task goes back to the queue (cb task get shows the lease).`,
@@ -122,6 +125,9 @@ func (o *ClaimOptions) printClaim(raw json.RawMessage, res api.TaskClaimResult) 
 	return o.PrintResult(raw, func(w io.Writer, _ iostreams.ColorScheme) error {
 		for _, t := range res.Tasks {
 			if _, err := fmt.Fprintf(w, "claimed %s (priority %d): %s\n", t.ID, t.Priority, cmdutil.OneLine(t.Text)); err != nil {
+				return err
+			}
+			if err := renderAttachments(w, t.Attachments, "  ", o.Now()); err != nil {
 				return err
 			}
 		}

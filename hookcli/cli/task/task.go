@@ -39,7 +39,8 @@ With --json every command prints the method's result as cbd sent it
 	}
 	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdClaim(f, nil),
 		NewCmdComplete(f, nil), NewCmdFail(f, nil), NewCmdUpdate(f, nil), NewCmdAssign(f, nil),
-		NewCmdUnassign(f, nil), NewCmdDelete(f, nil), NewCmdRenew(f, nil), NewCmdWork(f, nil), NewCmdExport(f, nil))
+		NewCmdUnassign(f, nil), NewCmdDelete(f, nil), NewCmdRenew(f, nil), NewCmdAttach(f, nil), NewCmdAttachments(f, nil),
+		NewCmdWork(f, nil), NewCmdExport(f, nil))
 	return cmd
 }
 
@@ -325,7 +326,7 @@ type GetOptions struct {
 // NewCmdGet is `cb task get`.
 func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
 	opts := &GetOptions{Options: newOptions(f)}
-	return argsCmd(f, "get ID", "Show one task", opts, opts.takeID, runF, getRun)
+	return argsCmd(f, "get ID", "Show one task, with its attachments", opts, opts.takeID, runF, getRun)
 }
 
 // argsCmd is a task command whose only inputs are its arguments, named in
@@ -347,7 +348,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	})
 }
 
-// renderTask prints one task as "field value" lines.
+// renderTask prints one task as "field value" lines, then its attachments.
 func renderTask(w io.Writer, t api.Task, now time.Time, p iostreams.ColorScheme) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	line := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
@@ -376,7 +377,13 @@ func renderTask(w io.Writer, t api.Task, now time.Time, p iostreams.ColorScheme)
 	if len(t.Metadata) > 0 {
 		line("metadata", cmdutil.CompactJSON(t.Metadata))
 	}
-	return tw.Flush()
+	if len(t.Attachments) > 0 {
+		line("attachments", strconv.Itoa(len(t.Attachments)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return renderAttachments(w, t.Attachments, "  ", now)
 }
 
 // FinishOptions are the inputs of cb task complete and cb task fail.
