@@ -16,7 +16,8 @@ import (
 // notes' text is in CB_TASK_NOTES (joined by blank lines, cut with a
 // marker past 32 KiB) and all of the attachments are in the private file
 // CB_TASK_ATTACHMENTS names, removed when the command exits; a task
-// without attachments gets empty notes and an empty array.
+// without attachments gets empty notes and an empty array. The command
+// leaves a note for the next worker with cb task attach.
 func TestWorkTaskContext(t *testing.T) {
 	e := newTaskEnv(t)
 	attach := func(id, key, typ string, value any) {
@@ -46,6 +47,7 @@ printf '%s' "$CB_TASK_NOTES" > "$d/notes"
 printf '%s' "$CB_TASK_ATTACHMENTS" > "$d/path"
 stat -c %a "$CB_TASK_ATTACHMENTS" > "$d/mode"
 cp "$CB_TASK_ATTACHMENTS" "$d/attachments"
+"` + bin.CB + `" task attach "$CB_TASK_ID" next "Left for the next worker." --by "$CB_WORKER_ID" >/dev/null
 echo ok`
 	r := testenv.RunCB(t, bin, e.h, nil, nil, "work", "--worker", "w-ctx", "--until-idle", "1s", "--", "sh", "-c", script)
 	if r.Code != 0 {
@@ -80,6 +82,13 @@ echo ok`
 		}
 		if m := strings.TrimSpace(read(id, "mode")); m != "600" {
 			t.Errorf("the attachments file of %s has mode %s, want 600", id, m)
+		}
+		// The command left a note for the next worker, after the
+		// attachments it was given; completing kept its result.
+		var got api.TaskAttachmentsResult
+		e.mustCall(t, "task.attachments", api.TaskAttachmentsParams{TaskID: id, Key: "next"}, &got)
+		if len(got.Attachments) != 1 || string(got.Attachments[0].Value) != `"Left for the next worker."` || got.Attachments[0].CreatedBy != "w-ctx" {
+			t.Errorf("the note the command attached to %s: %+v", id, got.Attachments)
 		}
 	}
 
