@@ -248,7 +248,7 @@ func notes(atts []api.Attachment, limit int) string {
 		return s
 	}
 	mark := fmt.Sprintf("\n[… notes cut at %d of %d bytes: all of them are in $CB_TASK_ATTACHMENTS]", limit, len(s))
-	n := limit - len(mark)
+	n := max(limit-len(mark), 0)
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
