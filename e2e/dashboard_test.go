@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/claudebench/cb/internal/testenv"
@@ -479,9 +480,11 @@ func TestDashboardQueueHead(t *testing.T) {
 // a count badge, read lazily; opening it lists each attachment with its
 // key, type and author, the value by type: a note as text (markup in it
 // stays text and runs nothing), a file list, http(s) links that open
-// without access to the page (a file: URL stays text), a result as JSON.
-// A task.attached event updates an open card live; a task without
-// attachments has no badge.
+// without access to the page (a file: URL stays text), JSON pretty. A
+// task.attached event updates an open card live, and completing the task
+// adds its result; a task without attachments has no badge. The page
+// reads a card's attachments once when it comes into view and when it is
+// opened, not when the board renders again.
 func TestDashboardAttachments(t *testing.T) {
 	browser := dashChromium(t)
 	r := testenv.NewRedis(t)
@@ -561,6 +564,33 @@ func TestDashboardAttachments(t *testing.T) {
 		return s
 	}
 
+	// Count the page's task.attachments calls (batches count each call).
+	const countCalls = `(() => {
+		window.__attCalls = 0;
+		const f = window.fetch;
+		window.fetch = function (url, init) {
+			try {
+				const body = JSON.parse(init && init.body);
+				for (const r of Array.isArray(body) ? body : [body]) if (r && r.method === 'task.attachments') window.__attCalls++;
+			} catch (_) {}
+			return f.apply(this, arguments);
+		};
+	})()`
+	if _, err := chromedp.Call(page, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: countCalls}); err != nil {
+		t.Fatal(err)
+	}
+	calls := func(when string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for eval(`String(window.__attCalls)`) != strconv.Itoa(want) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond) // and no more
+		if got := eval(`String(window.__attCalls)`); got != strconv.Itoa(want) {
+			t.Errorf("%s: the page made %s task.attachments calls, want %d", when, got, want)
+		}
+	}
+
 	dashStep(t, page, "open the dashboard and see the badge", 60*time.Second,
 		chromedp.EmulateViewport(1440, 1000),
 		chromedp.Navigate(login.URL),
@@ -576,6 +606,8 @@ func TestDashboardAttachments(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector('`+bareCard+` [data-testid="task-attachments-toggle"]').dataset.count === '0'`, chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.WaitNotVisible(chromedp.CSS(bareCard+` [data-testid="task-attachments-toggle"]`)),
 	)
+
+	calls("after loading two cards", 2)
 
 	dashStep(t, page, "open the card's attachments", 20*time.Second,
 		chromedp.Click(chromedp.CSS(badge)),
@@ -619,6 +651,22 @@ func TestDashboardAttachments(t *testing.T) {
 	if got := eval(`document.querySelector('` + item("estimate") + ` [data-testid="attachment-json"]').textContent`); got != "{\n  \"hours\": 3,\n  \"risk\": \"low\"\n}" {
 		t.Errorf("the json value shows %q", got)
 	}
+	calls("after opening a card and an attachment event", 3)
+
+	// Completing the task keeps its result as an attachment: the open card
+	// shows it.
+	call("task.claim", map[string]any{"workerId": "w-e2e"})
+	call("task.complete", map[string]any{"id": withCtx.ID, "workerId": "w-e2e", "result": map[string]any{"pr": 42}})
+	dashStep(t, page, "see the result attachment", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="column-completed"] `+item("result"))),
+		chromedp.WaitVisible(chromedp.CSS(badge+`[data-count="5"]`)),
+	)
+	// A new card is read once; the cards already read are not read again.
+	var third dashTask
+	_ = json.Unmarshal([]byte(call("task.create", map[string]any{"text": "a third task"})), &third)
+	dashStep(t, page, "see a new card", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, third.ID))))
+	calls("after a completion and a new card", 5)
 	shot("dashboard-attachments.png")
 
 	dashStep(t, page, "close the card's attachments", 10*time.Second,

@@ -675,7 +675,7 @@
       if (Array.isArray(t.attachments)) atts.set(t.id, t.attachments); // task.claim's and task.get's answers
       if (seen && !this.newer(seen, t)) return;
       // Completing keeps a result as an attachment: read them again.
-      if (type === 'task.completed' && t.result !== undefined && t.result !== null) atts.invalidate(t.id);
+      if (type === 'task.completed' && t.result !== undefined && t.result !== null) atts.completed(t.id);
       let from = seen ? seen.status : FROM_STATUS[type];
       if (from === undefined) from = t.status; // unknown: assume unchanged, the recount corrects it
       if (from !== t.status) {
@@ -1138,17 +1138,22 @@
   // together in one batch), its list when the card is opened. A
   // task.attached event (payload: the attachment) updates the copy;
   // task.completed, which may keep the result as an attachment, and a
-  // reconnect read them again, for the cards in view or open only.
+  // reconnect read them again, for the cards in view or open only; opening
+  // a card reads its list again.
   const ATT_BATCH = 50; // task.attachments calls per request
   const ATT_DELAY_MS = 100;
   const ATT_CACHE = 2000; // tasks whose attachments are kept
   const ATT_NOTE_CHARS = 20000; // what a card shows of one note
   const ATT_JSON_CHARS = 4000; // of one result or json value
   const ATT_ITEMS = 200; // of one files or links list
+  // task.completed is announced before cbd keeps the result as an
+  // attachment: read a completed task's attachments a little later.
+  const ATT_RESULT_DELAY_MS = 1000;
 
   const atts = {
     byId: new Map(), // task id -> its attachments, oldest first
     wanted: new Set(), // task ids to read in the next batch
+    loading: new Set(), // task ids being read
     visible: new Set(), // ids of the cards in view
     open: new Set(), // ids of the cards whose list is open
     timer: 0,
@@ -1158,7 +1163,7 @@
           const id = en.target.dataset.taskId;
           if (en.isIntersecting) {
             atts.visible.add(id);
-            if (!atts.byId.has(id)) atts.want(id);
+            if (!atts.byId.has(id) && !atts.loading.has(id)) atts.want(id);
           } else {
             atts.visible.delete(id);
           }
@@ -1200,6 +1205,10 @@
       else this.byId.delete(id);
     },
 
+    completed(id) {
+      setTimeout(() => this.invalidate(id), ATT_RESULT_DELAY_MS);
+    },
+
     reload() {
       for (const id of [...this.byId.keys()]) this.invalidate(id);
     },
@@ -1221,17 +1230,20 @@
       this.timer = 0;
       const ids = [...this.wanted];
       this.wanted.clear();
+      for (const id of ids) this.loading.add(id);
       for (let i = 0; i < ids.length; i += ATT_BATCH) {
         const chunk = ids.slice(i, i + ATT_BATCH);
         let answers;
         try {
           answers = await rpcBatch(chunk.map((taskId) => ({ method: 'task.attachments', params: { taskId } })));
         } catch (err) {
+          for (const id of chunk) this.loading.delete(id);
           for (const id of chunk) if (this.open.has(id)) paintAttachments(tasks.cards.get(id) && tasks.cards.get(id).el, id, err.message);
           continue;
         }
         answers.forEach((a, j) => {
           const id = chunk[j];
+          this.loading.delete(id);
           if (a.result && Array.isArray(a.result.attachments)) this.set(id, a.result.attachments);
           else if (a.error && a.error.code === -32004) this.set(id, []); // deleted meanwhile
           else if (a.error && this.open.has(id)) paintAttachments(tasks.cards.get(id) && tasks.cards.get(id).el, id, a.error.message);
@@ -1243,7 +1255,7 @@
       if (this.open.has(id)) this.open.delete(id);
       else {
         this.open.add(id);
-        if (!this.byId.has(id)) this.want(id);
+        this.want(id);
       }
       paintAttachments(card, id);
     },
