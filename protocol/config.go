@@ -197,7 +197,8 @@ type TasksConfig struct {
 	// stored as its result attachment.
 	AttachmentMaxBytes int `cb:"attachment_max_bytes" default:"65536"`
 	// Most attachments one task holds; attaching another key is refused
-	// (replacing an existing key is not).
+	// (replacing an existing key is not). The result task.complete keeps
+	// is stored even past it.
 	MaxAttachments int `cb:"max_attachments" default:"64"`
 }
 

@@ -54,7 +54,7 @@ var configDocs = [...]string{
 	"Most times in a row work feeding blocks one session's stop (new tasks and reminders alike), then it gives an unfinished task back to the queue and lets the session stop. Keep it at or below Claude Code's CLAUDE_CODE_STOP_HOOK_BLOCK_CAP (8), past which the client ends the turn anyway; 0 or less: no limit.",
 	"How long finished (completed or failed) tasks stay in the store after they finished: older ones are deleted in small batches by a background service (export them first with cb task export --before). Pending and in-progress tasks are never removed. 0 = keep them forever.",
 	"Largest attachment value (task.attach), in bytes of its JSON: a note, a file list, links or a result. A bigger one is refused (invalid params); a task.complete result bigger than this is kept on the task but not stored as its result attachment.",
-	"Most attachments one task holds; attaching another key is refused (replacing an existing key is not).",
+	"Most attachments one task holds; attaching another key is refused (replacing an existing key is not). The result task.complete keeps is stored even past it.",
 	"How long hook decisions stay in the store's audit trail: older records are deleted in small batches by a background service. 0 = keep them forever.",
 	"Serve HTTP (JSON-RPC, WebSocket, MCP, dashboard, metrics, Claude Code http hooks).",
 	"HTTP listen address; anything but loopback requires the API token on every request.",

@@ -255,8 +255,9 @@ func (s *Service) withAttachments(ctx context.Context, tasks []api.Task) error {
 }
 
 // keepResult stores a completed task's result as its attachment
-// api.ResultAttachmentKey, unless it is empty or over a cap: then only the
-// task keeps it.
+// api.ResultAttachmentKey, unless it is empty or over the size cap: then
+// only the task keeps it. The count cap does not apply: a task that holds
+// tasks.max_attachments still keeps its result.
 func (s *Service) keepResult(ctx context.Context, id, worker, result string) error {
 	if result == "" || result == "null" {
 		return nil
@@ -267,10 +268,10 @@ func (s *Service) keepResult(ctx context.Context, id, worker, result string) err
 		return nil
 	}
 	_, err = s.store.AttachmentPut(ctx, store.Attachment{TaskID: id, Key: api.ResultAttachmentKey, Type: api.AttachmentResult,
-		Value: value, CreatedBy: worker}, s.cfg.MaxAttachments)
+		Value: value, CreatedBy: worker}, 0)
 	switch {
-	case errors.Is(err, store.ErrTooManyAttachments), errors.Is(err, store.ErrNotFound):
-		// Out of room, or deleted meanwhile: the completion stands.
+	case errors.Is(err, store.ErrNotFound):
+		// Deleted meanwhile: the completion stands.
 		s.log.Debug("result not kept as an attachment", "task", id, "err", err)
 		return nil
 	case err != nil:

@@ -210,10 +210,11 @@ func TestClaimWithAttachments(t *testing.T) {
 }
 
 // TestCompleteKeepsResult: completing keeps a result as the attachment
-// "result" (type result) unless it is empty or over the size cap; failing
+// "result" (type result) unless it is empty or over the size cap, also on
+// a task that has as many attachments as the count cap allows; failing
 // leaves the attachments alone.
 func TestCompleteKeepsResult(t *testing.T) {
-	f := newAttachFixture(t, tasks.Config{AttachmentMaxBytes: 64})
+	f := newAttachFixture(t, tasks.Config{AttachmentMaxBytes: 64, MaxAttachments: 1})
 	ids := []string{f.create("small"), f.create("big"), f.create("none"), f.create("fails")}
 	for _, id := range ids {
 		f.attach("", id, "brief", "note", `"context"`)

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -71,4 +72,40 @@ func PurgeSQL(before time.Time, limit int) (tasks string, taskArgs []any, audit 
 	tasks, taskArgs = dialect.TaskPurge("deleted", before, limit)
 	audit, auditArgs = dialect.AuditPurge(before, limit)
 	return tasks, taskArgs, audit, auditArgs
+}
+
+// AttachmentSQL returns the attachment statements as the store runs them:
+// the put's lock, count and upsert, and the lists without and with a key.
+func AttachmentSQL() (lock, count, upsert, list, listKey string) {
+	return attachmentLockSQL, attachmentCountSQL, attachmentUpsertSQL, attachmentListSQL, attachmentListKeySQL
+}
+
+// CreateAtVersion applies the migrations up to version to the schema url's
+// search_path selects, as an older cbd would have left it.
+func CreateAtVersion(t *testing.T, url string, version int64) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	migs, err := model.LoadMigrations(migrationsFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), `CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY,
+		name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migs {
+		if m.Version > version {
+			break
+		}
+		if _, err := conn.Exec(t.Context(), m.SQL); err != nil {
+			t.Fatalf("apply %s: %v", m.Name, err)
+		}
+		if _, err := conn.Exec(t.Context(), `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

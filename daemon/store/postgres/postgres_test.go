@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -217,4 +218,93 @@ func indexConds(plan string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestAttachmentPlans: a put locks the task by its primary key and counts
+// its attachments by index, and a list reads them from the (task_id,
+// created_at, key) index in order, for any number of tasks: no Seq Scan,
+// no Sort.
+func TestAttachmentPlans(t *testing.T) {
+	u, _ := freshSchema(t)
+	s := open(t, u)
+	lock, count, _, list, listKey := postgres.AttachmentSQL()
+	for _, c := range []struct {
+		sql   string
+		args  []any
+		index string
+	}{
+		{lock, []any{"t-1"}, "tasks_pkey"},
+		{count, []any{"t-1", "k"}, "task_attachments_"},
+		{list, []any{[]string{"t-1"}}, "task_attachments_task_created"},
+		{list, []any{[]string{"t-2", "t-1", "t-3"}}, "task_attachments_task_created"},
+		{listKey, []any{[]string{"t-2", "t-1"}, "k"}, "task_attachments_"},
+	} {
+		plan := postgres.QueryPlan(t, s, c.sql, c.args...)
+		if strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "Sort") {
+			t.Errorf("plan scans or sorts:\n%s\n%s", plan, c.sql)
+		}
+		if !strings.Contains(indexConds(plan), "id = ") || !strings.Contains(plan, "on "+c.index) && !strings.Contains(plan, "using "+c.index) {
+			t.Errorf("plan does not seek %s to the task:\n%s\n%s", c.index, plan, c.sql)
+		}
+	}
+}
+
+// TestAttachmentRaceStores runs storetest.AttachmentRace on three stores
+// sharing one schema, as three daemons: the row lock, not anything in one
+// process, keeps the limit and the cascades.
+func TestAttachmentRaceStores(t *testing.T) {
+	u, _ := freshSchema(t)
+	storetest.AttachmentRace(t, open(t, u), open(t, u), open(t, u))
+}
+
+// TestAttachmentNulEscape: jsonb cannot hold \u0000, which JSON allows: the
+// put is refused as invalid and stores nothing.
+func TestAttachmentNulEscape(t *testing.T) {
+	u, _ := freshSchema(t)
+	s := open(t, u)
+	if _, err := s.TaskUpsert(t.Context(), store.Task{Task: api.Task{ID: "t-1", Status: store.StatusPending, Version: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	a := store.Attachment{TaskID: "t-1", Key: "k", Type: api.AttachmentNote, Value: []byte(`"a\u0000b"`)}
+	if _, err := s.AttachmentPut(t.Context(), a, 0); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("AttachmentPut of \\u0000: error = %v, want ErrInvalidArgument", err)
+	}
+	if got, err := s.AttachmentList(t.Context(), []string{"t-1"}, ""); err != nil || len(got) != 0 {
+		t.Errorf("AttachmentList after a refused put = %+v, %v; want none", got, err)
+	}
+}
+
+// TestMigrateAttachments opens a schema an older cbd left at migration 2:
+// its tasks take attachments, and its deletes, tombstones and purges take
+// them away.
+func TestMigrateAttachments(t *testing.T) {
+	u := testenv.PostgresSchema(t)
+	postgres.CreateAtVersion(t, u, 2)
+	s := open(t, u)
+	ctx := t.Context()
+	for i, st := range []string{store.StatusPending, store.StatusCompleted, store.StatusPending, store.StatusPending} {
+		task := store.Task{Task: api.Task{ID: fmt.Sprintf("t-%d", i+1), Status: st, Version: 1,
+			CreatedAt: api.TimeOf(time.Unix(1000, 0)), UpdatedAt: api.TimeOf(time.Unix(1000, 0))}}
+		if _, err := s.TaskUpsert(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		a := store.Attachment{TaskID: task.ID, Key: "notes", Type: api.AttachmentNote, Value: []byte(`"n"`)}
+		if _, err := s.AttachmentPut(ctx, a, 64); err != nil {
+			t.Fatalf("AttachmentPut on a migrated schema: %v", err)
+		}
+	}
+	if err := s.TaskDelete(ctx, "t-1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.TaskPurge(ctx, time.Now(), 10); err != nil || n != 1 {
+		t.Fatalf("TaskPurge = %d, %v; want 1 (t-2)", n, err)
+	}
+	tomb := store.Task{Task: api.Task{ID: "t-4", Status: store.StatusPending, Version: 2}, Deleted: true}
+	if _, err := s.TaskUpsert(ctx, tomb); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AttachmentList(ctx, []string{"t-1", "t-2", "t-3", "t-4"}, "")
+	if err != nil || len(got) != 1 || got[0].TaskID != "t-3" {
+		t.Errorf("attachments after delete, purge and tombstone = %+v, %v; want t-3's only", got, err)
+	}
 }

@@ -434,3 +434,20 @@ func TestMigrateAttachments(t *testing.T) {
 		t.Errorf("task_attachments has %s rows, want 1", n)
 	}
 }
+
+// TestAttachmentRaceStores runs storetest.AttachmentRace on three stores
+// opening one file, as three processes: the IMMEDIATE transaction, not the
+// in-process write gate, keeps the limit and the cascades.
+func TestAttachmentRaceStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cb.db")
+	var stores []store.Store
+	for range 3 {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		stores = append(stores, s)
+	}
+	storetest.AttachmentRace(t, stores...)
+}

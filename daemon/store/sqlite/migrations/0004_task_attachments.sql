@@ -19,10 +19,11 @@ CREATE INDEX task_attachments_task_created ON task_attachments (task_id, created
 
 -- Attachments go with their task: a delete (TaskDelete, the purge) and a
 -- tombstone remove them in the same statement. Triggers rather than a
--- foreign key: a tombstone keeps its row, and a migration that rebuilds
--- tasks (DROP TABLE, as 0002 and 0003 did) would cascade into the
--- attachments (it must recreate these triggers instead). The tombstone
--- trigger's WHEN is all a live task's upsert pays.
+-- foreign key: a tombstone keeps its row, and with a cascading key a
+-- migration that rebuilds tasks (DROP TABLE, as 0002 and 0003 did) would
+-- delete every attachment. Such a migration drops these triggers with the
+-- table and must create them again, like the count triggers. The
+-- tombstone trigger's WHEN is all a live task's upsert pays.
 CREATE TRIGGER tasks_attachments_delete AFTER DELETE ON tasks
 BEGIN
     DELETE FROM task_attachments WHERE task_id = OLD.id;
