@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/claudebench/cb/internal/testenv"
@@ -470,6 +471,208 @@ func TestDashboardQueueHead(t *testing.T) {
 	sameIDs("after two live tasks", pendingIDs(), append([]string{urgentTask.ID}, idsOf(queue[1:200])...))
 	shot("dashboard-queue.png")
 
+	if errs := b.problems(); len(errs) > 0 {
+		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
+	}
+}
+
+// TestDashboardAttachments: a task card shows its attachments (issue 17):
+// a count badge, read lazily; opening it lists each attachment with its
+// key, type and author, the value by type: a note as text (markup in it
+// stays text and runs nothing), a file list, http(s) links that open
+// without access to the page (a file: URL stays text), JSON pretty. A
+// task.attached event updates an open card live, and completing the task
+// adds its result; a task without attachments has no badge. The page
+// reads a card's attachments once when it comes into view and when it is
+// opened, not when the board renders again.
+func TestDashboardAttachments(t *testing.T) {
+	browser := dashChromium(t)
+	r := testenv.NewRedis(t)
+	addr := testenv.FreeAddr(t)
+	const token = "e2e-dashboard-attach-0123456789abcdef"
+	tokenFile := filepath.Join(t.TempDir(), "api-token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := testenv.NewHome(t, "CB_REDIS_URL="+r.URL(), "CB_HTTP_ADDR="+addr, "CB_HTTP_TOKEN_FILE="+tokenFile)
+	testenv.StartDaemon(t, bin, h, []string{"CB_INSTANCE_ID=cbd-dashboard-attach"})
+	dashWaitServed(t, "http://"+addr+"/", token)
+
+	call := func(method string, params any) string {
+		t.Helper()
+		raw, _ := json.Marshal(params)
+		res := testenv.RunCB(t, bin, h, nil, nil, "call", method, string(raw))
+		if res.Code != 0 {
+			t.Fatalf("cb call %s %s: exit %d %s%s", method, raw, res.Code, res.Stdout, res.Stderr)
+		}
+		return res.Stdout
+	}
+	var withCtx, bare dashTask
+	_ = json.Unmarshal([]byte(call("task.create", map[string]any{"text": "task with context", "priority": 90})), &withCtx)
+	_ = json.Unmarshal([]byte(call("task.create", map[string]any{"text": "task without context", "priority": 10})), &bare)
+	if withCtx.ID == "" || bare.ID == "" {
+		t.Fatal("task.create answered no id")
+	}
+	const note = "Start with parse.go.\n<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> & <b>not bold</b>"
+	call("task.attach", map[string]any{"taskId": withCtx.ID, "key": "handover", "type": "note", "value": note, "createdBy": "session:alice"})
+	call("task.attach", map[string]any{"taskId": withCtx.ID, "key": "touched", "type": "files", "value": []string{"parse.go", "lex/<b>lex</b>.go"}})
+	call("task.attach", map[string]any{"taskId": withCtx.ID, "key": "refs", "type": "links",
+		"value": []string{"https://example.com/issue/7?a=1&b=2", "file:///etc/hostname"}, "createdBy": "w2"})
+
+	res := testenv.RunCB(t, bin, h, []string{"BROWSER=", "DISPLAY=", "WAYLAND_DISPLAY="}, nil, "dashboard", "--json")
+	var login struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &login); res.Code != 0 || err != nil {
+		t.Fatalf("cb dashboard --json: exit %d, %q %q (%v)", res.Code, res.Stdout, res.Stderr, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	b := dashStartBrowser(t, ctx, browser)
+	page := b.ctx
+	shot := func(name string) {
+		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Errorf("screenshot: %v", err)
+			return
+		}
+		dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+	defer func() {
+		if t.Failed() {
+			shot("dashboard-attachments-failed.png")
+		}
+	}()
+	card := fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, withCtx.ID)
+	bareCard := fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, bare.ID)
+	badge := card + ` [data-testid="task-attachments-toggle"]`
+	item := func(key string) string { return card + ` [data-testid="attachment"][data-key="` + key + `"]` }
+	eval := func(expr string) string {
+		t.Helper()
+		s, err := chromedp.Run(page, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return s
+	}
+
+	// Count the page's task.attachments calls (batches count each call).
+	const countCalls = `(() => {
+		window.__attCalls = 0;
+		const f = window.fetch;
+		window.fetch = function (url, init) {
+			try {
+				const body = JSON.parse(init && init.body);
+				for (const r of Array.isArray(body) ? body : [body]) if (r && r.method === 'task.attachments') window.__attCalls++;
+			} catch (_) {}
+			return f.apply(this, arguments);
+		};
+	})()`
+	if _, err := chromedp.Call(page, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: countCalls}); err != nil {
+		t.Fatal(err)
+	}
+	calls := func(when string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for eval(`String(window.__attCalls)`) != strconv.Itoa(want) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond) // and no more
+		if got := eval(`String(window.__attCalls)`); got != strconv.Itoa(want) {
+			t.Errorf("%s: the page made %s task.attachments calls, want %d", when, got, want)
+		}
+	}
+
+	dashStep(t, page, "open the dashboard and see the badge", 60*time.Second,
+		chromedp.EmulateViewport(1440, 1000),
+		chromedp.Navigate(login.URL),
+		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
+		chromedp.WaitVisible(chromedp.CSS(bareCard)),
+		chromedp.WaitVisible(chromedp.CSS(badge+`[data-count="3"]`)),
+	)
+	if got := eval(`document.querySelector('` + badge + ` [data-testid="task-attachment-count"]').textContent`); got != "3" {
+		t.Errorf("badge count %q, want 3", got)
+	}
+	// The bare card's count was read too (it is in view): no badge.
+	dashStep(t, page, "see no badge on a task without attachments", 10*time.Second,
+		chromedp.Poll[chromedp.Void](`document.querySelector('`+bareCard+` [data-testid="task-attachments-toggle"]').dataset.count === '0'`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.WaitNotVisible(chromedp.CSS(bareCard+` [data-testid="task-attachments-toggle"]`)),
+	)
+
+	calls("after loading two cards", 2)
+
+	dashStep(t, page, "open the card's attachments", 20*time.Second,
+		chromedp.Click(chromedp.CSS(badge)),
+		chromedp.WaitVisible(chromedp.CSS(item("handover"))),
+		chromedp.WaitVisible(chromedp.CSS(item("refs"))),
+	)
+	// Oldest first, each with its key, type and author.
+	if got := eval(`[...document.querySelectorAll('` + card + ` [data-testid="attachment"]')].map((li) => li.dataset.type + ':' + li.dataset.key).join(' ')`); got != "note:handover files:touched links:refs" {
+		t.Errorf("attachments listed %q", got)
+	}
+	if got := eval(`document.querySelector('` + item("handover") + ` .att-head').textContent`); !strings.Contains(got, "handover") || !strings.Contains(got, "note") || !strings.Contains(got, "session:alice") {
+		t.Errorf("the note's head says %q", got)
+	}
+	// The note is text: its markup shows as written and runs nothing.
+	if got := eval(`document.querySelector('` + item("handover") + ` [data-testid="attachment-note"]').textContent`); got != note {
+		t.Errorf("the note shows %q, want %q", got, note)
+	}
+	if got := eval(`String(document.querySelectorAll('[data-testid="task-attachments"] script, [data-testid="task-attachments"] img, [data-testid="task-attachments"] b').length) + ' ' + String(window.__pwned)`); got != "0 undefined" {
+		t.Errorf("elements from attachment values, and window.__pwned: %q", got)
+	}
+	if got := eval(`[...document.querySelectorAll('` + item("touched") + ` [data-testid="attachment-files"] li')].map((li) => li.textContent).join('|')`); got != "parse.go|lex/<b>lex</b>.go" {
+		t.Errorf("the file list shows %q", got)
+	}
+	// Links: the https one is a link opening in a new tab without access
+	// to this page; the file: one stays text.
+	links := eval(`JSON.stringify([...document.querySelectorAll('` + item("refs") + ` [data-testid="attachment-links"] li')].map((li) => {
+		const a = li.querySelector('a');
+		return a ? [a.getAttribute('href'), a.rel, a.target, a.textContent] : ['text', li.textContent];
+	}))`)
+	if want := `[["https://example.com/issue/7?a=1&b=2","noopener noreferrer","_blank","https://example.com/issue/7?a=1&b=2"],["text","file:///etc/hostname"]]`; links != want {
+		t.Errorf("links %s, want %s", links, want)
+	}
+
+	// Live: an attachment added while the card is open shows at once, and
+	// the badge counts it.
+	call("task.attach", map[string]any{"taskId": withCtx.ID, "key": "estimate", "type": "json", "value": map[string]any{"hours": 3, "risk": "low"}})
+	dashStep(t, page, "see a new attachment live", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(item("estimate"))),
+		chromedp.WaitVisible(chromedp.CSS(badge+`[data-count="4"]`)),
+	)
+	if got := eval(`document.querySelector('` + item("estimate") + ` [data-testid="attachment-json"]').textContent`); got != "{\n  \"hours\": 3,\n  \"risk\": \"low\"\n}" {
+		t.Errorf("the json value shows %q", got)
+	}
+	calls("after opening a card and an attachment event", 3)
+
+	// Completing the task keeps its result as an attachment: the open card
+	// shows it.
+	call("task.claim", map[string]any{"workerId": "w-e2e"})
+	call("task.complete", map[string]any{"id": withCtx.ID, "workerId": "w-e2e", "result": map[string]any{"pr": 42}})
+	dashStep(t, page, "see the result attachment", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="column-completed"] `+item("result"))),
+		chromedp.WaitVisible(chromedp.CSS(badge+`[data-count="5"]`)),
+	)
+	// A new card is read once; the cards already read are not read again.
+	var third dashTask
+	_ = json.Unmarshal([]byte(call("task.create", map[string]any{"text": "a third task"})), &third)
+	dashStep(t, page, "see a new card", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, third.ID))))
+	calls("after a completion and a new card", 5)
+	shot("dashboard-attachments.png")
+
+	dashStep(t, page, "close the card's attachments", 10*time.Second,
+		chromedp.Click(chromedp.CSS(badge)),
+		chromedp.WaitNotVisible(chromedp.CSS(card+` [data-testid="task-attachments"]`)),
+	)
 	if errs := b.problems(); len(errs) > 0 {
 		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
 	}

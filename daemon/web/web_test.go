@@ -215,12 +215,12 @@ func TestTestIDs(t *testing.T) {
 		`data-testid="column-failed"`, `data-testid="task-card"`, `data-action="claim"`, `data-action="complete"`,
 		`data-action="fail"`, `data-testid="task-priority-input"`, `id="event-list"`, `id="event-filter"`,
 		`id="event-session"`, `id="instance-list"`, `id="decision-rows"`, `id="denial-list"`, `id="metric-rows"`,
-		`id="conn-status"`} {
+		`id="conn-status"`, `data-testid="task-attachments-toggle"`, `data-testid="task-attachments"`} {
 		if !strings.Contains(page, id) {
 			t.Errorf("index.html lacks %s", id)
 		}
 	}
-	for _, s := range []string{"dataset.taskId", "'/rpc'", "/ws?key=", "X-CB-Session-Key", "cb dashboard", "'subscribe'", "'audit.list'", "-32601"} {
+	for _, s := range []string{"dataset.taskId", "'/rpc'", "/ws?key=", "X-CB-Session-Key", "cb dashboard", "'subscribe'", "'audit.list'", "'task.attachments'", "'task.attached'", "-32601"} {
 		if !bytes.Contains(app, []byte(s)) {
 			t.Errorf("app.js lacks %s", s)
 		}

@@ -339,14 +339,15 @@ func howToFinish(id, worker string) string {
 		protocol.MCPToolName("task.complete"), id, worker, id, worker, id, worker)
 }
 
-// assignment is the block reason that hands t to worker.
+// assignment is the block reason that hands t to worker, with the
+// task's attachments (task.claim answers with them).
 func assignment(t api.Task, worker string) string {
-	return fmt.Sprintf("ClaudeBench has work for you before you stop. Task %s (claimed for you as %s):\n\n%s\n\n%s",
-		t.ID, worker, t.Text, howToFinish(t.ID, worker))
+	return handover(fmt.Sprintf("ClaudeBench has work for you before you stop. Task %s (claimed for you as %s):", t.ID, worker), t, worker)
 }
 
-// reminder is the block reason when worker stops with t unfinished.
+// reminder is the block reason when worker stops with t unfinished; it
+// repeats the task's context (task.get answers with it), which may have
+// grown or left the session's context since.
 func reminder(t api.Task, worker string) string {
-	return fmt.Sprintf("ClaudeBench task %s is still yours and not completed:\n\n%s\n\n%s",
-		t.ID, t.Text, howToFinish(t.ID, worker))
+	return handover(fmt.Sprintf("ClaudeBench task %s is still yours and not completed:", t.ID), t, worker)
 }

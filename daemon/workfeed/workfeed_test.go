@@ -365,3 +365,45 @@ func TestToolCallsLookOncePerInterval(t *testing.T) {
 		t.Fatalf("lease %v after the first tool call since the feed, want it renewed past %v", got, lease)
 	}
 }
+
+// TestFeedWithContext: a task handed to a session comes with its
+// attachments (task.claim's answer) in the block reason, and a reminder
+// shows what was attached since (task.get's answer); the reason says how
+// to attach notes for the next worker.
+func TestFeedWithContext(t *testing.T) {
+	f := newFixture(t, workfeed.Config{})
+	id := f.create("write the notes")
+	attach := func(key, typ string, value any) {
+		t.Helper()
+		raw, _ := json.Marshal(value)
+		f.mustCall("task.attach", "", api.TaskAttachParams{TaskID: id, Key: key, Type: typ, Value: raw, CreatedBy: "session:before"}, nil)
+	}
+	attach("handover", api.AttachmentNote, "The outline is in docs/notes.md.\nSkip the appendix.")
+	attach("touched", api.AttachmentFiles, []string{"docs/notes.md"})
+	f.mustCall("task.work", "", api.TaskWorkParams{SessionID: session}, nil)
+
+	res, rendered := f.stop(session, false)
+	fedTask(t, res, rendered, id, "write the notes", worker)
+	for _, want := range []string{
+		"Context attached to this task (2 attachments, oldest first):",
+		"[note] handover (by session:before, ",
+		"  The outline is in docs/notes.md.\n  Skip the appendix.",
+		"[files] touched",
+		"  - docs/notes.md",
+		`task_attach with {"taskId":"` + id + `"`,
+		"cb task attach " + id + " handover --type note",
+	} {
+		if !strings.Contains(res.Reason, want) {
+			t.Fatalf("reason lacks %q:\n%s", want, res.Reason)
+		}
+	}
+	attach("links", api.AttachmentLinks, []string{"https://example.com/style-guide"})
+	res, rendered = f.stop(session, true)
+	fedTask(t, res, rendered, id, "write the notes", worker)
+	if !strings.Contains(res.Reason, "still yours") || !strings.Contains(res.Reason, "  - https://example.com/style-guide") {
+		t.Fatalf("reminder lacks the new link:\n%s", res.Reason)
+	}
+	if len(res.Reason) > workfeed.MaxReason {
+		t.Fatalf("reason of %d bytes", len(res.Reason))
+	}
+}

@@ -1,6 +1,7 @@
 package claudecode
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -47,9 +48,10 @@ func lastUser(req *apiRequest) (text string, toolResults bool) {
 }
 
 // TestClientWorkFeeding: a session opted in with `cb task work --session`
-// and two queued tasks. The model ends its turn at once; its Stop is
-// answered with the first task (claimed for the session's worker), which
-// the model completes by running the `cb task complete` the reason names;
+// and two queued tasks, the first with a note attached. The model ends its
+// turn at once; its Stop is answered with the first task (claimed for the
+// session's worker) and its note, which reach the model; the model
+// completes it by running the `cb task complete` the reason names;
 // its next Stop gets the second task, done the same way; with the queue
 // empty the last Stop lets it stop, and the run ends normally.
 func TestClientWorkFeeding(t *testing.T) {
@@ -57,18 +59,29 @@ func TestClientWorkFeeding(t *testing.T) {
 	const session = "7d0c5e1a-3b2f-4c6d-8e9f-0a1b2c3d4e5f"
 	worker := workfeed.WorkerID(session, "", "")
 	ids := map[string]string{}
+	var noted string // the task with a note
+	const note = "Keep the old name as an alias until v3.\nThe loader tests are in config/load_test.go."
 	for _, text := range []string{"Rename the config loader", "Update the changelog"} {
 		res := r.cb(nil, "task", "create", "-q", text)
 		if res.Code != 0 {
 			t.Fatalf("cb task create: exit %d %s", res.Code, res.Stderr)
 		}
-		ids[strings.TrimSpace(res.Stdout)] = text
+		id := strings.TrimSpace(res.Stdout)
+		ids[id] = text
+		if noted == "" {
+			noted = id
+			params, _ := json.Marshal(map[string]any{"taskId": id, "key": "handover", "type": "note", "value": note, "createdBy": "session:earlier"})
+			if res := r.cb(nil, "call", "task.attach", string(params)); res.Code != 0 {
+				t.Fatalf("cb call task.attach: exit %d %s", res.Code, res.Stderr)
+			}
+		}
 	}
 	if res := r.cb(nil, "task", "work", "--session", session); res.Code != 0 || !strings.Contains(res.Stdout, worker) {
 		t.Fatalf("cb task work: exit %d %s%s", res.Code, res.Stdout, res.Stderr)
 	}
 
-	var fed []string // task ids in the order the model was handed them
+	var fed []string                // task ids in the order the model was handed them
+	feedback := map[string]string{} // task id -> the Stop feedback the model got with it
 	api := newFakeAPI(t, func(req *apiRequest) reply {
 		text, results := lastUser(req)
 		switch {
@@ -81,6 +94,7 @@ func TestClientWorkFeeding(t *testing.T) {
 			}
 			id, w := m[len(m)-1][1], m[len(m)-1][2]
 			fed = append(fed, id)
+			feedback[id] = text
 			return reply{Tools: []toolUse{bash(bin.CB + " task complete " + id + " --worker " + w)}}
 		}
 		return reply{Text: "Nothing to do yet."}
@@ -94,6 +108,20 @@ func TestClientWorkFeeding(t *testing.T) {
 	}
 	if len(fed) != 2 || ids[fed[0]] == "" || ids[fed[1]] == "" || fed[0] == fed[1] {
 		t.Fatalf("the model was handed %v, want both tasks of %v once each", fed, ids)
+	}
+	// The noted task's context reached the model, in the block reason;
+	// the other task has none.
+	for _, want := range []string{"[note] handover (by session:earlier,",
+		"  Keep the old name as an alias until v3.\n  The loader tests are in config/load_test.go.",
+		"cb task attach " + noted + " handover --type note"} {
+		if !strings.Contains(feedback[noted], want) {
+			t.Fatalf("the model was handed %s without %q:\n%s", noted, want, feedback[noted])
+		}
+	}
+	for id, fb := range feedback {
+		if id != noted && strings.Contains(fb, "Context attached") {
+			t.Fatalf("task %s has no attachments, but the model got a context:\n%s", id, fb)
+		}
 	}
 	for id, text := range ids {
 		var tk struct {

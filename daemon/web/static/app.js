@@ -259,7 +259,11 @@
         .then(() => {
           conn.attempt = 0;
           setConn('live', 'Subscribed to every event');
-          if (conn.everLive) loadTasks(); // catch up with what was missed
+          if (conn.everLive) {
+            // Catch up with what was missed.
+            loadTasks();
+            atts.reload();
+          }
           conn.everLive = true;
           clearInterval(conn.pingTimer);
           conn.pingTimer = setInterval(() => {
@@ -322,7 +326,7 @@
     'task.assigned', 'task.unassigned', 'task.requeued']);
   // The base fields of every hook input (reference §1.2): they say little.
   const HOOK_COMMON = new Set(['session_id', 'transcript_path', 'cwd', 'permission_mode', 'hook_event_name', 'prompt_id', 'effort', 'scratchpad_dir']);
-  const READS = /^(system\.(health|metrics|get_state|discover|version|heartbeat)|task\.(list|get)|audit\.list)$/;
+  const READS = /^(system\.(health|metrics|get_state|discover|version|heartbeat)|task\.(list|get|attachments)|audit\.list)$/;
 
   const events = {
     list: byTestId('event-list'),
@@ -358,6 +362,7 @@
     if (!e || typeof e.type !== 'string' || !firstTime(e)) return;
     if (TASK_CHANGES.has(e.type) && e.payload && e.payload.id && e.payload.status) tasks.apply(e.payload, e.type);
     else if (e.type === 'task.deleted' && e.payload && e.payload.id) tasks.remove(e.payload.id);
+    else if (e.type === 'task.attached' && e.payload && e.payload.taskId) atts.onAttached(e.payload);
     if (e.type.startsWith('hook.')) hooks.onHookEvent(e);
     const session = sessionOf(e);
     if (session && !events.sessions.has(session)) addSession(session);
@@ -472,6 +477,9 @@
       let s = `${p.id} · ${truncate(p.text || '', 80)} · ${p.status} · P${p.priority}`;
       if (p.assignedTo) s += ` · ${p.assignedTo}`;
       return s;
+    }
+    if (e.type === 'task.attached' && p.taskId) {
+      return `${p.taskId} · ${p.key} (${p.type})${p.createdBy ? ` · by ${p.createdBy}` : ''}`;
     }
     if (e.type === 'hook.decision') {
       let s = `${p.tool || String(p.event || '').replace(/^hook\./, '') || '?'} → ${p.decision || 'no opinion'}`;
@@ -664,7 +672,10 @@
     // event's (or the method's, task.claim -> task.claimed) type.
     apply(t, type) {
       const seen = this.byId.get(t.id) || this.known.get(t.id);
+      if (Array.isArray(t.attachments)) atts.set(t.id, t.attachments); // task.claim's and task.get's answers
       if (seen && !this.newer(seen, t)) return;
+      // Completing keeps a result as an attachment: read them again.
+      if (type === 'task.completed' && t.result !== undefined && t.result !== null) atts.completed(t.id);
       let from = seen ? seen.status : FROM_STATUS[type];
       if (from === undefined) from = t.status; // unknown: assume unchanged, the recount corrects it
       if (from !== t.status) {
@@ -687,6 +698,7 @@
       const seen = this.byId.get(id) || this.known.get(id);
       if (seen && this.cols[seen.status]) this.cols[seen.status].total = Math.max(0, this.cols[seen.status].total - 1);
       this.known.delete(id);
+      atts.byId.delete(id);
       if (this.byId.delete(id) || seen) this.queueRender();
       this.touched.delete(id);
       this.scheduleRecount();
@@ -903,6 +915,8 @@
         if (!c) {
           c = { el: newCard(t.id), sig: '' };
           tasks.cards.set(t.id, c);
+          atts.watch(c.el);
+          paintAttachments(c.el, t.id);
         }
         const sig = cardSig(t);
         if (c.sig !== sig) {
@@ -950,6 +964,7 @@
       if (!keep.has(id)) {
         c.el.remove();
         tasks.cards.delete(id);
+        atts.unwatch(c.el, id);
       }
     }
   }
@@ -1088,6 +1103,9 @@
         case 'fail':
           openFailForm(card);
           break;
+        case 'attachments':
+          atts.toggle(card, id);
+          break;
         case 'fail-cancel':
           closeFailForm(card);
           break;
@@ -1109,6 +1127,217 @@
     board.addEventListener('keydown', (ev) => {
       if (ev.key === 'Escape' && ev.target.closest('.fail-form')) closeFailForm(ev.target.closest('[data-testid="task-card"]'));
     });
+  }
+
+
+  // ------------------------------------------------------------ attachments
+
+  // A task's attachments (its context: notes, files, links, results) are
+  // read lazily with task.attachments, never with the lists: a card's count
+  // badge once the card comes into view (the cards that came into view
+  // together in one batch), its list when the card is opened. A
+  // task.attached event (payload: the attachment) updates the copy;
+  // task.completed, which may keep the result as an attachment, and a
+  // reconnect read them again, for the cards in view or open only; opening
+  // a card reads its list again.
+  const ATT_BATCH = 50; // task.attachments calls per request
+  const ATT_DELAY_MS = 100;
+  const ATT_CACHE = 2000; // tasks whose attachments are kept
+  const ATT_NOTE_CHARS = 20000; // what a card shows of one note
+  const ATT_JSON_CHARS = 4000; // of one result or json value
+  const ATT_ITEMS = 200; // of one files or links list
+  // task.completed is announced before cbd keeps the result as an
+  // attachment: read a completed task's attachments a little later.
+  const ATT_RESULT_DELAY_MS = 1000;
+
+  const atts = {
+    byId: new Map(), // task id -> its attachments, oldest first
+    wanted: new Set(), // task ids to read in the next batch
+    loading: new Set(), // task ids being read
+    visible: new Set(), // ids of the cards in view
+    open: new Set(), // ids of the cards whose list is open
+    timer: 0,
+    observer: typeof IntersectionObserver === 'function'
+      ? new IntersectionObserver((entries) => {
+        for (const en of entries) {
+          const id = en.target.dataset.taskId;
+          if (en.isIntersecting) {
+            atts.visible.add(id);
+            if (!atts.byId.has(id) && !atts.loading.has(id)) atts.want(id);
+          } else {
+            atts.visible.delete(id);
+          }
+        }
+      })
+      : null,
+
+    watch(card) {
+      if (this.observer) this.observer.observe(card);
+      else this.want(card.dataset.taskId);
+    },
+
+    unwatch(card, id) {
+      if (this.observer) this.observer.unobserve(card);
+      this.visible.delete(id);
+      this.open.delete(id);
+    },
+
+    set(id, list) {
+      this.byId.delete(id);
+      this.byId.set(id, list);
+      if (this.byId.size > ATT_CACHE) {
+        for (const old of this.byId.keys()) {
+          if (this.byId.size <= ATT_CACHE) break;
+          if (!this.visible.has(old) && !this.open.has(old)) this.byId.delete(old);
+        }
+      }
+      const c = tasks.cards.get(id);
+      if (c) paintAttachments(c.el, id);
+    },
+
+    want(id) {
+      this.wanted.add(id);
+      if (!this.timer) this.timer = setTimeout(() => this.flush(), ATT_DELAY_MS);
+    },
+
+    invalidate(id) {
+      if (this.visible.has(id) || this.open.has(id)) this.want(id);
+      else this.byId.delete(id);
+    },
+
+    completed(id) {
+      setTimeout(() => this.invalidate(id), ATT_RESULT_DELAY_MS);
+    },
+
+    reload() {
+      for (const id of [...this.byId.keys()]) this.invalidate(id);
+    },
+
+    onAttached(a) {
+      const list = this.byId.get(a.taskId);
+      if (!list) {
+        if (this.visible.has(a.taskId) || this.open.has(a.taskId)) this.want(a.taskId);
+        return;
+      }
+      const i = list.findIndex((x) => x.key === a.key);
+      const next = list.slice();
+      if (i >= 0) next[i] = a;
+      else next.push(a);
+      this.set(a.taskId, next);
+    },
+
+    async flush() {
+      this.timer = 0;
+      const ids = [...this.wanted];
+      this.wanted.clear();
+      for (const id of ids) this.loading.add(id);
+      for (let i = 0; i < ids.length; i += ATT_BATCH) {
+        const chunk = ids.slice(i, i + ATT_BATCH);
+        let answers;
+        try {
+          answers = await rpcBatch(chunk.map((taskId) => ({ method: 'task.attachments', params: { taskId } })));
+        } catch (err) {
+          for (const id of chunk) this.loading.delete(id);
+          for (const id of chunk) if (this.open.has(id)) paintAttachments(tasks.cards.get(id) && tasks.cards.get(id).el, id, err.message);
+          continue;
+        }
+        answers.forEach((a, j) => {
+          const id = chunk[j];
+          this.loading.delete(id);
+          if (a.result && Array.isArray(a.result.attachments)) this.set(id, a.result.attachments);
+          else if (a.error && a.error.code === -32004) this.set(id, []); // deleted meanwhile
+          else if (a.error && this.open.has(id)) paintAttachments(tasks.cards.get(id) && tasks.cards.get(id).el, id, a.error.message);
+        });
+      }
+    },
+
+    toggle(card, id) {
+      if (this.open.has(id)) this.open.delete(id);
+      else {
+        this.open.add(id);
+        this.want(id);
+      }
+      paintAttachments(card, id);
+    },
+  };
+
+  // paintAttachments shows a card's count badge and, when the card is
+  // open, its attachments (failed: why they could not be read). Every
+  // value is put in as text or as a checked http(s) link, never as HTML.
+  function paintAttachments(card, id, failed) {
+    if (!card) return;
+    const list = atts.byId.get(id);
+    const open = atts.open.has(id);
+    const badge = $('.att-badge', card);
+    const n = list ? list.length : 0;
+    badge.hidden = !open && n === 0;
+    badge.setAttribute('aria-expanded', String(open));
+    badge.dataset.count = String(n);
+    badge.title = n ? `${n} attachment${n > 1 ? 's' : ''}: ${list.map((a) => a.key).join(', ')}` : 'no attachments';
+    badge.setAttribute('aria-label', `${open ? 'Hide' : 'Show'} ${n} attachment${n === 1 ? '' : 's'}`);
+    badge.replaceChildren(paperclip(), el('span', { class: 'att-count', 'data-testid': 'task-attachment-count' }, String(n)));
+    const panel = $('.att-panel', card);
+    panel.hidden = !open;
+    if (!open) {
+      panel.replaceChildren();
+      return;
+    }
+    if (failed) panel.replaceChildren(el('p', { class: 'att-empty bad' }, `Could not read the attachments: ${failed}`));
+    else if (!list) panel.replaceChildren(el('p', { class: 'att-empty' }, 'Loading…'));
+    else if (!list.length) panel.replaceChildren(el('p', { class: 'att-empty' }, 'No attachments.'));
+    else panel.replaceChildren(el('ul', { class: 'att-list' }, ...list.map(attachmentItem)));
+  }
+
+  function paperclip() {
+    const s = svg('svg', { viewBox: '0 0 16 16', width: 12, height: 12, 'aria-hidden': 'true', class: 'att-icon' });
+    s.append(svg('path', { d: 'M10.5 4.5v6.25a2.5 2.5 0 0 1-5 0V3.75a1.75 1.75 0 0 1 3.5 0v6.5a.75.75 0 0 1-1.5 0V4.5', fill: 'none', stroke: 'currentColor', 'stroke-width': '1.4', 'stroke-linecap': 'round' }));
+    return s;
+  }
+
+  function attachmentItem(a) {
+    const updated = parseTime(a.updatedAt);
+    return el('li', { class: 'att-item', 'data-testid': 'attachment', dataset: { key: a.key, type: a.type } },
+      el('div', { class: 'att-head' },
+        el('code', { class: 'att-key' }, a.key),
+        el('span', { class: `att-type att-type-${a.type}` }, a.type),
+        a.createdBy ? el('span', { class: 'att-who', title: a.createdBy }, shortId(a.createdBy, 24)) : null,
+        el('span', { class: 'spacer' }),
+        el('time', { class: 'att-when', datetime: a.updatedAt || '', title: `created ${a.createdAt || '?'}\nupdated ${a.updatedAt || '?'}` }, updated ? ago(Date.now() - updated) : '')),
+      attachmentValue(a));
+  }
+
+  function attachmentValue(a) {
+    const v = a.value;
+    if (a.type === 'note' && typeof v === 'string') {
+      return el('p', { class: 'att-note', 'data-testid': 'attachment-note' }, truncate(v, ATT_NOTE_CHARS));
+    }
+    if ((a.type === 'files' || a.type === 'links') && Array.isArray(v)) {
+      const items = v.slice(0, ATT_ITEMS).map((x) => el('li', {}, a.type === 'links' ? linkNode(String(x)) : el('code', {}, truncate(String(x), 500))));
+      if (v.length > ATT_ITEMS) items.push(el('li', { class: 'muted' }, `… and ${v.length - ATT_ITEMS} more`));
+      return el('ul', { class: `att-items att-${a.type}`, 'data-testid': `attachment-${a.type}` }, ...items);
+    }
+    let text;
+    try {
+      text = JSON.stringify(v, null, 2);
+    } catch (_) {
+      text = String(v);
+    }
+    return el('pre', { class: 'att-json', 'data-testid': 'attachment-json' }, truncate(text === undefined ? 'null' : text, ATT_JSON_CHARS));
+  }
+
+  // linkNode is a link only for an http or https URL (a javascript: or
+  // data: URL stays text), opened in a new tab without access to this page.
+  function linkNode(s) {
+    let href = '';
+    try {
+      const u = new URL(s);
+      if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href;
+    } catch (_) {
+      // not a URL: shown as text
+    }
+    const text = truncate(s, 500);
+    if (!href) return el('span', { class: 'att-url' }, text);
+    return el('a', { href, rel: 'noopener noreferrer', target: '_blank', title: s }, text);
   }
 
   // -------------------------------------------------------------- instances

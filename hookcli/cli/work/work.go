@@ -15,11 +15,13 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
 	"github.com/claudebench/cb/hookcli/cli/iostreams"
 	"github.com/claudebench/cb/internal/tick"
 	"github.com/claudebench/cb/protocol"
+	"github.com/claudebench/cb/protocol/api"
 	"github.com/claudebench/cb/protocol/client"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -49,7 +51,22 @@ func NewCmdWork(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Short: "Run a worker: claim tasks and run COMMAND for each",
 		Long: `Registers a worker instance, heartbeats while it runs, claims tasks as they
 arrive (no polling) and runs COMMAND once per task, with the task JSON on
-stdin and CB_TASK_ID / CB_TASK_TEXT in the environment. Exit status 0
+stdin (as task.claim answers it, attachments included) and in the
+environment:
+
+  CB_TASK_ID           the task's id
+  CB_TASK_TEXT         the task's text
+  CB_WORKER_ID         this worker's id
+  CB_TASK_NOTES        the text of the task's note attachments, oldest first,
+                       joined by blank lines (cut at 32 KiB with a marker;
+                       the whole notes are in CB_TASK_ATTACHMENTS)
+  CB_TASK_ATTACHMENTS  the path of a file (private to this user, removed
+                       when COMMAND exits) holding the task's attachments as
+                       a JSON array, [] when it has none: always a file, since
+                       attachments can outgrow what an environment holds
+
+COMMAND adds notes for whoever works on the task next with
+cb task attach "$CB_TASK_ID" KEY TEXT --by "$CB_WORKER_ID". Exit status 0
 completes the task with COMMAND's stdout as result (JSON if it parses, else a
 string); any other status fails it with the end of stderr. If the worker
 dies, its tasks go back to the queue after tasks.reclaim_after. While
@@ -57,6 +74,8 @@ COMMAND runs, cb work renews its task's lease (a third of the lease before it
 runs out), so a command may run longer than tasks.lease. SIGINT or SIGTERM
 stops claiming, lets the running task finish, and unregisters. A call cbd
 refuses for its rate limit is sent again after the wait cbd names.`,
+		Example: `  # Each task's notes and attachments, then its work:
+  cb work -- sh -c 'echo "$CB_TASK_NOTES"; jq -r ".[].key" "$CB_TASK_ATTACHMENTS"; ./do-task'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Argv = args
@@ -155,21 +174,30 @@ func waitForTask(ctx context.Context, rdb redis.UniversalClient, d time.Duration
 // own context is not the worker's: a stop lets it finish.
 func (o *Options) runTask(worker string, task json.RawMessage, argv []string) {
 	var t struct {
-		ID             string     `json:"id"`
-		Text           string     `json:"text"`
-		LeaseExpiresAt *time.Time `json:"leaseExpiresAt"`
+		ID             string           `json:"id"`
+		Text           string           `json:"text"`
+		LeaseExpiresAt *time.Time       `json:"leaseExpiresAt"`
+		Attachments    []api.Attachment `json:"attachments"`
 	}
 	_ = json.Unmarshal(task, &t)
 	if t.LeaseExpiresAt != nil {
 		stopRenew := o.renewWhileRunning(worker, t.ID, time.Until(*t.LeaseExpiresAt))
 		defer stopRenew()
 	}
+	attFile, fileErr := writeAttachments(t.ID, t.Attachments)
+	if attFile != "" {
+		defer os.Remove(attFile)
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(task)
-	cmd.Env = append(os.Environ(), "CB_TASK_ID="+t.ID, "CB_TASK_TEXT="+t.Text, "CB_WORKER_ID="+worker)
+	cmd.Env = append(os.Environ(), "CB_TASK_ID="+t.ID, "CB_TASK_TEXT="+t.Text, "CB_WORKER_ID="+worker,
+		"CB_TASK_NOTES="+notes(t.Attachments, maxNotesEnv), "CB_TASK_ATTACHMENTS="+attFile)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	runErr := cmd.Run()
+	runErr := fileErr
+	if runErr == nil {
+		runErr = cmd.Run()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var err error
@@ -194,6 +222,62 @@ func (o *Options) runTask(worker string, task json.RawMessage, argv []string) {
 	if err != nil {
 		fmt.Fprintf(o.IO.ErrOut, "cb work: report %s: %v\n", t.ID, err)
 	}
+}
+
+// maxNotesEnv bounds CB_TASK_NOTES. Linux takes at most 128 KiB per
+// environment string (MAX_ARG_STRLEN) and a quarter of the stack limit for
+// all arguments and environment together; notes can be 64 of
+// tasks.attachment_max_bytes each.
+const maxNotesEnv = 32 << 10
+
+// notes is CB_TASK_NOTES: the text of the note attachments, oldest first,
+// joined by blank lines, cut to at most limit bytes (at a rune boundary)
+// with a marker. NUL bytes, which no environment string can hold, are
+// dropped.
+func notes(atts []api.Attachment, limit int) string {
+	var parts []string
+	for _, a := range atts {
+		var s string
+		if a.Type != api.AttachmentNote || json.Unmarshal(a.Value, &s) != nil || s == "" {
+			continue
+		}
+		parts = append(parts, strings.ReplaceAll(s, "\x00", ""))
+	}
+	s := strings.Join(parts, "\n\n")
+	if len(s) <= limit {
+		return s
+	}
+	mark := fmt.Sprintf("\n[… notes cut at %d of %d bytes: all of them are in $CB_TASK_ATTACHMENTS]", limit, len(s))
+	n := max(limit-len(mark), 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + mark
+}
+
+// writeAttachments writes CB_TASK_ATTACHMENTS: the attachments of task id
+// as a JSON array in a new file only this user can read. The caller
+// removes it.
+func writeAttachments(id string, atts []api.Attachment) (string, error) {
+	if atts == nil {
+		atts = []api.Attachment{}
+	}
+	raw, err := json.Marshal(atts)
+	if err != nil {
+		return "", fmt.Errorf("cb work: encode the attachments of %s: %w", id, err)
+	}
+	f, err := os.CreateTemp("", "cb-task-*.json") // mode 0600
+	if err != nil {
+		return "", fmt.Errorf("cb work: file for the attachments of %s: %w", id, err)
+	}
+	_, err = f.Write(raw)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return f.Name(), fmt.Errorf("cb work: write the attachments of %s: %w", id, err)
+	}
+	return f.Name(), nil
 }
 
 func tail(s string, n int) string {
