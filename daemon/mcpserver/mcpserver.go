@@ -150,6 +150,11 @@ func toolFor(method string) (*mcp.Tool, error) {
 	if out := protocol.MCPOutputSchema(m.Output); out != nil {
 		t.OutputSchema = out
 	}
+	// Clients may call a read-only tool without asking (cb init allows
+	// them in Claude Code's permissions).
+	if protocol.MCPReadOnly(method) {
+		t.Annotations = &mcp.ToolAnnotations{IdempotentHint: true, ReadOnlyHint: true}
+	}
 	return t, nil
 }
 

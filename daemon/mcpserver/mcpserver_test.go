@@ -138,6 +138,13 @@ func TestListTools(t *testing.T) {
 		t.Errorf("tools\n got %v\nwant %v", names, want)
 	}
 	for _, tool := range res.Tools {
+		// Read-only methods (protocol.MCPReadOnly) say so; others have no hints.
+		ro := tool.Annotations != nil && tool.Annotations.ReadOnlyHint
+		if want := protocol.MCPReadOnly(protocol.MCPMethod(tool.Name)); ro != want {
+			t.Errorf("%s: readOnlyHint %v, want %v", tool.Name, ro, want)
+		}
+	}
+	for _, tool := range res.Tools {
 		if tool.Name != "task_create" {
 			continue
 		}

@@ -286,7 +286,7 @@ func (s *Service) keepResult(ctx context.Context, id, worker, result string) err
 		s.log.Debug("result not kept as an attachment", "task", id, "err", err)
 		return nil
 	}
-	_, err = s.store.AttachmentPut(ctx, store.Attachment{TaskID: id, Key: api.ResultAttachmentKey, Type: api.AttachmentResult,
+	a, err := s.store.AttachmentPut(ctx, store.Attachment{TaskID: id, Key: api.ResultAttachmentKey, Type: api.AttachmentResult,
 		Value: value, CreatedBy: worker}, 0)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -295,6 +295,18 @@ func (s *Service) keepResult(ctx context.Context, id, worker, result string) err
 		return nil
 	case err != nil:
 		return fmt.Errorf("keep the result of task %s: %w", id, err)
+	}
+	// Announced like any attachment, after the store has it, so a live view
+	// (the dashboard) takes it from the event instead of reading it back
+	// at a guessed moment after task.completed. Not remembered (no request
+	// id): a replayed completion stores and announces it again.
+	data, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode attachment: %w", err)
+	}
+	keys := attachKeys("")
+	if _, err := s.run(ctx, redisscript.TaskAttach(), "", keys[:], string(data)); err != nil {
+		return fmt.Errorf("announce the result of task %s: %w", id, err)
 	}
 	return nil
 }

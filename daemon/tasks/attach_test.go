@@ -246,8 +246,8 @@ func TestClaimWithAttachments(t *testing.T) {
 
 // TestCompleteKeepsResult: completing keeps a result as the attachment
 // "result" (type result) unless it is empty or over the size cap, also on
-// a task that has as many attachments as the count cap allows; failing
-// leaves the attachments alone.
+// a task that has as many attachments as the count cap allows, and
+// announces it with task.attached; failing leaves the attachments alone.
 func TestCompleteKeepsResult(t *testing.T) {
 	eachStore(t, func(t *testing.T, pg bool) {
 		f := newAttachFixture(t, tasks.Config{AttachmentMaxBytes: 64, MaxAttachments: 1}, pg)
@@ -273,6 +273,11 @@ func TestCompleteKeepsResult(t *testing.T) {
 		}
 		if r := res.Attachments[0]; r.Type != api.AttachmentResult || brief(res.Attachments)[0] != `result={"pages":3}` || r.CreatedBy != "w-9" {
 			t.Errorf("result attachment %+v", r)
+		}
+		// Announced like any attachment: the four notes, then the one
+		// result kept (the others were over the cap or empty).
+		if evs := f.events(); len(evs) != 5 || evs[4].TaskID != ids[0] || evs[4].Key != api.ResultAttachmentKey {
+			t.Errorf("task.attached events %+v, want the 4 notes and the result of %s", evs, ids[0])
 		}
 		for _, id := range ids[1:] {
 			if got := f.list(id); !same(got, []string{`brief="context"`}) {

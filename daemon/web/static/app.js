@@ -674,8 +674,6 @@
       const seen = this.byId.get(t.id) || this.known.get(t.id);
       if (Array.isArray(t.attachments)) atts.set(t.id, t.attachments); // task.claim's and task.get's answers
       if (seen && !this.newer(seen, t)) return;
-      // Completing keeps a result as an attachment: read them again.
-      if (type === 'task.completed' && t.result !== undefined && t.result !== null) atts.completed(t.id);
       let from = seen ? seen.status : FROM_STATUS[type];
       if (from === undefined) from = t.status; // unknown: assume unchanged, the recount corrects it
       if (from !== t.status) {
@@ -1136,19 +1134,16 @@
   // read lazily with task.attachments, never with the lists: a card's count
   // badge once the card comes into view (the cards that came into view
   // together in one batch), its list when the card is opened. A
-  // task.attached event (payload: the attachment) updates the copy;
-  // task.completed, which may keep the result as an attachment, and a
-  // reconnect read them again, for the cards in view or open only; opening
-  // a card reads its list again.
+  // task.attached event (payload: the attachment; cbd announces the result
+  // a completion keeps the same way) updates the copy; a reconnect reads
+  // them again, for the cards in view or open only; opening a card reads
+  // its list again.
   const ATT_BATCH = 50; // task.attachments calls per request
   const ATT_DELAY_MS = 100;
   const ATT_CACHE = 2000; // tasks whose attachments are kept
   const ATT_NOTE_CHARS = 20000; // what a card shows of one note
   const ATT_JSON_CHARS = 4000; // of one result or json value
   const ATT_ITEMS = 200; // of one files or links list
-  // task.completed is announced before cbd keeps the result as an
-  // attachment: read a completed task's attachments a little later.
-  const ATT_RESULT_DELAY_MS = 1000;
 
   const atts = {
     byId: new Map(), // task id -> its attachments, oldest first
@@ -1203,10 +1198,6 @@
     invalidate(id) {
       if (this.visible.has(id) || this.open.has(id)) this.want(id);
       else this.byId.delete(id);
-    },
-
-    completed(id) {
-      setTimeout(() => this.invalidate(id), ATT_RESULT_DELAY_MS);
     },
 
     reload() {

@@ -226,7 +226,15 @@ type mcpTool struct {
 	Description  string          `json:"description,omitempty"`
 	InputSchema  json.RawMessage `json:"inputSchema"`
 	OutputSchema json.RawMessage `json:"outputSchema,omitempty"`
+	Annotations  *mcpAnnotations `json:"annotations,omitempty"`
 	method       string
+}
+
+// mcpAnnotations are a tool's hints; only the read-only methods
+// (protocol.MCPReadOnly) have them, as on cbd's server.
+type mcpAnnotations struct {
+	IdempotentHint bool `json:"idempotentHint"`
+	ReadOnlyHint   bool `json:"readOnlyHint"`
 }
 
 // mcpContent is a text content item of a tool result.
@@ -515,8 +523,12 @@ func (s *mcpServer) loadTools(ctx context.Context) (map[string]mcpTool, error) {
 			continue
 		}
 		name := protocol.MCPToolName(m.Name)
-		tools[name] = mcpTool{Name: name, Description: m.Description, InputSchema: in,
+		t := mcpTool{Name: name, Description: m.Description, InputSchema: in,
 			OutputSchema: protocol.MCPOutputSchema(m.OutputSchema), method: m.Name}
+		if protocol.MCPReadOnly(m.Name) {
+			t.Annotations = &mcpAnnotations{IdempotentHint: true, ReadOnlyHint: true}
+		}
+		tools[name] = t
 	}
 	s.mu.Lock()
 	s.tools = tools

@@ -185,6 +185,10 @@ func TestMCPMessages(t *testing.T) {
 				if _, ok := get(r, "result", "tools", 1).(map[string]any)["outputSchema"]; ok {
 					t.Errorf("task_count publishes a non-object outputSchema: %v", get(r, "result", "tools", 1))
 				}
+				// Read-only methods (protocol.MCPReadOnly) say so; others have no hints.
+				if get(r, "result", "tools", 3, "annotations", "readOnlyHint") != true || get(r, "result", "tools", 2, "annotations") != nil {
+					t.Errorf("annotations: task_list %v, task_create %v", get(r, "result", "tools", 3), get(r, "result", "tools", 2))
+				}
 			}},
 		{"tools/call ok", req(2, "tools/call", map[string]any{"name": "task_create", "arguments": map[string]any{"text": "hello"}}), false,
 			func(t *testing.T, all []map[string]any, byID map[string]map[string]any) {
