@@ -3,30 +3,24 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/claudebench/cb/internal/browsertest"
 	"github.com/claudebench/cb/internal/testenv"
 	"github.com/claudebench/cb/protocol"
 	goredis "github.com/redis/go-redis/v9"
 )
-
-// debianChromium is where Debian's chromium package puts the browser.
-const debianChromium = "/usr/bin/chromium"
 
 // TestDashboard drives the dashboard cbd serves at "/" in a real headless
 // Chromium: it logs in through `cb dashboard`'s one-time link (the page
@@ -36,7 +30,7 @@ const debianChromium = "/usr/bin/chromium"
 // reload, and the card actions (claim, priority, complete, fail) work. It
 // leaves a screenshot in e2e/artifacts/.
 func TestDashboard(t *testing.T) {
-	browser := dashChromium(t)
+	browser := browsertest.Chromium(t)
 	r := testenv.NewRedis(t)
 
 	addr := testenv.FreeAddr(t)
@@ -61,8 +55,8 @@ func TestDashboard(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	b := dashStartBrowser(t, ctx, browser)
-	page := b.ctx
+	b := browsertest.Start(t, ctx, browser)
+	page := b.Ctx
 
 	shot := func(name string) string {
 		png, err := chromedp.Run(page, chromedp.FullScreenshot(100)) // 100: PNG
@@ -105,7 +99,7 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("cb dashboard opened %q (%v), want a file:// page without the code", target, err)
 	}
 	// The page loads and its WebSocket subscribes.
-	dashStep(t, page, "open the dashboard from cb dashboard's page and go live", 60*time.Second,
+	browsertest.Step(t, page, "open the dashboard from cb dashboard's page and go live", 60*time.Second,
 		chromedp.EmulateViewport(1440, 1000),
 		chromedp.Navigate(string(target)),
 		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
@@ -125,7 +119,7 @@ func TestDashboard(t *testing.T) {
 
 	// A task created from the form reaches the store.
 	const fromPage = "from the page: check the dashboard"
-	dashStep(t, page, "create a task from the form", 30*time.Second,
+	browsertest.Step(t, page, "create a task from the form", 30*time.Second,
 		chromedp.SendKeys(chromedp.ID("task-text"), fromPage),
 		chromedp.SetValue(chromedp.ID("task-priority"), "77"),
 		chromedp.Click(chromedp.ID("task-submit")),
@@ -151,7 +145,7 @@ func TestDashboard(t *testing.T) {
 	inColumn := func(status, id string) chromedp.CSS {
 		return chromedp.CSS(fmt.Sprintf(`[data-testid="column-%s"] [data-testid="task-card"][data-task-id=%q]`, status, id))
 	}
-	dashStep(t, page, "see the CLI's task appear", 20*time.Second,
+	browsertest.Step(t, page, "see the CLI's task appear", 20*time.Second,
 		chromedp.WaitVisible(inColumn("pending", cliTask.ID)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="task.created"]`)),
 	)
@@ -161,7 +155,7 @@ func TestDashboard(t *testing.T) {
 
 	// Claim takes the head of the queue (the page's task, priority 77) for
 	// worker "dashboard"; Complete finishes it.
-	dashStep(t, page, "claim and complete the head of the queue", 30*time.Second,
+	browsertest.Step(t, page, "claim and complete the head of the queue", 30*time.Second,
 		chromedp.Click(chromedp.CSS(string(inColumn("pending", pageTask.ID))+` [data-action="claim"]`)),
 		chromedp.WaitVisible(inColumn("in_progress", pageTask.ID)),
 		chromedp.Click(chromedp.CSS(string(inColumn("in_progress", pageTask.ID))+` [data-action="complete"]`)),
@@ -172,7 +166,7 @@ func TestDashboard(t *testing.T) {
 	}
 
 	// The priority buttons re-score a pending task.
-	dashStep(t, page, "raise a priority", 20*time.Second,
+	browsertest.Step(t, page, "raise a priority", 20*time.Second,
 		chromedp.Click(chromedp.CSS(string(inColumn("pending", cliTask.ID))+` [data-action="prio-up"]`)),
 		chromedp.WaitVisible(chromedp.CSS(string(inColumn("pending", cliTask.ID))+`[data-priority="51"]`)),
 	)
@@ -182,7 +176,7 @@ func TestDashboard(t *testing.T) {
 
 	// Fail asks for the reason in the card.
 	const reason = "failed from the dashboard test"
-	dashStep(t, page, "claim and fail a task", 30*time.Second,
+	browsertest.Step(t, page, "claim and fail a task", 30*time.Second,
 		chromedp.Click(chromedp.CSS(string(inColumn("pending", cliTask.ID))+` [data-action="claim"]`)),
 		chromedp.WaitVisible(inColumn("in_progress", cliTask.ID)),
 		chromedp.Click(chromedp.CSS(string(inColumn("in_progress", cliTask.ID))+` [data-action="fail"]`)),
@@ -202,7 +196,7 @@ func TestDashboard(t *testing.T) {
 	} {
 		testenv.RunCB(t, bin, h, nil, []byte(in), "hook", "pre_tool")
 	}
-	dashStep(t, page, "see the hook events in the stream", 20*time.Second,
+	browsertest.Step(t, page, "see the hook events in the stream", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s2"]`)),
 	)
 	// Events beyond the first ten, and one this cb does not know, each
@@ -224,7 +218,7 @@ func TestDashboard(t *testing.T) {
 			typ = "hook.other"
 		}
 		row := `[data-testid="event-row"][data-type="` + typ + `"][data-session="e2e-s3"]`
-		dashStep(t, page, "see "+typ+" in the stream", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(row)))
+		browsertest.Step(t, page, "see "+typ+" in the stream", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(row)))
 		summary, err := chromedp.Run(page, chromedp.Text(chromedp.CSS(row+` .ev-summary`)))
 		if err != nil {
 			t.Fatal(err)
@@ -249,24 +243,24 @@ func TestDashboard(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dashStep(t, page, "see two events of two streams that share an entry id", 20*time.Second,
+	browsertest.Step(t, page, "see two events of two streams that share an entry id", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="demo.first"][data-entry-id="`+same+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="demo.second"][data-entry-id="`+same+`"]`)),
 	)
 
 	// The panels fed by polling: system.health, system.metrics, audit.list
 	// (or, without it, the hook.pre_tool events).
-	dashStep(t, page, "see this cbd in Instances (system.health)", 20*time.Second,
+	browsertest.Step(t, page, "see this cbd in Instances (system.health)", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="instance-row"][data-instance-id="cbd-dashboard"]`)))
-	dashStep(t, page, "see per-method rows in Handlers (system.metrics)", 20*time.Second,
+	browsertest.Step(t, page, "see per-method rows in Handlers (system.metrics)", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="metric-row"][data-method="task.create"]`)))
-	dashStep(t, page, "see Bash in Hook decisions", 30*time.Second,
+	browsertest.Step(t, page, "see Bash in Hook decisions", 30*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="decision-row"][data-tool="Bash"]`)),
 		chromedp.Sleep(3*time.Second), // another metrics sample for the sparklines
 	)
 
 	// The stream's filters: by type pattern, then by session.
-	dashStep(t, page, "filter the event stream", 20*time.Second,
+	browsertest.Step(t, page, "filter the event stream", 20*time.Second,
 		chromedp.SendKeys(chromedp.ID("event-filter"), "hook.*"),
 		chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="event-row"][data-type="task.created"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-row"][data-type="hook.pre_tool"][data-session="e2e-s1"]`)),
@@ -284,7 +278,7 @@ func TestDashboard(t *testing.T) {
 		testenv.RunCB(t, bin, h, nil, nil, "call", "task.create", p)
 	}
 	testenv.RunCB(t, bin, h, nil, nil, "call", "task.claim", `{"workerId":"worker-1"}`)
-	dashStep(t, page, "see the board fill", 20*time.Second,
+	browsertest.Step(t, page, "see the board fill", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="column-pending"] [data-testid="task-card"]:nth-child(3)`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="column-in_progress"] [data-testid="task-card"]`)),
 		chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
@@ -301,7 +295,7 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 
-	if errs := b.problems(); len(errs) > 0 {
+	if errs := b.Problems(); len(errs) > 0 {
 		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
 	}
 }
@@ -313,7 +307,7 @@ func TestDashboard(t *testing.T) {
 // counts come from the store, and a task arriving live beyond the loaded
 // cards only changes the count.
 func TestDashboardQueueHead(t *testing.T) {
-	browser := dashChromium(t)
+	browser := browsertest.Chromium(t)
 	r := testenv.NewRedis(t)
 	addr := testenv.FreeAddr(t)
 	const token = "e2e-dashboard-queue-0123456789abcdef"
@@ -361,8 +355,8 @@ func TestDashboardQueueHead(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	b := dashStartBrowser(t, ctx, browser)
-	page := b.ctx
+	b := browsertest.Start(t, ctx, browser)
+	page := b.Ctx
 	shot := func(name string) {
 		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -417,7 +411,7 @@ func TestDashboardQueueHead(t *testing.T) {
 		}
 	}
 
-	dashStep(t, page, "open the dashboard with 400 tasks queued", 60*time.Second,
+	browsertest.Step(t, page, "open the dashboard with 400 tasks queued", 60*time.Second,
 		chromedp.EmulateViewport(1440, 1000),
 		chromedp.Navigate(login.URL),
 		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
@@ -435,7 +429,7 @@ func TestDashboardQueueHead(t *testing.T) {
 
 	// Claim takes exactly the card's task.
 	head := fmt.Sprintf(`[data-testid="column-pending"] [data-testid="task-card"][data-task-id=%q]`, queue[0].ID)
-	dashStep(t, page, "claim the head of the queue", 30*time.Second,
+	browsertest.Step(t, page, "claim the head of the queue", 30*time.Second,
 		chromedp.Click(chromedp.CSS(head+` [data-action="claim"]`)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid="column-in_progress"] [data-task-id=%q]`, queue[0].ID))),
 	)
@@ -447,7 +441,7 @@ func TestDashboardQueueHead(t *testing.T) {
 	}
 
 	// Load more: the next page, by cursor, in queue order.
-	dashStep(t, page, "load more pending", 30*time.Second,
+	browsertest.Step(t, page, "load more pending", 30*time.Second,
 		chromedp.Click(chromedp.CSS(`[data-testid="load-more-pending"]`)),
 		chromedp.WaitVisible(chromedp.CSS(pendingCards+`:nth-child(150)`)),
 	)
@@ -464,14 +458,14 @@ func TestDashboardQueueHead(t *testing.T) {
 	if json.Unmarshal([]byte(late.Stdout), &lateTask) != nil || json.Unmarshal([]byte(urgent.Stdout), &urgentTask) != nil {
 		t.Fatalf("task.create printed %q and %q", late.Stdout, urgent.Stdout)
 	}
-	dashStep(t, page, "see the urgent task at the head", 20*time.Second,
+	browsertest.Step(t, page, "see the urgent task at the head", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(pendingCards+`:first-child[data-task-id=%q]`, urgentTask.ID))),
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="count-pending"]').textContent === '401'`, chromedp.WithPollingTimeout(10*time.Second)),
 	)
 	sameIDs("after two live tasks", pendingIDs(), append([]string{urgentTask.ID}, idsOf(queue[1:200])...))
 	shot("dashboard-queue.png")
 
-	if errs := b.problems(); len(errs) > 0 {
+	if errs := b.Problems(); len(errs) > 0 {
 		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
 	}
 }
@@ -486,7 +480,7 @@ func TestDashboardQueueHead(t *testing.T) {
 // reads a card's attachments once when it comes into view and when it is
 // opened, not when the board renders again.
 func TestDashboardAttachments(t *testing.T) {
-	browser := dashChromium(t)
+	browser := browsertest.Chromium(t)
 	r := testenv.NewRedis(t)
 	addr := testenv.FreeAddr(t)
 	const token = "e2e-dashboard-attach-0123456789abcdef"
@@ -528,8 +522,8 @@ func TestDashboardAttachments(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	b := dashStartBrowser(t, ctx, browser)
-	page := b.ctx
+	b := browsertest.Start(t, ctx, browser)
+	page := b.Ctx
 	shot := func(name string) {
 		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -591,7 +585,7 @@ func TestDashboardAttachments(t *testing.T) {
 		}
 	}
 
-	dashStep(t, page, "open the dashboard and see the badge", 60*time.Second,
+	browsertest.Step(t, page, "open the dashboard and see the badge", 60*time.Second,
 		chromedp.EmulateViewport(1440, 1000),
 		chromedp.Navigate(login.URL),
 		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
@@ -602,14 +596,14 @@ func TestDashboardAttachments(t *testing.T) {
 		t.Errorf("badge count %q, want 3", got)
 	}
 	// The bare card's count was read too (it is in view): no badge.
-	dashStep(t, page, "see no badge on a task without attachments", 10*time.Second,
+	browsertest.Step(t, page, "see no badge on a task without attachments", 10*time.Second,
 		chromedp.Poll[chromedp.Void](`document.querySelector('`+bareCard+` [data-testid="task-attachments-toggle"]').dataset.count === '0'`, chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.WaitNotVisible(chromedp.CSS(bareCard+` [data-testid="task-attachments-toggle"]`)),
 	)
 
 	calls("after loading two cards", 2)
 
-	dashStep(t, page, "open the card's attachments", 20*time.Second,
+	browsertest.Step(t, page, "open the card's attachments", 20*time.Second,
 		chromedp.Click(chromedp.CSS(badge)),
 		chromedp.WaitVisible(chromedp.CSS(item("handover"))),
 		chromedp.WaitVisible(chromedp.CSS(item("refs"))),
@@ -644,7 +638,7 @@ func TestDashboardAttachments(t *testing.T) {
 	// Live: an attachment added while the card is open shows at once, and
 	// the badge counts it.
 	call("task.attach", map[string]any{"taskId": withCtx.ID, "key": "estimate", "type": "json", "value": map[string]any{"hours": 3, "risk": "low"}})
-	dashStep(t, page, "see a new attachment live", 20*time.Second,
+	browsertest.Step(t, page, "see a new attachment live", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(item("estimate"))),
 		chromedp.WaitVisible(chromedp.CSS(badge+`[data-count="4"]`)),
 	)
@@ -657,64 +651,25 @@ func TestDashboardAttachments(t *testing.T) {
 	// shows it.
 	call("task.claim", map[string]any{"workerId": "w-e2e"})
 	call("task.complete", map[string]any{"id": withCtx.ID, "workerId": "w-e2e", "result": map[string]any{"pr": 42}})
-	dashStep(t, page, "see the result attachment", 20*time.Second,
+	browsertest.Step(t, page, "see the result attachment", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="column-completed"] `+item("result"))),
 		chromedp.WaitVisible(chromedp.CSS(badge+`[data-count="5"]`)),
 	)
 	// A new card is read once; the cards already read are not read again.
 	var third dashTask
 	_ = json.Unmarshal([]byte(call("task.create", map[string]any{"text": "a third task"})), &third)
-	dashStep(t, page, "see a new card", 20*time.Second,
+	browsertest.Step(t, page, "see a new card", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, third.ID))))
 	calls("after a completion and a new card", 5)
 	shot("dashboard-attachments.png")
 
-	dashStep(t, page, "close the card's attachments", 10*time.Second,
+	browsertest.Step(t, page, "close the card's attachments", 10*time.Second,
 		chromedp.Click(chromedp.CSS(badge)),
 		chromedp.WaitNotVisible(chromedp.CSS(card+` [data-testid="task-attachments"]`)),
 	)
-	if errs := b.problems(); len(errs) > 0 {
+	if errs := b.Problems(); len(errs) > 0 {
 		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
 	}
-}
-
-// dashChromium finds Debian's chromium (CB_CHROMIUM overrides the path). It
-// installs the package when it is missing and the test may (root with
-// apt-get), and fails, never skips, when it cannot.
-func dashChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CB_CHROMIUM"); p != "" {
-		return p
-	}
-	if _, err := os.Stat(debianChromium); err == nil {
-		return debianChromium
-	}
-	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
-		t.Fatalf("the dashboard test needs Chromium at %s: install it with `apt-get install -y chromium` "+
-			"(as root; `make test` runs .ci/setup, which does), or set CB_CHROMIUM to a Chromium binary", debianChromium)
-	}
-	t.Logf("%s is missing: installing Debian's chromium package", debianChromium)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "chromium"}} {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("the dashboard test needs Chromium at %s, and `apt-get %s` failed: %v\n%s",
-				debianChromium, strings.Join(args, " "), err, dashTail(out, 2000))
-		}
-	}
-	if _, err := os.Stat(debianChromium); err != nil {
-		t.Fatalf("installed the chromium package, but %s is still missing: %v", debianChromium, err)
-	}
-	return debianChromium
-}
-
-func dashTail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
 }
 
 // dashWaitServed waits until cbd serves the dashboard's login page at url,
@@ -746,105 +701,6 @@ func dashWaitServed(t *testing.T, url, token string) {
 	}
 	t.Fatalf("cbd does not serve the dashboard's login page at %s "+
 		"(the HTTP server must listen on CB_HTTP_ADDR and mount web.Handler at \"/\"): %s", url, last)
-}
-
-// dashChrome is a headless Chromium tab and what its console reported.
-type dashChrome struct {
-	ctx  context.Context
-	mu   sync.Mutex
-	errs []string
-	logf func(format string, args ...any)
-}
-
-func (c *dashChrome) problems() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.errs...)
-}
-
-// listen records console.error calls and uncaught exceptions (and logs the
-// other console calls). It runs in the tab's event loop: no commands here.
-func (c *dashChrome) listen(ev any) {
-	switch e := ev.(type) {
-	case *runtime.EventConsoleAPICalled:
-		var parts []string
-		for _, a := range e.Args {
-			if len(a.Value) > 0 {
-				parts = append(parts, string(a.Value))
-			} else {
-				parts = append(parts, a.Description)
-			}
-		}
-		msg := fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " "))
-		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
-			c.mu.Lock()
-			c.errs = append(c.errs, msg)
-			c.mu.Unlock()
-		}
-		c.logf("%s", msg)
-	case *runtime.EventExceptionThrown:
-		d := e.ExceptionDetails
-		msg := "uncaught exception: " + d.Text
-		if d.Exception != nil && d.Exception.Description != "" {
-			msg += " " + d.Exception.Description
-		}
-		msg += fmt.Sprintf(" (%s:%d:%d)", d.URL, d.LineNumber+1, d.ColumnNumber+1)
-		c.mu.Lock()
-		c.errs = append(c.errs, msg)
-		c.mu.Unlock()
-		c.logf("%s", msg)
-	}
-}
-
-// dashStartBrowser starts headless Chromium with a fresh profile.
-func dashStartBrowser(t *testing.T, ctx context.Context, path string) *dashChrome {
-	t.Helper()
-	profile, err := os.MkdirTemp("", "cbchrome")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1440, 1000),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	c := &dashChrome{logf: t.Logf}
-	tctx, cancelTab := chromedp.NewContext(actx, chromedp.WithListener(c.listen))
-	c.ctx = tctx
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc() // waits for the browser to exit
-		_ = os.RemoveAll(profile)
-	})
-	start := time.Now()
-	if err := chromedp.Do(tctx); err != nil {
-		t.Fatalf("start Chromium (%s): %v", path, err)
-	}
-	t.Logf("Chromium started in %v", time.Since(start).Round(time.Millisecond))
-	return c
-}
-
-// dashStep runs actions with a deadline and fails the test, naming the step,
-// when they do not finish in time.
-func dashStep(t *testing.T, ctx context.Context, what string, within time.Duration, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, within)
-	defer cancel()
-	if err := chromedp.Do(sctx, actions...); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("not done within %v", within)
-		}
-		t.Fatalf("%s: %v", what, err)
-	}
 }
 
 // dashSetField sets the value of the form field with the given id and fires
