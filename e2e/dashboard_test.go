@@ -58,29 +58,7 @@ func TestDashboard(t *testing.T) {
 	b := browsertest.Start(t, ctx, browser)
 	page := b.Ctx
 
-	shot := func(name string) string {
-		png, err := chromedp.Run(page, chromedp.FullScreenshot(100)) // 100: PNG
-		if err != nil {
-			t.Errorf("screenshot: %v", err)
-			return ""
-		}
-		dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	defer func() {
-		if t.Failed() {
-			if p := shot("dashboard-failed.png"); p != "" {
-				t.Logf("screenshot of the failure: %s", p)
-			}
-		}
-	}()
+	defer b.ScreenshotIfFailed(t, "dashboard-failed.png")
 
 	// cb dashboard hands the browser a private file that redirects to the
 	// login link (the code never shows on a command line); from a file,
@@ -284,13 +262,13 @@ func TestDashboard(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
 	)
 
-	if p := shot("dashboard.png"); p != "" {
+	if p := b.Screenshot(t, "dashboard.png"); p != "" {
 		t.Logf("dashboard screenshot: %s", p)
 	}
 	if _, err := chromedp.Call(page, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
 	}); err == nil {
-		if p := shot("dashboard-dark.png"); p != "" {
+		if p := b.Screenshot(t, "dashboard-dark.png"); p != "" {
 			t.Logf("dark mode screenshot: %s", p)
 		}
 	}
@@ -357,27 +335,7 @@ func TestDashboardQueueHead(t *testing.T) {
 	defer cancel()
 	b := browsertest.Start(t, ctx, browser)
 	page := b.Ctx
-	shot := func(name string) {
-		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Errorf("screenshot: %v", err)
-			return
-		}
-		dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", p)
-	}
-	defer func() {
-		if t.Failed() {
-			shot("dashboard-queue-failed.png")
-		}
-	}()
+	defer b.ScreenshotIfFailed(t, "dashboard-queue-failed.png")
 
 	pendingCards := `[data-testid="cards-pending"] [data-testid="task-card"]`
 	// pendingIDs are the ids of the Pending column's cards, top down.
@@ -463,7 +421,7 @@ func TestDashboardQueueHead(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="count-pending"]').textContent === '401'`, chromedp.WithPollingTimeout(10*time.Second)),
 	)
 	sameIDs("after two live tasks", pendingIDs(), append([]string{urgentTask.ID}, idsOf(queue[1:200])...))
-	shot("dashboard-queue.png")
+	b.Screenshot(t, "dashboard-queue.png")
 
 	if errs := b.Problems(); len(errs) > 0 {
 		t.Fatalf("the page logged %d console errors or uncaught exceptions:\n%s", len(errs), strings.Join(errs, "\n"))
@@ -524,27 +482,7 @@ func TestDashboardAttachments(t *testing.T) {
 	defer cancel()
 	b := browsertest.Start(t, ctx, browser)
 	page := b.Ctx
-	shot := func(name string) {
-		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Errorf("screenshot: %v", err)
-			return
-		}
-		dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", p)
-	}
-	defer func() {
-		if t.Failed() {
-			shot("dashboard-attachments-failed.png")
-		}
-	}()
+	defer b.ScreenshotIfFailed(t, "dashboard-attachments-failed.png")
 	card := fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, withCtx.ID)
 	bareCard := fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, bare.ID)
 	badge := card + ` [data-testid="task-attachments-toggle"]`
@@ -661,7 +599,7 @@ func TestDashboardAttachments(t *testing.T) {
 	browsertest.Step(t, page, "see a new card", 20*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid="task-card"][data-task-id=%q]`, third.ID))))
 	calls("after a completion and a new card", 5)
-	shot("dashboard-attachments.png")
+	b.Screenshot(t, "dashboard-attachments.png")
 
 	browsertest.Step(t, page, "close the card's attachments", 10*time.Second,
 		chromedp.Click(chromedp.CSS(badge)),

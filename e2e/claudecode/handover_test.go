@@ -33,7 +33,9 @@ func TestClientHandover(t *testing.T) {
 	}
 
 	// The dashboard is open while the sessions work.
-	page, problems := openDashboard(t, r, addr)
+	b := openDashboard(t, r, addr)
+	defer b.ScreenshotIfFailed(t, "handover-failed.png")
+	page := b.Ctx
 
 	const (
 		text = "Write the release notes for v2"
@@ -123,7 +125,8 @@ func TestClientHandover(t *testing.T) {
 	if err != nil || shown != note {
 		t.Fatalf("the card shows the note %q (%v), want %q", shown, err, note)
 	}
-	if errs := problems(); len(errs) > 0 {
+	b.Screenshot(t, "handover.png")
+	if errs := b.Problems(); len(errs) > 0 {
 		t.Errorf("the dashboard's console: %v", errs)
 	}
 }
@@ -223,8 +226,8 @@ func noDenials(t *testing.T, who string, run *clientRun) {
 
 // openDashboard logs a real Chromium in to the rig's dashboard (through
 // cb dashboard's one-time link) and waits until it is live. It returns the
-// tab and what its console reported.
-func openDashboard(t *testing.T, r *rig, addr string) (context.Context, func() []string) {
+// tab.
+func openDashboard(t *testing.T, r *rig, addr string) *browsertest.Chrome {
 	t.Helper()
 	browser := browsertest.Chromium(t)
 	res := testenv.RunCB(t, bin, r.h, []string{"BROWSER=", "DISPLAY=", "WAYLAND_DISPLAY="}, nil, "dashboard", "--json")
@@ -242,5 +245,5 @@ func openDashboard(t *testing.T, r *rig, addr string) (context.Context, func() [
 		chromedp.Navigate(login.URL),
 		chromedp.WaitVisible(chromedp.CSS(`#conn-status[data-state="live"]`)),
 	)
-	return b.Ctx, b.Problems
+	return b
 }

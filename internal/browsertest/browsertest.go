@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/claudebench/cb/internal/testenv"
 )
 
 // debianChromium is where Debian's chromium package puts the browser.
@@ -144,6 +146,35 @@ func Start(t *testing.T, ctx context.Context, path string) *Chrome {
 	}
 	t.Logf("Chromium started in %v", time.Since(start).Round(time.Millisecond))
 	return c
+}
+
+// Screenshot saves a full-page PNG of the tab as e2e/artifacts/name and
+// returns its path ("" when it could not take one; the test is told).
+func (c *Chrome) Screenshot(t *testing.T, name string) string {
+	t.Helper()
+	png, err := chromedp.Run(c.Ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		t.Errorf("screenshot: %v", err)
+		return ""
+	}
+	dir := filepath.Join(testenv.Root(), "e2e", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", p)
+	return p
+}
+
+// ScreenshotIfFailed, deferred before the tab's context is cancelled,
+// keeps a screenshot of a failed test.
+func (c *Chrome) ScreenshotIfFailed(t *testing.T, name string) {
+	if t.Failed() {
+		c.Screenshot(t, name)
+	}
 }
 
 // Step runs actions with a deadline and fails the test, naming the step,

@@ -125,15 +125,10 @@ func (s *mcpServer) promptsGet(ctx context.Context, params json.RawMessage) (any
 		}
 		return nil, &rpcError{Code: protocol.CodeInvalidParams, Message: msg}
 	}
-	s.mu.Lock()
-	tools := s.tools
-	s.mu.Unlock()
-	if tools == nil {
-		var err error
-		if tools, err = s.loadTools(ctx); err != nil {
-			pe := protocol.AsError(err)
-			return nil, &rpcError{Code: pe.Code, Message: "cannot list tools: " + pe.Error(), Data: pe.Data}
-		}
+	tools, err := s.published(ctx)
+	if err != nil {
+		pe := protocol.AsError(err)
+		return nil, &rpcError{Code: pe.Code, Message: "cannot list tools: " + pe.Error(), Data: pe.Data}
 	}
 	published := func(method string) bool {
 		t, ok := tools[protocol.MCPToolName(method)]

@@ -555,17 +555,23 @@ func (s *mcpServer) toolsList(ctx context.Context) (any, *rpcError) {
 	return map[string]any{"tools": list}, nil
 }
 
-// tool finds a published tool, listing the tools first if no tools/list
-// came before.
-func (s *mcpServer) tool(ctx context.Context, name string) (mcpTool, bool, error) {
+// published returns the published tools by name, listing them first if no
+// tools/list came before.
+func (s *mcpServer) published(ctx context.Context) (map[string]mcpTool, error) {
 	s.mu.Lock()
 	tools := s.tools
 	s.mu.Unlock()
-	if tools == nil {
-		var err error
-		if tools, err = s.loadTools(ctx); err != nil {
-			return mcpTool{}, false, err
-		}
+	if tools != nil {
+		return tools, nil
+	}
+	return s.loadTools(ctx)
+}
+
+// tool finds a published tool.
+func (s *mcpServer) tool(ctx context.Context, name string) (mcpTool, bool, error) {
+	tools, err := s.published(ctx)
+	if err != nil {
+		return mcpTool{}, false, err
 	}
 	t, ok := tools[name]
 	return t, ok, nil
