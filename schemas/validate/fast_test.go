@@ -415,6 +415,8 @@ func example(s any, full bool) (any, error) {
 			return "t-1764230000000000123", nil
 		case `^[^\s]+$`:
 			return "worker-1", nil
+		case `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`:
+			return "handover", nil
 		default:
 			return nil, fmt.Errorf("no example for pattern %q", p)
 		}
