@@ -20,14 +20,7 @@ func TaskListSQL(t *testing.T, p model.TaskListParams) (list string, listArgs []
 		t.Fatal(err)
 	}
 	list, listArgs = dialect.TaskList(q)
-	if q.CountedByStatus() {
-		count, countArgs = taskCountAllSQL, nil
-		if q.Status != "" {
-			count, countArgs = taskCountOneSQL, []any{q.Status}
-		}
-	} else {
-		count, countArgs = dialect.TaskCountCapped(q)
-	}
+	count, countArgs = countQuery(q)
 	return list, listArgs, count, countArgs
 }
 

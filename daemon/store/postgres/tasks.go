@@ -97,22 +97,12 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (model.Tas
 	}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
-			var err error
-			if q.CountedByStatus() {
-				countSQL, args := taskCountAllSQL, []any(nil)
-				if q.Status != "" {
-					countSQL, args = taskCountOneSQL, []any{q.Status}
-				}
-				err = tx.QueryRow(ctx, countSQL, args...).Scan(&res.TotalCount)
-			} else {
-				countSQL, args := dialect.TaskCountCapped(q)
-				err = tx.QueryRow(ctx, countSQL, args...).Scan(&res.TotalCount)
-				if res.TotalCount > model.MaxExactCount {
-					res.TotalCount, res.TotalEstimated = model.MaxExactCount, true
-				}
-			}
-			if err != nil {
+			countSQL, args := countQuery(q)
+			if err := tx.QueryRow(ctx, countSQL, args...).Scan(&res.TotalCount); err != nil {
 				return fmt.Errorf("count: %w", err)
+			}
+			if res.TotalCount > model.MaxExactCount && !q.CountedByStatus() {
+				res.TotalCount, res.TotalEstimated = model.MaxExactCount, true
 			}
 			listSQL, args := dialect.TaskList(q)
 			rows, err := tx.Query(ctx, listSQL, args...)
@@ -130,6 +120,20 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (model.Tas
 		res.NextCursor = q.CursorFor(res.Tasks[q.Limit-1])
 	}
 	return res, nil
+}
+
+// countQuery is the count TaskList runs for q: the counters for no
+// filter or a status alone, else a count that stops past
+// model.MaxExactCount.
+func countQuery(q model.TaskListQuery) (string, []any) {
+	switch {
+	case !q.CountedByStatus():
+		return dialect.TaskCountCapped(q)
+	case q.Status != "":
+		return taskCountOneSQL, []any{q.Status}
+	default:
+		return taskCountAllSQL, nil
+	}
 }
 
 // TaskDelete removes the row for id. It returns ErrNotFound when there was

@@ -140,17 +140,8 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	if q.CountedByStatus() {
-		countSQL, args := taskCountAllSQL, []any(nil)
-		if q.Status != "" {
-			countSQL, args = taskCountOneSQL, []any{q.Status}
-		}
-		err = tx.QueryRowContext(ctx, countSQL, args...).Scan(&res.TotalCount)
-	} else {
-		countSQL, args := dialect.TaskCountCapped(q)
-		err = tx.QueryRowContext(ctx, countSQL, args...).Scan(&res.TotalCount)
-	}
-	if err != nil {
+	countSQL, args := countQuery(q)
+	if err = tx.QueryRowContext(ctx, countSQL, args...).Scan(&res.TotalCount); err != nil {
 		return res, fmt.Errorf("sqlite store: list tasks: count: %w", err)
 	}
 	if res.TotalCount > model.MaxExactCount && !q.CountedByStatus() {
@@ -170,6 +161,20 @@ func (s *Store) TaskList(ctx context.Context, p model.TaskListParams) (res model
 		res.NextCursor = q.CursorFor(res.Tasks[q.Limit-1])
 	}
 	return res, nil
+}
+
+// countQuery is the count TaskList runs for q: the counters for no
+// filter or a status alone, else a count that stops past
+// model.MaxExactCount.
+func countQuery(q model.TaskListQuery) (string, []any) {
+	switch {
+	case !q.CountedByStatus():
+		return dialect.TaskCountCapped(q)
+	case q.Status != "":
+		return taskCountOneSQL, []any{q.Status}
+	default:
+		return taskCountAllSQL, nil
+	}
 }
 
 // TaskDelete removes the row for id. It returns ErrNotFound when there was
