@@ -154,15 +154,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (d *Daemon, 
 		AttachmentMaxBytes: cfg.Tasks.AttachmentMaxBytes,
 		MaxAttachments:     cfg.Tasks.MaxAttachments,
 	}, log)
-	// A redis-server killed mid-fsync comes back without its last writes
-	// (the marker RunRepair watches survives): restore what it lost.
-	d.redis.OnRestart(func(ctx context.Context) {
-		if n, err := d.tasks.Restore(ctx); err != nil {
-			log.Warn("restoring tasks after the redis-server restart", "err", err)
-		} else if n > 0 {
-			log.Info("restored tasks the restarted redis-server had lost", "count", n)
-		}
-	})
 	var auditRecord func(store.AuditRecord)
 	if cfg.Hook.Audit {
 		d.audit = audit.NewWriter(d.store, d.rdb, id, 4096, log)

@@ -79,12 +79,15 @@ func TestRedisModes(t *testing.T) {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-				// cbd logs the restart once it has restored what Redis lost.
-				for !strings.Contains(d.Log.String(), "managed redis-server restarted") {
+				// cbd sees Redis's new run_id and restores what it lost.
+				for !strings.Contains(d.Log.String(), "reconciled tasks with the store") {
 					if time.Now().After(deadline) {
-						t.Fatalf("no restart logged:\n%s", d.Log.String())
+						t.Fatalf("no reconcile logged after the restart:\n%s", d.Log.String())
 					}
 					time.Sleep(50 * time.Millisecond)
+				}
+				if !strings.Contains(d.Log.String(), "managed redis-server restarted") {
+					t.Errorf("no restart logged:\n%s", d.Log.String())
 				}
 				// Claimed from Redis's own queue, highest priority first.
 				for _, want := range []string{lost, id} {

@@ -22,7 +22,6 @@ const maxSocketPath = 100
 
 // managed supervises a private redis-server.
 type managed struct {
-	s       *Server
 	o       Options
 	path    string
 	sock    string
@@ -39,7 +38,7 @@ type managed struct {
 // prepareManaged checks what running redis-server needs; Start runs it.
 func prepareManaged(s *Server, o Options, path string) error {
 	m := &managed{
-		s: s, o: o, path: path,
+		o: o, path: path,
 		sock:    filepath.Join(o.Dirs.Runtime, "redis.sock"),
 		dataDir: filepath.Join(o.Dirs.Data, "redis"),
 		pidFile: filepath.Join(o.Dirs.Runtime, "redis.pid"),
@@ -172,9 +171,6 @@ func (m *managed) supervise() {
 			}
 		}()
 		err := waitReady(ctx, m.ping, 10*time.Second)
-		if err == nil {
-			m.s.restarted(ctx)
-		}
 		cancel()
 		if err == nil {
 			m.o.Log.Info("managed redis-server restarted", "socket", m.sock)

@@ -66,31 +66,10 @@ type Server struct {
 	halt    func(within time.Duration) error
 	release func() // undoes Prepare when Start never ran
 
-	mu        sync.Mutex
-	started   bool
-	stopped   chan struct{}
-	once      sync.Once
-	onRestart []func(ctx context.Context)
-}
-
-// OnRestart adds fn to what the supervisor runs after it restarted a managed
-// redis-server that died, before it logs the restart. With appendfsync
-// everysec a redis-server killed while a background fsync is slow loses
-// the writes of its last seconds, acknowledged ones included: cbd puts back
-// from the store what Redis lost. Call it before Start.
-func (s *Server) OnRestart(fn func(ctx context.Context)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.onRestart = append(s.onRestart, fn)
-}
-
-func (s *Server) restarted(ctx context.Context) {
-	s.mu.Lock()
-	fns := append([]func(context.Context){}, s.onRestart...)
-	s.mu.Unlock()
-	for _, fn := range fns {
-		fn(ctx)
-	}
+	mu      sync.Mutex
+	started bool
+	stopped chan struct{}
+	once    sync.Once
 }
 
 // Prepare picks Redis without touching a shared file or process: for an

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -188,21 +189,45 @@ func (s *Service) CheckRedis() {
 	}
 }
 
-// repairInterval is how often RunRepair looks for the data marker: one
-// EXISTS a second per cbd.
+// repairInterval is how often RunRepair looks for the data marker and
+// Redis's run id: one EXISTS and one INFO server a second per cbd.
 const repairInterval = time.Second
 
-// RunRepair watches for Redis losing its data while cbd runs (restarted
-// without persistence, flushed): the data marker Restore set is gone. It
-// then runs the OnRedisLoss repairs and restores tasks and queue from the
-// store, logging the loss once and retrying a failed repair every second
-// until it succeeds. It returns when ctx is done.
+// RunRepair watches Redis while cbd runs, until ctx is done:
+//   - Redis lost its data (restarted without persistence, flushed): the
+//     data marker Restore set is gone. It runs the OnRedisLoss repairs and
+//     restores tasks and queue from the store, logging the loss once and
+//     retrying a failed repair every second until it succeeds.
+//   - Redis restarted, or another server took over (its run_id changed),
+//     with the marker kept: it may still lack the last writes it had
+//     acknowledged (appendfsync everysec loses up to about two seconds on a
+//     crash, an asynchronous replica what it had not yet received), so it
+//     restores from the store the tasks Redis lacks.
 func (s *Service) RunRepair(ctx context.Context) {
 	repairing := false
+	runID := s.redisRunID(ctx)
 	tick.Every(ctx, repairInterval, s.checkNow, func() {
 		n, err := s.rdb.Exists(ctx, protocol.DataMarkerKey).Result()
-		if err != nil || n == 1 {
+		if err != nil {
 			return // Redis unreachable: the dispatcher and heartbeat say so
+		}
+		if n == 1 {
+			id := s.redisRunID(ctx)
+			if id == "" || id == runID {
+				return
+			}
+			if runID != "" {
+				restored, err := s.Restore(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						s.log.Debug("reconcile after a Redis restart", "err", err)
+					}
+					return // the run id is checked again next time
+				}
+				s.log.Info("Redis restarted (run_id changed): reconciled tasks with the store", "restoredTasks", restored)
+			}
+			runID = id
+			return
 		}
 		if !repairing {
 			s.log.Warn("Redis lost its data (" + protocol.DataMarkerKey + " is gone): restoring tasks and queue from the store")
@@ -216,8 +241,25 @@ func (s *Service) RunRepair(ctx context.Context) {
 			return
 		}
 		repairing = false
+		runID = s.redisRunID(ctx)
 		s.log.Info("repaired Redis after data loss", "restoredTasks", restored)
 	})
+}
+
+// redisRunID is the run_id of the Redis server cbd talks to (it changes
+// when the server restarts or another one takes over), or "" when Redis
+// does not say (an embedded server) or cannot be reached.
+func (s *Service) redisRunID(ctx context.Context) string {
+	info, err := s.rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(line, "run_id:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 func (s *Service) repair(ctx context.Context) (int, error) {
