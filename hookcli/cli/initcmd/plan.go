@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/claudebench/cb/hookcli/cli/cmdutil"
@@ -314,7 +315,7 @@ func planUndo(dir string, rec *record, opts *Options, rep *Report) ([]*edit, err
 	if ok {
 		e.ch.Dropped = append(e.ch.Dropped, "the section between "+beginMarker+" and "+endMarker)
 	}
-	if f.Exists() && isCreated(rec, claudeMDFile) && len(bytes.TrimSpace(out)) == 0 {
+	if f.Exists() && slices.Contains(rec.Created, claudeMDFile) && len(bytes.TrimSpace(out)) == 0 {
 		e.remove = true
 	}
 	edits = append(edits, e)
@@ -325,18 +326,9 @@ func planUndo(dir string, rec *record, opts *Options, rep *Report) ([]*edit, err
 // is deleted when init created it and it is now an empty object.
 func finishJSONUndo(e *edit, rec *record, dropped bool) {
 	e.out = unchanged(e.file, dropped)
-	if e.file.Exists() && isCreated(rec, e.rel) && len(e.file.Doc().Members) == 0 {
+	if e.file.Exists() && slices.Contains(rec.Created, e.rel) && len(e.file.Doc().Members) == 0 {
 		e.remove = true
 	}
-}
-
-func isCreated(rec *record, rel string) bool {
-	for _, c := range rec.Created {
-		if c == rel {
-			return true
-		}
-	}
-	return false
 }
 
 // unchanged is the file's output: re-rendered when it was edited, else its
